@@ -1,0 +1,120 @@
+# pubsub-sensor build.  `make` builds ./pubsub-sensor; `make test` runs every
+# test; `make demo` installs what is missing, builds and replays a capture.
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+
+PKGS := libpcap libuv yaml-0.1
+WARN := -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes -Wmissing-prototypes -Werror
+CSTD := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE
+OPT ?= -O2 -g
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS = $(shell $(PKG_CONFIG) --cflags check 2>/dev/null)
+CHECK_LIBS = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) -DSN_VERSION='"$(VERSION)"' -Isensor -Idissectors $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lpthread $(LDLIBS)
+
+HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+LDHARDEN := -Wl,-z,relro,-z,now
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+LIB_SRCS := $(sort $(wildcard dissectors/*.c) $(filter-out sensor/main.c,$(wildcard sensor/*.c)))
+LIB_OBJS := $(LIB_SRCS:%.c=build/%.o)
+ASAN_OBJS := $(LIB_SRCS:%.c=build/asan/%.o)
+TEST_SRCS := $(sort $(wildcard tests/test_*.c))
+TEST_NAMES := $(TEST_SRCS:tests/test_%.c=%)
+HDRS := $(wildcard sensor/*.h dissectors/*.h tests/*.h)
+
+.PHONY: all deps demo test unit golden asan test-asan bench fuzz install uninstall deb clean check-deps corpus
+.DEFAULT_GOAL := all
+
+all: check-deps pubsub-sensor
+
+check-deps:
+	@./packaging/check-deps.sh build
+
+pubsub-sensor: build/sensor/main.o build/libsensor.a
+	$(CC) $(CFLAGS_ALL) $(LDHARDEN) -o $@ $^ $(LDLIBS_ALL)
+
+build/libsensor.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(HARDEN) -c -o $@ $<
+
+# --- tests -------------------------------------------------------------
+build/tests/suites.h: $(TEST_SRCS)
+	@mkdir -p build/tests
+	@{ for n in $(TEST_NAMES); do echo "SN_SUITE($$n)"; done; } > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+
+build/tests/run-unit: tests/check_main.c build/tests/suites.h $(TEST_SRCS) build/libsensor.a $(HDRS)
+	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Ibuild/tests -Itests -o $@ tests/check_main.c tests/testutil.c $(TEST_SRCS) build/libsensor.a $(CHECK_LIBS) $(LDLIBS_ALL)
+
+unit: check-deps build/tests/run-unit
+	SN_TEST_PCAPS=pcaps ./build/tests/run-unit
+
+golden: pubsub-sensor
+	/usr/bin/python3 tests/golden.py --sensor ./pubsub-sensor
+
+# The whole suite: unit tests (Check), golden replays, CLI and live tests.
+test: check-deps pubsub-sensor build/tests/run-unit
+	./tests/run-all.sh ./pubsub-sensor ./build/tests/run-unit
+
+# --- sanitizers ---------------------------------------------------------
+build/asan/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(SAN) -c -o $@ $<
+
+build/asan/libsensor.a: $(ASAN_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+pubsub-sensor-asan: build/asan/sensor/main.o build/asan/libsensor.a
+	$(CC) $(CFLAGS_ALL) $(SAN) -o $@ $^ $(LDLIBS_ALL)
+
+build/tests/run-unit-asan: tests/check_main.c build/tests/suites.h $(TEST_SRCS) build/asan/libsensor.a $(HDRS)
+	$(CC) $(CFLAGS_ALL) $(SAN) $(CHECK_CFLAGS) -Ibuild/tests -Itests -o $@ tests/check_main.c tests/testutil.c $(TEST_SRCS) build/asan/libsensor.a $(CHECK_LIBS) $(LDLIBS_ALL)
+
+asan: check-deps pubsub-sensor-asan build/tests/run-unit-asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		./tests/run-all.sh ./pubsub-sensor-asan ./build/tests/run-unit-asan
+
+# --- one command to try it ----------------------------------------------
+deps:
+	@./packaging/check-deps.sh install
+
+demo: deps pubsub-sensor
+	./pubsub-sensor -r pcaps/demo.pcap
+
+# --- install and package -------------------------------------------------
+install: pubsub-sensor
+	install -D -m 0755 pubsub-sensor $(DESTDIR)$(PREFIX)/bin/pubsub-sensor
+	install -D -m 0644 config/pubsub-sensor.yaml $(DESTDIR)/etc/pubsub-sensor/pubsub-sensor.yaml
+	install -D -m 0644 packaging/pubsub-sensor.service $(DESTDIR)/lib/systemd/system/pubsub-sensor.service
+	install -D -m 0644 packaging/pubsub-sensor.logrotate $(DESTDIR)/etc/logrotate.d/pubsub-sensor
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/pubsub-sensor $(DESTDIR)/lib/systemd/system/pubsub-sensor.service \
+		$(DESTDIR)/etc/logrotate.d/pubsub-sensor
+
+deb: pubsub-sensor
+	./packaging/build-deb.sh $(VERSION)
+
+clean:
+	rm -rf build pubsub-sensor pubsub-sensor-asan *.deb
+
+# Compare with tshark on the public corpus (needs tshark and the shared folder).
+SHARED ?= ../shared
+corpus: pubsub-sensor
+	/usr/bin/python3 tests/corpus_compare.py --sensor ./pubsub-sensor --corpus $(SHARED)/corpus
+
+# Fuzzing (libFuzzer, clang) and benchmarks live in their own files.
+-include fuzz/fuzz.mk
+-include bench/bench.mk

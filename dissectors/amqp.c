@@ -1,0 +1,273 @@
+/*
+ * amqp.c - recognises AMQP from the 8-byte protocol header a client sends
+ * first ("AMQP" + protocol id + version: AMQP 0-9-1 section 4.2.2, AMQP 1.0
+ * part 2.2 and part 5.1/5.2 for the TLS and SASL layers) and, when visible
+ * in the client's next frames, the user it logs in as:
+ *   0-8/0-9/0-9-1: Connection.Start-Ok (class 10, method 11) with mechanism
+ *                  PLAIN (RFC 4616) or AMQPLAIN (a field table with LOGIN);
+ *   1.0 SASL:      the sasl-init performative (descriptor 0x41, part 5.3.3.2)
+ *                  with mechanism PLAIN.
+ * The header alone confirms the protocol; a malformed frame after it only
+ * means no user.  Every length comes from the wire, so each is checked
+ * against the bytes present before use and the frames read are bounded.
+ */
+#include <string.h>
+
+#include "dissector.h"
+#include "sasl.h"
+
+#define AMQP_HEADER_LEN 8
+#define AMQP_FRAMES_MAX 4      /* client frames examined after the header */
+#define AMQPLAIN_FIELDS_MAX 8  /* table entries examined for LOGIN */
+
+#define AMQP091_FRAME_METHOD 1
+#define AMQP091_FRAME_END 0xCE
+#define AMQP091_CLASS_CONNECTION 10
+#define AMQP091_METHOD_START_OK 11
+
+#define AMQP10_FRAME_SASL 1
+#define AMQP10_SASL_INIT 0x41
+
+/* AMQP 1.0 type constructors (part 1.6). */
+#define AMQP10_NULL 0x40
+#define AMQP10_ULONG_SMALL 0x53
+#define AMQP10_ULONG 0x80
+#define AMQP10_LIST0 0x45
+#define AMQP10_LIST8 0xc0
+#define AMQP10_LIST32 0xd0
+#define AMQP10_VBIN8 0xa0
+#define AMQP10_VBIN32 0xb0
+#define AMQP10_SYM8 0xa3
+#define AMQP10_SYM32 0xb3
+
+enum amqp_family { AMQP_FAMILY_091, AMQP_FAMILY_010, AMQP_FAMILY_10, AMQP_FAMILY_10_SASL };
+
+struct amqp_version {
+	uint8_t id[4];  /* the four bytes after "AMQP" */
+	const char *name;
+	enum amqp_family family;
+};
+
+static const struct amqp_version amqp_versions[] = {
+	{ { 0, 0, 9, 1 }, "0-9-1", AMQP_FAMILY_091 },
+	{ { 1, 1, 8, 0 }, "0-8", AMQP_FAMILY_091 },
+	{ { 1, 1, 0, 9 }, "0-9", AMQP_FAMILY_091 },
+	{ { 1, 1, 0, 10 }, "0-10", AMQP_FAMILY_010 },
+	{ { 0, 1, 0, 0 }, "1.0", AMQP_FAMILY_10 },
+	{ { 3, 1, 0, 0 }, "1.0-sasl", AMQP_FAMILY_10_SASL },
+	{ { 2, 1, 0, 0 }, "1.0-tls", AMQP_FAMILY_10 },
+};
+
+#define AMQP_N_VERSIONS (sizeof amqp_versions / sizeof amqp_versions[0])
+
+static bool cur_is(const struct sn_cursor *v, const char *lit)
+{
+	size_t n = strlen(lit);
+	return sn_cur_remaining(v) == n && sn_cur_starts_with(v, lit, n);
+}
+
+/* True when the first n bytes of the header of v equal have[0..n). */
+static bool header_prefix_is(const struct amqp_version *v, const uint8_t *have, size_t n)
+{
+	uint8_t full[AMQP_HEADER_LEN] = { 'A', 'M', 'Q', 'P' };
+	memcpy(full + 4, v->id, sizeof v->id);
+	return memcmp(full, have, n) == 0;
+}
+
+/*
+ * The version whose header the client bytes start with, or NULL; *maybe
+ * tells whether the bytes so far are a prefix of some known header.
+ */
+static const struct amqp_version *match_header(const struct sn_cursor *c, bool *maybe)
+{
+	uint8_t have[AMQP_HEADER_LEN];
+	struct sn_cursor peek = sn_cur_rest(c);
+	size_t n = sn_cur_remaining(&peek);
+	if (n > AMQP_HEADER_LEN)
+		n = AMQP_HEADER_LEN;
+	sn_cur_copy(&peek, have, n);
+
+	*maybe = false;
+	for (size_t i = 0; i < AMQP_N_VERSIONS; i++) {
+		if (!header_prefix_is(&amqp_versions[i], have, n))
+			continue;
+		if (n == AMQP_HEADER_LEN)
+			return &amqp_versions[i];
+		*maybe = true;
+	}
+	return NULL;
+}
+
+/* AMQPLAIN: a field-table body (no length prefix); LOGIN is a longstr. */
+static bool amqplain_user(struct sn_cursor *table, struct sn_meta *m)
+{
+	for (size_t i = 0; i < AMQPLAIN_FIELDS_MAX && sn_cur_remaining(table) > 0; i++) {
+		uint8_t name_len = sn_cur_u8(table);
+		struct sn_cursor name = sn_cur_sub(table, name_len);
+		if (sn_cur_u8(table) != 'S')
+			return false; /* other value types are not worth decoding here */
+		uint32_t value_len = sn_cur_be32(table);
+		struct sn_cursor value = sn_cur_sub(table, value_len);
+		if (!sn_cur_ok(table))
+			return false;
+		if (cur_is(&name, "LOGIN")) {
+			sn_cur_string(&value, value_len, m->user, sizeof m->user, &m->truncated);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void login_response_user(const struct sn_cursor *mech, struct sn_cursor *resp,
+				struct sn_meta *m)
+{
+	if (cur_is(mech, "PLAIN")) {
+		sn_sasl_plain_user(resp, m);
+	} else if (cur_is(mech, "AMQPLAIN")) {
+		/* Some clients keep the table's own length: try the body, then past it. */
+		struct sn_cursor body = sn_cur_rest(resp);
+		if (amqplain_user(&body, m))
+			return;
+		uint32_t table_len = sn_cur_be32(resp);
+		if (sn_cur_ok(resp) && table_len == sn_cur_remaining(resp))
+			amqplain_user(resp, m);
+	}
+}
+
+/* Connection.Start-Ok arguments (0-9-1 section 1.4.2.2). True when it was one. */
+static bool start_ok_user(struct sn_cursor *p, struct sn_meta *m)
+{
+	if (sn_cur_be16(p) != AMQP091_CLASS_CONNECTION || sn_cur_be16(p) != AMQP091_METHOD_START_OK)
+		return false;
+	sn_cur_skip(p, sn_cur_be32(p)); /* client-properties table */
+	struct sn_cursor mech = sn_cur_sub(p, sn_cur_u8(p));
+	struct sn_cursor resp = sn_cur_sub(p, sn_cur_be32(p));
+	if (sn_cur_ok(p))
+		login_response_user(&mech, &resp, m);
+	return true;
+}
+
+/* 0-9-1 general frame (section 4.2.3): type, channel, size, payload, 0xCE. */
+static void amqp091_user(struct sn_cursor *c, struct sn_meta *m)
+{
+	for (size_t i = 0; i < AMQP_FRAMES_MAX; i++) {
+		uint8_t type = sn_cur_u8(c);
+		sn_cur_be16(c); /* channel */
+		uint32_t size = sn_cur_be32(c);
+		struct sn_cursor payload = sn_cur_sub(c, size);
+		if (sn_cur_u8(c) != AMQP091_FRAME_END || !sn_cur_ok(c))
+			return;
+		if (type == AMQP091_FRAME_METHOD && start_ok_user(&payload, m))
+			return;
+	}
+}
+
+/* A value encoded as one of two sized constructors, or null (empty). */
+static bool amqp10_sized(struct sn_cursor *c, uint8_t small, uint8_t large, struct sn_cursor *out)
+{
+	uint8_t ctor = sn_cur_u8(c);
+	size_t len;
+
+	if (ctor == AMQP10_NULL)
+		len = 0;
+	else if (ctor == small)
+		len = sn_cur_u8(c);
+	else if (ctor == large)
+		len = sn_cur_be32(c);
+	else
+		return false;
+	*out = sn_cur_sub(c, len);
+	return sn_cur_ok(c);
+}
+
+/* The descriptor 0x00 + ulong code of a described performative. */
+static uint64_t amqp10_descriptor(struct sn_cursor *c)
+{
+	if (sn_cur_u8(c) != 0x00)
+		return 0;
+	uint8_t ctor = sn_cur_u8(c);
+	if (ctor == AMQP10_ULONG_SMALL)
+		return sn_cur_u8(c);
+	if (ctor == AMQP10_ULONG) {
+		uint64_t hi = sn_cur_be32(c);
+		return hi << 32 | sn_cur_be32(c);
+	}
+	return 0;
+}
+
+/* The fields of a list8/list32, as a cursor and a count. */
+static bool amqp10_list(struct sn_cursor *c, struct sn_cursor *fields, uint32_t *count)
+{
+	uint8_t ctor = sn_cur_u8(c);
+	if (ctor == AMQP10_LIST0) {
+		*count = 0;
+		*fields = sn_cur_make(NULL, 0);
+		return sn_cur_ok(c);
+	}
+	if (ctor == AMQP10_LIST8) {
+		*fields = sn_cur_sub(c, sn_cur_u8(c));
+		*count = sn_cur_u8(fields);
+	} else if (ctor == AMQP10_LIST32) {
+		*fields = sn_cur_sub(c, sn_cur_be32(c));
+		*count = sn_cur_be32(fields);
+	} else {
+		return false;
+	}
+	return sn_cur_ok(c) && sn_cur_ok(fields);
+}
+
+/* sasl-init (part 5.3.3.2): mechanism, initial-response, hostname. */
+static bool sasl_init_user(struct sn_cursor *body, struct sn_meta *m)
+{
+	struct sn_cursor fields, mech, resp;
+	uint32_t count;
+
+	if (amqp10_descriptor(body) != AMQP10_SASL_INIT)
+		return false;
+	if (!amqp10_list(body, &fields, &count) || count < 2)
+		return true;
+	if (!amqp10_sized(&fields, AMQP10_SYM8, AMQP10_SYM32, &mech) ||
+	    !amqp10_sized(&fields, AMQP10_VBIN8, AMQP10_VBIN32, &resp))
+		return true;
+	if (cur_is(&mech, "PLAIN"))
+		sn_sasl_plain_user(&resp, m);
+	return true;
+}
+
+/* 1.0 frames (part 2.3.1): size, doff (4-byte words), type, channel, body. */
+static void amqp10_sasl_user(struct sn_cursor *c, struct sn_meta *m)
+{
+	for (size_t i = 0; i < AMQP_FRAMES_MAX; i++) {
+		uint32_t size = sn_cur_be32(c);
+		uint8_t doff = sn_cur_u8(c);
+		uint8_t type = sn_cur_u8(c);
+		sn_cur_be16(c); /* channel, ignored for SASL frames */
+		if (!sn_cur_ok(c) || size < 8 || doff < 2 || (size_t)doff * 4 > size)
+			return;
+		struct sn_cursor body = sn_cur_sub(c, size - 8);
+		sn_cur_skip(&body, (size_t)doff * 4 - 8); /* extended header */
+		if (!sn_cur_ok(c))
+			return;
+		if (type == AMQP10_FRAME_SASL && sasl_init_user(&body, m))
+			return;
+	}
+}
+
+enum sn_verdict sn_diss_amqp(const struct sn_stream *s, struct sn_meta *out)
+{
+	struct sn_cursor c = sn_cur_make(s->client, s->client_len);
+	bool maybe;
+	const struct amqp_version *v = match_header(&c, &maybe);
+
+	if (!v)
+		return maybe && !s->final ? SN_NEED_MORE : SN_NO_MATCH;
+
+	out->proto = SN_PROTO_AMQP;
+	sn_meta_set(out, out->amqp_version, sizeof out->amqp_version, v->name, strlen(v->name));
+	sn_cur_skip(&c, AMQP_HEADER_LEN);
+	if (v->family == AMQP_FAMILY_091)
+		amqp091_user(&c, out);
+	else if (v->family == AMQP_FAMILY_10_SASL)
+		amqp10_sasl_user(&c, out);
+	return SN_MATCH;
+}

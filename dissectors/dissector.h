@@ -1,0 +1,151 @@
+/*
+ * dissector.h - the one interface every protocol dissector implements.
+ *
+ * A dissector is a pure function over bytes: it is handed the first bytes of
+ * each direction of one TCP connection, in sequence order (struct sn_stream),
+ * and answers NEED_MORE, MATCH or NO_MATCH, filling a fixed-size struct
+ * sn_meta that the caller owns.  It keeps no state between calls, touches no
+ * global, allocates nothing and reads every byte through struct sn_cursor.
+ * The core calls it again, from the start, each time more bytes arrive, so a
+ * message split across segments is recognised once it is complete.
+ *
+ * Because dissectors see only plain bytes, a later carrier (WebSocket frames,
+ * a TLS session with known keys) can hand them an unwrapped payload.
+ */
+#ifndef SN_DISSECTOR_H
+#define SN_DISSECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cursor.h"
+
+enum sn_verdict {
+	SN_NEED_MORE = 0, /* not decided yet: call again with more bytes */
+	SN_MATCH,         /* this protocol's handshake is present and well formed */
+	SN_NO_MATCH,      /* these bytes are not this protocol */
+};
+
+/* The four pub/sub protocols.  NONE: not (yet) one of them. */
+enum sn_proto {
+	SN_PROTO_NONE = 0,
+	SN_PROTO_MQTT,
+	SN_PROTO_XMPP,
+	SN_PROTO_AMQP,
+	SN_PROTO_STOMP,
+	SN_PROTO_COUNT
+};
+
+/* "MQTT", "XMPP", "AMQP", "STOMP"; "none" for SN_PROTO_NONE. */
+const char *sn_proto_name(enum sn_proto p);
+
+#define SN_META_STR 128    /* longest kept identifier (client id, user, host...) */
+#define SN_META_TOPICS 16  /* topics kept per connection (details.topics) */
+#define SN_META_ALPN 8     /* ALPN protocol names kept */
+#define SN_META_ALPN_STR 32
+
+/*
+ * What a dissector learned.  Every string is NUL-terminated and empty when
+ * absent; `has_*` flags mark optional scalars.  Nothing points into the
+ * packet, so the struct can be copied and kept after the call returns.
+ */
+struct sn_meta {
+	enum sn_proto proto;   /* protocol confirmed; NONE for a bare TLS hello */
+	bool truncated;        /* some string was longer than its field */
+
+	char client_id[SN_META_STR]; /* MQTT client identifier */
+	char user[SN_META_STR];      /* MQTT username, STOMP login, XMPP authcid, AMQP user */
+
+	/* MQTT */
+	char mqtt_version[8];        /* "3.1", "3.1.1", "5.0" */
+	bool has_keepalive;
+	uint16_t keepalive;
+	bool has_clean_session;
+	bool clean_session;
+	char will_topic[SN_META_STR];
+	uint8_t n_topics;
+	char topics[SN_META_TOPICS][SN_META_STR];
+
+	/* XMPP */
+	char xmpp_to[SN_META_STR];
+	char xmpp_from[SN_META_STR];
+	char xmpp_ns[32];            /* "jabber:client", "jabber:server", ... */
+	char xmpp_version[16];
+	bool has_starttls;
+	bool starttls;
+
+	/* AMQP */
+	char amqp_version[12];       /* "0-9-1", "0-8", "0-9", "0-10", "1.0", "1.0-sasl", "1.0-tls" */
+
+	/* STOMP */
+	char stomp_command[8];       /* "CONNECT" or "STOMP" */
+	char stomp_accept_version[32];
+	char stomp_host[SN_META_STR];
+
+	/* TLS ClientHello (any port) */
+	bool is_tls;                 /* a ClientHello was parsed */
+	char tls_sni[SN_META_STR];
+	uint8_t n_alpn;
+	char tls_alpn[SN_META_ALPN][SN_META_ALPN_STR];
+};
+
+/*
+ * The bytes a dissector is handed: each direction from its first byte, in
+ * sequence order, up to the core's bound.  `client` is the side that opened
+ * the connection (or the core's best guess when the handshake was missed).
+ */
+struct sn_stream {
+	const uint8_t *client;
+	size_t client_len;
+	const uint8_t *server;
+	size_t server_len;
+	bool client_at_start; /* client bytes begin at the stream's first byte */
+	bool final;           /* no more bytes will come: give a definite answer */
+};
+
+/*
+ * Fill *out (already zeroed by the caller) from s.  MATCH may be answered
+ * before every detail is in (topics published later, a SASL exchange after
+ * the stream header); the core calls again while bytes keep arriving within
+ * its bound and takes the richer metadata.
+ */
+typedef enum sn_verdict (*sn_dissect_fn)(const struct sn_stream *s, struct sn_meta *out);
+
+struct sn_dissector {
+	const char *name;      /* "mqtt", "xmpp", "amqp", "stomp", "tls" */
+	enum sn_proto proto;   /* NONE for tls: it is a carrier, not a protocol */
+	sn_dissect_fn dissect;
+};
+
+enum sn_dissector_id {
+	SN_DISS_MQTT = 0,
+	SN_DISS_XMPP,
+	SN_DISS_AMQP,
+	SN_DISS_STOMP,
+	SN_DISS_TLS,
+	SN_DISS_COUNT
+};
+
+/* registry.c: the table of dissectors, indexed by enum sn_dissector_id. */
+const struct sn_dissector *sn_dissector_get(enum sn_dissector_id id);
+/* The dissector for a protocol (MQTT..STOMP), or NULL. */
+const struct sn_dissector *sn_dissector_for_proto(enum sn_proto p);
+
+/* One entry point per protocol (dissectors/<name>.c). */
+enum sn_verdict sn_diss_mqtt(const struct sn_stream *s, struct sn_meta *out);
+enum sn_verdict sn_diss_xmpp(const struct sn_stream *s, struct sn_meta *out);
+enum sn_verdict sn_diss_amqp(const struct sn_stream *s, struct sn_meta *out);
+enum sn_verdict sn_diss_stomp(const struct sn_stream *s, struct sn_meta *out);
+enum sn_verdict sn_diss_tls(const struct sn_stream *s, struct sn_meta *out);
+
+/* Helpers shared by dissectors (registry.c). */
+
+/* Copy a string into a meta field, truncating and flagging meta->truncated. */
+void sn_meta_set(struct sn_meta *m, char *dst, size_t cap, const char *src, size_t n);
+/* Append a topic unless already present or the list is full. */
+void sn_meta_add_topic(struct sn_meta *m, const char *topic, size_t n);
+/* Decode RFC 4648 base64 (whitespace ignored); returns bytes written or -1. */
+long sn_base64_decode(const char *in, size_t n, uint8_t *out, size_t cap);
+
+#endif /* SN_DISSECTOR_H */

@@ -1,0 +1,156 @@
+/*
+ * registry.c - the const table of dissectors and the small helpers every
+ * dissector shares: copying wire strings into struct sn_meta's fixed
+ * fields, collecting topics, and RFC 4648 base64 (SASL PLAIN payloads).
+ *
+ * The table is indexed by enum sn_dissector_id with designated
+ * initializers, so adding a protocol is one line here and one enum value.
+ */
+#include <string.h>
+
+#include "dissector.h"
+
+static const struct sn_dissector registry[SN_DISS_COUNT] = {
+	[SN_DISS_MQTT] = { .name = "mqtt", .proto = SN_PROTO_MQTT, .dissect = sn_diss_mqtt },
+	[SN_DISS_XMPP] = { .name = "xmpp", .proto = SN_PROTO_XMPP, .dissect = sn_diss_xmpp },
+	[SN_DISS_AMQP] = { .name = "amqp", .proto = SN_PROTO_AMQP, .dissect = sn_diss_amqp },
+	[SN_DISS_STOMP] = { .name = "stomp", .proto = SN_PROTO_STOMP, .dissect = sn_diss_stomp },
+	[SN_DISS_TLS] = { .name = "tls", .proto = SN_PROTO_NONE, .dissect = sn_diss_tls },
+};
+
+static const char *const proto_names[SN_PROTO_COUNT] = {
+	[SN_PROTO_NONE] = "none",
+	[SN_PROTO_MQTT] = "MQTT",
+	[SN_PROTO_XMPP] = "XMPP",
+	[SN_PROTO_AMQP] = "AMQP",
+	[SN_PROTO_STOMP] = "STOMP",
+};
+
+const struct sn_dissector *sn_dissector_get(enum sn_dissector_id id)
+{
+	if ((unsigned)id >= SN_DISS_COUNT)
+		return NULL;
+	return &registry[id];
+}
+
+const struct sn_dissector *sn_dissector_for_proto(enum sn_proto p)
+{
+	if (p == SN_PROTO_NONE)
+		return NULL;
+	for (size_t i = 0; i < SN_DISS_COUNT; i++) {
+		if (registry[i].proto == p)
+			return &registry[i];
+	}
+	return NULL;
+}
+
+const char *sn_proto_name(enum sn_proto p)
+{
+	if ((unsigned)p >= SN_PROTO_COUNT)
+		return "none";
+	return proto_names[p];
+}
+
+/*
+ * Copies at most cap-1 bytes of src[0..n) into dst and terminates it.  An
+ * embedded NUL ends the string early: the bytes after it would be invisible
+ * in the field anyway, so that counts as a cut too and sets m->truncated.
+ */
+void sn_meta_set(struct sn_meta *m, char *dst, size_t cap, const char *src, size_t n)
+{
+	if (!dst || cap == 0)
+		return;
+	struct sn_cursor c = sn_cur_make((const uint8_t *)src, n);
+	size_t k = 0;
+	while (k + 1 < cap && sn_cur_remaining(&c) > 0) {
+		uint8_t b = sn_cur_u8(&c);
+		if (b == 0)
+			break;
+		dst[k++] = (char)b;
+	}
+	dst[k] = '\0';
+	if (k < n && m)
+		m->truncated = true;
+}
+
+void sn_meta_add_topic(struct sn_meta *m, const char *topic, size_t n)
+{
+	char t[SN_META_STR];
+	bool cut = false;
+
+	if (!m || n == 0 || m->n_topics >= SN_META_TOPICS)
+		return;
+	/* Normalise first so a long topic seen twice dedupes to one entry. */
+	struct sn_meta scratch = { .truncated = false };
+	sn_meta_set(&scratch, t, sizeof t, topic, n);
+	cut = scratch.truncated;
+	if (t[0] == '\0')
+		return;
+	for (size_t i = 0; i < m->n_topics; i++) {
+		if (strcmp(m->topics[i], t) == 0)
+			return;
+	}
+	memcpy(m->topics[m->n_topics], t, sizeof t);
+	m->n_topics++;
+	if (cut)
+		m->truncated = true;
+}
+
+/* The 6-bit value of a base64 alphabet character, or -1. */
+static int b64_value(uint8_t ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '+')
+		return 62;
+	if (ch == '/')
+		return 63;
+	return -1;
+}
+
+static bool b64_is_space(uint8_t ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+/*
+ * RFC 4648 section 4.  Whitespace anywhere is skipped (XML text nodes wrap
+ * it); padding may be missing, but once '=' is seen only '=' or whitespace
+ * may follow, and a lone sextet in the last quantum is malformed.
+ */
+long sn_base64_decode(const char *in, size_t n, uint8_t *out, size_t cap)
+{
+	struct sn_cursor c = sn_cur_make((const uint8_t *)in, n);
+	uint32_t acc = 0;
+	unsigned bits = 0, sextets = 0, pads = 0;
+	size_t w = 0;
+
+	while (sn_cur_remaining(&c) > 0) {
+		uint8_t ch = sn_cur_u8(&c);
+		if (b64_is_space(ch))
+			continue;
+		if (ch == '=') {
+			pads++;
+			continue;
+		}
+		int v = b64_value(ch);
+		if (v < 0 || pads > 0)
+			return -1;
+		acc = (acc << 6 | (uint32_t)v) & 0xffffff;
+		bits += 6;
+		sextets++;
+		if (bits >= 8) {
+			bits -= 8;
+			if (w >= cap)
+				return -1;
+			out[w++] = (uint8_t)(acc >> bits);
+		}
+	}
+	if (sextets % 4 == 1 || pads > 2 || (pads && (sextets + pads) % 4 != 0))
+		return -1;
+	return (long)w;
+}

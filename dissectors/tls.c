@@ -1,0 +1,241 @@
+/*
+ * tls.c - TLS ClientHello dissector (any port): server name and ALPN.
+ *
+ * Specs: RFC 8446 section 5.1 (record layer) and 4.1.2 (ClientHello),
+ * RFC 6066 section 3 (server_name), RFC 7301 section 3.1 (ALPN).
+ *
+ * TLS is a carrier, not one of the pub/sub protocols: a MATCH sets
+ * is_tls and leaves proto NONE, unless an offered ALPN name is a pub/sub
+ * protocol ("mqtt", "x-amzn-mqtt-ca", "xmpp-client", "xmpp-server").
+ *
+ * A ClientHello may be split over several handshake records and each
+ * record over several segments, so the handshake bytes are first gathered
+ * from successive records into a bounded buffer on the stack, then parsed.
+ */
+#include <string.h>
+
+#include "dissector.h"
+
+#define TLS_CONTENT_HANDSHAKE 22
+#define TLS_HS_CLIENT_HELLO 1
+#define TLS_RECORD_MAX 16384  /* plaintext record limit, RFC 8446 5.1 */
+#define TLS_RECORDS_MAX 64    /* records gathered for one hello, at most */
+#define TLS_HELLO_MAX 8192    /* handshake bytes kept; real hellos are < 2 KiB */
+#define TLS_EXT_SERVER_NAME 0
+#define TLS_EXT_ALPN 16
+#define TLS_SNI_HOST_NAME 0
+
+/* How gathering went: complete, cut short by the buffer, or not TLS. */
+enum tls_rc { TLS_OK = 0, TLS_SHORT, TLS_BAD };
+
+/* Handshake bytes gathered from the records, and how many are wanted. */
+struct tls_hs {
+	uint8_t buf[TLS_HELLO_MAX];
+	size_t len;
+	size_t want; /* 4-byte header + body length, once the header is in */
+};
+
+/* Record header (5.1): handshake content, major version 3, sane length. */
+static enum tls_rc read_record_header(struct sn_cursor *c, uint16_t *len)
+{
+	if (!sn_cur_has(c, 1))
+		return TLS_SHORT;
+	if (sn_cur_u8(c) != TLS_CONTENT_HANDSHAKE)
+		return TLS_BAD;
+	if (!sn_cur_has(c, 1))
+		return TLS_SHORT;
+	if (sn_cur_u8(c) != 3)
+		return TLS_BAD;
+	sn_cur_skip(c, 1); /* minor version: 0x01 in most TLS 1.3 hellos */
+	*len = sn_cur_be16(c);
+	if (!sn_cur_ok(c))
+		return TLS_SHORT;
+	if (*len == 0 || *len > TLS_RECORD_MAX)
+		return TLS_BAD;
+	return TLS_OK;
+}
+
+/*
+ * Once the 4-byte handshake header is in, checks the type and fixes how
+ * many bytes the whole ClientHello takes.
+ */
+static enum tls_rc check_hs_header(struct tls_hs *hs)
+{
+	if (hs->want != 0 || hs->len < 4)
+		return TLS_OK;
+	struct sn_cursor h = sn_cur_make(hs->buf, hs->len);
+	if (sn_cur_u8(&h) != TLS_HS_CLIENT_HELLO)
+		return TLS_BAD;
+	uint32_t body = sn_cur_be24(&h);
+	/* version + random + three length bytes is the least a hello holds */
+	if (body < 38 || body > TLS_HELLO_MAX - 4)
+		return TLS_BAD;
+	hs->want = 4 + (size_t)body;
+	return TLS_OK;
+}
+
+/* Copies up to n bytes of one record's fragment into the gather buffer. */
+static enum tls_rc take_fragment(struct sn_cursor *c, struct tls_hs *hs, size_t frag)
+{
+	while (frag > 0) {
+		size_t want = hs->want ? hs->want : 4;
+		size_t n = want - hs->len;
+		if (n > frag)
+			n = frag;
+		if (n > sn_cur_remaining(c))
+			n = sn_cur_remaining(c);
+		if (n == 0)
+			return hs->len >= want ? TLS_OK : TLS_SHORT;
+		sn_cur_copy(c, hs->buf + hs->len, n);
+		hs->len += n;
+		frag -= n;
+		if (check_hs_header(hs) != TLS_OK)
+			return TLS_BAD;
+		if (hs->want && hs->len == hs->want)
+			return TLS_OK; /* later handshake messages are not needed */
+	}
+	return TLS_OK;
+}
+
+/* Gathers the ClientHello's handshake bytes from successive records. */
+static enum tls_rc gather_hello(struct sn_cursor *c, struct tls_hs *hs)
+{
+	for (unsigned i = 0; i < TLS_RECORDS_MAX; i++) {
+		uint16_t frag = 0;
+		enum tls_rc rc = read_record_header(c, &frag);
+		if (rc != TLS_OK)
+			return rc;
+		rc = take_fragment(c, hs, frag);
+		if (rc != TLS_OK)
+			return rc;
+		if (hs->want && hs->len == hs->want)
+			return TLS_OK;
+	}
+	return TLS_BAD;
+}
+
+/* server_name (RFC 6066 3): the first host_name entry is kept. */
+static bool parse_sni(struct sn_cursor *ext, struct sn_meta *m)
+{
+	uint16_t list = sn_cur_be16(ext);
+
+	if (!sn_cur_ok(ext) || list != sn_cur_remaining(ext) || list == 0)
+		return false;
+	while (sn_cur_remaining(ext) > 0) {
+		uint8_t type = sn_cur_u8(ext);
+		uint16_t n = sn_cur_be16(ext);
+		struct sn_cursor name = sn_cur_sub(ext, n);
+		if (!sn_cur_ok(ext))
+			return false;
+		if (type == TLS_SNI_HOST_NAME && m->tls_sni[0] == '\0')
+			sn_meta_set(m, m->tls_sni, sizeof m->tls_sni, (const char *)name.p, name.len);
+	}
+	return true;
+}
+
+/* The pub/sub protocol an ALPN name announces, or NONE. */
+static enum sn_proto alpn_proto(const struct sn_cursor *name)
+{
+	static const struct {
+		const char *alpn;
+		enum sn_proto proto;
+	} known[] = {
+		{ "mqtt", SN_PROTO_MQTT },
+		{ "x-amzn-mqtt-ca", SN_PROTO_MQTT },
+		{ "xmpp-client", SN_PROTO_XMPP },
+		{ "xmpp-server", SN_PROTO_XMPP },
+	};
+
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+		size_t n = strlen(known[i].alpn);
+		if (sn_cur_remaining(name) == n && sn_cur_starts_with(name, known[i].alpn, n))
+			return known[i].proto;
+	}
+	return SN_PROTO_NONE;
+}
+
+/* ALPN (RFC 7301 3.1): non-empty names, each with a 1-byte length. */
+static bool parse_alpn(struct sn_cursor *ext, struct sn_meta *m)
+{
+	uint16_t list = sn_cur_be16(ext);
+
+	if (!sn_cur_ok(ext) || list != sn_cur_remaining(ext) || list < 2)
+		return false;
+	while (sn_cur_remaining(ext) > 0) {
+		uint8_t n = sn_cur_u8(ext);
+		struct sn_cursor name = sn_cur_sub(ext, n);
+		if (!sn_cur_ok(ext) || n == 0)
+			return false;
+		if (m->proto == SN_PROTO_NONE)
+			m->proto = alpn_proto(&name);
+		if (m->n_alpn < SN_META_ALPN) {
+			sn_meta_set(m, m->tls_alpn[m->n_alpn], SN_META_ALPN_STR, (const char *)name.p,
+				    name.len);
+			m->n_alpn++;
+		}
+	}
+	return true;
+}
+
+/* The extensions block: its length must cover exactly what is left. */
+static bool parse_extensions(struct sn_cursor *c, struct sn_meta *m)
+{
+	if (sn_cur_remaining(c) == 0)
+		return true; /* a hello without extensions is legal (TLS 1.0-1.2) */
+	uint16_t total = sn_cur_be16(c);
+	if (!sn_cur_ok(c) || total != sn_cur_remaining(c))
+		return false;
+	while (sn_cur_remaining(c) > 0) {
+		uint16_t type = sn_cur_be16(c);
+		uint16_t n = sn_cur_be16(c);
+		struct sn_cursor ext = sn_cur_sub(c, n);
+		if (!sn_cur_ok(c))
+			return false;
+		if (type == TLS_EXT_SERVER_NAME && !parse_sni(&ext, m))
+			return false;
+		if (type == TLS_EXT_ALPN && !parse_alpn(&ext, m))
+			return false;
+	}
+	return true;
+}
+
+/* ClientHello body (RFC 8446 4.1.2), after the 4-byte handshake header. */
+static bool parse_hello(struct sn_cursor *c, struct sn_meta *m)
+{
+	if (sn_cur_u8(c) != 3) /* legacy_version major */
+		return false;
+	sn_cur_skip(c, 1 + 32); /* minor version, random */
+	uint8_t sid = sn_cur_u8(c);
+	if (sid > 32 || !sn_cur_skip(c, sid))
+		return false;
+	uint16_t suites = sn_cur_be16(c);
+	if (suites < 2 || suites % 2 != 0 || !sn_cur_skip(c, suites))
+		return false;
+	uint8_t comp = sn_cur_u8(c);
+	if (comp < 1 || !sn_cur_skip(c, comp))
+		return false;
+	return sn_cur_ok(c) && parse_extensions(c, m);
+}
+
+enum sn_verdict sn_diss_tls(const struct sn_stream *s, struct sn_meta *out)
+{
+	struct sn_cursor c = sn_cur_make(s->client, s->client_len);
+	struct tls_hs hs; /* buf is written before it is read: no 8 KiB memset */
+	hs.len = 0;
+	hs.want = 0;
+	enum tls_rc rc = gather_hello(&c, &hs);
+
+	if (rc == TLS_OK) {
+		struct sn_cursor h = sn_cur_make(hs.buf, hs.len);
+		sn_cur_skip(&h, 4);
+		if (parse_hello(&h, out)) {
+			out->is_tls = true;
+			return SN_MATCH;
+		}
+		rc = TLS_BAD;
+	}
+	memset(out, 0, sizeof *out);
+	if (rc == TLS_SHORT && !s->final)
+		return SN_NEED_MORE;
+	return SN_NO_MATCH;
+}

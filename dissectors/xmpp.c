@@ -1,0 +1,393 @@
+/*
+ * xmpp.c - recognises an XMPP stream (RFC 6120) from the bytes its
+ * initiating side sends: an optional BOM and XML declaration, then the
+ * stream header (section 4.7) whose element is `stream` in the namespace
+ * http://etherx.jabber.org/streams.  From the header it keeps to, from,
+ * version and the default namespace (jabber:client, jabber:server...);
+ * later in the client bytes it notes a STARTTLS request (section 5.4.2.1)
+ * and the authcid of a SASL PLAIN <auth> sent in clear (section 6.4.2).
+ *
+ * The XML reader is a small subset: a prolog, start tags and their
+ * attributes, never a tree.  Entities are not expanded (the kept values
+ * are identifiers).  It reads at most XMPP_SCAN_MAX bytes and at most
+ * XMPP_ELEMENTS_MAX start tags after the header, so hostile input costs a
+ * bounded amount of work and refuses on the first byte that cannot start
+ * a stream (HTTP, TLS, binary).
+ */
+#include <string.h>
+
+#include "dissector.h"
+#include "sasl.h"
+
+#define XMPP_SCAN_MAX 4096     /* client bytes examined */
+#define XMPP_NAME_MAX 64       /* longest element or attribute name */
+#define XMPP_VALUE_MAX 512     /* longest attribute value */
+#define XMPP_ATTRS_MAX 16      /* attributes per start tag */
+#define XMPP_DECL_MAX 256      /* longest XML declaration */
+#define XMPP_ELEMENTS_MAX 64   /* start tags examined after the header */
+#define XMPP_AUTH_MAX 1024     /* longest base64 SASL PLAIN response */
+
+static const char streams_ns[] = "http://etherx.jabber.org/streams";
+static const char tls_ns[] = "urn:ietf:params:xml:ns:xmpp-tls";
+
+/* Outcome of one parsing step: done, ran out of bytes, or not XMPP. */
+enum xmpp_step { XMPP_OK, XMPP_SHORT, XMPP_BAD };
+
+struct xml_attr {
+	struct sn_cursor name;
+	struct sn_cursor value; /* between the quotes, entities unexpanded */
+};
+
+struct xml_tag {
+	struct sn_cursor name; /* qualified name, e.g. stream:stream */
+	struct xml_attr attrs[XMPP_ATTRS_MAX];
+	size_t n_attrs;
+	bool empty; /* closed by "/>" */
+};
+
+static bool is_space(uint8_t b)
+{
+	return b == ' ' || b == '\t' || b == '\r' || b == '\n';
+}
+
+/* XML NameChar, narrowed to ASCII plus any non-ASCII UTF-8 byte. */
+static bool is_name_char(uint8_t b)
+{
+	return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
+	       b == '-' || b == '_' || b == '.' || b == ':' || b >= 0x80;
+}
+
+static void skip_space(struct sn_cursor *c)
+{
+	while (sn_cur_remaining(c) > 0 && is_space(sn_cur_peek(c, 0)))
+		sn_cur_skip(c, 1);
+}
+
+/* Consumes lit if it is next; SHORT when the bytes left are a prefix of it. */
+static enum xmpp_step eat_lit(struct sn_cursor *c, const char *lit)
+{
+	size_t n = strlen(lit);
+	size_t have = sn_cur_remaining(c);
+	size_t k = have < n ? have : n;
+
+	if (!sn_cur_starts_with(c, lit, k))
+		return XMPP_BAD;
+	if (k < n)
+		return XMPP_SHORT;
+	sn_cur_skip(c, n);
+	return XMPP_OK;
+}
+
+/* True when v holds exactly lit. */
+static bool cur_is(const struct sn_cursor *v, const char *lit)
+{
+	size_t n = strlen(lit);
+	return sn_cur_remaining(v) == n && sn_cur_starts_with(v, lit, n);
+}
+
+/* True when a and b hold the same bytes. */
+static bool cur_same(const struct sn_cursor *a, const struct sn_cursor *b)
+{
+	struct sn_cursor x = sn_cur_rest(a), y = sn_cur_rest(b);
+	if (sn_cur_remaining(&x) != sn_cur_remaining(&y))
+		return false;
+	while (sn_cur_remaining(&x) > 0) {
+		if (sn_cur_u8(&x) != sn_cur_u8(&y))
+			return false;
+	}
+	return sn_cur_ok(&x) && sn_cur_ok(&y);
+}
+
+/* Splits a qualified name at its colon; prefix is empty without one. */
+static void split_qname(const struct sn_cursor *qname, struct sn_cursor *prefix,
+			struct sn_cursor *local)
+{
+	*local = sn_cur_rest(qname);
+	long at = sn_cur_find(local, ':');
+	if (at < 0) {
+		*prefix = sn_cur_make(NULL, 0);
+		return;
+	}
+	*prefix = sn_cur_sub(local, (size_t)at);
+	sn_cur_skip(local, 1);
+	*local = sn_cur_rest(local);
+}
+
+static enum xmpp_step read_name(struct sn_cursor *c, struct sn_cursor *name)
+{
+	size_t have = sn_cur_remaining(c);
+	size_t n = 0;
+
+	while (n < have && n <= XMPP_NAME_MAX && is_name_char(sn_cur_peek(c, n)))
+		n++;
+	if (n > XMPP_NAME_MAX)
+		return XMPP_BAD;
+	if (n == have)
+		return XMPP_SHORT;
+	if (n == 0)
+		return XMPP_BAD;
+	*name = sn_cur_sub(c, n);
+	return XMPP_OK;
+}
+
+/* A quoted attribute value (XML 1.0 AttValue): no '<' inside. */
+static enum xmpp_step read_value(struct sn_cursor *c, struct sn_cursor *value)
+{
+	if (sn_cur_remaining(c) == 0)
+		return XMPP_SHORT;
+	uint8_t quote = sn_cur_u8(c);
+	if (quote != '\'' && quote != '"')
+		return XMPP_BAD;
+	long at = sn_cur_find(c, quote);
+	if (at < 0)
+		return sn_cur_remaining(c) > XMPP_VALUE_MAX ? XMPP_BAD : XMPP_SHORT;
+	if (at > XMPP_VALUE_MAX)
+		return XMPP_BAD;
+	*value = sn_cur_sub(c, (size_t)at);
+	sn_cur_skip(c, 1);
+	return sn_cur_find(value, '<') < 0 ? XMPP_OK : XMPP_BAD;
+}
+
+static enum xmpp_step read_attr(struct sn_cursor *c, struct xml_attr *a)
+{
+	enum xmpp_step st = read_name(c, &a->name);
+	if (st != XMPP_OK)
+		return st;
+	skip_space(c);
+	st = eat_lit(c, "=");
+	if (st != XMPP_OK)
+		return st;
+	skip_space(c);
+	return read_value(c, &a->value);
+}
+
+/* The attributes of a start tag up to and including its '>' or "/>". */
+static enum xmpp_step read_attrs(struct sn_cursor *c, struct xml_tag *t)
+{
+	t->n_attrs = 0;
+	t->empty = false;
+	for (size_t i = 0; i <= XMPP_ATTRS_MAX; i++) {
+		bool spaced = sn_cur_remaining(c) > 0 && is_space(sn_cur_peek(c, 0));
+		skip_space(c);
+		if (sn_cur_remaining(c) == 0)
+			return XMPP_SHORT;
+		uint8_t b = sn_cur_peek(c, 0);
+		if (b == '>') {
+			sn_cur_skip(c, 1);
+			return XMPP_OK;
+		}
+		if (b == '/') {
+			t->empty = true;
+			return eat_lit(c, "/>");
+		}
+		/* Attributes are separated from the name and each other by space. */
+		if (!spaced || i == XMPP_ATTRS_MAX)
+			return XMPP_BAD;
+		enum xmpp_step st = read_attr(c, &t->attrs[t->n_attrs]);
+		if (st != XMPP_OK)
+			return st;
+		t->n_attrs++;
+	}
+	return XMPP_BAD;
+}
+
+/* A start tag, the cursor just past its '<'. */
+static enum xmpp_step read_tag(struct sn_cursor *c, struct xml_tag *t)
+{
+	enum xmpp_step st = read_name(c, &t->name);
+	return st == XMPP_OK ? read_attrs(c, t) : st;
+}
+
+static bool tag_attr(const struct xml_tag *t, const char *name, struct sn_cursor *value)
+{
+	for (size_t i = 0; i < t->n_attrs; i++) {
+		if (cur_is(&t->attrs[i].name, name)) {
+			*value = t->attrs[i].value;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* True when some xmlns or xmlns:P attribute of t binds namespace ns. */
+static bool tag_declares_ns(const struct xml_tag *t, const char *ns)
+{
+	for (size_t i = 0; i < t->n_attrs; i++) {
+		struct sn_cursor prefix, local;
+		split_qname(&t->attrs[i].name, &prefix, &local);
+		bool decl = cur_is(&prefix, "xmlns") ||
+			    (sn_cur_remaining(&prefix) == 0 && cur_is(&local, "xmlns"));
+		if (decl && cur_is(&t->attrs[i].value, ns))
+			return true;
+	}
+	return false;
+}
+
+static bool local_name_is(const struct sn_cursor *qname, const char *local_name)
+{
+	struct sn_cursor prefix, local;
+	split_qname(qname, &prefix, &local);
+	return cur_is(&local, local_name);
+}
+
+/* RFC 6120 section 4.8.1: the stream element's prefix must be bound to the streams namespace. */
+static bool stream_ns_bound(const struct xml_tag *t)
+{
+	struct sn_cursor prefix, local, value;
+	split_qname(&t->name, &prefix, &local);
+	if (sn_cur_remaining(&prefix) == 0)
+		return tag_attr(t, "xmlns", &value) && cur_is(&value, streams_ns);
+	for (size_t i = 0; i < t->n_attrs; i++) {
+		struct sn_cursor aprefix, alocal;
+		split_qname(&t->attrs[i].name, &aprefix, &alocal);
+		if (cur_is(&aprefix, "xmlns") && cur_same(&alocal, &prefix) &&
+		    cur_is(&t->attrs[i].value, streams_ns))
+			return true;
+	}
+	return false;
+}
+
+/* "<?xml" already read: the rest of the declaration up to "?>". */
+static enum xmpp_step skip_decl(struct sn_cursor *c)
+{
+	if (sn_cur_remaining(c) == 0)
+		return XMPP_SHORT;
+	if (!is_space(sn_cur_peek(c, 0)))
+		return XMPP_BAD; /* <?xml-stylesheet and friends */
+	long at = sn_cur_find(c, '>');
+	if (at < 0)
+		return sn_cur_remaining(c) > XMPP_DECL_MAX ? XMPP_BAD : XMPP_SHORT;
+	if (at == 0 || at > XMPP_DECL_MAX || sn_cur_peek(c, (size_t)at - 1) != '?')
+		return XMPP_BAD;
+	struct sn_cursor decl = sn_cur_sub(c, (size_t)at + 1);
+	return sn_cur_find(&decl, '<') < 0 ? XMPP_OK : XMPP_BAD;
+}
+
+/* Optional UTF-8 byte order mark, whitespace and XML declaration. */
+static enum xmpp_step skip_prolog(struct sn_cursor *c)
+{
+	enum xmpp_step st = eat_lit(c, "\xEF\xBB\xBF");
+	if (st == XMPP_SHORT)
+		return st;
+	skip_space(c);
+	st = eat_lit(c, "<?xml");
+	if (st == XMPP_SHORT)
+		return st;
+	if (st == XMPP_OK) {
+		st = skip_decl(c);
+		if (st != XMPP_OK)
+			return st;
+		skip_space(c);
+	}
+	return XMPP_OK;
+}
+
+static enum xmpp_step read_stream_header(struct sn_cursor *c, struct xml_tag *t)
+{
+	enum xmpp_step st = eat_lit(c, "<");
+	if (st != XMPP_OK)
+		return st;
+	st = read_name(c, &t->name);
+	if (st != XMPP_OK)
+		return st;
+	/* Refuse <html>, <?php, SOAP... before reading their attributes. */
+	if (!local_name_is(&t->name, "stream"))
+		return XMPP_BAD;
+	st = read_attrs(c, t);
+	if (st != XMPP_OK)
+		return st;
+	return !t->empty && stream_ns_bound(t) ? XMPP_OK : XMPP_BAD;
+}
+
+static void put_value(struct sn_cursor v, char *dst, size_t cap, struct sn_meta *m)
+{
+	sn_cur_string(&v, sn_cur_remaining(&v), dst, cap, &m->truncated);
+}
+
+static void header_meta(const struct xml_tag *t, struct sn_meta *m)
+{
+	for (size_t i = 0; i < t->n_attrs; i++) {
+		const struct xml_attr *a = &t->attrs[i];
+		if (cur_is(&a->name, "to"))
+			put_value(a->value, m->xmpp_to, sizeof m->xmpp_to, m);
+		else if (cur_is(&a->name, "from"))
+			put_value(a->value, m->xmpp_from, sizeof m->xmpp_from, m);
+		else if (cur_is(&a->name, "version"))
+			put_value(a->value, m->xmpp_version, sizeof m->xmpp_version, m);
+		else if (cur_is(&a->name, "xmlns") && !cur_is(&a->value, streams_ns))
+			put_value(a->value, m->xmpp_ns, sizeof m->xmpp_ns, m);
+	}
+}
+
+/*
+ * <auth mechanism='PLAIN'>BASE64</auth>, the cursor just past the start
+ * tag.  Until the text is complete the user is simply not known yet.
+ */
+static void auth_plain_user(struct sn_cursor *c, const struct xml_tag *t, struct sn_meta *m)
+{
+	struct sn_cursor mech;
+	char text[XMPP_AUTH_MAX];
+	uint8_t msg[XMPP_AUTH_MAX];
+
+	if (t->empty || m->user[0] || !tag_attr(t, "mechanism", &mech) || !cur_is(&mech, "PLAIN"))
+		return;
+	long at = sn_cur_find(c, '<');
+	if (at < 0 || at > XMPP_AUTH_MAX)
+		return;
+	struct sn_cursor b64 = sn_cur_rest(c);
+	if (!sn_cur_copy(&b64, text, (size_t)at))
+		return;
+	long n = sn_base64_decode(text, (size_t)at, msg, sizeof msg);
+	if (n <= 0)
+		return;
+	struct sn_cursor plain = sn_cur_make(msg, (size_t)n);
+	sn_sasl_plain_user(&plain, m);
+}
+
+static void note_element(struct sn_cursor *c, const struct xml_tag *t, struct sn_meta *m)
+{
+	if (local_name_is(&t->name, "starttls") && tag_declares_ns(t, tls_ns)) {
+		m->has_starttls = true;
+		m->starttls = true;
+	} else if (local_name_is(&t->name, "auth")) {
+		auth_plain_user(c, t, m);
+	}
+}
+
+/* Start tags the client sent after its stream header, a bounded number. */
+static void scan_elements(struct sn_cursor *c, struct sn_meta *m)
+{
+	struct xml_tag t;
+
+	for (size_t i = 0; i < XMPP_ELEMENTS_MAX; i++) {
+		long at = sn_cur_find(c, '<');
+		if (at < 0 || !sn_cur_skip(c, (size_t)at + 1))
+			return;
+		enum xmpp_step st = read_tag(c, &t);
+		if (st == XMPP_SHORT)
+			return;
+		if (st == XMPP_OK)
+			note_element(c, &t, m);
+		/* XMPP_BAD: an end tag or text with '<'; look for the next one. */
+	}
+}
+
+enum sn_verdict sn_diss_xmpp(const struct sn_stream *s, struct sn_meta *out)
+{
+	size_t len = s->client_len < XMPP_SCAN_MAX ? s->client_len : XMPP_SCAN_MAX;
+	struct sn_cursor c = sn_cur_make(s->client, len);
+	struct xml_tag header;
+
+	enum xmpp_step st = skip_prolog(&c);
+	if (st == XMPP_OK)
+		st = read_stream_header(&c, &header);
+	if (st == XMPP_SHORT && !s->final && s->client_len < XMPP_SCAN_MAX)
+		return SN_NEED_MORE;
+	if (st != XMPP_OK)
+		return SN_NO_MATCH;
+
+	out->proto = SN_PROTO_XMPP;
+	header_meta(&header, out);
+	scan_elements(&c, out);
+	return SN_MATCH;
+}

@@ -1,0 +1,234 @@
+/*
+ * capture.c - opening capture files and live interfaces with libpcap.
+ *
+ * Every failure a user can cause comes back as one sentence that names the
+ * file or interface, the cause, and where there is one, the fix.  Live
+ * handles are non-blocking (the daemon polls their descriptor), in immediate
+ * mode with a 100 ms timeout, and may join a Linux PACKET_FANOUT group so
+ * that several workers each see whole connections.
+ */
+#include "capture.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <linux/if_packet.h>
+
+#include "decode.h"
+
+#define SN_CAPTURE_TIMEOUT_MS 100
+#define SN_SUPPORTED_LINKTYPES "EN10MB, LINUX_SLL, LINUX_SLL2, NULL, LOOP, RAW, IPV4, IPV6"
+
+/* How a source is named in messages: the path quoted, or standard input. */
+static void source_name(const char *path, char *out, size_t cap)
+{
+	if (strcmp(path, "-") == 0)
+		snprintf(out, cap, "standard input");
+	else
+		snprintf(out, cap, "'%s'", path);
+}
+
+static pcap_t *open_stream(FILE *f, const char *path, char err[SN_CAPTURE_ERRLEN])
+{
+	char pcap_err[PCAP_ERRBUF_SIZE] = "";
+	char name[SN_CAPTURE_ERRLEN / 3];
+	pcap_t *p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO,
+							     pcap_err);
+	if (!p) {
+		source_name(path, name, sizeof name);
+		snprintf(err, SN_CAPTURE_ERRLEN, "cannot read %s: %s", name, pcap_err);
+	}
+	return p;
+}
+
+/*
+ * fopen first, so that a missing or unreadable file reports errno's reason
+ * rather than libpcap's wording; libpcap then owns the stream on success.
+ */
+pcap_t *sn_capture_open_file(const char *path, char err[SN_CAPTURE_ERRLEN])
+{
+	struct stat sb;
+	if (strcmp(path, "-") == 0)
+		return open_stream(stdin, path, err);
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, SN_CAPTURE_ERRLEN, "cannot open '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		fclose(f);
+		snprintf(err, SN_CAPTURE_ERRLEN, "cannot open '%s': %s", path, strerror(EISDIR));
+		return NULL;
+	}
+	pcap_t *p = open_stream(f, path, err);
+	if (!p)
+		fclose(f);
+	return p;
+}
+
+bool sn_capture_check_linktype(pcap_t *p, const char *source, char err[SN_CAPTURE_ERRLEN])
+{
+	char name[SN_CAPTURE_ERRLEN / 3];
+	int dlt = pcap_datalink(p);
+	if (sn_decode_linktype_supported(dlt))
+		return true;
+	const char *dlt_name = pcap_datalink_val_to_name(dlt);
+	source_name(source ? source : "-", name, sizeof name);
+	if (dlt_name)
+		snprintf(err, SN_CAPTURE_ERRLEN,
+			 "unsupported link type DLT_%s (%d) in %s; supported: %s", dlt_name, dlt,
+			 name, SN_SUPPORTED_LINKTYPES);
+	else
+		snprintf(err, SN_CAPTURE_ERRLEN, "unsupported link type %d in %s; supported: %s",
+			 dlt, name, SN_SUPPORTED_LINKTYPES);
+	return false;
+}
+
+/* ---- live ------------------------------------------------------------ */
+
+static int clamp_int(uint64_t v)
+{
+	return v > INT_MAX ? INT_MAX : (int)v;
+}
+
+/* Settings made before activation; they fail only on a misused handle. */
+static int set_options(pcap_t *p, const struct sn_live_options *o)
+{
+	if (pcap_set_snaplen(p, clamp_int(o->snaplen ? o->snaplen : 65535)) != 0 ||
+	    pcap_set_promisc(p, o->promiscuous ? 1 : 0) != 0 ||
+	    pcap_set_timeout(p, SN_CAPTURE_TIMEOUT_MS) != 0 ||
+	    pcap_set_immediate_mode(p, 1) != 0)
+		return -EINVAL;
+	if (o->buffer_mib > 0 &&
+	    pcap_set_buffer_size(p, clamp_int((uint64_t)o->buffer_mib << 20)) != 0)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Without CAP_NET_RAW, libpcap fails on the socket before it looks at the
+ * interface, so a typo would read as a permission problem: check the name.
+ */
+static bool interface_missing(const char *ifname)
+{
+	return strcmp(ifname, "any") != 0 && if_nametoindex(ifname) == 0;
+}
+
+static void activate_error(pcap_t *p, int rc, const char *ifname, char err[SN_CAPTURE_ERRLEN])
+{
+	if ((rc == PCAP_ERROR_PERM_DENIED && interface_missing(ifname)) ||
+	    rc == PCAP_ERROR_NO_SUCH_DEVICE)
+		snprintf(err, SN_CAPTURE_ERRLEN,
+			 "no such interface '%s': list interfaces with 'ip link'", ifname);
+	else if (rc == PCAP_ERROR_PERM_DENIED || rc == PCAP_ERROR_PROMISC_PERM_DENIED)
+		snprintf(err, SN_CAPTURE_ERRLEN,
+			 "no permission to capture on '%s': run as root or give the binary "
+			 "CAP_NET_RAW and CAP_NET_ADMIN (setcap cap_net_raw,cap_net_admin=eip "
+			 "pubsub-sensor)",
+			 ifname);
+	else if (rc == PCAP_ERROR_IFACE_NOT_UP)
+		snprintf(err, SN_CAPTURE_ERRLEN,
+			 "interface '%s' is down: bring it up with 'ip link set %s up'", ifname,
+			 ifname);
+	else
+		snprintf(err, SN_CAPTURE_ERRLEN, "cannot capture on '%s': %s", ifname,
+			 *pcap_geterr(p) ? pcap_geterr(p) : pcap_statustostr(rc));
+}
+
+static int apply_filter(pcap_t *p, const char *filter, char err[SN_CAPTURE_ERRLEN])
+{
+	struct bpf_program prog;
+	if (!filter || !*filter)
+		return 0;
+	if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+		snprintf(err, SN_CAPTURE_ERRLEN, "bad capture filter '%s': %s", filter,
+			 pcap_geterr(p));
+		return -EINVAL;
+	}
+	int rc = pcap_setfilter(p, &prog);
+	pcap_freecode(&prog);
+	if (rc != 0) {
+		snprintf(err, SN_CAPTURE_ERRLEN, "bad capture filter '%s': %s", filter,
+			 pcap_geterr(p));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * PACKET_FANOUT (packet(7)): the kernel spreads flows over the group's
+ * sockets by hash of the addresses and ports; DEFRAG reassembles IP
+ * fragments first so that all of a flow lands on one worker.
+ */
+static int join_fanout(pcap_t *p, const struct sn_live_options *o, char err[SN_CAPTURE_ERRLEN])
+{
+	if (o->fanout_group <= 0)
+		return 0;
+	if (o->fanout_group > 0xffff) {
+		snprintf(err, SN_CAPTURE_ERRLEN, "fanout group %d is out of range 1-65535",
+			 o->fanout_group);
+		return -ERANGE;
+	}
+	/* group id in the low 16 bits, mode and flags in the high 16 */
+	uint32_t arg = (uint32_t)o->fanout_group |
+		       (uint32_t)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16;
+	int fd = pcap_get_selectable_fd(p);
+	if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0) {
+		int e = fd < 0 ? EBADF : errno;
+		snprintf(err, SN_CAPTURE_ERRLEN, "cannot join fanout group %d on '%s': %s",
+			 o->fanout_group, o->interface, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+/* Everything after activation: filter, non-blocking mode, fanout. */
+static int configure_active(pcap_t *p, const struct sn_live_options *o,
+			    char err[SN_CAPTURE_ERRLEN])
+{
+	char pcap_err[PCAP_ERRBUF_SIZE] = "";
+	int rc = apply_filter(p, o->filter, err);
+	if (rc != 0)
+		return rc;
+	if (pcap_setnonblock(p, 1, pcap_err) != 0) {
+		snprintf(err, SN_CAPTURE_ERRLEN, "cannot make the capture on '%s' non-blocking: %s",
+			 o->interface, pcap_err);
+		return -EIO;
+	}
+	return join_fanout(p, o, err);
+}
+
+pcap_t *sn_capture_open_live(const struct sn_live_options *o, char err[SN_CAPTURE_ERRLEN])
+{
+	char pcap_err[PCAP_ERRBUF_SIZE] = "";
+	if (!o->interface || !*o->interface) {
+		snprintf(err, SN_CAPTURE_ERRLEN, "no interface given to capture on");
+		return NULL;
+	}
+	pcap_t *p = pcap_create(o->interface, pcap_err);
+	if (!p) {
+		snprintf(err, SN_CAPTURE_ERRLEN, "cannot capture on '%s': %s", o->interface,
+			 pcap_err);
+		return NULL;
+	}
+	if (set_options(p, o) != 0) {
+		snprintf(err, SN_CAPTURE_ERRLEN, "cannot set capture options on '%s': %s",
+			 o->interface, pcap_geterr(p));
+		goto out_close;
+	}
+	int rc = pcap_activate(p);
+	if (rc < 0) { /* rc > 0 is a warning (e.g. promiscuous mode unsupported) */
+		activate_error(p, rc, o->interface, err);
+		goto out_close;
+	}
+	if (configure_active(p, o, err) != 0)
+		goto out_close;
+	return p;
+out_close:
+	pcap_close(p);
+	return NULL;
+}

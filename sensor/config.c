@@ -1,0 +1,1018 @@
+/*
+ * config.c - YAML configuration file to struct sn_config.
+ *
+ * One table of keys (name, kind, where in the struct, bounds) drives both
+ * loading and printing, so every key that can be read can also be printed
+ * back and the two never drift apart.  Loading is two libyaml passes over
+ * the same text: an event pass that reports syntax errors and rejects
+ * aliases (they would let a small file name one node many times), then the
+ * document API, whose nodes carry the line:column marks used in errors.
+ * Keys are applied to a private copy that replaces *cfg only when the whole
+ * file is valid, so a failed reload leaves the running configuration alone.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define CFG_OFF(member) offsetof(struct sn_config, member)
+#define CFG_SIZE(member) sizeof(((struct sn_config *)0)->member)
+
+/* Bigger than any sane configuration; keeps a hostile file's parse bounded. */
+#define SN_CFG_MAX_BYTES (1024 * 1024)
+/* A year: the longest duration any timer accepts. */
+#define SN_CFG_MAX_SECONDS 31536000u
+
+enum key_kind {
+	K_SECTION,   /* a mapping of further keys */
+	K_PROTOCOLS, /* a section whose ports are checked against each other */
+	K_STR,       /* char[size] */
+	K_U32,       /* uint32_t within [min, max] */
+	K_DURATION,  /* uint32_t seconds: 600 or "10m" */
+	K_BOOL,
+	K_SUSPICION, /* enum sn_suspicion */
+	K_FLUSH,     /* enum sn_flush_policy */
+	K_CIDRS,     /* struct sn_cidr[max_items] + size_t count */
+	K_STRS,      /* char[max_items][SN_CFG_STR] + size_t count */
+	K_PATTERNS,  /* K_STRS whose items must compile as regular expressions */
+	K_PORTS,     /* uint16_t[max_items] + size_t count */
+};
+
+struct sn_key {
+	const char *name;
+	enum key_kind kind;
+	size_t off;        /* offset of the field in struct sn_config */
+	size_t size;       /* K_STR: buffer size */
+	size_t count_off;  /* lists: offset of the item count */
+	size_t max_items;  /* lists: capacity */
+	uint32_t min, max; /* numbers */
+	const struct sn_key *sub; /* sections */
+	size_t n_sub;
+};
+
+#define KEY_STR(n, m) { .name = n, .kind = K_STR, .off = CFG_OFF(m), .size = CFG_SIZE(m) }
+#define KEY_U32(n, m, lo, hi) { .name = n, .kind = K_U32, .off = CFG_OFF(m), .min = lo, .max = hi }
+#define KEY_DUR(n, m, lo, hi) \
+	{ .name = n, .kind = K_DURATION, .off = CFG_OFF(m), .min = lo, .max = hi }
+#define KEY_BOOL(n, m) { .name = n, .kind = K_BOOL, .off = CFG_OFF(m) }
+#define KEY_LIST(n, k, m, cnt) \
+	{ .name = n, .kind = k, .off = CFG_OFF(m), .count_off = CFG_OFF(cnt), \
+	  .max_items = ARRAY_SIZE(((struct sn_config *)0)->m) }
+#define KEY_SECTION(n, k, table) \
+	{ .name = n, .kind = k, .sub = table, .n_sub = ARRAY_SIZE(table) }
+
+static const struct sn_key capture_keys[] = {
+	KEY_STR("interface", capture.interface),
+	KEY_STR("filter", capture.filter),
+	KEY_U32("snaplen", capture.snaplen, 64, 262144),
+	KEY_U32("buffer_mib", capture.buffer_mib, 1, 4096),
+	KEY_BOOL("promiscuous", capture.promiscuous),
+	KEY_U32("workers", capture.workers, 1, 64),
+};
+
+static const struct sn_key mqtt_keys[] = {
+	KEY_LIST("ports", K_PORTS, protocols[SN_PROTO_MQTT].ports, protocols[SN_PROTO_MQTT].n_ports),
+	KEY_LIST("tls_ports", K_PORTS, protocols[SN_PROTO_MQTT].tls_ports,
+		 protocols[SN_PROTO_MQTT].n_tls_ports),
+};
+
+static const struct sn_key xmpp_keys[] = {
+	KEY_LIST("ports", K_PORTS, protocols[SN_PROTO_XMPP].ports, protocols[SN_PROTO_XMPP].n_ports),
+	KEY_LIST("tls_ports", K_PORTS, protocols[SN_PROTO_XMPP].tls_ports,
+		 protocols[SN_PROTO_XMPP].n_tls_ports),
+};
+
+static const struct sn_key amqp_keys[] = {
+	KEY_LIST("ports", K_PORTS, protocols[SN_PROTO_AMQP].ports, protocols[SN_PROTO_AMQP].n_ports),
+	KEY_LIST("tls_ports", K_PORTS, protocols[SN_PROTO_AMQP].tls_ports,
+		 protocols[SN_PROTO_AMQP].n_tls_ports),
+};
+
+static const struct sn_key stomp_keys[] = {
+	KEY_LIST("ports", K_PORTS, protocols[SN_PROTO_STOMP].ports, protocols[SN_PROTO_STOMP].n_ports),
+	KEY_LIST("tls_ports", K_PORTS, protocols[SN_PROTO_STOMP].tls_ports,
+		 protocols[SN_PROTO_STOMP].n_tls_ports),
+};
+
+
+/* In enum sn_proto order, so entry i describes protocol i + 1. */
+static const struct sn_key protocol_keys[] = {
+	KEY_SECTION("mqtt", K_SECTION, mqtt_keys),
+	KEY_SECTION("xmpp", K_SECTION, xmpp_keys),
+	KEY_SECTION("amqp", K_SECTION, amqp_keys),
+	KEY_SECTION("stomp", K_SECTION, stomp_keys),
+};
+_Static_assert(ARRAY_SIZE(protocol_keys) == SN_PROTO_COUNT - 1, "one entry per protocol");
+
+static const struct sn_key rules_keys[] = {
+	KEY_U32("min_connections", rules.min_connections, 1, 1000000000),
+	{ .name = "min_suspicion", .kind = K_SUSPICION, .off = CFG_OFF(rules.min_suspicion) },
+	KEY_LIST("trusted_mqtt_clients", K_PATTERNS, rules.trusted_mqtt_clients,
+		 rules.n_trusted_mqtt_clients),
+	KEY_LIST("allow_destinations", K_CIDRS, rules.allow_destinations,
+		 rules.n_allow_destinations),
+	KEY_LIST("allow_tls_server_names", K_STRS, rules.allow_tls_server_names,
+		 rules.n_allow_tls_server_names),
+	KEY_LIST("allow_users", K_STRS, rules.allow_users, rules.n_allow_users),
+	KEY_U32("nonstandard_port_raise", rules.nonstandard_port_raise, 0, 2),
+};
+
+static const struct sn_key tables_keys[] = {
+	KEY_U32("max_flows", tables.max_flows, 16, 16777216),
+	KEY_U32("max_groups", tables.max_groups, 16, 16777216),
+	KEY_U32("classify_buffers", tables.classify_buffers, 1, 16777216),
+	KEY_U32("buffer_bytes", tables.buffer_bytes, 256, 65536),
+	KEY_DUR("flow_timeout_new", tables.flow_timeout_new, 1, SN_CFG_MAX_SECONDS),
+	KEY_DUR("flow_timeout_established", tables.flow_timeout_established, 1,
+		SN_CFG_MAX_SECONDS),
+	KEY_DUR("flow_timeout_closed", tables.flow_timeout_closed, 1, SN_CFG_MAX_SECONDS),
+	KEY_DUR("group_window", tables.group_window, 1, SN_CFG_MAX_SECONDS),
+	KEY_DUR("update_interval", tables.update_interval, 1, SN_CFG_MAX_SECONDS),
+};
+
+static const struct sn_key output_keys[] = {
+	KEY_STR("event_log", output.event_log),
+	KEY_BOOL("flows", output.flows),
+	KEY_DUR("stats_interval", output.stats_interval, 1, SN_CFG_MAX_SECONDS),
+	{ .name = "flush", .kind = K_FLUSH, .off = CFG_OFF(output.flush) },
+	KEY_U32("flush_interval_ms", output.flush_interval_ms, 1, 3600000),
+	KEY_DUR("error_report_interval", output.error_report_interval, 1, SN_CFG_MAX_SECONDS),
+};
+
+static const struct sn_key daemon_keys[] = {
+	KEY_STR("user", daemon.user),
+	KEY_STR("group", daemon.group),
+	KEY_STR("pid_file", daemon.pid_file),
+	KEY_BOOL("allow_root", daemon.allow_root),
+	KEY_BOOL("retry_interface", daemon.retry_interface),
+	KEY_DUR("retry_interval", daemon.retry_interval, 1, SN_CFG_MAX_SECONDS),
+};
+
+static const struct sn_key top_keys[] = {
+	KEY_STR("sensor_name", sensor_name),
+	KEY_SECTION("capture", K_SECTION, capture_keys),
+	KEY_LIST("home_networks", K_CIDRS, home_networks, n_home_networks),
+	KEY_SECTION("protocols", K_PROTOCOLS, protocol_keys),
+	KEY_SECTION("rules", K_SECTION, rules_keys),
+	KEY_SECTION("tables", K_SECTION, tables_keys),
+	KEY_SECTION("output", K_SECTION, output_keys),
+	KEY_SECTION("daemon", K_SECTION, daemon_keys),
+};
+
+static const char *const suspicion_names[] = { "low", "medium", "high" };
+static const char *const flush_names[] = { "every_event", "interval" };
+
+static const char *flush_name(enum sn_flush_policy f)
+{
+	return f == SN_FLUSH_INTERVAL ? "interval" : "every_event";
+}
+
+const char *sn_suspicion_name(enum sn_suspicion s)
+{
+	if ((size_t)s < ARRAY_SIZE(suspicion_names))
+		return suspicion_names[s];
+	return "unknown";
+}
+
+void sn_error_format(const struct sn_error *e, char *out, size_t cap)
+{
+	if (e->line > 0)
+		snprintf(out, cap, "%s:%d:%d: %s", e->file, e->line, e->column, e->msg);
+	else
+		snprintf(out, cap, "%s: %s", e->file, e->msg);
+}
+
+/* ---- defaults ---------------------------------------------------------- */
+
+static void set_ports(struct sn_proto_ports *pp, const uint16_t *ports, size_t n,
+		      const uint16_t *tls, size_t n_tls)
+{
+	memcpy(pp->ports, ports, n * sizeof *ports);
+	pp->n_ports = n;
+	memcpy(pp->tls_ports, tls, n_tls * sizeof *tls);
+	pp->n_tls_ports = n_tls;
+}
+
+static void default_home_networks(struct sn_config *cfg)
+{
+	static const char *const nets[] = {
+		"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8",
+		"169.254.0.0/16", "::1/128", "fc00::/7", "fe80::/10",
+	};
+	cfg->n_home_networks = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(nets); i++)
+		if (sn_cidr_parse(nets[i], &cfg->home_networks[cfg->n_home_networks]))
+			cfg->n_home_networks++;
+}
+
+static void default_protocols(struct sn_config *cfg)
+{
+	static const uint16_t mqtt[] = { 1883 }, mqtt_tls[] = { 8883 };
+	static const uint16_t xmpp[] = { 5222, 5269 }, xmpp_tls[] = { 5223 };
+	static const uint16_t amqp[] = { 5672 }, amqp_tls[] = { 5671 };
+	static const uint16_t stomp[] = { 61613 }, stomp_tls[] = { 61614 };
+
+	set_ports(&cfg->protocols[SN_PROTO_MQTT], mqtt, 1, mqtt_tls, 1);
+	set_ports(&cfg->protocols[SN_PROTO_XMPP], xmpp, 2, xmpp_tls, 1);
+	set_ports(&cfg->protocols[SN_PROTO_AMQP], amqp, 1, amqp_tls, 1);
+	set_ports(&cfg->protocols[SN_PROTO_STOMP], stomp, 1, stomp_tls, 1);
+}
+
+void sn_config_defaults(struct sn_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	if (gethostname(cfg->sensor_name, sizeof cfg->sensor_name - 1) != 0 ||
+	    cfg->sensor_name[0] == '\0')
+		snprintf(cfg->sensor_name, sizeof cfg->sensor_name, "unknown");
+
+	cfg->capture.snaplen = 512;
+	cfg->capture.buffer_mib = 64;
+	cfg->capture.promiscuous = true;
+	cfg->capture.workers = 1;
+
+	default_home_networks(cfg);
+	default_protocols(cfg);
+
+	cfg->rules.min_connections = 2;
+	cfg->rules.min_suspicion = SN_SUSP_MEDIUM;
+	cfg->rules.nonstandard_port_raise = 1;
+
+	cfg->tables.max_flows = 262144;
+	cfg->tables.max_groups = 16384;
+	cfg->tables.classify_buffers = 4096;
+	cfg->tables.buffer_bytes = 2048;
+	cfg->tables.flow_timeout_new = 30;
+	cfg->tables.flow_timeout_established = 600;
+	cfg->tables.flow_timeout_closed = 10;
+	cfg->tables.group_window = 86400;
+	cfg->tables.update_interval = 60;
+
+	snprintf(cfg->output.event_log, sizeof cfg->output.event_log, "%s",
+		 "/var/log/pubsub-sensor/events.json");
+	cfg->output.stats_interval = 60;
+	cfg->output.flush = SN_FLUSH_EVERY_EVENT;
+	cfg->output.flush_interval_ms = 1000;
+	cfg->output.error_report_interval = 60;
+
+	snprintf(cfg->daemon.user, sizeof cfg->daemon.user, "pubsub-sensor");
+	snprintf(cfg->daemon.group, sizeof cfg->daemon.group, "pubsub-sensor");
+	cfg->daemon.retry_interval = 5;
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+struct loader {
+	yaml_document_t *doc;
+	struct sn_config *cfg;
+	struct sn_error *err;
+};
+
+static int mark_int(size_t v)
+{
+	return v < 1000000000 ? (int)v + 1 : 0;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int fail_at(struct sn_error *err, yaml_mark_t mark, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->line = mark_int(mark.line);
+	err->column = mark_int(mark.column);
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void *field(struct sn_config *cfg, size_t off)
+{
+	return (char *)cfg + off;
+}
+
+static const char *scalar_text(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+static bool is_plain(const yaml_node_t *n)
+{
+	return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+/* YAML's null: an empty plain scalar, "~" or "null". */
+static bool is_null(const yaml_node_t *n)
+{
+	if (!is_plain(n))
+		return false;
+	const char *s = scalar_text(n);
+	return s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
+	       strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0;
+}
+
+/* Levenshtein distance, for "did you mean"; key names are short. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t row[64];
+
+	if (la >= ARRAY_SIZE(row) || lb >= ARRAY_SIZE(row))
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+static const char *suggest(const char *key, const struct sn_key *keys, size_t n)
+{
+	const char *best = NULL;
+	size_t best_d = strlen(key) >= 8 ? 3 : 2; /* more slack for longer names */
+
+	for (size_t i = 0; i < n; i++) {
+		size_t d = edit_distance(key, keys[i].name);
+		if (d <= best_d) {
+			best = keys[i].name;
+			best_d = d;
+		}
+	}
+	return best;
+}
+
+static void join_path(char *out, size_t cap, const char *prefix, const char *name)
+{
+	if (prefix[0])
+		snprintf(out, cap, "%s.%s", prefix, name);
+	else
+		snprintf(out, cap, "%s", name);
+}
+
+/* Copies a scalar into dst[cap]; rejects NUL bytes and overlong text. */
+static int copy_string(struct loader *L, const yaml_node_t *n, const char *path, char *dst,
+		       size_t cap)
+{
+	size_t len = n->data.scalar.length;
+
+	if (n->type != YAML_SCALAR_NODE)
+		return fail_at(L->err, n->start_mark, "%s: expected a string", path);
+	if (strlen(scalar_text(n)) != len)
+		return fail_at(L->err, n->start_mark, "%s: contains a NUL character", path);
+	if (len >= cap)
+		return fail_at(L->err, n->start_mark, "%s: too long (at most %zu characters)", path,
+			       cap - 1);
+	memset(dst, 0, cap);
+	if (!is_null(n))
+		memcpy(dst, scalar_text(n), len);
+	return 0;
+}
+
+/*
+ * Leading decimal digits into *v (saturated far above any bound, so a long
+ * run of digits is "out of range", not "not a number"); *end after them.
+ */
+static bool parse_digits(const char *s, uint64_t *v, const char **end)
+{
+	size_t n = strspn(s, "0123456789");
+
+	*end = s + n;
+	*v = 0;
+	for (size_t i = 0; i < n && i < 13; i++)
+		*v = *v * 10 + (uint64_t)(s[i] - '0');
+	if (n >= 13)
+		*v = UINT64_MAX;
+	return n > 0;
+}
+
+static int range_error(struct loader *L, const yaml_node_t *n, const char *path,
+		       const struct sn_key *k, const char *unit)
+{
+	return fail_at(L->err, n->start_mark, "%s: must be between %u and %u%s", path,
+		       (unsigned)k->min, (unsigned)k->max, unit);
+}
+
+static int set_u32(struct loader *L, const yaml_node_t *n, const char *path,
+		   const struct sn_key *k)
+{
+	uint64_t v;
+	const char *s, *end;
+
+	if (!is_plain(n) || is_null(n))
+		return fail_at(L->err, n->start_mark, "%s: expected an integer", path);
+	s = scalar_text(n);
+	bool negative = s[0] == '-';
+	if (negative || s[0] == '+')
+		s++;
+	if (!parse_digits(s, &v, &end) || *end != '\0')
+		return fail_at(L->err, n->start_mark, "%s: expected an integer", path);
+	if ((negative && v != 0) || v < k->min || v > k->max)
+		return range_error(L, n, path, k, "");
+	*(uint32_t *)field(L->cfg, k->off) = (uint32_t)v;
+	return 0;
+}
+
+/* 600, "600", "600s", "10m", "2h", "1d". */
+static int set_duration(struct loader *L, const yaml_node_t *n, const char *path,
+			const struct sn_key *k)
+{
+	uint64_t v, mult = 1;
+	const char *end;
+
+	if (n->type != YAML_SCALAR_NODE || is_null(n) || !parse_digits(scalar_text(n), &v, &end))
+		goto bad;
+	switch (*end) {
+	case '\0': case 's': break;
+	case 'm': mult = 60; break;
+	case 'h': mult = 3600; break;
+	case 'd': mult = 86400; break;
+	default: goto bad;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		goto bad;
+	v = v > UINT64_MAX / mult ? UINT64_MAX : v * mult;
+	if (v < k->min || v > k->max)
+		return range_error(L, n, path, k, " seconds");
+	*(uint32_t *)field(L->cfg, k->off) = (uint32_t)v;
+	return 0;
+bad:
+	return fail_at(L->err, n->start_mark,
+		       "%s: expected a duration (seconds, or a number followed by s, m, h or d)",
+		       path);
+}
+
+static int set_bool(struct loader *L, const yaml_node_t *n, const char *path,
+		    const struct sn_key *k)
+{
+	static const char *const yes[] = { "true", "True", "TRUE" };
+	static const char *const no[] = { "false", "False", "FALSE" };
+	bool *dst = field(L->cfg, k->off);
+
+	for (size_t i = 0; is_plain(n) && i < ARRAY_SIZE(yes); i++) {
+		if (strcmp(scalar_text(n), yes[i]) == 0) {
+			*dst = true;
+			return 0;
+		}
+		if (strcmp(scalar_text(n), no[i]) == 0) {
+			*dst = false;
+			return 0;
+		}
+	}
+	return fail_at(L->err, n->start_mark, "%s: expected true or false", path);
+}
+
+/* Index of the scalar's text in names[], or -1. */
+static int pick_name(const yaml_node_t *n, const char *const *names, size_t count)
+{
+	if (n->type != YAML_SCALAR_NODE)
+		return -1;
+	for (size_t i = 0; i < count; i++)
+		if (strcmp(scalar_text(n), names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int set_suspicion(struct loader *L, const yaml_node_t *n, const char *path,
+			 const struct sn_key *k)
+{
+	int i = pick_name(n, suspicion_names, ARRAY_SIZE(suspicion_names));
+
+	if (i < 0)
+		return fail_at(L->err, n->start_mark, "%s: expected low, medium or high", path);
+	*(enum sn_suspicion *)field(L->cfg, k->off) = (enum sn_suspicion)i;
+	return 0;
+}
+
+static int set_flush(struct loader *L, const yaml_node_t *n, const char *path,
+		     const struct sn_key *k)
+{
+	int i = pick_name(n, flush_names, ARRAY_SIZE(flush_names));
+
+	if (i < 0)
+		return fail_at(L->err, n->start_mark, "%s: expected every_event or interval", path);
+	*(enum sn_flush_policy *)field(L->cfg, k->off) = (enum sn_flush_policy)i;
+	return 0;
+}
+
+static const char *list_what(enum key_kind kind)
+{
+	switch (kind) {
+	case K_CIDRS: return "CIDR strings";
+	case K_PORTS: return "ports";
+	case K_PATTERNS: return "regular expressions";
+	default: return "strings";
+	}
+}
+
+/* One list item; `path` names it ("home_networks[2]"). */
+static int set_item(struct loader *L, const yaml_node_t *n, const char *path,
+		    const struct sn_key *k, size_t i)
+{
+	char text[SN_CFG_STR];
+	uint64_t v;
+	const char *end;
+
+	switch (k->kind) {
+	case K_PORTS:
+		if (!is_plain(n) || !parse_digits(scalar_text(n), &v, &end) || *end != '\0' ||
+		    v < 1 || v > 65535)
+			return fail_at(L->err, n->start_mark, "%s: must be between 1 and 65535", path);
+		((uint16_t *)field(L->cfg, k->off))[i] = (uint16_t)v;
+		return 0;
+	case K_CIDRS:
+		if (n->type != YAML_SCALAR_NODE)
+			return fail_at(L->err, n->start_mark, "%s: expected a CIDR string", path);
+		if (copy_string(L, n, path, text, sizeof text) != 0 ||
+		    !sn_cidr_parse(text, &((struct sn_cidr *)field(L->cfg, k->off))[i]))
+			return fail_at(L->err, n->start_mark, "%s: '%.200s' is not a CIDR block",
+				       path, scalar_text(n));
+		return 0;
+	default:
+		return copy_string(L, n, path, ((char (*)[SN_CFG_STR])field(L->cfg, k->off))[i],
+				   SN_CFG_STR);
+	}
+}
+
+/* Patterns are compiled here only to report a bad one with its position. */
+static int check_pattern(struct loader *L, const yaml_node_t *n, const char *path,
+			 const char *pattern)
+{
+	regex_t re;
+	char why[128];
+	int rc = regcomp(&re, pattern, REG_EXTENDED | REG_ICASE | REG_NOSUB);
+
+	if (rc == 0) {
+		regfree(&re);
+		return 0;
+	}
+	regerror(rc, &re, why, sizeof why);
+	return fail_at(L->err, n->start_mark, "%s: bad regular expression '%.200s': %s", path,
+		       pattern, why);
+}
+
+static int set_list(struct loader *L, const yaml_node_t *n, const char *path,
+		    const struct sn_key *k)
+{
+	yaml_node_item_t *items;
+	size_t count;
+	char item_path[160];
+
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail_at(L->err, n->start_mark, "%s: expected a list of %s", path,
+			       list_what(k->kind));
+	items = n->data.sequence.items.start;
+	count = (size_t)(n->data.sequence.items.top - items);
+	if (count > k->max_items)
+		return fail_at(L->err, n->start_mark, "%s: too many entries (at most %zu)", path,
+			       k->max_items);
+	for (size_t i = 0; i < count; i++) {
+		const yaml_node_t *item = yaml_document_get_node(L->doc, items[i]);
+		snprintf(item_path, sizeof item_path, "%s[%zu]", path, i);
+		if (set_item(L, item, item_path, k, i) != 0)
+			return -1;
+		if (k->kind == K_PATTERNS &&
+		    check_pattern(L, item, item_path,
+				  ((char (*)[SN_CFG_STR])field(L->cfg, k->off))[i]) != 0)
+			return -1;
+	}
+	*(size_t *)field(L->cfg, k->count_off) = count;
+	return 0;
+}
+
+static int apply_section(struct loader *L, const yaml_node_t *n, const char *path,
+			 const struct sn_key *keys, size_t n_keys);
+static int check_ports(struct loader *L, const yaml_node_t *protocols);
+
+static int apply_key(struct loader *L, const yaml_node_t *n, const char *path,
+		     const struct sn_key *k)
+{
+	switch (k->kind) {
+	case K_SECTION:
+		return apply_section(L, n, path, k->sub, k->n_sub);
+	case K_PROTOCOLS:
+		if (apply_section(L, n, path, k->sub, k->n_sub) != 0)
+			return -1;
+		return check_ports(L, n);
+	case K_STR:
+		return copy_string(L, n, path, field(L->cfg, k->off), k->size);
+	case K_U32:
+		return set_u32(L, n, path, k);
+	case K_DURATION:
+		return set_duration(L, n, path, k);
+	case K_BOOL:
+		return set_bool(L, n, path, k);
+	case K_SUSPICION:
+		return set_suspicion(L, n, path, k);
+	case K_FLUSH:
+		return set_flush(L, n, path, k);
+	default:
+		return set_list(L, n, path, k);
+	}
+}
+
+/* The key `name` already appeared among the first `upto` pairs. */
+static bool seen_before(struct loader *L, const yaml_node_pair_t *pairs, size_t upto,
+			const char *name)
+{
+	for (size_t j = 0; j < upto; j++) {
+		const yaml_node_t *key = yaml_document_get_node(L->doc, pairs[j].key);
+		if (key->type == YAML_SCALAR_NODE && strcmp(scalar_text(key), name) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int unknown_key(struct loader *L, const yaml_node_t *key, const char *path,
+		       const struct sn_key *keys, size_t n_keys)
+{
+	const char *hint = suggest(scalar_text(key), keys, n_keys);
+
+	if (hint)
+		return fail_at(L->err, key->start_mark, "unknown key '%s' (did you mean '%s'?)",
+			       path, hint);
+	return fail_at(L->err, key->start_mark, "unknown key '%s'", path);
+}
+
+static const struct sn_key *find_key(const struct sn_key *keys, size_t n_keys, const char *name)
+{
+	for (size_t i = 0; i < n_keys; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static int apply_pair(struct loader *L, const yaml_node_pair_t *pairs, size_t i,
+		      const char *prefix, const struct sn_key *keys, size_t n_keys)
+{
+	const yaml_node_t *key = yaml_document_get_node(L->doc, pairs[i].key);
+	const yaml_node_t *value = yaml_document_get_node(L->doc, pairs[i].value);
+	char path[128];
+
+	if (key->type != YAML_SCALAR_NODE)
+		return fail_at(L->err, key->start_mark, "%s%skeys must be plain names", prefix,
+			       prefix[0] ? ": " : "");
+	join_path(path, sizeof path, prefix, scalar_text(key));
+	const struct sn_key *k = find_key(keys, n_keys, scalar_text(key));
+	if (!k)
+		return unknown_key(L, key, path, keys, n_keys);
+	if (seen_before(L, pairs, i, k->name))
+		return fail_at(L->err, key->start_mark, "duplicate key '%s'", path);
+	return apply_key(L, value, path, k);
+}
+
+static int apply_section(struct loader *L, const yaml_node_t *n, const char *path,
+			 const struct sn_key *keys, size_t n_keys)
+{
+	if (path[0] && is_null(n)) /* "capture:" with every key commented out */
+		return 0;
+	if (n->type != YAML_MAPPING_NODE) {
+		if (!path[0])
+			return fail_at(L->err, n->start_mark,
+				       "the configuration must be a mapping of keys");
+		return fail_at(L->err, n->start_mark, "%s: expected a mapping of keys", path);
+	}
+	yaml_node_pair_t *pairs = n->data.mapping.pairs.start;
+	size_t count = (size_t)(n->data.mapping.pairs.top - pairs);
+	for (size_t i = 0; i < count; i++)
+		if (apply_pair(L, pairs, i, path, keys, n_keys) != 0)
+			return -1;
+	return 0;
+}
+
+/* ---- one port, one protocol ----------------------------------------------- */
+
+struct port_ref {
+	size_t proto;  /* enum sn_proto */
+	bool tls;
+	size_t index;
+};
+
+static const uint16_t *ref_list(const struct sn_config *cfg, const struct port_ref *r, size_t *n)
+{
+	const struct sn_proto_ports *pp = &cfg->protocols[r->proto];
+	*n = r->tls ? pp->n_tls_ports : pp->n_ports;
+	return r->tls ? pp->tls_ports : pp->ports;
+}
+
+/* The YAML node of a port entry, or NULL if it was not in this file. */
+static const yaml_node_t *mapping_get(yaml_document_t *doc, const yaml_node_t *map,
+				      const char *name)
+{
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
+		const yaml_node_t *key = yaml_document_get_node(doc, p->key);
+		if (key->type == YAML_SCALAR_NODE && strcmp(scalar_text(key), name) == 0)
+			return yaml_document_get_node(doc, p->value);
+	}
+	return NULL;
+}
+
+static const yaml_node_t *port_node(struct loader *L, const yaml_node_t *protocols,
+				    const struct port_ref *r)
+{
+	const yaml_node_t *proto = mapping_get(L->doc, protocols, protocol_keys[r->proto - 1].name);
+	const yaml_node_t *list = mapping_get(L->doc, proto, r->tls ? "tls_ports" : "ports");
+
+	if (!list || list->type != YAML_SEQUENCE_NODE)
+		return NULL;
+	yaml_node_item_t *items = list->data.sequence.items.start;
+	if (r->index >= (size_t)(list->data.sequence.items.top - items))
+		return NULL;
+	return yaml_document_get_node(L->doc, items[r->index]);
+}
+
+static int port_conflict(struct loader *L, const yaml_node_t *protocols,
+			 const struct port_ref *first, const struct port_ref *second, uint16_t port)
+{
+	/* Blame the entry this file wrote; the later one when both are. */
+	const struct port_ref *blame = second;
+	const yaml_node_t *n = port_node(L, protocols, second);
+	if (!n) {
+		blame = first;
+		n = port_node(L, protocols, first);
+	}
+	char path[80];
+	snprintf(path, sizeof path, "protocols.%s.%s[%zu]", protocol_keys[blame->proto - 1].name,
+		 blame->tls ? "tls_ports" : "ports", blame->index);
+	const struct port_ref *other = blame == second ? first : second;
+	const char *owner = protocol_keys[other->proto - 1].name;
+	const char *fmt = first->proto == second->proto ? "%s: port %u is listed twice for %s"
+							: "%s: port %u already belongs to %s";
+	return fail_at(L->err, n ? n->start_mark : protocols->start_mark, fmt, path,
+		       (unsigned)port, owner);
+}
+
+/* Finds the first earlier entry holding `port`; false when none. */
+static bool port_owner(const struct sn_config *cfg, const struct port_ref *upto, uint16_t port,
+		       struct port_ref *owner)
+{
+	for (owner->proto = SN_PROTO_MQTT; owner->proto <= upto->proto; owner->proto++) {
+		for (int t = 0; t < 2; t++) {
+			size_t n;
+			owner->tls = t == 1;
+			const uint16_t *list = ref_list(cfg, owner, &n);
+			for (owner->index = 0; owner->index < n; owner->index++) {
+				if (owner->proto == upto->proto && owner->tls == upto->tls &&
+				    owner->index == upto->index)
+					return false;
+				if (list[owner->index] == port)
+					return true;
+			}
+		}
+	}
+	return false;
+}
+
+static int check_ports(struct loader *L, const yaml_node_t *protocols)
+{
+	struct port_ref r, owner;
+
+	for (r.proto = SN_PROTO_MQTT; r.proto < SN_PROTO_COUNT; r.proto++) {
+		for (int t = 0; t < 2; t++) {
+			size_t n;
+			r.tls = t == 1;
+			const uint16_t *list = ref_list(L->cfg, &r, &n);
+			for (r.index = 0; r.index < n; r.index++)
+				if (port_owner(L->cfg, &r, list[r.index], &owner))
+					return port_conflict(L, protocols, &owner, &r,
+							     list[r.index]);
+		}
+	}
+	return 0;
+}
+
+/* ---- the two passes ----------------------------------------------------- */
+
+static int syntax_error(const yaml_parser_t *p, struct sn_error *err)
+{
+	const char *problem = p->problem ? p->problem : "cannot parse";
+
+	if (p->error == YAML_READER_ERROR) {
+		yaml_mark_t none = { 0, 0, 0 };
+		fail_at(err, none, "syntax error: %s (byte %zu)", problem, p->problem_offset);
+		err->line = err->column = 0;
+		return -1;
+	}
+	if (p->error == YAML_MEMORY_ERROR)
+		problem = "out of memory";
+	return fail_at(err, p->problem_mark, "syntax error: %s", problem);
+}
+
+/* The event pass: syntax errors, aliases and extra documents. */
+static int scan_events(const char *yaml, size_t len, struct sn_error *err)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int rc = 0, docs = 0;
+	bool done = false;
+
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+	while (!done && rc == 0) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			rc = syntax_error(&parser, err);
+			break;
+		}
+		if (ev.type == YAML_ALIAS_EVENT)
+			rc = fail_at(err, ev.start_mark, "aliases (*%s) are not supported",
+				     (const char *)ev.data.alias.anchor);
+		else if (ev.type == YAML_DOCUMENT_START_EVENT && ++docs > 1)
+			rc = fail_at(err, ev.start_mark, "only one YAML document is allowed");
+		done = ev.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+static int apply_document(struct sn_config *cfg, const char *yaml, size_t len,
+			  struct sn_error *err)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	int rc;
+
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		rc = syntax_error(&parser, err);
+		yaml_parser_delete(&parser);
+		return rc;
+	}
+	struct loader L = { .doc = &doc, .cfg = cfg, .err = err };
+	const yaml_node_t *root = yaml_document_get_root_node(&doc);
+	rc = root ? apply_section(&L, root, "", top_keys, ARRAY_SIZE(top_keys)) : 0;
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+int sn_config_load_string(struct sn_config *cfg, const char *name, const char *yaml,
+			  size_t len, struct sn_error *err)
+{
+	struct sn_config *work;
+	yaml_mark_t none = { 0, 0, 0 };
+
+	memset(err, 0, sizeof *err);
+	snprintf(err->file, sizeof err->file, "%s", name);
+	if (len > SN_CFG_MAX_BYTES)
+		return fail_at(err, none, "larger than %d bytes", SN_CFG_MAX_BYTES);
+	if (scan_events(yaml, len, err) != 0)
+		return -1;
+	work = malloc(sizeof *work);
+	if (!work)
+		return fail_at(err, none, "out of memory");
+	*work = *cfg;
+	int rc = apply_document(work, yaml, len, err);
+	if (rc == 0)
+		*cfg = *work;
+	free(work);
+	return rc;
+}
+
+/* Reads at most SN_CFG_MAX_BYTES + 1 bytes, so an oversized file is noticed. */
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+
+	if (!f)
+		return NULL;
+	buf = malloc(SN_CFG_MAX_BYTES + 2);
+	if (!buf) {
+		fclose(f);
+		errno = ENOMEM;
+		return NULL;
+	}
+	errno = 0;
+	*len = fread(buf, 1, SN_CFG_MAX_BYTES + 1, f);
+	int e = ferror(f) ? (errno ? errno : EIO) : 0;
+	fclose(f);
+	if (e) {
+		free(buf);
+		errno = e;
+		return NULL;
+	}
+	buf[*len] = '\0';
+	return buf;
+}
+
+int sn_config_load_file(struct sn_config *cfg, const char *path, struct sn_error *err)
+{
+	size_t len = 0;
+	char *text = read_file(path, &len);
+
+	if (!text) {
+		int e = errno;
+		memset(err, 0, sizeof *err);
+		snprintf(err->file, sizeof err->file, "%s", path);
+		snprintf(err->msg, sizeof err->msg, "cannot read '%s': %s", path, strerror(e));
+		return -1;
+	}
+	int rc = sn_config_load_string(cfg, path, text, len, err);
+	free(text);
+	return rc;
+}
+
+/* ---- printing ------------------------------------------------------------ */
+
+/* A double-quoted YAML string: always safe, whatever the text holds. */
+static void print_quoted(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(out, "\\x%02x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+static void print_list(FILE *out, const struct sn_config *cfg, const struct sn_key *k)
+{
+	const char *base = (const char *)cfg + k->off;
+	size_t n = *(const size_t *)((const char *)cfg + k->count_off);
+	char text[128];
+
+	fputc('[', out);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			fputs(", ", out);
+		if (k->kind == K_PORTS) {
+			fprintf(out, "%u", (unsigned)((const uint16_t *)base)[i]);
+		} else if (k->kind == K_CIDRS) {
+			sn_cidr_format(&((const struct sn_cidr *)base)[i], text, sizeof text);
+			print_quoted(out, text);
+		} else {
+			print_quoted(out, ((const char (*)[SN_CFG_STR])base)[i]);
+		}
+	}
+	fputs("]\n", out);
+}
+
+static void print_section(FILE *out, const struct sn_config *cfg, const struct sn_key *keys,
+			  size_t n_keys, int depth)
+{
+	for (size_t i = 0; i < n_keys; i++) {
+		const struct sn_key *k = &keys[i];
+		const void *p = (const char *)cfg + k->off;
+		fprintf(out, "%*s%s:", depth * 2, "", k->name);
+		switch (k->kind) {
+		case K_SECTION:
+		case K_PROTOCOLS:
+			fputc('\n', out);
+			print_section(out, cfg, k->sub, k->n_sub, depth + 1);
+			continue;
+		case K_STR:
+			fputc(' ', out);
+			print_quoted(out, p);
+			fputc('\n', out);
+			continue;
+		case K_U32:
+		case K_DURATION:
+			fprintf(out, " %u\n", (unsigned)*(const uint32_t *)p);
+			continue;
+		case K_BOOL:
+			fprintf(out, " %s\n", *(const bool *)p ? "true" : "false");
+			continue;
+		case K_SUSPICION:
+			fprintf(out, " %s\n", sn_suspicion_name(*(const enum sn_suspicion *)p));
+			continue;
+		case K_FLUSH:
+			fprintf(out, " %s\n", flush_name(*(const enum sn_flush_policy *)p));
+			continue;
+		default:
+			fputc(' ', out);
+			print_list(out, cfg, k);
+		}
+	}
+}
+
+void sn_config_print(FILE *out, const struct sn_config *cfg)
+{
+	print_section(out, cfg, top_keys, ARRAY_SIZE(top_keys), 0);
+}

@@ -1,0 +1,125 @@
+/*
+ * config.h - the sensor's configuration as a plain struct.
+ *
+ * config.c reads YAML (libyaml) into struct sn_config.  Every key has a
+ * compiled-in default equal to the shipped config/pubsub-sensor.yaml; a key
+ * left out keeps its default.  Unknown keys, wrong types and bad values are
+ * errors that carry file:line:column, the key path and, where one is close,
+ * a suggestion.  Nothing here knows about pcap or libuv.
+ */
+#ifndef SN_CONFIG_H
+#define SN_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "addr.h"
+#include "../dissectors/dissector.h"
+
+enum sn_suspicion { SN_SUSP_LOW = 0, SN_SUSP_MEDIUM, SN_SUSP_HIGH };
+const char *sn_suspicion_name(enum sn_suspicion s); /* "low", "medium", "high" */
+
+enum sn_flush_policy {
+	SN_FLUSH_EVERY_EVENT = 0, /* one write(2) per event line, at once */
+	SN_FLUSH_INTERVAL,        /* lines gathered and written each flush interval */
+};
+
+#define SN_CFG_MAX_NETS 64
+#define SN_CFG_MAX_PORTS 16
+#define SN_CFG_MAX_PATTERNS 32
+#define SN_CFG_STR 256
+
+struct sn_proto_ports {
+	uint16_t ports[SN_CFG_MAX_PORTS];
+	size_t n_ports;
+	uint16_t tls_ports[SN_CFG_MAX_PORTS];
+	size_t n_tls_ports;
+};
+
+struct sn_config {
+	char sensor_name[128];          /* default: the host name */
+
+	struct {
+		char interface[64];     /* "" = none; -i overrides */
+		char filter[1024];      /* BPF filter, "" = all traffic */
+		uint32_t snaplen;       /* default 512 */
+		uint32_t buffer_mib;    /* kernel buffer, default 64 */
+		bool promiscuous;       /* default true */
+		uint32_t workers;       /* capture threads, default 1 */
+	} capture;
+
+	struct sn_cidr home_networks[SN_CFG_MAX_NETS];
+	size_t n_home_networks;
+
+	/* indexed by enum sn_proto (MQTT..STOMP); [SN_PROTO_NONE] unused */
+	struct sn_proto_ports protocols[SN_PROTO_COUNT];
+
+	struct {
+		uint32_t min_connections;  /* alert when ConnectionCount >= this; default 2 */
+		enum sn_suspicion min_suspicion; /* default medium */
+		char trusted_mqtt_clients[SN_CFG_MAX_PATTERNS][SN_CFG_STR]; /* ERE, case-insensitive */
+		size_t n_trusted_mqtt_clients;
+		struct sn_cidr allow_destinations[SN_CFG_MAX_NETS];
+		size_t n_allow_destinations;
+		char allow_tls_server_names[SN_CFG_MAX_PATTERNS][SN_CFG_STR]; /* suffixes */
+		size_t n_allow_tls_server_names;
+		char allow_users[SN_CFG_MAX_PATTERNS][SN_CFG_STR];
+		size_t n_allow_users;
+		uint32_t nonstandard_port_raise; /* steps added for a protocol on a foreign port; default 1 */
+	} rules;
+
+	struct {
+		uint32_t max_flows;          /* default 262144 */
+		uint32_t max_groups;         /* default 16384 */
+		uint32_t classify_buffers;   /* default 4096 */
+		uint32_t buffer_bytes;       /* first bytes kept per direction, default 2048 */
+		uint32_t flow_timeout_new;   /* seconds, default 30 */
+		uint32_t flow_timeout_established; /* default 600 */
+		uint32_t flow_timeout_closed; /* default 10 */
+		uint32_t group_window;       /* a group idle this long ends (summary); default 86400 */
+		uint32_t update_interval;    /* at most one update per group per this; default 60 */
+	} tables;
+
+	struct {
+		char event_log[SN_CFG_STR];  /* path, "-" = stdout, "" = none */
+		bool flows;                  /* flow events; default false */
+		uint32_t stats_interval;     /* seconds between stats events (live); default 60 */
+		enum sn_flush_policy flush;  /* default every_event */
+		uint32_t flush_interval_ms;  /* for flush: interval; default 1000 */
+		uint32_t error_report_interval; /* seconds between write-error reports; default 60 */
+	} output;
+
+	struct {
+		char user[64];               /* default "pubsub-sensor" */
+		char group[64];              /* default "pubsub-sensor" */
+		char pid_file[SN_CFG_STR];   /* default "" (none) */
+		bool allow_root;             /* keep running as root; default false */
+		bool retry_interface;        /* reopen a vanished interface; default false */
+		uint32_t retry_interval;     /* seconds; default 5 */
+	} daemon;
+};
+
+/* Where a configuration error is.  line/column are 1-based, 0 if unknown. */
+struct sn_error {
+	char file[SN_CFG_STR];
+	int line, column;
+	char msg[512]; /* "capture.snaplen: expected an integer" */
+};
+
+/* Formats "file:line:column: msg" (or "file: msg"). */
+void sn_error_format(const struct sn_error *e, char *out, size_t cap);
+
+void sn_config_defaults(struct sn_config *cfg);
+
+/* Overlays the YAML file's keys on *cfg.  0, or -1 with *err filled. */
+int sn_config_load_file(struct sn_config *cfg, const char *path, struct sn_error *err);
+/* Same, from memory (tests, fuzzing); `name` is used in errors. */
+int sn_config_load_string(struct sn_config *cfg, const char *name, const char *yaml,
+			  size_t len, struct sn_error *err);
+
+/* Prints the effective configuration as YAML that loads back to the same. */
+void sn_config_print(FILE *out, const struct sn_config *cfg);
+
+#endif /* SN_CONFIG_H */

@@ -1,0 +1,343 @@
+/*
+ * events.c - the output contract's JSON Lines events (shared/spec/README.md,
+ * events.schema.json).
+ *
+ * Owns the exact text of every event: alert/update/summary for one group,
+ * flow for one connection, stats for the sensor's health.  Field order is
+ * fixed (timestamp, event_type, sensor, then the fields in the spec's order)
+ * and nothing depends on the wall clock or on pointer order, so the same
+ * input always gives byte-identical lines.  Also owns the names of the
+ * evidence and close-reason enums declared in conn.h.
+ */
+#include "events.h"
+
+#include <string.h>
+
+#include "json.h"
+
+const char *sn_evidence_name(enum sn_evidence e)
+{
+	switch (e) {
+	case SN_EVIDENCE_PORT:
+		return "port";
+	case SN_EVIDENCE_TLS:
+		return "tls";
+	case SN_EVIDENCE_PAYLOAD:
+		return "payload";
+	case SN_EVIDENCE_REFUTED:
+		return "refuted";
+	}
+	return "port";
+}
+
+const char *sn_close_reason_name(enum sn_close_reason r)
+{
+	switch (r) {
+	case SN_CLOSE_FIN:
+		return "fin";
+	case SN_CLOSE_RST:
+		return "rst";
+	case SN_CLOSE_TIMEOUT:
+		return "timeout";
+	case SN_CLOSE_EVICTED:
+		return "evicted";
+	case SN_CLOSE_SHUTDOWN:
+		return "shutdown";
+	case SN_CLOSE_END_OF_INPUT:
+	case SN_CLOSE_NONE: /* a flow event is only written once it ended */
+		break;
+	}
+	return "end_of_input";
+}
+
+void sn_events_init(struct sn_events *ev, const char *sensor, struct sn_eventlog *log)
+{
+	ev->sensor = sensor;
+	ev->log = log;
+	ev->dropped_overflow = 0;
+	ev->line[0] = '\0';
+}
+
+/* A fixed-size string field, bounded even if it lost its NUL. */
+#define FIELD_LEN(f) strnlen((f), sizeof(f))
+
+static void key_field(struct sn_json *j, const char *key, const char *s, size_t cap)
+{
+	size_t n = strnlen(s, cap);
+
+	if (n == 0)
+		return; /* empty means absent */
+	sn_json_key(j, key);
+	sn_json_string_n(j, s, n);
+}
+
+static void key_addr(struct sn_json *j, const char *key, const struct sn_addr *a)
+{
+	char text[SN_ADDR_STRLEN];
+
+	sn_addr_format(a, text);
+	sn_json_key(j, key);
+	sn_json_string(j, text);
+}
+
+static void key_process(struct sn_json *j, const char *name, size_t cap)
+{
+	size_t n = strnlen(name, cap);
+
+	sn_json_key(j, "process_name");
+	if (n)
+		sn_json_string_n(j, name, n);
+	else
+		sn_json_null(j);
+}
+
+static void begin_event(struct sn_json *j, struct sn_events *ev, const char *type,
+			uint64_t ts_us)
+{
+	sn_json_init(j, ev->line, sizeof(ev->line));
+	sn_json_object_begin(j);
+	sn_json_key(j, "timestamp");
+	sn_json_time(j, ts_us);
+	sn_json_key(j, "event_type");
+	sn_json_string(j, type);
+	sn_json_key(j, "sensor");
+	sn_json_string(j, ev->sensor ? ev->sensor : "");
+}
+
+static void mqtt_details(struct sn_json *j, const struct sn_meta *m)
+{
+	key_field(j, "mqtt_version", m->mqtt_version, sizeof(m->mqtt_version));
+	if (m->has_keepalive) {
+		sn_json_key(j, "keepalive");
+		sn_json_uint(j, m->keepalive);
+	}
+	if (m->has_clean_session) {
+		sn_json_key(j, "clean_session");
+		sn_json_bool(j, m->clean_session);
+	}
+	key_field(j, "will_topic", m->will_topic, sizeof(m->will_topic));
+	size_t n = m->n_topics < SN_META_TOPICS ? m->n_topics : SN_META_TOPICS;
+	if (n == 0)
+		return;
+	sn_json_key(j, "topics");
+	sn_json_array_begin(j);
+	for (size_t i = 0; i < n; i++)
+		sn_json_string_n(j, m->topics[i], FIELD_LEN(m->topics[i]));
+	sn_json_array_end(j);
+}
+
+static void xmpp_details(struct sn_json *j, const struct sn_meta *m)
+{
+	key_field(j, "xmpp_to", m->xmpp_to, sizeof(m->xmpp_to));
+	key_field(j, "xmpp_from", m->xmpp_from, sizeof(m->xmpp_from));
+	key_field(j, "xmpp_ns", m->xmpp_ns, sizeof(m->xmpp_ns));
+	key_field(j, "xmpp_version", m->xmpp_version, sizeof(m->xmpp_version));
+	if (m->has_starttls) {
+		sn_json_key(j, "starttls");
+		sn_json_bool(j, m->starttls);
+	}
+}
+
+static void other_details(struct sn_json *j, const struct sn_meta *m)
+{
+	key_field(j, "amqp_version", m->amqp_version, sizeof(m->amqp_version));
+	key_field(j, "stomp_command", m->stomp_command, sizeof(m->stomp_command));
+	key_field(j, "stomp_accept_version", m->stomp_accept_version,
+		  sizeof(m->stomp_accept_version));
+	key_field(j, "stomp_host", m->stomp_host, sizeof(m->stomp_host));
+	key_field(j, "tls_sni", m->tls_sni, sizeof(m->tls_sni));
+	size_t n = m->n_alpn < SN_META_ALPN ? m->n_alpn : SN_META_ALPN;
+	if (n == 0)
+		return;
+	sn_json_key(j, "tls_alpn");
+	sn_json_array_begin(j);
+	for (size_t i = 0; i < n; i++)
+		sn_json_string_n(j, m->tls_alpn[i], FIELD_LEN(m->tls_alpn[i]));
+	sn_json_array_end(j);
+}
+
+/* `details`: only the keys that are present, in the spec's order. */
+static void key_details(struct sn_json *j, const struct sn_meta *m)
+{
+	sn_json_key(j, "details");
+	sn_json_object_begin(j);
+	mqtt_details(j, m);
+	xmpp_details(j, m);
+	other_details(j, m);
+	sn_json_object_end(j);
+}
+
+static void key_names(struct sn_json *j, const char *key, const char (*names)[SN_GROUP_NAME_LEN],
+		      size_t n)
+{
+	sn_json_key(j, key);
+	sn_json_array_begin(j);
+	for (size_t i = 0; i < n && i < SN_GROUP_NAMES; i++)
+		sn_json_string_n(j, names[i], strnlen(names[i], SN_GROUP_NAME_LEN));
+	sn_json_array_end(j);
+}
+
+/* A one-element (or empty) array from one connection's string. */
+static void key_single(struct sn_json *j, const char *key, const char *s, size_t cap)
+{
+	size_t n = strnlen(s, cap);
+
+	sn_json_key(j, key);
+	sn_json_array_begin(j);
+	if (n)
+		sn_json_string_n(j, s, n);
+	sn_json_array_end(j);
+}
+
+static void key_uint(struct sn_json *j, const char *key, uint64_t v)
+{
+	sn_json_key(j, key);
+	sn_json_uint(j, v);
+}
+
+static void key_string(struct sn_json *j, const char *key, const char *v)
+{
+	sn_json_key(j, key);
+	sn_json_string(j, v);
+}
+
+static void key_reasons(struct sn_json *j, const struct sn_rating *r)
+{
+	size_t n = r->n_reasons < SN_REASONS_MAX ? r->n_reasons : SN_REASONS_MAX;
+
+	sn_json_key(j, "reasons");
+	sn_json_array_begin(j);
+	for (size_t i = 0; i < n; i++)
+		sn_json_string_n(j, r->reasons[i], FIELD_LEN(r->reasons[i]));
+	sn_json_array_end(j);
+}
+
+static size_t finish(struct sn_json *j)
+{
+	sn_json_object_end(j);
+	return sn_json_finish_line(j);
+}
+
+size_t sn_events_format_group(struct sn_events *ev, enum sn_group_event kind,
+			      const struct sn_group *g, uint64_t ts_us)
+{
+	struct sn_json j;
+
+	begin_event(&j, ev, sn_group_event_name(kind), ts_us);
+	sn_json_key(&j, "FirstSeen");
+	sn_json_time(&j, g->first_us);
+	sn_json_key(&j, "LastSeen");
+	sn_json_time(&j, g->last_us);
+	key_addr(&j, "src_ip", &g->src);
+	key_addr(&j, "dest_ip", &g->dst);
+	key_string(&j, "Protocol", sn_proto_name(g->proto));
+	key_uint(&j, "dest_port", g->dest_port);
+	key_string(&j, "IsExternal", g->external ? "yes" : "no");
+	key_process(&j, g->process_name, sizeof(g->process_name));
+	key_names(&j, "Users", g->users, g->n_users);
+	key_uint(&j, "ConnectionCount", g->connections);
+	key_uint(&j, "BytesSent", g->bytes_sent);
+	key_uint(&j, "BytesReceived", g->bytes_received);
+	key_string(&j, "Suspicion", sn_suspicion_name(g->rating.suspicion));
+	key_string(&j, "evidence", sn_evidence_name(g->evidence));
+	key_reasons(&j, &g->rating);
+	key_names(&j, "client_ids", g->client_ids, g->n_client_ids);
+	key_details(&j, &g->details);
+	return finish(&j);
+}
+
+size_t sn_events_format_flow(struct sn_events *ev, const struct sn_conn_report *r,
+			     enum sn_proto proto, bool external, uint64_t ts_us)
+{
+	struct sn_json j;
+
+	if (proto == SN_PROTO_NONE)
+		proto = r->port_proto; /* a refuted flow is named by its port */
+	begin_event(&j, ev, "flow", ts_us);
+	sn_json_key(&j, "FirstSeen");
+	sn_json_time(&j, r->first_us);
+	sn_json_key(&j, "LastSeen");
+	sn_json_time(&j, r->last_us);
+	key_addr(&j, "src_ip", &r->client);
+	key_uint(&j, "src_port", r->client_port);
+	key_addr(&j, "dest_ip", &r->server);
+	key_uint(&j, "dest_port", r->server_port);
+	key_string(&j, "Protocol", sn_proto_name(proto));
+	key_string(&j, "IsExternal", external ? "yes" : "no");
+	key_process(&j, r->process_name, sizeof(r->process_name));
+	key_single(&j, "Users", r->meta.user, sizeof(r->meta.user));
+	key_uint(&j, "BytesSent", r->bytes[SN_DIR_C2S]);
+	key_uint(&j, "BytesReceived", r->bytes[SN_DIR_S2C]);
+	key_uint(&j, "PacketsSent", r->packets[SN_DIR_C2S]);
+	key_uint(&j, "PacketsReceived", r->packets[SN_DIR_S2C]);
+	key_string(&j, "evidence", sn_evidence_name(r->evidence));
+	key_single(&j, "client_ids", proto == SN_PROTO_MQTT ? r->meta.client_id : "",
+		   sizeof(r->meta.client_id));
+	key_details(&j, &r->meta);
+	key_string(&j, "close", sn_close_reason_name(r->close));
+	return finish(&j);
+}
+
+static void key_decode_errors(struct sn_json *j, const struct sn_stats_view *s)
+{
+	sn_json_key(j, "decode_errors");
+	sn_json_object_begin(j);
+	for (int e = 0; s->decode && e < SN_DERR_COUNT; e++) {
+		if (s->decode->errors[e])
+			key_uint(j, sn_decode_error_name((enum sn_decode_error)e),
+				 s->decode->errors[e]);
+	}
+	for (size_t i = 0; s->extra_names && s->extra_values && i < s->n_extra; i++)
+		key_uint(j, s->extra_names[i], s->extra_values[i]);
+	sn_json_object_end(j);
+}
+
+size_t sn_events_format_stats(struct sn_events *ev, const struct sn_stats_view *s, uint64_t ts_us)
+{
+	struct sn_json j;
+
+	begin_event(&j, ev, "stats", ts_us);
+	key_uint(&j, "packets", s->packets);
+	key_uint(&j, "bytes", s->bytes);
+	if (s->live) {
+		key_uint(&j, "dropped", s->dropped);
+		key_uint(&j, "if_dropped", s->if_dropped);
+	}
+	key_uint(&j, "flows_active", s->flows_active);
+	key_uint(&j, "flows_evicted", s->flows_evicted);
+	key_uint(&j, "groups_active", s->groups_active);
+	key_uint(&j, "alerts", s->alerts);
+	key_decode_errors(&j, s);
+	return finish(&j);
+}
+
+static void write_line(struct sn_events *ev, size_t len)
+{
+	if (len == 0) {
+		ev->dropped_overflow++;
+		return;
+	}
+	if (ev->log)
+		sn_eventlog_write(ev->log, ev->line, len); /* errors are counted by the log */
+}
+
+void sn_events_group_event(void *ctx, enum sn_group_event kind, const struct sn_group *g,
+			   uint64_t ts_us)
+{
+	struct sn_events *ev = ctx;
+
+	write_line(ev, sn_events_format_group(ev, kind, g, ts_us));
+}
+
+void sn_events_flow_event(void *ctx, const struct sn_conn_report *r, enum sn_proto proto,
+			  bool external, uint64_t ts_us)
+{
+	struct sn_events *ev = ctx;
+
+	write_line(ev, sn_events_format_flow(ev, r, proto, external, ts_us));
+}
+
+void sn_events_write_stats(struct sn_events *ev, const struct sn_stats_view *s, uint64_t ts_us)
+{
+	write_line(ev, sn_events_format_stats(ev, s, ts_us));
+}

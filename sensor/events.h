@@ -1,0 +1,58 @@
+/*
+ * events.h - the output contract's JSON Lines events.
+ *
+ * Formats alert/update/summary (one group), flow (one connection) and stats
+ * (the sensor's health) exactly as shared/spec/events.schema.json says, and
+ * writes each as one line to the event log.  Timestamps are packet time.
+ */
+#ifndef SN_EVENTS_H
+#define SN_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "decode.h"
+#include "eventlog.h"
+#include "groups.h"
+
+#define SN_EVENT_LINE_MAX 65536
+
+struct sn_events {
+	const char *sensor;        /* sensor name */
+	struct sn_eventlog *log;   /* NULL: events are formatted but not written */
+	uint64_t dropped_overflow; /* lines too long for the buffer (never expected) */
+	char line[SN_EVENT_LINE_MAX];
+};
+
+/* The health figures a stats event carries. */
+struct sn_stats_view {
+	uint64_t packets, bytes;
+	bool live;                 /* include dropped / if_dropped */
+	uint64_t dropped, if_dropped;
+	uint64_t flows_active, flows_evicted;
+	uint64_t groups_active, alerts;
+	const struct sn_decode_stats *decode;     /* decode_errors object */
+	/* extra named counters for decode_errors (flow/pool/output), may be NULL */
+	const char *const *extra_names;
+	const uint64_t *extra_values;
+	size_t n_extra;
+};
+
+void sn_events_init(struct sn_events *ev, const char *sensor, struct sn_eventlog *log);
+
+/* Formatters: return the line length (ending in '\n') in ev->line, 0 on overflow. */
+size_t sn_events_format_group(struct sn_events *ev, enum sn_group_event kind,
+			      const struct sn_group *g, uint64_t ts_us);
+size_t sn_events_format_flow(struct sn_events *ev, const struct sn_conn_report *r,
+			     enum sn_proto proto, bool external, uint64_t ts_us);
+size_t sn_events_format_stats(struct sn_events *ev, const struct sn_stats_view *s, uint64_t ts_us);
+
+/* struct sn_group_sink callbacks: format and write. ctx is struct sn_events. */
+void sn_events_group_event(void *ctx, enum sn_group_event kind, const struct sn_group *g,
+			   uint64_t ts_us);
+void sn_events_flow_event(void *ctx, const struct sn_conn_report *r, enum sn_proto proto,
+			  bool external, uint64_t ts_us);
+void sn_events_write_stats(struct sn_events *ev, const struct sn_stats_view *s, uint64_t ts_us);
+
+#endif /* SN_EVENTS_H */

@@ -1,0 +1,72 @@
+/*
+ * flow.h - the TCP connection table of one capture worker.
+ *
+ * Connections are keyed by a normalised 5-tuple plus VLAN id, hashed with a
+ * seed chosen at start.  The table is sized once (max_flows) and never
+ * allocates per packet; when it is full the oldest idle flow is evicted,
+ * half-open ones first, and counted.  While a connection has no verdict it
+ * borrows a first-bytes buffer from a bounded pool (reassembly.c) and the
+ * dissectors are run over it; after the verdict its packets only update
+ * counters.  Time is packet time: timeouts compare packet timestamps.
+ */
+#ifndef SN_FLOW_H
+#define SN_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "decode.h"
+
+/* Port map entry: which protocol a server port means. */
+#define SN_PORT_PROTO_MASK 0x0f
+#define SN_PORT_TLS 0x80
+
+struct sn_flow_config {
+	uint32_t max_flows;          /* table capacity */
+	uint32_t classify_buffers;   /* first-bytes buffers in the pool */
+	uint32_t buffer_bytes;       /* bytes kept per direction (e.g. 2048) */
+	uint32_t timeout_new_s;      /* half-open (no answer yet) idle timeout */
+	uint32_t timeout_established_s;
+	uint32_t timeout_closed_s;   /* after one FIN */
+	const uint8_t *port_map;     /* 65536 entries: enum sn_proto | SN_PORT_TLS */
+	sn_report_fn report;         /* where connection reports go */
+	void *report_ctx;
+};
+
+struct sn_flow_stats {
+	uint64_t flows_created;
+	uint64_t flows_active;
+	uint64_t flows_half_open;     /* active and not yet answered */
+	uint64_t evicted_half_open;   /* evicted while waiting for an answer */
+	uint64_t evicted_established;
+	uint64_t expired;             /* idle timeouts */
+	uint64_t closed;              /* FIN both ways or RST */
+	uint64_t classified;          /* verdicts reached */
+	uint64_t confirmed;           /* verdicts that named a pub/sub protocol */
+	uint64_t pool_exhausted;      /* a flow needed a buffer and none was free */
+	uint64_t out_of_window;       /* segments outside the first-bytes window */
+	uint64_t reports;             /* reports sent to the aggregator */
+};
+
+struct sn_flow_table;
+
+/* Returns NULL when memory for the table cannot be had (errno set). */
+struct sn_flow_table *sn_flow_table_create(const struct sn_flow_config *cfg, uint64_t seed);
+void sn_flow_table_destroy(struct sn_flow_table *ft);
+
+/* One decoded TCP segment. */
+void sn_flow_table_process(struct sn_flow_table *ft, const struct sn_packet *pkt);
+
+/* Expire flows idle past their timeout at packet time now_us. */
+void sn_flow_table_expire(struct sn_flow_table *ft, uint64_t now_us);
+
+/* Send UPDATE reports with new byte counts for reported, still-open flows. */
+void sn_flow_table_report_live(struct sn_flow_table *ft, uint64_t now_us);
+
+/* Close every flow (end of input or shutdown), sending their CLOSE reports. */
+void sn_flow_table_flush(struct sn_flow_table *ft, uint64_t now_us, enum sn_close_reason why);
+
+void sn_flow_table_stats(const struct sn_flow_table *ft, struct sn_flow_stats *out);
+
+#endif /* SN_FLOW_H */

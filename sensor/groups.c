@@ -1,0 +1,633 @@
+/*
+ * groups.c - the aggregator: the search's `stats ... by` groups.
+ *
+ * Owns the group table and the timing of alert / update / summary.  The
+ * table is sized once from max_groups and allocated with calloc, so slots
+ * that are never used cost no memory; slots are handed out by a high-water
+ * mark and then recycled through a free list.  Three intrusive lists over
+ * slot indices (1-based, 0 = none, so zeroed memory is "empty"):
+ *   - hash chains (hash_next) to find a group by key;
+ *   - the LRU list (lru_prev/lru_next), most recently reported first, so
+ *     expiry and eviction look only at the tail;
+ *   - the dirty list (dirty_next plus a private prev link) of alerted groups
+ *     that changed since their last event, so ticks never scan the table.
+ * A tick that finds nothing due remembers when the next update is due and
+ * returns at once until then, so it may be called on every packet.
+ *
+ * Only OPEN reports create a group: an UPDATE or CLOSE for a connection
+ * whose group already ended (expired or evicted) is not counted again.
+ * After a rules swap every group is re-rated without emitting anything; a
+ * group that now meets the rule alerts on its next report.
+ */
+#include "groups.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NIL 0u
+#define US_PER_S 1000000u
+
+/* Per-slot state that is not part of the public struct. */
+struct sn_group_aux {
+	uint64_t seq;              /* creation order, for a deterministic flush */
+	uint32_t dirty_prev;
+	uint16_t details_port;     /* the connection details came from: client port */
+	uint64_t details_first_us; /* ... and its first packet */
+};
+
+struct sn_groups {
+	struct sn_groups_config cfg;
+	const struct sn_rules *rules;
+	struct sn_group_sink sink;
+
+	struct sn_group *slots;    /* max_groups, slot i is index i + 1 */
+	struct sn_group_aux *aux;
+	uint32_t *buckets;         /* power of two >= max_groups */
+	uint32_t bucket_mask;
+	uint32_t high_water;       /* slots ever handed out */
+	uint32_t free_head;        /* recycled slots, linked by hash_next */
+
+	uint32_t lru_head, lru_tail;
+	uint32_t dirty_head;
+	uint64_t next_due_us;      /* no update is due before this */
+	uint64_t seq;
+
+	struct sn_groups_stats st;
+};
+
+const char *sn_group_event_name(enum sn_group_event k)
+{
+	switch (k) {
+	case SN_EV_ALERT:
+		return "alert";
+	case SN_EV_UPDATE:
+		return "update";
+	case SN_EV_SUMMARY:
+		break;
+	}
+	return "summary";
+}
+
+static struct sn_group *slot(struct sn_groups *gs, uint32_t idx)
+{
+	return &gs->slots[idx - 1];
+}
+
+static uint32_t index_of(const struct sn_groups *gs, const struct sn_group *g)
+{
+	return (uint32_t)(g - gs->slots) + 1;
+}
+
+/* --- creation ------------------------------------------------------- */
+
+struct sn_groups *sn_groups_create(const struct sn_groups_config *cfg, const struct sn_rules *rules,
+				   const struct sn_group_sink *sink)
+{
+	struct sn_groups *gs = calloc(1, sizeof(*gs));
+	uint32_t n = cfg->max_groups ? cfg->max_groups : 1;
+	uint32_t buckets = 1;
+
+	if (!gs)
+		return NULL;
+	if (n > (1u << 30)) {
+		free(gs);
+		errno = EINVAL;
+		return NULL;
+	}
+	while (buckets < n)
+		buckets <<= 1;
+	gs->cfg = *cfg;
+	gs->cfg.max_groups = n;
+	gs->rules = rules;
+	if (sink)
+		gs->sink = *sink;
+	gs->bucket_mask = buckets - 1;
+	gs->slots = calloc(n, sizeof(*gs->slots));
+	gs->aux = calloc(n, sizeof(*gs->aux));
+	gs->buckets = calloc(buckets, sizeof(*gs->buckets));
+	if (!gs->slots || !gs->aux || !gs->buckets) {
+		sn_groups_destroy(gs);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return gs;
+}
+
+void sn_groups_destroy(struct sn_groups *gs)
+{
+	if (!gs)
+		return;
+	free(gs->slots);
+	free(gs->aux);
+	free(gs->buckets);
+	free(gs);
+}
+
+/* --- the key -------------------------------------------------------- */
+
+struct group_key {
+	const struct sn_addr *src, *dst;
+	uint16_t port;
+	enum sn_proto proto;
+	bool external;
+	const char *process;
+};
+
+static uint32_t fnv(uint32_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+static uint32_t key_hash(const struct group_key *k)
+{
+	uint8_t tail[4] = { (uint8_t)(k->port >> 8), (uint8_t)k->port, (uint8_t)k->proto,
+			    (uint8_t)k->external };
+	uint32_t h = 2166136261u;
+
+	h = fnv(h, &k->src->family, 1);
+	h = fnv(h, k->src->b, sizeof(k->src->b));
+	h = fnv(h, &k->dst->family, 1);
+	h = fnv(h, k->dst->b, sizeof(k->dst->b));
+	h = fnv(h, tail, sizeof(tail));
+	return fnv(h, k->process, strlen(k->process));
+}
+
+static bool addr_same(const struct sn_addr *a, const struct sn_addr *b)
+{
+	return a->family == b->family && memcmp(a->b, b->b, sizeof(a->b)) == 0;
+}
+
+static bool key_matches(const struct sn_group *g, const struct group_key *k, uint32_t h)
+{
+	return g->hash == h && g->dest_port == k->port && g->proto == k->proto &&
+	       g->external == k->external && addr_same(&g->src, k->src) &&
+	       addr_same(&g->dst, k->dst) && strcmp(g->process_name, k->process) == 0;
+}
+
+static struct sn_group *lookup(struct sn_groups *gs, const struct group_key *k, uint32_t h)
+{
+	for (uint32_t i = gs->buckets[h & gs->bucket_mask]; i != NIL; i = slot(gs, i)->hash_next) {
+		if (key_matches(slot(gs, i), k, h))
+			return slot(gs, i);
+	}
+	return NULL;
+}
+
+/* --- lists ---------------------------------------------------------- */
+
+static void lru_unlink(struct sn_groups *gs, struct sn_group *g)
+{
+	if (g->lru_prev)
+		slot(gs, g->lru_prev)->lru_next = g->lru_next;
+	else
+		gs->lru_head = g->lru_next;
+	if (g->lru_next)
+		slot(gs, g->lru_next)->lru_prev = g->lru_prev;
+	else
+		gs->lru_tail = g->lru_prev;
+	g->lru_prev = g->lru_next = NIL;
+}
+
+static void lru_push_front(struct sn_groups *gs, struct sn_group *g)
+{
+	uint32_t idx = index_of(gs, g);
+
+	g->lru_prev = NIL;
+	g->lru_next = gs->lru_head;
+	if (gs->lru_head)
+		slot(gs, gs->lru_head)->lru_prev = idx;
+	else
+		gs->lru_tail = idx;
+	gs->lru_head = idx;
+}
+
+static void dirty_unlink(struct sn_groups *gs, struct sn_group *g)
+{
+	uint32_t prev = gs->aux[index_of(gs, g) - 1].dirty_prev;
+
+	if (!g->on_dirty_list)
+		return;
+	if (prev)
+		slot(gs, prev)->dirty_next = g->dirty_next;
+	else
+		gs->dirty_head = g->dirty_next;
+	if (g->dirty_next)
+		gs->aux[g->dirty_next - 1].dirty_prev = prev;
+	g->dirty_next = NIL;
+	g->on_dirty_list = false;
+}
+
+static uint64_t update_due(const struct sn_groups *gs, const struct sn_group *g)
+{
+	return g->last_emit_us + (uint64_t)gs->cfg.update_interval_s * US_PER_S;
+}
+
+/* An alerted group changed: it owes an update once its interval is over. */
+static void mark_dirty(struct sn_groups *gs, struct sn_group *g)
+{
+	uint32_t idx = index_of(gs, g);
+
+	g->dirty = true;
+	if (g->on_dirty_list)
+		return;
+	g->on_dirty_list = true;
+	g->dirty_next = gs->dirty_head;
+	gs->aux[idx - 1].dirty_prev = NIL;
+	if (gs->dirty_head)
+		gs->aux[gs->dirty_head - 1].dirty_prev = idx;
+	gs->dirty_head = idx;
+	if (update_due(gs, g) < gs->next_due_us)
+		gs->next_due_us = update_due(gs, g);
+}
+
+static void hash_unlink(struct sn_groups *gs, struct sn_group *g)
+{
+	uint32_t *link = &gs->buckets[g->hash & gs->bucket_mask];
+	uint32_t idx = index_of(gs, g);
+
+	while (*link != NIL && *link != idx)
+		link = &slot(gs, *link)->hash_next;
+	if (*link == idx)
+		*link = g->hash_next;
+}
+
+/* --- emission and ending ---------------------------------------------- */
+
+static void emit(struct sn_groups *gs, enum sn_group_event kind, struct sn_group *g,
+		 uint64_t ts_us)
+{
+	if (kind == SN_EV_ALERT)
+		gs->st.alerts++;
+	else if (kind == SN_EV_UPDATE)
+		gs->st.updates++;
+	else
+		gs->st.summaries++;
+	g->last_emit_us = ts_us;
+	g->dirty = false;
+	if (gs->sink.group_event)
+		gs->sink.group_event(gs->sink.ctx, kind, g, ts_us);
+}
+
+/* Ends a group: its summary if it alerted, then the slot is recycled. */
+static void end_group(struct sn_groups *gs, struct sn_group *g, uint64_t ts_us)
+{
+	uint32_t idx = index_of(gs, g);
+
+	if (g->alerted)
+		emit(gs, SN_EV_SUMMARY, g, ts_us);
+	dirty_unlink(gs, g);
+	lru_unlink(gs, g);
+	hash_unlink(gs, g);
+	memset(g, 0, sizeof(*g));
+	memset(&gs->aux[idx - 1], 0, sizeof(gs->aux[idx - 1]));
+	g->hash_next = gs->free_head;
+	gs->free_head = idx;
+	gs->st.groups_active--;
+}
+
+static struct sn_group *take_slot(struct sn_groups *gs, uint64_t ts_us)
+{
+	if (gs->free_head == NIL && gs->high_water == gs->cfg.max_groups) {
+		end_group(gs, slot(gs, gs->lru_tail), ts_us); /* full: least recently seen */
+		gs->st.groups_evicted++;
+	}
+	if (gs->free_head != NIL) {
+		struct sn_group *g = slot(gs, gs->free_head);
+		gs->free_head = g->hash_next;
+		g->hash_next = NIL;
+		return g;
+	}
+	return slot(gs, ++gs->high_water);
+}
+
+static struct sn_group *create(struct sn_groups *gs, const struct group_key *k, uint32_t h,
+			       const struct sn_conn_report *r)
+{
+	struct sn_group *g = take_slot(gs, r->ts_us);
+	uint32_t idx = index_of(gs, g);
+
+	g->src = *k->src;
+	g->dst = *k->dst;
+	g->dest_port = k->port;
+	g->proto = k->proto;
+	g->external = k->external;
+	strncpy(g->process_name, k->process, sizeof(g->process_name) - 1);
+	g->port_proto = r->port_proto;
+	g->first_us = r->first_us;
+	g->last_us = r->last_us;
+	g->in_use = true;
+	g->hash = h;
+	g->hash_next = gs->buckets[h & gs->bucket_mask];
+	gs->buckets[h & gs->bucket_mask] = idx;
+	gs->aux[idx - 1].seq = ++gs->seq;
+	lru_push_front(gs, g);
+	gs->st.groups_active++;
+	gs->st.groups_created++;
+	return g;
+}
+
+/* --- folding a report into a group ----------------------------------- */
+
+/* Adds s to a sorted, distinct, capped list of names. */
+static bool add_name(char (*names)[SN_GROUP_NAME_LEN], uint8_t *n, const char *s)
+{
+	size_t at = 0;
+
+	if (s[0] == '\0')
+		return false;
+	while (at < *n && strncmp(names[at], s, SN_GROUP_NAME_LEN - 1) < 0)
+		at++;
+	if (at < *n && strncmp(names[at], s, SN_GROUP_NAME_LEN - 1) == 0)
+		return false;
+	if (*n >= SN_GROUP_NAMES)
+		return false; /* full: further names are dropped */
+	memmove(names[at + 1], names[at], (size_t)(*n - at) * SN_GROUP_NAME_LEN);
+	strncpy(names[at], s, SN_GROUP_NAME_LEN - 1);
+	names[at][SN_GROUP_NAME_LEN - 1] = '\0';
+	(*n)++;
+	return true;
+}
+
+static void merge_topics(struct sn_meta *into, const struct sn_meta *from)
+{
+	size_t n = from->n_topics < SN_META_TOPICS ? from->n_topics : SN_META_TOPICS;
+
+	for (size_t i = 0; i < n; i++)
+		sn_meta_add_topic(into, from->topics[i], strnlen(from->topics[i], SN_META_STR));
+}
+
+static bool is_details_conn(const struct sn_groups *gs, const struct sn_group *g,
+			    const struct sn_conn_report *r)
+{
+	const struct sn_group_aux *a = &gs->aux[index_of(gs, g) - 1];
+
+	return a->details_port == r->client_port && a->details_first_us == r->first_us;
+}
+
+/* details: the first confirmed connection's meta (kept fresh while it talks),
+ * with the topics of every connection merged in. */
+static void fold_details(struct sn_groups *gs, struct sn_group *g, const struct sn_conn_report *r)
+{
+	bool confirmed = r->evidence == SN_EVIDENCE_PAYLOAD || r->evidence == SN_EVIDENCE_TLS;
+	bool take = confirmed && (!g->has_details || (r->meta_changed && is_details_conn(gs, g, r)));
+
+	if (take) {
+		struct sn_meta merged = g->details;
+		struct sn_group_aux *a = &gs->aux[index_of(gs, g) - 1];
+		g->details = r->meta;
+		merge_topics(&g->details, &merged);
+		g->has_details = true;
+		a->details_port = r->client_port;
+		a->details_first_us = r->first_us;
+	}
+	merge_topics(&g->details, &r->meta);
+	if (r->evidence == SN_EVIDENCE_TLS && r->meta.n_alpn > 0 && r->meta.proto != SN_PROTO_NONE &&
+	    g->tls_alpn[0] == '\0')
+		strncpy(g->tls_alpn, r->meta.tls_alpn[0], sizeof(g->tls_alpn) - 1);
+}
+
+static void fold_mqtt_client(struct sn_groups *gs, struct sn_group *g,
+			     const struct sn_conn_report *r)
+{
+	const char *pattern = NULL;
+
+	if (r->meta.client_id[0])
+		pattern = sn_rules_trusted_client(gs->rules, r->meta.client_id);
+	if (!pattern) {
+		g->untrusted_mqtt++;
+		return;
+	}
+	if (g->trusted_pattern[0] == '\0')
+		strncpy(g->trusted_pattern, pattern, sizeof(g->trusted_pattern) - 1);
+}
+
+static void fold(struct sn_groups *gs, struct sn_group *g, const struct sn_conn_report *r)
+{
+	enum sn_evidence ev = r->evidence;
+
+	if (r->kind == SN_REPORT_OPEN) {
+		g->connections++;
+		gs->st.connections++;
+		if (r->proto == SN_PROTO_MQTT)
+			fold_mqtt_client(gs, g, r);
+	}
+	if (r->first_us < g->first_us)
+		g->first_us = r->first_us;
+	if (r->last_us > g->last_us)
+		g->last_us = r->last_us;
+	g->bytes_sent += r->bytes_delta[SN_DIR_C2S];
+	g->bytes_received += r->bytes_delta[SN_DIR_S2C];
+	add_name(g->users, &g->n_users, r->meta.user);
+	if (r->proto == SN_PROTO_MQTT)
+		add_name(g->client_ids, &g->n_client_ids, r->meta.client_id);
+	if (ev == SN_EVIDENCE_REFUTED) {
+		g->any_refuted = true;
+		ev = SN_EVIDENCE_PORT;
+	}
+	if (ev > g->evidence)
+		g->evidence = ev;
+	fold_details(gs, g, r);
+}
+
+static void rate(const struct sn_groups *gs, struct sn_group *g)
+{
+	const struct sn_config *cfg = gs->rules->cfg;
+	struct sn_rule_facts f = {
+		.proto = g->proto,
+		.port_proto = g->port_proto,
+		.dest_port = g->dest_port,
+		.external = g->external,
+		.evidence = g->evidence,
+		.any_refuted = g->any_refuted,
+		.all_trusted_clients = g->proto == SN_PROTO_MQTT && g->untrusted_mqtt == 0 &&
+				       g->trusted_pattern[0] != '\0',
+		.trusted_pattern = g->trusted_pattern[0] ? g->trusted_pattern : NULL,
+		.process_name = g->process_name[0] ? g->process_name : NULL,
+		.tls_alpn = g->tls_alpn[0] ? g->tls_alpn : NULL,
+		.connections = g->connections,
+		.min_connections = cfg->rules.min_connections,
+	};
+
+	sn_rules_rate(gs->rules, &f, &g->rating);
+}
+
+static bool rule_met(const struct sn_groups *gs, const struct sn_group *g)
+{
+	const struct sn_config *cfg = gs->rules->cfg;
+	uint64_t min = cfg->rules.min_connections ? cfg->rules.min_connections : 1;
+
+	return g->connections >= min && g->rating.suspicion >= cfg->rules.min_suspicion;
+}
+
+/* The figures an update would show; a change marks the group dirty. */
+struct snapshot {
+	uint64_t first_us, last_us, connections, sent, received;
+	uint8_t n_users, n_client_ids, n_topics;
+	enum sn_evidence evidence;
+	bool has_details;
+	struct sn_rating rating;
+};
+
+static void take_snapshot(const struct sn_group *g, struct snapshot *s)
+{
+	s->first_us = g->first_us;
+	s->last_us = g->last_us;
+	s->connections = g->connections;
+	s->sent = g->bytes_sent;
+	s->received = g->bytes_received;
+	s->n_users = g->n_users;
+	s->n_client_ids = g->n_client_ids;
+	s->n_topics = g->details.n_topics;
+	s->evidence = g->evidence;
+	s->has_details = g->has_details;
+	s->rating = g->rating;
+}
+
+/* Compared field by field: bytes after a reason's NUL are not part of it. */
+static bool rating_equal(const struct sn_rating *a, const struct sn_rating *b)
+{
+	if (a->suspicion != b->suspicion || a->n_reasons != b->n_reasons)
+		return false;
+	for (size_t i = 0; i < a->n_reasons && i < SN_REASONS_MAX; i++) {
+		if (strncmp(a->reasons[i], b->reasons[i], SN_REASON_LEN) != 0)
+			return false;
+	}
+	return true;
+}
+
+static bool snapshot_differs(const struct sn_group *g, const struct snapshot *s)
+{
+	return s->first_us != g->first_us || s->last_us != g->last_us ||
+	       s->connections != g->connections || s->sent != g->bytes_sent ||
+	       s->received != g->bytes_received || s->n_users != g->n_users ||
+	       s->n_client_ids != g->n_client_ids || s->n_topics != g->details.n_topics ||
+	       s->evidence != g->evidence || s->has_details != g->has_details ||
+	       !rating_equal(&s->rating, &g->rating);
+}
+
+static void report_flow(struct sn_groups *gs, const struct sn_conn_report *r, bool external)
+{
+	if (r->kind == SN_REPORT_CLOSE && gs->cfg.flow_events && gs->sink.flow_event)
+		gs->sink.flow_event(gs->sink.ctx, r, r->proto, external, r->ts_us);
+}
+
+void sn_groups_report(void *groups, const struct sn_conn_report *r)
+{
+	struct sn_groups *gs = groups;
+	struct snapshot before;
+
+	if (r->proto == SN_PROTO_NONE)
+		return;
+	if (sn_rules_allowed(gs->rules, r)) {
+		if (r->kind == SN_REPORT_OPEN)
+			gs->st.allowed++;
+		return;
+	}
+	bool external = sn_rules_is_external(gs->rules, &r->server);
+	struct group_key k = { &r->client, &r->server, r->server_port, r->proto, external,
+			       r->process_name };
+	uint32_t h = key_hash(&k);
+	struct sn_group *g = lookup(gs, &k, h);
+
+	if (!g && r->kind == SN_REPORT_OPEN)
+		g = create(gs, &k, h, r);
+	if (g) {
+		take_snapshot(g, &before);
+		fold(gs, g, r);
+		rate(gs, g);
+		lru_unlink(gs, g);
+		lru_push_front(gs, g);
+		if (!g->alerted && rule_met(gs, g)) {
+			g->alerted = true;
+			emit(gs, SN_EV_ALERT, g, r->ts_us);
+		} else if (g->alerted && snapshot_differs(g, &before)) {
+			mark_dirty(gs, g);
+		}
+	}
+	report_flow(gs, r, external);
+}
+
+/* --- time ------------------------------------------------------------ */
+
+static void send_due_updates(struct sn_groups *gs, uint64_t now_us)
+{
+	uint32_t i = gs->dirty_head;
+
+	gs->next_due_us = UINT64_MAX;
+	while (i != NIL) {
+		struct sn_group *g = slot(gs, i);
+		i = g->dirty_next;
+		if (now_us >= update_due(gs, g)) {
+			dirty_unlink(gs, g);
+			emit(gs, SN_EV_UPDATE, g, now_us);
+		} else if (update_due(gs, g) < gs->next_due_us) {
+			gs->next_due_us = update_due(gs, g);
+		}
+	}
+}
+
+void sn_groups_tick(struct sn_groups *gs, uint64_t now_us)
+{
+	uint64_t window = (uint64_t)gs->cfg.group_window_s * US_PER_S;
+
+	if (gs->dirty_head != NIL && now_us >= gs->next_due_us)
+		send_due_updates(gs, now_us);
+	while (gs->lru_tail != NIL) {
+		struct sn_group *g = slot(gs, gs->lru_tail);
+		if (now_us < g->last_us || now_us - g->last_us < window)
+			break;
+		end_group(gs, g, now_us);
+		gs->st.groups_expired++;
+	}
+}
+
+static int by_seq(const void *a, const void *b)
+{
+	const struct sn_group_aux *x = *(const struct sn_group_aux *const *)a;
+	const struct sn_group_aux *y = *(const struct sn_group_aux *const *)b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void sn_groups_flush(struct sn_groups *gs, uint64_t now_us)
+{
+	size_t n = 0;
+	const struct sn_group_aux **order = calloc(gs->high_water ? gs->high_water : 1,
+						     sizeof(*order));
+
+	for (uint32_t i = 1; order && i <= gs->high_water; i++) {
+		if (slot(gs, i)->in_use)
+			order[n++] = &gs->aux[i - 1];
+	}
+	if (order)
+		qsort(order, n, sizeof(*order), by_seq); /* creation order */
+	for (size_t k = 0; k < n; k++)
+		end_group(gs, slot(gs, (uint32_t)(order[k] - gs->aux) + 1), now_us);
+	free(order);
+	while (gs->lru_tail != NIL) /* only if the order array could not be had */
+		end_group(gs, slot(gs, gs->lru_tail), now_us);
+}
+
+/* --- configuration reload ------------------------------------------- */
+
+void sn_groups_set_rules(struct sn_groups *gs, const struct sn_rules *rules)
+{
+	gs->rules = rules;
+	for (uint32_t i = gs->lru_head; i != NIL; i = slot(gs, i)->lru_next) {
+		struct sn_group *g = slot(gs, i);
+		struct sn_rating old = g->rating;
+		rate(gs, g);
+		if (g->alerted && !rating_equal(&old, &g->rating))
+			mark_dirty(gs, g);
+	}
+}
+
+void sn_groups_stats(const struct sn_groups *gs, struct sn_groups_stats *out)
+{
+	*out = gs->st;
+}

@@ -1,0 +1,114 @@
+/*
+ * groups.h - the aggregator: the search's `stats ... by` groups.
+ *
+ * A group is (src_ip, dest_ip, dest_port, Protocol, IsExternal,
+ * process_name).  The aggregator takes connection reports from any number of
+ * flow tables, counts connections and bytes per group, rates each group with
+ * rules.c, and decides when to emit `alert` (first time the rule is met),
+ * `update` (at most once per update interval while it changes) and `summary`
+ * (when it ends: idle for the group window, evicted, shutdown, end of
+ * input).  It also turns CLOSE reports into `flow` events when asked.  The
+ * table is sized once; when full the least recently seen group is ended
+ * (summary) and counted.
+ */
+#ifndef SN_GROUPS_H
+#define SN_GROUPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "rules.h"
+
+#define SN_GROUP_NAMES 16   /* Users and client_ids kept per group */
+#define SN_GROUP_NAME_LEN 128
+
+struct sn_group {
+	/* the key */
+	struct sn_addr src, dst;
+	uint16_t dest_port;
+	enum sn_proto proto;
+	bool external;
+	char process_name[64];        /* empty = null */
+
+	/* the search's figures */
+	uint64_t first_us, last_us;
+	uint64_t connections;
+	uint64_t bytes_sent, bytes_received;
+	uint8_t n_users;
+	char users[SN_GROUP_NAMES][SN_GROUP_NAME_LEN];       /* sorted */
+	uint8_t n_client_ids;
+	char client_ids[SN_GROUP_NAMES][SN_GROUP_NAME_LEN];  /* sorted */
+
+	/* what the rules need */
+	enum sn_proto port_proto;
+	enum sn_evidence evidence;    /* best seen: payload > tls > port */
+	bool any_refuted;
+	uint64_t untrusted_mqtt;      /* connections whose client id matched no trusted pattern */
+	char trusted_pattern[SN_CFG_STR];
+	char tls_alpn[SN_META_ALPN_STR];
+	bool has_details;
+	struct sn_meta details;       /* first confirmed connection; topics merged */
+	struct sn_rating rating;
+
+	/* emission state (groups.c only) */
+	bool alerted;
+	bool dirty;                   /* changed since the last event */
+	uint64_t last_emit_us;
+	uint32_t hash_next, lru_prev, lru_next, dirty_next;
+	bool in_use, on_dirty_list;
+	uint32_t hash;
+};
+
+enum sn_group_event { SN_EV_ALERT = 0, SN_EV_UPDATE, SN_EV_SUMMARY };
+const char *sn_group_event_name(enum sn_group_event k); /* "alert", "update", "summary" */
+
+/* Where the aggregator's events go (events.c, and the replay table). */
+struct sn_group_sink {
+	void (*group_event)(void *ctx, enum sn_group_event kind, const struct sn_group *g,
+			    uint64_t ts_us);
+	void (*flow_event)(void *ctx, const struct sn_conn_report *r, enum sn_proto proto,
+			   bool external, uint64_t ts_us);
+	void *ctx;
+};
+
+struct sn_groups_config {
+	uint32_t max_groups;
+	uint32_t group_window_s;
+	uint32_t update_interval_s;
+	bool flow_events;
+};
+
+struct sn_groups_stats {
+	uint64_t groups_active;
+	uint64_t groups_created;
+	uint64_t groups_evicted;
+	uint64_t groups_expired;
+	uint64_t alerts;
+	uint64_t updates;
+	uint64_t summaries;
+	uint64_t connections;     /* OPEN reports counted */
+	uint64_t allowed;         /* connections dropped by an allow list */
+};
+
+struct sn_groups;
+
+struct sn_groups *sn_groups_create(const struct sn_groups_config *cfg, const struct sn_rules *rules,
+				   const struct sn_group_sink *sink);
+void sn_groups_destroy(struct sn_groups *g);
+
+/* Swap in new rules (configuration reload); existing groups are re-rated. */
+void sn_groups_set_rules(struct sn_groups *g, const struct sn_rules *rules);
+
+/* A connection report from a flow table (matches sn_report_fn). */
+void sn_groups_report(void *groups, const struct sn_conn_report *r);
+
+/* Due updates and group expiry at packet time now_us. */
+void sn_groups_tick(struct sn_groups *g, uint64_t now_us);
+
+/* End every group with a summary (shutdown, end of input). */
+void sn_groups_flush(struct sn_groups *g, uint64_t now_us);
+
+void sn_groups_stats(const struct sn_groups *g, struct sn_groups_stats *out);
+
+#endif /* SN_GROUPS_H */

@@ -1,0 +1,239 @@
+/*
+ * reassembly.c - first-bytes buffers: segments placed by sequence number.
+ *
+ * Owns the per-direction placement rules (base, contiguous prefix, a few
+ * held out-of-order ranges, first copy wins, a hard bound) and the pool the
+ * flow table borrows buffers from.  All memory is allocated at pool
+ * creation; adding a segment only copies bytes, through struct sn_cursor.
+ */
+#include "reassembly.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cursor.h"
+
+struct sn_reasm_slot {
+	struct sn_reasm_dir dir[2];
+	uint32_t next_free; /* free list link, SN_REASM_NONE at the end */
+};
+
+struct sn_reasm_pool {
+	uint32_t n_slots;
+	uint32_t dir_bytes;
+	uint32_t free_head;
+	uint32_t in_use;
+	struct sn_reasm_slot *slots;
+	uint8_t *data; /* n_slots * 2 * dir_bytes */
+};
+
+void sn_reasm_dir_reset(struct sn_reasm_dir *d)
+{
+	memset(d, 0, sizeof *d);
+}
+
+void sn_reasm_dir_set_base(struct sn_reasm_dir *d, uint32_t base_seq)
+{
+	if (d->based)
+		return;
+	d->base = base_seq;
+	d->based = true;
+}
+
+/* Copies buf[from, to) from the segment whose byte 0 sits at offset rel0. */
+static void copy_span(uint8_t *buf, uint32_t from, uint32_t to, const uint8_t *data, uint32_t len,
+		      int64_t rel0)
+{
+	struct sn_cursor c = sn_cur_make(data, len);
+	sn_cur_skip(&c, (size_t)((int64_t)from - rel0));
+	sn_cur_copy(&c, buf + from, to - from);
+}
+
+/* Copies only the bytes of [s, e) that no earlier segment filled. */
+static void copy_gaps(const struct sn_reasm_dir *d, uint8_t *buf, uint32_t s, uint32_t e,
+		      const uint8_t *data, uint32_t len, int64_t rel0)
+{
+	uint32_t pos = s;
+	for (uint8_t i = 0; i < d->n_ranges && pos < e; i++) {
+		const struct sn_reasm_range *r = &d->ranges[i];
+		if (r->end <= pos)
+			continue;
+		if (r->start >= e)
+			break;
+		if (r->start > pos)
+			copy_span(buf, pos, r->start, data, len, rel0);
+		pos = r->end;
+	}
+	if (pos < e)
+		copy_span(buf, pos, e, data, len, rel0);
+}
+
+/* True when [s, e) would need a range slot of its own. */
+static bool needs_slot(const struct sn_reasm_dir *d, uint32_t s, uint32_t e)
+{
+	if (s <= d->contig)
+		return false;
+	for (uint8_t i = 0; i < d->n_ranges; i++)
+		if (d->ranges[i].start <= e && d->ranges[i].end >= s)
+			return false;
+	return true;
+}
+
+/* Merges [s, e) into the ranges, then lets the prefix absorb what touches it. */
+static void insert_range(struct sn_reasm_dir *d, uint32_t s, uint32_t e)
+{
+	struct sn_reasm_range out[SN_REASM_RANGES + 1];
+	uint8_t n = 0;
+	bool placed = false;
+
+	for (uint8_t i = 0; i < d->n_ranges; i++) {
+		struct sn_reasm_range r = d->ranges[i];
+		if (r.end < s) {
+			out[n++] = r;
+		} else if (r.start > e) {
+			if (!placed)
+				out[n++] = (struct sn_reasm_range){ s, e };
+			placed = true;
+			out[n++] = r;
+		} else {
+			s = r.start < s ? r.start : s;
+			e = r.end > e ? r.end : e;
+		}
+	}
+	if (!placed)
+		out[n++] = (struct sn_reasm_range){ s, e };
+
+	uint8_t i = 0;
+	for (; i < n && out[i].start <= d->contig; i++)
+		if (out[i].end > d->contig)
+			d->contig = out[i].end;
+	d->n_ranges = (uint8_t)(n - i);
+	memcpy(d->ranges, out + i, (size_t)d->n_ranges * sizeof out[0]);
+}
+
+enum sn_reasm_rc sn_reasm_dir_add(struct sn_reasm_dir *d, uint8_t *buf, uint32_t cap, uint32_t seq,
+				  const uint8_t *data, uint32_t len)
+{
+	if (len == 0 || !data)
+		return SN_REASM_OLD;
+	sn_reasm_dir_set_base(d, seq);
+
+	/* Signed distance from the base: negative means before it. */
+	int64_t rel0 = (int32_t)(seq - d->base);
+	int64_t s = rel0 < 0 ? 0 : rel0;
+	int64_t e = rel0 + (int64_t)len;
+	if (e > (int64_t)cap)
+		e = cap;
+	if (e <= s)
+		return SN_REASM_DROPPED;
+	if (e <= (int64_t)d->contig)
+		return SN_REASM_OLD;
+	if (s < (int64_t)d->contig)
+		s = d->contig;
+	if (needs_slot(d, (uint32_t)s, (uint32_t)e) && d->n_ranges == SN_REASM_RANGES)
+		return SN_REASM_DROPPED;
+
+	uint32_t before = d->contig;
+	copy_gaps(d, buf, (uint32_t)s, (uint32_t)e, data, len, rel0);
+	insert_range(d, (uint32_t)s, (uint32_t)e);
+	return d->contig > before ? SN_REASM_GREW : SN_REASM_HELD;
+}
+
+struct sn_reasm_pool *sn_reasm_pool_create(uint32_t slots, uint32_t dir_bytes)
+{
+	struct sn_reasm_pool *p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	p->n_slots = slots;
+	p->dir_bytes = dir_bytes;
+	p->free_head = SN_REASM_NONE;
+	if (slots == 0)
+		return p;
+	if (dir_bytes && (size_t)slots > SIZE_MAX / 2 / dir_bytes)
+		goto out_nomem;
+	p->slots = calloc(slots, sizeof p->slots[0]);
+	p->data = malloc((size_t)slots * 2 * dir_bytes + 1);
+	if (!p->slots || !p->data)
+		goto out_nomem;
+	for (uint32_t i = slots; i-- > 0;) {
+		p->slots[i].next_free = p->free_head;
+		p->free_head = i;
+	}
+	return p;
+
+out_nomem:
+	sn_reasm_pool_destroy(p);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void sn_reasm_pool_destroy(struct sn_reasm_pool *p)
+{
+	if (!p)
+		return;
+	free(p->slots);
+	free(p->data);
+	free(p);
+}
+
+uint32_t sn_reasm_acquire(struct sn_reasm_pool *p)
+{
+	uint32_t slot = p->free_head;
+	if (slot == SN_REASM_NONE)
+		return SN_REASM_NONE;
+	struct sn_reasm_slot *s = &p->slots[slot];
+	p->free_head = s->next_free;
+	s->next_free = SN_REASM_NONE;
+	sn_reasm_dir_reset(&s->dir[0]);
+	sn_reasm_dir_reset(&s->dir[1]);
+	p->in_use++;
+	return slot;
+}
+
+void sn_reasm_release(struct sn_reasm_pool *p, uint32_t slot)
+{
+	if (slot >= p->n_slots)
+		return;
+	p->slots[slot].next_free = p->free_head;
+	p->free_head = slot;
+	p->in_use--;
+}
+
+uint32_t sn_reasm_in_use(const struct sn_reasm_pool *p)
+{
+	return p->in_use;
+}
+
+uint32_t sn_reasm_dir_bytes(const struct sn_reasm_pool *p)
+{
+	return p->dir_bytes;
+}
+
+static uint8_t *dir_buf(const struct sn_reasm_pool *p, uint32_t slot, int dir)
+{
+	return p->data + ((size_t)slot * 2 + (dir ? 1 : 0)) * p->dir_bytes;
+}
+
+struct sn_reasm_dir *sn_reasm_dir(struct sn_reasm_pool *p, uint32_t slot, int dir)
+{
+	return &p->slots[slot].dir[dir ? 1 : 0];
+}
+
+enum sn_reasm_rc sn_reasm_add(struct sn_reasm_pool *p, uint32_t slot, int dir, uint32_t seq,
+			      const uint8_t *data, uint32_t len)
+{
+	return sn_reasm_dir_add(sn_reasm_dir(p, slot, dir), dir_buf(p, slot, dir), p->dir_bytes, seq,
+				data, len);
+}
+
+const uint8_t *sn_reasm_prefix(const struct sn_reasm_pool *p, uint32_t slot, int dir, size_t *len)
+{
+	*len = p->slots[slot].dir[dir ? 1 : 0].contig;
+	return dir_buf(p, slot, dir);
+}
+
+bool sn_reasm_full(const struct sn_reasm_pool *p, uint32_t slot, int dir)
+{
+	return p->slots[slot].dir[dir ? 1 : 0].contig >= p->dir_bytes;
+}

@@ -1,0 +1,255 @@
+/*
+ * rules.c - the Splunk search's judgement, compiled from the configuration.
+ *
+ * The search rates each group with one case():
+ *
+ *   IsExternal=yes AND Protocol IN (XMPP, STOMP)                 -> high
+ *   IsExternal=yes AND Protocol=MQTT AND NOT mosquitto exception  -> high
+ *   IsExternal=yes AND Protocol=AMQP                              -> medium
+ *   IsExternal=no  AND Protocol IN (XMPP, STOMP)                 -> medium
+ *   otherwise                                                     -> low
+ *
+ * with three fixes: home networks come from the configuration (the search's
+ * 172.16.* missed 172.17-31 and it knew no IPv6), the mosquitto exception
+ * also covers MQTT client ids the operator trusts, and a protocol confirmed
+ * on a port that is not its own is raised ("payload beats port").  Each
+ * rating carries short reasons, in a fixed order, saying why.
+ */
+#include "rules.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "flow.h"
+
+int sn_rules_init(struct sn_rules *r, const struct sn_config *cfg, char *err, size_t errlen)
+{
+	memset(r, 0, sizeof *r);
+	r->cfg = cfg;
+	for (size_t p = SN_PROTO_MQTT; p < SN_PROTO_COUNT; p++) {
+		const struct sn_proto_ports *pp = &cfg->protocols[p];
+		for (size_t i = 0; i < pp->n_ports && i < SN_CFG_MAX_PORTS; i++)
+			r->port_map[pp->ports[i]] = (uint8_t)p;
+		for (size_t i = 0; i < pp->n_tls_ports && i < SN_CFG_MAX_PORTS; i++)
+			r->port_map[pp->tls_ports[i]] = (uint8_t)(p | SN_PORT_TLS);
+	}
+	for (size_t i = 0; i < cfg->rules.n_trusted_mqtt_clients && i < SN_CFG_MAX_PATTERNS; i++) {
+		const char *pattern = cfg->rules.trusted_mqtt_clients[i];
+		int rc = regcomp(&r->trusted[i], pattern, REG_EXTENDED | REG_ICASE | REG_NOSUB);
+		if (rc != 0) {
+			char why[128];
+			regerror(rc, &r->trusted[i], why, sizeof why);
+			snprintf(err, errlen, "rules.trusted_mqtt_clients[%zu]: bad regular expression '%s': %s",
+				 i, pattern, why);
+			sn_rules_free(r);
+			return -1;
+		}
+		r->n_trusted = i + 1;
+	}
+	return 0;
+}
+
+void sn_rules_free(struct sn_rules *r)
+{
+	for (size_t i = 0; i < r->n_trusted; i++)
+		regfree(&r->trusted[i]);
+	r->n_trusted = 0;
+}
+
+enum sn_proto sn_rules_port_proto(const struct sn_rules *r, uint16_t port, bool *is_tls)
+{
+	uint8_t v = r->port_map[port];
+	unsigned proto = v & SN_PORT_PROTO_MASK;
+
+	if (proto >= SN_PROTO_COUNT)
+		proto = SN_PROTO_NONE;
+	if (is_tls)
+		*is_tls = proto != SN_PROTO_NONE && (v & SN_PORT_TLS);
+	return (enum sn_proto)proto;
+}
+
+/* ::ffff:a.b.c.d is the IPv4 host a.b.c.d for the home-network test. */
+static struct sn_addr unmap_v4(const struct sn_addr *a)
+{
+	static const uint8_t prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	struct sn_addr v4 = *a;
+
+	if (a->family == 6 && memcmp(a->b, prefix, sizeof prefix) == 0) {
+		memset(&v4, 0, sizeof v4);
+		v4.family = 4;
+		memcpy(v4.b, a->b + 12, 4);
+	}
+	return v4;
+}
+
+static bool in_any(const struct sn_cidr *nets, size_t n, const struct sn_addr *a)
+{
+	struct sn_addr plain = unmap_v4(a);
+
+	for (size_t i = 0; i < n && i < SN_CFG_MAX_NETS; i++)
+		if (sn_cidr_contains(&nets[i], &plain))
+			return true;
+	return false;
+}
+
+bool sn_rules_is_external(const struct sn_rules *r, const struct sn_addr *addr)
+{
+	return !in_any(r->cfg->home_networks, r->cfg->n_home_networks, addr);
+}
+
+const char *sn_rules_trusted_client(const struct sn_rules *r, const char *client_id)
+{
+	if (!client_id || client_id[0] == '\0')
+		return NULL;
+	for (size_t i = 0; i < r->n_trusted; i++)
+		if (regexec(&r->trusted[i], client_id, 0, NULL, 0) == 0)
+			return r->cfg->rules.trusted_mqtt_clients[i];
+	return NULL;
+}
+
+/* "broker.example.com" is allowed by "example.com" and "broker.example.com". */
+static bool name_has_suffix(const char *name, const char *suffix)
+{
+	if (suffix[0] == '.')
+		suffix++;
+	size_t n = strlen(name), k = strlen(suffix);
+	if (k == 0 || k > n)
+		return false;
+	if (strcasecmp(name + (n - k), suffix) != 0)
+		return false;
+	return k == n || name[n - k - 1] == '.';
+}
+
+bool sn_rules_allowed(const struct sn_rules *r, const struct sn_conn_report *c)
+{
+	const struct sn_config *cfg = r->cfg;
+
+	if (in_any(cfg->rules.allow_destinations, cfg->rules.n_allow_destinations, &c->server))
+		return true;
+	for (size_t i = 0; c->meta.tls_sni[0] && i < cfg->rules.n_allow_tls_server_names; i++)
+		if (name_has_suffix(c->meta.tls_sni, cfg->rules.allow_tls_server_names[i]))
+			return true;
+	for (size_t i = 0; c->meta.user[0] && i < cfg->rules.n_allow_users; i++)
+		if (strcmp(c->meta.user, cfg->rules.allow_users[i]) == 0)
+			return true;
+	return false;
+}
+
+/* ---- rating ---------------------------------------------------------------- */
+
+static bool is_mosquitto(const char *process_name)
+{
+	return process_name && strcasestr(process_name, "mosquitto") != NULL;
+}
+
+/* The search's exception: the mosquitto process, or only trusted client ids. */
+static bool mqtt_exception(const struct sn_rule_facts *f)
+{
+	return is_mosquitto(f->process_name) || f->all_trusted_clients;
+}
+
+static enum sn_suspicion base_rating(const struct sn_rule_facts *f)
+{
+	bool xmpp_or_stomp = f->proto == SN_PROTO_XMPP || f->proto == SN_PROTO_STOMP;
+
+	if (f->external && xmpp_or_stomp)
+		return SN_SUSP_HIGH;
+	if (f->external && f->proto == SN_PROTO_MQTT && !mqtt_exception(f))
+		return SN_SUSP_HIGH;
+	if (f->external && f->proto == SN_PROTO_AMQP)
+		return SN_SUSP_MEDIUM;
+	if (!f->external && xmpp_or_stomp)
+		return SN_SUSP_MEDIUM;
+	return SN_SUSP_LOW;
+}
+
+/* Confirmed (payload or TLS) on a port that is not one of its own. */
+static bool on_foreign_port(const struct sn_rule_facts *f)
+{
+	bool confirmed = f->evidence == SN_EVIDENCE_PAYLOAD || f->evidence == SN_EVIDENCE_TLS;
+	return confirmed && f->proto != SN_PROTO_NONE && f->port_proto != f->proto;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void add_reason(struct sn_rating *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (out->n_reasons >= SN_REASONS_MAX)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(out->reasons[out->n_reasons], SN_REASON_LEN, fmt, ap);
+	va_end(ap);
+	out->n_reasons++;
+}
+
+/* What proved the protocol, as the group's best evidence says. */
+static void reason_evidence(const struct sn_rule_facts *f, struct sn_rating *out)
+{
+	static const char *const in_clear[SN_PROTO_COUNT] = {
+		[SN_PROTO_MQTT] = "MQTT CONNECT seen in clear",
+		[SN_PROTO_XMPP] = "XMPP stream header seen in clear",
+		[SN_PROTO_AMQP] = "AMQP protocol header seen in clear",
+		[SN_PROTO_STOMP] = "STOMP CONNECT frame seen in clear",
+	};
+	const char *name = sn_proto_name(f->proto);
+
+	switch (f->evidence) {
+	case SN_EVIDENCE_PAYLOAD:
+		if ((unsigned)f->proto < SN_PROTO_COUNT && in_clear[f->proto])
+			add_reason(out, "%s", in_clear[f->proto]);
+		break;
+	case SN_EVIDENCE_TLS:
+		if (f->tls_alpn && f->tls_alpn[0])
+			add_reason(out, "TLS ALPN '%.40s' names %s", f->tls_alpn, name);
+		else
+			add_reason(out, "TLS ClientHello on %s's TLS port %u", name,
+				   (unsigned)f->dest_port);
+		break;
+	case SN_EVIDENCE_PORT:
+		add_reason(out, "port %u only: no payload confirmed or refuted it",
+			   (unsigned)f->dest_port);
+		break;
+	default:
+		break;
+	}
+}
+
+static void reason_exception(const struct sn_rule_facts *f, struct sn_rating *out)
+{
+	if (!f->external || f->proto != SN_PROTO_MQTT)
+		return;
+	if (is_mosquitto(f->process_name))
+		add_reason(out, "process name matches mosquitto");
+	if (f->all_trusted_clients)
+		add_reason(out, "MQTT client ids match trusted pattern '%.60s'",
+			   f->trusted_pattern ? f->trusted_pattern : "");
+}
+
+void sn_rules_rate(const struct sn_rules *r, const struct sn_rule_facts *f, struct sn_rating *out)
+{
+	const char *name = sn_proto_name(f->proto);
+	bool xmpp = f->proto == SN_PROTO_XMPP;
+	unsigned level = base_rating(f);
+	uint32_t raise = r->cfg->rules.nonstandard_port_raise;
+	bool foreign = on_foreign_port(f) && raise > 0;
+
+	memset(out, 0, sizeof *out);
+	if (foreign)
+		level = level + raise > SN_SUSP_HIGH ? SN_SUSP_HIGH : level + raise;
+	out->suspicion = (enum sn_suspicion)level;
+
+	add_reason(out, "%s %s %s", f->external ? "external" : "internal", name,
+		   xmpp ? "server" : "broker");
+	reason_evidence(f, out);
+	if (foreign)
+		add_reason(out, "%s on non-standard port %u", name, (unsigned)f->dest_port);
+	if (f->any_refuted && f->port_proto != SN_PROTO_NONE)
+		add_reason(out, "port %u but payload is not %s", (unsigned)f->dest_port,
+			   sn_proto_name(f->port_proto));
+	reason_exception(f, out);
+	add_reason(out, "%llu connections (threshold %u)", (unsigned long long)f->connections,
+		   (unsigned)f->min_connections);
+}

@@ -1,0 +1,73 @@
+/*
+ * rules.h - the Splunk search's judgement, compiled from the configuration.
+ *
+ * Owns: protocol by port (the port map the flow table uses), home networks
+ * (IsExternal), the search's case() for Suspicion with its fixes, trusted
+ * MQTT client patterns, allow lists, and the short sentences in `reasons`.
+ * Knows nothing of pcap, libuv or output.
+ */
+#ifndef SN_RULES_H
+#define SN_RULES_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "conn.h"
+
+#define SN_REASONS_MAX 8
+#define SN_REASON_LEN 112
+
+struct sn_rating {
+	enum sn_suspicion suspicion;
+	size_t n_reasons;
+	char reasons[SN_REASONS_MAX][SN_REASON_LEN];
+};
+
+/* What the rules look at: one group's (or one connection's) facts. */
+struct sn_rule_facts {
+	enum sn_proto proto;
+	enum sn_proto port_proto;     /* what the server port alone would say */
+	uint16_t dest_port;
+	bool external;
+	enum sn_evidence evidence;    /* the group's best: payload > tls > port */
+	bool any_refuted;             /* some connection's payload refuted port_proto */
+	bool all_trusted_clients;     /* every MQTT client id matched a trusted pattern */
+	const char *trusted_pattern;  /* the pattern that matched (for the reason) */
+	const char *process_name;     /* NULL when unknown */
+	const char *tls_alpn;         /* ALPN that named the protocol, or NULL */
+	uint64_t connections;
+	uint32_t min_connections;
+};
+
+struct sn_rules {
+	const struct sn_config *cfg;
+	uint8_t port_map[65536];      /* enum sn_proto | SN_PORT_TLS (flow.h) */
+	regex_t trusted[SN_CFG_MAX_PATTERNS];
+	size_t n_trusted;
+};
+
+/* Compiles the configuration.  0, or -1 with a message in err. */
+int sn_rules_init(struct sn_rules *r, const struct sn_config *cfg, char *err, size_t errlen);
+void sn_rules_free(struct sn_rules *r);
+
+/* Protocol a server port means (NONE if none); *is_tls for TLS ports. */
+enum sn_proto sn_rules_port_proto(const struct sn_rules *r, uint16_t port, bool *is_tls);
+
+/* True when addr is outside every home network. */
+bool sn_rules_is_external(const struct sn_rules *r, const struct sn_addr *addr);
+
+/* The pattern a client id matches, or NULL. */
+const char *sn_rules_trusted_client(const struct sn_rules *r, const char *client_id);
+
+/*
+ * True when a connection is on an allow list (destination network, TLS
+ * server name suffix, user): such connections are not counted at all.
+ */
+bool sn_rules_allowed(const struct sn_rules *r, const struct sn_conn_report *c);
+
+/* The search's case(), with its fixes, and the reasons for it. */
+void sn_rules_rate(const struct sn_rules *r, const struct sn_rule_facts *f, struct sn_rating *out);
+
+#endif /* SN_RULES_H */

@@ -1,0 +1,296 @@
+/*
+ * table.c - the search's `table` for offline replay.
+ *
+ * Owns one row per alerting group with the latest figures seen for it, and
+ * prints them as aligned text under the search's columns, sorted as
+ * `sort Suspicion, - ConnectionCount` sorts (high, medium, low, then more
+ * connections first; ties by FirstSeen, src_ip, dest_ip, dest_port and the
+ * rest of the key so the output never depends on arrival order).  Rows are
+ * found by a linear scan: recording happens per group event, not per
+ * packet, and the number of alerting groups in a replay is small.  The rows
+ * array grows with realloc up to max_rows; rows beyond it are counted.
+ */
+#include "table.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct sn_table_row {
+	struct sn_addr src, dst;
+	uint16_t dest_port;
+	enum sn_proto proto;
+	bool external;
+	char process_name[64];
+	uint64_t first_us, last_us;
+	uint64_t connections, bytes_sent, bytes_received;
+	enum sn_suspicion suspicion;
+	uint8_t n_users;
+	char users[SN_GROUP_NAMES][SN_GROUP_NAME_LEN];
+};
+
+enum col {
+	COL_FIRST, COL_LAST, COL_SRC, COL_DST, COL_PROTO, COL_PORT, COL_EXT, COL_PROCESS,
+	COL_USERS, COL_CONNS, COL_SENT, COL_RECEIVED, COL_SUSPICION, COL_COUNT
+};
+
+static const char *const col_names[COL_COUNT] = {
+	"FirstSeen", "LastSeen", "src_ip", "dest_ip", "Protocol", "dest_port", "IsExternal",
+	"process_name", "Users", "ConnectionCount", "BytesSent", "BytesReceived", "Suspicion",
+};
+
+/* Numbers are right-aligned, text left-aligned. */
+static bool col_numeric(enum col c)
+{
+	return c == COL_PORT || c == COL_CONNS || c == COL_SENT || c == COL_RECEIVED;
+}
+
+#define CELL_MAX (SN_GROUP_NAMES * SN_GROUP_NAME_LEN + 8)
+
+void sn_table_init(struct sn_table *t, size_t max_rows)
+{
+	memset(t, 0, sizeof(*t));
+	t->max_rows = max_rows;
+}
+
+void sn_table_free(struct sn_table *t)
+{
+	free(t->rows);
+	t->rows = NULL;
+	t->n_rows = t->cap_rows = 0;
+}
+
+static bool addr_same(const struct sn_addr *a, const struct sn_addr *b)
+{
+	return a->family == b->family && memcmp(a->b, b->b, sizeof(a->b)) == 0;
+}
+
+static bool row_is(const struct sn_table_row *row, const struct sn_group *g)
+{
+	return row->dest_port == g->dest_port && row->proto == g->proto &&
+	       row->external == g->external && addr_same(&row->src, &g->src) &&
+	       addr_same(&row->dst, &g->dst) &&
+	       strncmp(row->process_name, g->process_name, sizeof(row->process_name)) == 0;
+}
+
+static struct sn_table_row *new_row(struct sn_table *t)
+{
+	if (t->n_rows >= t->max_rows)
+		return NULL;
+	if (t->n_rows == t->cap_rows) {
+		size_t cap = t->cap_rows ? t->cap_rows * 2 : 16;
+		if (cap > t->max_rows)
+			cap = t->max_rows;
+		struct sn_table_row *rows = realloc(t->rows, cap * sizeof(*rows));
+		if (!rows)
+			return NULL;
+		t->rows = rows;
+		t->cap_rows = cap;
+	}
+	return &t->rows[t->n_rows++];
+}
+
+void sn_table_record(struct sn_table *t, const struct sn_group *g)
+{
+	struct sn_table_row *row = NULL;
+
+	for (size_t i = 0; i < t->n_rows && !row; i++) {
+		if (row_is(&t->rows[i], g))
+			row = &t->rows[i];
+	}
+	if (!row) {
+		row = new_row(t);
+		if (!row) {
+			t->rows_dropped++;
+			return;
+		}
+		memset(row, 0, sizeof(*row));
+		row->src = g->src;
+		row->dst = g->dst;
+		row->dest_port = g->dest_port;
+		row->proto = g->proto;
+		row->external = g->external;
+		memcpy(row->process_name, g->process_name, sizeof(row->process_name));
+		row->process_name[sizeof(row->process_name) - 1] = '\0';
+	}
+	row->first_us = g->first_us;
+	row->last_us = g->last_us;
+	row->connections = g->connections;
+	row->bytes_sent = g->bytes_sent;
+	row->bytes_received = g->bytes_received;
+	row->suspicion = g->rating.suspicion;
+	row->n_users = g->n_users < SN_GROUP_NAMES ? g->n_users : SN_GROUP_NAMES;
+	memcpy(row->users, g->users, sizeof(row->users));
+}
+
+/* --- sorting --------------------------------------------------------- */
+
+static int cmp_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+static int cmp_addr(const struct sn_addr *a, const struct sn_addr *b)
+{
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	return memcmp(a->b, b->b, sizeof(a->b));
+}
+
+static int cmp_rows(const void *pa, const void *pb)
+{
+	const struct sn_table_row *a = *(const struct sn_table_row *const *)pa;
+	const struct sn_table_row *b = *(const struct sn_table_row *const *)pb;
+	int c;
+
+	if (a->suspicion != b->suspicion)
+		return a->suspicion > b->suspicion ? -1 : 1; /* high first */
+	if ((c = cmp_u64(b->connections, a->connections)) != 0)
+		return c;                                    /* more connections first */
+	if ((c = cmp_u64(a->first_us, b->first_us)) != 0)
+		return c;
+	if ((c = cmp_addr(&a->src, &b->src)) != 0)
+		return c;
+	if ((c = cmp_addr(&a->dst, &b->dst)) != 0)
+		return c;
+	if ((c = cmp_u64(a->dest_port, b->dest_port)) != 0)
+		return c;
+	if ((c = cmp_u64((uint64_t)a->proto, (uint64_t)b->proto)) != 0)
+		return c;
+	if ((c = cmp_u64(a->external, b->external)) != 0)
+		return c;
+	return strcmp(a->process_name, b->process_name);
+}
+
+/* --- cells ----------------------------------------------------------- */
+
+static void format_time(uint64_t ts_us, char *out, size_t cap)
+{
+	time_t secs = (time_t)(ts_us / 1000000u);
+	struct tm tm;
+
+	if (!gmtime_r(&secs, &tm)) {
+		snprintf(out, cap, "-");
+		return;
+	}
+	snprintf(out, cap, "%04d-%02d-%02d %02d:%02d:%02d.%06u", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ts_us % 1000000u));
+}
+
+static void format_users(const struct sn_table_row *r, char *out, size_t cap)
+{
+	size_t len = 0;
+
+	snprintf(out, cap, "-");
+	for (size_t i = 0; i < r->n_users && len < cap; i++) {
+		int n = snprintf(out + len, cap - len, "%s%s", i ? "," : "", r->users[i]);
+		if (n < 0)
+			return;
+		len += (size_t)n;
+	}
+}
+
+static void format_cell(const struct sn_table_row *r, enum col c, char *out, size_t cap)
+{
+	switch (c) {
+	case COL_FIRST:
+		format_time(r->first_us, out, cap);
+		break;
+	case COL_LAST:
+		format_time(r->last_us, out, cap);
+		break;
+	case COL_SRC:
+		sn_addr_format(&r->src, out);
+		break;
+	case COL_DST:
+		sn_addr_format(&r->dst, out);
+		break;
+	case COL_PROTO:
+		snprintf(out, cap, "%s", sn_proto_name(r->proto));
+		break;
+	case COL_PORT:
+		snprintf(out, cap, "%u", (unsigned)r->dest_port);
+		break;
+	case COL_EXT:
+		snprintf(out, cap, "%s", r->external ? "yes" : "no");
+		break;
+	case COL_PROCESS:
+		snprintf(out, cap, "%s", r->process_name[0] ? r->process_name : "-");
+		break;
+	case COL_USERS:
+		format_users(r, out, cap);
+		break;
+	case COL_CONNS:
+		snprintf(out, cap, "%" PRIu64, r->connections);
+		break;
+	case COL_SENT:
+		snprintf(out, cap, "%" PRIu64, r->bytes_sent);
+		break;
+	case COL_RECEIVED:
+		snprintf(out, cap, "%" PRIu64, r->bytes_received);
+		break;
+	case COL_SUSPICION:
+	case COL_COUNT:
+		snprintf(out, cap, "%s", sn_suspicion_name(r->suspicion));
+		break;
+	}
+}
+
+/* --- printing -------------------------------------------------------- */
+
+static void print_cell(FILE *out, enum col c, const char *text, size_t width)
+{
+	int w = (int)width;
+
+	if (c > 0)
+		fputs("  ", out);
+	if (c == COL_COUNT - 1)
+		fputs(text, out); /* no trailing spaces after the last column */
+	else if (col_numeric(c))
+		fprintf(out, "%*s", w, text);
+	else
+		fprintf(out, "%-*s", w, text);
+}
+
+static void column_widths(const struct sn_table_row *const *rows, size_t n, size_t width[COL_COUNT],
+			  char *cell)
+{
+	for (int c = 0; c < COL_COUNT; c++)
+		width[c] = strlen(col_names[c]);
+	for (size_t i = 0; i < n; i++) {
+		for (int c = 0; c < COL_COUNT; c++) {
+			format_cell(rows[i], (enum col)c, cell, CELL_MAX);
+			size_t len = strlen(cell);
+			if (len > width[c])
+				width[c] = len;
+		}
+	}
+}
+
+void sn_table_print(const struct sn_table *t, FILE *out)
+{
+	size_t width[COL_COUNT];
+	const struct sn_table_row **rows = calloc(t->n_rows ? t->n_rows : 1, sizeof(*rows));
+	char *cell = malloc(CELL_MAX);
+
+	if (!rows || !cell)
+		goto out_free;
+	for (size_t i = 0; i < t->n_rows; i++)
+		rows[i] = &t->rows[i];
+	qsort(rows, t->n_rows, sizeof(*rows), cmp_rows);
+	column_widths(rows, t->n_rows, width, cell);
+	for (int c = 0; c < COL_COUNT; c++)
+		print_cell(out, (enum col)c, col_names[c], width[c]);
+	fputc('\n', out);
+	for (size_t i = 0; i < t->n_rows; i++) {
+		for (int c = 0; c < COL_COUNT; c++) {
+			format_cell(rows[i], (enum col)c, cell, CELL_MAX);
+			print_cell(out, (enum col)c, cell, width[c]);
+		}
+		fputc('\n', out);
+	}
+out_free:
+	free(rows);
+	free(cell);
+}

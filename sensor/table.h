@@ -1,0 +1,33 @@
+/*
+ * table.h - the search's `table` for offline replay.
+ *
+ * Keeps one row per alerting group (the latest figures seen for it) and
+ * prints them at the end with the search's columns, sorted as
+ * `sort Suspicion, - ConnectionCount` sorts: high before medium before low,
+ * then by ConnectionCount descending (ties by FirstSeen, src_ip, dest_ip,
+ * dest_port so output is deterministic).
+ */
+#ifndef SN_TABLE_H
+#define SN_TABLE_H
+
+#include <stdio.h>
+
+#include "groups.h"
+
+struct sn_table_row;
+
+struct sn_table {
+	struct sn_table_row *rows;
+	size_t n_rows, cap_rows;
+	size_t max_rows;        /* bound; rows beyond it are counted, not kept */
+	uint64_t rows_dropped;
+};
+
+void sn_table_init(struct sn_table *t, size_t max_rows);
+/* Record or refresh a group's row (call for alert, update and summary). */
+void sn_table_record(struct sn_table *t, const struct sn_group *g);
+/* Print the table (header + rows) as aligned text columns. */
+void sn_table_print(const struct sn_table *t, FILE *out);
+void sn_table_free(struct sn_table *t);
+
+#endif /* SN_TABLE_H */

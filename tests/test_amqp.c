@@ -1,0 +1,584 @@
+/*
+ * test_amqp.c - dissectors/amqp.c: protocol headers of every version, the
+ * user from 0-9-1 Start-Ok (PLAIN, AMQPLAIN) and 1.0 sasl-init, real
+ * captures, every truncation, and hostile lengths (0xFFFFFFFF and friends).
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dissector.h"
+#include "testutil.h"
+
+#define SAMPLE_CAP 65536
+
+static uint8_t sample[SAMPLE_CAP];
+
+/* A frame under construction. */
+struct buf {
+	uint8_t b[2048];
+	size_t n;
+};
+
+static void put(struct buf *b, const void *p, size_t n)
+{
+	ck_assert_uint_le(b->n + n, sizeof b->b);
+	memcpy(b->b + b->n, p, n);
+	b->n += n;
+}
+
+static void put_u8(struct buf *b, uint8_t v)
+{
+	put(b, &v, 1);
+}
+
+static void put_be16(struct buf *b, uint16_t v)
+{
+	put_u8(b, (uint8_t)(v >> 8));
+	put_u8(b, (uint8_t)v);
+}
+
+static void put_be32(struct buf *b, uint32_t v)
+{
+	put_be16(b, (uint16_t)(v >> 16));
+	put_be16(b, (uint16_t)v);
+}
+
+static void put_shortstr(struct buf *b, const char *s)
+{
+	put_u8(b, (uint8_t)strlen(s));
+	put(b, s, strlen(s));
+}
+
+static void put_longstr(struct buf *b, const void *p, size_t n)
+{
+	put_be32(b, (uint32_t)n);
+	put(b, p, n);
+}
+
+static void put_header(struct buf *b, uint8_t a, uint8_t c, uint8_t d, uint8_t e)
+{
+	const uint8_t h[8] = { 'A', 'M', 'Q', 'P', a, c, d, e };
+	put(b, h, sizeof h);
+}
+
+/* 0-9-1 method frame carrying Connection.Start-Ok. */
+static void put_start_ok(struct buf *b, const char *mech, const void *resp, size_t resp_len)
+{
+	struct buf args = { .n = 0 };
+	put_be16(&args, 10); /* class connection */
+	put_be16(&args, 11); /* method start-ok */
+	put_be32(&args, 0);  /* empty client-properties */
+	put_shortstr(&args, mech);
+	put_longstr(&args, resp, resp_len);
+	put_shortstr(&args, "en_US");
+	put_u8(b, 1);
+	put_be16(b, 0);
+	put_be32(b, (uint32_t)args.n);
+	put(b, args.b, args.n);
+	put_u8(b, 0xCE);
+}
+
+/* 1.0 SASL frame with sasl-init; `wide` picks the 32-bit encodings. */
+static void put_sasl_init(struct buf *b, bool wide, const char *mech, const void *resp,
+			  size_t resp_len)
+{
+	struct buf fields = { .n = 0 }, body = { .n = 0 };
+	put_u8(&fields, wide ? 0xb3 : 0xa3);
+	if (wide)
+		put_be32(&fields, (uint32_t)strlen(mech));
+	else
+		put_u8(&fields, (uint8_t)strlen(mech));
+	put(&fields, mech, strlen(mech));
+	put_u8(&fields, wide ? 0xb0 : 0xa0);
+	if (wide)
+		put_be32(&fields, (uint32_t)resp_len);
+	else
+		put_u8(&fields, (uint8_t)resp_len);
+	put(&fields, resp, resp_len);
+
+	put_u8(&body, 0x00);
+	if (wide) {
+		put_u8(&body, 0x80);
+		put_be32(&body, 0);
+		put_be32(&body, 0x41);
+		put_u8(&body, 0xd0);
+		put_be32(&body, (uint32_t)fields.n + 4);
+		put_be32(&body, 2);
+	} else {
+		put_u8(&body, 0x53);
+		put_u8(&body, 0x41);
+		put_u8(&body, 0xc0);
+		put_u8(&body, (uint8_t)(fields.n + 1));
+		put_u8(&body, 2);
+	}
+	put(&body, fields.b, fields.n);
+
+	put_be32(b, (uint32_t)(8 + body.n));
+	put_u8(b, 2); /* doff */
+	put_u8(b, 1); /* SASL */
+	put_be16(b, 0);
+	put(b, body.b, body.n);
+}
+
+static enum sn_verdict run_ex(const void *bytes, size_t n, bool final, struct sn_meta *m)
+{
+	uint8_t *copy = malloc(n ? n : 1);
+	ck_assert_ptr_nonnull(copy);
+	if (n)
+		memcpy(copy, bytes, n);
+	struct sn_stream s = { .client = copy, .client_len = n, .client_at_start = true, .final = final };
+	memset(m, 0, sizeof *m);
+	enum sn_verdict v = sn_diss_amqp(&s, m);
+	free(copy);
+	return v;
+}
+
+static enum sn_verdict run(const void *bytes, size_t n, struct sn_meta *m)
+{
+	return run_ex(bytes, n, false, m);
+}
+
+static size_t load(const char *pcap, uint16_t port)
+{
+	long n = sn_test_client_bytes(pcap, port, sample, sizeof sample);
+	ck_assert_msg(n > 0, "cannot read %s", sn_test_pcap_path(pcap));
+	return (size_t)n;
+}
+
+/* Prefixes of the header wait or refuse; longer ones match, the user all or nothing. */
+static void check_truncations(const uint8_t *b, size_t n, const char *version, const char *user)
+{
+	struct sn_meta m;
+	for (size_t k = 0; k < 8 && k <= n; k++) {
+		ck_assert_int_eq(run_ex(b, k, false, &m), SN_NEED_MORE);
+		ck_assert_int_eq(run_ex(b, k, true, &m), SN_NO_MATCH);
+	}
+	for (size_t k = 8; k <= n; k++) {
+		ck_assert_int_eq(run(b, k, &m), SN_MATCH);
+		ck_assert_str_eq(m.amqp_version, version);
+		ck_assert_msg(m.user[0] == '\0' || strcmp(m.user, user) == 0, "user '%s'", m.user);
+	}
+	ck_assert_int_eq(run(b, n, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, user);
+}
+
+/* ---- real captures ---- */
+
+START_TEST(pika_userpass)
+{
+	struct sn_meta m;
+	size_t n = load("amqp091-pika-userpass-5672.pcap", 5672);
+	ck_assert_int_eq(run(sample, n, &m), SN_MATCH);
+	ck_assert_int_eq(m.proto, SN_PROTO_AMQP);
+	ck_assert_str_eq(m.amqp_version, "0-9-1");
+	ck_assert_str_eq(m.user, "c2user");
+	check_truncations(sample, n, "0-9-1", "c2user");
+}
+END_TEST
+
+START_TEST(oneshot_pika_guest)
+{
+	struct sn_meta m;
+	size_t n = load("oneshot-amqp091-pika-5672.pcap", 5672);
+	ck_assert_int_eq(run(sample, n, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "guest");
+	check_truncations(sample, n, "0-9-1", "guest");
+}
+END_TEST
+
+START_TEST(nonstandard_port_5673)
+{
+	struct sn_meta m;
+	size_t n = load("amqp091-nonstd-port-5673-pika.pcap", 5673);
+	ck_assert_int_eq(run(sample, n, &m), SN_MATCH);
+	ck_assert_str_eq(m.amqp_version, "0-9-1");
+	ck_assert_str_eq(m.user, "c2user");
+}
+END_TEST
+
+START_TEST(proton_amqp10_sasl_plain)
+{
+	struct sn_meta m;
+	size_t n = load("amqp10-proton-5672.pcap", 5672);
+	ck_assert_int_eq(run(sample, n, &m), SN_MATCH);
+	ck_assert_str_eq(m.amqp_version, "1.0-sasl");
+	ck_assert_str_eq(m.user, "guest");
+	check_truncations(sample, n, "1.0-sasl", "guest");
+}
+END_TEST
+
+START_TEST(random_bytes_capture_refused)
+{
+	struct sn_meta m;
+	size_t n = load("neg-random-bytes-5672.pcap", 5672);
+	ck_assert_int_eq(run(sample, n, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run(sample, 1, &m), SN_NO_MATCH);
+}
+END_TEST
+
+/* ---- headers ---- */
+
+START_TEST(every_version_header)
+{
+	static const struct {
+		uint8_t id[4];
+		const char *name;
+	} cases[] = {
+		{ { 0, 0, 9, 1 }, "0-9-1" }, { { 1, 1, 8, 0 }, "0-8" },
+		{ { 1, 1, 0, 9 }, "0-9" },   { { 1, 1, 0, 10 }, "0-10" },
+		{ { 0, 1, 0, 0 }, "1.0" },   { { 3, 1, 0, 0 }, "1.0-sasl" },
+		{ { 2, 1, 0, 0 }, "1.0-tls" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct buf b = { .n = 0 };
+		struct sn_meta m;
+		put_header(&b, cases[i].id[0], cases[i].id[1], cases[i].id[2], cases[i].id[3]);
+		ck_assert_int_eq(run(b.b, b.n, &m), SN_MATCH);
+		ck_assert_str_eq(m.amqp_version, cases[i].name);
+		ck_assert_str_eq(m.user, "");
+		for (size_t k = 0; k < b.n; k++)
+			ck_assert_int_eq(run(b.b, k, &m), SN_NEED_MORE);
+	}
+}
+END_TEST
+
+START_TEST(unknown_version_refused)
+{
+	struct sn_meta m;
+	ck_assert_int_eq(run("AMQP\x00\x00\x0a\x00", 8, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run("AMQP\x04", 5, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run("AMQP\x00\x00\x09", 7, &m), SN_NEED_MORE);
+	ck_assert_int_eq(run("AMQP\x01\x01\x07", 7, &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(other_protocols_refused_early)
+{
+	struct sn_meta m;
+	ck_assert_int_eq(run("G", 1, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run("GET / HTTP/1.1\r\n", 16, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run("\x16\x03\x01", 3, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run("AMX", 3, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run("amqp\x00\x00\x09\x01", 8, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run("AMQ", 3, &m), SN_NEED_MORE);
+	ck_assert_int_eq(run_ex("AMQ", 3, true, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run("", 0, &m), SN_NEED_MORE);
+	ck_assert_int_eq(run_ex("", 0, true, &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(random_never_matches)
+{
+	struct sn_meta m;
+	uint8_t rnd[256];
+	uint32_t x = 99;
+	for (int round = 0; round < 256; round++) {
+		for (size_t i = 0; i < sizeof rnd; i++) {
+			x = x * 1103515245u + 12345u;
+			rnd[i] = (uint8_t)(x >> 16);
+		}
+		ck_assert_int_eq(run(rnd, sizeof rnd, &m), SN_NO_MATCH);
+	}
+}
+END_TEST
+
+/* ---- users ---- */
+
+START_TEST(start_ok_plain)
+{
+	struct buf b = { .n = 0 };
+	struct sn_meta m;
+	put_header(&b, 0, 0, 9, 1);
+	put_start_ok(&b, "PLAIN", "\0implant\0pw", 11);
+	ck_assert_int_eq(run(b.b, b.n, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "implant");
+	check_truncations(b.b, b.n, "0-9-1", "implant");
+}
+END_TEST
+
+START_TEST(start_ok_amqplain)
+{
+	struct buf b = { .n = 0 }, table = { .n = 0 };
+	struct sn_meta m;
+	put_shortstr(&table, "LOGIN");
+	put_u8(&table, 'S');
+	put_longstr(&table, "bob", 3);
+	put_shortstr(&table, "PASSWORD");
+	put_u8(&table, 'S');
+	put_longstr(&table, "pw", 2);
+	put_header(&b, 1, 1, 8, 0);
+	put_start_ok(&b, "AMQPLAIN", table.b, table.n);
+	ck_assert_int_eq(run(b.b, b.n, &m), SN_MATCH);
+	ck_assert_str_eq(m.amqp_version, "0-8");
+	ck_assert_str_eq(m.user, "bob");
+	check_truncations(b.b, b.n, "0-8", "bob");
+}
+END_TEST
+
+START_TEST(start_ok_amqplain_with_table_length)
+{
+	struct buf b = { .n = 0 }, table = { .n = 0 }, resp = { .n = 0 };
+	struct sn_meta m;
+	put_shortstr(&table, "PASSWORD");
+	put_u8(&table, 'S');
+	put_longstr(&table, "pw", 2);
+	put_shortstr(&table, "LOGIN");
+	put_u8(&table, 'S');
+	put_longstr(&table, "carol", 5);
+	put_longstr(&resp, table.b, table.n);
+	put_header(&b, 0, 0, 9, 1);
+	put_start_ok(&b, "AMQPLAIN", resp.b, resp.n);
+	ck_assert_int_eq(run(b.b, b.n, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "carol");
+}
+END_TEST
+
+START_TEST(start_ok_after_heartbeat)
+{
+	struct buf b = { .n = 0 };
+	struct sn_meta m;
+	static const uint8_t heartbeat[] = { 8, 0, 0, 0, 0, 0, 0, 0xCE };
+	put_header(&b, 0, 0, 9, 1);
+	put(&b, heartbeat, sizeof heartbeat);
+	put_start_ok(&b, "PLAIN", "\0dave\0pw", 8);
+	ck_assert_int_eq(run(b.b, b.n, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "dave");
+}
+END_TEST
+
+START_TEST(start_ok_other_mechanism_no_user)
+{
+	struct buf b = { .n = 0 };
+	struct sn_meta m;
+	put_header(&b, 0, 0, 9, 1);
+	put_start_ok(&b, "EXTERNAL", "", 0);
+	ck_assert_int_eq(run(b.b, b.n, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "");
+}
+END_TEST
+
+START_TEST(plain_without_separators_no_user)
+{
+	struct buf b = { .n = 0 };
+	struct sn_meta m;
+	put_header(&b, 0, 0, 9, 1);
+	put_start_ok(&b, "PLAIN", "justtext", 8);
+	ck_assert_int_eq(run(b.b, b.n, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "");
+}
+END_TEST
+
+START_TEST(sasl_init_short_encodings)
+{
+	struct buf b = { .n = 0 };
+	struct sn_meta m;
+	put_header(&b, 3, 1, 0, 0);
+	put_sasl_init(&b, false, "PLAIN", "\0eve\0pw", 7);
+	ck_assert_int_eq(run(b.b, b.n, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "eve");
+	check_truncations(b.b, b.n, "1.0-sasl", "eve");
+}
+END_TEST
+
+START_TEST(sasl_init_wide_encodings)
+{
+	struct buf b = { .n = 0 };
+	struct sn_meta m;
+	put_header(&b, 3, 1, 0, 0);
+	put_sasl_init(&b, true, "PLAIN", "\0frank\0pw", 9);
+	ck_assert_int_eq(run(b.b, b.n, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "frank");
+	check_truncations(b.b, b.n, "1.0-sasl", "frank");
+}
+END_TEST
+
+START_TEST(sasl_init_anonymous_no_user)
+{
+	struct buf b = { .n = 0 };
+	struct sn_meta m;
+	put_header(&b, 3, 1, 0, 0);
+	put_sasl_init(&b, false, "ANONYMOUS", "\0x\0y", 4);
+	ck_assert_int_eq(run(b.b, b.n, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "");
+}
+END_TEST
+
+START_TEST(long_user_truncated)
+{
+	struct buf b = { .n = 0 };
+	struct sn_meta m;
+	char resp[300];
+	resp[0] = '\0';
+	memset(resp + 1, 'u', 200);
+	resp[201] = '\0';
+	memcpy(resp + 202, "pw", 2);
+	put_header(&b, 0, 0, 9, 1);
+	put_start_ok(&b, "PLAIN", resp, 204);
+	ck_assert_int_eq(run(b.b, b.n, &m), SN_MATCH);
+	ck_assert_uint_eq(strlen(m.user), SN_META_STR - 1);
+	ck_assert(m.truncated);
+}
+END_TEST
+
+/* ---- hostile lengths ---- */
+
+START_TEST(frame_size_all_ones)
+{
+	struct buf b = { .n = 0 };
+	struct sn_meta m;
+	put_header(&b, 0, 0, 9, 1);
+	put_u8(&b, 1);
+	put_be16(&b, 0);
+	put_be32(&b, 0xFFFFFFFFu);
+	put(&b, "\x00\x0a\x00\x0b", 4);
+	ck_assert_int_eq(run(b.b, b.n, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "");
+
+	struct buf c = { .n = 0 };
+	put_header(&c, 3, 1, 0, 0);
+	put_be32(&c, 0xFFFFFFFFu);
+	put(&c, "\x02\x01\x00\x00\x00\x53\x41", 7);
+	ck_assert_int_eq(run(c.b, c.n, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "");
+}
+END_TEST
+
+START_TEST(frame_end_missing)
+{
+	struct buf b = { .n = 0 };
+	struct sn_meta m;
+	put_header(&b, 0, 0, 9, 1);
+	put_start_ok(&b, "PLAIN", "\0x\0y", 4);
+	b.b[b.n - 1] = 0x00; /* frame-end octet must be 0xCE */
+	ck_assert_int_eq(run(b.b, b.n, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "");
+}
+END_TEST
+
+START_TEST(start_ok_inner_lengths_hostile)
+{
+	struct sn_meta m;
+	/* client-properties table length 0xFFFFFFFF inside a small frame */
+	struct buf b = { .n = 0 }, args = { .n = 0 };
+	put_be16(&args, 10);
+	put_be16(&args, 11);
+	put_be32(&args, 0xFFFFFFFFu);
+	put_shortstr(&args, "PLAIN");
+	put_header(&b, 0, 0, 9, 1);
+	put_u8(&b, 1);
+	put_be16(&b, 0);
+	put_be32(&b, (uint32_t)args.n);
+	put(&b, args.b, args.n);
+	put_u8(&b, 0xCE);
+	ck_assert_int_eq(run(b.b, b.n, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "");
+
+	/* AMQPLAIN value length past the end of the response */
+	struct buf c = { .n = 0 }, table = { .n = 0 };
+	put_shortstr(&table, "LOGIN");
+	put_u8(&table, 'S');
+	put_be32(&table, 0xFFFFFFF0u);
+	put(&table, "bob", 3);
+	put_header(&c, 0, 0, 9, 1);
+	put_start_ok(&c, "AMQPLAIN", table.b, table.n);
+	ck_assert_int_eq(run(c.b, c.n, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "");
+}
+END_TEST
+
+START_TEST(amqp10_bad_frame_fields)
+{
+	struct sn_meta m;
+	static const uint8_t cases[][16] = {
+		/* size below the 8-byte frame header */
+		{ 'A', 'M', 'Q', 'P', 3, 1, 0, 0, 0, 0, 0, 0, 2, 1, 0, 0 },
+		/* doff 0 */
+		{ 'A', 'M', 'Q', 'P', 3, 1, 0, 0, 0, 0, 0, 8, 0, 1, 0, 0 },
+		/* doff larger than the frame */
+		{ 'A', 'M', 'Q', 'P', 3, 1, 0, 0, 0, 0, 0, 8, 0xff, 1, 0, 0 },
+		/* an empty (heart-beat) frame, then nothing */
+		{ 'A', 'M', 'Q', 'P', 3, 1, 0, 0, 0, 0, 0, 8, 2, 1, 0, 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		ck_assert_int_eq(run(cases[i], sizeof cases[i], &m), SN_MATCH);
+		ck_assert_str_eq(m.user, "");
+	}
+}
+END_TEST
+
+START_TEST(amqp10_hostile_list_and_symbol)
+{
+	struct sn_meta m;
+	/* list32 claiming 0xFFFFFFFF bytes */
+	static const uint8_t big_list[] = { 'A', 'M', 'Q', 'P', 3, 1, 0, 0, 0, 0, 0, 0x12, 2, 1, 0, 0,
+					    0x00, 0x53, 0x41, 0xd0, 0xff, 0xff, 0xff, 0xff, 0, 0 };
+	/* sym32 claiming 0xFFFFFFFF bytes inside a plausible list8 */
+	static const uint8_t big_sym[] = { 'A', 'M', 'Q', 'P', 3, 1, 0, 0, 0, 0, 0, 0x15, 2, 1, 0, 0,
+					   0x00, 0x53, 0x41, 0xc0, 0x08, 0x02, 0xb3, 0xff, 0xff, 0xff,
+					   0xff, 0x40, 0x40 };
+	/* list8 count 0 */
+	static const uint8_t no_fields[] = { 'A', 'M', 'Q', 'P', 3, 1, 0, 0, 0, 0, 0, 0x0e, 2, 1, 0, 0,
+					     0x00, 0x53, 0x41, 0xc0, 0x01, 0x00 };
+	ck_assert_int_eq(run(big_list, sizeof big_list, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "");
+	ck_assert_int_eq(run(big_sym, sizeof big_sym, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "");
+	ck_assert_int_eq(run(no_fields, sizeof no_fields, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "");
+}
+END_TEST
+
+START_TEST(random_after_header_never_crashes)
+{
+	struct sn_meta m;
+	uint8_t b[200];
+	uint32_t x = 7;
+	for (int round = 0; round < 512; round++) {
+		static const uint8_t hdrs[][8] = { { 'A', 'M', 'Q', 'P', 0, 0, 9, 1 },
+						   { 'A', 'M', 'Q', 'P', 3, 1, 0, 0 } };
+		memcpy(b, hdrs[round & 1], 8);
+		for (size_t i = 8; i < sizeof b; i++) {
+			x = x * 1103515245u + 12345u;
+			b[i] = (uint8_t)(x >> 16);
+		}
+		ck_assert_int_eq(run(b, sizeof b, &m), SN_MATCH);
+	}
+}
+END_TEST
+
+Suite *amqp_suite(void);
+
+Suite *amqp_suite(void)
+{
+	Suite *s = suite_create("amqp");
+	TCase *tc = tcase_create("sn_diss_amqp");
+
+	tcase_add_test(tc, pika_userpass);
+	tcase_add_test(tc, oneshot_pika_guest);
+	tcase_add_test(tc, nonstandard_port_5673);
+	tcase_add_test(tc, proton_amqp10_sasl_plain);
+	tcase_add_test(tc, random_bytes_capture_refused);
+	tcase_add_test(tc, every_version_header);
+	tcase_add_test(tc, unknown_version_refused);
+	tcase_add_test(tc, other_protocols_refused_early);
+	tcase_add_test(tc, random_never_matches);
+	tcase_add_test(tc, start_ok_plain);
+	tcase_add_test(tc, start_ok_amqplain);
+	tcase_add_test(tc, start_ok_amqplain_with_table_length);
+	tcase_add_test(tc, start_ok_after_heartbeat);
+	tcase_add_test(tc, start_ok_other_mechanism_no_user);
+	tcase_add_test(tc, plain_without_separators_no_user);
+	tcase_add_test(tc, sasl_init_short_encodings);
+	tcase_add_test(tc, sasl_init_wide_encodings);
+	tcase_add_test(tc, sasl_init_anonymous_no_user);
+	tcase_add_test(tc, long_user_truncated);
+	tcase_add_test(tc, frame_size_all_ones);
+	tcase_add_test(tc, frame_end_missing);
+	tcase_add_test(tc, start_ok_inner_lengths_hostile);
+	tcase_add_test(tc, amqp10_bad_frame_fields);
+	tcase_add_test(tc, amqp10_hostile_list_and_symbol);
+	tcase_add_test(tc, random_after_header_never_crashes);
+	suite_add_tcase(s, tc);
+	return s;
+}

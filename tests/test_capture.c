@@ -1,0 +1,362 @@
+/*
+ * test_capture.c - sensor/capture.c: the messages a user sees when a file
+ * or interface cannot be used, and that good sources open as expected.
+ *
+ * Files are written at test time into a fresh temporary directory: a text
+ * file, a capture with an unsupported link type (via pcap_dump), and a
+ * pcapng file assembled by hand with nanosecond timestamps.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "testutil.h"
+
+Suite *capture_suite(void);
+
+static char tmp_dir[256];
+
+static void make_tmp_dir(void)
+{
+	const char *base = getenv("TMPDIR");
+	snprintf(tmp_dir, sizeof tmp_dir, "%s/sn-capture-XXXXXX", base && *base ? base : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(tmp_dir));
+}
+
+static const char *tmp_path(const char *name)
+{
+	static char path[512];
+	snprintf(path, sizeof path, "%s/%s", tmp_dir, name);
+	return path;
+}
+
+static void write_file(const char *path, const void *data, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, n, f), n);
+	fclose(f);
+}
+
+/* ---- offline --------------------------------------------------------- */
+
+START_TEST(missing_file)
+{
+	char err[SN_CAPTURE_ERRLEN] = "";
+	make_tmp_dir();
+	char want[1024];
+	const char *path = tmp_path("nope.pcap");
+	ck_assert_ptr_null(sn_capture_open_file(path, err));
+	snprintf(want, sizeof want, "cannot open '%s': No such file or directory", path);
+	ck_assert_str_eq(err, want);
+	rmdir(tmp_dir);
+}
+END_TEST
+
+START_TEST(directory_not_file)
+{
+	char err[SN_CAPTURE_ERRLEN] = "";
+	char want[1024];
+	make_tmp_dir();
+	ck_assert_ptr_null(sn_capture_open_file(tmp_dir, err));
+	snprintf(want, sizeof want, "cannot open '%s': Is a directory", tmp_dir);
+	ck_assert_str_eq(err, want);
+	rmdir(tmp_dir);
+}
+END_TEST
+
+START_TEST(text_file_not_a_capture)
+{
+	char err[SN_CAPTURE_ERRLEN] = "";
+	char want[1024];
+	make_tmp_dir();
+	const char *path = tmp_path("notes.pcap");
+	const char text[] = "this is not a capture file, just some notes\n";
+	write_file(path, text, sizeof text - 1);
+	ck_assert_ptr_null(sn_capture_open_file(path, err));
+	snprintf(want, sizeof want, "cannot read '%s': ", path);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "got: %s", err);
+	ck_assert_uint_gt(strlen(err), strlen(want)); /* libpcap's reason follows */
+	ck_assert_ptr_null(strchr(err, '\n'));
+	unlink(path);
+	rmdir(tmp_dir);
+}
+END_TEST
+
+START_TEST(empty_file_not_a_capture)
+{
+	char err[SN_CAPTURE_ERRLEN] = "";
+	make_tmp_dir();
+	const char *path = tmp_path("empty.pcap");
+	write_file(path, "", 0);
+	ck_assert_ptr_null(sn_capture_open_file(path, err));
+	ck_assert_msg(strncmp(err, "cannot read '", 13) == 0, "got: %s", err);
+	unlink(path);
+	rmdir(tmp_dir);
+}
+END_TEST
+
+START_TEST(project_capture_opens)
+{
+	char err[SN_CAPTURE_ERRLEN] = "";
+	const char *path = sn_test_pcap_path("mqtt-paho-v311-1883.pcap");
+	pcap_t *p = sn_capture_open_file(path, err);
+	ck_assert_msg(p != NULL, "%s", err);
+	ck_assert(sn_capture_check_linktype(p, path, err));
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	ck_assert_int_eq(pcap_next_ex(p, &h, &data), 1);
+	ck_assert_uint_eq(h->caplen, 74); /* the client's SYN */
+	pcap_close(p);
+}
+END_TEST
+
+START_TEST(unsupported_link_type)
+{
+	char err[SN_CAPTURE_ERRLEN] = "";
+	char want[1024];
+	make_tmp_dir();
+	const char *path = tmp_path("usb.pcap");
+	pcap_t *dead = pcap_open_dead(DLT_USB_LINUX, 65535);
+	ck_assert_ptr_nonnull(dead);
+	pcap_dumper_t *d = pcap_dump_open(dead, path);
+	ck_assert_ptr_nonnull(d);
+	static const u_char pkt[48] = { 0 };
+	struct pcap_pkthdr h = { .caplen = sizeof pkt, .len = sizeof pkt };
+	pcap_dump((u_char *)d, &h, pkt);
+	pcap_dump_close(d);
+	pcap_close(dead);
+
+	pcap_t *p = sn_capture_open_file(path, err);
+	ck_assert_msg(p != NULL, "%s", err);
+	ck_assert(!sn_capture_check_linktype(p, path, err));
+	snprintf(want, sizeof want,
+		 "unsupported link type DLT_USB_LINUX (189) in '%s'; supported: EN10MB, "
+		 "LINUX_SLL, LINUX_SLL2, NULL, LOOP, RAW, IPV4, IPV6",
+		 path);
+	ck_assert_str_eq(err, want);
+	pcap_close(p);
+	unlink(path);
+	rmdir(tmp_dir);
+}
+END_TEST
+
+/* Little-endian pcapng pieces. */
+static size_t le16(uint8_t *b, size_t at, unsigned v)
+{
+	b[at] = (uint8_t)v;
+	b[at + 1] = (uint8_t)(v >> 8);
+	return at + 2;
+}
+
+static size_t le32(uint8_t *b, size_t at, uint32_t v)
+{
+	at = le16(b, at, v & 0xffff);
+	return le16(b, at, v >> 16);
+}
+
+/*
+ * A pcapng section: SHB; IDB (Ethernet, if_tsresol = 9: nanoseconds);
+ * one EPB of 14 bytes at 1700000000.123456789 s.
+ */
+static size_t build_pcapng(uint8_t *b)
+{
+	size_t at = 0;
+	at = le32(b, at, 0x0a0d0d0a); /* SHB */
+	at = le32(b, at, 28);
+	at = le32(b, at, 0x1a2b3c4d);
+	at = le16(b, at, 1);
+	at = le16(b, at, 0);
+	at = le32(b, at, 0xffffffff); /* section length: unknown */
+	at = le32(b, at, 0xffffffff);
+	at = le32(b, at, 28);
+	at = le32(b, at, 1); /* IDB */
+	at = le32(b, at, 32);
+	at = le16(b, at, 1); /* LINKTYPE_ETHERNET */
+	at = le16(b, at, 0);
+	at = le32(b, at, 262144);
+	at = le16(b, at, 9); /* if_tsresol */
+	at = le16(b, at, 1);
+	at = le32(b, at, 9); /* 10^-9, then 3 bytes of padding */
+	at = le32(b, at, 0); /* opt_endofopt */
+	at = le32(b, at, 32);
+	uint64_t ns = 1700000000123456789ull;
+	at = le32(b, at, 6); /* EPB */
+	at = le32(b, at, 48);
+	at = le32(b, at, 0);
+	at = le32(b, at, (uint32_t)(ns >> 32));
+	at = le32(b, at, (uint32_t)ns);
+	at = le32(b, at, 14);
+	at = le32(b, at, 60);
+	memset(b + at, 0xab, 16); /* 14 bytes of frame, 2 of padding */
+	at += 16;
+	return le32(b, at, 48);
+}
+
+START_TEST(pcapng_nanoseconds_read_as_micro)
+{
+	char err[SN_CAPTURE_ERRLEN] = "";
+	uint8_t b[256];
+	make_tmp_dir();
+	const char *path = tmp_path("ns.pcapng");
+	write_file(path, b, build_pcapng(b));
+	pcap_t *p = sn_capture_open_file(path, err);
+	ck_assert_msg(p != NULL, "%s", err);
+	ck_assert(sn_capture_check_linktype(p, path, err));
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	ck_assert_int_eq(pcap_next_ex(p, &h, &data), 1);
+	ck_assert_int_eq(h->ts.tv_sec, 1700000000);
+	ck_assert_int_eq(h->ts.tv_usec, 123456);
+	ck_assert_uint_eq(h->caplen, 14);
+	ck_assert_uint_eq(h->len, 60);
+	ck_assert_int_eq(pcap_next_ex(p, &h, &data), PCAP_ERROR_BREAK);
+	pcap_close(p);
+	unlink(path);
+	rmdir(tmp_dir);
+}
+END_TEST
+
+START_TEST(stdin_capture)
+{
+	char err[SN_CAPTURE_ERRLEN] = "";
+	/* each Check test runs in its own process, so stdin may be replaced */
+	ck_assert_ptr_nonnull(freopen(sn_test_pcap_path("oneshot-mqtt-pub-1883.pcap"), "rb", stdin));
+	pcap_t *p = sn_capture_open_file("-", err);
+	ck_assert_msg(p != NULL, "%s", err);
+	ck_assert(sn_capture_check_linktype(p, "-", err));
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	ck_assert_int_eq(pcap_next_ex(p, &h, &data), 1);
+	pcap_close(p);
+}
+END_TEST
+
+START_TEST(stdin_not_a_capture)
+{
+	char err[SN_CAPTURE_ERRLEN] = "";
+	make_tmp_dir();
+	const char *path = tmp_path("text");
+	write_file(path, "hello, world\n", 13);
+	ck_assert_ptr_nonnull(freopen(path, "rb", stdin));
+	ck_assert_ptr_null(sn_capture_open_file("-", err));
+	ck_assert_msg(strncmp(err, "cannot read standard input: ", 28) == 0, "got: %s", err);
+	unlink(path);
+	rmdir(tmp_dir);
+}
+END_TEST
+
+/* ---- live ------------------------------------------------------------ */
+
+static bool permission_denied(const char *err)
+{
+	return strncmp(err, "no permission to capture on", 27) == 0;
+}
+
+START_TEST(live_no_such_interface)
+{
+	char err[SN_CAPTURE_ERRLEN] = "";
+	struct sn_live_options o = { .interface = "nosuch0", .filter = "", .snaplen = 65535 };
+	ck_assert_ptr_null(sn_capture_open_live(&o, err));
+	ck_assert_str_eq(err, "no such interface 'nosuch0': list interfaces with 'ip link'");
+}
+END_TEST
+
+START_TEST(live_no_interface_name)
+{
+	char err[SN_CAPTURE_ERRLEN] = "";
+	struct sn_live_options o = { .interface = "", .filter = "" };
+	ck_assert_ptr_null(sn_capture_open_live(&o, err));
+	ck_assert_str_eq(err, "no interface given to capture on");
+}
+END_TEST
+
+/* These need CAP_NET_RAW; without it they only check the permission message. */
+START_TEST(live_loopback_opens_nonblocking)
+{
+	char err[SN_CAPTURE_ERRLEN] = "";
+	char pcap_err[PCAP_ERRBUF_SIZE];
+	struct sn_live_options o = { .interface = "lo", .filter = "tcp port 1883",
+				     .snaplen = 65535, .buffer_mib = 4 };
+	pcap_t *p = sn_capture_open_live(&o, err);
+	if (!p) {
+		ck_assert_msg(permission_denied(err), "got: %s", err);
+		return;
+	}
+	ck_assert_int_eq(pcap_getnonblock(p, pcap_err), 1);
+	ck_assert_int_eq(pcap_datalink(p), DLT_EN10MB);
+	ck_assert(sn_capture_check_linktype(p, "lo", err));
+	pcap_close(p);
+}
+END_TEST
+
+START_TEST(live_bad_filter)
+{
+	char err[SN_CAPTURE_ERRLEN] = "";
+	struct sn_live_options o = { .interface = "lo", .filter = "tcp port", .snaplen = 65535 };
+	ck_assert_ptr_null(sn_capture_open_live(&o, err));
+	if (permission_denied(err))
+		return;
+	const char *want = "bad capture filter 'tcp port': ";
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "got: %s", err);
+	ck_assert_uint_gt(strlen(err), strlen(want));
+}
+END_TEST
+
+START_TEST(live_fanout_group)
+{
+	char err[SN_CAPTURE_ERRLEN] = "";
+	struct sn_live_options o = { .interface = "lo", .filter = "", .snaplen = 65535,
+				     .fanout_group = 4242 };
+	pcap_t *p = sn_capture_open_live(&o, err);
+	if (!p) {
+		ck_assert_msg(permission_denied(err), "got: %s", err);
+		return;
+	}
+	/* a second socket joins the same group */
+	pcap_t *q = sn_capture_open_live(&o, err);
+	ck_assert_msg(q != NULL, "%s", err);
+	pcap_close(q);
+	pcap_close(p);
+}
+END_TEST
+
+START_TEST(live_fanout_out_of_range)
+{
+	char err[SN_CAPTURE_ERRLEN] = "";
+	struct sn_live_options o = { .interface = "lo", .filter = "", .snaplen = 65535,
+				     .fanout_group = 70000 };
+	ck_assert_ptr_null(sn_capture_open_live(&o, err));
+	if (permission_denied(err))
+		return;
+	ck_assert_str_eq(err, "fanout group 70000 is out of range 1-65535");
+}
+END_TEST
+
+Suite *capture_suite(void)
+{
+	Suite *s = suite_create("capture");
+	TCase *f = tcase_create("file");
+	tcase_add_test(f, missing_file);
+	tcase_add_test(f, directory_not_file);
+	tcase_add_test(f, text_file_not_a_capture);
+	tcase_add_test(f, empty_file_not_a_capture);
+	tcase_add_test(f, project_capture_opens);
+	tcase_add_test(f, unsupported_link_type);
+	tcase_add_test(f, pcapng_nanoseconds_read_as_micro);
+	tcase_add_test(f, stdin_capture);
+	tcase_add_test(f, stdin_not_a_capture);
+	suite_add_tcase(s, f);
+	TCase *l = tcase_create("live");
+	tcase_add_test(l, live_no_such_interface);
+	tcase_add_test(l, live_no_interface_name);
+	tcase_add_test(l, live_loopback_opens_nonblocking);
+	tcase_add_test(l, live_bad_filter);
+	tcase_add_test(l, live_fanout_group);
+	tcase_add_test(l, live_fanout_out_of_range);
+	suite_add_tcase(s, l);
+	return s;
+}

@@ -1,0 +1,279 @@
+/*
+ * test_json.c - the JSON builder (sensor/json.c): structure, escaping,
+ * UTF-8 repair for every class of ill-formed input, numbers, time, overflow.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "json.h"
+
+/* Formats one string value on its own and returns the text. */
+static const char *str_json(const char *s, size_t n)
+{
+	static char buf[512];
+	struct sn_json j;
+
+	sn_json_init(&j, buf, sizeof(buf));
+	sn_json_string_n(&j, s, n);
+	ck_assert(!j.overflow);
+	return buf;
+}
+
+START_TEST(test_object_and_array_commas)
+{
+	char buf[256];
+	struct sn_json j;
+
+	sn_json_init(&j, buf, sizeof(buf));
+	sn_json_object_begin(&j);
+	sn_json_key(&j, "a");
+	sn_json_uint(&j, 1);
+	sn_json_key(&j, "b");
+	sn_json_array_begin(&j);
+	sn_json_string(&j, "x");
+	sn_json_int(&j, -2);
+	sn_json_bool(&j, true);
+	sn_json_null(&j);
+	sn_json_array_end(&j);
+	sn_json_key(&j, "c");
+	sn_json_object_begin(&j);
+	sn_json_object_end(&j);
+	sn_json_key(&j, "d");
+	sn_json_array_begin(&j);
+	sn_json_array_end(&j);
+	sn_json_key(&j, "e");
+	sn_json_bool(&j, false);
+	sn_json_object_end(&j);
+	size_t n = sn_json_finish_line(&j);
+	ck_assert_str_eq(buf, "{\"a\":1,\"b\":[\"x\",-2,true,null],\"c\":{},\"d\":[],\"e\":false}\n");
+	ck_assert_uint_eq(n, strlen(buf));
+}
+END_TEST
+
+START_TEST(test_numbers_extremes)
+{
+	char buf[128];
+	struct sn_json j;
+
+	sn_json_init(&j, buf, sizeof(buf));
+	sn_json_array_begin(&j);
+	sn_json_uint(&j, UINT64_MAX);
+	sn_json_int(&j, INT64_MIN);
+	sn_json_uint(&j, 0);
+	sn_json_array_end(&j);
+	ck_assert_str_eq(buf, "[18446744073709551615,-9223372036854775808,0]");
+}
+END_TEST
+
+START_TEST(test_escape_quote_backslash_controls)
+{
+	/* "a\"b\\c" then TAB, LF, CR, NUL, 0x1f; DEL (0x7f) and '/' pass as they are */
+	static const char in[] = "a\"b\\c\t\n\r\0\x1f\x7f/";
+	ck_assert_str_eq(str_json(in, sizeof(in) - 1),
+			 "\"a\\\"b\\\\c\\u0009\\u000a\\u000d\\u0000\\u001f\x7f/\"");
+}
+END_TEST
+
+START_TEST(test_valid_utf8_passes)
+{
+	/* é (2 bytes), € (3), U+D7FF, U+E000, 😀 (4), U+10FFFF */
+	static const char in[] = "\xC3\xA9\xE2\x82\xAC\xED\x9F\xBF\xEE\x80\x80\xF0\x9F\x98\x80"
+				 "\xF4\x8F\xBF\xBF";
+	char want[64];
+	snprintf(want, sizeof(want), "\"%s\"", in);
+	ck_assert_str_eq(str_json(in, sizeof(in) - 1), want);
+}
+END_TEST
+
+#define FFFD "\xEF\xBF\xBD"
+
+START_TEST(test_lone_continuation_and_bad_leads)
+{
+	ck_assert_str_eq(str_json("a\x80z", 3), "\"a" FFFD "z\"");
+	ck_assert_str_eq(str_json("\xBF\xBF", 2), "\"" FFFD FFFD "\"");
+	ck_assert_str_eq(str_json("\xC0\xAF", 2), "\"" FFFD FFFD "\"");   /* C0: overlong '/' */
+	ck_assert_str_eq(str_json("\xC1\xBF", 2), "\"" FFFD FFFD "\"");
+	ck_assert_str_eq(str_json("\xF5\x80\x80\x80", 4), "\"" FFFD FFFD FFFD FFFD "\"");
+	ck_assert_str_eq(str_json("\xFF\xFE", 2), "\"" FFFD FFFD "\"");
+}
+END_TEST
+
+START_TEST(test_overlong_forms)
+{
+	/* E0 80..9F: overlong 3-byte; F0 80..8F: overlong 4-byte */
+	ck_assert_str_eq(str_json("\xE0\x80\xAF", 3), "\"" FFFD FFFD FFFD "\"");
+	ck_assert_str_eq(str_json("\xE0\x9F\xBF", 3), "\"" FFFD FFFD FFFD "\"");
+	ck_assert_str_eq(str_json("\xF0\x8F\xBF\xBF", 4), "\"" FFFD FFFD FFFD FFFD "\"");
+	/* the smallest non-overlong forms are fine */
+	ck_assert_str_eq(str_json("\xE0\xA0\x80", 3), "\"\xE0\xA0\x80\"");
+	ck_assert_str_eq(str_json("\xF0\x90\x80\x80", 4), "\"\xF0\x90\x80\x80\"");
+}
+END_TEST
+
+START_TEST(test_surrogates)
+{
+	/* U+D800 and U+DFFF encoded directly (CESU style) */
+	ck_assert_str_eq(str_json("\xED\xA0\x80", 3), "\"" FFFD FFFD FFFD "\"");
+	ck_assert_str_eq(str_json("\xED\xBF\xBF", 3), "\"" FFFD FFFD FFFD "\"");
+}
+END_TEST
+
+START_TEST(test_above_max_code_point)
+{
+	/* U+110000 */
+	ck_assert_str_eq(str_json("\xF4\x90\x80\x80", 4), "\"" FFFD FFFD FFFD FFFD "\"");
+}
+END_TEST
+
+START_TEST(test_truncated_sequences)
+{
+	/* a maximal subpart becomes one U+FFFD */
+	ck_assert_str_eq(str_json("\xE2\x82", 2), "\"" FFFD "\"");
+	ck_assert_str_eq(str_json("\xE2\x82z", 3), "\"" FFFD "z\"");
+	ck_assert_str_eq(str_json("\xF0\x9F\x98", 3), "\"" FFFD "\"");
+	ck_assert_str_eq(str_json("\xF0\x9F\x98\x41", 4), "\"" FFFD "A\"");
+	ck_assert_str_eq(str_json("\xC3", 1), "\"" FFFD "\"");
+	ck_assert_str_eq(str_json("\xC3\"", 2), "\"" FFFD "\\\"\"");
+}
+END_TEST
+
+START_TEST(test_string_n_stops_at_n)
+{
+	ck_assert_str_eq(str_json("abcdef", 3), "\"abc\"");
+	ck_assert_str_eq(str_json("", 0), "\"\"");
+	/* a multi-byte sequence cut by n is repaired, not read past n */
+	ck_assert_str_eq(str_json("\xC3\xA9", 1), "\"" FFFD "\"");
+}
+END_TEST
+
+START_TEST(test_time_format)
+{
+	char out[32];
+
+	sn_format_time(0, out);
+	ck_assert_str_eq(out, "1970-01-01T00:00:00.000000Z");
+	sn_format_time(1795827723123456ull, out); /* 2026-11-28T01:02:03.123456Z */
+	ck_assert_str_eq(out, "2026-11-28T01:02:03.123456Z");
+	sn_format_time(951782400000001ull, out);  /* leap day 2000 */
+	ck_assert_str_eq(out, "2000-02-29T00:00:00.000001Z");
+
+	char buf[64];
+	struct sn_json j;
+	sn_json_init(&j, buf, sizeof(buf));
+	sn_json_time(&j, 1795827723123456ull);
+	ck_assert_str_eq(buf, "\"2026-11-28T01:02:03.123456Z\"");
+}
+END_TEST
+
+START_TEST(test_overflow_never_writes_past_cap)
+{
+	char buf[32];
+	struct sn_json j;
+
+	memset(buf, 'Z', sizeof(buf));
+	sn_json_init(&j, buf, 16);
+	sn_json_object_begin(&j);
+	sn_json_key(&j, "key");
+	sn_json_string(&j, "a long value that does not fit");
+	ck_assert(j.overflow);
+	sn_json_object_end(&j);
+	ck_assert_uint_eq(sn_json_finish_line(&j), 0);
+	ck_assert_uint_lt(j.len, 16);
+	for (size_t i = 16; i < sizeof(buf); i++)
+		ck_assert_int_eq(buf[i], 'Z');
+}
+END_TEST
+
+START_TEST(test_exact_fit)
+{
+	char buf[4];
+	struct sn_json j;
+
+	/* "[]\n" is 3 bytes: fits with its NUL in 4 */
+	sn_json_init(&j, buf, sizeof(buf));
+	sn_json_array_begin(&j);
+	sn_json_array_end(&j);
+	ck_assert_uint_eq(sn_json_finish_line(&j), 3);
+	ck_assert_str_eq(buf, "[]\n");
+
+	/* one more byte does not */
+	sn_json_init(&j, buf, 3);
+	sn_json_array_begin(&j);
+	sn_json_array_end(&j);
+	ck_assert_uint_eq(sn_json_finish_line(&j), 0);
+	ck_assert(j.overflow);
+}
+END_TEST
+
+START_TEST(test_overflow_inside_replacement)
+{
+	char buf[4];
+	struct sn_json j;
+
+	/* '"' plus U+FFFD (3 bytes) does not fit in 3 usable bytes */
+	sn_json_init(&j, buf, sizeof(buf));
+	sn_json_string_n(&j, "\xFF", 1);
+	ck_assert(j.overflow);
+	ck_assert_uint_le(j.len, 3);
+}
+END_TEST
+
+START_TEST(test_zero_cap)
+{
+	struct sn_json j;
+
+	sn_json_init(&j, NULL, 0);
+	sn_json_null(&j);
+	ck_assert(j.overflow);
+	ck_assert_uint_eq(sn_json_finish_line(&j), 0);
+}
+END_TEST
+
+START_TEST(test_every_byte_gives_valid_text)
+{
+	/* all 256 single bytes: never more than 6 output bytes each, no raw control */
+	for (unsigned b = 0; b < 256; b++) {
+		char in = (char)b;
+		const char *out = str_json(&in, 1);
+		size_t n = strlen(out);
+		ck_assert_uint_ge(n, 3);
+		ck_assert_uint_le(n, 8);
+		for (size_t i = 0; i < n; i++)
+			ck_assert_uint_ge((unsigned char)out[i], 0x20);
+	}
+}
+END_TEST
+
+Suite *json_suite(void);
+
+Suite *json_suite(void)
+{
+	Suite *s = suite_create("json");
+	TCase *t = tcase_create("builder");
+
+	tcase_add_test(t, test_object_and_array_commas);
+	tcase_add_test(t, test_numbers_extremes);
+	tcase_add_test(t, test_time_format);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("strings");
+	tcase_add_test(t, test_escape_quote_backslash_controls);
+	tcase_add_test(t, test_valid_utf8_passes);
+	tcase_add_test(t, test_lone_continuation_and_bad_leads);
+	tcase_add_test(t, test_overlong_forms);
+	tcase_add_test(t, test_surrogates);
+	tcase_add_test(t, test_above_max_code_point);
+	tcase_add_test(t, test_truncated_sequences);
+	tcase_add_test(t, test_string_n_stops_at_n);
+	tcase_add_test(t, test_every_byte_gives_valid_text);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("overflow");
+	tcase_add_test(t, test_overflow_never_writes_past_cap);
+	tcase_add_test(t, test_exact_fit);
+	tcase_add_test(t, test_overflow_inside_replacement);
+	tcase_add_test(t, test_zero_cap);
+	suite_add_tcase(s, t);
+	return s;
+}

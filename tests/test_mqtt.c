@@ -1,0 +1,702 @@
+/*
+ * test_mqtt.c - unit tests for dissectors/mqtt.c: real CONNECTs from the
+ * test captures, every truncation of them, hand-built malformed variants
+ * and other protocols that must not be taken for MQTT.
+ */
+#include <check.h>
+#include <string.h>
+
+#include "dissector.h"
+#include "testutil.h"
+
+#define CAP 65536
+
+static uint8_t sample[CAP];
+
+/* Runs the dissector over buf[0..n) with a fresh meta. */
+static enum sn_verdict run(const uint8_t *buf, size_t n, bool final, struct sn_meta *m)
+{
+	struct sn_stream s = {
+		.client = buf, .client_len = n, .client_at_start = true, .final = final
+	};
+	memset(m, 0, sizeof *m);
+	return sn_diss_mqtt(&s, m);
+}
+
+static size_t load(const char *pcap, uint16_t port)
+{
+	long n = sn_test_client_bytes(pcap, port, sample, sizeof sample);
+	ck_assert_msg(n > 0, "cannot read %s", pcap);
+	return (size_t)n;
+}
+
+/* Length of the CONNECT at buf[0]: fixed header + remaining length. */
+static size_t connect_len(const uint8_t *buf, size_t n)
+{
+	size_t i = 1, rl = 0;
+	unsigned shift = 0;
+	for (; i < n && i < 5; i++, shift += 7) {
+		rl |= (size_t)(buf[i] & 0x7f) << shift;
+		if (!(buf[i] & 0x80))
+			break;
+	}
+	return i + 1 + rl;
+}
+
+/* Every strict prefix of the CONNECT: NEED_MORE, and NO_MATCH when final. */
+static void check_truncations(const uint8_t *buf, size_t n)
+{
+	struct sn_meta m;
+	size_t whole = connect_len(buf, n);
+	ck_assert_uint_le(whole, n);
+	for (size_t k = 0; k < whole; k++) {
+		ck_assert_msg(run(buf, k, false, &m) == SN_NEED_MORE, "prefix %zu", k);
+		ck_assert_int_eq(m.proto, SN_PROTO_NONE);
+		ck_assert_msg(run(buf, k, true, &m) == SN_NO_MATCH, "final prefix %zu", k);
+	}
+	ck_assert_int_eq(run(buf, whole, false, &m), SN_MATCH);
+}
+
+static bool has_topic(const struct sn_meta *m, const char *t)
+{
+	for (unsigned i = 0; i < m->n_topics; i++) {
+		if (strcmp(m->topics[i], t) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* ---- real captures ---- */
+
+START_TEST(paho_v311)
+{
+	struct sn_meta m;
+	size_t n = load("mqtt-paho-v311-1883.pcap", 1883);
+	ck_assert_int_eq(run(sample, n, false, &m), SN_MATCH);
+	ck_assert_int_eq(m.proto, SN_PROTO_MQTT);
+	ck_assert_str_eq(m.mqtt_version, "3.1.1");
+	ck_assert_str_eq(m.client_id, "paho-implant-1");
+	ck_assert_str_eq(m.user, "");
+	ck_assert(m.has_keepalive);
+	ck_assert_uint_eq(m.keepalive, 30);
+	ck_assert(m.has_clean_session && m.clean_session);
+	/* SUBSCRIBE and a QoS 1 PUBLISH on the same topic: one entry */
+	ck_assert_uint_eq(m.n_topics, 1);
+	ck_assert_str_eq(m.topics[0], "c2/cmd/paho-implant-1");
+	ck_assert(!m.truncated);
+	check_truncations(sample, n);
+}
+END_TEST
+
+START_TEST(v31_mqisdp)
+{
+	struct sn_meta m;
+	size_t n = load("mqtt-v31-mqisdp-1883.pcap", 1883);
+	ck_assert_int_eq(run(sample, n, false, &m), SN_MATCH);
+	ck_assert_str_eq(m.mqtt_version, "3.1");
+	ck_assert_str_eq(m.client_id, "legacy-v31-1");
+	ck_assert_uint_eq(m.keepalive, 60);
+	ck_assert_uint_eq(m.n_topics, 1);
+	ck_assert_str_eq(m.topics[0], "c2/beacon");
+	check_truncations(sample, n);
+}
+END_TEST
+
+START_TEST(v5_properties)
+{
+	struct sn_meta m;
+	size_t n = load("mqtt-v5-properties-1883.pcap", 1883);
+	ck_assert_int_eq(run(sample, n, false, &m), SN_MATCH);
+	ck_assert_str_eq(m.mqtt_version, "5.0");
+	ck_assert_str_eq(m.client_id, "v5-props-1");
+	ck_assert_uint_eq(m.keepalive, 60);
+	/* the PUBLISH carries properties after its topic */
+	ck_assert_uint_eq(m.n_topics, 1);
+	ck_assert_str_eq(m.topics[0], "c2/beacon");
+	check_truncations(sample, n);
+}
+END_TEST
+
+START_TEST(v311_userpass)
+{
+	struct sn_meta m;
+	size_t n = load("mqtt-v311-userpass-1883.pcap", 1883);
+	ck_assert_int_eq(run(sample, n, false, &m), SN_MATCH);
+	ck_assert_str_eq(m.client_id, "implant-host-1");
+	ck_assert_str_eq(m.user, "implant01");
+	ck_assert_uint_eq(m.keepalive, 60);
+	ck_assert_str_eq(m.topics[0], "c2/beacon");
+	check_truncations(sample, n);
+}
+END_TEST
+
+START_TEST(art_a_empty_client_id)
+{
+	struct sn_meta m;
+	size_t n = load("art-a-mqtt-pub-beacon-x3-1883.pcap", 1883);
+	ck_assert_int_eq(run(sample, n, false, &m), SN_MATCH);
+	ck_assert_str_eq(m.client_id, "");
+	ck_assert_str_eq(m.mqtt_version, "3.1.1");
+	ck_assert_uint_eq(m.keepalive, 60);
+	ck_assert_uint_eq(m.n_topics, 1);
+	ck_assert_str_eq(m.topics[0], "c2/beacon");
+	check_truncations(sample, n);
+}
+END_TEST
+
+START_TEST(art_c_subscribe_filter)
+{
+	struct sn_meta m;
+	size_t n = load("art-c-mqtt-sub-commands-1883.pcap", 1883);
+	ck_assert_int_eq(run(sample, n, false, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, 1);
+	ck_assert_str_eq(m.topics[0], "c2/commands/#");
+	check_truncations(sample, n);
+}
+END_TEST
+
+START_TEST(split_fixed_header)
+{
+	struct sn_meta m;
+	size_t n = load("mqtt-split-connect-fixedheader-1883.pcap", 1883);
+	/* the first segment held the type byte alone */
+	ck_assert_int_eq(run(sample, 1, false, &m), SN_NEED_MORE);
+	ck_assert_int_eq(run(sample, n, false, &m), SN_MATCH);
+	ck_assert_str_eq(m.client_id, "split-hdr-1");
+	ck_assert_str_eq(m.user, "implant01");
+	ck_assert_uint_eq(m.keepalive, 30);
+	ck_assert_str_eq(m.topics[0], "c2/beacon");
+	check_truncations(sample, n);
+}
+END_TEST
+
+START_TEST(nonstd_port_8080)
+{
+	struct sn_meta m;
+	size_t n = load("mqtt-nonstd-port-8080.pcap", 8080);
+	ck_assert_int_eq(run(sample, n, false, &m), SN_MATCH);
+	ck_assert_str_eq(m.client_id, "np8080-1");
+	ck_assert_str_eq(m.topics[0], "c2/beacon");
+	check_truncations(sample, n);
+}
+END_TEST
+
+START_TEST(oneshot_pub)
+{
+	struct sn_meta m;
+	size_t n = load("oneshot-mqtt-pub-1883.pcap", 1883);
+	ck_assert_int_eq(run(sample, n, true, &m), SN_MATCH);
+	ck_assert_str_eq(m.client_id, "oneshot-mp");
+	ck_assert_str_eq(m.topics[0], "sensors/temp");
+}
+END_TEST
+
+/* Every prefix of whole streams (CONNECT and what follows) stays sane. */
+START_TEST(stream_prefixes_never_crash)
+{
+	static const char *const files[] = {
+		"mqtt-paho-v311-1883.pcap", "mqtt-v5-properties-1883.pcap",
+		"art-a-mqtt-pub-beacon-x3-1883.pcap", "mqtt-v311-userpass-1883.pcap",
+	};
+	struct sn_meta m;
+	for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+		size_t n = load(files[f], 1883);
+		size_t whole = connect_len(sample, n);
+		for (size_t k = whole; k <= n; k++) {
+			ck_assert_int_eq(run(sample, k, false, &m), SN_MATCH);
+			ck_assert_uint_le(m.n_topics, 1);
+		}
+	}
+}
+END_TEST
+
+/* ---- hand-built CONNECTs ---- */
+
+/* 3.1.1, clean session, keepalive 60, client id "c1": the minimal base. */
+static const uint8_t v311_min[] = {
+	0x10, 0x0e, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x02, 0x00, 0x3c,
+	0x00, 0x02, 'c', '1',
+};
+
+/* A copy of v311_min with the connect flags byte replaced. */
+static size_t with_flags(uint8_t *buf, uint8_t flags)
+{
+	memcpy(buf, v311_min, sizeof v311_min);
+	buf[9] = flags;
+	return sizeof v311_min;
+}
+
+START_TEST(minimal_connect)
+{
+	struct sn_meta m;
+	ck_assert_int_eq(run(v311_min, sizeof v311_min, false, &m), SN_MATCH);
+	ck_assert_str_eq(m.client_id, "c1");
+	check_truncations(v311_min, sizeof v311_min);
+}
+END_TEST
+
+START_TEST(will_v311)
+{
+	/* flags 0xee: user, password, will retain, will QoS 1, will, clean;
+	 * will topic "w/t", will payload "bye", user "u", password "p" */
+	static const uint8_t b[] = {
+		0x10, 0x1e, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0xee, 0x00, 0x0a,
+		0x00, 0x02, 'c', '1', 0x00, 0x03, 'w', '/', 't', 0x00, 0x03, 'b', 'y', 'e',
+		0x00, 0x01, 'u', 0x00, 0x01, 'p',
+	};
+	struct sn_meta m;
+	ck_assert_int_eq(run(b, sizeof b, false, &m), SN_MATCH);
+	ck_assert_str_eq(m.will_topic, "w/t");
+	ck_assert_str_eq(m.user, "u");
+	ck_assert_uint_eq(m.keepalive, 10);
+	check_truncations(b, sizeof b);
+	/* remaining length one short: the password overruns it */
+	uint8_t cut[sizeof b];
+	memcpy(cut, b, sizeof b);
+	cut[1] = 0x1d;
+	ck_assert_int_eq(run(cut, sizeof cut, false, &m), SN_NO_MATCH);
+	ck_assert_str_eq(m.will_topic, "");
+}
+END_TEST
+
+START_TEST(will_v5_with_properties)
+{
+	/* 5.0, flags 0x06 (will, clean), connect props {0x11 session expiry},
+	 * id "v5", will props {0x01 payload format 1}, will topic "lw", payload "x" */
+	static const uint8_t b[] = {
+		0x10, 0x1e, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x05, 0x06, 0x00, 0x3c,
+		0x05, 0x11, 0x00, 0x00, 0x01, 0x2c, 0x00, 0x02, 'v', '5',
+		0x02, 0x01, 0x01, 0x00, 0x02, 'l', 'w', 0x00, 0x01, 'x',
+	};
+	struct sn_meta m;
+	ck_assert_int_eq(run(b, sizeof b, false, &m), SN_MATCH);
+	ck_assert_str_eq(m.mqtt_version, "5.0");
+	ck_assert_str_eq(m.client_id, "v5");
+	ck_assert_str_eq(m.will_topic, "lw");
+	check_truncations(b, sizeof b);
+}
+END_TEST
+
+START_TEST(password_without_user)
+{
+	/* 5.0 allows it: flags 0x42 (password, clean), empty props, id "a", password "p" */
+	static const uint8_t v5[] = {
+		0x10, 0x11, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x05, 0x42, 0x00, 0x3c,
+		0x00, 0x00, 0x01, 'a', 0x00, 0x01, 'p',
+	};
+	struct sn_meta m;
+	ck_assert_int_eq(run(v5, sizeof v5, false, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "");
+	/* 3.1.1 does not */
+	uint8_t b[sizeof v311_min];
+	ck_assert_int_eq(run(b, with_flags(b, 0x42), false, &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(clean_session_flag)
+{
+	uint8_t b[sizeof v311_min];
+	struct sn_meta m;
+	ck_assert_int_eq(run(b, with_flags(b, 0x00), false, &m), SN_MATCH);
+	ck_assert(m.has_clean_session);
+	ck_assert(!m.clean_session);
+}
+END_TEST
+
+START_TEST(bad_reserved_flag)
+{
+	uint8_t b[sizeof v311_min];
+	struct sn_meta m;
+	ck_assert_int_eq(run(b, with_flags(b, 0x03), false, &m), SN_NO_MATCH);
+	/* decided as soon as the flags byte is visible */
+	ck_assert_int_eq(run(b, 10, false, &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(will_qos_3)
+{
+	uint8_t b[sizeof v311_min];
+	struct sn_meta m;
+	ck_assert_int_eq(run(b, with_flags(b, 0x1e), false, &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(will_qos_without_will)
+{
+	uint8_t b[sizeof v311_min];
+	struct sn_meta m;
+	ck_assert_int_eq(run(b, with_flags(b, 0x0a), false, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run(b, with_flags(b, 0x22), false, &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(remaining_length_five_bytes)
+{
+	static const uint8_t b[] = { 0x10, 0xff, 0xff, 0xff, 0xff, 0x01, 0x00, 0x04 };
+	struct sn_meta m;
+	ck_assert_int_eq(run(b, sizeof b, false, &m), SN_NO_MATCH);
+	/* four continuation bytes seen: NO_MATCH without waiting */
+	ck_assert_int_eq(run(b, 5, false, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run(b, 4, false, &m), SN_NEED_MORE);
+}
+END_TEST
+
+START_TEST(remaining_length_too_small)
+{
+	uint8_t b[sizeof v311_min];
+	struct sn_meta m;
+	memcpy(b, v311_min, sizeof b);
+	b[1] = 0x02;
+	ck_assert_int_eq(run(b, sizeof b, false, &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(string_past_end)
+{
+	uint8_t b[sizeof v311_min];
+	struct sn_meta m;
+	memcpy(b, v311_min, sizeof b);
+	b[13] = 0x05; /* client id claims 5 bytes, 2 remain in the packet */
+	ck_assert_int_eq(run(b, sizeof b, false, &m), SN_NO_MATCH);
+	ck_assert_int_eq(m.proto, SN_PROTO_NONE);
+	ck_assert_str_eq(m.client_id, "");
+}
+END_TEST
+
+START_TEST(trailing_bytes_in_packet)
+{
+	uint8_t b[sizeof v311_min + 1];
+	struct sn_meta m;
+	memcpy(b, v311_min, sizeof v311_min);
+	b[1] = 0x0f;
+	b[sizeof v311_min] = 0x00;
+	ck_assert_int_eq(run(b, sizeof b, false, &m), SN_NO_MATCH);
+	/* even before the extra byte arrives, the fields are known to end early */
+	ck_assert_int_eq(run(b, sizeof v311_min, false, &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(bad_protocol_level)
+{
+	uint8_t b[sizeof v311_min];
+	struct sn_meta m;
+	memcpy(b, v311_min, sizeof b);
+	b[8] = 0x03; /* MQTT/3 does not exist */
+	ck_assert_int_eq(run(b, sizeof b, false, &m), SN_NO_MATCH);
+	b[8] = 0x06;
+	ck_assert_int_eq(run(b, sizeof b, false, &m), SN_NO_MATCH);
+	b[8] = 0x84; /* bridge bit */
+	ck_assert_int_eq(run(b, sizeof b, false, &m), SN_NO_MATCH);
+	static const uint8_t mqisdp4[] = {
+		0x10, 0x10, 0x00, 0x06, 'M', 'Q', 'I', 's', 'd', 'p', 0x04, 0x02,
+		0x00, 0x3c, 0x00, 0x02, 'c', '1',
+	};
+	ck_assert_int_eq(run(mqisdp4, sizeof mqisdp4, false, &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(bad_protocol_name_early)
+{
+	/* "MQTX": known bad at its 4th byte, long before the packet is whole */
+	static const uint8_t b[] = { 0x10, 0x7f, 0x00, 0x04, 'M', 'Q', 'T', 'X' };
+	static const uint8_t len5[] = { 0x10, 0x7f, 0x00, 0x05 };
+	struct sn_meta m;
+	ck_assert_int_eq(run(b, 7, false, &m), SN_NEED_MORE);
+	ck_assert_int_eq(run(b, 8, false, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run(len5, sizeof len5, false, &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(first_byte_not_connect)
+{
+	uint8_t b[sizeof v311_min];
+	struct sn_meta m;
+	memcpy(b, v311_min, sizeof b);
+	b[0] = 0x11; /* CONNECT type with a flag bit */
+	ck_assert_int_eq(run(b, 1, false, &m), SN_NO_MATCH);
+	b[0] = 0x30; /* PUBLISH first */
+	ck_assert_int_eq(run(b, sizeof b, false, &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(empty_buffer)
+{
+	struct sn_meta m;
+	ck_assert_int_eq(run(NULL, 0, false, &m), SN_NEED_MORE);
+	ck_assert_int_eq(run(NULL, 0, true, &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(long_client_id_truncated)
+{
+	uint8_t b[4 + 10 + 2 + 300];
+	struct sn_meta m;
+	size_t rl = 10 + 2 + 300;
+	b[0] = 0x10;
+	b[1] = (uint8_t)(0x80 | (rl & 0x7f));
+	b[2] = (uint8_t)(rl >> 7);
+	memcpy(b + 3, v311_min + 2, 10);
+	b[13] = (uint8_t)(300 >> 8);
+	b[14] = (uint8_t)(300 & 0xff);
+	memset(b + 15, 'A', 300);
+	ck_assert_int_eq(run(b, 15 + 300, false, &m), SN_MATCH);
+	ck_assert_uint_eq(strlen(m.client_id), SN_META_STR - 1);
+	ck_assert(m.truncated);
+}
+END_TEST
+
+START_TEST(mid_stream_start)
+{
+	struct sn_meta m;
+	struct sn_stream s = {
+		.client = v311_min, .client_len = sizeof v311_min, .client_at_start = false,
+	};
+	memset(&m, 0, sizeof m);
+	ck_assert_int_eq(sn_diss_mqtt(&s, &m), SN_MATCH);
+	/* a capture joined in the middle of a PUBLISH: not a handshake */
+	static const uint8_t mid[] = { 0x30, 0x05, 0x00, 0x01, 't', 'h', 'i' };
+	s.client = mid;
+	s.client_len = sizeof mid;
+	memset(&m, 0, sizeof m);
+	ck_assert_int_eq(sn_diss_mqtt(&s, &m), SN_NO_MATCH);
+}
+END_TEST
+
+/* ---- packets after CONNECT ---- */
+
+static size_t append(uint8_t *buf, size_t at, const uint8_t *b, size_t n)
+{
+	memcpy(buf + at, b, n);
+	return at + n;
+}
+
+START_TEST(walk_v5_subscribe_and_publish)
+{
+	/* 5.0 CONNECT, id "s" */
+	static const uint8_t conn[] = {
+		0x10, 0x0e, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x05, 0x02, 0x00, 0x3c,
+		0x00, 0x00, 0x01, 's',
+	};
+	/* SUBSCRIBE id 1, props {0x0b sub id 7}, "a/#" opt 1, "b/+" opt 0 */
+	static const uint8_t sub[] = {
+		0x82, 0x11, 0x00, 0x01, 0x02, 0x0b, 0x07,
+		0x00, 0x03, 'a', '/', '#', 0x01, 0x00, 0x03, 'b', '/', '+', 0x00,
+	};
+	/* PUBLISH QoS 2 "x/y", id 9, props empty, payload "hi" */
+	static const uint8_t pub[] = {
+		0x34, 0x0a, 0x00, 0x03, 'x', '/', 'y', 0x00, 0x09, 0x00, 'h', 'i',
+	};
+	uint8_t b[128];
+	size_t n = append(b, 0, conn, sizeof conn);
+	n = append(b, n, sub, sizeof sub);
+	n = append(b, n, pub, sizeof pub);
+	struct sn_meta m;
+	ck_assert_int_eq(run(b, n, false, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, 3);
+	ck_assert_str_eq(m.topics[0], "a/#");
+	ck_assert_str_eq(m.topics[1], "b/+");
+	ck_assert_str_eq(m.topics[2], "x/y");
+	/* the PUBLISH cut short: the two filters only */
+	ck_assert_int_eq(run(b, n - 1, false, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, 2);
+}
+END_TEST
+
+START_TEST(walk_stops_at_bad_packet)
+{
+	/* PUBLISH with QoS 3 is malformed; the PUBLISH after it is not read */
+	static const uint8_t bad[] = { 0x36, 0x05, 0x00, 0x01, 'q', 0x00, 0x01 };
+	static const uint8_t good[] = { 0x30, 0x03, 0x00, 0x01, 'g' };
+	uint8_t b[64];
+	size_t n = append(b, 0, v311_min, sizeof v311_min);
+	n = append(b, n, bad, sizeof bad);
+	n = append(b, n, good, sizeof good);
+	struct sn_meta m;
+	ck_assert_int_eq(run(b, n, false, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, 0);
+	/* SUBSCRIBE with wrong fixed flags (0x80) also stops the walk */
+	static const uint8_t sub80[] = { 0x80, 0x06, 0x00, 0x01, 0x00, 0x01, 's', 0x00 };
+	n = append(b, sizeof v311_min, sub80, sizeof sub80);
+	n = append(b, n, good, sizeof good);
+	ck_assert_int_eq(run(b, n, false, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, 0);
+	/* topic length past the packet */
+	static const uint8_t over[] = { 0x30, 0x03, 0x00, 0x09, 'g' };
+	n = append(b, sizeof v311_min, over, sizeof over);
+	ck_assert_int_eq(run(b, n, false, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, 0);
+}
+END_TEST
+
+START_TEST(walk_skips_other_packets)
+{
+	static const uint8_t ping[] = { 0xc0, 0x00 };
+	static const uint8_t puback[] = { 0x40, 0x02, 0x00, 0x01 };
+	static const uint8_t pub[] = { 0x30, 0x03, 0x00, 0x01, 'g' };
+	uint8_t b[64];
+	size_t n = append(b, 0, v311_min, sizeof v311_min);
+	n = append(b, n, ping, sizeof ping);
+	n = append(b, n, puback, sizeof puback);
+	n = append(b, n, pub, sizeof pub);
+	struct sn_meta m;
+	ck_assert_int_eq(run(b, n, false, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, 1);
+	ck_assert_str_eq(m.topics[0], "g");
+}
+END_TEST
+
+START_TEST(walk_is_bounded)
+{
+	/* 100 PINGREQs before the PUBLISH: the walk gives up first */
+	static const uint8_t pub[] = { 0x30, 0x03, 0x00, 0x01, 'g' };
+	uint8_t b[sizeof v311_min + 200 + sizeof pub];
+	size_t n = append(b, 0, v311_min, sizeof v311_min);
+	for (unsigned i = 0; i < 100; i++) {
+		b[n++] = 0xc0;
+		b[n++] = 0x00;
+	}
+	n = append(b, n, pub, sizeof pub);
+	struct sn_meta m;
+	ck_assert_int_eq(run(b, n, false, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, 0);
+}
+END_TEST
+
+START_TEST(topics_capped)
+{
+	uint8_t b[sizeof v311_min + 40 * 6];
+	size_t n = append(b, 0, v311_min, sizeof v311_min);
+	for (unsigned i = 0; i < 40; i++) {
+		const uint8_t pub[] = { 0x30, 0x04, 0x00, 0x02, 't', (uint8_t)('0' + i) };
+		n = append(b, n, pub, sizeof pub);
+	}
+	struct sn_meta m;
+	ck_assert_int_eq(run(b, n, false, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, SN_META_TOPICS);
+	ck_assert(has_topic(&m, "t0"));
+	ck_assert(has_topic(&m, "t?")); /* the 16th */
+	ck_assert(!has_topic(&m, "t@"));
+}
+END_TEST
+
+/* ---- other protocols ---- */
+
+static void expect_no_match(const uint8_t *b, size_t n)
+{
+	struct sn_meta m;
+	ck_assert_int_eq(run(b, n, false, &m), SN_NO_MATCH);
+	ck_assert_int_eq(m.proto, SN_PROTO_NONE);
+}
+
+START_TEST(neg_http)
+{
+	static const char get[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	expect_no_match((const uint8_t *)get, sizeof get - 1);
+	size_t n = load("neg-http-on-61613-curl.pcap", 61613);
+	expect_no_match(sample, n);
+}
+END_TEST
+
+START_TEST(neg_nats_connect)
+{
+	static const char nats[] = "CONNECT {\"verbose\":false}\r\n";
+	expect_no_match((const uint8_t *)nats, sizeof nats - 1);
+}
+END_TEST
+
+START_TEST(neg_stomp_connect)
+{
+	size_t n = load("stomp12-stomppy-connect-61613.pcap", 61613);
+	expect_no_match(sample, n);
+}
+END_TEST
+
+START_TEST(neg_random_bytes)
+{
+	size_t n = load("neg-random-bytes-5672.pcap", 5672);
+	expect_no_match(sample, n);
+}
+END_TEST
+
+START_TEST(neg_tls_hello)
+{
+	size_t n = load("mqtt-tls-8883-paho.pcap", 8883);
+	expect_no_match(sample, n);
+}
+END_TEST
+
+START_TEST(neg_other_protocols_from_captures)
+{
+	static const struct {
+		const char *file;
+		uint16_t port;
+	} caps[] = {
+		{ "amqp091-pika-userpass-5672.pcap", 5672 },
+		{ "amqp10-proton-5672.pcap", 5672 },
+		{ "xmpp-slixmpp-login-plaintext-5222.pcap", 5222 },
+		{ "stomp10-raw-connect-nc-61613.pcap", 61613 },
+	};
+	for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+		size_t n = load(caps[i].file, caps[i].port);
+		expect_no_match(sample, n);
+	}
+}
+END_TEST
+
+Suite *mqtt_suite(void);
+
+Suite *mqtt_suite(void)
+{
+	Suite *s = suite_create("mqtt");
+	TCase *cap = tcase_create("captures");
+	tcase_add_test(cap, paho_v311);
+	tcase_add_test(cap, v31_mqisdp);
+	tcase_add_test(cap, v5_properties);
+	tcase_add_test(cap, v311_userpass);
+	tcase_add_test(cap, art_a_empty_client_id);
+	tcase_add_test(cap, art_c_subscribe_filter);
+	tcase_add_test(cap, split_fixed_header);
+	tcase_add_test(cap, nonstd_port_8080);
+	tcase_add_test(cap, oneshot_pub);
+	tcase_add_test(cap, stream_prefixes_never_crash);
+	suite_add_tcase(s, cap);
+
+	TCase *conn = tcase_create("connect");
+	tcase_add_test(conn, minimal_connect);
+	tcase_add_test(conn, will_v311);
+	tcase_add_test(conn, will_v5_with_properties);
+	tcase_add_test(conn, password_without_user);
+	tcase_add_test(conn, clean_session_flag);
+	tcase_add_test(conn, bad_reserved_flag);
+	tcase_add_test(conn, will_qos_3);
+	tcase_add_test(conn, will_qos_without_will);
+	tcase_add_test(conn, remaining_length_five_bytes);
+	tcase_add_test(conn, remaining_length_too_small);
+	tcase_add_test(conn, string_past_end);
+	tcase_add_test(conn, trailing_bytes_in_packet);
+	tcase_add_test(conn, bad_protocol_level);
+	tcase_add_test(conn, bad_protocol_name_early);
+	tcase_add_test(conn, first_byte_not_connect);
+	tcase_add_test(conn, empty_buffer);
+	tcase_add_test(conn, long_client_id_truncated);
+	tcase_add_test(conn, mid_stream_start);
+	suite_add_tcase(s, conn);
+
+	TCase *walk = tcase_create("walk");
+	tcase_add_test(walk, walk_v5_subscribe_and_publish);
+	tcase_add_test(walk, walk_stops_at_bad_packet);
+	tcase_add_test(walk, walk_skips_other_packets);
+	tcase_add_test(walk, walk_is_bounded);
+	tcase_add_test(walk, topics_capped);
+	suite_add_tcase(s, walk);
+
+	TCase *neg = tcase_create("negative");
+	tcase_add_test(neg, neg_http);
+	tcase_add_test(neg, neg_nats_connect);
+	tcase_add_test(neg, neg_stomp_connect);
+	tcase_add_test(neg, neg_random_bytes);
+	tcase_add_test(neg, neg_tls_hello);
+	tcase_add_test(neg, neg_other_protocols_from_captures);
+	suite_add_tcase(s, neg);
+	return s;
+}

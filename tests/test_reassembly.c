@@ -1,0 +1,272 @@
+/*
+ * test_reassembly.c - first-bytes buffers: sequence placement, held
+ * out-of-order ranges, first copy wins, the bound, wrap-around, the pool.
+ */
+#include <check.h>
+#include <string.h>
+
+#include "reassembly.h"
+
+#define CAP 64
+
+static struct sn_reasm_dir d;
+static uint8_t buf[CAP];
+
+static void setup(void)
+{
+	sn_reasm_dir_reset(&d);
+	memset(buf, 0, sizeof buf);
+}
+
+static enum sn_reasm_rc add(uint32_t seq, const char *s)
+{
+	return sn_reasm_dir_add(&d, buf, CAP, seq, (const uint8_t *)s, (uint32_t)strlen(s));
+}
+
+START_TEST(first_segment_sets_base)
+{
+	ck_assert_int_eq(add(1000, "hello"), SN_REASM_GREW);
+	ck_assert(d.based);
+	ck_assert_uint_eq(d.base, 1000);
+	ck_assert_uint_eq(d.contig, 5);
+	ck_assert_mem_eq(buf, "hello", 5);
+}
+END_TEST
+
+START_TEST(in_order_segments_append)
+{
+	sn_reasm_dir_set_base(&d, 1);
+	ck_assert_int_eq(add(1, "abc"), SN_REASM_GREW);
+	ck_assert_int_eq(add(4, "def"), SN_REASM_GREW);
+	ck_assert_uint_eq(d.contig, 6);
+	ck_assert_mem_eq(buf, "abcdef", 6);
+}
+END_TEST
+
+START_TEST(set_base_only_once)
+{
+	sn_reasm_dir_set_base(&d, 100);
+	sn_reasm_dir_set_base(&d, 200);
+	ck_assert_uint_eq(d.base, 100);
+}
+END_TEST
+
+START_TEST(out_of_order_is_held_then_joined)
+{
+	sn_reasm_dir_set_base(&d, 10);
+	ck_assert_int_eq(add(13, "def"), SN_REASM_HELD);
+	ck_assert_uint_eq(d.contig, 0);
+	ck_assert_uint_eq(d.n_ranges, 1);
+	ck_assert_int_eq(add(10, "abc"), SN_REASM_GREW);
+	ck_assert_uint_eq(d.contig, 6);
+	ck_assert_uint_eq(d.n_ranges, 0);
+	ck_assert_mem_eq(buf, "abcdef", 6);
+}
+END_TEST
+
+START_TEST(three_pieces_reversed)
+{
+	sn_reasm_dir_set_base(&d, 0);
+	ck_assert_int_eq(add(6, "ghi"), SN_REASM_HELD);
+	ck_assert_int_eq(add(3, "def"), SN_REASM_HELD);
+	ck_assert_uint_eq(d.n_ranges, 1); /* merged: adjacent */
+	ck_assert_int_eq(add(0, "abc"), SN_REASM_GREW);
+	ck_assert_uint_eq(d.contig, 9);
+	ck_assert_mem_eq(buf, "abcdefghi", 9);
+}
+END_TEST
+
+START_TEST(retransmission_is_old)
+{
+	sn_reasm_dir_set_base(&d, 0);
+	add(0, "abcdef");
+	ck_assert_int_eq(add(0, "XYZ"), SN_REASM_OLD);
+	ck_assert_int_eq(add(2, "abcd"), SN_REASM_OLD);
+	ck_assert_mem_eq(buf, "abcdef", 6);
+}
+END_TEST
+
+START_TEST(overlap_first_copy_wins)
+{
+	sn_reasm_dir_set_base(&d, 0);
+	add(0, "abcd");
+	ck_assert_int_eq(add(2, "XXefgh"), SN_REASM_GREW);
+	ck_assert_uint_eq(d.contig, 8);
+	ck_assert_mem_eq(buf, "abcdefgh", 8);
+}
+END_TEST
+
+START_TEST(overlap_with_held_range_first_copy_wins)
+{
+	sn_reasm_dir_set_base(&d, 0);
+	add(4, "EF");             /* held at [4, 6) */
+	ck_assert_int_eq(add(0, "abcdXXgh"), SN_REASM_GREW);
+	ck_assert_uint_eq(d.contig, 8);
+	ck_assert_mem_eq(buf, "abcdEFgh", 8);
+}
+END_TEST
+
+START_TEST(bytes_past_bound_dropped)
+{
+	char big[CAP + 20];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	sn_reasm_dir_set_base(&d, 0);
+	ck_assert_int_eq(add(0, big), SN_REASM_GREW);
+	ck_assert_uint_eq(d.contig, CAP);
+	ck_assert_int_eq(add(CAP, "more"), SN_REASM_DROPPED);
+	ck_assert_int_eq(add(CAP + 1000, "far"), SN_REASM_DROPPED);
+	ck_assert_uint_eq(d.contig, CAP);
+}
+END_TEST
+
+START_TEST(before_base_trimmed_or_dropped)
+{
+	sn_reasm_dir_set_base(&d, 100);
+	ck_assert_int_eq(add(90, "0123456789"), SN_REASM_DROPPED);
+	ck_assert_int_eq(add(97, "xyzabc"), SN_REASM_GREW);
+	ck_assert_uint_eq(d.contig, 3);
+	ck_assert_mem_eq(buf, "abc", 3);
+}
+END_TEST
+
+START_TEST(sequence_wraps_around)
+{
+	sn_reasm_dir_set_base(&d, 0xfffffffeu);
+	ck_assert_int_eq(add(0xfffffffeu, "ab"), SN_REASM_GREW);
+	ck_assert_int_eq(add(0, "cd"), SN_REASM_GREW);
+	ck_assert_int_eq(add(4, "gh"), SN_REASM_HELD);
+	ck_assert_int_eq(add(2, "ef"), SN_REASM_GREW);
+	ck_assert_uint_eq(d.contig, 8);
+	ck_assert_mem_eq(buf, "abcdefgh", 8);
+}
+END_TEST
+
+START_TEST(segment_straddles_wrap)
+{
+	sn_reasm_dir_set_base(&d, 0xfffffffdu);
+	ck_assert_int_eq(add(0xfffffffdu, "abcdef"), SN_REASM_GREW);
+	ck_assert_uint_eq(d.contig, 6);
+}
+END_TEST
+
+START_TEST(range_list_full_drops_new_island)
+{
+	sn_reasm_dir_set_base(&d, 0);
+	for (uint32_t k = 0; k < SN_REASM_RANGES; k++)
+		ck_assert_int_eq(add(2 + 4 * k, "x"), SN_REASM_HELD);
+	ck_assert_uint_eq(d.n_ranges, SN_REASM_RANGES);
+	ck_assert_int_eq(add(40, "y"), SN_REASM_DROPPED);
+	/* Touching an existing island still works. */
+	ck_assert_int_eq(add(3, "z"), SN_REASM_HELD);
+	/* Filling from the start absorbs everything it reaches. */
+	ck_assert_int_eq(add(0, "0123456789abcdef"), SN_REASM_GREW);
+	ck_assert_uint_eq(d.contig, 16);
+	ck_assert_uint_eq(d.n_ranges, 0);
+	ck_assert_mem_eq(buf, "01", 2);
+	ck_assert_int_eq(buf[2], 'x');
+	ck_assert_int_eq(buf[3], 'z');
+}
+END_TEST
+
+START_TEST(empty_segment_is_old)
+{
+	ck_assert_int_eq(sn_reasm_dir_add(&d, buf, CAP, 5, (const uint8_t *)"", 0), SN_REASM_OLD);
+	ck_assert(!d.based);
+}
+END_TEST
+
+/* Every arrival order of four segments gives the same bytes. */
+START_TEST(all_orders_of_four)
+{
+	static const char *piece[4] = { "MQ", "TT", "-c", "id" };
+	static const int perms[24][4] = {
+		{ 0, 1, 2, 3 }, { 0, 1, 3, 2 }, { 0, 2, 1, 3 }, { 0, 2, 3, 1 }, { 0, 3, 1, 2 }, { 0, 3, 2, 1 },
+		{ 1, 0, 2, 3 }, { 1, 0, 3, 2 }, { 1, 2, 0, 3 }, { 1, 2, 3, 0 }, { 1, 3, 0, 2 }, { 1, 3, 2, 0 },
+		{ 2, 0, 1, 3 }, { 2, 0, 3, 1 }, { 2, 1, 0, 3 }, { 2, 1, 3, 0 }, { 2, 3, 0, 1 }, { 2, 3, 1, 0 },
+		{ 3, 0, 1, 2 }, { 3, 0, 2, 1 }, { 3, 1, 0, 2 }, { 3, 1, 2, 0 }, { 3, 2, 0, 1 }, { 3, 2, 1, 0 },
+	};
+	for (int p = 0; p < 24; p++) {
+		setup();
+		sn_reasm_dir_set_base(&d, 0xffffffffu);
+		for (int k = 0; k < 4; k++)
+			add(0xffffffffu + 2u * (uint32_t)perms[p][k], piece[perms[p][k]]);
+		ck_assert_uint_eq(d.contig, 8);
+		ck_assert_mem_eq(buf, "MQTT-cid", 8);
+	}
+}
+END_TEST
+
+START_TEST(pool_acquire_release)
+{
+	struct sn_reasm_pool *p = sn_reasm_pool_create(2, 16);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(sn_reasm_dir_bytes(p), 16);
+	uint32_t a = sn_reasm_acquire(p), b = sn_reasm_acquire(p);
+	ck_assert_uint_ne(a, SN_REASM_NONE);
+	ck_assert_uint_ne(b, SN_REASM_NONE);
+	ck_assert_uint_ne(a, b);
+	ck_assert_uint_eq(sn_reasm_acquire(p), SN_REASM_NONE);
+	ck_assert_uint_eq(sn_reasm_in_use(p), 2);
+
+	ck_assert_int_eq(sn_reasm_add(p, a, 0, 7, (const uint8_t *)"client", 6), SN_REASM_GREW);
+	ck_assert_int_eq(sn_reasm_add(p, a, 1, 9, (const uint8_t *)"server", 6), SN_REASM_GREW);
+	size_t n;
+	const uint8_t *c = sn_reasm_prefix(p, a, 0, &n);
+	ck_assert_uint_eq(n, 6);
+	ck_assert_mem_eq(c, "client", 6);
+	c = sn_reasm_prefix(p, a, 1, &n);
+	ck_assert_mem_eq(c, "server", 6);
+	ck_assert(!sn_reasm_full(p, a, 0));
+	ck_assert_int_eq(sn_reasm_add(p, a, 0, 13, (const uint8_t *)"0123456789ab", 12),
+			 SN_REASM_GREW);
+	ck_assert(sn_reasm_full(p, a, 0));
+
+	sn_reasm_release(p, a);
+	ck_assert_uint_eq(sn_reasm_in_use(p), 1);
+	uint32_t again = sn_reasm_acquire(p);
+	ck_assert_uint_eq(again, a);
+	sn_reasm_prefix(p, again, 0, &n);
+	ck_assert_uint_eq(n, 0); /* reset on acquire */
+	ck_assert(!sn_reasm_dir(p, again, 0)->based);
+	sn_reasm_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(pool_of_zero_slots)
+{
+	struct sn_reasm_pool *p = sn_reasm_pool_create(0, 2048);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(sn_reasm_acquire(p), SN_REASM_NONE);
+	sn_reasm_pool_destroy(p);
+}
+END_TEST
+
+Suite *reassembly_suite(void)
+{
+	Suite *s = suite_create("reassembly");
+	TCase *t = tcase_create("dir");
+	tcase_add_checked_fixture(t, setup, NULL);
+	tcase_add_test(t, first_segment_sets_base);
+	tcase_add_test(t, in_order_segments_append);
+	tcase_add_test(t, set_base_only_once);
+	tcase_add_test(t, out_of_order_is_held_then_joined);
+	tcase_add_test(t, three_pieces_reversed);
+	tcase_add_test(t, retransmission_is_old);
+	tcase_add_test(t, overlap_first_copy_wins);
+	tcase_add_test(t, overlap_with_held_range_first_copy_wins);
+	tcase_add_test(t, bytes_past_bound_dropped);
+	tcase_add_test(t, before_base_trimmed_or_dropped);
+	tcase_add_test(t, sequence_wraps_around);
+	tcase_add_test(t, segment_straddles_wrap);
+	tcase_add_test(t, range_list_full_drops_new_island);
+	tcase_add_test(t, empty_segment_is_old);
+	tcase_add_test(t, all_orders_of_four);
+	suite_add_tcase(s, t);
+
+	TCase *p = tcase_create("pool");
+	tcase_add_test(p, pool_acquire_release);
+	tcase_add_test(p, pool_of_zero_slots);
+	suite_add_tcase(s, p);
+	return s;
+}

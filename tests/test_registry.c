@@ -1,0 +1,299 @@
+/*
+ * test_registry.c - unit tests for dissectors/registry.c: the dissector
+ * table, protocol names, and the meta/topic/base64 helpers.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dissector.h"
+
+/* ---- table ---- */
+
+START_TEST(get_every_id)
+{
+	static const char *const names[SN_DISS_COUNT] = {
+		[SN_DISS_MQTT] = "mqtt", [SN_DISS_XMPP] = "xmpp", [SN_DISS_AMQP] = "amqp",
+		[SN_DISS_STOMP] = "stomp", [SN_DISS_TLS] = "tls",
+	};
+	for (int id = 0; id < SN_DISS_COUNT; id++) {
+		const struct sn_dissector *d = sn_dissector_get((enum sn_dissector_id)id);
+		ck_assert_ptr_nonnull(d);
+		ck_assert(d->dissect != NULL);
+		ck_assert_str_eq(d->name, names[id]);
+	}
+	ck_assert(sn_dissector_get(SN_DISS_MQTT)->dissect == sn_diss_mqtt);
+	ck_assert(sn_dissector_get(SN_DISS_TLS)->dissect == sn_diss_tls);
+	ck_assert_int_eq(sn_dissector_get(SN_DISS_TLS)->proto, SN_PROTO_NONE);
+}
+END_TEST
+
+START_TEST(get_out_of_range)
+{
+	ck_assert_ptr_null(sn_dissector_get(SN_DISS_COUNT));
+	ck_assert_ptr_null(sn_dissector_get((enum sn_dissector_id)-1));
+}
+END_TEST
+
+START_TEST(for_proto)
+{
+	for (int p = SN_PROTO_MQTT; p < SN_PROTO_COUNT; p++) {
+		const struct sn_dissector *d = sn_dissector_for_proto((enum sn_proto)p);
+		ck_assert_ptr_nonnull(d);
+		ck_assert_int_eq(d->proto, p);
+	}
+	ck_assert(sn_dissector_for_proto(SN_PROTO_STOMP)->dissect == sn_diss_stomp);
+	ck_assert_ptr_null(sn_dissector_for_proto(SN_PROTO_NONE));
+	ck_assert_ptr_null(sn_dissector_for_proto(SN_PROTO_COUNT));
+}
+END_TEST
+
+START_TEST(proto_names)
+{
+	ck_assert_str_eq(sn_proto_name(SN_PROTO_NONE), "none");
+	ck_assert_str_eq(sn_proto_name(SN_PROTO_MQTT), "MQTT");
+	ck_assert_str_eq(sn_proto_name(SN_PROTO_XMPP), "XMPP");
+	ck_assert_str_eq(sn_proto_name(SN_PROTO_AMQP), "AMQP");
+	ck_assert_str_eq(sn_proto_name(SN_PROTO_STOMP), "STOMP");
+	ck_assert_str_eq(sn_proto_name(SN_PROTO_COUNT), "none");
+	ck_assert_str_eq(sn_proto_name((enum sn_proto)99), "none");
+}
+END_TEST
+
+/* ---- sn_meta_set ---- */
+
+START_TEST(meta_set_fits)
+{
+	struct sn_meta m = { .truncated = false };
+	sn_meta_set(&m, m.user, sizeof m.user, "guest", 5);
+	ck_assert_str_eq(m.user, "guest");
+	ck_assert(!m.truncated);
+}
+END_TEST
+
+START_TEST(meta_set_exact_fit)
+{
+	struct sn_meta m = { .truncated = false };
+	char dst[6];
+	sn_meta_set(&m, dst, sizeof dst, "abcde", 5);
+	ck_assert_str_eq(dst, "abcde");
+	ck_assert(!m.truncated);
+}
+END_TEST
+
+START_TEST(meta_set_truncates)
+{
+	struct sn_meta m = { .truncated = false };
+	char dst[4];
+	sn_meta_set(&m, dst, sizeof dst, "abcdef", 6);
+	ck_assert_str_eq(dst, "abc");
+	ck_assert(m.truncated);
+}
+END_TEST
+
+START_TEST(meta_set_stops_at_nul)
+{
+	struct sn_meta m = { .truncated = false };
+	sn_meta_set(&m, m.client_id, sizeof m.client_id, "ab\0cd", 5);
+	ck_assert_str_eq(m.client_id, "ab");
+	ck_assert(m.truncated);
+}
+END_TEST
+
+START_TEST(meta_set_empty)
+{
+	struct sn_meta m = { .truncated = false };
+	strcpy(m.user, "old");
+	sn_meta_set(&m, m.user, sizeof m.user, NULL, 0);
+	ck_assert_str_eq(m.user, "");
+	ck_assert(!m.truncated);
+}
+END_TEST
+
+START_TEST(meta_set_does_not_read_past_n)
+{
+	/* "xyz" is not NUL-terminated within n: only 2 bytes are read */
+	static const char src[3] = { 'x', 'y', 'z' };
+	struct sn_meta m = { .truncated = false };
+	sn_meta_set(&m, m.user, sizeof m.user, src, 2);
+	ck_assert_str_eq(m.user, "xy");
+}
+END_TEST
+
+/* ---- sn_meta_add_topic ---- */
+
+START_TEST(topic_add_and_dedupe)
+{
+	struct sn_meta m = { .n_topics = 0 };
+	sn_meta_add_topic(&m, "c2/beacon", 9);
+	sn_meta_add_topic(&m, "c2/cmd", 6);
+	sn_meta_add_topic(&m, "c2/beacon", 9);
+	ck_assert_uint_eq(m.n_topics, 2);
+	ck_assert_str_eq(m.topics[0], "c2/beacon");
+	ck_assert_str_eq(m.topics[1], "c2/cmd");
+	/* a prefix is a different topic */
+	sn_meta_add_topic(&m, "c2/beacon", 4);
+	ck_assert_uint_eq(m.n_topics, 3);
+	ck_assert_str_eq(m.topics[2], "c2/b");
+}
+END_TEST
+
+START_TEST(topic_empty_ignored)
+{
+	struct sn_meta m = { .n_topics = 0 };
+	sn_meta_add_topic(&m, "", 0);
+	sn_meta_add_topic(&m, "\0abc", 4);
+	ck_assert_uint_eq(m.n_topics, 0);
+}
+END_TEST
+
+START_TEST(topic_list_capped)
+{
+	struct sn_meta m = { .n_topics = 0 };
+	char t[8];
+	for (int i = 0; i < 40; i++) {
+		int n = snprintf(t, sizeof t, "t%d", i);
+		sn_meta_add_topic(&m, t, (size_t)n);
+	}
+	ck_assert_uint_eq(m.n_topics, SN_META_TOPICS);
+	ck_assert_str_eq(m.topics[SN_META_TOPICS - 1], "t15");
+}
+END_TEST
+
+START_TEST(topic_long_truncated_and_deduped)
+{
+	struct sn_meta m = { .n_topics = 0 };
+	char big[300];
+	memset(big, 'a', sizeof big);
+	sn_meta_add_topic(&m, big, sizeof big);
+	sn_meta_add_topic(&m, big, sizeof big - 1); /* same once cut */
+	ck_assert_uint_eq(m.n_topics, 1);
+	ck_assert_uint_eq(strlen(m.topics[0]), SN_META_STR - 1);
+	ck_assert(m.truncated);
+}
+END_TEST
+
+/* ---- sn_base64_decode ---- */
+
+static long b64(const char *in, uint8_t *out, size_t cap)
+{
+	return sn_base64_decode(in, strlen(in), out, cap);
+}
+
+START_TEST(b64_rfc4648_vectors)
+{
+	/* RFC 4648 section 10 */
+	static const struct {
+		const char *enc, *dec;
+	} v[] = {
+		{ "", "" }, { "Zg==", "f" }, { "Zm8=", "fo" }, { "Zm9v", "foo" },
+		{ "Zm9vYg==", "foob" }, { "Zm9vYmE=", "fooba" }, { "Zm9vYmFy", "foobar" },
+	};
+	uint8_t out[16];
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		long n = b64(v[i].enc, out, sizeof out);
+		ck_assert_int_eq(n, (long)strlen(v[i].dec));
+		ck_assert(memcmp(out, v[i].dec, (size_t)n) == 0);
+	}
+}
+END_TEST
+
+START_TEST(b64_missing_padding)
+{
+	uint8_t out[16];
+	ck_assert_int_eq(b64("Zg", out, sizeof out), 1);
+	ck_assert_int_eq(out[0], 'f');
+	ck_assert_int_eq(b64("Zm9vYmE", out, sizeof out), 5);
+	ck_assert(memcmp(out, "fooba", 5) == 0);
+}
+END_TEST
+
+START_TEST(b64_whitespace)
+{
+	uint8_t out[16];
+	ck_assert_int_eq(b64(" Zm9v\r\n\tYmFy \n", out, sizeof out), 6);
+	ck_assert(memcmp(out, "foobar", 6) == 0);
+}
+END_TEST
+
+START_TEST(b64_sasl_plain)
+{
+	/* "\0implant01\0secret", as an XMPP <auth mechanism='PLAIN'> carries it */
+	uint8_t out[32];
+	long n = b64("AGltcGxhbnQwMQBzZWNyZXQ=", out, sizeof out);
+	ck_assert_int_eq(n, 17);
+	ck_assert(memcmp(out, "\0implant01\0secret", 17) == 0);
+}
+END_TEST
+
+START_TEST(b64_bad_input)
+{
+	uint8_t out[16];
+	ck_assert_int_eq(b64("Zm9v!mFy", out, sizeof out), -1);   /* bad char */
+	ck_assert_int_eq(b64("Zg==Zg==", out, sizeof out), -1);   /* data after '=' */
+	ck_assert_int_eq(b64("Zm9vY", out, sizeof out), -1);      /* lone sextet */
+	ck_assert_int_eq(b64("Zg===", out, sizeof out), -1);      /* too much padding */
+	ck_assert_int_eq(b64("Zm8==", out, sizeof out), -1);      /* padding past quantum */
+	ck_assert_int_eq(b64("=", out, sizeof out), -1);
+	ck_assert_int_eq(b64("Zm9v-_", out, sizeof out), -1);     /* base64url alphabet */
+}
+END_TEST
+
+START_TEST(b64_overflow)
+{
+	uint8_t out[4];
+	memset(out, 0x5a, sizeof out);
+	ck_assert_int_eq(b64("Zm9vYmFy", out, 5 - 1), -1);
+	ck_assert_int_eq(b64("Zm9v", out, 3), 3);
+	ck_assert_int_eq(b64("Zm9v", out, 0), -1);
+}
+END_TEST
+
+START_TEST(b64_no_terminator_needed)
+{
+	/* reads exactly n bytes: the 'X' after them is never looked at */
+	static const char in[5] = { 'Z', 'm', '9', 'v', 'X' };
+	uint8_t out[8];
+	ck_assert_int_eq(sn_base64_decode(in, 4, out, sizeof out), 3);
+}
+END_TEST
+
+Suite *registry_suite(void);
+
+Suite *registry_suite(void)
+{
+	Suite *s = suite_create("registry");
+	TCase *tab = tcase_create("table");
+	tcase_add_test(tab, get_every_id);
+	tcase_add_test(tab, get_out_of_range);
+	tcase_add_test(tab, for_proto);
+	tcase_add_test(tab, proto_names);
+	suite_add_tcase(s, tab);
+
+	TCase *set = tcase_create("meta_set");
+	tcase_add_test(set, meta_set_fits);
+	tcase_add_test(set, meta_set_exact_fit);
+	tcase_add_test(set, meta_set_truncates);
+	tcase_add_test(set, meta_set_stops_at_nul);
+	tcase_add_test(set, meta_set_empty);
+	tcase_add_test(set, meta_set_does_not_read_past_n);
+	suite_add_tcase(s, set);
+
+	TCase *top = tcase_create("meta_add_topic");
+	tcase_add_test(top, topic_add_and_dedupe);
+	tcase_add_test(top, topic_empty_ignored);
+	tcase_add_test(top, topic_list_capped);
+	tcase_add_test(top, topic_long_truncated_and_deduped);
+	suite_add_tcase(s, top);
+
+	TCase *b = tcase_create("base64");
+	tcase_add_test(b, b64_rfc4648_vectors);
+	tcase_add_test(b, b64_missing_padding);
+	tcase_add_test(b, b64_whitespace);
+	tcase_add_test(b, b64_sasl_plain);
+	tcase_add_test(b, b64_bad_input);
+	tcase_add_test(b, b64_overflow);
+	tcase_add_test(b, b64_no_terminator_needed);
+	suite_add_tcase(s, b);
+	return s;
+}

@@ -1,0 +1,637 @@
+/*
+ * test_rules.c - sensor/rules.c: the port map, home networks (IPv4 and
+ * IPv6, with the search's 172.16.* bug fixed), trusted MQTT client
+ * patterns, allow lists, each row of the search's case(), the mosquitto
+ * exception, "payload beats port" raises and the exact reason sentences.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "flow.h"
+#include "rules.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Each test builds its own configuration: rules keep a pointer to it. */
+static struct sn_config cfg;
+static struct sn_rules rules;
+
+static void init_rules(void)
+{
+	char err[256] = "";
+	ck_assert_msg(sn_rules_init(&rules, &cfg, err, sizeof err) == 0, "%s", err);
+}
+
+static void setup(void)
+{
+	sn_config_defaults(&cfg);
+	init_rules();
+}
+
+static void teardown(void)
+{
+	sn_rules_free(&rules);
+}
+
+static void reinit(void)
+{
+	sn_rules_free(&rules);
+	init_rules();
+}
+
+static struct sn_addr addr(const char *text)
+{
+	struct sn_addr a;
+	ck_assert_msg(sn_addr_parse(text, &a), "bad test address %s", text);
+	return a;
+}
+
+static bool external(const char *text)
+{
+	struct sn_addr a = addr(text);
+	return sn_rules_is_external(&rules, &a);
+}
+
+static void add_string(char list[][SN_CFG_STR], size_t *n, const char *s)
+{
+	snprintf(list[*n], SN_CFG_STR, "%s", s);
+	(*n)++;
+}
+
+/* Facts for a group confirmed in clear on the protocol's own port. */
+static struct sn_rule_facts facts(enum sn_proto proto, uint16_t port, bool ext)
+{
+	struct sn_rule_facts f = {
+		.proto = proto,
+		.port_proto = proto,
+		.dest_port = port,
+		.external = ext,
+		.evidence = SN_EVIDENCE_PAYLOAD,
+		.connections = 3,
+		.min_connections = 2,
+	};
+	return f;
+}
+
+static struct sn_rating rate(const struct sn_rule_facts *f)
+{
+	struct sn_rating r;
+	sn_rules_rate(&rules, f, &r);
+	ck_assert_uint_ge(r.n_reasons, 1);
+	ck_assert_uint_le(r.n_reasons, SN_REASONS_MAX);
+	return r;
+}
+
+static void assert_reasons(const struct sn_rating *r, const char *const *want, size_t n)
+{
+	ck_assert_uint_eq(r->n_reasons, n);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_str_eq(r->reasons[i], want[i]);
+}
+
+static bool has_reason(const struct sn_rating *r, const char *text)
+{
+	for (size_t i = 0; i < r->n_reasons; i++)
+		if (strcmp(r->reasons[i], text) == 0)
+			return true;
+	return false;
+}
+
+/* ---- port map ------------------------------------------------------------ */
+
+START_TEST(test_port_map_defaults)
+{
+	static const struct { uint16_t port; enum sn_proto proto; bool tls; } cases[] = {
+		{ 1883, SN_PROTO_MQTT, false }, { 8883, SN_PROTO_MQTT, true },
+		{ 5222, SN_PROTO_XMPP, false }, { 5269, SN_PROTO_XMPP, false },
+		{ 5223, SN_PROTO_XMPP, true },  { 5672, SN_PROTO_AMQP, false },
+		{ 5671, SN_PROTO_AMQP, true },  { 61613, SN_PROTO_STOMP, false },
+		{ 61614, SN_PROTO_STOMP, true }, { 443, SN_PROTO_NONE, false },
+		{ 0, SN_PROTO_NONE, false },    { 65535, SN_PROTO_NONE, false },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		bool tls = !cases[i].tls;
+		ck_assert_int_eq(sn_rules_port_proto(&rules, cases[i].port, &tls), cases[i].proto);
+		ck_assert_int_eq(tls, cases[i].tls);
+	}
+	ck_assert_uint_eq(rules.port_map[1883], SN_PROTO_MQTT);
+	ck_assert_uint_eq(rules.port_map[8883], SN_PROTO_MQTT | SN_PORT_TLS);
+	ck_assert_uint_eq(rules.port_map[61614], SN_PROTO_STOMP | SN_PORT_TLS);
+	ck_assert_uint_eq(rules.port_map[80], 0);
+	ck_assert_int_eq(sn_rules_port_proto(&rules, 8883, NULL), SN_PROTO_MQTT);
+}
+END_TEST
+
+START_TEST(test_port_map_from_config)
+{
+	cfg.protocols[SN_PROTO_MQTT].ports[1] = 8080;
+	cfg.protocols[SN_PROTO_MQTT].n_ports = 2;
+	cfg.protocols[SN_PROTO_AMQP].n_tls_ports = 0;
+	reinit();
+	bool tls = true;
+	ck_assert_int_eq(sn_rules_port_proto(&rules, 8080, &tls), SN_PROTO_MQTT);
+	ck_assert(!tls);
+	ck_assert_int_eq(sn_rules_port_proto(&rules, 5671, &tls), SN_PROTO_NONE);
+	ck_assert(!tls);
+}
+END_TEST
+
+/* ---- home networks ------------------------------------------------------- */
+
+START_TEST(test_home_networks_ipv4)
+{
+	ck_assert(!external("10.1.2.3"));
+	ck_assert(!external("192.168.1.10"));
+	ck_assert(!external("127.0.0.1"));
+	ck_assert(!external("172.16.0.1"));
+	ck_assert(!external("172.17.0.1"));  /* the search's 172.16.* missed it */
+	ck_assert(!external("172.31.255.254"));
+	ck_assert(external("172.32.0.1"));
+	ck_assert(!external("169.254.10.20")); /* link-local */
+	ck_assert(external("8.8.8.8"));
+	ck_assert(external("11.0.0.1"));
+	ck_assert(external("192.169.0.1"));
+}
+END_TEST
+
+START_TEST(test_home_networks_ipv6)
+{
+	ck_assert(!external("::1"));
+	ck_assert(!external("fc00::1"));
+	ck_assert(!external("fd12:3456:789a::1"));
+	ck_assert(!external("fe80::1"));
+	ck_assert(!external("febf::1"));
+	ck_assert(external("fec0::1"));
+	ck_assert(external("2001:db8::1"));
+	ck_assert(external("::2"));
+	ck_assert(!external("::ffff:10.1.2.3")); /* IPv4-mapped: judged as IPv4 */
+	ck_assert(external("::ffff:8.8.8.8"));
+}
+END_TEST
+
+START_TEST(test_home_networks_configured)
+{
+	cfg.n_home_networks = 0;
+	reinit();
+	ck_assert(external("10.1.2.3"));
+	ck_assert(external("::1"));
+	ck_assert(sn_cidr_parse("203.0.113.0/24", &cfg.home_networks[0]));
+	cfg.n_home_networks = 1;
+	reinit();
+	ck_assert(!external("203.0.113.77"));
+	ck_assert(external("192.168.1.1"));
+}
+END_TEST
+
+/* ---- trusted clients ------------------------------------------------------- */
+
+START_TEST(test_trusted_clients)
+{
+	add_string(cfg.rules.trusted_mqtt_clients, &cfg.rules.n_trusted_mqtt_clients,
+		   "^sensor-[0-9]+$");
+	add_string(cfg.rules.trusted_mqtt_clients, &cfg.rules.n_trusted_mqtt_clients, "Backup");
+	reinit();
+	ck_assert_str_eq(sn_rules_trusted_client(&rules, "sensor-12"), "^sensor-[0-9]+$");
+	ck_assert_str_eq(sn_rules_trusted_client(&rules, "SENSOR-7"), "^sensor-[0-9]+$");
+	ck_assert_ptr_null(sn_rules_trusted_client(&rules, "xsensor-1"));   /* anchored */
+	ck_assert_ptr_null(sn_rules_trusted_client(&rules, "sensor-1x"));
+	ck_assert_str_eq(sn_rules_trusted_client(&rules, "nightly-backup-job"), "Backup");
+	ck_assert_ptr_null(sn_rules_trusted_client(&rules, "implant-01"));
+	ck_assert_ptr_null(sn_rules_trusted_client(&rules, ""));
+	ck_assert_ptr_null(sn_rules_trusted_client(&rules, NULL));
+}
+END_TEST
+
+START_TEST(test_trusted_empty_pattern_list)
+{
+	ck_assert_ptr_null(sn_rules_trusted_client(&rules, "sensor-1"));
+}
+END_TEST
+
+START_TEST(test_bad_pattern)
+{
+	add_string(cfg.rules.trusted_mqtt_clients, &cfg.rules.n_trusted_mqtt_clients, "ok");
+	add_string(cfg.rules.trusted_mqtt_clients, &cfg.rules.n_trusted_mqtt_clients, "(bad");
+	sn_rules_free(&rules);
+	char err[256] = "";
+	ck_assert_int_eq(sn_rules_init(&rules, &cfg, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "rules.trusted_mqtt_clients[1]: bad regular expression "
+					  "'(bad'"));
+	ck_assert_uint_eq(rules.n_trusted, 0);
+	cfg.rules.n_trusted_mqtt_clients = 1;
+	init_rules();
+}
+END_TEST
+
+/* ---- allow lists ------------------------------------------------------------ */
+
+static struct sn_conn_report report_to(const char *server)
+{
+	struct sn_conn_report c;
+	memset(&c, 0, sizeof c);
+	c.client = addr("10.0.0.5");
+	c.server = addr(server);
+	c.server_port = 1883;
+	c.proto = SN_PROTO_MQTT;
+	return c;
+}
+
+START_TEST(test_allow_nothing_by_default)
+{
+	struct sn_conn_report c = report_to("198.51.100.7");
+	snprintf(c.meta.user, sizeof c.meta.user, "monitor");
+	snprintf(c.meta.tls_sni, sizeof c.meta.tls_sni, "broker.example.com");
+	ck_assert(!sn_rules_allowed(&rules, &c));
+}
+END_TEST
+
+START_TEST(test_allow_destinations)
+{
+	ck_assert(sn_cidr_parse("198.51.100.0/24", &cfg.rules.allow_destinations[0]));
+	ck_assert(sn_cidr_parse("2001:db8::/32", &cfg.rules.allow_destinations[1]));
+	cfg.rules.n_allow_destinations = 2;
+	reinit();
+	struct sn_conn_report a = report_to("198.51.100.7"), b = report_to("198.51.101.7");
+	struct sn_conn_report v6 = report_to("2001:db8::42");
+	ck_assert(sn_rules_allowed(&rules, &a));
+	ck_assert(!sn_rules_allowed(&rules, &b));
+	ck_assert(sn_rules_allowed(&rules, &v6));
+}
+END_TEST
+
+START_TEST(test_allow_tls_server_names)
+{
+	add_string(cfg.rules.allow_tls_server_names, &cfg.rules.n_allow_tls_server_names,
+		   "example.com");
+	add_string(cfg.rules.allow_tls_server_names, &cfg.rules.n_allow_tls_server_names,
+		   ".iot.example.net");
+	reinit();
+	static const struct { const char *sni; bool allowed; } cases[] = {
+		{ "example.com", true }, { "broker.example.com", true },
+		{ "A.B.EXAMPLE.COM", true }, { "notexample.com", false },
+		{ "example.com.evil.org", false }, { "iot.example.net", true },
+		{ "x.iot.example.net", true }, { "example.net", false }, { "", false },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct sn_conn_report c = report_to("198.51.100.7");
+		snprintf(c.meta.tls_sni, sizeof c.meta.tls_sni, "%s", cases[i].sni);
+		ck_assert_msg(sn_rules_allowed(&rules, &c) == cases[i].allowed, "%s", cases[i].sni);
+	}
+}
+END_TEST
+
+START_TEST(test_allow_users)
+{
+	add_string(cfg.rules.allow_users, &cfg.rules.n_allow_users, "monitor");
+	reinit();
+	struct sn_conn_report c = report_to("198.51.100.7");
+	snprintf(c.meta.user, sizeof c.meta.user, "monitor");
+	ck_assert(sn_rules_allowed(&rules, &c));
+	snprintf(c.meta.user, sizeof c.meta.user, "Monitor");
+	ck_assert(!sn_rules_allowed(&rules, &c));
+	snprintf(c.meta.user, sizeof c.meta.user, "monitor2");
+	ck_assert(!sn_rules_allowed(&rules, &c));
+	c.meta.user[0] = '\0';
+	ck_assert(!sn_rules_allowed(&rules, &c));
+}
+END_TEST
+
+/* ---- the case() ---------------------------------------------------------------- */
+
+START_TEST(test_case_rows)
+{
+	static const struct {
+		enum sn_proto proto;
+		uint16_t port;
+		bool ext;
+		enum sn_suspicion want;
+	} rows[] = {
+		{ SN_PROTO_XMPP, 5222, true, SN_SUSP_HIGH },
+		{ SN_PROTO_STOMP, 61613, true, SN_SUSP_HIGH },
+		{ SN_PROTO_MQTT, 1883, true, SN_SUSP_HIGH },
+		{ SN_PROTO_AMQP, 5672, true, SN_SUSP_MEDIUM },
+		{ SN_PROTO_XMPP, 5222, false, SN_SUSP_MEDIUM },
+		{ SN_PROTO_STOMP, 61613, false, SN_SUSP_MEDIUM },
+		{ SN_PROTO_MQTT, 1883, false, SN_SUSP_LOW },
+		{ SN_PROTO_AMQP, 5672, false, SN_SUSP_LOW },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct sn_rule_facts f = facts(rows[i].proto, rows[i].port, rows[i].ext);
+		struct sn_rating r = rate(&f);
+		ck_assert_msg(r.suspicion == rows[i].want, "row %zu: got %s", i,
+			      sn_suspicion_name(r.suspicion));
+	}
+}
+END_TEST
+
+START_TEST(test_case_rows_with_port_evidence)
+{
+	/* The rows depend on where and what, not on how the protocol was known. */
+	struct sn_rule_facts f = facts(SN_PROTO_STOMP, 61613, true);
+	f.evidence = SN_EVIDENCE_PORT;
+	ck_assert_int_eq(rate(&f).suspicion, SN_SUSP_HIGH);
+	f = facts(SN_PROTO_AMQP, 5671, true);
+	f.evidence = SN_EVIDENCE_TLS;
+	ck_assert_int_eq(rate(&f).suspicion, SN_SUSP_MEDIUM);
+}
+END_TEST
+
+START_TEST(test_mosquitto_exception)
+{
+	static const char *const names[] = { "mosquitto", "/usr/sbin/Mosquitto",
+					     "MOSQUITTO_SUB", "mosquitto_pub" };
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		struct sn_rule_facts f = facts(SN_PROTO_MQTT, 1883, true);
+		f.process_name = names[i];
+		struct sn_rating r = rate(&f);
+		ck_assert_int_eq(r.suspicion, SN_SUSP_LOW);
+		ck_assert(has_reason(&r, "process name matches mosquitto"));
+	}
+	struct sn_rule_facts f = facts(SN_PROTO_MQTT, 1883, true);
+	f.process_name = "python3";
+	struct sn_rating r = rate(&f);
+	ck_assert_int_eq(r.suspicion, SN_SUSP_HIGH);
+	ck_assert(!has_reason(&r, "process name matches mosquitto"));
+	/* the exception is MQTT's only */
+	f = facts(SN_PROTO_XMPP, 5222, true);
+	f.process_name = "mosquitto";
+	ck_assert_int_eq(rate(&f).suspicion, SN_SUSP_HIGH);
+}
+END_TEST
+
+START_TEST(test_trusted_clients_exception)
+{
+	struct sn_rule_facts f = facts(SN_PROTO_MQTT, 1883, true);
+	f.all_trusted_clients = true;
+	f.trusted_pattern = "^sensor-[0-9]+$";
+	struct sn_rating r = rate(&f);
+	static const char *const want[] = {
+		"external MQTT broker",
+		"MQTT CONNECT seen in clear",
+		"MQTT client ids match trusted pattern '^sensor-[0-9]+$'",
+		"3 connections (threshold 2)",
+	};
+	ck_assert_int_eq(r.suspicion, SN_SUSP_LOW);
+	assert_reasons(&r, want, ARRAY_SIZE(want));
+	/* one untrusted client id in the group: no exception */
+	f.all_trusted_clients = false;
+	ck_assert_int_eq(rate(&f).suspicion, SN_SUSP_HIGH);
+}
+END_TEST
+
+/* ---- payload beats port ---------------------------------------------------------- */
+
+START_TEST(test_nonstandard_port_raise)
+{
+	static const struct {
+		uint32_t raise;
+		enum sn_proto proto;
+		bool ext;
+		enum sn_suspicion want;
+	} cases[] = {
+		{ 0, SN_PROTO_MQTT, false, SN_SUSP_LOW },
+		{ 1, SN_PROTO_MQTT, false, SN_SUSP_MEDIUM },
+		{ 2, SN_PROTO_MQTT, false, SN_SUSP_HIGH },
+		{ 1, SN_PROTO_AMQP, false, SN_SUSP_MEDIUM },
+		{ 0, SN_PROTO_AMQP, true, SN_SUSP_MEDIUM },
+		{ 1, SN_PROTO_AMQP, true, SN_SUSP_HIGH },
+		{ 2, SN_PROTO_AMQP, true, SN_SUSP_HIGH },   /* capped */
+		{ 1, SN_PROTO_XMPP, false, SN_SUSP_HIGH },
+		{ 1, SN_PROTO_STOMP, true, SN_SUSP_HIGH },  /* already high */
+		{ 2, SN_PROTO_MQTT, true, SN_SUSP_HIGH },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		cfg.rules.nonstandard_port_raise = cases[i].raise;
+		struct sn_rule_facts f = facts(cases[i].proto, 8080, cases[i].ext);
+		f.port_proto = SN_PROTO_NONE;
+		struct sn_rating r = rate(&f);
+		ck_assert_msg(r.suspicion == cases[i].want, "case %zu: got %s", i,
+			      sn_suspicion_name(r.suspicion));
+		char text[SN_REASON_LEN];
+		snprintf(text, sizeof text, "%s on non-standard port 8080",
+			 sn_proto_name(cases[i].proto));
+		ck_assert(has_reason(&r, text) == (cases[i].raise > 0));
+	}
+}
+END_TEST
+
+START_TEST(test_no_raise_without_confirmation)
+{
+	/* port-only evidence never raises, nor does a protocol on its own port */
+	struct sn_rule_facts f = facts(SN_PROTO_MQTT, 1883, false);
+	f.evidence = SN_EVIDENCE_PORT;
+	ck_assert_int_eq(rate(&f).suspicion, SN_SUSP_LOW);
+	f = facts(SN_PROTO_MQTT, 1884, false);
+	f.port_proto = SN_PROTO_NONE;
+	f.evidence = SN_EVIDENCE_PORT;
+	ck_assert_int_eq(rate(&f).suspicion, SN_SUSP_LOW);
+	f = facts(SN_PROTO_MQTT, 8883, false);
+	f.evidence = SN_EVIDENCE_TLS;
+	ck_assert_int_eq(rate(&f).suspicion, SN_SUSP_LOW);
+}
+END_TEST
+
+START_TEST(test_raise_on_another_protocols_port)
+{
+	/* MQTT confirmed on AMQP's port: raised, and the port's protocol refuted */
+	struct sn_rule_facts f = facts(SN_PROTO_MQTT, 5672, false);
+	f.port_proto = SN_PROTO_AMQP;
+	f.any_refuted = true;
+	struct sn_rating r = rate(&f);
+	static const char *const want[] = {
+		"internal MQTT broker",
+		"MQTT CONNECT seen in clear",
+		"MQTT on non-standard port 5672",
+		"port 5672 but payload is not AMQP",
+		"3 connections (threshold 2)",
+	};
+	ck_assert_int_eq(r.suspicion, SN_SUSP_MEDIUM);
+	assert_reasons(&r, want, ARRAY_SIZE(want));
+}
+END_TEST
+
+START_TEST(test_trusted_external_mqtt_raised)
+{
+	/* a trusted client on a foreign port: low, raised one step */
+	struct sn_rule_facts f = facts(SN_PROTO_MQTT, 443, true);
+	f.port_proto = SN_PROTO_NONE;
+	f.evidence = SN_EVIDENCE_TLS;
+	f.tls_alpn = "mqtt";
+	f.all_trusted_clients = true;
+	f.trusted_pattern = "^ops-";
+	struct sn_rating r = rate(&f);
+	static const char *const want[] = {
+		"external MQTT broker",
+		"TLS ALPN 'mqtt' names MQTT",
+		"MQTT on non-standard port 443",
+		"MQTT client ids match trusted pattern '^ops-'",
+		"3 connections (threshold 2)",
+	};
+	ck_assert_int_eq(r.suspicion, SN_SUSP_MEDIUM);
+	assert_reasons(&r, want, ARRAY_SIZE(want));
+}
+END_TEST
+
+/* ---- reasons ----------------------------------------------------------------------- */
+
+START_TEST(test_reasons_in_clear)
+{
+	static const struct { enum sn_proto proto; uint16_t port; const char *where, *proof; } cases[] = {
+		{ SN_PROTO_MQTT, 1883, "external MQTT broker", "MQTT CONNECT seen in clear" },
+		{ SN_PROTO_XMPP, 5222, "external XMPP server", "XMPP stream header seen in clear" },
+		{ SN_PROTO_AMQP, 5672, "external AMQP broker", "AMQP protocol header seen in clear" },
+		{ SN_PROTO_STOMP, 61613, "external STOMP broker", "STOMP CONNECT frame seen in clear" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct sn_rule_facts f = facts(cases[i].proto, cases[i].port, true);
+		struct sn_rating r = rate(&f);
+		const char *want[] = { cases[i].where, cases[i].proof, "3 connections (threshold 2)" };
+		assert_reasons(&r, want, ARRAY_SIZE(want));
+	}
+}
+END_TEST
+
+START_TEST(test_reasons_tls_port)
+{
+	struct sn_rule_facts f = facts(SN_PROTO_MQTT, 8883, false);
+	f.evidence = SN_EVIDENCE_TLS;
+	f.connections = 2;
+	struct sn_rating r = rate(&f);
+	static const char *const want[] = {
+		"internal MQTT broker",
+		"TLS ClientHello on MQTT's TLS port 8883",
+		"2 connections (threshold 2)",
+	};
+	assert_reasons(&r, want, ARRAY_SIZE(want));
+}
+END_TEST
+
+START_TEST(test_reasons_port_only)
+{
+	struct sn_rule_facts f = facts(SN_PROTO_XMPP, 5269, false);
+	f.evidence = SN_EVIDENCE_PORT;
+	f.connections = 7;
+	f.min_connections = 5;
+	struct sn_rating r = rate(&f);
+	static const char *const want[] = {
+		"internal XMPP server",
+		"port 5269 only: no payload confirmed or refuted it",
+		"7 connections (threshold 5)",
+	};
+	ck_assert_int_eq(r.suspicion, SN_SUSP_MEDIUM);
+	assert_reasons(&r, want, ARRAY_SIZE(want));
+}
+END_TEST
+
+START_TEST(test_reasons_refuted)
+{
+	struct sn_rule_facts f = facts(SN_PROTO_MQTT, 1883, true);
+	f.evidence = SN_EVIDENCE_PORT;
+	f.any_refuted = true;
+	struct sn_rating r = rate(&f);
+	static const char *const want[] = {
+		"external MQTT broker",
+		"port 1883 only: no payload confirmed or refuted it",
+		"port 1883 but payload is not MQTT",
+		"3 connections (threshold 2)",
+	};
+	assert_reasons(&r, want, ARRAY_SIZE(want));
+}
+END_TEST
+
+START_TEST(test_reasons_both_exceptions)
+{
+	struct sn_rule_facts f = facts(SN_PROTO_MQTT, 1883, true);
+	f.process_name = "mosquitto_sub";
+	f.all_trusted_clients = true;
+	f.trusted_pattern = "^a$";
+	struct sn_rating r = rate(&f);
+	static const char *const want[] = {
+		"external MQTT broker",
+		"MQTT CONNECT seen in clear",
+		"process name matches mosquitto",
+		"MQTT client ids match trusted pattern '^a$'",
+		"3 connections (threshold 2)",
+	};
+	ck_assert_int_eq(r.suspicion, SN_SUSP_LOW);
+	assert_reasons(&r, want, ARRAY_SIZE(want));
+}
+END_TEST
+
+START_TEST(test_reasons_long_pattern_fits)
+{
+	char pattern[SN_CFG_STR];
+	memset(pattern, 'x', sizeof pattern - 1);
+	pattern[sizeof pattern - 1] = '\0';
+	struct sn_rule_facts f = facts(SN_PROTO_MQTT, 1883, true);
+	f.all_trusted_clients = true;
+	f.trusted_pattern = pattern;
+	f.connections = UINT64_MAX;
+	f.min_connections = UINT32_MAX;
+	struct sn_rating r = rate(&f);
+	for (size_t i = 0; i < r.n_reasons; i++)
+		ck_assert_uint_lt(strlen(r.reasons[i]), SN_REASON_LEN);
+	ck_assert_str_eq(r.reasons[r.n_reasons - 1],
+			 "18446744073709551615 connections (threshold 4294967295)");
+}
+END_TEST
+
+Suite *rules_suite(void);
+
+Suite *rules_suite(void)
+{
+	Suite *s = suite_create("rules");
+	TCase *tc;
+
+	tc = tcase_create("port_proto");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_port_map_defaults);
+	tcase_add_test(tc, test_port_map_from_config);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("is_external");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_home_networks_ipv4);
+	tcase_add_test(tc, test_home_networks_ipv6);
+	tcase_add_test(tc, test_home_networks_configured);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("trusted_client");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_trusted_clients);
+	tcase_add_test(tc, test_trusted_empty_pattern_list);
+	tcase_add_test(tc, test_bad_pattern);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("allowed");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_allow_nothing_by_default);
+	tcase_add_test(tc, test_allow_destinations);
+	tcase_add_test(tc, test_allow_tls_server_names);
+	tcase_add_test(tc, test_allow_users);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("rate");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_case_rows);
+	tcase_add_test(tc, test_case_rows_with_port_evidence);
+	tcase_add_test(tc, test_mosquitto_exception);
+	tcase_add_test(tc, test_trusted_clients_exception);
+	tcase_add_test(tc, test_nonstandard_port_raise);
+	tcase_add_test(tc, test_no_raise_without_confirmation);
+	tcase_add_test(tc, test_raise_on_another_protocols_port);
+	tcase_add_test(tc, test_trusted_external_mqtt_raised);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("reasons");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_reasons_in_clear);
+	tcase_add_test(tc, test_reasons_tls_port);
+	tcase_add_test(tc, test_reasons_port_only);
+	tcase_add_test(tc, test_reasons_refuted);
+	tcase_add_test(tc, test_reasons_both_exceptions);
+	tcase_add_test(tc, test_reasons_long_pattern_fits);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,506 @@
+/*
+ * test_xmpp.c - dissectors/xmpp.c: stream headers from real captures and
+ * hand-made streams (prefixes, quotes, STARTTLS, SASL PLAIN), refusals of
+ * other traffic, every truncation of every sample, and the scan bounds.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dissector.h"
+#include "testutil.h"
+
+#define SAMPLE_CAP 65536
+
+static uint8_t sample[SAMPLE_CAP];
+
+/* Runs the dissector over an exact-size heap copy, so ASan sees over-reads. */
+static enum sn_verdict run_ex(const void *bytes, size_t n, bool at_start, bool final,
+			      struct sn_meta *m)
+{
+	uint8_t *copy = malloc(n ? n : 1);
+	ck_assert_ptr_nonnull(copy);
+	if (n)
+		memcpy(copy, bytes, n);
+	struct sn_stream s = {
+		.client = copy, .client_len = n, .client_at_start = at_start, .final = final,
+	};
+	memset(m, 0, sizeof *m);
+	enum sn_verdict v = sn_diss_xmpp(&s, m);
+	free(copy);
+	return v;
+}
+
+static enum sn_verdict run(const void *bytes, size_t n, struct sn_meta *m)
+{
+	return run_ex(bytes, n, true, false, m);
+}
+
+static enum sn_verdict run_str(const char *str, struct sn_meta *m)
+{
+	return run(str, strlen(str), m);
+}
+
+static size_t load(const char *pcap, uint16_t port)
+{
+	long n = sn_test_client_bytes(pcap, port, sample, sizeof sample);
+	ck_assert_msg(n > 0, "cannot read %s", sn_test_pcap_path(pcap));
+	return (size_t)n;
+}
+
+/* Offset just past the first '>' that follows "stream" (the header's end). */
+static size_t header_end(const uint8_t *b, size_t n)
+{
+	const uint8_t *st = memmem(b, n, "stream", 6);
+	ck_assert_ptr_nonnull(st);
+	const uint8_t *gt = memchr(st, '>', n - (size_t)(st - b));
+	ck_assert_ptr_nonnull(gt);
+	return (size_t)(gt - b) + 1;
+}
+
+/*
+ * Every prefix shorter than the header is NEED_MORE (NO_MATCH when final);
+ * every longer one is MATCH with a user that is either absent or complete.
+ */
+static void check_truncations(const uint8_t *b, size_t n, const char *user)
+{
+	struct sn_meta m;
+	size_t end = header_end(b, n);
+
+	for (size_t k = 0; k < end; k++) {
+		ck_assert_int_eq(run_ex(b, k, true, false, &m), SN_NEED_MORE);
+		ck_assert_int_eq(run_ex(b, k, true, true, &m), SN_NO_MATCH);
+	}
+	for (size_t k = end; k <= n; k++) {
+		ck_assert_int_eq(run(b, k, &m), SN_MATCH);
+		ck_assert_msg(m.user[0] == '\0' || strcmp(m.user, user) == 0, "user '%s'", m.user);
+	}
+}
+
+/* ---- real captures ---- */
+
+START_TEST(art_b_stream_header)
+{
+	struct sn_meta m;
+	size_t n = load("art-b-xmpp-stream-header-nc-5222.pcap", 5222);
+	ck_assert_int_eq(run(sample, n, &m), SN_MATCH);
+	ck_assert_int_eq(m.proto, SN_PROTO_XMPP);
+	ck_assert_str_eq(m.xmpp_to, "localhost");
+	ck_assert_str_eq(m.xmpp_from, "");
+	ck_assert_str_eq(m.xmpp_ns, "jabber:client");
+	ck_assert_str_eq(m.xmpp_version, "1.0");
+	ck_assert(!m.has_starttls);
+	ck_assert_str_eq(m.user, "");
+	check_truncations(sample, n, "");
+}
+END_TEST
+
+START_TEST(oneshot_stream_header)
+{
+	struct sn_meta m;
+	size_t n = load("oneshot-xmpp-nc-5222.pcap", 5222);
+	ck_assert_int_eq(run(sample, n, &m), SN_MATCH);
+	ck_assert_str_eq(m.xmpp_to, "localhost");
+	ck_assert_str_eq(m.xmpp_ns, "jabber:client");
+	check_truncations(sample, n, "");
+}
+END_TEST
+
+START_TEST(slixmpp_scram_login_has_no_plain_user)
+{
+	struct sn_meta m;
+	size_t n = load("xmpp-slixmpp-login-plaintext-5222.pcap", 5222);
+	ck_assert_int_eq(run(sample, n, &m), SN_MATCH);
+	ck_assert_str_eq(m.xmpp_to, "localhost");
+	ck_assert_str_eq(m.xmpp_ns, "jabber:client");
+	ck_assert_str_eq(m.xmpp_version, "1.0");
+	ck_assert_str_eq(m.user, "");
+	ck_assert(!m.starttls);
+	check_truncations(sample, n, "");
+}
+END_TEST
+
+START_TEST(s2s_header_from_and_server_ns)
+{
+	struct sn_meta m;
+	size_t n = load("xmpp-s2s-header-nc-5269.pcap", 5269);
+	ck_assert_int_eq(run(sample, n, &m), SN_MATCH);
+	ck_assert_str_eq(m.xmpp_from, "c2.test");
+	ck_assert_str_eq(m.xmpp_to, "localhost");
+	ck_assert_str_eq(m.xmpp_ns, "jabber:server");
+	check_truncations(sample, n, "");
+}
+END_TEST
+
+START_TEST(nonstandard_port_8222)
+{
+	struct sn_meta m;
+	size_t n = load("xmpp-nonstd-port-8222-slixmpp.pcap", 8222);
+	ck_assert_int_eq(run(sample, n, &m), SN_MATCH);
+	ck_assert_str_eq(m.xmpp_to, "localhost");
+	check_truncations(sample, n, "");
+}
+END_TEST
+
+/* ---- hand-made streams ---- */
+
+/* RFC 6120 section 5.4.2.1 client request, double quotes, declaration with encoding. */
+static const char starttls_stream[] =
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	"<stream:stream from=\"juliet@im.example.com\" to=\"im.example.com\" version=\"1.0\" "
+	"xml:lang=\"en\" xmlns=\"jabber:client\" "
+	"xmlns:stream=\"http://etherx.jabber.org/streams\">\n"
+	"<starttls xmlns=\"urn:ietf:params:xml:ns:xmpp-tls\"/>";
+
+START_TEST(starttls_request)
+{
+	struct sn_meta m;
+	ck_assert_int_eq(run_str(starttls_stream, &m), SN_MATCH);
+	ck_assert(m.has_starttls);
+	ck_assert(m.starttls);
+	ck_assert_str_eq(m.xmpp_from, "juliet@im.example.com");
+	ck_assert_str_eq(m.xmpp_to, "im.example.com");
+	check_truncations((const uint8_t *)starttls_stream, strlen(starttls_stream), "");
+}
+END_TEST
+
+START_TEST(starttls_prefixed_element)
+{
+	struct sn_meta m;
+	const char *s = "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' to='a'>"
+			"<t:starttls xmlns:t='urn:ietf:params:xml:ns:xmpp-tls'/>";
+	ck_assert_int_eq(run_str(s, &m), SN_MATCH);
+	ck_assert(m.starttls);
+}
+END_TEST
+
+START_TEST(starttls_wrong_namespace_ignored)
+{
+	struct sn_meta m;
+	const char *s = "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' to='a'>"
+			"<starttls xmlns='urn:example:not-tls'/>";
+	ck_assert_int_eq(run_str(s, &m), SN_MATCH);
+	ck_assert(!m.has_starttls);
+	ck_assert(!m.starttls);
+}
+END_TEST
+
+/* base64("\0implant01\0secret") */
+static const char plain_stream[] =
+	"<?xml version='1.0'?><stream:stream to='c2.example' xmlns='jabber:client' "
+	"xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
+	"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>"
+	"AGltcGxhbnQwMQBzZWNyZXQ=</auth>";
+
+START_TEST(sasl_plain_user)
+{
+	struct sn_meta m;
+	ck_assert_int_eq(run_str(plain_stream, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "implant01");
+	ck_assert_str_eq(m.xmpp_to, "c2.example");
+	check_truncations((const uint8_t *)plain_stream, strlen(plain_stream), "implant01");
+}
+END_TEST
+
+START_TEST(sasl_plain_authzid_and_authcid)
+{
+	struct sn_meta m;
+	/* base64("boss\0agent7\0pw"): the authcid is the user */
+	const char *s = "<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>"
+			"<auth mechanism=\"PLAIN\" xmlns=\"urn:ietf:params:xml:ns:xmpp-sasl\">"
+			"Ym9zcwBhZ2VudDcAcHc=</auth>";
+	ck_assert_int_eq(run_str(s, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "agent7");
+}
+END_TEST
+
+START_TEST(sasl_plain_empty_authcid_uses_authzid)
+{
+	struct sn_meta m;
+	/* base64("admin\0\0pw") */
+	const char *s = "<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>"
+			"<auth mechanism='PLAIN'>YWRtaW4AAHB3</auth>";
+	ck_assert_int_eq(run_str(s, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "admin");
+}
+END_TEST
+
+START_TEST(sasl_plain_malformed_gives_no_user)
+{
+	struct sn_meta m;
+	/* base64("nonul"), then text that is not base64 at all */
+	const char *s1 = "<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>"
+			 "<auth mechanism='PLAIN'>bm9udWw=</auth>";
+	const char *s2 = "<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>"
+			 "<auth mechanism='PLAIN'>%%%not base64%%%</auth>";
+	const char *s3 = "<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>"
+			 "<auth mechanism='PLAIN'/>";
+	ck_assert_int_eq(run_str(s1, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "");
+	ck_assert_int_eq(run_str(s2, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "");
+	ck_assert_int_eq(run_str(s3, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "");
+}
+END_TEST
+
+START_TEST(sasl_other_mechanism_ignored)
+{
+	struct sn_meta m;
+	const char *s = "<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>"
+			"<auth mechanism='SCRAM-SHA-1'>AGltcGxhbnQwMQBzZWNyZXQ=</auth>";
+	ck_assert_int_eq(run_str(s, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "");
+}
+END_TEST
+
+START_TEST(other_prefix_component_ns)
+{
+	struct sn_meta m;
+	const char *s = "<s:stream xmlns:s=\"http://etherx.jabber.org/streams\" "
+			"xmlns=\"jabber:component:accept\" to=\"comp.example\">";
+	ck_assert_int_eq(run_str(s, &m), SN_MATCH);
+	ck_assert_str_eq(m.xmpp_ns, "jabber:component:accept");
+	ck_assert_str_eq(m.xmpp_to, "comp.example");
+	check_truncations((const uint8_t *)s, strlen(s), "");
+}
+END_TEST
+
+START_TEST(unprefixed_stream_element)
+{
+	struct sn_meta m;
+	const char *s = "<stream xmlns='http://etherx.jabber.org/streams' to='x.example' version='1.0'>";
+	ck_assert_int_eq(run_str(s, &m), SN_MATCH);
+	ck_assert_str_eq(m.xmpp_to, "x.example");
+	ck_assert_str_eq(m.xmpp_ns, "");
+}
+END_TEST
+
+START_TEST(bom_whitespace_and_spaced_attributes)
+{
+	struct sn_meta m;
+	const char *s = "\xEF\xBB\xBF \r\n<?xml version='1.0'?>\n\t<stream:stream\n  to = 'a.example'"
+			"\n  xmlns:stream = \"http://etherx.jabber.org/streams\" >";
+	ck_assert_int_eq(run_str(s, &m), SN_MATCH);
+	ck_assert_str_eq(m.xmpp_to, "a.example");
+	ck_assert_int_eq(run_str("\xEF", &m), SN_NEED_MORE);
+	ck_assert_int_eq(run_str("\xEF\xBB", &m), SN_NEED_MORE);
+	ck_assert_int_eq(run_str("\xEF\xBC", &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(client_not_at_start)
+{
+	struct sn_meta m;
+	const char *hdr = "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' to='a'>";
+	const char *mid = "ce></presence><message to='x'>";
+	ck_assert_int_eq(run_ex(hdr, strlen(hdr), false, false, &m), SN_MATCH);
+	ck_assert_int_eq(run_ex(mid, strlen(mid), false, false, &m), SN_NO_MATCH);
+}
+END_TEST
+
+/* ---- refusals ---- */
+
+START_TEST(namespace_must_be_bound)
+{
+	struct sn_meta m;
+	/* prefix never declared */
+	ck_assert_int_eq(run_str("<stream:stream xmlns='jabber:client' to='a'>", &m), SN_NO_MATCH);
+	/* prefix bound to another namespace */
+	ck_assert_int_eq(run_str("<stream:stream xmlns:stream='urn:other' to='a'>", &m), SN_NO_MATCH);
+	/* the streams namespace bound, but to another prefix */
+	ck_assert_int_eq(run_str("<x:stream xmlns:stream='http://etherx.jabber.org/streams'>", &m),
+			 SN_NO_MATCH);
+	/* unprefixed element in the client namespace */
+	ck_assert_int_eq(run_str("<stream xmlns='jabber:client'>", &m), SN_NO_MATCH);
+	/* a self-closed stream is no stream */
+	ck_assert_int_eq(run_str("<stream:stream xmlns:stream='http://etherx.jabber.org/streams'/>", &m),
+			 SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(http_refused_on_first_byte)
+{
+	struct sn_meta m;
+	ck_assert_int_eq(run_str("G", &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_str("GET / HTTP/1.1\r\nHost: a\r\n\r\n", &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_str("POST /http-bind HTTP/1.1\r\n", &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(other_xml_refused)
+{
+	struct sn_meta m;
+	ck_assert_int_eq(run_str("<html>", &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_str("<html ", &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_str("<!DOCTYPE html>", &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_str("<?xml version='1.0'?><soap:Envelope xmlns:soap='x'>", &m),
+			 SN_NO_MATCH);
+	ck_assert_int_eq(run_str("<?xml-stylesheet href='a'?>", &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_str("<streamer xmlns='http://etherx.jabber.org/streams'>", &m),
+			 SN_NO_MATCH);
+	ck_assert_int_eq(run_str("<h", &m), SN_NEED_MORE);
+}
+END_TEST
+
+START_TEST(tls_and_random_refused)
+{
+	struct sn_meta m;
+	static const uint8_t hello[] = { 0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03 };
+	ck_assert_int_eq(run(hello, sizeof hello, &m), SN_NO_MATCH);
+
+	uint8_t rnd[512];
+	uint32_t x = 12345;
+	for (int round = 0; round < 64; round++) {
+		for (size_t i = 0; i < sizeof rnd; i++) {
+			x = x * 1103515245u + 12345u;
+			rnd[i] = (uint8_t)(x >> 16);
+		}
+		ck_assert_int_ne(run(rnd, sizeof rnd, &m), SN_MATCH);
+	}
+	size_t n = load("neg-random-bytes-5672.pcap", 5672);
+	ck_assert_int_eq(run(sample, n, &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(empty_and_final)
+{
+	struct sn_meta m;
+	ck_assert_int_eq(run_ex("", 0, true, false, &m), SN_NEED_MORE);
+	ck_assert_int_eq(run_ex("", 0, true, true, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_ex(NULL, 0, true, false, &m), SN_NEED_MORE);
+}
+END_TEST
+
+/* ---- bounds ---- */
+
+START_TEST(long_value_refused)
+{
+	struct sn_meta m;
+	char buf[2048];
+	int n = snprintf(buf, sizeof buf, "<stream:stream to='");
+	memset(buf + n, 'a', 600);
+	buf[n + 600] = '\0';
+	ck_assert_int_eq(run_str(buf, &m), SN_NO_MATCH);
+	strcat(buf, "' xmlns:stream='http://etherx.jabber.org/streams'>");
+	ck_assert_int_eq(run_str(buf, &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(long_kept_value_truncated)
+{
+	struct sn_meta m;
+	char buf[1024];
+	int n = snprintf(buf, sizeof buf, "<stream:stream to='");
+	memset(buf + n, 'a', 300);
+	snprintf(buf + n + 300, sizeof buf - (size_t)n - 300,
+		 "' xmlns:stream='http://etherx.jabber.org/streams'>");
+	ck_assert_int_eq(run_str(buf, &m), SN_MATCH);
+	ck_assert_uint_eq(strlen(m.xmpp_to), SN_META_STR - 1);
+	ck_assert(m.truncated);
+}
+END_TEST
+
+START_TEST(too_many_attributes_refused)
+{
+	struct sn_meta m;
+	char buf[2048] = "<stream:stream xmlns:stream='http://etherx.jabber.org/streams'";
+	for (int i = 0; i < 20; i++) {
+		char a[32];
+		snprintf(a, sizeof a, " a%d='v'", i);
+		strcat(buf, a);
+	}
+	strcat(buf, ">");
+	ck_assert_int_eq(run_str(buf, &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(endless_prolog_refused_at_scan_limit)
+{
+	struct sn_meta m;
+	static uint8_t ws[8192];
+	memset(ws, ' ', sizeof ws);
+	ck_assert_int_eq(run(ws, 1000, &m), SN_NEED_MORE);
+	ck_assert_int_eq(run(ws, sizeof ws, &m), SN_NO_MATCH);
+	/* an unterminated declaration */
+	static uint8_t decl[600];
+	memset(decl, 'v', sizeof decl);
+	memcpy(decl, "<?xml ", 6);
+	ck_assert_int_eq(run(decl, 100, &m), SN_NEED_MORE);
+	ck_assert_int_eq(run(decl, sizeof decl, &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(long_name_refused)
+{
+	struct sn_meta m;
+	char buf[128] = "<";
+	memset(buf + 1, 'n', 100);
+	buf[101] = '\0';
+	ck_assert_int_eq(run_str(buf, &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(attributes_need_separating_space)
+{
+	struct sn_meta m;
+	ck_assert_int_eq(run_str("<stream:stream xmlns:stream='http://etherx.jabber.org/streams'"
+				 "to='a'>", &m),
+			 SN_NO_MATCH);
+	ck_assert_int_eq(run_str("<stream:stream to=a>", &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_str("<stream:stream to='a<b'>", &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(many_elements_after_header_bounded)
+{
+	struct sn_meta m;
+	static char buf[4096];
+	strcpy(buf, "<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>");
+	while (strlen(buf) + 8 < sizeof buf)
+		strcat(buf, "<a/></a>");
+	ck_assert_int_eq(run_str(buf, &m), SN_MATCH);
+	ck_assert(!m.starttls);
+}
+END_TEST
+
+Suite *xmpp_suite(void);
+
+Suite *xmpp_suite(void)
+{
+	Suite *s = suite_create("xmpp");
+	TCase *tc = tcase_create("sn_diss_xmpp");
+
+	tcase_add_test(tc, art_b_stream_header);
+	tcase_add_test(tc, oneshot_stream_header);
+	tcase_add_test(tc, slixmpp_scram_login_has_no_plain_user);
+	tcase_add_test(tc, s2s_header_from_and_server_ns);
+	tcase_add_test(tc, nonstandard_port_8222);
+	tcase_add_test(tc, starttls_request);
+	tcase_add_test(tc, starttls_prefixed_element);
+	tcase_add_test(tc, starttls_wrong_namespace_ignored);
+	tcase_add_test(tc, sasl_plain_user);
+	tcase_add_test(tc, sasl_plain_authzid_and_authcid);
+	tcase_add_test(tc, sasl_plain_empty_authcid_uses_authzid);
+	tcase_add_test(tc, sasl_plain_malformed_gives_no_user);
+	tcase_add_test(tc, sasl_other_mechanism_ignored);
+	tcase_add_test(tc, other_prefix_component_ns);
+	tcase_add_test(tc, unprefixed_stream_element);
+	tcase_add_test(tc, bom_whitespace_and_spaced_attributes);
+	tcase_add_test(tc, client_not_at_start);
+	tcase_add_test(tc, namespace_must_be_bound);
+	tcase_add_test(tc, http_refused_on_first_byte);
+	tcase_add_test(tc, other_xml_refused);
+	tcase_add_test(tc, tls_and_random_refused);
+	tcase_add_test(tc, empty_and_final);
+	tcase_add_test(tc, long_value_refused);
+	tcase_add_test(tc, long_kept_value_truncated);
+	tcase_add_test(tc, too_many_attributes_refused);
+	tcase_add_test(tc, endless_prolog_refused_at_scan_limit);
+	tcase_add_test(tc, long_name_refused);
+	tcase_add_test(tc, attributes_need_separating_space);
+	tcase_add_test(tc, many_elements_after_header_bounded);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,102 @@
+/*
+ * testutil.c - test helpers: capture paths and client byte streams.
+ *
+ * Included by tests through check_main.c's link line (it is not a suite).
+ * The parser here is deliberately minimal (Ethernet + IPv4/IPv6 + TCP, as in
+ * the project's own captures) and independent of sensor/decode.c, so the
+ * dissector tests do not depend on the decoder.
+ */
+#include "testutil.h"
+
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cursor.h"
+
+const char *sn_test_pcap_path(const char *name)
+{
+	static char path[1024];
+	const char *dir = getenv("SN_TEST_PCAPS");
+	snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "pcaps", name);
+	return path;
+}
+
+/* Parses one Ethernet frame down to TCP; fills ports, flags and payload. */
+static int parse_frame(const uint8_t *data, size_t caplen, uint16_t *sport, uint16_t *dport,
+		       uint8_t *flags, struct sn_cursor *payload)
+{
+	struct sn_cursor c = sn_cur_make(data, caplen);
+	sn_cur_skip(&c, 12);
+	uint16_t type = sn_cur_be16(&c);
+	size_t ip_payload_len;
+	if (type == 0x0800) {
+		uint8_t vihl = sn_cur_peek(&c, 0);
+		size_t ihl = (size_t)(vihl & 0x0f) * 4;
+		struct sn_cursor ip = sn_cur_rest(&c);
+		sn_cur_skip(&ip, 2);
+		uint16_t total = sn_cur_be16(&ip);
+		sn_cur_skip(&ip, 5);
+		if (sn_cur_u8(&ip) != 6 || total < ihl)
+			return -1;
+		sn_cur_skip(&c, ihl);
+		ip_payload_len = total - ihl;
+	} else if (type == 0x86dd) {
+		struct sn_cursor ip = sn_cur_rest(&c);
+		sn_cur_skip(&ip, 4);
+		ip_payload_len = sn_cur_be16(&ip);
+		if (sn_cur_u8(&ip) != 6)
+			return -1;
+		sn_cur_skip(&c, 40);
+	} else {
+		return -1;
+	}
+	struct sn_cursor tcp = sn_cur_rest(&c);
+	*sport = sn_cur_be16(&tcp);
+	*dport = sn_cur_be16(&tcp);
+	sn_cur_skip(&tcp, 8);
+	size_t doff = (size_t)(sn_cur_u8(&tcp) >> 4) * 4;
+	*flags = sn_cur_u8(&tcp);
+	if (!sn_cur_ok(&tcp) || !sn_cur_skip(&c, doff) || doff > ip_payload_len)
+		return -1;
+	size_t plen = ip_payload_len - doff;
+	if (plen > sn_cur_remaining(&c))
+		plen = sn_cur_remaining(&c);
+	*payload = sn_cur_sub(&c, plen);
+	return sn_cur_ok(&c) ? 0 : -1;
+}
+
+long sn_test_client_bytes(const char *pcap_name, uint16_t server_port, uint8_t *out, size_t cap)
+{
+	char err[PCAP_ERRBUF_SIZE];
+	pcap_t *p = pcap_open_offline(sn_test_pcap_path(pcap_name), err);
+	if (!p)
+		return -1;
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	size_t len = 0;
+	uint16_t client_port = 0;
+	while (pcap_next_ex(p, &h, &data) == 1) {
+		uint16_t sport, dport;
+		uint8_t flags;
+		struct sn_cursor pl;
+		if (parse_frame(data, h->caplen, &sport, &dport, &flags, &pl) != 0)
+			continue;
+		if (dport != server_port)
+			continue;
+		if (client_port == 0)
+			client_port = sport;
+		if (sport != client_port)
+			continue;
+		size_t n = sn_cur_remaining(&pl);
+		if (n > cap - len)
+			n = cap - len;
+		sn_cur_copy(&pl, out + len, n);
+		len += n;
+		if (flags & 0x05) /* FIN or RST ends the first connection */
+			break;
+	}
+	pcap_close(p);
+	return (long)len;
+}
