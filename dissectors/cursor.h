@@ -24,7 +24,7 @@ struct sn_cursor {
 
 static inline struct sn_cursor sn_cur_make(const uint8_t *p, size_t len)
 {
-	struct sn_cursor c = { p, p ? len : 0, 0, false };
+	struct sn_cursor c = { p ? p : (const uint8_t *)"", p ? len : 0, 0, false }; /* never NULL + 0 */
 	return c;
 }
 
@@ -176,7 +176,7 @@ static inline struct sn_cursor sn_cur_rest(const struct sn_cursor *c)
 /* True when the next n bytes equal `lit`; does not move or set err. */
 static inline bool sn_cur_starts_with(const struct sn_cursor *c, const void *lit, size_t n)
 {
-	return sn_cur_has(c, n) && memcmp(c->p + c->off, lit, n) == 0;
+	return sn_cur_has(c, n) && (n == 0 || memcmp(c->p + c->off, lit, n) == 0);
 }
 
 /*
@@ -185,7 +185,7 @@ static inline bool sn_cur_starts_with(const struct sn_cursor *c, const void *lit
  */
 static inline long sn_cur_find(const struct sn_cursor *c, uint8_t v)
 {
-	if (c->err)
+	if (c->err || !c->p)
 		return -1;
 	const void *hit = memchr(c->p + c->off, v, sn_cur_remaining(c));
 	return hit ? (long)((const uint8_t *)hit - (c->p + c->off)) : -1;

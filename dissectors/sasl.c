@@ -6,6 +6,8 @@
 
 bool sn_sasl_plain_user(struct sn_cursor *msg, struct sn_meta *m)
 {
+	if (sn_cur_remaining(msg) == 0)
+		return false; /* also keeps an empty cursor's NULL away from memchr */
 	long nul = sn_cur_find(msg, '\0');
 	if (nul < 0)
 		return false;

@@ -70,6 +70,8 @@ static enum xmpp_step eat_lit(struct sn_cursor *c, const char *lit)
 	size_t have = sn_cur_remaining(c);
 	size_t k = have < n ? have : n;
 
+	if (have == 0)
+		return XMPP_SHORT; /* also keeps an empty cursor's NULL away from memcmp */
 	if (!sn_cur_starts_with(c, lit, k))
 		return XMPP_BAD;
 	if (k < n)

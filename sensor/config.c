@@ -875,6 +875,8 @@ int sn_config_load_string(struct sn_config *cfg, const char *name, const char *y
 
 	memset(err, 0, sizeof *err);
 	snprintf(err->file, sizeof err->file, "%s", name);
+	if (!yaml) /* libyaml asserts on a NULL input, even an empty one */
+		yaml = "", len = 0;
 	if (len > SN_CFG_MAX_BYTES)
 		return fail_at(err, none, "larger than %d bytes", SN_CFG_MAX_BYTES);
 	if (scan_events(yaml, len, err) != 0)

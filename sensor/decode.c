@@ -334,6 +334,7 @@ static enum sn_decode_rc decode_ipv4(struct dec *d)
 		total = ip_len_unknown(d);
 	if (total < ihl)
 		return fail(d, SN_DERR_IPV4_BAD_TOTAL_LENGTH);
+	/* A later fragment has no TCP header; counted whatever its protocol. */
 	if ((frag & 0x1fff) != 0)
 		return skip(&d->st->fragments);
 	if (proto != IP_PROTO_TCP)

@@ -58,9 +58,6 @@ void sn_events_init(struct sn_events *ev, const char *sensor, struct sn_eventlog
 	ev->line[0] = '\0';
 }
 
-/* A fixed-size string field, bounded even if it lost its NUL. */
-#define FIELD_LEN(f) strnlen((f), sizeof(f))
-
 static void key_field(struct sn_json *j, const char *key, const char *s, size_t cap)
 {
 	size_t n = strnlen(s, cap);
@@ -122,7 +119,7 @@ static void mqtt_details(struct sn_json *j, const struct sn_meta *m)
 	sn_json_key(j, "topics");
 	sn_json_array_begin(j);
 	for (size_t i = 0; i < n; i++)
-		sn_json_string_n(j, m->topics[i], FIELD_LEN(m->topics[i]));
+		sn_json_string_n(j, m->topics[i], strnlen(m->topics[i], sizeof(m->topics[i])));
 	sn_json_array_end(j);
 }
 
@@ -152,7 +149,7 @@ static void other_details(struct sn_json *j, const struct sn_meta *m)
 	sn_json_key(j, "tls_alpn");
 	sn_json_array_begin(j);
 	for (size_t i = 0; i < n; i++)
-		sn_json_string_n(j, m->tls_alpn[i], FIELD_LEN(m->tls_alpn[i]));
+		sn_json_string_n(j, m->tls_alpn[i], strnlen(m->tls_alpn[i], sizeof(m->tls_alpn[i])));
 	sn_json_array_end(j);
 }
 
@@ -208,7 +205,7 @@ static void key_reasons(struct sn_json *j, const struct sn_rating *r)
 	sn_json_key(j, "reasons");
 	sn_json_array_begin(j);
 	for (size_t i = 0; i < n; i++)
-		sn_json_string_n(j, r->reasons[i], FIELD_LEN(r->reasons[i]));
+		sn_json_string_n(j, r->reasons[i], strnlen(r->reasons[i], sizeof(r->reasons[i])));
 	sn_json_array_end(j);
 }
 

@@ -338,7 +338,7 @@ static bool store_meta(struct sn_flow_table *ft, uint32_t i)
 	struct sn_flow_cold *c = &ft->cold[i];
 	if (c->meta == SN_FLOW_NIL) {
 		if (ft->n_meta_free == 0) {
-			ft->st.pool_exhausted++;
+			ft->st.meta_exhausted++;
 			return false;
 		}
 		c->meta = ft->meta_free[--ft->n_meta_free];
@@ -590,6 +590,45 @@ static void classify_segment(struct sn_flow_table *ft, uint32_t i, int dir,
 	decide(ft, i, &s, pkt->ts_us);
 }
 
+static bool str_same(const char *x, const char *y, size_t cap)
+{
+	return strncmp(x, y, cap) == 0;
+}
+
+/*
+ * Field by field, not memcmp: the compiler may merge stores into a struct's
+ * padding, so two equal metas need not be equal bytes.
+ */
+static bool meta_same(const struct sn_meta *x, const struct sn_meta *y)
+{
+	if (x->proto != y->proto || x->truncated != y->truncated ||
+	    x->has_keepalive != y->has_keepalive || x->keepalive != y->keepalive ||
+	    x->has_clean_session != y->has_clean_session || x->clean_session != y->clean_session ||
+	    x->n_topics != y->n_topics || x->has_starttls != y->has_starttls ||
+	    x->starttls != y->starttls || x->is_tls != y->is_tls || x->n_alpn != y->n_alpn)
+		return false;
+	for (size_t k = 0; k < x->n_topics && k < SN_META_TOPICS; k++)
+		if (!str_same(x->topics[k], y->topics[k], SN_META_STR))
+			return false;
+	for (size_t k = 0; k < x->n_alpn && k < SN_META_ALPN; k++)
+		if (!str_same(x->tls_alpn[k], y->tls_alpn[k], SN_META_ALPN_STR))
+			return false;
+	return str_same(x->client_id, y->client_id, SN_META_STR) &&
+	       str_same(x->user, y->user, SN_META_STR) &&
+	       str_same(x->mqtt_version, y->mqtt_version, sizeof x->mqtt_version) &&
+	       str_same(x->will_topic, y->will_topic, SN_META_STR) &&
+	       str_same(x->xmpp_to, y->xmpp_to, SN_META_STR) &&
+	       str_same(x->xmpp_from, y->xmpp_from, SN_META_STR) &&
+	       str_same(x->xmpp_ns, y->xmpp_ns, sizeof x->xmpp_ns) &&
+	       str_same(x->xmpp_version, y->xmpp_version, sizeof x->xmpp_version) &&
+	       str_same(x->amqp_version, y->amqp_version, sizeof x->amqp_version) &&
+	       str_same(x->stomp_command, y->stomp_command, sizeof x->stomp_command) &&
+	       str_same(x->stomp_accept_version, y->stomp_accept_version,
+			sizeof x->stomp_accept_version) &&
+	       str_same(x->stomp_host, y->stomp_host, SN_META_STR) &&
+	       str_same(x->tls_sni, y->tls_sni, SN_META_STR);
+}
+
 /* After a match: re-run the matching dissector for richer meta. */
 static void detail_step(struct sn_flow_table *ft, uint32_t i, bool grew, uint64_t now_us)
 {
@@ -601,8 +640,7 @@ static void detail_step(struct sn_flow_table *ft, uint32_t i, bool grew, uint64_
 	buffer_stream(ft, i, &s);
 	if (grew && d && d->dissect) {
 		memset(&ft->scratch, 0, sizeof ft->scratch);
-		if (d->dissect(&s, &ft->scratch) == SN_MATCH &&
-		    memcmp(kept, &ft->scratch, sizeof *kept) != 0) {
+		if (d->dissect(&s, &ft->scratch) == SN_MATCH && !meta_same(kept, &ft->scratch)) {
 			memcpy(kept, &ft->scratch, sizeof *kept);
 			if (f->flags & SN_FF_REPORTED)
 				send_report(ft, i, SN_REPORT_UPDATE, now_us, SN_CLOSE_NONE, true, NULL);

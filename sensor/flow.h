@@ -45,6 +45,8 @@ struct sn_flow_stats {
 	uint64_t classified;          /* verdicts reached */
 	uint64_t confirmed;           /* verdicts that named a pub/sub protocol */
 	uint64_t pool_exhausted;      /* a flow needed a buffer and none was free */
+	uint64_t meta_exhausted;      /* a confirmed flow found no meta slot: later
+					 UPDATE/CLOSE reports carry empty meta */
 	uint64_t out_of_window;       /* segments outside the first-bytes window */
 	uint64_t reports;             /* reports sent to the aggregator */
 };

@@ -69,6 +69,15 @@ const char *sn_group_event_name(enum sn_group_event k)
 	return "summary";
 }
 
+/* Copies a NUL-terminated string into dst[cap], cutting it to fit. */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static struct sn_group *slot(struct sn_groups *gs, uint32_t idx)
 {
 	return &gs->slots[idx - 1];
@@ -316,7 +325,7 @@ static struct sn_group *create(struct sn_groups *gs, const struct group_key *k, 
 	g->dest_port = k->port;
 	g->proto = k->proto;
 	g->external = k->external;
-	strncpy(g->process_name, k->process, sizeof(g->process_name) - 1);
+	copy_str(g->process_name, sizeof(g->process_name), k->process);
 	g->port_proto = r->port_proto;
 	g->first_us = r->first_us;
 	g->last_us = r->last_us;
@@ -347,8 +356,7 @@ static bool add_name(char (*names)[SN_GROUP_NAME_LEN], uint8_t *n, const char *s
 	if (*n >= SN_GROUP_NAMES)
 		return false; /* full: further names are dropped */
 	memmove(names[at + 1], names[at], (size_t)(*n - at) * SN_GROUP_NAME_LEN);
-	strncpy(names[at], s, SN_GROUP_NAME_LEN - 1);
-	names[at][SN_GROUP_NAME_LEN - 1] = '\0';
+	copy_str(names[at], SN_GROUP_NAME_LEN, s);
 	(*n)++;
 	return true;
 }
@@ -388,7 +396,7 @@ static void fold_details(struct sn_groups *gs, struct sn_group *g, const struct 
 	merge_topics(&g->details, &r->meta);
 	if (r->evidence == SN_EVIDENCE_TLS && r->meta.n_alpn > 0 && r->meta.proto != SN_PROTO_NONE &&
 	    g->tls_alpn[0] == '\0')
-		strncpy(g->tls_alpn, r->meta.tls_alpn[0], sizeof(g->tls_alpn) - 1);
+		copy_str(g->tls_alpn, sizeof(g->tls_alpn), r->meta.tls_alpn[0]);
 }
 
 static void fold_mqtt_client(struct sn_groups *gs, struct sn_group *g,
@@ -403,7 +411,7 @@ static void fold_mqtt_client(struct sn_groups *gs, struct sn_group *g,
 		return;
 	}
 	if (g->trusted_pattern[0] == '\0')
-		strncpy(g->trusted_pattern, pattern, sizeof(g->trusted_pattern) - 1);
+		copy_str(g->trusted_pattern, sizeof(g->trusted_pattern), pattern);
 }
 
 static void fold(struct sn_groups *gs, struct sn_group *g, const struct sn_conn_report *r)

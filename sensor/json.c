@@ -213,13 +213,17 @@ void sn_format_time(uint64_t ts_us, char out[32])
 	time_t secs = (time_t)(ts_us / 1000000u);
 	unsigned usec = (unsigned)(ts_us % 1000000u);
 	struct tm tm;
+	char tmp[96]; /* room for any int the fields could hold */
 
 	if (!gmtime_r(&secs, &tm)) {
-		snprintf(out, 32, "1970-01-01T00:00:00.000000Z");
+		memcpy(out, "1970-01-01T00:00:00.000000Z", 28);
 		return;
 	}
-	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
+	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+	size_t n = strnlen(tmp, 31);
+	memcpy(out, tmp, n);
+	out[n] = '\0';
 }
 
 void sn_json_time(struct sn_json *j, uint64_t ts_us)

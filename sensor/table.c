@@ -6,9 +6,10 @@
  * `sort Suspicion, - ConnectionCount` sorts (high, medium, low, then more
  * connections first; ties by FirstSeen, src_ip, dest_ip, dest_port and the
  * rest of the key so the output never depends on arrival order).  Rows are
- * found by a linear scan: recording happens per group event, not per
- * packet, and the number of alerting groups in a replay is small.  The rows
- * array grows with realloc up to max_rows; rows beyond it are counted.
+ * found through a small open-addressing index keyed like the groups.  The
+ * rows array and its index grow (realloc, doubling) up to max_rows: this
+ * happens per alerting group, never per packet.  Rows beyond the bound are
+ * counted, not kept.
  */
 #include "table.h"
 
@@ -57,8 +58,11 @@ void sn_table_init(struct sn_table *t, size_t max_rows)
 void sn_table_free(struct sn_table *t)
 {
 	free(t->rows);
+	free(t->index);
 	t->rows = NULL;
+	t->index = NULL;
 	t->n_rows = t->cap_rows = 0;
+	t->index_mask = 0;
 }
 
 static bool addr_same(const struct sn_addr *a, const struct sn_addr *b)
@@ -74,45 +78,107 @@ static bool row_is(const struct sn_table_row *row, const struct sn_group *g)
 	       strncmp(row->process_name, g->process_name, sizeof(row->process_name)) == 0;
 }
 
-static struct sn_table_row *new_row(struct sn_table *t)
+static uint32_t fnv(uint32_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+/* Hash of the group key, from the fields row_is() compares. */
+static size_t key_hash(const struct sn_addr *src, const struct sn_addr *dst, uint16_t port,
+		       const char *process)
+{
+	uint32_t h = fnv(2166136261u, src->b, sizeof(src->b));
+
+	h = fnv(h, dst->b, sizeof(dst->b));
+	h = fnv(h, &port, sizeof(port));
+	return fnv(h, process, strnlen(process, 64));
+}
+
+static size_t row_hash(const struct sn_table_row *r)
+{
+	return key_hash(&r->src, &r->dst, r->dest_port, r->process_name);
+}
+
+/* The index slot holding g's row, or the empty slot where it would go. */
+static size_t find_slot(const struct sn_table *t, const struct sn_group *g)
+{
+	size_t i = key_hash(&g->src, &g->dst, g->dest_port, g->process_name) & t->index_mask;
+
+	while (t->index[i] && !row_is(&t->rows[t->index[i] - 1], g))
+		i = (i + 1) & t->index_mask; /* the index is never more than half full */
+	return i;
+}
+
+static int rebuild_index(struct sn_table *t, size_t slots)
+{
+	uint32_t *index = calloc(slots, sizeof(*index));
+
+	if (!index)
+		return -1;
+	free(t->index);
+	t->index = index;
+	t->index_mask = slots - 1;
+	for (size_t r = 0; r < t->n_rows; r++) {
+		size_t i = row_hash(&t->rows[r]) & t->index_mask;
+		while (t->index[i])
+			i = (i + 1) & t->index_mask;
+		t->index[i] = (uint32_t)(r + 1);
+	}
+	return 0;
+}
+
+/* Room for one more row: rows and index double together, up to max_rows. */
+static int grow(struct sn_table *t)
+{
+	size_t cap = t->cap_rows ? t->cap_rows * 2 : 16;
+	size_t slots = 1;
+
+	if (cap > t->max_rows)
+		cap = t->max_rows;
+	if (cap > UINT32_MAX / 4)
+		return -1;
+	while (slots < 2 * cap)
+		slots <<= 1;
+	struct sn_table_row *rows = realloc(t->rows, cap * sizeof(*rows));
+	if (!rows)
+		return -1;
+	t->rows = rows;
+	t->cap_rows = cap;
+	return rebuild_index(t, slots);
+}
+
+static struct sn_table_row *new_row(struct sn_table *t, const struct sn_group *g)
 {
 	if (t->n_rows >= t->max_rows)
 		return NULL;
-	if (t->n_rows == t->cap_rows) {
-		size_t cap = t->cap_rows ? t->cap_rows * 2 : 16;
-		if (cap > t->max_rows)
-			cap = t->max_rows;
-		struct sn_table_row *rows = realloc(t->rows, cap * sizeof(*rows));
-		if (!rows)
-			return NULL;
-		t->rows = rows;
-		t->cap_rows = cap;
-	}
-	return &t->rows[t->n_rows++];
+	if (t->n_rows == t->cap_rows && grow(t) != 0)
+		return NULL;
+	struct sn_table_row *row = &t->rows[t->n_rows++];
+	memset(row, 0, sizeof(*row));
+	row->src = g->src;
+	row->dst = g->dst;
+	row->dest_port = g->dest_port;
+	row->proto = g->proto;
+	row->external = g->external;
+	memcpy(row->process_name, g->process_name, sizeof(row->process_name));
+	row->process_name[sizeof(row->process_name) - 1] = '\0';
+	t->index[find_slot(t, g)] = (uint32_t)t->n_rows;
+	return row;
 }
 
 void sn_table_record(struct sn_table *t, const struct sn_group *g)
 {
 	struct sn_table_row *row = NULL;
+	uint32_t at = t->index ? t->index[find_slot(t, g)] : 0;
 
-	for (size_t i = 0; i < t->n_rows && !row; i++) {
-		if (row_is(&t->rows[i], g))
-			row = &t->rows[i];
-	}
+	row = at ? &t->rows[at - 1] : new_row(t, g);
 	if (!row) {
-		row = new_row(t);
-		if (!row) {
-			t->rows_dropped++;
-			return;
-		}
-		memset(row, 0, sizeof(*row));
-		row->src = g->src;
-		row->dst = g->dst;
-		row->dest_port = g->dest_port;
-		row->proto = g->proto;
-		row->external = g->external;
-		memcpy(row->process_name, g->process_name, sizeof(row->process_name));
-		row->process_name[sizeof(row->process_name) - 1] = '\0';
+		t->rows_dropped++;
+		return;
 	}
 	row->first_us = g->first_us;
 	row->last_us = g->last_us;

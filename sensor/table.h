@@ -21,6 +21,8 @@ struct sn_table {
 	size_t n_rows, cap_rows;
 	size_t max_rows;        /* bound; rows beyond it are counted, not kept */
 	uint64_t rows_dropped;
+	uint32_t *index;        /* open-addressing slots: row number + 1, 0 = empty */
+	size_t index_mask;      /* slots - 1 (a power of two, at least 2 * cap_rows) */
 };
 
 void sn_table_init(struct sn_table *t, size_t max_rows);

@@ -35,9 +35,10 @@ start_prosody() {
 	mkdir -p "$BROKER_DIR/prosody-data"
 	chown prosody:prosody "$BROKER_DIR/prosody-data" 2>/dev/null
 	cat >"$BROKER_DIR/prosody.cfg.lua" <<CONF
-pidfile = "$BROKER_DIR/prosody.pid"
+pidfile = "$BROKER_DIR/prosody-data/prosody.pid"
 data_path = "$BROKER_DIR/prosody-data"
-log = { info = "$BROKER_DIR/prosody.log" }
+log = { info = "$BROKER_DIR/prosody-data/prosody.log" }
+certificates = "$BROKER_DIR/prosody-data"
 interfaces = { "127.0.0.1" }
 c2s_ports = { 5222 }
 s2s_ports = { }
@@ -52,7 +53,8 @@ VirtualHost "localhost"
 CONF
 	chmod 755 "$BROKER_DIR"
 	chmod 644 "$BROKER_DIR/prosody.cfg.lua"
-	prosody -F --config "$BROKER_DIR/prosody.cfg.lua" >"$BROKER_DIR/prosody.out" 2>&1 &
+	# Prosody refuses to run as root: start it as its own system user.
+	runuser -u prosody -- prosody -F --config "$BROKER_DIR/prosody.cfg.lua" >"$BROKER_DIR/prosody.out" 2>&1 &
 	BROKER_PIDS="$BROKER_PIDS $!"
 	wait_port 5222 15
 }

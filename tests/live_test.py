@@ -48,9 +48,12 @@ class Live:
     def start_brokers(self):
         out = subprocess.run(
             ["sh", "-c", f". {HERE}/brokers.sh; BROKER_DIR={self.work}/brokers; mkdir -p $BROKER_DIR; "
-             "start_mosquitto || exit 1; start_prosody || exit 2; echo $BROKER_PIDS"],
+             "rc=0; start_mosquitto || rc=1; start_prosody || rc=2; echo $BROKER_PIDS; "
+             "[ $rc = 0 ] || tail -n 5 $BROKER_DIR/prosody-data/prosody.log $BROKER_DIR/prosody.out; exit $rc"],
             capture_output=True, text=True, timeout=60, check=False)
-        self.broker_pids = [int(p) for p in out.stdout.split()]
+        self.broker_pids = [int(p) for p in out.stdout.split() if p.isdigit()]
+        if out.returncode != 0:
+            print(out.stdout + out.stderr)
         return out.returncode == 0
 
     def stop_brokers(self):
@@ -80,6 +83,8 @@ class Live:
         return self.wait_for(lambda: "capturing on" in self.stderr(), 10)
 
     def stderr(self):
+        if not os.path.exists(os.path.join(self.work, "sensor.err")):
+            return ""
         with open(os.path.join(self.work, "sensor.err"), encoding="utf-8", errors="replace") as f:
             return f.read()
 

@@ -242,6 +242,8 @@ START_TEST(pool_of_zero_slots)
 }
 END_TEST
 
+Suite *reassembly_suite(void);
+
 Suite *reassembly_suite(void)
 {
 	Suite *s = suite_create("reassembly");

@@ -1,0 +1,1045 @@
+/*
+ * test_flow.c - the TCP connection table: roles, states, timeouts,
+ * eviction, first-bytes classification and the reports it sends.
+ *
+ * Packets are built by hand (struct sn_packet as decode.c fills it); the
+ * real dissectors classify them.  Reports are collected in `reps`.
+ */
+#include <check.h>
+#include <string.h>
+
+#include "flow.h"
+#include "testutil.h"
+
+#define MAXREP 64
+#define T_NEW 30
+#define T_EST 300
+#define T_CLOSED 10
+#define SEC 1000000ULL
+
+static struct sn_conn_report reps[MAXREP];
+static int nrep;
+static uint8_t port_map[65536];
+static struct sn_flow_table *ft;
+
+static void on_report(void *ctx, const struct sn_conn_report *r)
+{
+	(void)ctx;
+	if (nrep < MAXREP)
+		reps[nrep] = *r;
+	nrep++;
+}
+
+static void make_table(uint32_t max_flows, uint32_t buffers)
+{
+	struct sn_flow_config cfg = {
+		.max_flows = max_flows,
+		.classify_buffers = buffers,
+		.buffer_bytes = 2048,
+		.timeout_new_s = T_NEW,
+		.timeout_established_s = T_EST,
+		.timeout_closed_s = T_CLOSED,
+		.port_map = port_map,
+		.report = on_report,
+	};
+	sn_flow_table_destroy(ft);
+	ft = sn_flow_table_create(&cfg, 0x5eed);
+	ck_assert_ptr_nonnull(ft);
+}
+
+static void setup(void)
+{
+	memset(port_map, 0, sizeof port_map);
+	port_map[1883] = SN_PROTO_MQTT;
+	port_map[8883] = SN_PROTO_MQTT | SN_PORT_TLS;
+	port_map[5222] = SN_PROTO_XMPP;
+	port_map[5672] = SN_PROTO_AMQP;
+	port_map[61613] = SN_PROTO_STOMP;
+	nrep = 0;
+	ft = NULL;
+	make_table(64, 8);
+}
+
+static void teardown(void)
+{
+	sn_flow_table_destroy(ft);
+	ft = NULL;
+}
+
+static struct sn_flow_stats stats(void)
+{
+	struct sn_flow_stats st;
+	sn_flow_table_stats(ft, &st);
+	return st;
+}
+
+/* ---- a conversation: two endpoints, their sequence numbers, a clock ---- */
+
+struct conv {
+	struct sn_addr c, s;
+	uint16_t cp, sp, vlan;
+	uint32_t cseq, sseq;
+	uint64_t ts;
+};
+
+enum { C = 0, S = 1 };
+
+static struct conv conv4(uint8_t c_last, uint16_t cp, uint16_t sp)
+{
+	struct conv cv;
+	memset(&cv, 0, sizeof cv);
+	cv.c.family = cv.s.family = 4;
+	cv.c.b[0] = 10, cv.c.b[3] = c_last;
+	cv.s.b[0] = 192, cv.s.b[1] = 0, cv.s.b[2] = 2, cv.s.b[3] = 1;
+	cv.cp = cp;
+	cv.sp = sp;
+	cv.cseq = 1000;
+	cv.sseq = 500000;
+	cv.ts = 1700000000 * SEC;
+	return cv;
+}
+
+static void pkt_at(struct conv *cv, int dir, uint8_t flags, uint32_t seq, const void *data,
+		   uint32_t len)
+{
+	struct sn_packet p;
+	memset(&p, 0, sizeof p);
+	cv->ts += 1000;
+	p.ts_us = cv->ts;
+	p.src = dir == C ? cv->c : cv->s;
+	p.dst = dir == C ? cv->s : cv->c;
+	p.sport = dir == C ? cv->cp : cv->sp;
+	p.dport = dir == C ? cv->sp : cv->cp;
+	p.vlan = cv->vlan;
+	p.tcp_flags = flags;
+	p.seq = seq;
+	p.ip_bytes = (cv->c.family == 4 ? 40u : 60u) + len;
+	p.payload_wire_len = len;
+	p.payload = data;
+	p.payload_len = len;
+	sn_flow_table_process(ft, &p);
+}
+
+static void c_syn(struct conv *cv)
+{
+	pkt_at(cv, C, SN_TCP_SYN, cv->cseq - 1, NULL, 0);
+}
+
+static void s_synack(struct conv *cv)
+{
+	pkt_at(cv, S, SN_TCP_SYN | SN_TCP_ACK, cv->sseq - 1, NULL, 0);
+}
+
+static void c_ack(struct conv *cv)
+{
+	pkt_at(cv, C, SN_TCP_ACK, cv->cseq, NULL, 0);
+}
+
+static void shake(struct conv *cv)
+{
+	c_syn(cv);
+	s_synack(cv);
+	c_ack(cv);
+}
+
+static void data(struct conv *cv, int dir, const void *d, uint32_t len)
+{
+	uint32_t *seq = dir == C ? &cv->cseq : &cv->sseq;
+	pkt_at(cv, dir, SN_TCP_ACK | SN_TCP_PSH, *seq, d, len);
+	*seq += len;
+}
+
+static void fin(struct conv *cv, int dir)
+{
+	uint32_t *seq = dir == C ? &cv->cseq : &cv->sseq;
+	pkt_at(cv, dir, SN_TCP_FIN | SN_TCP_ACK, *seq, NULL, 0);
+	*seq += 1;
+}
+
+static void rst(struct conv *cv, int dir)
+{
+	pkt_at(cv, dir, SN_TCP_RST | SN_TCP_ACK, dir == C ? cv->cseq : cv->sseq, NULL, 0);
+}
+
+/* ---- samples ---- */
+
+/* MQTT 3.1.1 CONNECT: clean session, keepalive 60, client id "sensor-1" */
+static const uint8_t connect_pkt[] = { 0x10, 0x14, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x02, 0x00,
+				       0x3c, 0x00, 0x08, 's',  'e',  'n',  's',  'o', 'r', '-',  '1' };
+/* MQTT CONNACK: session present 0, return code 0 */
+static const uint8_t connack_pkt[] = { 0x20, 0x02, 0x00, 0x00 };
+/* MQTT PUBLISH QoS 0, topic "c2/beacon", payload "hi" */
+static const uint8_t publish_pkt[] = { 0x30, 0x0d, 0x00, 0x09, 'c', '2', '/', 'b',
+				       'e',  'a',  'c',  'o',  'n', 'h', 'i' };
+static const char http_get[] = "GET / HTTP/1.1\r\nHost: example\r\nAccept: */*\r\n\r\n";
+
+#define LEN(a) ((uint32_t)sizeof(a))
+
+/* First TLS record (the ClientHello) of a capture's client stream. */
+static uint32_t client_hello(const char *pcap, uint16_t port, uint8_t *out, size_t cap)
+{
+	long n = sn_test_client_bytes(pcap, port, out, cap);
+	ck_assert_int_gt(n, 5);
+	ck_assert_int_eq(out[0], 0x16);
+	uint32_t rec = 5u + ((uint32_t)out[3] << 8 | out[4]);
+	ck_assert_uint_le(rec, (uint32_t)n);
+	return rec;
+}
+
+static void assert_mqtt_open(const struct sn_conn_report *r, const struct conv *cv)
+{
+	ck_assert_int_eq(r->kind, SN_REPORT_OPEN);
+	ck_assert_int_eq(r->proto, SN_PROTO_MQTT);
+	ck_assert_int_eq(r->evidence, SN_EVIDENCE_PAYLOAD);
+	ck_assert_str_eq(r->meta.client_id, "sensor-1");
+	ck_assert_uint_eq(r->client_port, cv->cp);
+	ck_assert_uint_eq(r->server_port, cv->sp);
+	ck_assert_mem_eq(r->client.b, cv->c.b, 16);
+	ck_assert_mem_eq(r->server.b, cv->s.b, 16);
+}
+
+/* ---- handshake, roles, classification ---- */
+
+START_TEST(handshake_then_connect_opens_mqtt)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	shake(&cv);
+	ck_assert_int_eq(nrep, 0);
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_int_eq(nrep, 1);
+	const struct sn_conn_report *r = &reps[0];
+	assert_mqtt_open(r, &cv);
+	ck_assert_int_eq(r->port_proto, SN_PROTO_MQTT);
+	ck_assert(!r->port_is_tls);
+	ck_assert_str_eq(r->meta.mqtt_version, "3.1.1");
+	ck_assert_uint_eq(r->packets[C], 3);
+	ck_assert_uint_eq(r->packets[S], 1);
+	ck_assert_uint_eq(r->bytes[C], 40 + 40 + 40 + LEN(connect_pkt));
+	ck_assert_uint_eq(r->bytes[S], 40);
+	ck_assert_uint_eq(r->bytes_delta[C], r->bytes[C]);
+	ck_assert_uint_eq(r->packets_delta[S], r->packets[S]);
+	ck_assert_uint_eq(r->ts_us, cv.ts);
+	ck_assert_uint_eq(r->last_us, cv.ts);
+	ck_assert_uint_eq(r->first_us, cv.ts - 3000);
+	ck_assert_str_eq(r->process_name, "");
+	ck_assert_uint_eq(r->vlan, 0);
+	struct sn_flow_stats st = stats();
+	ck_assert_uint_eq(st.flows_created, 1);
+	ck_assert_uint_eq(st.flows_active, 1);
+	ck_assert_uint_eq(st.classified, 1);
+	ck_assert_uint_eq(st.confirmed, 1);
+	ck_assert_uint_eq(st.reports, 1);
+}
+END_TEST
+
+START_TEST(unanswered_syn_never_reported)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	c_syn(&cv);
+	c_syn(&cv); /* retransmitted */
+	struct sn_flow_stats st = stats();
+	ck_assert_uint_eq(st.flows_created, 1);
+	ck_assert_uint_eq(st.flows_half_open, 1);
+	sn_flow_table_flush(ft, cv.ts, SN_CLOSE_END_OF_INPUT);
+	ck_assert_int_eq(nrep, 0);
+	ck_assert_uint_eq(stats().flows_active, 0);
+	ck_assert_uint_eq(stats().flows_half_open, 0);
+}
+END_TEST
+
+START_TEST(syn_then_server_rst_not_reported)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	c_syn(&cv);
+	rst(&cv, S);
+	ck_assert_int_eq(nrep, 0);
+	struct sn_flow_stats st = stats();
+	ck_assert_uint_eq(st.flows_active, 0);
+	ck_assert_uint_eq(st.closed, 1);
+}
+END_TEST
+
+START_TEST(no_entry_for_ack_fin_rst_of_unknown)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	c_ack(&cv);
+	fin(&cv, C);
+	rst(&cv, S);
+	pkt_at(&cv, C, SN_TCP_RST, cv.cseq, "x", 1); /* RST with payload */
+	ck_assert_uint_eq(stats().flows_created, 0);
+}
+END_TEST
+
+START_TEST(midstream_roles_from_pubsub_port)
+{
+	/* Server speaks first in the capture: still the 1883 side is the server. */
+	struct conv cv = conv4(1, 40001, 1883);
+	data(&cv, S, connack_pkt, LEN(connack_pkt));
+	ck_assert_int_eq(nrep, 0);
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_int_eq(nrep, 1);
+	assert_mqtt_open(&reps[0], &cv);
+	ck_assert_uint_eq(reps[0].packets[S], 1);
+	ck_assert_uint_eq(reps[0].packets[C], 1);
+}
+END_TEST
+
+START_TEST(midstream_lower_port_is_server)
+{
+	/* Neither port is a pub/sub port: the higher port is the client. */
+	struct conv cv = conv4(1, 50000, 8080);
+	data(&cv, S, connack_pkt, LEN(connack_pkt));
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_int_eq(nrep, 1);
+	assert_mqtt_open(&reps[0], &cv);
+	ck_assert_int_eq(reps[0].port_proto, SN_PROTO_NONE);
+}
+END_TEST
+
+START_TEST(data_both_ways_without_synack_counts)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	c_syn(&cv);
+	c_ack(&cv); /* the SYN-ACK was not captured */
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_int_eq(nrep, 0); /* verdict in, but nobody answered yet */
+	data(&cv, S, connack_pkt, LEN(connack_pkt));
+	ck_assert_int_eq(nrep, 1);
+	assert_mqtt_open(&reps[0], &cv);
+	ck_assert_uint_eq(reps[0].ts_us, cv.ts);
+}
+END_TEST
+
+START_TEST(one_way_data_never_counts)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	data(&cv, C, publish_pkt, LEN(publish_pkt));
+	sn_flow_table_flush(ft, cv.ts, SN_CLOSE_END_OF_INPUT);
+	ck_assert_int_eq(nrep, 0);
+}
+END_TEST
+
+START_TEST(late_syn_swaps_roles)
+{
+	/* First seen: data from 7000 to 9000 (guess: 9000 is the client). */
+	struct conv cv = conv4(1, 7000, 9000);
+	data(&cv, C, "x", 1);
+	/* Then 9000 answers a SYN: it is the server after all. */
+	s_synack(&cv);
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_int_eq(nrep, 1);
+	assert_mqtt_open(&reps[0], &cv);
+	ck_assert_uint_eq(reps[0].packets[C], 2);
+	ck_assert_uint_eq(reps[0].packets[S], 1);
+}
+END_TEST
+
+/* ---- reassembly through the table ---- */
+
+START_TEST(connect_out_of_order)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	shake(&cv);
+	uint32_t base = cv.cseq;
+	pkt_at(&cv, C, SN_TCP_ACK, base + 10, connect_pkt + 10, LEN(connect_pkt) - 10);
+	ck_assert_int_eq(nrep, 0);
+	pkt_at(&cv, C, SN_TCP_ACK, base, connect_pkt, 10);
+	ck_assert_int_eq(nrep, 1);
+	assert_mqtt_open(&reps[0], &cv);
+}
+END_TEST
+
+START_TEST(retransmission_and_overlap_first_copy_wins)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	shake(&cv);
+	uint32_t base = cv.cseq;
+	uint8_t junk[14];
+	memcpy(junk, "XXXXXXXXXX", 10);
+	memcpy(junk + 10, connect_pkt + 10, 4);
+	pkt_at(&cv, C, SN_TCP_ACK, base, connect_pkt, 10);
+	pkt_at(&cv, C, SN_TCP_ACK, base, connect_pkt, 10);   /* retransmission */
+	pkt_at(&cv, C, SN_TCP_ACK, base, junk, sizeof junk); /* overlap, new tail */
+	ck_assert_int_eq(nrep, 0);
+	pkt_at(&cv, C, SN_TCP_ACK, base + 14, connect_pkt + 14, LEN(connect_pkt) - 14);
+	ck_assert_int_eq(nrep, 1);
+	assert_mqtt_open(&reps[0], &cv);
+}
+END_TEST
+
+START_TEST(sequence_wraparound)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	cv.cseq = 0xfffffff8u; /* ISN + 1: the CONNECT crosses 2^32 */
+	shake(&cv);
+	pkt_at(&cv, C, SN_TCP_ACK, cv.cseq + 12, connect_pkt + 12, LEN(connect_pkt) - 12);
+	pkt_at(&cv, C, SN_TCP_ACK, cv.cseq, connect_pkt, 12);
+	ck_assert_int_eq(nrep, 1);
+	assert_mqtt_open(&reps[0], &cv);
+}
+END_TEST
+
+START_TEST(connect_split_1_plus_47)
+{
+	uint8_t b[48];
+	long n = sn_test_client_bytes("mqtt-split-connect-fixedheader-1883.pcap", 1883, b, sizeof b);
+	ck_assert_int_eq(n, 48);
+	struct conv cv = conv4(1, 40001, 1883);
+	shake(&cv);
+	data(&cv, C, b, 1);
+	ck_assert_int_eq(nrep, 0);
+	data(&cv, C, b + 1, 47);
+	ck_assert_int_eq(nrep, 1);
+	ck_assert_int_eq(reps[0].evidence, SN_EVIDENCE_PAYLOAD);
+	ck_assert_str_eq(reps[0].meta.client_id, "split-hdr-1");
+	ck_assert_str_eq(reps[0].meta.user, "implant01");
+}
+END_TEST
+
+START_TEST(detail_phase_sends_meta_update)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	shake(&cv);
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	data(&cv, S, connack_pkt, LEN(connack_pkt));
+	ck_assert_int_eq(nrep, 1);
+	ck_assert_uint_eq(reps[0].meta.n_topics, 0);
+	data(&cv, C, publish_pkt, LEN(publish_pkt));
+	ck_assert_int_eq(nrep, 2);
+	const struct sn_conn_report *u = &reps[1];
+	ck_assert_int_eq(u->kind, SN_REPORT_UPDATE);
+	ck_assert(u->meta_changed);
+	ck_assert_uint_eq(u->meta.n_topics, 1);
+	ck_assert_str_eq(u->meta.topics[0], "c2/beacon");
+	ck_assert_str_eq(u->meta.client_id, "sensor-1");
+	/* The same topic again changes nothing. */
+	data(&cv, C, publish_pkt, LEN(publish_pkt));
+	ck_assert_int_eq(nrep, 2);
+	/* The CLOSE carries the latest meta. */
+	fin(&cv, C);
+	fin(&cv, S);
+	ck_assert_int_eq(nrep, 3);
+	ck_assert_uint_eq(reps[2].meta.n_topics, 1);
+}
+END_TEST
+
+START_TEST(detail_phase_ends_and_frees_buffer)
+{
+	make_table(64, 1);
+	struct conv a = conv4(1, 40001, 1883), b = conv4(2, 40002, 1883);
+	shake(&a);
+	data(&a, C, connect_pkt, LEN(connect_pkt));
+	/* Sixteen more client segments end the detail phase. */
+	for (int k = 0; k < 16; k++)
+		data(&a, C, publish_pkt, LEN(publish_pkt));
+	shake(&b);
+	data(&b, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_uint_eq(stats().pool_exhausted, 0);
+	/* The one meta slot stays with a: b's OPEN still carries its meta. */
+	ck_assert_uint_eq(stats().meta_exhausted, 1);
+	ck_assert_int_eq(nrep, 3); /* a: OPEN, UPDATE (topic); b: OPEN */
+	ck_assert_str_eq(reps[2].meta.client_id, "sensor-1");
+	ck_assert_uint_eq(reps[2].client_port, 40002);
+}
+END_TEST
+
+/* ---- closing ---- */
+
+START_TEST(fin_both_ways_closes_fin)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	shake(&cv);
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	data(&cv, S, connack_pkt, LEN(connack_pkt));
+	fin(&cv, C);
+	ck_assert_int_eq(nrep, 1);
+	fin(&cv, S);
+	ck_assert_int_eq(nrep, 2);
+	const struct sn_conn_report *r = &reps[1];
+	ck_assert_int_eq(r->kind, SN_REPORT_CLOSE);
+	ck_assert_int_eq(r->close, SN_CLOSE_FIN);
+	ck_assert_int_eq(r->proto, SN_PROTO_MQTT);
+	ck_assert_str_eq(r->meta.client_id, "sensor-1");
+	ck_assert_uint_eq(r->packets[C], 4);
+	ck_assert_uint_eq(r->packets[S], 3);
+	ck_assert_uint_eq(r->packets_delta[C], 1); /* the FIN after the OPEN */
+	ck_assert_uint_eq(r->packets_delta[S], 2);
+	ck_assert_uint_eq(r->bytes_delta[S], 40 + LEN(connack_pkt) + 40);
+	ck_assert_uint_eq(r->bytes[C], reps[0].bytes[C] + r->bytes_delta[C]);
+	struct sn_flow_stats st = stats();
+	ck_assert_uint_eq(st.closed, 1);
+	ck_assert_uint_eq(st.flows_active, 0);
+	/* A late ACK does not bring it back. */
+	c_ack(&cv);
+	ck_assert_uint_eq(stats().flows_active, 0);
+}
+END_TEST
+
+START_TEST(rst_closes_rst)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	shake(&cv);
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	rst(&cv, C);
+	ck_assert_int_eq(nrep, 2);
+	ck_assert_int_eq(reps[1].kind, SN_REPORT_CLOSE);
+	ck_assert_int_eq(reps[1].close, SN_CLOSE_RST);
+	ck_assert_uint_eq(stats().flows_active, 0);
+}
+END_TEST
+
+START_TEST(pubsub_port_without_payload_reported_at_close)
+{
+	struct conv cv = conv4(1, 40001, 5222);
+	shake(&cv);
+	ck_assert_int_eq(nrep, 0);
+	fin(&cv, C);
+	fin(&cv, S);
+	ck_assert_int_eq(nrep, 2);
+	ck_assert_int_eq(reps[0].kind, SN_REPORT_OPEN);
+	ck_assert_int_eq(reps[0].proto, SN_PROTO_XMPP);
+	ck_assert_int_eq(reps[0].evidence, SN_EVIDENCE_PORT);
+	ck_assert_str_eq(reps[0].meta.client_id, "");
+	ck_assert_int_eq(reps[1].kind, SN_REPORT_CLOSE);
+	ck_assert_int_eq(reps[1].close, SN_CLOSE_FIN);
+	ck_assert_uint_eq(reps[1].packets[C], 3);
+}
+END_TEST
+
+START_TEST(plain_port_without_payload_not_reported)
+{
+	struct conv cv = conv4(1, 40001, 8080);
+	shake(&cv);
+	fin(&cv, C);
+	fin(&cv, S);
+	ck_assert_int_eq(nrep, 0);
+}
+END_TEST
+
+/* ---- timeouts ---- */
+
+START_TEST(half_open_times_out)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	c_syn(&cv);
+	sn_flow_table_expire(ft, cv.ts + T_NEW * SEC - 1);
+	ck_assert_uint_eq(stats().flows_active, 1);
+	sn_flow_table_expire(ft, cv.ts + T_NEW * SEC);
+	ck_assert_uint_eq(stats().flows_active, 0);
+	ck_assert_uint_eq(stats().expired, 1);
+	ck_assert_int_eq(nrep, 0);
+}
+END_TEST
+
+START_TEST(established_times_out)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	shake(&cv);
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	/* Past the half-open timeout but not the established one. */
+	sn_flow_table_expire(ft, cv.ts + T_NEW * SEC);
+	ck_assert_uint_eq(stats().flows_active, 1);
+	sn_flow_table_expire(ft, cv.ts + T_EST * SEC);
+	ck_assert_uint_eq(stats().flows_active, 0);
+	ck_assert_int_eq(nrep, 2);
+	ck_assert_int_eq(reps[1].close, SN_CLOSE_TIMEOUT);
+	ck_assert_uint_eq(reps[1].ts_us, cv.ts + T_EST * SEC);
+	ck_assert_uint_eq(reps[1].last_us, cv.ts);
+	ck_assert_uint_eq(stats().expired, 1);
+}
+END_TEST
+
+START_TEST(one_fin_times_out_sooner)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	shake(&cv);
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	fin(&cv, C);
+	sn_flow_table_expire(ft, cv.ts + T_CLOSED * SEC - 1);
+	ck_assert_uint_eq(stats().flows_active, 1);
+	sn_flow_table_expire(ft, cv.ts + T_CLOSED * SEC);
+	ck_assert_uint_eq(stats().flows_active, 0);
+	ck_assert_int_eq(nrep, 2);
+	ck_assert_int_eq(reps[1].close, SN_CLOSE_TIMEOUT);
+}
+END_TEST
+
+START_TEST(activity_keeps_flow_alive)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	shake(&cv);
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	for (int k = 0; k < 5; k++) {
+		cv.ts += (T_EST - 1) * SEC;
+		c_ack(&cv);
+		sn_flow_table_expire(ft, cv.ts);
+	}
+	ck_assert_uint_eq(stats().flows_active, 1);
+	ck_assert_uint_eq(stats().expired, 0);
+}
+END_TEST
+
+START_TEST(undecided_flow_expires_with_port_evidence)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	shake(&cv);
+	data(&cv, C, connect_pkt, 5); /* a CONNECT that never completes */
+	ck_assert_int_eq(nrep, 0);
+	sn_flow_table_expire(ft, cv.ts + T_EST * SEC);
+	ck_assert_int_eq(nrep, 2);
+	ck_assert_int_eq(reps[0].kind, SN_REPORT_OPEN);
+	ck_assert_int_eq(reps[0].proto, SN_PROTO_MQTT);
+	ck_assert(reps[0].evidence == SN_EVIDENCE_PORT || reps[0].evidence == SN_EVIDENCE_REFUTED);
+	ck_assert_int_eq(reps[1].close, SN_CLOSE_TIMEOUT);
+}
+END_TEST
+
+/* ---- capacity ---- */
+
+START_TEST(eviction_prefers_half_open)
+{
+	make_table(4, 8);
+	struct conv e1 = conv4(1, 40001, 1883), e2 = conv4(2, 40002, 1883);
+	struct conv h1 = conv4(3, 40003, 1883), h2 = conv4(4, 40004, 1883);
+	shake(&e1);
+	data(&e1, C, connect_pkt, LEN(connect_pkt));
+	c_syn(&h1);
+	shake(&e2);
+	data(&e2, C, connect_pkt, LEN(connect_pkt));
+	c_syn(&h2);
+	ck_assert_int_eq(nrep, 2);
+	/* A SYN flood only replaces half-open flows. */
+	for (uint16_t k = 0; k < 10; k++) {
+		struct conv f = conv4(100, (uint16_t)(50000 + k), 1883);
+		c_syn(&f);
+	}
+	struct sn_flow_stats st = stats();
+	ck_assert_uint_eq(st.evicted_half_open, 10);
+	ck_assert_uint_eq(st.evicted_established, 0);
+	ck_assert_uint_eq(st.flows_active, 4);
+	ck_assert_int_eq(nrep, 2);
+	/* Both established flows still there: their packets are counted. */
+	data(&e1, S, connack_pkt, LEN(connack_pkt));
+	sn_flow_table_report_live(ft, e1.ts);
+	ck_assert_int_eq(nrep, 3);
+	ck_assert_uint_eq(reps[2].packets_delta[S], 1);
+}
+END_TEST
+
+START_TEST(eviction_of_established_sends_close)
+{
+	make_table(2, 8);
+	struct conv a = conv4(1, 40001, 1883), b = conv4(2, 40002, 1883), c = conv4(3, 40003, 1883);
+	shake(&a);
+	data(&a, C, connect_pkt, LEN(connect_pkt));
+	b.ts = a.ts;
+	shake(&b);
+	data(&b, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_int_eq(nrep, 2);
+	c.ts = b.ts;
+	c_syn(&c); /* table full, no half-open flow: the oldest established goes */
+	ck_assert_int_eq(nrep, 3);
+	ck_assert_int_eq(reps[2].kind, SN_REPORT_CLOSE);
+	ck_assert_int_eq(reps[2].close, SN_CLOSE_EVICTED);
+	ck_assert_uint_eq(reps[2].client_port, 40001);
+	struct sn_flow_stats st = stats();
+	ck_assert_uint_eq(st.evicted_established, 1);
+	ck_assert_uint_eq(st.evicted_half_open, 0);
+}
+END_TEST
+
+START_TEST(pool_exhausted_classifies_single_segment)
+{
+	make_table(64, 1);
+	struct conv a = conv4(1, 40001, 1883), b = conv4(2, 40002, 1883);
+	shake(&a);
+	data(&a, C, connect_pkt, 5); /* holds the only buffer */
+	shake(&b);
+	data(&b, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_uint_eq(stats().pool_exhausted, 1);
+	ck_assert_int_eq(nrep, 1);
+	ck_assert_uint_eq(reps[0].client_port, 40002);
+	ck_assert_int_eq(reps[0].evidence, SN_EVIDENCE_PAYLOAD);
+	ck_assert_str_eq(reps[0].meta.client_id, "sensor-1");
+}
+END_TEST
+
+START_TEST(zero_buffers_still_classify)
+{
+	make_table(64, 0);
+	struct conv a = conv4(1, 40001, 1883);
+	shake(&a);
+	data(&a, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_int_eq(nrep, 1);
+	ck_assert_int_eq(reps[0].evidence, SN_EVIDENCE_PAYLOAD);
+	fin(&a, C);
+	fin(&a, S);
+	ck_assert_int_eq(nrep, 2);
+	ck_assert_int_eq(reps[1].proto, SN_PROTO_MQTT);
+}
+END_TEST
+
+/* ---- verdicts ---- */
+
+START_TEST(http_on_mqtt_port_is_refuted)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	shake(&cv);
+	data(&cv, C, http_get, (uint32_t)strlen(http_get));
+	ck_assert_int_eq(nrep, 1);
+	ck_assert_int_eq(reps[0].kind, SN_REPORT_OPEN);
+	ck_assert_int_eq(reps[0].proto, SN_PROTO_MQTT);
+	ck_assert_int_eq(reps[0].port_proto, SN_PROTO_MQTT);
+	ck_assert_int_eq(reps[0].evidence, SN_EVIDENCE_REFUTED);
+	ck_assert_str_eq(reps[0].meta.client_id, "");
+	ck_assert_uint_eq(stats().confirmed, 0);
+	ck_assert_uint_eq(stats().classified, 1);
+}
+END_TEST
+
+START_TEST(http_on_plain_port_not_reported)
+{
+	struct conv cv = conv4(1, 40001, 80);
+	shake(&cv);
+	data(&cv, C, http_get, (uint32_t)strlen(http_get));
+	data(&cv, S, "HTTP/1.0 200 OK\r\n\r\n", 19);
+	fin(&cv, C);
+	fin(&cv, S);
+	ck_assert_int_eq(nrep, 0);
+	ck_assert_uint_eq(stats().classified, 1);
+}
+END_TEST
+
+START_TEST(tls_on_tls_port_is_tls_evidence)
+{
+	static uint8_t b[8192];
+	uint32_t n = client_hello("mqtt-tls-8883-paho.pcap", 8883, b, sizeof b);
+	struct conv cv = conv4(1, 40001, 8883);
+	shake(&cv);
+	data(&cv, C, b, n);
+	ck_assert_int_eq(nrep, 1);
+	ck_assert_int_eq(reps[0].proto, SN_PROTO_MQTT);
+	ck_assert_int_eq(reps[0].evidence, SN_EVIDENCE_TLS);
+	ck_assert_int_eq(reps[0].port_proto, SN_PROTO_MQTT);
+	ck_assert(reps[0].port_is_tls);
+	ck_assert(reps[0].meta.is_tls);
+}
+END_TEST
+
+START_TEST(tls_on_443_not_reported)
+{
+	static uint8_t b[8192];
+	uint32_t n = client_hello("mqtt-tls-8883-paho.pcap", 8883, b, sizeof b);
+	struct conv cv = conv4(1, 40001, 443);
+	shake(&cv);
+	data(&cv, C, b, n);
+	fin(&cv, C);
+	fin(&cv, S);
+	ck_assert_int_eq(nrep, 0);
+	ck_assert_uint_eq(stats().classified, 1);
+	ck_assert_uint_eq(stats().confirmed, 0);
+}
+END_TEST
+
+START_TEST(clear_text_on_tls_port_is_refuted)
+{
+	struct conv cv = conv4(1, 40001, 8883);
+	shake(&cv);
+	data(&cv, C, http_get, (uint32_t)strlen(http_get));
+	ck_assert_int_eq(nrep, 1);
+	ck_assert_int_eq(reps[0].evidence, SN_EVIDENCE_REFUTED);
+	ck_assert(reps[0].port_is_tls);
+}
+END_TEST
+
+START_TEST(mqtt_on_nonstandard_port)
+{
+	uint8_t b[512];
+	long n = sn_test_client_bytes("mqtt-nonstd-port-8080.pcap", 8080, b, sizeof b);
+	ck_assert_int_gt(n, 0);
+	struct conv cv = conv4(1, 40001, 8080);
+	shake(&cv);
+	data(&cv, C, b, (uint32_t)n);
+	ck_assert_int_ge(nrep, 1);
+	ck_assert_int_eq(reps[0].proto, SN_PROTO_MQTT);
+	ck_assert_int_eq(reps[0].port_proto, SN_PROTO_NONE);
+	ck_assert_int_eq(reps[0].evidence, SN_EVIDENCE_PAYLOAD);
+	ck_assert_str_eq(reps[0].meta.client_id, "np8080-1");
+}
+END_TEST
+
+/* ---- live updates and flush ---- */
+
+START_TEST(report_live_sends_deltas)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	shake(&cv);
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	sn_flow_table_report_live(ft, cv.ts);
+	ck_assert_int_eq(nrep, 1); /* nothing new since the OPEN */
+	data(&cv, S, connack_pkt, LEN(connack_pkt));
+	sn_flow_table_report_live(ft, cv.ts + 5);
+	ck_assert_int_eq(nrep, 2);
+	const struct sn_conn_report *u = &reps[1];
+	ck_assert_int_eq(u->kind, SN_REPORT_UPDATE);
+	ck_assert(!u->meta_changed);
+	ck_assert_uint_eq(u->ts_us, cv.ts + 5);
+	ck_assert_uint_eq(u->bytes_delta[S], 40 + LEN(connack_pkt));
+	ck_assert_uint_eq(u->packets_delta[S], 1);
+	ck_assert_uint_eq(u->bytes_delta[C], 0);
+	ck_assert_str_eq(u->meta.client_id, "sensor-1");
+	sn_flow_table_report_live(ft, cv.ts + 6);
+	ck_assert_int_eq(nrep, 2);
+}
+END_TEST
+
+START_TEST(report_live_skips_unreported)
+{
+	struct conv a = conv4(1, 40001, 80);
+	shake(&a);
+	data(&a, C, http_get, (uint32_t)strlen(http_get));
+	sn_flow_table_report_live(ft, a.ts);
+	ck_assert_int_eq(nrep, 0);
+}
+END_TEST
+
+START_TEST(flush_closes_everything_in_order)
+{
+	struct conv a = conv4(1, 40001, 1883), b = conv4(2, 40002, 5672), h = conv4(3, 40003, 1883);
+	shake(&a);
+	data(&a, C, connect_pkt, LEN(connect_pkt)); /* reported */
+	b.ts = a.ts;
+	shake(&b);                                  /* established, no payload */
+	h.ts = b.ts;
+	c_syn(&h);                                  /* half-open: silent */
+	ck_assert_int_eq(nrep, 1);
+	sn_flow_table_flush(ft, h.ts + 1, SN_CLOSE_END_OF_INPUT);
+	ck_assert_int_eq(nrep, 4);
+	ck_assert_int_eq(reps[1].kind, SN_REPORT_CLOSE);
+	ck_assert_uint_eq(reps[1].client_port, 40001);
+	ck_assert_int_eq(reps[1].close, SN_CLOSE_END_OF_INPUT);
+	ck_assert_int_eq(reps[2].kind, SN_REPORT_OPEN);
+	ck_assert_int_eq(reps[2].proto, SN_PROTO_AMQP);
+	ck_assert_int_eq(reps[2].evidence, SN_EVIDENCE_PORT);
+	ck_assert_int_eq(reps[3].kind, SN_REPORT_CLOSE);
+	ck_assert_uint_eq(reps[3].client_port, 40002);
+	ck_assert_uint_eq(reps[3].ts_us, h.ts + 1);
+	ck_assert_uint_eq(stats().flows_active, 0);
+	ck_assert_uint_eq(stats().flows_half_open, 0);
+}
+END_TEST
+
+/* ---- keys and counters ---- */
+
+START_TEST(bytes_from_ip_length_not_caplen)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	shake(&cv);
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	struct sn_packet p;
+	memset(&p, 0, sizeof p);
+	p.ts_us = cv.ts + 1;
+	p.src = cv.s, p.dst = cv.c, p.sport = cv.sp, p.dport = cv.cp;
+	p.tcp_flags = SN_TCP_ACK;
+	p.seq = cv.sseq;
+	p.ip_bytes = 1500;          /* a full-size segment ... */
+	p.payload_wire_len = 1460;
+	p.payload = connack_pkt;    /* ... of which 4 bytes were captured */
+	p.payload_len = 4;
+	sn_flow_table_process(ft, &p);
+	sn_flow_table_report_live(ft, p.ts_us);
+	ck_assert_int_eq(nrep, 2);
+	ck_assert_uint_eq(reps[1].bytes_delta[S], 1500);
+	ck_assert_uint_eq(reps[1].bytes[S], 40 + 1500);
+}
+END_TEST
+
+START_TEST(vlan_is_part_of_key)
+{
+	struct conv a = conv4(1, 40001, 1883), b = conv4(1, 40001, 1883);
+	a.vlan = 10;
+	b.vlan = 20;
+	shake(&a);
+	shake(&b);
+	data(&a, C, connect_pkt, LEN(connect_pkt));
+	data(&b, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_uint_eq(stats().flows_created, 2);
+	ck_assert_int_eq(nrep, 2);
+	ck_assert_uint_eq(reps[0].vlan, 10);
+	ck_assert_uint_eq(reps[1].vlan, 20);
+	ck_assert_uint_eq(reps[0].packets[C], 3);
+}
+END_TEST
+
+START_TEST(ipv6_flow)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	cv.c.family = cv.s.family = 6;
+	memset(cv.c.b, 0, 16);
+	memset(cv.s.b, 0, 16);
+	cv.c.b[0] = 0x20, cv.c.b[1] = 0x01, cv.c.b[2] = 0x0d, cv.c.b[3] = 0xb8, cv.c.b[15] = 0x01;
+	cv.s.b[0] = 0x20, cv.s.b[1] = 0x01, cv.s.b[2] = 0x0d, cv.s.b[3] = 0xb8, cv.s.b[15] = 0x02;
+	/* Same low 4 bytes as an IPv4 flow would use must not collide. */
+	struct conv v4 = conv4(1, 40001, 1883);
+	memcpy(v4.c.b, cv.c.b, 4);
+	memcpy(v4.s.b, cv.s.b, 4);
+	shake(&cv);
+	shake(&v4);
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_uint_eq(stats().flows_created, 2);
+	ck_assert_int_eq(nrep, 1);
+	ck_assert_uint_eq(reps[0].client.family, 6);
+	ck_assert_mem_eq(reps[0].client.b, cv.c.b, 16);
+	ck_assert_mem_eq(reps[0].server.b, cv.s.b, 16);
+	ck_assert_uint_eq(reps[0].bytes[C], 60 * 3 + LEN(connect_pkt));
+}
+END_TEST
+
+START_TEST(same_ports_both_ends)
+{
+	struct conv cv = conv4(1, 1883, 1883);
+	shake(&cv);
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_int_eq(nrep, 1);
+	assert_mqtt_open(&reps[0], &cv);
+}
+END_TEST
+
+/* Many packets over many flows in a small table: invariants hold. */
+START_TEST(a_million_packets)
+{
+	make_table(1024, 64);
+	struct conv cv = conv4(1, 1024, 1883);
+	uint64_t sent = 0;
+	for (uint32_t k = 0; k < 1000000; k++) {
+		cv.cp = (uint16_t)(1024 + (k * 7919u) % 5000u);
+		cv.c.b[3] = (uint8_t)(k % 7);
+		switch (k % 5) {
+		case 0:
+			c_syn(&cv);
+			break;
+		case 1:
+			s_synack(&cv);
+			break;
+		case 2:
+			data(&cv, C, connect_pkt, LEN(connect_pkt));
+			break;
+		case 3:
+			data(&cv, S, connack_pkt, LEN(connack_pkt));
+			break;
+		default:
+			if (k % 35 == 4)
+				rst(&cv, S);
+			else
+				c_ack(&cv);
+			break;
+		}
+		sent++;
+		sn_flow_table_expire(ft, cv.ts);
+		if (k % 100000 == 0)
+			sn_flow_table_report_live(ft, cv.ts);
+	}
+	struct sn_flow_stats st = stats();
+	ck_assert_uint_eq(sent, 1000000);
+	ck_assert_uint_le(st.flows_active, 1024);
+	ck_assert_uint_gt(st.flows_created, 1024);
+	sn_flow_table_flush(ft, cv.ts, SN_CLOSE_SHUTDOWN);
+	st = stats();
+	ck_assert_uint_eq(st.flows_active, 0);
+	ck_assert_uint_eq(st.flows_half_open, 0);
+	ck_assert_uint_eq(st.reports, (uint64_t)nrep);
+}
+END_TEST
+
+START_TEST(create_rejects_zero_capacity)
+{
+	struct sn_flow_config cfg = { .max_flows = 0 };
+	ck_assert_ptr_null(sn_flow_table_create(&cfg, 1));
+}
+END_TEST
+
+Suite *flow_suite(void);
+
+Suite *flow_suite(void)
+{
+	Suite *s = suite_create("flow");
+	TCase *t;
+
+	t = tcase_create("roles");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, handshake_then_connect_opens_mqtt);
+	tcase_add_test(t, unanswered_syn_never_reported);
+	tcase_add_test(t, syn_then_server_rst_not_reported);
+	tcase_add_test(t, no_entry_for_ack_fin_rst_of_unknown);
+	tcase_add_test(t, midstream_roles_from_pubsub_port);
+	tcase_add_test(t, midstream_lower_port_is_server);
+	tcase_add_test(t, data_both_ways_without_synack_counts);
+	tcase_add_test(t, one_way_data_never_counts);
+	tcase_add_test(t, late_syn_swaps_roles);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("reassembly");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, connect_out_of_order);
+	tcase_add_test(t, retransmission_and_overlap_first_copy_wins);
+	tcase_add_test(t, sequence_wraparound);
+	tcase_add_test(t, connect_split_1_plus_47);
+	tcase_add_test(t, detail_phase_sends_meta_update);
+	tcase_add_test(t, detail_phase_ends_and_frees_buffer);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("close");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, fin_both_ways_closes_fin);
+	tcase_add_test(t, rst_closes_rst);
+	tcase_add_test(t, pubsub_port_without_payload_reported_at_close);
+	tcase_add_test(t, plain_port_without_payload_not_reported);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("timeouts");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, half_open_times_out);
+	tcase_add_test(t, established_times_out);
+	tcase_add_test(t, one_fin_times_out_sooner);
+	tcase_add_test(t, activity_keeps_flow_alive);
+	tcase_add_test(t, undecided_flow_expires_with_port_evidence);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("capacity");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, eviction_prefers_half_open);
+	tcase_add_test(t, eviction_of_established_sends_close);
+	tcase_add_test(t, pool_exhausted_classifies_single_segment);
+	tcase_add_test(t, zero_buffers_still_classify);
+	tcase_add_test(t, create_rejects_zero_capacity);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("verdicts");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, http_on_mqtt_port_is_refuted);
+	tcase_add_test(t, http_on_plain_port_not_reported);
+	tcase_add_test(t, tls_on_tls_port_is_tls_evidence);
+	tcase_add_test(t, tls_on_443_not_reported);
+	tcase_add_test(t, clear_text_on_tls_port_is_refuted);
+	tcase_add_test(t, mqtt_on_nonstandard_port);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("reports");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, report_live_sends_deltas);
+	tcase_add_test(t, report_live_skips_unreported);
+	tcase_add_test(t, flush_closes_everything_in_order);
+	tcase_add_test(t, bytes_from_ip_length_not_caplen);
+	tcase_add_test(t, vlan_is_part_of_key);
+	tcase_add_test(t, ipv6_flow);
+	tcase_add_test(t, same_ports_both_ends);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("load");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, a_million_packets);
+	suite_add_tcase(s, t);
+	return s;
+}

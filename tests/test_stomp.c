@@ -1,0 +1,374 @@
+/*
+ * test_stomp.c - dissectors/stomp.c: CONNECT/STOMP frames from real
+ * captures and by hand (CRLF, heart-beats, escapes, repeated headers),
+ * refusals of HTTP/NATS/random, every truncation, and the bounds.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dissector.h"
+#include "testutil.h"
+
+#define SAMPLE_CAP 65536
+
+static uint8_t sample[SAMPLE_CAP];
+
+static enum sn_verdict run_ex(const void *bytes, size_t n, bool at_start, bool final,
+			      struct sn_meta *m)
+{
+	/* NULL stays NULL: the core may hand an empty direction that way. */
+	uint8_t *copy = bytes ? malloc(n ? n : 1) : NULL;
+	ck_assert(copy || !bytes);
+	if (n)
+		memcpy(copy, bytes, n);
+	struct sn_stream s = {
+		.client = copy, .client_len = n, .client_at_start = at_start, .final = final,
+	};
+	memset(m, 0, sizeof *m);
+	enum sn_verdict v = sn_diss_stomp(&s, m);
+	free(copy);
+	return v;
+}
+
+static enum sn_verdict run(const void *bytes, size_t n, struct sn_meta *m)
+{
+	return run_ex(bytes, n, true, false, m);
+}
+
+static enum sn_verdict run_str(const char *str, struct sn_meta *m)
+{
+	return run(str, strlen(str), m);
+}
+
+static size_t load(const char *pcap, uint16_t port)
+{
+	long n = sn_test_client_bytes(pcap, port, sample, sizeof sample);
+	ck_assert_msg(n > 0, "cannot read %s", sn_test_pcap_path(pcap));
+	return (size_t)n;
+}
+
+/* Offset just past the blank line that ends the first frame's headers. */
+static size_t headers_end(const uint8_t *b, size_t n)
+{
+	const uint8_t *lf = memmem(b, n, "\n\n", 2);
+	const uint8_t *crlf = memmem(b, n, "\r\n\r\n", 4);
+	ck_assert(lf || crlf);
+	if (crlf && (!lf || crlf < lf))
+		return (size_t)(crlf - b) + 4;
+	return (size_t)(lf - b) + 2;
+}
+
+/* Shorter than the headers: wait (refuse when final); longer: match, same metadata. */
+static void check_truncations(const uint8_t *b, size_t n, const struct sn_meta *want)
+{
+	struct sn_meta m;
+	size_t end = headers_end(b, n);
+
+	for (size_t k = 0; k < end; k++) {
+		ck_assert_int_eq(run_ex(b, k, true, false, &m), SN_NEED_MORE);
+		ck_assert_int_eq(run_ex(b, k, true, true, &m), SN_NO_MATCH);
+	}
+	for (size_t k = end; k <= n; k++) {
+		ck_assert_int_eq(run(b, k, &m), SN_MATCH);
+		ck_assert_str_eq(m.user, want->user);
+		ck_assert_str_eq(m.stomp_host, want->stomp_host);
+		ck_assert_str_eq(m.stomp_accept_version, want->stomp_accept_version);
+	}
+}
+
+static void check_sample(const char *pcap, uint16_t port, const char *accept, const char *host,
+			 const char *login)
+{
+	struct sn_meta m;
+	size_t n = load(pcap, port);
+	ck_assert_int_eq(run(sample, n, &m), SN_MATCH);
+	ck_assert_int_eq(m.proto, SN_PROTO_STOMP);
+	ck_assert_str_eq(m.stomp_command, "CONNECT");
+	ck_assert_str_eq(m.stomp_accept_version, accept);
+	ck_assert_str_eq(m.stomp_host, host);
+	ck_assert_str_eq(m.user, login);
+	check_truncations(sample, n, &m);
+}
+
+/* ---- real captures ---- */
+
+START_TEST(stomppy_connect)
+{
+	check_sample("stomp12-stomppy-connect-61613.pcap", 61613, "1.2", "/", "guest");
+}
+END_TEST
+
+START_TEST(stomppy_activemq_login)
+{
+	check_sample("stomp12-stomppy-activemq-61613.pcap", 61613, "1.2", "localhost", "c2user");
+}
+END_TEST
+
+START_TEST(stomp10_without_accept_version)
+{
+	check_sample("stomp10-raw-connect-nc-61613.pcap", 61613, "", "", "guest");
+}
+END_TEST
+
+START_TEST(oneshot_nc_connect)
+{
+	check_sample("oneshot-stomp-nc-61613.pcap", 61613, "1.2", "/", "guest");
+}
+END_TEST
+
+START_TEST(nonstandard_port_61615)
+{
+	check_sample("stomp12-nonstd-port-61615-stomppy.pcap", 61615, "1.2", "/", "guest");
+}
+END_TEST
+
+START_TEST(http_on_stomp_port_refused)
+{
+	struct sn_meta m;
+	size_t n = load("neg-http-on-61613-curl.pcap", 61613);
+	ck_assert_int_eq(run(sample, n, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run(sample, 1, &m), SN_NO_MATCH);
+}
+END_TEST
+
+/* ---- hand-made frames ---- */
+
+static const char stomp_crlf[] = "\n\r\nSTOMP\r\naccept-version:1.1,1.2\r\nhost:broker.example\r\n"
+				 "login:op\r\npasscode:x\r\nheart-beat:0,0\r\n\r\n";
+
+START_TEST(stomp_command_crlf_and_heartbeats)
+{
+	struct sn_meta m;
+	ck_assert_int_eq(run_str(stomp_crlf, &m), SN_MATCH);
+	ck_assert_str_eq(m.stomp_command, "STOMP");
+	ck_assert_str_eq(m.stomp_accept_version, "1.1,1.2");
+	ck_assert_str_eq(m.stomp_host, "broker.example");
+	ck_assert_str_eq(m.user, "op");
+	check_truncations((const uint8_t *)stomp_crlf, strlen(stomp_crlf), &m);
+}
+END_TEST
+
+START_TEST(headers_only_frame_matches_before_body)
+{
+	struct sn_meta m;
+	ck_assert_int_eq(run_str("CONNECT\n\n", &m), SN_MATCH);
+	ck_assert_str_eq(m.stomp_command, "CONNECT");
+	ck_assert_str_eq(m.user, "");
+	ck_assert_int_eq(run_str("CONNECT\nlogin:a\n", &m), SN_NEED_MORE);
+}
+END_TEST
+
+START_TEST(escapes_decoded)
+{
+	struct sn_meta m;
+	ck_assert_int_eq(run_str("CONNECT\nlogin:a\\cb\\\\c\\nd\\re\nhost:h\\x\n\n", &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "a:b\\c\nd\re");
+	ck_assert_str_eq(m.stomp_host, "h\\x"); /* an undefined escape stays as written */
+}
+END_TEST
+
+START_TEST(first_repeated_header_wins)
+{
+	struct sn_meta m;
+	ck_assert_int_eq(run_str("CONNECT\nlogin:first\nlogin:second\nhost:a\nhost:b\n\n", &m),
+			 SN_MATCH);
+	ck_assert_str_eq(m.user, "first");
+	ck_assert_str_eq(m.stomp_host, "a");
+}
+END_TEST
+
+START_TEST(empty_value_and_colon_in_value)
+{
+	struct sn_meta m;
+	ck_assert_int_eq(run_str("CONNECT\nlogin:\nhost:a:b\n\n", &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "");
+	ck_assert_str_eq(m.stomp_host, "a:b");
+}
+END_TEST
+
+START_TEST(long_login_truncated)
+{
+	struct sn_meta m;
+	char buf[512] = "CONNECT\nlogin:";
+	memset(buf + strlen(buf), 'L', 300);
+	strcat(buf, "\n\n");
+	ck_assert_int_eq(run_str(buf, &m), SN_MATCH);
+	ck_assert_uint_eq(strlen(m.user), SN_META_STR - 1);
+	ck_assert(m.truncated);
+}
+END_TEST
+
+START_TEST(client_not_at_start)
+{
+	struct sn_meta m;
+	const char *frame = "CONNECT\naccept-version:1.2\n\n";
+	const char *mid = "destination:/queue/a\n\nhello";
+	ck_assert_int_eq(run_ex(frame, strlen(frame), false, false, &m), SN_MATCH);
+	ck_assert_int_eq(run_ex(mid, strlen(mid), false, false, &m), SN_NO_MATCH);
+}
+END_TEST
+
+/* ---- refusals ---- */
+
+START_TEST(nats_connect_refused)
+{
+	struct sn_meta m;
+	ck_assert_int_eq(run_str("CONNECT {\"verbose\":false}\r\n", &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_str("CONNECT ", &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(http_connect_method_refused)
+{
+	struct sn_meta m;
+	ck_assert_int_eq(run_str("CONNECT host:443 HTTP/1.1\r\nHost: host:443\r\n\r\n", &m),
+			 SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(other_commands_refused_early)
+{
+	struct sn_meta m;
+	ck_assert_int_eq(run_str("G", &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_str("SEND\ndestination:/q\n\n", &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_str("connect\n\n", &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_str("CONNECTED\n\n", &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_str("STOMPX\n\n", &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_str("\x16\x03\x01", &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_str("\r", &m), SN_NEED_MORE);
+	ck_assert_int_eq(run_str("\rX", &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_str("CONN", &m), SN_NEED_MORE);
+	ck_assert_int_eq(run_str("STO", &m), SN_NEED_MORE);
+	ck_assert_int_eq(run_str("CONNECT\r", &m), SN_NEED_MORE);
+	ck_assert_int_eq(run_str("CONNECT\rX", &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(bad_header_lines_refused)
+{
+	struct sn_meta m;
+	ck_assert_int_eq(run_str("CONNECT\nno colon here\n\n", &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_str("CONNECT\n:empty-name\n\n", &m), SN_NO_MATCH);
+	ck_assert_int_eq(run("CONNECT\nlogin:a\0b\n\n", 19, &m), SN_NO_MATCH);
+	/* binary right after the command, no EOL yet: refused before the line ends */
+	ck_assert_int_eq(run("CONNECT\n\x01\x00\xff", 11, &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(random_never_matches)
+{
+	struct sn_meta m;
+	uint8_t rnd[256];
+	uint32_t x = 4242;
+	for (int round = 0; round < 256; round++) {
+		for (size_t i = 0; i < sizeof rnd; i++) {
+			x = x * 1103515245u + 12345u;
+			rnd[i] = (uint8_t)(x >> 16);
+		}
+		ck_assert_int_eq(run(rnd, sizeof rnd, &m), SN_NO_MATCH);
+	}
+	size_t n = load("neg-random-bytes-5672.pcap", 5672);
+	ck_assert_int_eq(run(sample, n, &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(empty_and_final)
+{
+	struct sn_meta m;
+	ck_assert_int_eq(run_ex("", 0, true, false, &m), SN_NEED_MORE);
+	ck_assert_int_eq(run_ex("", 0, true, true, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_ex(NULL, 0, true, false, &m), SN_NEED_MORE);
+}
+END_TEST
+
+/* ---- bounds ---- */
+
+START_TEST(too_many_headers_refused)
+{
+	struct sn_meta m;
+	char buf[2048] = "CONNECT\n";
+	for (int i = 0; i < 40; i++) {
+		char h[32];
+		snprintf(h, sizeof h, "h%d:v\n", i);
+		strcat(buf, h);
+	}
+	strcat(buf, "\n");
+	ck_assert_int_eq(run_str(buf, &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(long_line_refused)
+{
+	struct sn_meta m;
+	static char buf[2048];
+	strcpy(buf, "CONNECT\nx:");
+	memset(buf + strlen(buf), 'v', 1100);
+	ck_assert_int_eq(run_str(buf, &m), SN_NO_MATCH);
+	strcat(buf, "\n\n");
+	ck_assert_int_eq(run_str(buf, &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(too_many_heartbeats_refused)
+{
+	struct sn_meta m;
+	char buf[64];
+	memset(buf, '\n', 40);
+	strcpy(buf + 40, "CONNECT\n\n");
+	ck_assert_int_eq(run_str(buf, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_str("\n\n\nCONNECT\n\n", &m), SN_MATCH);
+}
+END_TEST
+
+START_TEST(scan_limit_refuses_endless_headers)
+{
+	struct sn_meta m;
+	static char buf[8192];
+	strcpy(buf, "CONNECT\n");
+	/* each line within the line bound, never a blank line */
+	while (strlen(buf) + 1000 < sizeof buf) {
+		size_t n = strlen(buf);
+		memcpy(buf + n, "h:", 2);
+		memset(buf + n + 2, 'v', 996);
+		strcpy(buf + n + 998, "\n");
+	}
+	ck_assert_int_eq(run(buf, 3000, &m), SN_NEED_MORE);
+	ck_assert_int_eq(run(buf, strlen(buf), &m), SN_NO_MATCH);
+}
+END_TEST
+
+Suite *stomp_suite(void);
+
+Suite *stomp_suite(void)
+{
+	Suite *s = suite_create("stomp");
+	TCase *tc = tcase_create("sn_diss_stomp");
+
+	tcase_add_test(tc, stomppy_connect);
+	tcase_add_test(tc, stomppy_activemq_login);
+	tcase_add_test(tc, stomp10_without_accept_version);
+	tcase_add_test(tc, oneshot_nc_connect);
+	tcase_add_test(tc, nonstandard_port_61615);
+	tcase_add_test(tc, http_on_stomp_port_refused);
+	tcase_add_test(tc, stomp_command_crlf_and_heartbeats);
+	tcase_add_test(tc, headers_only_frame_matches_before_body);
+	tcase_add_test(tc, escapes_decoded);
+	tcase_add_test(tc, first_repeated_header_wins);
+	tcase_add_test(tc, empty_value_and_colon_in_value);
+	tcase_add_test(tc, long_login_truncated);
+	tcase_add_test(tc, client_not_at_start);
+	tcase_add_test(tc, nats_connect_refused);
+	tcase_add_test(tc, http_connect_method_refused);
+	tcase_add_test(tc, other_commands_refused_early);
+	tcase_add_test(tc, bad_header_lines_refused);
+	tcase_add_test(tc, random_never_matches);
+	tcase_add_test(tc, empty_and_final);
+	tcase_add_test(tc, too_many_headers_refused);
+	tcase_add_test(tc, long_line_refused);
+	tcase_add_test(tc, too_many_heartbeats_refused);
+	tcase_add_test(tc, scan_limit_refuses_endless_headers);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,263 @@
+/*
+ * test_table.c - the replay table (sensor/table.c): columns and alignment,
+ * `sort Suspicion, - ConnectionCount` with deterministic ties, one row per
+ * group refreshed in place, the row bound.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "table.h"
+
+#define T0 1795827723123456ull /* 2026-11-28T01:02:03.123456Z */
+#define SEC 1000000ull
+
+static void group(struct sn_group *g, const char *src, const char *dst, uint16_t port,
+		  enum sn_suspicion susp, uint64_t conns, uint64_t first)
+{
+	memset(g, 0, sizeof(*g));
+	ck_assert(sn_addr_parse(src, &g->src));
+	ck_assert(sn_addr_parse(dst, &g->dst));
+	g->dest_port = port;
+	g->proto = SN_PROTO_MQTT;
+	g->first_us = first;
+	g->last_us = first + 2 * SEC;
+	g->connections = conns;
+	g->bytes_sent = 100 * conns;
+	g->bytes_received = 10 * conns;
+	g->rating.suspicion = susp;
+}
+
+/* Prints the table into a string the caller frees. */
+static char *print(const struct sn_table *t)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(f);
+	sn_table_print(t, f);
+	fclose(f);
+	return text;
+}
+
+/* The n-th line (0-based) of text, copied into out. */
+static void line_of(const char *text, int n, char *out, size_t cap)
+{
+	const char *p = text;
+
+	for (int i = 0; i < n && p; i++) {
+		p = strchr(p, '\n');
+		p = p ? p + 1 : NULL;
+	}
+	ck_assert_ptr_nonnull(p);
+	size_t k = strcspn(p, "\n");
+	ck_assert_uint_lt(k, cap);
+	memcpy(out, p, k);
+	out[k] = '\0';
+}
+
+START_TEST(test_empty_prints_header_only)
+{
+	struct sn_table t;
+	char *text;
+
+	sn_table_init(&t, 10);
+	text = print(&t);
+	ck_assert_str_eq(text, "FirstSeen  LastSeen  src_ip  dest_ip  Protocol  dest_port  IsExternal  "
+			       "process_name  Users  ConnectionCount  BytesSent  BytesReceived  "
+			       "Suspicion\n");
+	free(text);
+	sn_table_free(&t);
+}
+END_TEST
+
+START_TEST(test_columns_golden)
+{
+	struct sn_table t;
+	struct sn_group g;
+	char *text;
+
+	sn_table_init(&t, 10);
+	group(&g, "10.0.0.5", "203.0.113.7", 1883, SN_SUSP_HIGH, 3, T0);
+	g.external = true;
+	g.n_users = 2;
+	strcpy(g.users[0], "alice");
+	strcpy(g.users[1], "bob");
+	sn_table_record(&t, &g);
+	group(&g, "10.0.0.6", "10.0.0.1", 5222, SN_SUSP_MEDIUM, 12, T0);
+	g.proto = SN_PROTO_XMPP;
+	strcpy(g.process_name, "python3");
+	sn_table_record(&t, &g);
+	text = print(&t);
+	ck_assert_str_eq(
+		text,
+		"FirstSeen                   LastSeen                    src_ip    dest_ip      "
+		"Protocol  dest_port  IsExternal  process_name  Users      ConnectionCount  "
+		"BytesSent  BytesReceived  Suspicion\n"
+		"2026-11-28 01:02:03.123456  2026-11-28 01:02:05.123456  10.0.0.5  203.0.113.7  "
+		"MQTT           1883  yes         -             alice,bob                3  "
+		"      300             30  high\n"
+		"2026-11-28 01:02:03.123456  2026-11-28 01:02:05.123456  10.0.0.6  10.0.0.1     "
+		"XMPP           5222  no          python3       -                       12  "
+		"     1200            120  medium\n");
+	free(text);
+	sn_table_free(&t);
+}
+END_TEST
+
+START_TEST(test_sort_order)
+{
+	struct sn_table t;
+	struct sn_group g;
+	char line[512], *text;
+
+	sn_table_init(&t, 10);
+	group(&g, "10.0.0.1", "10.9.0.1", 1883, SN_SUSP_LOW, 50, T0);
+	sn_table_record(&t, &g);
+	group(&g, "10.0.0.2", "10.9.0.1", 1883, SN_SUSP_MEDIUM, 2, T0);
+	sn_table_record(&t, &g);
+	group(&g, "10.0.0.3", "10.9.0.1", 1883, SN_SUSP_HIGH, 2, T0 + SEC);
+	sn_table_record(&t, &g);
+	group(&g, "10.0.0.4", "10.9.0.1", 1883, SN_SUSP_HIGH, 9, T0);
+	sn_table_record(&t, &g);
+	group(&g, "10.0.0.5", "10.9.0.1", 1883, SN_SUSP_HIGH, 2, T0); /* ties 10.0.0.3 but earlier */
+	sn_table_record(&t, &g);
+	group(&g, "10.0.0.0", "10.9.0.1", 1883, SN_SUSP_HIGH, 2, T0 + SEC); /* ties, lower src */
+	sn_table_record(&t, &g);
+	text = print(&t);
+	static const char *const order[] = { "10.0.0.4", "10.0.0.5", "10.0.0.0", "10.0.0.3",
+					     "10.0.0.2", "10.0.0.1" };
+	for (int i = 0; i < 6; i++) {
+		char want[16];
+		line_of(text, i + 1, line, sizeof(line));
+		snprintf(want, sizeof(want), "%-8s ", order[i]);
+		ck_assert_msg(strstr(line, want) != NULL, "row %d: %s", i, line);
+	}
+	free(text);
+	sn_table_free(&t);
+}
+END_TEST
+
+START_TEST(test_record_refreshes_row)
+{
+	struct sn_table t;
+	struct sn_group g;
+	char line[512], *text;
+
+	sn_table_init(&t, 10);
+	group(&g, "10.0.0.1", "10.9.0.1", 1883, SN_SUSP_MEDIUM, 2, T0);
+	sn_table_record(&t, &g);
+	g.connections = 7;
+	g.rating.suspicion = SN_SUSP_HIGH;
+	sn_table_record(&t, &g);
+	ck_assert_uint_eq(t.n_rows, 1);
+	text = print(&t);
+	line_of(text, 1, line, sizeof(line));
+	ck_assert_ptr_nonnull(strstr(line, "  7  "));
+	ck_assert_ptr_nonnull(strstr(line, "high"));
+	free(text);
+	/* a different key is another row */
+	g.dest_port = 8883;
+	sn_table_record(&t, &g);
+	strcpy(g.process_name, "x");
+	sn_table_record(&t, &g);
+	ck_assert_uint_eq(t.n_rows, 3);
+	sn_table_free(&t);
+}
+END_TEST
+
+START_TEST(test_row_bound)
+{
+	struct sn_table t;
+	struct sn_group g;
+	char ip[32];
+
+	sn_table_init(&t, 40);
+	for (unsigned i = 0; i < 50; i++) {
+		snprintf(ip, sizeof(ip), "10.0.1.%u", i + 1);
+		group(&g, ip, "10.9.0.1", 1883, SN_SUSP_HIGH, 2, T0);
+		sn_table_record(&t, &g);
+	}
+	ck_assert_uint_eq(t.n_rows, 40);
+	ck_assert_uint_eq(t.rows_dropped, 10);
+	ck_assert_uint_le(t.cap_rows, 40);
+	/* an existing row is still refreshed */
+	group(&g, "10.0.1.1", "10.9.0.1", 1883, SN_SUSP_HIGH, 99, T0);
+	sn_table_record(&t, &g);
+	ck_assert_uint_eq(t.rows_dropped, 10);
+	char *text = print(&t);
+	char line[512];
+	line_of(text, 1, line, sizeof(line));
+	ck_assert_ptr_nonnull(strstr(line, "10.0.1.1 "));
+	ck_assert_ptr_nonnull(strstr(line, " 99 "));
+	free(text);
+	sn_table_free(&t);
+}
+END_TEST
+
+START_TEST(test_ipv6_and_many_users)
+{
+	struct sn_table t;
+	struct sn_group g;
+	char *text;
+
+	sn_table_init(&t, 4);
+	group(&g, "2001:db8::10", "2001:db8::1", 5672, SN_SUSP_HIGH, 2, T0);
+	g.proto = SN_PROTO_AMQP;
+	g.n_users = SN_GROUP_NAMES;
+	for (unsigned i = 0; i < SN_GROUP_NAMES; i++)
+		memset(g.users[i], 'a' + (int)i, SN_GROUP_NAME_LEN - 1);
+	sn_table_record(&t, &g);
+	text = print(&t);
+	ck_assert_ptr_nonnull(strstr(text, "2001:db8::10  2001:db8::1  AMQP"));
+	/* every user is printed, comma-joined */
+	ck_assert_uint_gt(strlen(text), (size_t)SN_GROUP_NAMES * SN_GROUP_NAME_LEN);
+	free(text);
+	sn_table_free(&t);
+}
+END_TEST
+
+START_TEST(test_many_rows_found_again)
+{
+	struct sn_table t;
+	struct sn_group g;
+	char ip[32];
+
+	sn_table_init(&t, 100000);
+	for (unsigned round = 0; round < 2; round++) {
+		for (unsigned i = 0; i < 5000; i++) {
+			snprintf(ip, sizeof(ip), "10.1.%u.%u", i / 250, i % 250 + 1);
+			group(&g, ip, "10.9.0.1", 1883, SN_SUSP_MEDIUM, 2 + round, T0);
+			sn_table_record(&t, &g);
+		}
+	}
+	ck_assert_uint_eq(t.n_rows, 5000);
+	ck_assert_uint_eq(t.rows_dropped, 0);
+	/* every row holds the second round's figures */
+	char *text = print(&t);
+	ck_assert_ptr_null(strstr(text, "  2  "));
+	free(text);
+	sn_table_free(&t);
+	ck_assert_ptr_null(t.index);
+}
+END_TEST
+
+Suite *table_suite(void);
+
+Suite *table_suite(void)
+{
+	Suite *s = suite_create("table");
+	TCase *t = tcase_create("table");
+
+	tcase_add_test(t, test_empty_prints_header_only);
+	tcase_add_test(t, test_columns_golden);
+	tcase_add_test(t, test_sort_order);
+	tcase_add_test(t, test_record_refreshes_row);
+	tcase_add_test(t, test_row_bound);
+	tcase_add_test(t, test_ipv6_and_many_users);
+	tcase_add_test(t, test_many_rows_found_again);
+	suite_add_tcase(s, t);
+	return s;
+}
