@@ -14,14 +14,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* xoshiro-style 64-bit generator state (splitmix64 seeded). */
+/* 64-bit generator state (splitmix64: fast, deterministic, not cryptographic). */
 struct sn_gen_rng {
 	uint64_t s;
 };
 
 static inline uint64_t sn_gen_next(struct sn_gen_rng *r)
 {
-	/* splitmix64: fast, good enough for traffic shapes */
 	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;

@@ -2,7 +2,8 @@
 """measure.py - times the sensor against the bare libpcap loop on each
 benchmark capture and checks what the sensor found.
 
-For every FILE:TRUTH pair: warm the page cache, then run the bare loop, the
+For every FILE:TRUTH pair: warm the page cache, then run the bare loop
+(libpcap's default 4 KiB stdio buffer, and again with a 1 MiB one), the
 sensor with its default configuration and the sensor with bench/bench.yaml
 alternately, RUNS times each, timing wall-clock and taking each run's peak
 RSS from /usr/bin/time.  One more sensor run with --flows checks that every
@@ -35,6 +36,10 @@ def run_measured(argv, rss_file):
 
     /usr/bin/time reports the peak RSS: the child's own rusage from Python
     would include the interpreter's memory from before exec."""
+    if "-o" in argv:  # the sensor appends to its event log: start each run afresh
+        out = argv[argv.index("-o") + 1]
+        if os.path.exists(out):
+            os.unlink(out)
     start = time.perf_counter()
     proc = subprocess.run([TIME, "-f", "%M", "-o", rss_file] + argv, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, check=False)
@@ -113,6 +118,7 @@ def measure_file(a, pcap, truth_path):
     packets, wire_bytes = int(fields[1]), int(fields[3])
     progs = {
         "bare libpcap loop": [a.bare, pcap],
+        "bare loop, 1 MiB read buffer": [a.bare, "-b", pcap],
         "sensor, default config": [a.sensor, "-r", pcap, "-o",
                                    os.path.join(a.dir, f"{name}.default.json"), "--no-table"],
         "sensor, bench.yaml": [a.sensor, "-r", pcap, "-o",
@@ -142,16 +148,17 @@ def render(results, runs):
     lines = [f"Medians of {runs} runs each, alternating; wall-clock time, peak RSS from /usr/bin/time.",
              ""]
     lines.append("| file | program | packets | median s | packets/s | Gbit/s | ns/packet "
-                 "| peak RSS MiB | ratio vs bare |")
-    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+                 "| peak RSS MiB | ratio vs bare | vs bare 1 MiB |")
+    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         base = statistics.median(r["times"]["bare libpcap loop"])
+        base_big = statistics.median(r["times"]["bare loop, 1 MiB read buffer"])
         for prog, ts in r["times"].items():
             med = statistics.median(ts)
             lines.append(
                 f"| {r['name']} | {prog} | {r['packets']} | {med:.3f} | {r['packets'] / med:,.0f} "
                 f"| {r['bytes'] * 8 / med / 1e9:.2f} | {med * 1e9 / r['packets']:.0f} "
-                f"| {r['rss'][prog] / 1024:.1f} | {med / base:.2f} |")
+                f"| {r['rss'][prog] / 1024:.1f} | {med / base:.2f} | {med / base_big:.2f} |")
     lines.append("")
     for r in results:
         found, want, payload, missing = r["flows"]

@@ -177,17 +177,27 @@ static bool parse_alpn(struct sn_cursor *ext, struct sn_meta *m)
 	return true;
 }
 
-/* The extensions block: its length must cover exactly what is left. */
-static bool parse_extensions(struct sn_cursor *c, struct sn_meta *m)
+/*
+ * The extensions block: its length must cover exactly what is left.  For a
+ * hello cut off by the core's byte bound (`partial`), the block may extend
+ * past the end: the complete extensions before the cut are read.
+ */
+static bool parse_extensions(struct sn_cursor *c, struct sn_meta *m, bool partial)
 {
 	if (sn_cur_remaining(c) == 0)
 		return true; /* a hello without extensions is legal (TLS 1.0-1.2) */
 	uint16_t total = sn_cur_be16(c);
-	if (!sn_cur_ok(c) || total != sn_cur_remaining(c))
+	if (!sn_cur_ok(c))
+		return partial;
+	if (partial ? total < sn_cur_remaining(c) : total != sn_cur_remaining(c))
 		return false;
 	while (sn_cur_remaining(c) > 0) {
+		if (partial && sn_cur_remaining(c) < 4)
+			break;
 		uint16_t type = sn_cur_be16(c);
 		uint16_t n = sn_cur_be16(c);
+		if (partial && n > sn_cur_remaining(c))
+			break;
 		struct sn_cursor ext = sn_cur_sub(c, n);
 		if (!sn_cur_ok(c))
 			return false;
@@ -199,8 +209,12 @@ static bool parse_extensions(struct sn_cursor *c, struct sn_meta *m)
 	return true;
 }
 
-/* ClientHello body (RFC 8446 4.1.2), after the 4-byte handshake header. */
-static bool parse_hello(struct sn_cursor *c, struct sn_meta *m)
+/*
+ * ClientHello body (RFC 8446 4.1.2), after the 4-byte handshake header.
+ * `partial`: the hello is longer than the bytes the core keeps; everything
+ * up to the extensions must still be present and consistent.
+ */
+static bool parse_hello(struct sn_cursor *c, struct sn_meta *m, bool partial)
 {
 	if (sn_cur_u8(c) != 3) /* legacy_version major */
 		return false;
@@ -214,7 +228,7 @@ static bool parse_hello(struct sn_cursor *c, struct sn_meta *m)
 	uint8_t comp = sn_cur_u8(c);
 	if (comp < 1 || !sn_cur_skip(c, comp))
 		return false;
-	return sn_cur_ok(c) && parse_extensions(c, m);
+	return sn_cur_ok(c) && parse_extensions(c, m, partial);
 }
 
 enum sn_verdict sn_diss_tls(const struct sn_stream *s, struct sn_meta *out)
@@ -225,10 +239,15 @@ enum sn_verdict sn_diss_tls(const struct sn_stream *s, struct sn_meta *out)
 	hs.want = 0;
 	enum tls_rc rc = gather_hello(&c, &hs);
 
-	if (rc == TLS_OK) {
+	/*
+	 * A hello longer than the core's bound (post-quantum key shares make
+	 * them ~2 KiB) is judged, once no more bytes will come, on what arrived.
+	 */
+	bool partial = rc == TLS_SHORT && s->final && hs.want != 0;
+	if (rc == TLS_OK || partial) {
 		struct sn_cursor h = sn_cur_make(hs.buf, hs.len);
 		sn_cur_skip(&h, 4);
-		if (parse_hello(&h, out)) {
+		if (parse_hello(&h, out, partial)) {
 			out->is_tls = true;
 			return SN_MATCH;
 		}

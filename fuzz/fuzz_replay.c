@@ -31,9 +31,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	sn_config_defaults(&cfg);
 	snprintf(cfg.sensor_name, sizeof cfg.sensor_name, "fuzz");
-	cfg.tables.max_flows = 1024;
-	cfg.tables.max_groups = 256;
-	cfg.tables.classify_buffers = 64;
+	cfg.tables.max_flows = 256;
+	cfg.tables.max_groups = 64;
+	cfg.tables.classify_buffers = 16;
 	cfg.rules.min_connections = 1;
 	cfg.rules.min_suspicion = SN_SUSP_LOW;
 	cfg.output.flows = true;

@@ -5,6 +5,10 @@
  * Packet time stays the clock: the timer advances it only while the link is
  * idle, by the wall time elapsed since the last packet.  Each poll wakeup
  * dispatches a bounded batch so timers and signals are never starved.
+ *
+ * capture.workers: 1 (the default) captures on the loop thread itself.  With
+ * more, worker threads (workers.c) own capture, decode and flows, and this
+ * loop owns only the aggregator: an async handle drains their report rings.
  */
 #include "daemon.h"
 
@@ -22,6 +26,7 @@
 
 #include "capture.h"
 #include "pipeline.h"
+#include "workers.h"
 
 #define SN_BATCH 512            /* packets per pcap_dispatch call */
 #define SN_BATCHES_PER_WAKEUP 8 /* then yield to the loop */
@@ -33,6 +38,7 @@ struct sn_daemon {
 	uv_poll_t poll;
 	uv_timer_t tick;
 	uv_signal_t sig_int, sig_term, sig_hup, sig_usr1;
+	uv_async_t reports;          /* workers > 1: report rings have data */
 	bool poll_active;
 
 	struct sn_config cfg;        /* in force; rules point at it */
@@ -41,6 +47,7 @@ struct sn_daemon {
 	char log_path[SN_CFG_STR];
 	pcap_t *pcap;
 	struct sn_worker worker;
+	struct sn_workers *workers;  /* workers > 1: the capture threads, else NULL */
 	struct sn_aggregator *ag;
 
 	uint64_t last_packet_us;     /* packet time of the newest packet */
@@ -73,6 +80,8 @@ static uint64_t random_seed(void)
 /* Packet time now: the last packet's time plus the idle wall time since. */
 static uint64_t daemon_now_us(struct sn_daemon *d)
 {
+	if (d->workers)
+		return sn_workers_clock(d->workers);
 	if (d->last_packet_us == 0)
 		return wall_us();
 	uint64_t idle_ms = uv_now(d->loop) - d->wall_at_last_ms;
@@ -84,10 +93,13 @@ static void write_stats(struct sn_daemon *d)
 	struct sn_stats_view view;
 	uint64_t values[SN_MAX_EXTRA];
 	const char *names[SN_MAX_EXTRA];
-	sn_stats_collect(&d->worker, d->ag, &view, values, names, SN_MAX_EXTRA);
 	struct pcap_stat ps;
+	if (d->workers)
+		sn_workers_stats_collect(d->workers, d->ag, &view, values, names, SN_MAX_EXTRA);
+	else
+		sn_stats_collect(&d->worker, d->ag, &view, values, names, SN_MAX_EXTRA);
 	view.live = true;
-	if (d->pcap && pcap_stats(d->pcap, &ps) == 0) {
+	if (!d->workers && d->pcap && pcap_stats(d->pcap, &ps) == 0) {
 		view.dropped = ps.ps_drop;
 		view.if_dropped = ps.ps_ifdrop;
 	}
@@ -124,9 +136,14 @@ static void daemon_stop(struct sn_daemon *d, int code)
 	d->stopping = true;
 	d->exit_code = code;
 	stop_capture_poll(d);
-	uint64_t now = daemon_now_us(d);
-	sn_flow_table_flush(d->worker.flows, now, SN_CLOSE_SHUTDOWN);
-	sn_groups_flush(d->ag->groups, now);
+	if (d->workers) {
+		/* the threads flush their flows into the rings; all of it reaches groups */
+		sn_workers_stop(d->workers, sn_aggregator_report, d->ag);
+		uv_close((uv_handle_t *)&d->reports, NULL);
+	} else {
+		sn_flow_table_flush(d->worker.flows, daemon_now_us(d), SN_CLOSE_SHUTDOWN);
+	}
+	sn_groups_flush(d->ag->groups, daemon_now_us(d));
 	write_stats(d);
 	uv_timer_stop(&d->tick);
 	uv_close((uv_handle_t *)&d->tick, NULL);
@@ -160,7 +177,10 @@ static void on_readable(uv_poll_t *h, int status, int events)
 	struct sn_daemon *d = h->data;
 	(void)events;
 	if (status < 0) {
-		capture_failed(d, uv_strerror(status));
+		/* libuv turns POLLERR into EBADF; libpcap knows the real cause
+		 * (e.g. "The interface disappeared"), so ask it once. */
+		bool pcap_knows = pcap_dispatch(d->pcap, SN_BATCH, on_packet, (u_char *)d) < 0;
+		capture_failed(d, pcap_knows ? pcap_geterr(d->pcap) : uv_strerror(status));
 		return;
 	}
 	for (int i = 0; i < SN_BATCHES_PER_WAKEUP; i++) {
@@ -235,10 +255,30 @@ static void report_log_errors(struct sn_daemon *d, uint64_t now_ms)
 	d->next_error_report_ms = now_ms + d->cfg.output.error_report_interval * 1000ULL;
 }
 
-static void on_tick(uv_timer_t *t)
+/*
+ * workers > 1: the clock every worker has reached is read before the drain,
+ * so no report older than it can still be on its way.
+ */
+static void drain_reports(struct sn_daemon *d)
 {
-	struct sn_daemon *d = t->data;
-	uint64_t now_ms = uv_now(d->loop);
+	uint64_t now = sn_workers_clock(d->workers);
+	sn_workers_drain(d->workers, sn_aggregator_report, d->ag);
+	sn_aggregator_tick(d->ag, now);
+}
+
+static void on_reports(uv_async_t *a)
+{
+	struct sn_daemon *d = a->data;
+	if (d->stopping)
+		return;
+	drain_reports(d);
+	if (sn_workers_failed(d->workers))
+		daemon_stop(d, 1);
+}
+
+/* The per-connection side of a tick: only when this loop captures itself. */
+static void tick_worker(struct sn_daemon *d, uint64_t now_ms)
+{
 	uint64_t now = daemon_now_us(d);
 	sn_worker_advance(&d->worker, now);
 	sn_aggregator_tick(d->ag, now);
@@ -246,6 +286,16 @@ static void on_tick(uv_timer_t *t)
 		sn_flow_table_report_live(d->worker.flows, now);
 		d->next_live_report_ms = now_ms + d->cfg.tables.update_interval * 1000ULL;
 	}
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	struct sn_daemon *d = t->data;
+	uint64_t now_ms = uv_now(d->loop);
+	if (d->workers)
+		drain_reports(d);
+	else
+		tick_worker(d, now_ms);
 	if (d->cfg.output.stats_interval && now_ms >= d->next_stats_ms) {
 		write_stats(d);
 		d->next_stats_ms = now_ms + d->cfg.output.stats_interval * 1000ULL;
@@ -280,6 +330,8 @@ static void reload_config(struct sn_daemon *d)
 	sn_rules_free(&probe);
 	/* Capture, tables and output settings need a restart; keep the running ones. */
 	next.capture = d->cfg.capture;
+	if (d->workers) /* the threads' port maps are fixed at start */
+		memcpy(next.protocols, d->cfg.protocols, sizeof next.protocols);
 	next.tables = d->cfg.tables;
 	next.output = d->cfg.output;
 	next.daemon = d->cfg.daemon;
@@ -372,14 +424,61 @@ static void write_pid_file(const char *path)
 	fclose(f);
 }
 
-static int setup(struct sn_daemon *d)
+static void wake_loop(void *ctx)
+{
+	struct sn_daemon *d = ctx;
+	uv_async_send(&d->reports);
+}
+
+/*
+ * workers > 1: every handle joins one fanout group; the id is the process's
+ * own, so two sensors on one host never share a group by accident.
+ */
+static struct sn_workers *open_workers(struct sn_daemon *d, char err[SN_CAPTURE_ERRLEN])
+{
+	struct sn_workers_options wo = {
+		.cfg = &d->cfg,
+		.interface = d->interface,
+		.count = d->cfg.capture.workers,
+		.fanout_group = (int)(getpid() % 0xfffe) + 1,
+		.seed = random_seed(),
+		.wake = wake_loop,
+		.wake_ctx = d,
+	};
+	return sn_workers_open(&wo, err);
+}
+
+/* Capture handles first: opening them needs the privileges dropped next. */
+static int open_captures(struct sn_daemon *d)
 {
 	char err[SN_CAPTURE_ERRLEN];
-	d->pcap = open_capture(d, err);
-	if (!d->pcap) {
+	if (d->cfg.capture.workers > 1)
+		d->workers = open_workers(d, err);
+	else
+		d->pcap = open_capture(d, err);
+	if (!d->pcap && !d->workers) {
 		fprintf(stderr, "pubsub-sensor: %s\n", err);
 		return -1;
 	}
+	return 0;
+}
+
+/* workers > 1: the async handle the threads wake, then the threads. */
+static int start_workers(struct sn_daemon *d)
+{
+	uv_async_init(d->loop, &d->reports, on_reports);
+	d->reports.data = d;
+	int rc = sn_workers_start(d->workers);
+	if (rc != 0)
+		fprintf(stderr, "pubsub-sensor: cannot start %u capture workers: %s\n",
+			d->cfg.capture.workers, strerror(-rc));
+	return rc;
+}
+
+static int setup(struct sn_daemon *d)
+{
+	if (open_captures(d) != 0)
+		return -1;
 	write_pid_file(d->cfg.daemon.pid_file);
 	if (drop_privileges(&d->cfg) != 0)
 		return -1;
@@ -392,6 +491,8 @@ static int setup(struct sn_daemon *d)
 		d->ag = NULL;
 		return -1;
 	}
+	if (d->workers)
+		return 0;
 	if (sn_worker_init(&d->worker, &d->cfg, &d->ag->rules, sn_aggregator_report, d->ag,
 			   random_seed()) != 0) {
 		fprintf(stderr, "pubsub-sensor: cannot allocate a table of %u flows; lower tables.max_flows\n",
@@ -434,15 +535,22 @@ int sn_daemon_run(const struct sn_config *cfg, const struct sn_daemon_options *o
 	if (setup(&d) != 0)
 		goto out;
 	start_loop(&d);
-	if (start_capture_poll(&d) != 0) {
+	if (d.workers) {
+		if (start_workers(&d) != 0)
+			daemon_stop(&d, 1);
+	} else if (start_capture_poll(&d) != 0) {
 		fprintf(stderr, "pubsub-sensor: cannot poll the capture on '%s'\n", d.interface);
 		daemon_stop(&d, 1);
 	}
-	fprintf(stderr, "pubsub-sensor %s: capturing on '%s', events to '%s'\n", SN_VERSION, d.interface,
-		d.log_path[0] ? d.log_path : "(none)");
+	char threads[32] = "";
+	if (d.workers)
+		snprintf(threads, sizeof threads, " with %u workers", d.cfg.capture.workers);
+	fprintf(stderr, "pubsub-sensor %s: capturing on '%s'%s, events to '%s'\n", SN_VERSION,
+		d.interface, threads, d.log_path[0] ? d.log_path : "(none)");
 	uv_run(d.loop, UV_RUN_DEFAULT);
 	code = d.exit_code;
 out:
+	sn_workers_close(d.workers);
 	if (d.ag) {
 		sn_worker_free(&d.worker);
 		sn_aggregator_free(d.ag);

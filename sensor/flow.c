@@ -537,7 +537,8 @@ static void decide(struct sn_flow_table *ft, uint32_t i, const struct sn_stream 
 		set_verdict(ft, i, m->proto, SN_EVIDENCE_TLS, id);
 	} else if (v == SN_MATCH && port != SN_PROTO_NONE && (info & SN_PORT_TLS)) {
 		set_verdict(ft, i, port, SN_EVIDENCE_TLS, id);
-	} else if (v == SN_NO_MATCH && port != SN_PROTO_NONE) {
+	} else if (v == SN_NO_MATCH && port != SN_PROTO_NONE && s->client_at_start) {
+		/* only a stream seen from its first byte can refute its port */
 		set_verdict(ft, i, port, SN_EVIDENCE_REFUTED, id);
 	} else {
 		/* undecided, or TLS that names nothing on a clear-text port */

@@ -59,7 +59,7 @@ def main():
     with open(os.path.join(args.corpus, "MANIFEST.tsv"), encoding="utf-8") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     for row in rows:
-        tsh = row["protocols_per_tshark"]
+        tsh = row["server_ports"]
         wanted = [p for p in PROTOS if f"{p}=" in tsh]
         if not wanted or not row["path"].startswith("public/"):
             continue

@@ -159,16 +159,25 @@ static void one_record(const struct hello_opts *o, struct buf *out)
 	wrap_records(&hs, sizeof hs.b, out);
 }
 
-/* Every strict prefix: NEED_MORE, and NO_MATCH when final. */
+/*
+ * Every strict prefix: NEED_MORE; when final, NO_MATCH, or MATCH as a
+ * hello cut by the core's bound once everything before the extensions is
+ * in (then it is a TLS hello and any SNI it reports is the real one).
+ */
 static void check_truncations(const uint8_t *b, size_t whole)
 {
-	struct sn_meta m;
+	struct sn_meta m, full;
+	ck_assert_int_eq(run(b, whole, false, &full), SN_MATCH);
 	for (size_t k = 0; k < whole; k++) {
 		ck_assert_msg(run(b, k, false, &m) == SN_NEED_MORE, "prefix %zu", k);
 		ck_assert(!m.is_tls);
-		ck_assert_msg(run(b, k, true, &m) == SN_NO_MATCH, "final prefix %zu", k);
+		enum sn_verdict v = run(b, k, true, &m);
+		ck_assert_msg(v == SN_NO_MATCH || v == SN_MATCH, "final prefix %zu", k);
+		if (v == SN_MATCH) {
+			ck_assert(m.is_tls);
+			ck_assert(m.tls_sni[0] == '\0' || strcmp(m.tls_sni, full.tls_sni) == 0);
+		}
 	}
-	ck_assert_int_eq(run(b, whole, false, &m), SN_MATCH);
 }
 
 /* ---- real captures ---- */
@@ -246,6 +255,38 @@ START_TEST(sni_alpn_two_records)
 	ck_assert_str_eq(m.tls_alpn[0], "mqtt");
 	ck_assert_int_eq(m.proto, SN_PROTO_MQTT);
 	check_truncations(rec.b, rec.n);
+}
+END_TEST
+
+/* A hello longer than the core keeps (padding, big key shares): judged on its head. */
+START_TEST(hello_cut_by_bound)
+{
+	struct hello_opts o = { .sni = "broker.example", .alpn = alpn_mqtt, .n_alpn = 1, .sid_len = 32 };
+	struct buf hs, rec;
+	struct sn_meta m;
+	build_hello(&hs, &o);
+	/* grow the extensions block with a 3000-byte padding extension (21) */
+	size_t body_len = hs.n - 4, ext_off = 4 + 2 + 32 + 1 + 32 + 2 + 4 + 1 + 1;
+	size_t ext_len = (size_t)hs.b[ext_off] << 8 | hs.b[ext_off + 1];
+	hs.b[ext_off] = (uint8_t)((ext_len + 3004) >> 8);
+	hs.b[ext_off + 1] = (uint8_t)(ext_len + 3004);
+	put16(&hs, 21);
+	put16(&hs, 3000);
+	for (int i = 0; i < 3000; i++)
+		put8(&hs, 0);
+	body_len += 3004;
+	hs.b[1] = (uint8_t)(body_len >> 16);
+	hs.b[2] = (uint8_t)(body_len >> 8);
+	hs.b[3] = (uint8_t)body_len;
+	wrap_records(&hs, sizeof hs.b, &rec);
+	ck_assert_int_eq(run(rec.b, 2048, false, &m), SN_NEED_MORE);
+	ck_assert_int_eq(run(rec.b, 2048, true, &m), SN_MATCH);
+	ck_assert(m.is_tls);
+	ck_assert_str_eq(m.tls_sni, "broker.example");
+	ck_assert_int_eq(m.proto, SN_PROTO_MQTT);
+	ck_assert_int_eq(run(rec.b, rec.n, false, &m), SN_MATCH);
+	/* too short to hold the fixed part of the hello: refused */
+	ck_assert_int_eq(run(rec.b, 40, true, &m), SN_NO_MATCH);
 }
 END_TEST
 
@@ -607,6 +648,7 @@ Suite *tls_suite(void)
 	TCase *hello = tcase_create("hello");
 	tcase_add_test(hello, sni_alpn_two_records);
 	tcase_add_test(hello, split_at_every_offset);
+	tcase_add_test(hello, hello_cut_by_bound);
 	tcase_add_test(hello, small_fragments);
 	tcase_add_test(hello, records_after_hello_ignored);
 	tcase_add_test(hello, alpn_xmpp);
