@@ -73,6 +73,18 @@ grep -q -- "-r, --read FILE" "$tmp/out" && ok "help text" || fail "help text"
 expect "check-config defaults" 0 "valid" -- "$sensor" --check-config
 expect "check-config shipped file" 0 "valid" -- "$sensor" --check-config -c config/pubsub-sensor.yaml
 
+# --check-config on every kind of error: one line, file:line:column, exit 2
+for f in tests/data/config/*.yaml; do
+	want="pubsub-sensor: $(cat "${f%.yaml}.expected")"
+	"$sensor" --check-config -c "$f" >/dev/null 2>"$tmp/err"
+	rc=$?
+	if [ "$rc" = 2 ] && [ "$(cat "$tmp/err")" = "$want" ]; then
+		ok "check-config $(basename "$f")"
+	else
+		fail "check-config $(basename "$f")" "exit $rc: $(cat "$tmp/err") (wanted: $want)"
+	fi
+done
+
 # the demo: table with high and medium rows of every protocol
 expect "demo replay" 0 "" -- "$sensor" -r pcaps/demo.pcap
 for proto in MQTT XMPP AMQP STOMP; do
