@@ -84,7 +84,7 @@ build/tests/run-unit-asan: tests/check_main.c build/tests/suites.h $(TEST_SRCS) 
 
 asan: check-deps pubsub-sensor-asan build/tests/run-unit-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		SN_SKIP_PACKAGING=1 ./tests/run-all.sh ./pubsub-sensor-asan ./build/tests/run-unit-asan
+		SN_ASAN=1 ./tests/run-all.sh ./pubsub-sensor-asan ./build/tests/run-unit-asan
 
 # --- one command to try it ----------------------------------------------
 deps:

@@ -197,7 +197,10 @@ class Sensor:
                 and e.get("src_ip") == src and e.get("Protocol") == proto]
 
 
-class Faults:
+class Harness:
+    """Counts checks and owns what a run creates: sensors, the broker, mounts,
+    namespaces; cleanup() removes them all."""
+
     def __init__(self, binary, work):
         self.binary = binary
         self.work = work
@@ -599,7 +602,7 @@ def main():
     signal.alarm(TOTAL_SECONDS)
     work = tempfile.mkdtemp(prefix="pubsub-faults-")
     os.chmod(work, 0o755)
-    t = Faults(os.path.abspath(args.sensor), work)
+    t = Harness(os.path.abspath(args.sensor), work)
     ns = f"pubsub-faults-{os.getpid()}"
     try:
         if not t.check(t.start_mosquitto(), "mosquitto started on 127.0.0.1"):
