@@ -8,7 +8,10 @@
  *   1.0 SASL:      the sasl-init performative (descriptor 0x41, part 5.3.3.2)
  *                  with mechanism PLAIN.
  * The header alone confirms the protocol; a malformed frame after it only
- * means no user.  Every length comes from the wire, so each is checked
+ * means no user.  A connection the capture joined after the header
+ * (client_at_start false) is confirmed instead by two complete 0-9-1
+ * frames in a row in either direction, each ending in the frame-end octet
+ * exactly where its size says; meta->midstream marks such a match.  Every length comes from the wire, so each is checked
  * against the bytes present before use and the frames read are bounded.
  */
 #include <string.h>
@@ -253,14 +256,108 @@ static void amqp10_sasl_user(struct sn_cursor *c, struct sn_meta *m)
 	}
 }
 
+/* ---- mid-stream: a connection picked up after its protocol header ------- */
+
+#define AMQP091_FRAME_HEADER 2
+#define AMQP091_FRAME_BODY 3
+#define AMQP091_FRAME_HEARTBEAT 8
+#define AMQP_MID_FRAMES 16     /* frames checked per direction, at most */
+#define AMQP_MID_NEEDED 2      /* complete frames in a row that confirm */
+
+/* How a direction's bytes read as 0-9-1 frames from offset 0. */
+struct amqp_run {
+	unsigned complete;  /* complete, well-formed frames in a row */
+	bool bad;           /* a frame broke the rules */
+};
+
+/* The classes of 0-9-1 section 1 (connection .. tx). */
+static bool amqp091_class_known(uint16_t id)
+{
+	switch (id) {
+	case 10: case 20: case 30: case 40: case 50: case 60: case 85: case 90:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The payload fits the frame type (0-9-1 sections 4.2.5 - 4.2.7). */
+static bool amqp091_payload_ok(uint8_t type, uint16_t channel, struct sn_cursor p)
+{
+	switch (type) {
+	case AMQP091_FRAME_METHOD: /* class id, method id, arguments */
+		return amqp091_class_known(sn_cur_be16(&p)) && sn_cur_skip(&p, 2);
+	case AMQP091_FRAME_HEADER: /* class id, weight (always 0), body size, flags */
+		if (!amqp091_class_known(sn_cur_be16(&p)) || sn_cur_be16(&p) != 0)
+			return false;
+		return sn_cur_skip(&p, 10) && channel != 0;
+	case AMQP091_FRAME_BODY:
+		return channel != 0;
+	case AMQP091_FRAME_HEARTBEAT:
+		return channel == 0 && sn_cur_remaining(&p) == 0;
+	default:
+		return false;
+	}
+}
+
+/* Frames (section 4.2.3) from offset 0 until the bytes end, one is cut, or one is bad. */
+static void amqp091_walk(const uint8_t *bytes, size_t n, struct amqp_run *run)
+{
+	struct sn_cursor c = sn_cur_make(bytes, n);
+
+	for (size_t i = 0; i < AMQP_MID_FRAMES && sn_cur_remaining(&c) > 0; i++) {
+		uint8_t type = sn_cur_u8(&c);
+		uint16_t channel = sn_cur_be16(&c);
+		uint32_t size = sn_cur_be32(&c);
+		if (type != AMQP091_FRAME_METHOD && type != AMQP091_FRAME_HEADER &&
+		    type != AMQP091_FRAME_BODY && type != AMQP091_FRAME_HEARTBEAT) {
+			run->bad = true;
+			return;
+		}
+		if (!sn_cur_ok(&c) || (size_t)size >= sn_cur_remaining(&c))
+			return; /* cut by the end of the bytes seen: nothing more to say */
+		struct sn_cursor payload = sn_cur_sub(&c, size);
+		if (sn_cur_u8(&c) != AMQP091_FRAME_END || !amqp091_payload_ok(type, channel, payload)) {
+			run->bad = true;
+			return;
+		}
+		run->complete++;
+	}
+}
+
+/*
+ * Two complete 0-9-1 frames in a row in either direction, and nothing
+ * malformed in the other.  0-8, 0-9 and 0-9-1 share the frame format, so
+ * the version stays unknown.
+ */
+static enum sn_verdict amqp_midstream(const struct sn_stream *s, struct sn_meta *out)
+{
+	struct amqp_run cl = { 0, false }, sv = { 0, false };
+
+	amqp091_walk(s->client, s->client_len, &cl);
+	amqp091_walk(s->server, s->server_len, &sv);
+	if (cl.bad || sv.bad)
+		return SN_NO_MATCH;
+	if (cl.complete >= AMQP_MID_NEEDED || sv.complete >= AMQP_MID_NEEDED) {
+		out->proto = SN_PROTO_AMQP;
+		out->midstream = true;
+		return SN_MATCH;
+	}
+	return s->final ? SN_NO_MATCH : SN_NEED_MORE;
+}
+
 enum sn_verdict sn_diss_amqp(const struct sn_stream *s, struct sn_meta *out)
 {
 	struct sn_cursor c = sn_cur_make(s->client, s->client_len);
 	bool maybe;
 	const struct amqp_version *v = match_header(&c, &maybe);
 
-	if (!v)
-		return maybe && !s->final ? SN_NEED_MORE : SN_NO_MATCH;
+	if (!v) {
+		enum sn_verdict mid = s->client_at_start ? SN_NO_MATCH : amqp_midstream(s, out);
+		if (mid == SN_MATCH || (maybe && !s->final))
+			return mid == SN_MATCH ? mid : SN_NEED_MORE;
+		return mid;
+	}
 
 	out->proto = SN_PROTO_AMQP;
 	sn_meta_set(out, out->amqp_version, sizeof out->amqp_version, v->name, strlen(v->name));

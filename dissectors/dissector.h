@@ -53,6 +53,7 @@ const char *sn_proto_name(enum sn_proto p);
 struct sn_meta {
 	enum sn_proto proto;   /* protocol confirmed; NONE for a bare TLS hello */
 	bool truncated;        /* some string was longer than its field */
+	bool midstream;        /* confirmed mid-stream, without the handshake */
 
 	char client_id[SN_META_STR]; /* MQTT client identifier */
 	char user[SN_META_STR];      /* MQTT username, STOMP login, XMPP authcid, AMQP user */

@@ -11,8 +11,12 @@
  * the first wrong byte answers NO_MATCH, a consistent prefix NEED_MORE, and
  * MATCH needs the whole packet with every byte of its remaining length
  * accounted for.  Parsing starts at offset 0 whether or not the capture saw
- * the stream's start, so a mid-stream buffer only matches when it happens
- * to begin with a well-formed CONNECT.
+ * the stream's start.
+ *
+ * A connection the capture joined after its CONNECT (client_at_start
+ * false) can still be confirmed from the packets that follow, read in both
+ * directions and held to every fixed-header and length rule of 3.1.1 and
+ * 5.0; such a match sets meta->midstream and leaves the version unknown.
  */
 #include <string.h>
 
@@ -275,6 +279,391 @@ static void walk_packets(struct sn_cursor *c, struct sn_meta *m, uint8_t level)
 	}
 }
 
+/* ---- mid-stream: a connection picked up after its CONNECT --------------- */
+
+/*
+ * Without the CONNECT the bytes of each direction must read, from offset 0,
+ * as a run of well-formed control packets whose fixed header flags, lengths
+ * and reason codes fit MQTT 3.1.1 or 5.0 (3.1.1 section 2.2.2, 5.0 section
+ * 2.1.3 and 2.4).  The version is unknown, so a packet may have either
+ * form.  Random bytes rarely survive two such packets back to back.
+ */
+#define MQ_MID_PACKETS 64  /* packets checked per direction, at most */
+#define MQ_MID_ITEMS 64    /* properties or filters read per packet, at most */
+#define MQ_MID_NAMED 3     /* printable topic bytes that make one PUBLISH enough */
+
+/* What one direction's bytes showed. */
+struct mq_run {
+	enum mq_rc rc;          /* OK: exactly framed; SHORT: last packet cut; BAD */
+	unsigned complete;      /* well-formed complete packets */
+	unsigned named;         /* complete PUBLISHes with a printable topic */
+	bool cut_named;         /* the cut last packet is such a PUBLISH */
+};
+
+/* 5.0 section 2.4 reason codes, per packet type (3.1.1 return codes too). */
+static const uint8_t rc_connack[] = { 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x80, 0x81, 0x82,
+				      0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8c,
+				      0x90, 0x95, 0x97, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9f };
+static const uint8_t rc_puback[] = { 0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99 };
+static const uint8_t rc_pubrel[] = { 0x00, 0x92 };
+static const uint8_t rc_suback[] = { 0x00, 0x01, 0x02, 0x80, 0x83, 0x87,
+				     0x8f, 0x91, 0x97, 0x9e, 0xa1, 0xa2 };
+static const uint8_t rc_unsuback[] = { 0x00, 0x11, 0x80, 0x83, 0x87, 0x8f, 0x91 };
+static const uint8_t rc_disconnect[] = { 0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x87, 0x89,
+					 0x8b, 0x8d, 0x8e, 0x8f, 0x90, 0x93, 0x94, 0x95,
+					 0x96, 0x97, 0x98, 0x99, 0x9a, 0x9b, 0x9c, 0x9d,
+					 0x9e, 0x9f, 0xa0, 0xa1, 0xa2 };
+static const uint8_t rc_auth[] = { 0x00, 0x18, 0x19 };
+static const uint8_t rc_suback311[] = { 0x00, 0x01, 0x02, 0x80 };
+
+struct mq_codes {
+	const uint8_t *v;
+	size_t n;
+};
+
+#define MQ_CODES(a) ((struct mq_codes){ a, sizeof a })
+
+static bool code_in(uint8_t b, struct mq_codes set)
+{
+	return memchr(set.v, b, set.n) != NULL;
+}
+
+/* 5.0 section 2.2.2.2: the size of each property's value, by identifier. */
+enum mq_prop_kind { MQ_PK_BAD, MQ_PK_BYTE, MQ_PK_TWO, MQ_PK_FOUR, MQ_PK_VBI, MQ_PK_STR, MQ_PK_PAIR };
+
+static enum mq_prop_kind prop_kind(uint8_t id)
+{
+	switch (id) {
+	case 0x01: case 0x17: case 0x19: case 0x24: case 0x25: case 0x28: case 0x29: case 0x2a:
+		return MQ_PK_BYTE;
+	case 0x13: case 0x21: case 0x22: case 0x23:
+		return MQ_PK_TWO;
+	case 0x02: case 0x11: case 0x18: case 0x27:
+		return MQ_PK_FOUR;
+	case 0x0b:
+		return MQ_PK_VBI;
+	case 0x03: case 0x08: case 0x09: case 0x12: case 0x15: case 0x16: case 0x1a: case 0x1c:
+	case 0x1f:
+		return MQ_PK_STR; /* UTF-8 strings and binary data share the 2-byte length */
+	case 0x26:
+		return MQ_PK_PAIR;
+	default:
+		return MQ_PK_BAD;
+	}
+}
+
+static bool skip_prop_value(struct sn_cursor *p, enum mq_prop_kind kind)
+{
+	uint32_t v;
+
+	switch (kind) {
+	case MQ_PK_BYTE:
+		return sn_cur_skip(p, 1);
+	case MQ_PK_TWO:
+		return sn_cur_skip(p, 2);
+	case MQ_PK_FOUR:
+		return sn_cur_skip(p, 4);
+	case MQ_PK_VBI:
+		return read_vbi(p, &v) == MQ_OK;
+	case MQ_PK_PAIR:
+		if (!sn_cur_skip(p, sn_cur_be16(p)))
+			return false;
+		return sn_cur_skip(p, sn_cur_be16(p));
+	case MQ_PK_STR:
+		return sn_cur_skip(p, sn_cur_be16(p));
+	default:
+		return false;
+	}
+}
+
+/* A 5.0 property list: its length, then identifier + value pairs filling it. */
+static bool props_valid(struct sn_cursor *c)
+{
+	uint32_t len;
+
+	if (read_vbi(c, &len) != MQ_OK || len > sn_cur_remaining(c))
+		return false;
+	struct sn_cursor p = sn_cur_sub(c, len);
+	for (unsigned i = 0; i < MQ_MID_ITEMS && sn_cur_remaining(&p) > 0; i++)
+		if (!skip_prop_value(&p, prop_kind(sn_cur_u8(&p))))
+			return false;
+	return sn_cur_ok(&p) && sn_cur_remaining(&p) == 0;
+}
+
+/* Continuation bytes after a UTF-8 lead byte; -1 for a byte that cannot lead. */
+static int utf8_more(uint8_t b)
+{
+	if (b < 0x80)
+		return 0;
+	if (b >= 0xc2 && b < 0xe0)
+		return 1;
+	if (b >= 0xe0 && b < 0xf0)
+		return 2;
+	if (b >= 0xf0 && b < 0xf5)
+		return 3;
+	return -1;
+}
+
+/*
+ * MQTT UTF-8 string rules (3.1.1 section 1.5.3): well-formed UTF-8 (no
+ * overlong forms), no U+0000, no surrogates.  Topic names also exclude the
+ * wildcards (4.7.1).
+ */
+static bool utf8_valid(struct sn_cursor s, bool topic_name)
+{
+	static const uint32_t lowest[4] = { 0, 0x80, 0x800, 0x10000 };
+
+	while (sn_cur_remaining(&s) > 0) {
+		uint8_t b = sn_cur_u8(&s);
+		int more = utf8_more(b);
+		if (b == 0 || more < 0 || (topic_name && (b == '+' || b == '#')))
+			return false;
+		uint32_t cp = b & (0x7fu >> more);
+		for (int k = 0; k < more; k++) {
+			uint8_t t = sn_cur_u8(&s);
+			if ((t & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (t & 0x3fu);
+		}
+		if (!sn_cur_ok(&s) || cp < lowest[more] || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp < 0xe000))
+			return false;
+	}
+	return true;
+}
+
+/* At least MQ_MID_NAMED bytes, all printable ASCII. */
+static bool topic_named(struct sn_cursor t)
+{
+	if (sn_cur_remaining(&t) < MQ_MID_NAMED)
+		return false;
+	while (sn_cur_remaining(&t) > 0) {
+		uint8_t b = sn_cur_u8(&t);
+		if (b < 0x20 || b > 0x7e)
+			return false;
+	}
+	return true;
+}
+
+/* A 2-byte length and a valid UTF-8 string, into *out. */
+static bool read_utf8(struct sn_cursor *c, struct sn_cursor *out, bool topic_name)
+{
+	*out = sn_cur_sub(c, sn_cur_be16(c));
+	return sn_cur_ok(c) && utf8_valid(*out, topic_name);
+}
+
+/* Packet identifiers are never 0 (3.1.1 section 2.3.1). */
+static bool packet_id(struct sn_cursor *c)
+{
+	uint16_t id = sn_cur_be16(c);
+	return sn_cur_ok(c) && id != 0;
+}
+
+/* What follows a 5.0 ack's packet id: nothing, a reason code, or both + properties. */
+static bool ack_tail(struct sn_cursor *c, struct mq_codes codes)
+{
+	if (sn_cur_remaining(c) == 0)
+		return true;
+	if (!code_in(sn_cur_u8(c), codes))
+		return false;
+	if (sn_cur_remaining(c) == 0)
+		return true;
+	return props_valid(c) && sn_cur_remaining(c) == 0;
+}
+
+/* One or more reason codes filling the rest of the packet. */
+static bool codes_fill(struct sn_cursor *c, struct mq_codes codes)
+{
+	if (sn_cur_remaining(c) == 0)
+		return false;
+	while (sn_cur_remaining(c) > 0)
+		if (!code_in(sn_cur_u8(c), codes))
+			return false;
+	return true;
+}
+
+/* SUBSCRIBE filters (with options) or UNSUBSCRIBE filters filling the packet. */
+static bool filters_fill(struct sn_cursor c, bool with_options, bool v5, struct sn_meta *m)
+{
+	struct sn_cursor f;
+	unsigned n = 0;
+
+	for (; n < MQ_MID_ITEMS && sn_cur_remaining(&c) > 0; n++) {
+		if (!read_utf8(&c, &f, false) || sn_cur_remaining(&f) == 0)
+			return false;
+		if (with_options) {
+			uint8_t o = sn_cur_u8(&c);
+			/* QoS 3, retain handling 3 and reserved bits are malformed */
+			if (!sn_cur_ok(&c) || (o & 3) == 3 || (o & (v5 ? 0xc0 : 0xfc)) ||
+			    (o & 0x30) == 0x30)
+				return false;
+		}
+		if (m)
+			sn_meta_add_topic(m, (const char *)f.p, f.len);
+	}
+	return n > 0 && sn_cur_remaining(&c) == 0;
+}
+
+/* Filters in the 3.1.1 layout, else after 5.0 properties; topics kept from the one that fits. */
+static bool subscribe_body(struct sn_cursor *c, bool with_options, struct sn_meta *m)
+{
+	if (!packet_id(c))
+		return false;
+	if (filters_fill(*c, with_options, false, NULL))
+		return filters_fill(*c, with_options, false, m);
+	if (!props_valid(c))
+		return false;
+	return filters_fill(*c, with_options, true, NULL) && filters_fill(*c, with_options, true, m);
+}
+
+/* SUBACK / UNSUBACK: packet id, then 3.1.1 codes (or none), else 5.0 properties + codes. */
+static bool suback_body(struct sn_cursor *c, struct mq_codes v311, struct mq_codes v5)
+{
+	if (!packet_id(c))
+		return false;
+	struct sn_cursor probe = *c;
+	if (v311.n ? codes_fill(&probe, v311) : sn_cur_remaining(&probe) == 0)
+		return true;
+	return props_valid(c) && codes_fill(c, v5);
+}
+
+/* PUBLISH (3.3): topic name within the packet, a packet id when QoS > 0. */
+static bool publish_body(uint8_t first, struct sn_cursor *c, struct mq_run *run, struct sn_meta *m)
+{
+	unsigned qos = ((unsigned)first >> 1) & 3;
+	struct sn_cursor topic;
+
+	if (!read_utf8(c, &topic, true) || (qos > 0 && !packet_id(c)))
+		return false;
+	sn_meta_add_topic(m, (const char *)topic.p, topic.len);
+	if (topic_named(topic))
+		run->named++;
+	return true;
+}
+
+/* The fixed header's first byte: a known type with the flags the spec fixes. */
+static bool first_byte_ok(uint8_t first)
+{
+	unsigned type = (unsigned)first >> 4, flags = first & 0x0fu;
+
+	switch (type) {
+	case 3: /* PUBLISH: QoS 3 is malformed, DUP only with QoS > 0 (3.3.1.1) */
+		return (flags & 6) != 6 && ((flags & 6) || !(flags & 8));
+	case 6: case 8: case 10: /* PUBREL, SUBSCRIBE, UNSUBSCRIBE */
+		return flags == 2;
+	case 2: case 4: case 5: case 7: case 9: case 11: case 12: case 13: case 14: case 15:
+		return flags == 0;
+	default: /* reserved, and CONNECT, which needs the stream's start */
+		return false;
+	}
+}
+
+/* The body of one complete packet whose first byte passed first_byte_ok. */
+static bool mid_packet(uint8_t first, struct sn_cursor *c, struct mq_run *run, struct sn_meta *m)
+{
+	switch (first >> 4) {
+	case 2: /* CONNACK: acknowledge flags (bit 0 only), reason code, 5.0 properties */
+		return sn_cur_u8(c) <= 1 && sn_cur_ok(c) && sn_cur_remaining(c) > 0 &&
+		       ack_tail(c, MQ_CODES(rc_connack));
+	case 3:
+		return publish_body(first, c, run, m);
+	case 4: case 5: /* PUBACK, PUBREC */
+		return packet_id(c) && ack_tail(c, MQ_CODES(rc_puback));
+	case 6: case 7: /* PUBREL, PUBCOMP */
+		return packet_id(c) && ack_tail(c, MQ_CODES(rc_pubrel));
+	case 8:
+		return subscribe_body(c, true, m);
+	case 9:
+		return suback_body(c, MQ_CODES(rc_suback311), MQ_CODES(rc_suback));
+	case 10:
+		return subscribe_body(c, false, m);
+	case 11: {
+		struct mq_codes none = { rc_unsuback, 0 };
+		return suback_body(c, none, MQ_CODES(rc_unsuback));
+	}
+	case 12: case 13: /* PINGREQ, PINGRESP */
+		return sn_cur_remaining(c) == 0;
+	case 14:
+		return ack_tail(c, MQ_CODES(rc_disconnect));
+	case 15:
+		return ack_tail(c, MQ_CODES(rc_auth));
+	default:
+		return false;
+	}
+}
+
+/*
+ * The last packet runs past the bytes present.  A PUBLISH whose topic is
+ * already visible is checked and may count; anything else is unknown yet.
+ */
+static enum mq_rc mid_cut(uint8_t first, uint32_t rl, struct sn_cursor *c, struct mq_run *run)
+{
+	struct sn_cursor topic;
+
+	if (first >> 4 != 3 || sn_cur_remaining(c) < 2)
+		return MQ_SHORT;
+	struct sn_cursor peek = sn_cur_rest(c);
+	uint16_t n = sn_cur_be16(&peek);
+	if ((uint32_t)n + 2 > rl)
+		return MQ_BAD;
+	if (n > sn_cur_remaining(&peek))
+		return MQ_SHORT;
+	peek = sn_cur_rest(c);
+	if (!read_utf8(&peek, &topic, true))
+		return MQ_BAD;
+	run->cut_named = topic_named(topic);
+	return MQ_SHORT;
+}
+
+/* Walks one direction's bytes from offset 0. */
+static void mid_walk(const uint8_t *p, size_t n, struct mq_run *run, struct sn_meta *m)
+{
+	struct sn_cursor c = sn_cur_make(p, n);
+
+	run->rc = MQ_OK;
+	for (unsigned i = 0; i < MQ_MID_PACKETS && sn_cur_remaining(&c) > 0; i++) {
+		uint8_t first = sn_cur_u8(&c);
+		uint32_t rl = 0;
+		run->rc = first_byte_ok(first) ? read_vbi(&c, &rl) : MQ_BAD;
+		if (run->rc != MQ_OK)
+			return;
+		if (rl > sn_cur_remaining(&c)) {
+			run->rc = mid_cut(first, rl, &c, run);
+			return;
+		}
+		struct sn_cursor pkt = sn_cur_sub(&c, rl);
+		if (!mid_packet(first, &pkt, run, m) || !sn_cur_ok(&pkt)) {
+			run->rc = MQ_BAD;
+			return;
+		}
+		run->complete++;
+	}
+}
+
+/*
+ * Both directions must be MQTT.  Enough to confirm: two packets (complete,
+ * or a cut PUBLISH with a printable topic), or one PUBLISH with a printable
+ * topic that is exactly the client's bytes.
+ */
+static enum sn_verdict mqtt_midstream(const struct sn_stream *s, struct sn_meta *out)
+{
+	struct mq_run cl = { MQ_OK, 0, 0, false }, sv = { MQ_OK, 0, 0, false };
+
+	mid_walk(s->client, s->client_len, &cl, out);
+	if (cl.rc != MQ_BAD)
+		mid_walk(s->server, s->server_len, &sv, out);
+	if (cl.rc == MQ_BAD || sv.rc == MQ_BAD)
+		return SN_NO_MATCH;
+	unsigned evidence = cl.complete + sv.complete + cl.cut_named + sv.cut_named;
+	bool lone_publish = cl.rc == MQ_OK && cl.complete == 1 && cl.named == 1;
+	if (evidence >= 2 || lone_publish) {
+		out->proto = SN_PROTO_MQTT;
+		out->midstream = true;
+		return SN_MATCH;
+	}
+	return s->final ? SN_NO_MATCH : SN_NEED_MORE;
+}
+
 enum sn_verdict sn_diss_mqtt(const struct sn_stream *s, struct sn_meta *out)
 {
 	struct sn_cursor c = sn_cur_make(s->client, s->client_len);
@@ -288,7 +677,14 @@ enum sn_verdict sn_diss_mqtt(const struct sn_stream *s, struct sn_meta *out)
 	}
 	/* Nothing half-parsed may leak out with a non-match verdict. */
 	memset(out, 0, sizeof *out);
+	enum sn_verdict v = SN_NO_MATCH;
+	if (!s->client_at_start) {
+		v = mqtt_midstream(s, out);
+		if (v == SN_MATCH)
+			return v;
+		memset(out, 0, sizeof *out);
+	}
 	if (rc == MQ_SHORT && !s->final)
 		return SN_NEED_MORE;
-	return SN_NO_MATCH;
+	return v;
 }

@@ -13,6 +13,14 @@
  * XMPP_ELEMENTS_MAX start tags after the header, so hostile input costs a
  * bounded amount of work and refuses on the first byte that cannot start
  * a stream (HTTP, TLS, binary).
+ *
+ * A connection the capture joined after its stream header (client_at_start
+ * false) is confirmed by a complete, well-formed start tag of a top-level
+ * element at offset 0: a stanza (iq, message, presence) carrying to, from,
+ * id or type; a stream-management, STARTTLS or SASL element in its own
+ * namespace; <stream:features>; or the closing </stream:stream>.  Such a
+ * match sets meta->midstream and keeps only the domain of a client
+ * stanza's `to` as xmpp_to.
  */
 #include <string.h>
 
@@ -374,6 +382,146 @@ static void scan_elements(struct sn_cursor *c, struct sn_meta *m)
 	}
 }
 
+/* ---- mid-stream: a connection picked up after its stream header --------- */
+
+static const char sasl_ns[] = "urn:ietf:params:xml:ns:xmpp-sasl";
+static const char sm_ns[] = "urn:xmpp:sm:3";
+static const char stream_end[] = "</stream:stream>";
+
+/* A top-level element a client or server sends inside a stream, and its namespace. */
+struct xmpp_top {
+	const char *name;
+	const char *ns;    /* required xmlns value; NULL: stanza, any jabber:* default */
+};
+
+static const struct xmpp_top xmpp_tops[] = {
+	{ "iq", NULL },        { "message", NULL },   { "presence", NULL },
+	{ "r", sm_ns },        { "a", sm_ns },        { "enable", sm_ns },
+	{ "enabled", sm_ns },  { "starttls", tls_ns }, { "proceed", tls_ns },
+	{ "auth", sasl_ns },   { "success", sasl_ns }, { "stream:features", streams_ns },
+};
+
+#define XMPP_N_TOPS (sizeof xmpp_tops / sizeof xmpp_tops[0])
+
+static const struct xmpp_top *top_element(const struct sn_cursor *name)
+{
+	for (size_t i = 0; i < XMPP_N_TOPS; i++)
+		if (cur_is(name, xmpp_tops[i].name))
+			return &xmpp_tops[i];
+	return NULL;
+}
+
+/*
+ * A stanza (RFC 6120 section 8) is addressed or identified: it carries to,
+ * from, id or type, and its namespace, if declared, is a jabber:* one.
+ */
+static bool stanza_ok(const struct xml_tag *t)
+{
+	struct sn_cursor ns;
+	static const char *const keys[] = { "to", "from", "id", "type" };
+	bool keyed = false;
+
+	if (tag_attr(t, "xmlns", &ns) && !sn_cur_starts_with(&ns, "jabber:", 7))
+		return false;
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		keyed |= tag_attr(t, keys[i], &ns);
+	return keyed;
+}
+
+static bool top_ok(const struct xmpp_top *top, const struct xml_tag *t)
+{
+	struct sn_cursor ns;
+
+	if (!top->ns)
+		return stanza_ok(t);
+	if (top->ns == streams_ns)
+		return true; /* the stream: prefix was bound by the header we missed */
+	return tag_attr(t, "xmlns", &ns) && cur_is(&ns, top->ns);
+}
+
+/* The first element of buf, after optional whitespace. */
+static enum xmpp_step read_top(struct sn_cursor *c, struct xml_tag *t, bool *end)
+{
+	skip_space(c);
+	enum xmpp_step st = eat_lit(c, stream_end);
+	*end = st == XMPP_OK;
+	if (st != XMPP_BAD)
+		return st; /* the closing tag, or a prefix of it */
+	st = eat_lit(c, "<");
+	if (st != XMPP_OK)
+		return st;
+	st = read_name(c, &t->name);
+	if (st != XMPP_OK)
+		return st;
+	const struct xmpp_top *top = top_element(&t->name);
+	if (!top)
+		return XMPP_BAD;
+	st = read_attrs(c, t);
+	if (st != XMPP_OK)
+		return st;
+	return top_ok(top, t) ? XMPP_OK : XMPP_BAD;
+}
+
+/* A host name as a JID domainpart is written in clear text: letters, digits, '-', '.'. */
+static bool is_domain(const struct sn_cursor *d)
+{
+	struct sn_cursor c = sn_cur_rest(d);
+
+	if (sn_cur_remaining(&c) == 0)
+		return false;
+	while (sn_cur_remaining(&c) > 0) {
+		uint8_t b = sn_cur_u8(&c);
+		bool ok = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
+			  b == '-' || b == '.';
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The domain of the JID a client stanza is sent to (RFC 7622 section 3.2:
+ * after any '@', before any '/'), kept only when it is a plain host name.
+ */
+static void stanza_to_domain(const struct xml_tag *t, struct sn_meta *m)
+{
+	struct sn_cursor to, domain;
+
+	if (!tag_attr(t, "to", &to))
+		return;
+	long slash = sn_cur_find(&to, '/');
+	domain = sn_cur_sub(&to, slash < 0 ? sn_cur_remaining(&to) : (size_t)slash);
+	long at = sn_cur_find(&domain, '@');
+	if (at >= 0)
+		sn_cur_skip(&domain, (size_t)at + 1);
+	domain = sn_cur_rest(&domain);
+	if (is_domain(&domain))
+		put_value(domain, m->xmpp_to, sizeof m->xmpp_to, m);
+}
+
+/*
+ * The client's bytes (the server's when the client sent none) start with
+ * a complete top-level element of a stream already under way.
+ */
+static enum xmpp_step xmpp_midstream(const struct sn_stream *s, struct sn_meta *out)
+{
+	bool client = s->client_len > 0;
+	size_t n = client ? s->client_len : s->server_len;
+	struct sn_cursor c = sn_cur_make(client ? s->client : s->server,
+					 n < XMPP_SCAN_MAX ? n : XMPP_SCAN_MAX);
+	struct xml_tag t;
+	bool end;
+
+	enum xmpp_step st = read_top(&c, &t, &end);
+	if (st != XMPP_OK)
+		return st;
+	out->proto = SN_PROTO_XMPP;
+	out->midstream = true;
+	if (client && !end && !top_element(&t.name)->ns)
+		stanza_to_domain(&t, out);
+	return XMPP_OK;
+}
+
 enum sn_verdict sn_diss_xmpp(const struct sn_stream *s, struct sn_meta *out)
 {
 	size_t len = s->client_len < XMPP_SCAN_MAX ? s->client_len : XMPP_SCAN_MAX;
@@ -383,6 +531,14 @@ enum sn_verdict sn_diss_xmpp(const struct sn_stream *s, struct sn_meta *out)
 	enum xmpp_step st = skip_prolog(&c);
 	if (st == XMPP_OK)
 		st = read_stream_header(&c, &header);
+	if (st != XMPP_OK && !s->client_at_start) {
+		enum xmpp_step mid = xmpp_midstream(s, out);
+		if (mid == XMPP_OK)
+			return SN_MATCH;
+		memset(out, 0, sizeof *out);
+		if (mid == XMPP_SHORT)
+			st = XMPP_SHORT;
+	}
 	if (st == XMPP_SHORT && !s->final && s->client_len < XMPP_SCAN_MAX)
 		return SN_NEED_MORE;
 	if (st != XMPP_OK)

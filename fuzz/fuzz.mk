@@ -3,6 +3,7 @@
 #   make fuzz [FUZZ_SECONDS=30]   build every target and run each for N seconds
 #   make fuzz-build               only build build/fuzz/fuzz_<target>
 #   make fuzz-run-<target>        run one target (e.g. fuzz-run-mqtt)
+#   make fuzz-regress             rerun the saved crash inputs in tests/data/fuzz-regressions/
 #
 # The library is rebuilt with clang and the fuzzer's instrumentation into
 # build/fuzz/obj/.  Each run grows build/fuzz/corpus-<target> from the seeds
@@ -20,7 +21,7 @@ FUZZ_OBJS := $(LIB_SRCS:%.c=build/fuzz/obj/%.o)
 FUZZ_BINS := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 FUZZ_RUNS := $(FUZZ_TARGETS:%=fuzz-run-%)
 
-.PHONY: fuzz fuzz-build $(FUZZ_RUNS)
+.PHONY: fuzz fuzz-build fuzz-regress $(FUZZ_RUNS)
 
 build/fuzz/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -40,3 +41,12 @@ $(FUZZ_RUNS): fuzz-run-%: build/fuzz/fuzz_%
 
 fuzz: $(FUZZ_RUNS)
 	@echo "fuzz: $(words $(FUZZ_TARGETS)) targets ran $(FUZZ_SECONDS) s each without a crash"
+
+fuzz-regress: $(FUZZ_BINS)
+	@n=0; for t in $(FUZZ_TARGETS); do \
+		for f in tests/data/fuzz-regressions/$$t/*; do \
+			[ -f "$$f" ] || continue; n=$$((n + 1)); \
+			./build/fuzz/fuzz_$$t "$$f" >build/fuzz/regress.log 2>&1 || \
+				{ cat build/fuzz/regress.log; echo "fuzz-regress: $$f fails"; exit 1; }; \
+		done; \
+	done; echo "fuzz-regress: $$n saved inputs pass"

@@ -25,6 +25,28 @@ struct sn_live_options {
 
 /* Opens a classic pcap or pcapng file ("-" = standard input). NULL + err. */
 pcap_t *sn_capture_open_file(const char *path, char err[SN_CAPTURE_ERRLEN]);
+
+/*
+ * The same, read through a SN_CAPTURE_READ_BUFFER-byte stdio buffer: libpcap
+ * reads a file with fread, and the default buffer (the file system's block
+ * size, often 4 KiB) costs one read(2) per block, a large share of an
+ * offline replay.  The buffer must outlive the handle, so such a file is
+ * closed with sn_capture_file_close, never pcap_close.  Standard input keeps
+ * its default buffer (libpcap does not close it, so a buffer of ours could
+ * not be freed safely).
+ */
+#define SN_CAPTURE_READ_BUFFER (1u << 20)
+
+struct sn_capture_file {
+	pcap_t *pcap;
+	char *buf; /* the stream's buffer (owned), or NULL */
+};
+
+/* 0, or -errno with err set; on failure cf is left closed. */
+int sn_capture_file_open(struct sn_capture_file *cf, const char *path,
+			 char err[SN_CAPTURE_ERRLEN]);
+/* Closes the handle, then frees its buffer; safe on a closed or zeroed cf. */
+void sn_capture_file_close(struct sn_capture_file *cf);
 /* Opens a live device, non-blocking, with the options.  NULL + err. */
 pcap_t *sn_capture_open_live(const struct sn_live_options *o, char err[SN_CAPTURE_ERRLEN]);
 /* Checks the handle's link type; false + err naming it when unsupported. */

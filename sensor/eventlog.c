@@ -26,6 +26,21 @@ static int open_path(const char *path)
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * A short write (a full disk takes what fits) left the head of a line at the
+ * end of the file, and the next line would be glued to it.  Cut it off: with
+ * O_APPEND the offset is the end of the file, and shrinking needs no space.
+ */
+static void undo_short_write(int fd, size_t written)
+{
+	off_t end = lseek(fd, 0, SEEK_CUR); /* -1 on a pipe or tty: nothing to cut */
+
+	if (end < (off_t)written)
+		return;
+	if (ftruncate(fd, end - (off_t)written) != 0)
+		return; /* the line is counted as lost either way */
+}
+
 /* One write(2) of buf; 0, or -errno (-EIO for a short write). */
 static int write_once(int fd, const char *buf, size_t len)
 {
@@ -36,7 +51,10 @@ static int write_once(int fd, const char *buf, size_t len)
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	return (size_t)n == len ? 0 : -EIO;
+	if ((size_t)n == len)
+		return 0;
+	undo_short_write(fd, (size_t)n);
+	return -EIO;
 }
 
 static uint64_t count_lines(const char *buf, size_t len)

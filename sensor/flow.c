@@ -1,17 +1,22 @@
 /*
  * flow.c - the TCP connection table of one capture worker.
  *
- * Owns connection keys (a normalised 5-tuple plus VLAN, SipHash-1-3 with a
- * per-table key against hash flooding), client/server roles, the TCP states
+ * Owns connection keys (a normalised 5-tuple plus VLAN, hashed with a
+ * per-table secret against hash flooding), client/server roles, the TCP states
  * that matter here (half-open, established, one FIN), idle timeouts in
  * packet time, eviction when full, the first-bytes buffers lent by
  * reassembly.c while a verdict is pending, running the dissectors, and the
  * OPEN / UPDATE / CLOSE reports to the aggregator (conn.h).
  *
- * Memory: every array is allocated at create.  A flow is a 64-byte hot
- * entry (what every packet touches) plus a cold entry (key, first-bytes
- * bookkeeping, report state).  Flows sit on one LRU list per state, ordered
- * by last activity, so expiry and eviction only look at list heads.
+ * Memory: every array is allocated at create (bigmem.h: resident only once
+ * touched, cache-line aligned, huge pages), and entries are handed out
+ * from a high-water mark, so a large table costs nothing until flows come.
+ * A flow is a 64-byte hot entry (what every packet touches) plus a cold
+ * entry (key, first-bytes bookkeeping, report state).  The hash index
+ * (flowindex.h) keeps a tag of each hash beside the flow number, so a
+ * lookup that misses reads one cache line and no entry.  Flows sit on one
+ * LRU list per state, ordered by last activity, so expiry and eviction
+ * only look at list heads.
  */
 #include "flow.h"
 
@@ -19,12 +24,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bigmem.h"
+#include "flowindex.h"
 #include "reassembly.h"
 
 #define SN_FLOW_NIL UINT32_MAX
 #define SN_FLOW_CLIENT_SEGS 16 /* client data segments before a final call */
 #define SN_FLOW_TOTAL_SEGS 32  /* data segments both ways before a final call */
 #define SN_US_PER_S 1000000ULL
+#define SN_FLOW_SECRET 6 /* 64-bit words of hash key */
 
 enum { SN_LRU_NEW = 0, SN_LRU_EST, SN_LRU_CLOSING, SN_LRU_COUNT };
 
@@ -55,9 +63,8 @@ _Static_assert(sizeof(struct sn_flow_key) == 40, "flow key has no padding");
 
 /* The part every packet touches.  Index 0 of arrays: client to server. */
 struct sn_flow {
-	uint32_t hash;             /* full hash, compared before the key */
-	uint32_t next;             /* bucket chain, or free list */
-	uint32_t lru_prev, lru_next;
+	uint64_t hash;             /* key hash: finds the entry's index slot */
+	uint32_t lru_prev, lru_next; /* lru_next also links the free list */
 	uint64_t last_us;          /* last packet, packet time */
 	uint64_t bytes[2];         /* IP-layer bytes per direction */
 	uint64_t packets[2];
@@ -91,12 +98,12 @@ struct sn_lru {
 
 struct sn_flow_table {
 	struct sn_flow_config cfg;
-	uint64_t k0, k1;                /* SipHash key from the seed */
-	uint32_t mask;                  /* buckets - 1 */
-	uint32_t *buckets;
+	uint64_t secret[SN_FLOW_SECRET]; /* hash key, from the seed */
+	struct sn_flowindex index;      /* key hash -> entry */
 	struct sn_flow *flows;
 	struct sn_flow_cold *cold;
-	uint32_t free_head;
+	uint32_t free_head;             /* entries freed and not yet reused */
+	uint32_t fresh;                 /* entries [fresh, max_flows) never used */
 	uint32_t active, half_open;
 	struct sn_lru lru[SN_LRU_COUNT];
 	uint64_t timeout_us[SN_LRU_COUNT];
@@ -112,44 +119,15 @@ struct sn_flow_table {
 
 /* ---- hashing ---------------------------------------------------------- */
 
-static inline uint64_t rotl64(uint64_t x, int b)
+/*
+ * The 64x64 -> 128-bit product folded to 64 bits (high ^ low), the mixing
+ * step of wyhash: every input bit reaches both halves of the result.
+ */
+static inline uint64_t mum(uint64_t a, uint64_t b)
 {
-	return (x << b) | (x >> (64 - b));
-}
-
-static inline void sip_round(uint64_t v[4])
-{
-	v[0] += v[1];
-	v[1] = rotl64(v[1], 13) ^ v[0];
-	v[0] = rotl64(v[0], 32);
-	v[2] += v[3];
-	v[3] = rotl64(v[3], 16) ^ v[2];
-	v[0] += v[3];
-	v[3] = rotl64(v[3], 21) ^ v[0];
-	v[2] += v[1];
-	v[1] = rotl64(v[1], 17) ^ v[2];
-	v[2] = rotl64(v[2], 32);
-}
-
-/* SipHash-1-3 over whole 64-bit words (the key is 40 bytes). */
-static uint64_t siphash13(uint64_t k0, uint64_t k1, const uint64_t *w, size_t nw)
-{
-	uint64_t v[4] = { k0 ^ 0x736f6d6570736575ULL, k1 ^ 0x646f72616e646f6dULL,
-			  k0 ^ 0x6c7967656e657261ULL, k1 ^ 0x7465646279746573ULL };
-	for (size_t i = 0; i < nw; i++) {
-		v[3] ^= w[i];
-		sip_round(v);
-		v[0] ^= w[i];
-	}
-	uint64_t last = (uint64_t)(nw * 8) << 56;
-	v[3] ^= last;
-	sip_round(v);
-	v[0] ^= last;
-	v[2] ^= 0xff;
-	sip_round(v);
-	sip_round(v);
-	sip_round(v);
-	return v[0] ^ v[1] ^ v[2] ^ v[3];
+	__extension__ typedef unsigned __int128 u128;
+	u128 r = (u128)a * b;
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
 static uint64_t splitmix64(uint64_t *x)
@@ -160,11 +138,30 @@ static uint64_t splitmix64(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
-static uint32_t key_hash(const struct sn_flow_table *ft, const struct sn_flow_key *k)
+/*
+ * A keyed hash of the key's five 64-bit words: each word is masked with a
+ * secret word before being multiplied, so without the secret (random per
+ * table) an attacker cannot choose keys that collide; it costs three
+ * multiplies where SipHash-1-3 took nine rounds.  The index takes the
+ * group from the low bits and a tag from the top 16, both well mixed.
+ * Output never depends on it: nothing is iterated in hash order.
+ */
+static uint64_t key_hash(const struct sn_flow_table *ft, const struct sn_flow_key *k)
 {
 	uint64_t w[sizeof *k / 8];
+	const uint64_t *s = ft->secret;
 	memcpy(w, k, sizeof w);
-	return (uint32_t)siphash13(ft->k0, ft->k1, w, sizeof w / sizeof w[0]);
+	uint64_t h = mum(w[0] ^ s[0], w[1] ^ s[1]) ^ mum(w[2] ^ s[2], w[3] ^ s[3]);
+	return mum(h ^ w[4] ^ s[4], s[5]);
+}
+
+/* The keys as words: no library call for a 40-byte compare. */
+static bool key_equal(const struct sn_flow_key *x, const struct sn_flow_key *y)
+{
+	uint64_t a[sizeof *x / 8], b[sizeof *y / 8];
+	memcpy(a, x, sizeof a);
+	memcpy(b, y, sizeof b);
+	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
 }
 
 /* Builds the key; returns true when the packet's source is endpoint a. */
@@ -283,15 +280,6 @@ static void rep_unlink(struct sn_flow_table *ft, uint32_t i)
 		ft->cold[c->rep_next].rep_prev = c->rep_prev;
 	else
 		ft->rep_tail = c->rep_prev;
-}
-
-static void bucket_unlink(struct sn_flow_table *ft, uint32_t i)
-{
-	uint32_t *link = &ft->buckets[ft->flows[i].hash & ft->mask];
-	while (*link != SN_FLOW_NIL && *link != i)
-		link = &ft->flows[*link].next;
-	if (*link == i)
-		*link = ft->flows[i].next;
 }
 
 /* ---- pooled resources --------------------------------------------------- */
@@ -560,7 +548,9 @@ static void buffer_stream(const struct sn_flow_table *ft, uint32_t i, struct sn_
 	memset(s, 0, sizeof *s);
 	s->client = sn_reasm_prefix(ft->pool, f->buf, SN_DIR_C2S, &s->client_len);
 	s->server = sn_reasm_prefix(ft->pool, f->buf, SN_DIR_S2C, &s->server_len);
-	s->client_at_start = (c->flags & SN_FC_ISN_C) && cd->base == c->isn[0] + 1;
+	/* A lost first segment leaves a hole at the start: the bytes after it are mid-stream. */
+	s->client_at_start = (c->flags & SN_FC_ISN_C) && cd->base == c->isn[0] + 1 &&
+			     (s->client_len > 0 || cd->n_ranges == 0);
 	s->final = segs_exhausted(c) || sn_reasm_full(ft->pool, f->buf, SN_DIR_C2S);
 }
 
@@ -602,7 +592,7 @@ static bool str_same(const char *x, const char *y, size_t cap)
  */
 static bool meta_same(const struct sn_meta *x, const struct sn_meta *y)
 {
-	if (x->proto != y->proto || x->truncated != y->truncated ||
+	if (x->proto != y->proto || x->truncated != y->truncated || x->midstream != y->midstream ||
 	    x->has_keepalive != y->has_keepalive || x->keepalive != y->keepalive ||
 	    x->has_clean_session != y->has_clean_session || x->clean_session != y->clean_session ||
 	    x->n_topics != y->n_topics || x->has_starttls != y->has_starttls ||
@@ -736,6 +726,18 @@ static void count_packet(struct sn_flow_table *ft, uint32_t i, int dir, const st
 	lru_move(ft, i, f->list);
 }
 
+/*
+ * A bare ACK from the peer of a side that sent data is an answer too: a
+ * connection picked up mid-stream shows no SYN-ACK and may carry data one way.
+ */
+static void on_bare_ack(struct sn_flow_table *ft, uint32_t i, int dir, const struct sn_packet *pkt)
+{
+	uint8_t peer_data = dir == SN_DIR_C2S ? SN_FC_DATA_S : SN_FC_DATA_C;
+
+	if ((pkt->tcp_flags & SN_TCP_ACK) && (ft->cold[i].flags & peer_data))
+		establish(ft, i);
+}
+
 static void on_payload(struct sn_flow_table *ft, uint32_t i, int dir, const struct sn_packet *pkt)
 {
 	struct sn_flow *f = &ft->flows[i];
@@ -778,9 +780,9 @@ static void free_flow(struct sn_flow_table *ft, uint32_t i)
 	if (!(f->flags & SN_FF_ESTABLISHED))
 		ft->half_open--;
 	lru_unlink(ft, i);
-	bucket_unlink(ft, i);
+	sn_flowindex_remove(&ft->index, f->hash, i);
 	f->flags = 0;
-	f->next = ft->free_head;
+	f->lru_next = ft->free_head;
 	ft->free_head = i;
 	ft->active--;
 }
@@ -867,17 +869,30 @@ static bool src_is_client(const struct sn_flow_table *ft, const struct sn_packet
 	return pkt->sport >= pkt->dport;
 }
 
-static uint32_t flow_new(struct sn_flow_table *ft, const struct sn_flow_key *k, uint32_t h,
+/*
+ * A free entry: the most recently freed first, then one never used, then
+ * the victim of an eviction.
+ */
+static uint32_t take_entry(struct sn_flow_table *ft, uint64_t now_us)
+{
+	if (ft->free_head == SN_FLOW_NIL && ft->fresh < ft->cfg.max_flows)
+		return ft->fresh++;
+	if (ft->free_head == SN_FLOW_NIL)
+		evict_one(ft, now_us);
+	uint32_t i = ft->free_head;
+	if (i != SN_FLOW_NIL)
+		ft->free_head = ft->flows[i].lru_next;
+	return i;
+}
+
+static uint32_t flow_new(struct sn_flow_table *ft, const struct sn_flow_key *k, uint64_t h,
 			 const struct sn_packet *pkt, bool src_is_a)
 {
-	if (ft->free_head == SN_FLOW_NIL)
-		evict_one(ft, pkt->ts_us);
-	uint32_t i = ft->free_head;
+	uint32_t i = take_entry(ft, pkt->ts_us);
 	if (i == SN_FLOW_NIL)
 		return SN_FLOW_NIL;
 	struct sn_flow *f = &ft->flows[i];
 	struct sn_flow_cold *c = &ft->cold[i];
-	ft->free_head = f->next;
 
 	memset(f, 0, sizeof *f);
 	memset(c, 0, sizeof *c);
@@ -891,9 +906,8 @@ static uint32_t flow_new(struct sn_flow_table *ft, const struct sn_flow_key *k, 
 	c->meta = SN_FLOW_NIL;
 	c->rep_prev = c->rep_next = SN_FLOW_NIL;
 
-	uint32_t *bucket = &ft->buckets[h & ft->mask];
-	f->next = *bucket;
-	*bucket = i;
+	/* cannot fail: the index holds max_flows keys and i is one of them */
+	sn_flowindex_insert(&ft->index, h, i);
 	lru_append(ft, i, SN_LRU_NEW);
 	ft->active++;
 	ft->half_open++;
@@ -901,21 +915,39 @@ static uint32_t flow_new(struct sn_flow_table *ft, const struct sn_flow_key *k, 
 	return i;
 }
 
-static uint32_t lookup(const struct sn_flow_table *ft, const struct sn_flow_key *k, uint32_t h)
+/* Candidates come from the index by tag; the key decides. */
+static uint32_t lookup(const struct sn_flow_table *ft, const struct sn_flow_key *k, uint64_t h)
 {
-	for (uint32_t i = ft->buckets[h & ft->mask]; i != SN_FLOW_NIL; i = ft->flows[i].next)
-		if (ft->flows[i].hash == h && memcmp(&ft->cold[i].key, k, sizeof *k) == 0)
+	struct sn_flowindex_probe pr;
+	uint32_t i;
+	sn_flowindex_probe_start(&ft->index, h, &pr);
+	while ((i = sn_flowindex_probe_next(&ft->index, &pr)) != SN_FLOWINDEX_NONE)
+		if (key_equal(&ft->cold[i].key, k))
 			return i;
 	return SN_FLOW_NIL;
 }
 
 /* ---- public ------------------------------------------------------------------ */
 
+/*
+ * A full table evicts before it inserts.  Under a SYN flood that is two
+ * cache misses per packet on random index lines, the lookup's and the
+ * victim's: start fetching the likely victim's line first, so that the two
+ * overlap.  (A hint only: the victim may yet be another flow.)
+ */
+static void prefetch_victim(const struct sn_flow_table *ft)
+{
+	uint32_t v = ft->lru[SN_LRU_NEW].head;
+	if (ft->free_head == SN_FLOW_NIL && ft->fresh == ft->cfg.max_flows && v != SN_FLOW_NIL)
+		__builtin_prefetch(sn_flowindex_home(&ft->index, ft->flows[v].hash), 1);
+}
+
 void sn_flow_table_process(struct sn_flow_table *ft, const struct sn_packet *pkt)
 {
 	struct sn_flow_key key;
+	prefetch_victim(ft);
 	bool src_is_a = make_key(pkt, &key);
-	uint32_t h = key_hash(ft, &key);
+	uint64_t h = key_hash(ft, &key);
 	uint32_t i = lookup(ft, &key, h);
 
 	if (i == SN_FLOW_NIL) {
@@ -932,6 +964,8 @@ void sn_flow_table_process(struct sn_flow_table *ft, const struct sn_packet *pkt
 	count_packet(ft, i, dir, pkt);
 	if (pkt->payload_wire_len)
 		on_payload(ft, i, dir, pkt);
+	else if (!(f->flags & SN_FF_ESTABLISHED) && !(pkt->tcp_flags & (SN_TCP_SYN | SN_TCP_RST)))
+		on_bare_ack(ft, i, dir, pkt);
 	if (!(f->flags & (SN_FF_REPORTED | SN_FF_QUIET)))
 		maybe_open(ft, i, pkt->ts_us, NULL);
 	if (pkt->tcp_flags & (SN_TCP_FIN | SN_TCP_RST))
@@ -993,40 +1027,38 @@ void sn_flow_table_stats(const struct sn_flow_table *ft, struct sn_flow_stats *o
 
 /* ---- life cycle ----------------------------------------------------------------- */
 
-static uint32_t bucket_count(uint32_t max_flows)
+static size_t flows_bytes(const struct sn_flow_table *ft)
 {
-	uint32_t n = 1;
-	while (n < max_flows && n < (1u << 31))
-		n <<= 1;
-	return n;
+	return (size_t)ft->cfg.max_flows * sizeof ft->flows[0];
+}
+
+static size_t cold_bytes(const struct sn_flow_table *ft)
+{
+	return (size_t)ft->cfg.max_flows * sizeof ft->cold[0];
 }
 
 static int alloc_arrays(struct sn_flow_table *ft)
 {
 	const struct sn_flow_config *cfg = &ft->cfg;
-	uint32_t nb = bucket_count(cfg->max_flows);
-
-	ft->mask = nb - 1;
-	ft->buckets = malloc((size_t)nb * sizeof ft->buckets[0]);
-	ft->flows = calloc(cfg->max_flows, sizeof ft->flows[0]);
-	ft->cold = calloc(cfg->max_flows, sizeof ft->cold[0]);
+	int rc = sn_flowindex_init(&ft->index, cfg->max_flows);
+	if (rc < 0)
+		return rc;
+	ft->flows = sn_bigmem_alloc(flows_bytes(ft));
+	ft->cold = sn_bigmem_alloc(cold_bytes(ft));
 	ft->pool = sn_reasm_pool_create(cfg->classify_buffers, cfg->buffer_bytes);
 	ft->n_meta = cfg->classify_buffers;
 	ft->metas = calloc(ft->n_meta ? ft->n_meta : 1, sizeof ft->metas[0]);
 	ft->meta_free = calloc(ft->n_meta ? ft->n_meta : 1, sizeof ft->meta_free[0]);
-	if (!ft->buckets || !ft->flows || !ft->cold || !ft->pool || !ft->metas || !ft->meta_free)
+	if (!ft->flows || !ft->cold || !ft->pool || !ft->metas || !ft->meta_free)
 		return -ENOMEM;
-	memset(ft->buckets, 0xff, (size_t)nb * sizeof ft->buckets[0]);
 	return 0;
 }
 
+/* Entries need no set-up: take_entry hands out [fresh, max_flows) in order. */
 static void init_lists(struct sn_flow_table *ft)
 {
 	ft->free_head = SN_FLOW_NIL;
-	for (uint32_t i = ft->cfg.max_flows; i-- > 0;) {
-		ft->flows[i].next = ft->free_head;
-		ft->free_head = i;
-	}
+	ft->fresh = 0;
 	for (int l = 0; l < SN_LRU_COUNT; l++)
 		ft->lru[l] = (struct sn_lru){ SN_FLOW_NIL, SN_FLOW_NIL, 0 };
 	ft->rep_head = ft->rep_tail = SN_FLOW_NIL;
@@ -1047,8 +1079,8 @@ struct sn_flow_table *sn_flow_table_create(const struct sn_flow_config *cfg, uin
 	if (!ft)
 		return NULL;
 	ft->cfg = *cfg;
-	ft->k0 = splitmix64(&seed);
-	ft->k1 = splitmix64(&seed);
+	for (int k = 0; k < SN_FLOW_SECRET; k++)
+		ft->secret[k] = splitmix64(&seed);
 	int rc = alloc_arrays(ft);
 	if (rc < 0) {
 		sn_flow_table_destroy(ft);
@@ -1063,9 +1095,9 @@ void sn_flow_table_destroy(struct sn_flow_table *ft)
 {
 	if (!ft)
 		return;
-	free(ft->buckets);
-	free(ft->flows);
-	free(ft->cold);
+	sn_flowindex_free(&ft->index);
+	sn_bigmem_free(ft->flows, flows_bytes(ft));
+	sn_bigmem_free(ft->cold, cold_bytes(ft));
 	sn_reasm_pool_destroy(ft->pool);
 	free(ft->metas);
 	free(ft->meta_free);

@@ -452,6 +452,7 @@ static void rate(const struct sn_groups *gs, struct sn_group *g)
 		.external = g->external,
 		.evidence = g->evidence,
 		.any_refuted = g->any_refuted,
+		.midstream = g->has_details && g->details.midstream,
 		.all_trusted_clients = g->proto == SN_PROTO_MQTT && g->untrusted_mqtt == 0 &&
 				       g->trusted_pattern[0] != '\0',
 		.trusted_pattern = g->trusted_pattern[0] ? g->trusted_pattern : NULL,

@@ -4,7 +4,9 @@
  * Every file is opened and its link type checked before anything is
  * written, so a bad argument produces one error line and no output.  A
  * capture cut off mid-record gives a warning naming the file and packet;
- * everything before it is processed and reported.
+ * everything before it is processed and reported.  Files are read through
+ * a large stdio buffer (capture.h): with the default one, read(2) calls
+ * cost as much as the rest of the sensor.
  */
 #include "replay.h"
 
@@ -32,28 +34,27 @@ static uint64_t packet_time_us(const struct pcap_pkthdr *h)
 	return (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec;
 }
 
-static void close_all(pcap_t **handles, size_t n)
+static void close_all(struct sn_capture_file *files, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (handles[i])
-			pcap_close(handles[i]);
+		sn_capture_file_close(&files[i]);
 }
 
 /* Opens every file up front; on failure prints the reason and returns -1. */
-static int open_all(const struct sn_replay_options *o, pcap_t **handles)
+static int open_all(const struct sn_replay_options *o, struct sn_capture_file *files)
 {
 	char err[SN_CAPTURE_ERRLEN];
 	size_t stdin_uses = 0;
 	for (size_t i = 0; i < o->n_files; i++) {
 		if (strcmp(o->files[i], "-") == 0 && ++stdin_uses > 1) {
 			fprintf(stderr, "pubsub-sensor: standard input ('-') can be read only once\n");
-			close_all(handles, i);
+			close_all(files, i);
 			return -1;
 		}
-		handles[i] = sn_capture_open_file(o->files[i], err);
-		if (!handles[i] || !sn_capture_check_linktype(handles[i], o->files[i], err)) {
+		if (sn_capture_file_open(&files[i], o->files[i], err) != 0 ||
+		    !sn_capture_check_linktype(files[i].pcap, o->files[i], err)) {
 			fprintf(stderr, "pubsub-sensor: %s\n", err);
-			close_all(handles, handles[i] ? i + 1 : i);
+			close_all(files, i + 1);
 			return -1;
 		}
 	}
@@ -110,13 +111,13 @@ static void print_table(struct sn_aggregator *ag, FILE *out)
 
 int sn_replay_run(const struct sn_config *cfg, const struct sn_replay_options *o)
 {
-	pcap_t **handles = calloc(o->n_files ? o->n_files : 1, sizeof *handles);
-	if (!handles) {
+	struct sn_capture_file *files = calloc(o->n_files ? o->n_files : 1, sizeof *files);
+	if (!files) {
 		fprintf(stderr, "pubsub-sensor: out of memory\n");
 		return 1;
 	}
-	if (open_all(o, handles) != 0) {
-		free(handles);
+	if (open_all(o, files) != 0) {
+		free(files);
 		return 1;
 	}
 	char err[512];
@@ -135,7 +136,7 @@ int sn_replay_run(const struct sn_config *cfg, const struct sn_replay_options *o
 		goto out;
 	}
 	for (size_t i = 0; i < o->n_files; i++)
-		replay_file(handles[i], o->files[i], &w, ag);
+		replay_file(files[i].pcap, o->files[i], &w, ag);
 
 	uint64_t end = w.now_us;
 	sn_flow_table_flush(w.flows, end, SN_CLOSE_END_OF_INPUT);
@@ -149,7 +150,7 @@ int sn_replay_run(const struct sn_config *cfg, const struct sn_replay_options *o
 	sn_aggregator_free(ag);
 out:
 	free(ag);
-	close_all(handles, o->n_files);
-	free(handles);
+	close_all(files, o->n_files);
+	free(files);
 	return status;
 }

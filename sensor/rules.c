@@ -198,7 +198,10 @@ static void reason_evidence(const struct sn_rule_facts *f, struct sn_rating *out
 
 	switch (f->evidence) {
 	case SN_EVIDENCE_PAYLOAD:
-		if ((unsigned)f->proto < SN_PROTO_COUNT && in_clear[f->proto])
+		if (f->midstream && f->proto != SN_PROTO_NONE)
+			add_reason(out, "%s traffic seen in clear (connection picked up mid-stream)",
+				   name);
+		else if ((unsigned)f->proto < SN_PROTO_COUNT && in_clear[f->proto])
 			add_reason(out, "%s", in_clear[f->proto]);
 		break;
 	case SN_EVIDENCE_TLS:

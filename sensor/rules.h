@@ -33,6 +33,7 @@ struct sn_rule_facts {
 	bool external;
 	enum sn_evidence evidence;    /* the group's best: payload > tls > port */
 	bool any_refuted;             /* some connection's payload refuted port_proto */
+	bool midstream;               /* the details came from a mid-stream match */
 	bool all_trusted_clients;     /* every MQTT client id matched a trusted pattern */
 	const char *trusted_pattern;  /* the pattern that matched (for the reason) */
 	const char *process_name;     /* NULL when unknown */

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,6 +58,38 @@ static void write_str(struct sn_eventlog *log, const char *s, int want)
 {
 	ck_assert_int_eq(sn_eventlog_write(log, s, strlen(s)), want);
 }
+
+/*
+ * A disk that takes only part of a line (here a file-size limit) must not
+ * leave that part behind: the next line would be glued to it.
+ */
+START_TEST(test_short_write_leaves_no_torn_line)
+{
+	struct sn_eventlog log;
+	struct rlimit old, lim;
+	const char *second = "{\"second\":\"this line does not fit under the limit\"}\n";
+	const char *third = "{\"t\":1}\n";
+	char buf[256];
+
+	signal(SIGXFSZ, SIG_IGN);
+	ck_assert_int_eq(sn_eventlog_open(&log, path, false), 0);
+	write_str(&log, "{\"first\":\"a line of forty bytes......\"}\n", 0);
+	/* no assertion while the limit holds: Check itself writes files */
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = 64;
+	setrlimit(RLIMIT_FSIZE, &lim);
+	int rc2 = sn_eventlog_write(&log, second, strlen(second));
+	int rc3 = sn_eventlog_write(&log, third, strlen(third));
+	setrlimit(RLIMIT_FSIZE, &old);
+	ck_assert_int_eq(rc2, -EIO);
+	ck_assert_int_eq(rc3, 0);
+	ck_assert_uint_eq(log.errors, 1);
+	sn_eventlog_close(&log);
+	slurp(path, buf, sizeof buf);
+	ck_assert_str_eq(buf, "{\"first\":\"a line of forty bytes......\"}\n{\"t\":1}\n");
+}
+END_TEST
 
 START_TEST(test_write_lines)
 {
@@ -339,6 +373,7 @@ Suite *eventlog_suite(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, test_buffered_waits_for_flush);
 	tcase_add_test(t, test_buffered_full_and_oversized_lines);
+	tcase_add_test(t, test_short_write_leaves_no_torn_line);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -1,5 +1,5 @@
 /*
- * testutil.c - test helpers: capture paths and client byte streams.
+ * testutil.c - test helpers: capture paths and the byte streams of a capture.
  *
  * Included by tests through check_main.c's link line (it is not a suite).
  * The parser here is deliberately minimal (Ethernet + IPv4/IPv6 + TCP, as in
@@ -96,6 +96,32 @@ long sn_test_client_bytes(const char *pcap_name, uint16_t server_port, uint8_t *
 		len += n;
 		if (flags & 0x05) /* FIN or RST ends the first connection */
 			break;
+	}
+	pcap_close(p);
+	return (long)len;
+}
+
+long sn_test_port_bytes(const char *pcap_name, uint16_t sport, uint16_t dport, uint8_t *out,
+			size_t cap)
+{
+	char err[PCAP_ERRBUF_SIZE];
+	pcap_t *p = pcap_open_offline(sn_test_pcap_path(pcap_name), err);
+	if (!p)
+		return -1;
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	size_t len = 0;
+	while (pcap_next_ex(p, &h, &data) == 1) {
+		uint16_t s, d;
+		uint8_t flags;
+		struct sn_cursor pl;
+		if (parse_frame(data, h->caplen, &s, &d, &flags, &pl) != 0 || s != sport || d != dport)
+			continue;
+		size_t n = sn_cur_remaining(&pl);
+		if (n > cap - len)
+			n = cap - len;
+		sn_cur_copy(&pl, out + len, n);
+		len += n;
 	}
 	pcap_close(p);
 	return (long)len;

@@ -18,4 +18,12 @@ const char *sn_test_pcap_path(const char *name);
  */
 long sn_test_client_bytes(const char *pcap_name, uint16_t server_port, uint8_t *out, size_t cap);
 
+/*
+ * Concatenates, in capture order, the TCP payload of every packet sent from
+ * port `sport` to port `dport` (either direction of a connection picked up
+ * mid-stream) into out[cap].  Returns the length, or -1.
+ */
+long sn_test_port_bytes(const char *pcap_name, uint16_t sport, uint16_t dport, uint8_t *out,
+			size_t cap);
+
 #endif /* SN_TESTUTIL_H */

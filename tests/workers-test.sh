@@ -71,7 +71,6 @@ make_link() {
 write_config() { # write_config WORKERS FILE
 	cat >"$2" <<EOF
 capture:
-  snaplen: 65535
   workers: $1
 home_networks: [10.0.0.0/8]
 rules:
