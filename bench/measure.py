@@ -6,7 +6,10 @@ For every FILE:TRUTH pair: warm the page cache, then run the bare loop
 (libpcap's default 4 KiB stdio buffer, and again with a 1 MiB one), the
 sensor with its default configuration and the sensor with bench/bench.yaml
 alternately, RUNS times each, timing wall-clock and taking each run's peak
-RSS from /usr/bin/time.  One more sensor run with --flows checks that every
+RSS from /usr/bin/time.  The sensor reads files through a 1 MiB buffer
+(sensor/capture.c), so its fair baseline - the one issue 4's 1.5x target
+is judged against - is the bare loop with the same buffer; the ratio to
+the default-buffer loop is kept beside it.  One more sensor run with --flows checks that every
 pub/sub connection in the truth file appears as a flow event, and the
 default-configuration output is checked against the groups the truth file
 says should alert.  Prints a Markdown table and writes it to --results.
@@ -148,7 +151,7 @@ def render(results, runs):
     lines = [f"Medians of {runs} runs each, alternating; wall-clock time, peak RSS from /usr/bin/time.",
              ""]
     lines.append("| file | program | packets | median s | packets/s | Gbit/s | ns/packet "
-                 "| peak RSS MiB | ratio vs bare | vs bare 1 MiB |")
+                 "| peak RSS MiB | vs bare, 4 KiB buffer | vs bare, 1 MiB buffer (target) |")
     lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         base = statistics.median(r["times"]["bare libpcap loop"])
@@ -159,6 +162,9 @@ def render(results, runs):
                 f"| {r['name']} | {prog} | {r['packets']} | {med:.3f} | {r['packets'] / med:,.0f} "
                 f"| {r['bytes'] * 8 / med / 1e9:.2f} | {med * 1e9 / r['packets']:.0f} "
                 f"| {r['rss'][prog] / 1024:.1f} | {med / base:.2f} | {med / base_big:.2f} |")
+    lines.append("")
+    lines.append("The sensor reads through a 1 MiB buffer like the bare loop's -b mode, so the last "
+                 "column (same read buffer) is the one the 1.5x target uses.")
     lines.append("")
     for r in results:
         found, want, payload, missing = r["flows"]

@@ -549,6 +549,215 @@ START_TEST(random_after_header_never_crashes)
 }
 END_TEST
 
+/* ---- mid-stream: no protocol header in the buffer ---- */
+
+static uint8_t peer[SAMPLE_CAP];
+
+/* Both directions, exact-size heap copies, of a connection picked up mid-stream. */
+static enum sn_verdict run_mid(const uint8_t *c, size_t cn, const uint8_t *sv, size_t sn,
+			       bool final, struct sn_meta *m)
+{
+	uint8_t *cc = malloc(cn ? cn : 1), *sc = malloc(sn ? sn : 1);
+	ck_assert(cc && sc);
+	if (cn)
+		memcpy(cc, c, cn);
+	if (sn)
+		memcpy(sc, sv, sn);
+	struct sn_stream s = {
+		.client = cc, .client_len = cn, .server = sc, .server_len = sn,
+		.client_at_start = false, .final = final,
+	};
+	memset(m, 0, sizeof *m);
+	enum sn_verdict v = sn_diss_amqp(&s, m);
+	free(cc);
+	free(sc);
+	return v;
+}
+
+static size_t load_dir(const char *pcap, uint16_t sport, uint16_t dport, uint8_t *out, size_t cap)
+{
+	long n = sn_test_port_bytes(pcap, sport, dport, out, cap);
+	ck_assert_msg(n >= 0, "cannot read %s", pcap);
+	return (size_t)n;
+}
+
+/* One 0-9-1 frame: type, channel, payload, frame-end. */
+static void put_frame(struct buf *b, uint8_t type, uint16_t channel, const void *p, size_t n)
+{
+	put_u8(b, type);
+	put_be16(b, channel);
+	put_be32(b, (uint32_t)n);
+	if (n)
+		put(b, p, n);
+	put_u8(b, 0xCE);
+}
+
+/* Basic.Publish (60, 40) method payload, its content header and a body. */
+static void put_publish(struct buf *b, uint16_t channel)
+{
+	static const uint8_t method[] = { 0, 60, 0, 40, 0, 0, 0, 0x04, 'l', 'o', 'g', 's', 0 };
+	static const uint8_t header[] = { 0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0 };
+	put_frame(b, 1, channel, method, sizeof method);
+	put_frame(b, 2, channel, header, sizeof header);
+	put_frame(b, 3, channel, "hello", 5);
+}
+
+/* Celery's Basic.Publish frames from a capture that starts mid-session. */
+START_TEST(mid_client_frames_capture)
+{
+	struct sn_meta m;
+	size_t cn = load_dir("corpus/amqp-ndpi.pcap", 44205, 5672, sample, 2048);
+	ck_assert_uint_eq(cn, 2048);
+	ck_assert_int_eq(run_mid(sample, cn, NULL, 0, false, &m), SN_MATCH);
+	ck_assert_int_eq(m.proto, SN_PROTO_AMQP);
+	ck_assert(m.midstream);
+	ck_assert_str_eq(m.amqp_version, "");
+	ck_assert_str_eq(m.user, "");
+}
+END_TEST
+
+/* Only the broker spoke: one segment of Basic.Deliver frames. */
+START_TEST(mid_server_frames_capture)
+{
+	struct sn_meta m;
+	size_t sn = load_dir("corpus/amqp2.pcap", 5672, 46900, peer, sizeof peer);
+	ck_assert_uint_eq(sn, 177);
+	ck_assert_int_eq(run_mid(NULL, 0, peer, sn, true, &m), SN_MATCH);
+	ck_assert_int_eq(m.proto, SN_PROTO_AMQP);
+	ck_assert(m.midstream);
+}
+END_TEST
+
+/* Every prefix of the client's frames: never a refusal while more can come. */
+START_TEST(mid_prefixes)
+{
+	struct sn_meta m;
+	size_t cn = load_dir("corpus/amqp-ndpi.pcap", 44205, 5672, sample, 600);
+	for (size_t k = 0; k <= cn; k++) {
+		ck_assert_msg(run_mid(sample, k, NULL, 0, false, &m) != SN_NO_MATCH, "prefix %zu", k);
+		run_mid(sample, k, NULL, 0, true, &m);
+	}
+}
+END_TEST
+
+START_TEST(mid_two_frames_needed)
+{
+	struct buf b = { .n = 0 };
+	struct sn_meta m;
+	static const uint8_t method[] = { 0, 60, 0, 40, 0, 0, 0, 0, 0 };
+
+	put_frame(&b, 1, 1, method, sizeof method);
+	ck_assert_int_eq(run_mid(b.b, b.n, NULL, 0, false, &m), SN_NEED_MORE);
+	ck_assert_int_eq(run_mid(b.b, b.n, NULL, 0, true, &m), SN_NO_MATCH);
+	put_frame(&b, 8, 0, NULL, 0); /* heartbeat */
+	ck_assert_int_eq(run_mid(b.b, b.n, NULL, 0, false, &m), SN_MATCH);
+	/* two heartbeats alone */
+	b.n = 0;
+	put_frame(&b, 8, 0, NULL, 0);
+	put_frame(&b, 8, 0, NULL, 0);
+	ck_assert_int_eq(run_mid(NULL, 0, b.b, b.n, false, &m), SN_MATCH);
+}
+END_TEST
+
+/* A stream seen from its start must begin with the protocol header. */
+START_TEST(mid_needs_not_at_start)
+{
+	struct buf b = { .n = 0 };
+	struct sn_meta m;
+
+	put_publish(&b, 1);
+	ck_assert_int_eq(run_ex(b.b, b.n, false, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_mid(b.b, b.n, NULL, 0, false, &m), SN_MATCH);
+}
+END_TEST
+
+/* Frames that break one rule each, after a good Basic.Publish. */
+START_TEST(mid_malformed_frames)
+{
+	static const uint8_t method[] = { 0, 60, 0, 40, 0, 0, 0, 0, 0 };
+	static const uint8_t bad_class[] = { 0, 11, 0, 40 };
+	static const uint8_t bad_weight[] = { 0, 60, 0, 1, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0 };
+	struct sn_meta m;
+
+	for (int i = 0; i < 6; i++) {
+		struct buf b = { .n = 0 };
+		put_frame(&b, 1, 1, method, sizeof method);
+		if (i == 0)
+			put_frame(&b, 4, 1, "x", 1); /* unknown frame type */
+		else if (i == 1)
+			put_frame(&b, 1, 1, bad_class, sizeof bad_class);
+		else if (i == 2)
+			put_frame(&b, 2, 1, bad_weight, sizeof bad_weight);
+		else if (i == 3)
+			put_frame(&b, 8, 1, NULL, 0); /* heartbeat off channel 0 */
+		else if (i == 4)
+			put_frame(&b, 3, 0, "x", 1); /* body on channel 0 */
+		else
+			put_frame(&b, 1, 1, method, sizeof method);
+		if (i == 5)
+			b.b[b.n - 1] = 0xCD; /* wrong frame-end */
+		ck_assert_msg(run_mid(b.b, b.n, NULL, 0, false, &m) == SN_NO_MATCH, "case %d", i);
+		ck_assert_int_eq(m.proto, SN_PROTO_NONE);
+	}
+}
+END_TEST
+
+/* The other direction must not be malformed. */
+START_TEST(mid_other_direction_bad)
+{
+	struct buf b = { .n = 0 };
+	static const char http[] = "HTTP/1.1 200 OK\r\n\r\n";
+	struct sn_meta m;
+
+	put_publish(&b, 1);
+	ck_assert_int_eq(run_mid(b.b, b.n, (const uint8_t *)http, sizeof http - 1, false, &m),
+			 SN_NO_MATCH);
+}
+END_TEST
+
+/* TLS application data and HTTP picked up mid-stream. */
+START_TEST(mid_neg_other_traffic)
+{
+	static const uint8_t tls_app[] = { 0x17, 0x03, 0x03, 0x00, 0x06, 1, 2, 3, 4, 5, 6,
+					   0x17, 0x03, 0x03, 0x00, 0x02, 7, 8 };
+	static const char http[] = "POST /api HTTP/1.1\r\nHost: x\r\n\r\n{\"a\": 1}";
+	struct sn_meta m;
+
+	ck_assert_int_eq(run_mid(tls_app, sizeof tls_app, tls_app, sizeof tls_app, true, &m),
+			 SN_NO_MATCH);
+	ck_assert_int_eq(run_mid((const uint8_t *)http, sizeof http - 1, NULL, 0, true, &m),
+			 SN_NO_MATCH);
+}
+END_TEST
+
+static uint64_t rnd_next(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* 10,000 random buffers of random lengths, both directions: never a match. */
+START_TEST(mid_random_never_matches)
+{
+	uint64_t x = 0x243f6a8885a308d3u;
+	struct sn_meta m;
+
+	for (unsigned i = 0; i < 10000; i++) {
+		size_t cn = (size_t)(rnd_next(&x) % 600);
+		size_t sn = rnd_next(&x) % 3 ? 0 : (size_t)(rnd_next(&x) % 600); /* often none */
+		for (size_t k = 0; k < cn; k++)
+			sample[k] = (uint8_t)rnd_next(&x);
+		for (size_t k = 0; k < sn; k++)
+			peer[k] = (uint8_t)rnd_next(&x);
+		bool final = (rnd_next(&x) & 1) != 0;
+		ck_assert_msg(run_mid(sample, cn, peer, sn, final, &m) != SN_MATCH, "buffer %u", i);
+		ck_assert_int_eq(m.proto, SN_PROTO_NONE);
+	}
+}
+END_TEST
+
 Suite *amqp_suite(void);
 
 Suite *amqp_suite(void)
@@ -582,5 +791,17 @@ Suite *amqp_suite(void)
 	tcase_add_test(tc, amqp10_hostile_list_and_symbol);
 	tcase_add_test(tc, random_after_header_never_crashes);
 	suite_add_tcase(s, tc);
+
+	TCase *mid = tcase_create("midstream");
+	tcase_add_test(mid, mid_client_frames_capture);
+	tcase_add_test(mid, mid_server_frames_capture);
+	tcase_add_test(mid, mid_prefixes);
+	tcase_add_test(mid, mid_two_frames_needed);
+	tcase_add_test(mid, mid_needs_not_at_start);
+	tcase_add_test(mid, mid_malformed_frames);
+	tcase_add_test(mid, mid_other_direction_bad);
+	tcase_add_test(mid, mid_neg_other_traffic);
+	tcase_add_test(mid, mid_random_never_matches);
+	suite_add_tcase(s, mid);
 	return s;
 }

@@ -249,6 +249,83 @@ START_TEST(stdin_not_a_capture)
 }
 END_TEST
 
+/* ---- offline, through a large read buffer ---------------------------- */
+
+START_TEST(buffered_file_reads_like_plain)
+{
+	char err[SN_CAPTURE_ERRLEN] = "";
+	const char *path = sn_test_pcap_path("mqtt-paho-v311-1883.pcap");
+	struct sn_capture_file cf;
+	ck_assert_int_eq(sn_capture_file_open(&cf, path, err), 0);
+	ck_assert_ptr_nonnull(cf.buf);
+	pcap_t *plain = sn_capture_open_file(path, err);
+	ck_assert_msg(plain != NULL, "%s", err);
+	ck_assert(sn_capture_check_linktype(cf.pcap, path, err));
+	/* every packet the same as through libpcap's default buffer */
+	struct pcap_pkthdr *h1, *h2;
+	const u_char *d1, *d2;
+	int n = 0;
+	while (n < 100000 && pcap_next_ex(cf.pcap, &h1, &d1) == 1) {
+		ck_assert_int_eq(pcap_next_ex(plain, &h2, &d2), 1);
+		ck_assert_uint_eq(h1->caplen, h2->caplen);
+		ck_assert_uint_eq(h1->len, h2->len);
+		ck_assert_int_eq(h1->ts.tv_usec, h2->ts.tv_usec);
+		ck_assert_mem_eq(d1, d2, h1->caplen);
+		n++;
+	}
+	ck_assert_int_gt(n, 10);
+	ck_assert_int_eq(pcap_next_ex(plain, &h2, &d2), PCAP_ERROR_BREAK);
+	pcap_close(plain);
+	sn_capture_file_close(&cf);
+	ck_assert_ptr_null(cf.pcap);
+	ck_assert_ptr_null(cf.buf);
+	sn_capture_file_close(&cf); /* closing twice is harmless */
+}
+END_TEST
+
+START_TEST(buffered_file_errors_match)
+{
+	char err[SN_CAPTURE_ERRLEN] = "";
+	char want[1024];
+	struct sn_capture_file cf;
+	make_tmp_dir();
+	const char *path = tmp_path("nope.pcap");
+	ck_assert_int_lt(sn_capture_file_open(&cf, path, err), 0);
+	ck_assert_ptr_null(cf.pcap);
+	ck_assert_ptr_null(cf.buf);
+	snprintf(want, sizeof want, "cannot open '%s': No such file or directory", path);
+	ck_assert_str_eq(err, want);
+	ck_assert_int_lt(sn_capture_file_open(&cf, tmp_dir, err), 0);
+	snprintf(want, sizeof want, "cannot open '%s': Is a directory", tmp_dir);
+	ck_assert_str_eq(err, want);
+	path = tmp_path("notes.pcap");
+	write_file(path, "not a capture\n", 14);
+	ck_assert_int_lt(sn_capture_file_open(&cf, path, err), 0);
+	ck_assert_ptr_null(cf.buf);
+	snprintf(want, sizeof want, "cannot read '%s': ", path);
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "got: %s", err);
+	sn_capture_file_close(&cf);
+	unlink(path);
+	rmdir(tmp_dir);
+}
+END_TEST
+
+START_TEST(buffered_stdin_keeps_default_buffer)
+{
+	char err[SN_CAPTURE_ERRLEN] = "";
+	struct sn_capture_file cf;
+	/* each Check test runs in its own process, so stdin may be replaced */
+	ck_assert_ptr_nonnull(freopen(sn_test_pcap_path("oneshot-mqtt-pub-1883.pcap"), "rb", stdin));
+	ck_assert_int_eq(sn_capture_file_open(&cf, "-", err), 0);
+	ck_assert_ptr_nonnull(cf.pcap);
+	ck_assert_ptr_null(cf.buf);
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	ck_assert_int_eq(pcap_next_ex(cf.pcap, &h, &data), 1);
+	sn_capture_file_close(&cf);
+}
+END_TEST
+
 /* ---- live ------------------------------------------------------------ */
 
 static bool permission_denied(const char *err)
@@ -349,6 +426,9 @@ Suite *capture_suite(void)
 	tcase_add_test(f, pcapng_nanoseconds_read_as_micro);
 	tcase_add_test(f, stdin_capture);
 	tcase_add_test(f, stdin_not_a_capture);
+	tcase_add_test(f, buffered_file_reads_like_plain);
+	tcase_add_test(f, buffered_file_errors_match);
+	tcase_add_test(f, buffered_stdin_keeps_default_buffer);
 	suite_add_tcase(s, f);
 	TCase *l = tcase_create("live");
 	tcase_add_test(l, live_no_such_interface);

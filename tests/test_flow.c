@@ -296,6 +296,55 @@ START_TEST(midstream_lower_port_is_server)
 }
 END_TEST
 
+START_TEST(midstream_one_way_data_acked_counts)
+{
+	/* Picked up mid-stream: two PUBLISHes, the broker only ACKs them. */
+	struct conv cv = conv4(1, 40002, 1883);
+	data(&cv, C, publish_pkt, LEN(publish_pkt));
+	data(&cv, C, publish_pkt, LEN(publish_pkt));
+	ck_assert_int_eq(nrep, 0);
+	ck_assert_uint_eq(stats().flows_half_open, 1);
+	pkt_at(&cv, S, SN_TCP_ACK, cv.sseq, NULL, 0);
+	ck_assert_int_eq(nrep, 1);
+	ck_assert_int_eq(reps[0].kind, SN_REPORT_OPEN);
+	ck_assert_int_eq(reps[0].proto, SN_PROTO_MQTT);
+	ck_assert_int_eq(reps[0].evidence, SN_EVIDENCE_PAYLOAD);
+	ck_assert(reps[0].meta.midstream);
+	ck_assert_str_eq(reps[0].meta.topics[0], "c2/beacon");
+	ck_assert_uint_eq(stats().flows_half_open, 0);
+}
+END_TEST
+
+START_TEST(midstream_unanswered_data_not_counted)
+{
+	/* No packet at all from the other side: still half-open, never reported. */
+	struct conv cv = conv4(1, 40003, 1883);
+	data(&cv, C, publish_pkt, LEN(publish_pkt));
+	data(&cv, C, publish_pkt, LEN(publish_pkt));
+	pkt_at(&cv, C, SN_TCP_ACK, cv.cseq, NULL, 0);
+	ck_assert_int_eq(nrep, 0);
+	ck_assert_uint_eq(stats().flows_half_open, 1);
+}
+END_TEST
+
+START_TEST(lost_first_segment_is_midstream)
+{
+	/* The handshake is seen but the CONNECT never is: what follows is mid-stream. */
+	static const uint8_t puback[] = { 0x40, 0x02, 0x00, 0x01 };
+	struct conv cv = conv4(1, 40004, 1883);
+	shake(&cv);
+	cv.cseq += LEN(connect_pkt); /* lost */
+	data(&cv, C, publish_pkt, LEN(publish_pkt));
+	data(&cv, S, connack_pkt, LEN(connack_pkt));
+	data(&cv, S, puback, LEN(puback));
+	sn_flow_table_flush(ft, cv.ts, SN_CLOSE_END_OF_INPUT);
+	ck_assert_int_ge(nrep, 1);
+	ck_assert_int_eq(reps[0].proto, SN_PROTO_MQTT);
+	ck_assert_int_eq(reps[0].evidence, SN_EVIDENCE_PAYLOAD);
+	ck_assert(reps[0].meta.midstream);
+}
+END_TEST
+
 START_TEST(data_both_ways_without_synack_counts)
 {
 	struct conv cv = conv4(1, 40001, 1883);
@@ -959,6 +1008,116 @@ START_TEST(create_rejects_zero_capacity)
 }
 END_TEST
 
+/* ---- the index under churn ---- */
+
+/*
+ * 64 established flows in a table of 64: every later packet of each must
+ * find its entry (no new entry, no eviction), also after half of them
+ * closed and new ones reused their entries.
+ */
+START_TEST(churn_keeps_flows_findable)
+{
+	struct conv cv[96];
+	make_table(64, 8);
+	for (int k = 0; k < 96; k++)
+		cv[k] = conv4((uint8_t)(1 + k), (uint16_t)(30000 + 7 * k), (uint16_t)(2000 + k));
+	for (int k = 0; k < 64; k++)
+		shake(&cv[k]);
+	for (int round = 0; round < 3; round++)
+		for (int k = 0; k < 64; k++)
+			data(&cv[(k * 37 + round) % 64], C, http_get, LEN(http_get));
+	struct sn_flow_stats st = stats();
+	ck_assert_uint_eq(st.flows_created, 64);
+	ck_assert_uint_eq(st.flows_active, 64);
+	ck_assert_uint_eq(st.evicted_half_open + st.evicted_established, 0);
+	for (int k = 0; k < 64; k += 2)
+		rst(&cv[k], C);
+	for (int k = 64; k < 96; k++)
+		shake(&cv[k]);
+	for (int k = 1; k < 96; k += 2)
+		data(&cv[k], S, http_get, LEN(http_get));
+	for (int k = 64; k < 96; k += 2)
+		data(&cv[k], C, http_get, LEN(http_get));
+	st = stats();
+	ck_assert_uint_eq(st.flows_created, 96);
+	ck_assert_uint_eq(st.flows_active, 64);
+	ck_assert_uint_eq(st.closed, 32);
+	ck_assert_uint_eq(st.evicted_half_open + st.evicted_established, 0);
+}
+END_TEST
+
+/* Entries come from a high-water mark, then from freed ones, then by eviction. */
+START_TEST(fill_reuse_then_evict)
+{
+	make_table(8, 8);
+	struct conv cv[10];
+	for (int k = 0; k < 10; k++)
+		cv[k] = conv4((uint8_t)(1 + k), (uint16_t)(40000 + k), 1883);
+	for (int k = 0; k < 8; k++)
+		c_syn(&cv[k]);
+	ck_assert_uint_eq(stats().flows_active, 8);
+	rst(&cv[3], C);
+	c_syn(&cv[8]); /* takes the freed entry: nothing evicted */
+	ck_assert_uint_eq(stats().evicted_half_open, 0);
+	c_syn(&cv[9]); /* table full: the oldest half-open flow goes */
+	struct sn_flow_stats st = stats();
+	ck_assert_uint_eq(st.evicted_half_open, 1);
+	ck_assert_uint_eq(st.flows_active, 8);
+	ck_assert_uint_eq(st.flows_created, 10);
+	/* cv[0] was the one evicted: its SYN-ACK finds nothing and starts a new entry */
+	s_synack(&cv[1]);
+	ck_assert_uint_eq(stats().flows_created, 10);
+	s_synack(&cv[0]);
+	ck_assert_uint_eq(stats().flows_created, 11);
+}
+END_TEST
+
+/* The same packets give the same reports whatever the hash seed. */
+static int run_with_seed(uint64_t seed, struct sn_conn_report *out, int cap)
+{
+	struct sn_flow_config cfg = {
+		.max_flows = 16, .classify_buffers = 4, .buffer_bytes = 2048,
+		.timeout_new_s = T_NEW, .timeout_established_s = T_EST,
+		.timeout_closed_s = T_CLOSED, .port_map = port_map, .report = on_report,
+	};
+	sn_flow_table_destroy(ft);
+	ft = sn_flow_table_create(&cfg, seed);
+	ck_assert_ptr_nonnull(ft);
+	nrep = 0;
+	for (int k = 0; k < 40; k++) {
+		struct conv cv = conv4((uint8_t)(k % 7), (uint16_t)(41000 + k), 1883);
+		cv.ts += (uint64_t)k * 5000;
+		shake(&cv);
+		data(&cv, C, connect_pkt, LEN(connect_pkt));
+		if (k % 3 == 0) {
+			fin(&cv, C);
+			fin(&cv, S);
+		}
+	}
+	sn_flow_table_flush(ft, 1800000000 * SEC, SN_CLOSE_END_OF_INPUT);
+	int n = nrep < cap ? nrep : cap;
+	memcpy(out, reps, (size_t)n * sizeof *out);
+	return nrep;
+}
+
+START_TEST(reports_independent_of_seed)
+{
+	static struct sn_conn_report a[MAXREP], b[MAXREP];
+	int na = run_with_seed(1, a, MAXREP);
+	int nb = run_with_seed(0xfeedfacecafebeefULL, b, MAXREP);
+	ck_assert_int_eq(na, nb);
+	ck_assert_int_gt(na, 40);
+	for (int k = 0; k < na && k < MAXREP; k++) {
+		ck_assert_int_eq(a[k].kind, b[k].kind);
+		ck_assert_uint_eq(a[k].client_port, b[k].client_port);
+		ck_assert_uint_eq(a[k].ts_us, b[k].ts_us);
+		ck_assert_int_eq(a[k].close, b[k].close);
+		ck_assert_uint_eq(a[k].bytes[0], b[k].bytes[0]);
+		ck_assert_uint_eq(a[k].packets[1], b[k].packets[1]);
+	}
+}
+END_TEST
+
 Suite *flow_suite(void);
 
 Suite *flow_suite(void)
@@ -974,6 +1133,9 @@ Suite *flow_suite(void)
 	tcase_add_test(t, no_entry_for_ack_fin_rst_of_unknown);
 	tcase_add_test(t, midstream_roles_from_pubsub_port);
 	tcase_add_test(t, midstream_lower_port_is_server);
+	tcase_add_test(t, midstream_one_way_data_acked_counts);
+	tcase_add_test(t, midstream_unanswered_data_not_counted);
+	tcase_add_test(t, lost_first_segment_is_midstream);
 	tcase_add_test(t, data_both_ways_without_synack_counts);
 	tcase_add_test(t, one_way_data_never_counts);
 	tcase_add_test(t, late_syn_swaps_roles);
@@ -1040,6 +1202,13 @@ Suite *flow_suite(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, a_million_packets);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("index");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, churn_keeps_flows_findable);
+	tcase_add_test(t, fill_reuse_then_evict);
+	tcase_add_test(t, reports_independent_of_seed);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -453,12 +453,16 @@ START_TEST(mid_stream_start)
 	};
 	memset(&m, 0, sizeof m);
 	ck_assert_int_eq(sn_diss_mqtt(&s, &m), SN_MATCH);
-	/* a capture joined in the middle of a PUBLISH: not a handshake */
+	/* one PUBLISH with a one-letter topic: too little to confirm mid-stream */
 	static const uint8_t mid[] = { 0x30, 0x05, 0x00, 0x01, 't', 'h', 'i' };
 	s.client = mid;
 	s.client_len = sizeof mid;
 	memset(&m, 0, sizeof m);
+	ck_assert_int_eq(sn_diss_mqtt(&s, &m), SN_NEED_MORE);
+	s.final = true;
+	memset(&m, 0, sizeof m);
 	ck_assert_int_eq(sn_diss_mqtt(&s, &m), SN_NO_MATCH);
+	ck_assert_int_eq(m.n_topics, 0);
 }
 END_TEST
 
@@ -643,6 +647,283 @@ START_TEST(neg_other_protocols_from_captures)
 }
 END_TEST
 
+/* ---- mid-stream: no CONNECT in the buffer ---- */
+
+static uint8_t peer[CAP];
+
+/* Both directions, from offset 0, of a connection picked up mid-stream. */
+static enum sn_verdict run_mid(const uint8_t *c, size_t cn, const uint8_t *sv, size_t sn,
+			       bool final, struct sn_meta *m)
+{
+	struct sn_stream s = {
+		.client = c, .client_len = cn, .server = sv, .server_len = sn,
+		.client_at_start = false, .final = final,
+	};
+	memset(m, 0, sizeof *m);
+	return sn_diss_mqtt(&s, m);
+}
+
+/* A direction's bytes from a copied public capture. */
+static size_t load_dir(const char *pcap, uint16_t sport, uint16_t dport, uint8_t *out, size_t cap)
+{
+	long n = sn_test_port_bytes(pcap, sport, dport, out, cap);
+	ck_assert_msg(n >= 0, "cannot read %s", pcap);
+	return (size_t)n;
+}
+
+static void expect_mid_match(const struct sn_meta *m)
+{
+	ck_assert_int_eq(m->proto, SN_PROTO_MQTT);
+	ck_assert(m->midstream);
+	ck_assert_str_eq(m->mqtt_version, "");
+	ck_assert(!m->has_keepalive);
+}
+
+/* PINGREQ C0 00 from the client, PINGRESP D0 00 from the broker. */
+START_TEST(mid_ping_pair_capture)
+{
+	struct sn_meta m;
+	size_t cn = load_dir("corpus/mqtt-ping.pcap", 49327, 1883, sample, sizeof sample);
+	size_t sn = load_dir("corpus/mqtt-ping.pcap", 1883, 49327, peer, sizeof peer);
+	ck_assert_uint_eq(cn, 2);
+	ck_assert_uint_eq(sn, 2);
+	ck_assert_int_eq(run_mid(sample, cn, peer, sn, false, &m), SN_MATCH);
+	expect_mid_match(&m);
+	ck_assert_int_eq(m.n_topics, 0);
+	/* the PINGREQ alone is not enough */
+	ck_assert_int_eq(run_mid(sample, cn, NULL, 0, false, &m), SN_NEED_MORE);
+	ck_assert_int_eq(run_mid(sample, cn, NULL, 0, true, &m), SN_NO_MATCH);
+}
+END_TEST
+
+/* SUBSCRIBE hello/+/world (flags 0x2) and its SUBACK. */
+START_TEST(mid_subscribe_capture)
+{
+	struct sn_meta m;
+	size_t cn = load_dir("corpus/mqtt_sub.pcap", 34404, 1883, sample, sizeof sample);
+	size_t sn = load_dir("corpus/mqtt_sub.pcap", 1883, 34404, peer, sizeof peer);
+	ck_assert_int_eq(run_mid(sample, cn, peer, sn, true, &m), SN_MATCH);
+	expect_mid_match(&m);
+	ck_assert_int_eq(m.n_topics, 1);
+	ck_assert_str_eq(m.topics[0], "hello/+/world");
+}
+END_TEST
+
+/* Ten QoS 1 PUBLISHes in one segment; the PUBACKs are not even needed. */
+START_TEST(mid_multi_publish_capture)
+{
+	struct sn_meta m;
+	size_t cn = load_dir("corpus/mqtt_one_packet_multi_publish.pcap", 64358, 1883, sample,
+			     sizeof sample);
+	size_t sn = load_dir("corpus/mqtt_one_packet_multi_publish.pcap", 1883, 64358, peer,
+			     sizeof peer);
+	ck_assert_uint_eq(cn, 235);
+	ck_assert_int_eq(run_mid(sample, cn, NULL, 0, false, &m), SN_MATCH);
+	expect_mid_match(&m);
+	ck_assert_int_eq(m.n_topics, 10);
+	ck_assert(has_topic(&m, "hello/0/world"));
+	ck_assert(has_topic(&m, "hello/9/world"));
+	ck_assert_int_eq(run_mid(sample, cn, peer, sn, true, &m), SN_MATCH);
+	ck_assert_int_eq(m.n_topics, 10);
+}
+END_TEST
+
+/* Every prefix: never a refusal while more can come, never a crash. */
+START_TEST(mid_multi_publish_prefixes)
+{
+	struct sn_meta m;
+	size_t cn = load_dir("corpus/mqtt_one_packet_multi_publish.pcap", 64358, 1883, sample,
+			     sizeof sample);
+	for (size_t k = 0; k <= cn; k++) {
+		enum sn_verdict v = run_mid(sample, k, NULL, 0, false, &m);
+		ck_assert_msg(v != SN_NO_MATCH, "prefix %zu", k);
+		if (v != SN_MATCH)
+			ck_assert_int_eq(m.proto, SN_PROTO_NONE);
+		run_mid(sample, k, NULL, 0, true, &m);
+	}
+}
+END_TEST
+
+/*
+ * A 5.0 CONNACK from the broker and the first 2 KiB of a 35 KB PUBLISH
+ * (topic "topicX") that the buffer bound cuts: the cut packet's visible
+ * topic counts.
+ */
+START_TEST(mid_split_publish_capture)
+{
+	struct sn_meta m;
+	size_t cn = load_dir("corpus/mqtt-midstream-split.pcap", 33896, 1883, sample, 2048);
+	size_t sn = load_dir("corpus/mqtt-midstream-split.pcap", 1883, 33896, peer, 2048);
+	ck_assert_uint_eq(cn, 2048);
+	ck_assert_uint_eq(sn, 52);
+	ck_assert_int_eq(run_mid(sample, cn, peer, sn, true, &m), SN_MATCH);
+	expect_mid_match(&m);
+	/* the cut PUBLISH alone is not enough */
+	ck_assert_int_eq(run_mid(sample, cn, NULL, 0, true, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_mid(sample, cn, NULL, 0, false, &m), SN_NEED_MORE);
+}
+END_TEST
+
+/* One PUBLISH exactly filling the client bytes, topic of 3+ printable bytes. */
+START_TEST(mid_lone_publish)
+{
+	/* PUBLISH QoS 0, topic "dev/1/cmd", payload "reboot" */
+	static const uint8_t named[] = { 0x30, 0x11, 0x00, 0x09, 'd', 'e', 'v', '/', '1', '/',
+					 'c', 'm', 'd', 'r', 'e', 'b', 'o', 'o', 't' };
+	/* the same with a 2-byte topic "ab" */
+	static const uint8_t short_topic[] = { 0x30, 0x06, 0x00, 0x02, 'a', 'b', 'x', 'y' };
+	struct sn_meta m;
+
+	ck_assert_int_eq(run_mid(named, sizeof named, NULL, 0, false, &m), SN_MATCH);
+	expect_mid_match(&m);
+	ck_assert_str_eq(m.topics[0], "dev/1/cmd");
+	ck_assert_int_eq(run_mid(short_topic, sizeof short_topic, NULL, 0, true, &m), SN_NO_MATCH);
+	/* one byte more than the packet: not exactly framed */
+	ck_assert_int_eq(run_mid(named, sizeof named - 1, NULL, 0, true, &m), SN_NO_MATCH);
+}
+END_TEST
+
+/* A stream seen from its start must begin with CONNECT. */
+START_TEST(mid_needs_not_at_start)
+{
+	static const uint8_t pings[] = { 0xc0, 0x00, 0xc0, 0x00 };
+	static const uint8_t pongs[] = { 0xd0, 0x00, 0xd0, 0x00 };
+	struct sn_meta m;
+	struct sn_stream s = {
+		.client = pings, .client_len = sizeof pings, .server = pongs,
+		.server_len = sizeof pongs, .client_at_start = true, .final = false,
+	};
+	memset(&m, 0, sizeof m);
+	ck_assert_int_eq(sn_diss_mqtt(&s, &m), SN_NO_MATCH);
+	ck_assert_int_eq(m.proto, SN_PROTO_NONE);
+	ck_assert_int_eq(run_mid(pings, sizeof pings, pongs, sizeof pongs, false, &m), SN_MATCH);
+}
+END_TEST
+
+/* 3.1.1 and 5.0 acknowledgements, DISCONNECT with a reason, UNSUBSCRIBE. */
+START_TEST(mid_v5_packets)
+{
+	/* PUBLISH QoS 1 id 7 topic "a/b"; UNSUBSCRIBE id 8 "a/#" */
+	static const uint8_t cl[] = { 0x32, 0x07, 0x00, 0x03, 'a', '/', 'b', 0x00, 0x07,
+				      0xa2, 0x07, 0x00, 0x08, 0x00, 0x03, 'a', '/', '#',
+				      0xe0, 0x01, 0x04 }; /* DISCONNECT, reason 0x04 */
+	/* PUBACK id 7 reason 0x10 + properties (reason string "ok"); 5.0 UNSUBACK id 8 */
+	static const uint8_t sv[] = { 0x40, 0x09, 0x00, 0x07, 0x10, 0x05, 0x1f, 0x00, 0x02, 'o', 'k',
+				      0xb0, 0x04, 0x00, 0x08, 0x00, 0x00 };
+	struct sn_meta m;
+
+	ck_assert_int_eq(run_mid(cl, sizeof cl, sv, sizeof sv, true, &m), SN_MATCH);
+	expect_mid_match(&m);
+	ck_assert(has_topic(&m, "a/b"));
+	ck_assert(has_topic(&m, "a/#"));
+}
+END_TEST
+
+/* Each packet is a PINGRESP-partnered variant that breaks one rule. */
+START_TEST(mid_malformed_packets)
+{
+	static const uint8_t pong[] = { 0xd0, 0x00 };
+	static const struct {
+		const char *what;
+		uint8_t b[12];
+		size_t n;
+	} bad[] = {
+		{ "SUBSCRIBE flags 0", { 0x80, 0x06, 0x00, 0x01, 0x00, 0x01, 'a', 0x00 }, 8 },
+		{ "PUBREL flags 0", { 0x60, 0x02, 0x00, 0x01 }, 4 },
+		{ "PUBLISH QoS 3", { 0x36, 0x05, 0x00, 0x01, 'a', 0x00, 0x01 }, 7 },
+		{ "PUBLISH QoS 0 with DUP", { 0x38, 0x03, 0x00, 0x01, 'a' }, 5 },
+		{ "PINGREQ with a body", { 0xc0, 0x01, 0x00 }, 3 },
+		{ "reserved type 0", { 0x00, 0x00 }, 2 },
+		{ "CONNECT mid-stream", { 0xc0, 0x00, 0x10, 0x00 }, 4 },
+		{ "wildcard in a topic name", { 0x30, 0x05, 0x00, 0x03, 'a', '/', '+' }, 7 },
+		{ "packet id 0", { 0x40, 0x02, 0x00, 0x00 }, 4 },
+		{ "PUBACK reason 0x20", { 0x40, 0x03, 0x00, 0x01, 0x20 }, 5 },
+		{ "topic past the packet", { 0x30, 0x03, 0x00, 0x05, 'a' }, 5 },
+		{ "NUL in a topic", { 0x30, 0x05, 0x00, 0x03, 'a', 0x00, 'b' }, 7 },
+		{ "overlong UTF-8", { 0x30, 0x04, 0x00, 0x02, 0xc0, 0xaf }, 6 },
+		{ "trailing garbage", { 0xc0, 0x00, 0x07 }, 3 },
+		{ "CONNACK flags 2", { 0x20, 0x02, 0x02, 0x00 }, 4 },
+		{ "SUBACK code 3", { 0x90, 0x03, 0x00, 0x01, 0x03 }, 5 },
+		{ "5.0 property id 0", { 0xe0, 0x03, 0x00, 0x01, 0x00 }, 5 },
+	};
+	struct sn_meta m;
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ck_assert_msg(run_mid(bad[i].b, bad[i].n, pong, sizeof pong, true, &m) == SN_NO_MATCH,
+			      "%s", bad[i].what);
+		ck_assert_int_eq(m.proto, SN_PROTO_NONE);
+		ck_assert_int_eq(m.n_topics, 0);
+	}
+}
+END_TEST
+
+/* The broker's side must be MQTT too. */
+START_TEST(mid_server_not_mqtt)
+{
+	static const uint8_t pings[] = { 0xc0, 0x00, 0xc0, 0x00 };
+	static const char http[] = "HTTP/1.1 200 OK\r\n\r\n";
+	struct sn_meta m;
+
+	ck_assert_int_eq(run_mid(pings, sizeof pings, (const uint8_t *)http, sizeof http - 1, false,
+				 &m), SN_NO_MATCH);
+}
+END_TEST
+
+/* TLS records, HTTP and JSON picked up mid-stream. */
+START_TEST(mid_neg_other_traffic)
+{
+	static const uint8_t tls_app[] = { 0x17, 0x03, 0x03, 0x00, 0x06, 1, 2, 3, 4, 5, 6,
+					   0x17, 0x03, 0x03, 0x00, 0x02, 7, 8 };
+	static const char *const text[] = {
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+		"POST /api HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET / HTTP/1.1\r\n\r\n",
+		"{\"temp\": 21.5, \"id\": \"sensor-1\"}\n",
+		"0\r\n\r\n",
+	};
+	struct sn_meta m;
+
+	ck_assert_int_eq(run_mid(tls_app, sizeof tls_app, tls_app, sizeof tls_app, true, &m),
+			 SN_NO_MATCH);
+	for (size_t i = 0; i < sizeof text / sizeof text[0]; i++) {
+		const uint8_t *b = (const uint8_t *)text[i];
+		ck_assert_msg(run_mid(b, strlen(text[i]), NULL, 0, true, &m) == SN_NO_MATCH, "%s",
+			      text[i]);
+		ck_assert_msg(run_mid(b, strlen(text[i]), NULL, 0, false, &m) != SN_MATCH, "%s",
+			      text[i]);
+	}
+}
+END_TEST
+
+/* xorshift64: a fixed sequence, so a failure can be replayed. */
+static uint64_t rnd_next(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* 10,000 random buffers of random lengths, both directions: never a match. */
+START_TEST(mid_random_never_matches)
+{
+	uint64_t x = 0x9e3779b97f4a7c15u;
+	struct sn_meta m;
+
+	for (unsigned i = 0; i < 10000; i++) {
+		size_t cn = (size_t)(rnd_next(&x) % 600);
+		size_t sn = rnd_next(&x) % 3 ? 0 : (size_t)(rnd_next(&x) % 600); /* often none */
+		for (size_t k = 0; k < cn; k++)
+			sample[k] = (uint8_t)rnd_next(&x);
+		for (size_t k = 0; k < sn; k++)
+			peer[k] = (uint8_t)rnd_next(&x);
+		bool final = (rnd_next(&x) & 1) != 0;
+		ck_assert_msg(run_mid(sample, cn, peer, sn, final, &m) != SN_MATCH, "buffer %u", i);
+		ck_assert_int_eq(m.proto, SN_PROTO_NONE);
+	}
+}
+END_TEST
+
 Suite *mqtt_suite(void);
 
 Suite *mqtt_suite(void)
@@ -689,6 +970,21 @@ Suite *mqtt_suite(void)
 	tcase_add_test(walk, walk_is_bounded);
 	tcase_add_test(walk, topics_capped);
 	suite_add_tcase(s, walk);
+
+	TCase *mid = tcase_create("midstream");
+	tcase_add_test(mid, mid_ping_pair_capture);
+	tcase_add_test(mid, mid_subscribe_capture);
+	tcase_add_test(mid, mid_multi_publish_capture);
+	tcase_add_test(mid, mid_multi_publish_prefixes);
+	tcase_add_test(mid, mid_split_publish_capture);
+	tcase_add_test(mid, mid_lone_publish);
+	tcase_add_test(mid, mid_needs_not_at_start);
+	tcase_add_test(mid, mid_v5_packets);
+	tcase_add_test(mid, mid_malformed_packets);
+	tcase_add_test(mid, mid_server_not_mqtt);
+	tcase_add_test(mid, mid_neg_other_traffic);
+	tcase_add_test(mid, mid_random_never_matches);
+	suite_add_tcase(s, mid);
 
 	TCase *neg = tcase_create("negative");
 	tcase_add_test(neg, neg_http);

@@ -492,6 +492,35 @@ START_TEST(test_reasons_in_clear)
 }
 END_TEST
 
+START_TEST(test_reasons_midstream)
+{
+	static const struct { enum sn_proto proto; uint16_t port; const char *where, *proof; } cases[] = {
+		{ SN_PROTO_MQTT, 1883, "external MQTT broker",
+		  "MQTT traffic seen in clear (connection picked up mid-stream)" },
+		{ SN_PROTO_XMPP, 5222, "external XMPP server",
+		  "XMPP traffic seen in clear (connection picked up mid-stream)" },
+		{ SN_PROTO_AMQP, 5672, "external AMQP broker",
+		  "AMQP traffic seen in clear (connection picked up mid-stream)" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct sn_rule_facts f = facts(cases[i].proto, cases[i].port, true);
+		f.midstream = true;
+		struct sn_rating r = rate(&f);
+		const char *want[] = { cases[i].where, cases[i].proof, "3 connections (threshold 2)" };
+		assert_reasons(&r, want, ARRAY_SIZE(want));
+		/* the suspicion does not depend on how the protocol was seen */
+		f.midstream = false;
+		ck_assert_int_eq(rate(&f).suspicion, r.suspicion);
+	}
+	/* only payload evidence speaks of it: port evidence keeps its own words */
+	struct sn_rule_facts f = facts(SN_PROTO_MQTT, 1883, true);
+	f.midstream = true;
+	f.evidence = SN_EVIDENCE_PORT;
+	struct sn_rating r = rate(&f);
+	ck_assert(has_reason(&r, "port 1883 only: no payload confirmed or refuted it"));
+}
+END_TEST
+
 START_TEST(test_reasons_tls_port)
 {
 	struct sn_rule_facts f = facts(SN_PROTO_MQTT, 8883, false);
@@ -627,6 +656,7 @@ Suite *rules_suite(void)
 	tc = tcase_create("reasons");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_reasons_in_clear);
+	tcase_add_test(tc, test_reasons_midstream);
 	tcase_add_test(tc, test_reasons_tls_port);
 	tcase_add_test(tc, test_reasons_port_only);
 	tcase_add_test(tc, test_reasons_refuted);

@@ -466,6 +466,185 @@ START_TEST(many_elements_after_header_bounded)
 }
 END_TEST
 
+/* ---- mid-stream: no stream header in the buffer ---- */
+
+/* Client bytes (or, with `server`, only server bytes) of a stream joined mid-way. */
+static enum sn_verdict run_mid(const char *text, bool server, bool final, struct sn_meta *m)
+{
+	size_t n = strlen(text);
+	uint8_t *copy = malloc(n ? n : 1);
+	ck_assert(copy);
+	if (n)
+		memcpy(copy, text, n);
+	struct sn_stream s = { .client_at_start = false, .final = final };
+	if (server) {
+		s.server = copy;
+		s.server_len = n;
+	} else {
+		s.client = copy;
+		s.client_len = n;
+	}
+	memset(m, 0, sizeof *m);
+	enum sn_verdict v = sn_diss_xmpp(&s, m);
+	free(copy);
+	return v;
+}
+
+static void expect_mid(const char *text, const char *to)
+{
+	struct sn_meta m;
+	ck_assert_msg(run_mid(text, false, false, &m) == SN_MATCH, "%s", text);
+	ck_assert_int_eq(m.proto, SN_PROTO_XMPP);
+	ck_assert(m.midstream);
+	ck_assert_str_eq(m.xmpp_to, to);
+	ck_assert_str_eq(m.xmpp_ns, "");
+	ck_assert_str_eq(m.xmpp_version, "");
+}
+
+static void expect_mid_refused(const char *text)
+{
+	struct sn_meta m;
+	ck_assert_msg(run_mid(text, false, true, &m) == SN_NO_MATCH, "%s", text);
+	ck_assert_int_eq(m.proto, SN_PROTO_NONE);
+	ck_assert_str_eq(m.xmpp_to, "");
+}
+
+/* Stanzas as a client sends them once the stream is open (RFC 6120 section 8). */
+START_TEST(mid_stanzas)
+{
+	expect_mid("<iq type='set' id='ping1' to='chat.example.net'><command "
+		   "xmlns='http://jabber.org/protocol/commands' node='ping'/></iq>",
+		   "chat.example.net");
+	expect_mid("<presence to='room@conference.example.net/nick'><x "
+		   "xmlns='http://jabber.org/protocol/muc'/></presence>",
+		   "conference.example.net");
+	expect_mid("<message to=\"bob@example.org/home\" type=\"chat\"><body>hi</body></message>",
+		   "example.org");
+	expect_mid("<iq xmlns='jabber:client' type='get' id='r1'><query "
+		   "xmlns='jabber:iq:roster'/></iq>", "");
+	expect_mid("\r\n  <presence type='unavailable'/>", "");
+	expect_mid("<iq type='get' id='v1' to='a b'>", ""); /* not a host name: not kept */
+}
+END_TEST
+
+/* Stream-level elements: close, stream management, STARTTLS, SASL, features. */
+START_TEST(mid_stream_elements)
+{
+	expect_mid("</stream:stream>", "");
+	expect_mid("<r xmlns='urn:xmpp:sm:3'/>", "");
+	expect_mid("<a xmlns='urn:xmpp:sm:3' h='12'/>", "");
+	expect_mid("<enable xmlns='urn:xmpp:sm:3' resume='true'/>", "");
+	expect_mid("<enabled xmlns='urn:xmpp:sm:3' id='s1'/>", "");
+	expect_mid("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", "");
+	expect_mid("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", "");
+	expect_mid("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHg=</auth>",
+		   "");
+	expect_mid("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>", "");
+	expect_mid("<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>", "");
+}
+END_TEST
+
+/* Close, but not well formed or not in the right namespace. */
+START_TEST(mid_refusals)
+{
+	expect_mid_refused("<message>hi</message>");        /* no to/from/id/type */
+	expect_mid_refused("<presence/>");
+	expect_mid_refused("<iq type=get id=1>");            /* unquoted */
+	expect_mid_refused("<iq type='get'id='1'>");         /* no space between */
+	expect_mid_refused("<iq xmlns='urn:other' id='1'>"); /* not a jabber namespace */
+	expect_mid_refused("<iqx type='get'>");
+	expect_mid_refused("<r/>");                          /* sm without its namespace */
+	expect_mid_refused("<a xmlns='urn:xmpp:sm:2' h='1'/>");
+	expect_mid_refused("<starttls/>");
+	expect_mid_refused("<auth mechanism='PLAIN'>x</auth>");
+	expect_mid_refused("<html><body>");
+	expect_mid_refused("hello <iq type='get'/>");        /* text before the element */
+	expect_mid_refused("</stream:streams>");
+	expect_mid_refused("HTTP/1.1 200 OK\r\n\r\n<iq type='get'/>");
+	expect_mid_refused("{\"id\": 1}");
+}
+END_TEST
+
+/* Until the start tag is complete: NEED_MORE, then NO_MATCH once final. */
+START_TEST(mid_prefixes)
+{
+	static const char iq[] = "<iq type='get' id='a1' to='x.example'>";
+	char part[sizeof iq];
+	struct sn_meta m;
+
+	for (size_t k = 0; k < sizeof iq - 1; k++) {
+		memcpy(part, iq, k);
+		part[k] = '\0';
+		ck_assert_msg(run_mid(part, false, false, &m) == SN_NEED_MORE, "prefix %zu", k);
+		ck_assert_msg(run_mid(part, false, true, &m) == SN_NO_MATCH, "final prefix %zu", k);
+	}
+	ck_assert_int_eq(run_mid(iq, false, false, &m), SN_MATCH);
+	ck_assert_str_eq(m.xmpp_to, "x.example");
+}
+END_TEST
+
+/* A stream seen from its start must open with the stream header. */
+START_TEST(mid_needs_not_at_start)
+{
+	static const char iq[] = "<iq type='get' id='a1'/>";
+	struct sn_meta m;
+
+	ck_assert_int_eq(run_ex(iq, sizeof iq - 1, true, true, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_ex(iq, sizeof iq - 1, false, true, &m), SN_MATCH);
+	ck_assert(m.midstream);
+}
+END_TEST
+
+/* Only the server spoke: its stanza confirms, its `to` (the client) is not kept. */
+START_TEST(mid_server_only)
+{
+	struct sn_meta m;
+
+	ck_assert_int_eq(run_mid("<iq to='tom@example.net/pc' from='example.net' type='result' "
+				 "id='p1'/>", true, true, &m), SN_MATCH);
+	ck_assert(m.midstream);
+	ck_assert_str_eq(m.xmpp_to, "");
+	ck_assert_int_eq(run_mid("<b>bold</b>", true, true, &m), SN_NO_MATCH);
+}
+END_TEST
+
+/* TLS application data picked up mid-stream. */
+START_TEST(mid_tls_records)
+{
+	static const uint8_t tls_app[] = { 0x17, 0x03, 0x03, 0x00, 0x04, '<', 'i', 'q', ' ' };
+	struct sn_meta m;
+
+	ck_assert_int_eq(run_ex(tls_app, sizeof tls_app, false, false, &m), SN_NO_MATCH);
+}
+END_TEST
+
+static uint64_t rnd_next(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* 10,000 random buffers of random lengths: never a match. */
+START_TEST(mid_random_never_matches)
+{
+	uint64_t x = 0x13198a2e03707344u;
+	struct sn_meta m;
+
+	for (unsigned i = 0; i < 10000; i++) {
+		size_t n = (size_t)(rnd_next(&x) % 600);
+		for (size_t k = 0; k < n; k++)
+			sample[k] = (uint8_t)rnd_next(&x);
+		if (n && (i & 1))
+			sample[0] = '<'; /* half of them look like markup */
+		bool final = (rnd_next(&x) & 1) != 0;
+		ck_assert_msg(run_ex(sample, n, false, final, &m) != SN_MATCH, "buffer %u", i);
+		ck_assert_int_eq(m.proto, SN_PROTO_NONE);
+	}
+}
+END_TEST
+
 Suite *xmpp_suite(void);
 
 Suite *xmpp_suite(void)
@@ -503,5 +682,16 @@ Suite *xmpp_suite(void)
 	tcase_add_test(tc, attributes_need_separating_space);
 	tcase_add_test(tc, many_elements_after_header_bounded);
 	suite_add_tcase(s, tc);
+
+	TCase *mid = tcase_create("midstream");
+	tcase_add_test(mid, mid_stanzas);
+	tcase_add_test(mid, mid_stream_elements);
+	tcase_add_test(mid, mid_refusals);
+	tcase_add_test(mid, mid_prefixes);
+	tcase_add_test(mid, mid_needs_not_at_start);
+	tcase_add_test(mid, mid_server_only);
+	tcase_add_test(mid, mid_tls_records);
+	tcase_add_test(mid, mid_random_never_matches);
+	suite_add_tcase(s, mid);
 	return s;
 }

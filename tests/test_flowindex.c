@@ -1,0 +1,273 @@
+/*
+ * test_flowindex.c - sensor/flowindex.c: the flow table's hash index.
+ *
+ * Hashes are chosen by hand here, so that keys can be made to share a home
+ * group or a tag, to overflow into later groups and to wrap around the end
+ * of the table; a long random churn is checked against a plain list.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "flowindex.h"
+
+Suite *flowindex_suite(void);
+
+/* group g, tag t: the index takes the group from the low bits, the tag from the top 16 */
+static uint64_t H(uint32_t g, uint16_t t)
+{
+	return (uint64_t)t << 48 | g;
+}
+
+/* Every flow the index offers for hash h, up to cap. */
+static size_t candidates(const struct sn_flowindex *x, uint64_t h, uint32_t *out, size_t cap)
+{
+	struct sn_flowindex_probe pr;
+	size_t n = 0;
+	uint32_t f;
+	sn_flowindex_probe_start(x, h, &pr);
+	while (n < cap && (f = sn_flowindex_probe_next(x, &pr)) != SN_FLOWINDEX_NONE)
+		out[n++] = f;
+	return n;
+}
+
+static bool offers(const struct sn_flowindex *x, uint64_t h, uint32_t flow)
+{
+	uint32_t c[64];
+	size_t n = candidates(x, h, c, 64);
+	for (size_t k = 0; k < n; k++)
+		if (c[k] == flow)
+			return true;
+	return false;
+}
+
+static uint32_t total_overflow(const struct sn_flowindex *x)
+{
+	uint32_t sum = 0;
+	for (uint32_t g = 0; g <= x->mask; g++)
+		sum += x->groups[g].overflow;
+	return sum;
+}
+
+START_TEST(init_sizes)
+{
+	struct sn_flowindex x;
+	ck_assert_int_eq(sn_flowindex_init(&x, 0), -EINVAL);
+	sn_flowindex_free(&x);
+	ck_assert_int_eq(sn_flowindex_init(&x, 1), 0);
+	ck_assert_uint_eq(x.mask, 0);
+	ck_assert_uint_eq(sn_flowindex_bytes(&x), 64);
+	sn_flowindex_free(&x);
+	/* 262144 flows: 65536 groups, a load of 40% */
+	ck_assert_int_eq(sn_flowindex_init(&x, 262144), 0);
+	ck_assert_uint_eq(x.mask + 1, 65536);
+	ck_assert_uint_eq((uintptr_t)x.groups % 64, 0);
+	ck_assert_uint_le((uint64_t)262144 * 8, (uint64_t)(x.mask + 1) * SN_FLOWINDEX_SLOTS * 5);
+	sn_flowindex_free(&x);
+}
+END_TEST
+
+START_TEST(insert_find_remove)
+{
+	struct sn_flowindex x;
+	ck_assert_int_eq(sn_flowindex_init(&x, 64), 0);
+	ck_assert(!offers(&x, H(3, 7), 5));
+	ck_assert_int_eq(sn_flowindex_insert(&x, H(3, 7), 5), 0);
+	ck_assert_uint_eq(x.count, 1);
+	ck_assert(offers(&x, H(3, 7), 5));
+	/* same group, other tag: not offered; same tag, other group: not offered */
+	ck_assert(!offers(&x, H(3, 8), 5));
+	ck_assert(!offers(&x, H(4, 7), 5));
+	ck_assert_ptr_eq(sn_flowindex_home(&x, H(3, 7)), &x.groups[3]);
+	ck_assert(sn_flowindex_remove(&x, H(3, 7), 5));
+	ck_assert(!offers(&x, H(3, 7), 5));
+	ck_assert_uint_eq(x.count, 0);
+	sn_flowindex_free(&x);
+}
+END_TEST
+
+START_TEST(tag_zero_is_not_empty)
+{
+	struct sn_flowindex x;
+	ck_assert_int_eq(sn_flowindex_init(&x, 16), 0);
+	ck_assert_int_eq(sn_flowindex_insert(&x, H(1, 0), 9), 0);
+	ck_assert(offers(&x, H(1, 0), 9));
+	ck_assert_uint_eq(x.count, 1);
+	ck_assert(sn_flowindex_remove(&x, H(1, 0), 9));
+	sn_flowindex_free(&x);
+}
+END_TEST
+
+START_TEST(shared_tag_offers_all_candidates)
+{
+	struct sn_flowindex x;
+	uint32_t c[16];
+	ck_assert_int_eq(sn_flowindex_init(&x, 64), 0);
+	for (uint32_t f = 0; f < 4; f++)
+		ck_assert_int_eq(sn_flowindex_insert(&x, H(2, 42), f), 0);
+	ck_assert_int_eq(sn_flowindex_insert(&x, H(2, 43), 99), 0);
+	ck_assert_uint_eq(candidates(&x, H(2, 42), c, 16), 4);
+	ck_assert_uint_eq(candidates(&x, H(2, 43), c, 16), 1);
+	ck_assert_uint_eq(c[0], 99);
+	sn_flowindex_free(&x);
+}
+END_TEST
+
+/* 25 keys with one home group spill over two more; removal undoes the counts. */
+START_TEST(overflow_spills_and_recovers)
+{
+	struct sn_flowindex x;
+	ck_assert_int_eq(sn_flowindex_init(&x, 64), 0);
+	ck_assert_uint_ge(x.mask, 3);
+	for (uint32_t f = 0; f < 25; f++)
+		ck_assert_int_eq(sn_flowindex_insert(&x, H(1, (uint16_t)(100 + f)), f), 0);
+	ck_assert_uint_eq(x.groups[1].overflow, 15);
+	ck_assert_uint_eq(x.groups[2].overflow, 5);
+	ck_assert_uint_eq(x.groups[3].overflow, 0);
+	for (uint32_t f = 0; f < 25; f++)
+		ck_assert(offers(&x, H(1, (uint16_t)(100 + f)), f));
+	/* a key homed in group 2 goes after the spilled ones, into group 3 */
+	ck_assert_int_eq(sn_flowindex_insert(&x, H(2, 7), 30), 0);
+	ck_assert_uint_eq(x.groups[2].overflow, 6);
+	ck_assert(offers(&x, H(2, 7), 30));
+	/* free a slot in group 1: a new key takes it without overflowing */
+	ck_assert(sn_flowindex_remove(&x, H(1, 100), 0));
+	ck_assert_int_eq(sn_flowindex_insert(&x, H(1, 200), 40), 0);
+	ck_assert_uint_eq(x.groups[1].overflow, 15);
+	for (uint32_t f = 1; f < 25; f++)
+		ck_assert(sn_flowindex_remove(&x, H(1, (uint16_t)(100 + f)), f));
+	ck_assert(sn_flowindex_remove(&x, H(1, 200), 40));
+	ck_assert(offers(&x, H(2, 7), 30));
+	ck_assert(sn_flowindex_remove(&x, H(2, 7), 30));
+	ck_assert_uint_eq(total_overflow(&x), 0);
+	ck_assert_uint_eq(x.count, 0);
+	sn_flowindex_free(&x);
+}
+END_TEST
+
+START_TEST(overflow_wraps_around)
+{
+	struct sn_flowindex x;
+	ck_assert_int_eq(sn_flowindex_init(&x, 64), 0);
+	uint32_t last = x.mask;
+	for (uint32_t f = 0; f < 12; f++)
+		ck_assert_int_eq(sn_flowindex_insert(&x, H(last, (uint16_t)(1 + f)), f), 0);
+	ck_assert_uint_eq(x.groups[last].overflow, 2);
+	ck_assert_uint_eq(x.groups[0].overflow, 0);
+	ck_assert(offers(&x, H(last, 12), 11));
+	ck_assert(sn_flowindex_remove(&x, H(last, 12), 11));
+	ck_assert(sn_flowindex_remove(&x, H(last, 11), 10));
+	ck_assert_uint_eq(total_overflow(&x), 0);
+	sn_flowindex_free(&x);
+}
+END_TEST
+
+START_TEST(remove_absent_changes_nothing)
+{
+	struct sn_flowindex x;
+	ck_assert_int_eq(sn_flowindex_init(&x, 64), 0);
+	for (uint32_t f = 0; f < 12; f++)
+		ck_assert_int_eq(sn_flowindex_insert(&x, H(0, (uint16_t)(1 + f)), f), 0);
+	ck_assert(!sn_flowindex_remove(&x, H(0, 1), 77));  /* right tag, wrong flow */
+	ck_assert(!sn_flowindex_remove(&x, H(0, 500), 0)); /* right flow, wrong tag */
+	ck_assert(!sn_flowindex_remove(&x, H(2, 1), 0));   /* wrong group */
+	ck_assert_uint_eq(x.groups[0].overflow, 2);
+	ck_assert_uint_eq(x.count, 12);
+	sn_flowindex_free(&x);
+}
+END_TEST
+
+START_TEST(full_index_refuses)
+{
+	struct sn_flowindex x;
+	ck_assert_int_eq(sn_flowindex_init(&x, 3), 0);
+	for (uint32_t f = 0; f < 3; f++)
+		ck_assert_int_eq(sn_flowindex_insert(&x, H(0, 5), f), 0);
+	ck_assert_int_eq(sn_flowindex_insert(&x, H(0, 5), 3), -ENOSPC);
+	ck_assert_uint_eq(x.count, 3);
+	sn_flowindex_free(&x);
+}
+END_TEST
+
+/* A probe of a full table in one tag still ends: bounded by the group count. */
+START_TEST(probe_is_bounded)
+{
+	struct sn_flowindex x;
+	uint32_t c[64];
+	ck_assert_int_eq(sn_flowindex_init(&x, 50), 0);
+	ck_assert_uint_eq(x.mask, 7); /* 80 slots */
+	for (uint32_t f = 0; f < 50; f++)
+		ck_assert_int_eq(sn_flowindex_insert(&x, H(5, 9), f), 0);
+	ck_assert_uint_eq(candidates(&x, H(5, 9), c, 64), 50);
+	ck_assert_uint_eq(candidates(&x, H(5, 10), c, 64), 0);
+	sn_flowindex_free(&x);
+}
+END_TEST
+
+static uint64_t next_rand(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/*
+ * 200000 random inserts and removals in a small index, hashes drawn from
+ * few groups and tags so that collisions and overflow are common; after
+ * each step the changed keys are checked, and at the end every key.
+ */
+START_TEST(random_churn_matches_model)
+{
+	enum { N = 48 };
+	struct sn_flowindex x;
+	uint64_t hash[N];
+	bool present[N] = { false };
+	uint64_t seed = 0x1234567;
+	ck_assert_int_eq(sn_flowindex_init(&x, N), 0);
+	for (int step = 0; step < 200000; step++) {
+		uint32_t f = (uint32_t)(next_rand(&seed) % N);
+		if (present[f]) {
+			ck_assert(sn_flowindex_remove(&x, hash[f], f));
+			present[f] = false;
+			ck_assert(!offers(&x, hash[f], f));
+		} else {
+			uint64_t r = next_rand(&seed);
+			hash[f] = H((uint32_t)(r % 3), (uint16_t)(r >> 20) % 4);
+			ck_assert_int_eq(sn_flowindex_insert(&x, hash[f], f), 0);
+			present[f] = true;
+			ck_assert(offers(&x, hash[f], f));
+		}
+	}
+	uint32_t live = 0;
+	for (uint32_t f = 0; f < N; f++) {
+		live += present[f];
+		ck_assert(!present[f] || offers(&x, hash[f], f));
+	}
+	ck_assert_uint_eq(x.count, live);
+	for (uint32_t f = 0; f < N; f++)
+		if (present[f])
+			ck_assert(sn_flowindex_remove(&x, hash[f], f));
+	ck_assert_uint_eq(total_overflow(&x), 0);
+	sn_flowindex_free(&x);
+}
+END_TEST
+
+Suite *flowindex_suite(void)
+{
+	Suite *s = suite_create("flowindex");
+	TCase *t = tcase_create("index");
+	tcase_add_test(t, init_sizes);
+	tcase_add_test(t, insert_find_remove);
+	tcase_add_test(t, tag_zero_is_not_empty);
+	tcase_add_test(t, shared_tag_offers_all_candidates);
+	tcase_add_test(t, overflow_spills_and_recovers);
+	tcase_add_test(t, overflow_wraps_around);
+	tcase_add_test(t, remove_absent_changes_nothing);
+	tcase_add_test(t, full_index_refuses);
+	tcase_add_test(t, probe_is_bounded);
+	tcase_add_test(t, random_churn_matches_model);
+	suite_add_tcase(s, t);
+	return s;
+}
