@@ -31,7 +31,7 @@
 #define SN_BATCH 512            /* packets per pcap_dispatch call */
 #define SN_BATCHES_PER_WAKEUP 8 /* then yield to the loop */
 #define SN_TICK_MS 200
-#define SN_MAX_EXTRA 8
+#define SN_MAX_EXTRA SN_STATS_COUNTERS
 
 struct sn_daemon {
 	uv_loop_t *loop;

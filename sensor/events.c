@@ -284,6 +284,14 @@ static void key_decode_errors(struct sn_json *j, const struct sn_stats_view *s)
 			key_uint(j, sn_decode_error_name((enum sn_decode_error)e),
 				 s->decode->errors[e]);
 	}
+	sn_json_object_end(j);
+}
+
+/* Named health counters beyond the contract's fixed fields (an addition). */
+static void key_counters(struct sn_json *j, const struct sn_stats_view *s)
+{
+	sn_json_key(j, "counters");
+	sn_json_object_begin(j);
 	for (size_t i = 0; s->extra_names && s->extra_values && i < s->n_extra; i++)
 		key_uint(j, s->extra_names[i], s->extra_values[i]);
 	sn_json_object_end(j);
@@ -305,6 +313,7 @@ size_t sn_events_format_stats(struct sn_events *ev, const struct sn_stats_view *
 	key_uint(&j, "groups_active", s->groups_active);
 	key_uint(&j, "alerts", s->alerts);
 	key_decode_errors(&j, s);
+	key_counters(&j, s);
 	return finish(&j);
 }
 

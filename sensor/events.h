@@ -33,7 +33,7 @@ struct sn_stats_view {
 	uint64_t flows_active, flows_evicted;
 	uint64_t groups_active, alerts;
 	const struct sn_decode_stats *decode;     /* decode_errors object */
-	/* extra named counters for decode_errors (flow/pool/output), may be NULL */
+	/* named counters for the `counters` object (evictions, lost lines...), may be NULL */
 	const char *const *extra_names;
 	const uint64_t *extra_values;
 	size_t n_extra;

@@ -151,35 +151,46 @@ void sn_worker_packet(struct sn_worker *w, const uint8_t *frame, uint32_t caplen
 		sn_flow_table_process(w->flows, &pkt);
 }
 
+void sn_stats_fill(struct sn_stats_view *view, const struct sn_decode_stats *decode,
+		   const struct sn_flow_stats *fs, const struct sn_aggregator *ag,
+		   uint64_t report_queue_full, uint64_t values[], const char *names[], size_t cap)
+{
+	struct sn_groups_stats gs;
+	sn_groups_stats(ag->groups, &gs);
+	memset(view, 0, sizeof *view);
+	view->packets = decode->packets;
+	view->bytes = decode->bytes;
+	view->flows_active = fs->flows_active;
+	view->flows_evicted = fs->evicted_half_open + fs->evicted_established;
+	view->groups_active = gs.groups_active;
+	view->alerts = gs.alerts;
+	view->decode = decode;
+	/* Always the same names, so every stats line has the same shape. */
+	const char *const counter_names[] = {
+		"flows_evicted_half_open", "groups_evicted", "classify_pool_exhausted",
+		"flow_meta_exhausted", "event_log_write_errors", "report_queue_full",
+	};
+	const uint64_t counter_values[] = {
+		fs->evicted_half_open, gs.groups_evicted, fs->pool_exhausted, fs->meta_exhausted,
+		ag->have_log ? ag->log.errors : 0, report_queue_full,
+	};
+	size_t n = sizeof counter_values / sizeof counter_values[0];
+	if (n > cap)
+		n = cap;
+	for (size_t i = 0; i < n; i++) {
+		names[i] = counter_names[i];
+		values[i] = counter_values[i];
+	}
+	view->extra_names = names;
+	view->extra_values = values;
+	view->n_extra = n;
+}
+
 void sn_stats_collect(const struct sn_worker *w, const struct sn_aggregator *ag,
 		      struct sn_stats_view *view, uint64_t extra_values[], const char *extra_names[],
 		      size_t extra_cap)
 {
 	struct sn_flow_stats fs;
-	struct sn_groups_stats gs;
 	sn_flow_table_stats(w->flows, &fs);
-	sn_groups_stats(ag->groups, &gs);
-	memset(view, 0, sizeof *view);
-	view->packets = w->decode.packets;
-	view->bytes = w->decode.bytes;
-	view->flows_active = fs.flows_active;
-	view->flows_evicted = fs.evicted_half_open + fs.evicted_established;
-	view->groups_active = gs.groups_active;
-	view->alerts = gs.alerts;
-	view->decode = &w->decode;
-	size_t n = 0;
-#define SN_EXTRA(name, value)                     \
-	do {                                      \
-		if (n < extra_cap && (value) > 0) { \
-			extra_names[n] = (name);  \
-			extra_values[n] = (value); \
-			n++;                      \
-		}                                 \
-	} while (0)
-	SN_EXTRA("classify_pool_exhausted", fs.pool_exhausted);
-	SN_EXTRA("event_log_write_errors", ag->have_log ? ag->log.errors : 0);
-#undef SN_EXTRA
-	view->extra_names = extra_names;
-	view->extra_values = extra_values;
-	view->n_extra = n;
+	sn_stats_fill(view, &w->decode, &fs, ag, 0, extra_values, extra_names, extra_cap);
 }

@@ -69,6 +69,17 @@ void sn_worker_packet(struct sn_worker *w, const uint8_t *frame, uint32_t caplen
 /* Advance packet time without a packet (an idle live link). */
 void sn_worker_advance(struct sn_worker *w, uint64_t now_us);
 
+/*
+ * Fills a stats view from summed decode and flow figures and the
+ * aggregator's; the named counters (stats event's `counters` object) go to
+ * names[]/values[] (cap at least SN_STATS_COUNTERS).  report_queue_full is
+ * the multi-worker queue's drops (0 with one worker).
+ */
+#define SN_STATS_COUNTERS 8
+void sn_stats_fill(struct sn_stats_view *view, const struct sn_decode_stats *decode,
+		   const struct sn_flow_stats *fs, const struct sn_aggregator *ag,
+		   uint64_t report_queue_full, uint64_t values[], const char *names[], size_t cap);
+
 /* The figures a stats event reports, from one worker and the aggregator. */
 void sn_stats_collect(const struct sn_worker *w, const struct sn_aggregator *ag,
 		      struct sn_stats_view *view, uint64_t extra_values[], const char *extra_names[],

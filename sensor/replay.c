@@ -19,7 +19,7 @@
 #include "capture.h"
 #include "pipeline.h"
 
-#define SN_MAX_EXTRA 8
+#define SN_MAX_EXTRA SN_STATS_COUNTERS
 
 static uint64_t random_seed(void)
 {

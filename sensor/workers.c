@@ -582,6 +582,7 @@ static uint64_t sum_workers(struct sn_workers *ws, struct sn_flow_stats *flows,
 		flows->evicted_half_open += s->snap.flows.evicted_half_open;
 		flows->evicted_established += s->snap.flows.evicted_established;
 		flows->pool_exhausted += s->snap.flows.pool_exhausted;
+		flows->meta_exhausted += s->snap.flows.meta_exhausted;
 		view->dropped += s->snap.dropped;
 		view->if_dropped += s->snap.if_dropped;
 		pthread_mutex_unlock(&s->snap_lock);
@@ -595,30 +596,12 @@ void sn_workers_stats_collect(struct sn_workers *ws, const struct sn_aggregator 
 			      const char *extra_names[], size_t extra_cap)
 {
 	struct sn_flow_stats fs;
-	struct sn_groups_stats gs;
-	memset(view, 0, sizeof *view);
-	uint64_t queue_full = sum_workers(ws, &fs, view);
-	sn_groups_stats(ag->groups, &gs);
+	struct sn_stats_view drops;
+	memset(&drops, 0, sizeof drops);
+	uint64_t queue_full = sum_workers(ws, &fs, &drops);
+	sn_stats_fill(view, &ws->sum_decode, &fs, ag, queue_full, extra_values, extra_names,
+		      extra_cap);
 	view->live = true;
-	view->packets = ws->sum_decode.packets;
-	view->bytes = ws->sum_decode.bytes;
-	view->flows_active = fs.flows_active;
-	view->flows_evicted = fs.evicted_half_open + fs.evicted_established;
-	view->groups_active = gs.groups_active;
-	view->alerts = gs.alerts;
-	view->decode = &ws->sum_decode;
-	const char *names[] = { "classify_pool_exhausted", "event_log_write_errors",
-				"report_queue_full" };
-	uint64_t values[] = { fs.pool_exhausted, ag->have_log ? ag->log.errors : 0, queue_full };
-	size_t n = 0;
-	for (size_t i = 0; i < sizeof values / sizeof values[0] && n < extra_cap; i++) {
-		if (values[i] == 0)
-			continue;
-		extra_names[n] = names[i];
-		extra_values[n] = values[i];
-		n++;
-	}
-	view->extra_names = extra_names;
-	view->extra_values = extra_values;
-	view->n_extra = n;
+	view->dropped = drops.dropped;
+	view->if_dropped = drops.if_dropped;
 }

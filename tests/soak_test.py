@@ -163,7 +163,7 @@ def sample(s, tail, t0):
         "groups_active": stats["groups_active"] if stats else None,
         "summaries": tail.counts.get("summary", 0),
         "alerts": tail.counts.get("alert", 0),
-        "pool_exhausted": (stats or {}).get("decode_errors", {}).get("classify_pool_exhausted", 0),
+        "pool_exhausted": (stats or {}).get("counters", {}).get("classify_pool_exhausted", 0),
     }
 
 

@@ -327,8 +327,8 @@ START_TEST(test_stats_golden)
 			 "{\"timestamp\":\"2026-11-28T01:02:03.123456Z\",\"event_type\":\"stats\","
 			 "\"sensor\":\"s1\",\"packets\":1000,\"bytes\":64000,\"flows_active\":4,"
 			 "\"flows_evicted\":1,\"groups_active\":2,\"alerts\":1,"
-			 "\"decode_errors\":{\"link_truncated\":2,\"tcp_truncated\":7,"
-			 "\"pool_exhausted\":3,\"output_overflow\":0}}\n");
+			 "\"decode_errors\":{\"link_truncated\":2,\"tcp_truncated\":7},"
+			 "\"counters\":{\"pool_exhausted\":3,\"output_overflow\":0}}\n");
 	check_keys_in_order(ev.line, stats_keys, sizeof(stats_keys) / sizeof(stats_keys[0]));
 }
 END_TEST
@@ -344,7 +344,7 @@ START_TEST(test_stats_live_and_empty)
 			 "{\"timestamp\":\"1970-01-01T00:00:00.000000Z\",\"event_type\":\"stats\","
 			 "\"sensor\":\"s1\",\"packets\":0,\"bytes\":0,\"dropped\":5,\"if_dropped\":6,"
 			 "\"flows_active\":0,\"flows_evicted\":0,\"groups_active\":0,\"alerts\":0,"
-			 "\"decode_errors\":{}}\n");
+			 "\"decode_errors\":{},\"counters\":{}}\n");
 }
 END_TEST
 
