@@ -46,7 +46,7 @@ fuzz-regress: $(FUZZ_BINS)
 	@n=0; for t in $(FUZZ_TARGETS); do \
 		for f in tests/data/fuzz-regressions/$$t/*; do \
 			[ -f "$$f" ] || continue; n=$$((n + 1)); \
-			./build/fuzz/fuzz_$$t "$$f" >build/fuzz/regress.log 2>&1 || \
+			./build/fuzz/fuzz_$$t -timeout=10 -rss_limit_mb=2048 "$$f" >build/fuzz/regress.log 2>&1 || \
 				{ cat build/fuzz/regress.log; echo "fuzz-regress: $$f fails"; exit 1; }; \
 		done; \
 	done; echo "fuzz-regress: $$n saved inputs pass"

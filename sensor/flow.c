@@ -16,7 +16,9 @@
  * (flowindex.h) keeps a tag of each hash beside the flow number, so a
  * lookup that misses reads one cache line and no entry.  Flows sit on one
  * LRU list per state, ordered by last activity, so expiry and eviction
- * only look at list heads.
+ * only look at list heads.  Replay hands segments over a few packets after
+ * asking for cache hints (sn_flow_table_hint), so that the index line and
+ * entry are usually in cache by the time a segment is processed.
  */
 #include "flow.h"
 
@@ -164,10 +166,27 @@ static bool key_equal(const struct sn_flow_key *x, const struct sn_flow_key *y)
 	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
 }
 
+/*
+ * memcmp(x, y, 16) < 0, == 0 or > 0 as -1, 0, 1, done as two big-endian
+ * word compares: a libc call per packet for 16 bytes costs more than this.
+ */
+static int addr_order(const uint8_t x[16], const uint8_t y[16])
+{
+	uint64_t a[2], b[2];
+	memcpy(a, x, sizeof a);
+	memcpy(b, y, sizeof b);
+	for (int k = 0; k < 2; k++) {
+		uint64_t p = __builtin_bswap64(a[k]), q = __builtin_bswap64(b[k]);
+		if (p != q)
+			return p < q ? -1 : 1;
+	}
+	return 0;
+}
+
 /* Builds the key; returns true when the packet's source is endpoint a. */
 static bool make_key(const struct sn_packet *pkt, struct sn_flow_key *k)
 {
-	int cmp = memcmp(pkt->src.b, pkt->dst.b, sizeof pkt->src.b);
+	int cmp = addr_order(pkt->src.b, pkt->dst.b);
 	bool src_is_a = cmp < 0 || (cmp == 0 && pkt->sport <= pkt->dport);
 	const struct sn_addr *a = src_is_a ? &pkt->src : &pkt->dst;
 	const struct sn_addr *b = src_is_a ? &pkt->dst : &pkt->src;
@@ -927,33 +946,42 @@ static uint32_t lookup(const struct sn_flow_table *ft, const struct sn_flow_key 
 	return SN_FLOW_NIL;
 }
 
-/* ---- public ------------------------------------------------------------------ */
-
 /*
- * A full table evicts before it inserts.  Under a SYN flood that is two
- * cache misses per packet on random index lines, the lookup's and the
- * victim's: start fetching the likely victim's line first, so that the two
- * overlap.  (A hint only: the victim may yet be another flow.)
+ * A full table evicts before it inserts: under a SYN flood, every packet
+ * frees the head of the half-open list, which means reading its entry
+ * (for its hash and list links), its index line (to remove it) and its
+ * cold entry (reused for the new flow), all long out of cache.  Those
+ * reads depend on each other, so they are fetched along the list a step
+ * ahead: this packet reads the next victim's entry (fetched one packet
+ * ago) to start fetching its index line and cold entry, and starts
+ * fetching the entry after it.  Hints only: the victims may yet differ.
  */
-static void prefetch_victim(const struct sn_flow_table *ft)
+static void prefetch_victims(const struct sn_flow_table *ft)
 {
 	uint32_t v = ft->lru[SN_LRU_NEW].head;
-	if (ft->free_head == SN_FLOW_NIL && ft->fresh == ft->cfg.max_flows && v != SN_FLOW_NIL)
-		__builtin_prefetch(sn_flowindex_home(&ft->index, ft->flows[v].hash), 1);
+	if (ft->free_head != SN_FLOW_NIL || ft->fresh < ft->cfg.max_flows || v == SN_FLOW_NIL)
+		return;
+	uint32_t next = ft->flows[v].lru_next;
+	if (next == SN_FLOW_NIL)
+		return;
+	const struct sn_flow *n = &ft->flows[next];
+	__builtin_prefetch(sn_flowindex_home(&ft->index, n->hash), 1);
+	__builtin_prefetch(&ft->cold[next], 1);
+	if (n->lru_next != SN_FLOW_NIL)
+		__builtin_prefetch(&ft->flows[n->lru_next], 1);
 }
 
-void sn_flow_table_process(struct sn_flow_table *ft, const struct sn_packet *pkt)
+/* One segment, its key and hash already known. */
+static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
+		    const struct sn_flow_key *k, bool src_is_a, uint64_t h)
 {
-	struct sn_flow_key key;
-	prefetch_victim(ft);
-	bool src_is_a = make_key(pkt, &key);
-	uint64_t h = key_hash(ft, &key);
-	uint32_t i = lookup(ft, &key, h);
+	prefetch_victims(ft);
+	uint32_t i = lookup(ft, k, h);
 
 	if (i == SN_FLOW_NIL) {
 		if (!starts_flow(pkt))
 			return;
-		i = flow_new(ft, &key, h, pkt, src_is_a);
+		i = flow_new(ft, k, h, pkt, src_is_a);
 		if (i == SN_FLOW_NIL)
 			return;
 	}
@@ -970,6 +998,50 @@ void sn_flow_table_process(struct sn_flow_table *ft, const struct sn_packet *pkt
 		maybe_open(ft, i, pkt->ts_us, NULL);
 	if (pkt->tcp_flags & (SN_TCP_FIN | SN_TCP_RST))
 		on_fin_rst(ft, i, dir, pkt);
+}
+
+/* ---- public ------------------------------------------------------------------ */
+
+void sn_flow_table_process(struct sn_flow_table *ft, const struct sn_packet *pkt)
+{
+	struct sn_flow_key key;
+	bool src_is_a = make_key(pkt, &key);
+	process(ft, pkt, &key, src_is_a, key_hash(ft, &key));
+}
+
+void sn_flow_table_process_hashed(struct sn_flow_table *ft, const struct sn_packet *pkt,
+				  uint64_t hash)
+{
+	struct sn_flow_key key;
+	bool src_is_a = make_key(pkt, &key);
+	process(ft, pkt, &key, src_is_a, hash);
+}
+
+uint64_t sn_flow_table_hint(const struct sn_flow_table *ft, const struct sn_packet *pkt)
+{
+	struct sn_flow_key key;
+	make_key(pkt, &key);
+	uint64_t h = key_hash(ft, &key);
+	__builtin_prefetch(sn_flowindex_home(&ft->index, h), 0);
+	return h;
+}
+
+/*
+ * Reads the (by now cached) index group: every flow whose tag matches is a
+ * likely hit, so its key (cold entry) and counters (hot entry) are fetched.
+ * Only the home group is looked at; a key that overflowed past it merely
+ * misses the hint.
+ */
+void sn_flow_table_hint_entry(const struct sn_flow_table *ft, uint64_t hash)
+{
+	struct sn_flowindex_probe pr;
+	uint32_t i;
+	sn_flowindex_probe_start(&ft->index, hash, &pr);
+	pr.steps = ft->index.mask; /* the home group, then stop */
+	while ((i = sn_flowindex_probe_next(&ft->index, &pr)) != SN_FLOWINDEX_NONE) {
+		__builtin_prefetch(&ft->cold[i].key, 0);
+		__builtin_prefetch(&ft->flows[i], 1);
+	}
 }
 
 void sn_flow_table_expire(struct sn_flow_table *ft, uint64_t now_us)

@@ -60,6 +60,19 @@ void sn_flow_table_destroy(struct sn_flow_table *ft);
 /* One decoded TCP segment. */
 void sn_flow_table_process(struct sn_flow_table *ft, const struct sn_packet *pkt);
 
+/*
+ * Cache hints for a segment that will be processed a few packets later
+ * (replay looks ahead, lookahead.h); neither changes anything.  hint()
+ * returns the segment's key hash and starts fetching its index line;
+ * hint_entry(), given that hash once the line has had time to arrive,
+ * starts fetching the entry it most likely names.
+ */
+uint64_t sn_flow_table_hint(const struct sn_flow_table *ft, const struct sn_packet *pkt);
+void sn_flow_table_hint_entry(const struct sn_flow_table *ft, uint64_t hash);
+/* sn_flow_table_process() given the hash hint() returned for this segment. */
+void sn_flow_table_process_hashed(struct sn_flow_table *ft, const struct sn_packet *pkt,
+				  uint64_t hash);
+
 /* Expire flows idle past their timeout at packet time now_us. */
 void sn_flow_table_expire(struct sn_flow_table *ft, uint64_t now_us);
 

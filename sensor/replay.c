@@ -17,6 +17,7 @@
 #include <sys/random.h>
 
 #include "capture.h"
+#include "lookahead.h"
 #include "pipeline.h"
 
 #define SN_MAX_EXTRA SN_STATS_COUNTERS
@@ -61,21 +62,33 @@ static int open_all(const struct sn_replay_options *o, struct sn_capture_file *f
 	return 0;
 }
 
-/* Replays one file into the worker; returns packets read. */
+/* After each packet: the aggregator's periodic work at the worker's time. */
+static void tick_after_packet(void *ag, struct sn_worker *w)
+{
+	sn_aggregator_tick(ag, w->now_us);
+}
+
+/*
+ * Replays one file into the worker; returns packets read.  Packets pass
+ * through a short lookahead window (lookahead.h) so that the flow table's
+ * memory reads for later packets overlap the work on earlier ones.
+ */
 static uint64_t replay_file(pcap_t *p, const char *name, struct sn_worker *w,
 			    struct sn_aggregator *ag)
 {
 	struct pcap_pkthdr *h;
 	const u_char *data;
+	struct sn_lookahead la;
 	uint64_t n = 0;
 	int rc;
 	w->linktype = pcap_datalink(p);
+	(void)sn_lookahead_init(&la, w, tick_after_packet, ag); /* without memory: no window */
 	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
 		n++;
-		uint64_t ts = packet_time_us(h);
-		sn_worker_packet(w, data, h->caplen, h->len, ts);
-		sn_aggregator_tick(ag, w->now_us);
+		sn_lookahead_push(&la, data, h->caplen, h->len, packet_time_us(h));
 	}
+	sn_lookahead_drain(&la);
+	sn_lookahead_free(&la);
 	if (rc == PCAP_ERROR)
 		fprintf(stderr,
 			"pubsub-sensor: warning: '%s' is cut off or damaged at packet %llu (%s); "

@@ -1,0 +1,97 @@
+/*
+ * lookahead.c - the replay window of lookahead.h.
+ *
+ * Slots are a ring.  A frame is copied whole into its slot before it is
+ * decoded, so the decoded view (payload included) stays valid until the
+ * packet leaves.  The copies are spaced a little more than
+ * SN_LOOKAHEAD_FRAME apart: at exact power-of-two strides every frame's
+ * first bytes would compete for the same few L1 cache sets.
+ */
+#include "lookahead.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SN_LOOKAHEAD_STRIDE (SN_LOOKAHEAD_FRAME + 3 * 64)
+#define SN_LOOKAHEAD_MASK (SN_LOOKAHEAD - 1)
+
+_Static_assert((SN_LOOKAHEAD & SN_LOOKAHEAD_MASK) == 0, "window is a power of two");
+
+int sn_lookahead_init(struct sn_lookahead *la, struct sn_worker *w, sn_lookahead_fn after,
+		      void *ctx)
+{
+	memset(la, 0, sizeof *la);
+	la->w = w;
+	la->after = after;
+	la->ctx = ctx;
+	la->frames = malloc((size_t)SN_LOOKAHEAD * SN_LOOKAHEAD_STRIDE);
+	return la->frames ? 0 : -ENOMEM;
+}
+
+void sn_lookahead_free(struct sn_lookahead *la)
+{
+	free(la->frames);
+	la->frames = NULL;
+}
+
+static uint8_t *slot_frame(const struct sn_lookahead *la, unsigned s)
+{
+	return la->frames + (size_t)s * SN_LOOKAHEAD_STRIDE;
+}
+
+/* What sn_worker_packet() does after decoding, for the oldest packet. */
+static void process_oldest(struct sn_lookahead *la)
+{
+	struct sn_lookahead_slot *s = &la->slot[la->head];
+	sn_worker_advance(la->w, s->ts_us);
+	if (s->tcp)
+		sn_flow_table_process_hashed(la->w->flows, &s->pkt, s->hash);
+	la->head = (la->head + 1) & SN_LOOKAHEAD_MASK;
+	la->count--;
+	if (la->after)
+		la->after(la->ctx, la->w);
+}
+
+void sn_lookahead_drain(struct sn_lookahead *la)
+{
+	while (la->count > 0)
+		process_oldest(la);
+}
+
+/* The packet pushed half a window ago: its index line is in by now. */
+static void hint_middle(struct sn_lookahead *la)
+{
+	if (la->count <= SN_LOOKAHEAD / 2)
+		return;
+	const struct sn_lookahead_slot *s =
+		&la->slot[(la->head + la->count - 1 - SN_LOOKAHEAD / 2) & SN_LOOKAHEAD_MASK];
+	if (s->tcp)
+		sn_flow_table_hint_entry(la->w->flows, s->hash);
+}
+
+void sn_lookahead_push(struct sn_lookahead *la, const uint8_t *frame, uint32_t caplen,
+		       uint32_t wirelen, uint64_t ts_us)
+{
+	struct sn_worker *w = la->w;
+	if (!la->frames || caplen > SN_LOOKAHEAD_FRAME) {
+		sn_lookahead_drain(la);
+		sn_worker_packet(w, frame, caplen, wirelen, ts_us);
+		if (la->after)
+			la->after(la->ctx, w);
+		return;
+	}
+	if (la->count == SN_LOOKAHEAD)
+		process_oldest(la);
+	unsigned i = (la->head + la->count) & SN_LOOKAHEAD_MASK;
+	struct sn_lookahead_slot *s = &la->slot[i];
+	uint8_t *copy = slot_frame(la, i);
+	memcpy(copy, frame, caplen);
+	s->ts_us = ts_us;
+	s->tcp = sn_decode_packet(w->linktype, copy, caplen, wirelen, ts_us, &s->pkt, &w->decode) ==
+		 SN_DECODE_TCP;
+	if (s->tcp)
+		s->hash = sn_flow_table_hint(w->flows, &s->pkt);
+	la->count++;
+	hint_middle(la);
+}

@@ -1,0 +1,342 @@
+/*
+ * test_lookahead.c - replay's lookahead window: packets fed through it give
+ * exactly what sn_worker_packet() per frame gives (the same reports in the
+ * same order, the same decode counts, the same clock after each packet),
+ * also with frames too large for a slot and with a table small enough to
+ * evict; and the flow table's cache hints change nothing.
+ */
+#include <check.h>
+#include <pcap/pcap.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lookahead.h"
+#include "testutil.h"
+
+#define MAXREP 4096
+#define MAXPKT 8192
+
+/* What a report says, minus the meta (checked by the flow table's tests). */
+struct digest {
+	int kind, proto, evidence, close;
+	uint64_t ts_us, first_us, last_us, bytes[2], packets[2];
+	uint16_t client_port, server_port;
+};
+
+struct run {
+	struct digest reps[MAXREP];
+	int nrep;
+	uint64_t clock[MAXPKT]; /* the worker's time after each packet */
+	int npkt;
+	struct sn_decode_stats decode;
+	struct sn_flow_stats flows;
+};
+
+static struct run *runs[2];
+static struct run *cur;
+static uint8_t port_map[65536];
+
+static void on_report(void *ctx, const struct sn_conn_report *r)
+{
+	(void)ctx;
+	if (cur->nrep >= MAXREP)
+		return;
+	struct digest *d = &cur->reps[cur->nrep++];
+	memset(d, 0, sizeof *d);
+	d->kind = (int)r->kind;
+	d->proto = (int)r->proto;
+	d->evidence = (int)r->evidence;
+	d->close = (int)r->close;
+	d->ts_us = r->ts_us;
+	d->first_us = r->first_us;
+	d->last_us = r->last_us;
+	for (int k = 0; k < 2; k++) {
+		d->bytes[k] = r->bytes[k];
+		d->packets[k] = r->packets[k];
+	}
+	d->client_port = r->client_port;
+	d->server_port = r->server_port;
+}
+
+static void after_packet(void *ctx, struct sn_worker *w)
+{
+	(void)ctx;
+	if (cur->npkt < MAXPKT)
+		cur->clock[cur->npkt] = w->now_us;
+	cur->npkt++;
+}
+
+static void worker_open(struct sn_worker *w, uint32_t max_flows)
+{
+	struct sn_flow_config cfg = {
+		.max_flows = max_flows,
+		.classify_buffers = 16,
+		.buffer_bytes = 2048,
+		.timeout_new_s = 30,
+		.timeout_established_s = 300,
+		.timeout_closed_s = 10,
+		.port_map = port_map,
+		.report = on_report,
+	};
+	memset(w, 0, sizeof *w);
+	w->flows = sn_flow_table_create(&cfg, 0x5eed);
+	ck_assert_ptr_nonnull(w->flows);
+}
+
+static void worker_close(struct sn_worker *w)
+{
+	sn_flow_table_flush(w->flows, w->now_us, SN_CLOSE_END_OF_INPUT);
+	cur->decode = w->decode;
+	sn_flow_table_stats(w->flows, &cur->flows);
+	sn_worker_free(w);
+}
+
+/*
+ * An Ethernet + IPv4 + TCP SYN frame, 10.9.0.1:sport -> 10.9.0.2:1883, to
+ * crowd a small table (checksums are not looked at).
+ */
+static uint32_t syn_frame(uint8_t *f, uint16_t sport)
+{
+	static const uint8_t tmpl[54] = {
+		0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 1, 0x08, 0x00,    /* Ethernet, IPv4 */
+		0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0,         /* IPv4, TCP, 40 bytes */
+		10, 9, 0, 1, 10, 9, 0, 2,                           /* addresses */
+		0, 0, 0x07, 0x5b, 0, 0, 0, 1, 0, 0, 0, 0,           /* ports, seq, ack */
+		0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,                 /* SYN */
+	};
+	memcpy(f, tmpl, sizeof tmpl);
+	f[34] = (uint8_t)(sport >> 8);
+	f[35] = (uint8_t)sport;
+	return sizeof tmpl;
+}
+
+/* Feeds one frame through the window or straight to the worker. */
+static void feed(struct sn_worker *w, struct sn_lookahead *la, bool window, const uint8_t *frame,
+		 uint32_t caplen, uint32_t wirelen, uint64_t ts)
+{
+	if (window) {
+		sn_lookahead_push(la, frame, caplen, wirelen, ts);
+		return;
+	}
+	sn_worker_packet(w, frame, caplen, wirelen, ts);
+	after_packet(NULL, w);
+}
+
+/*
+ * Replays the captures into a fresh worker, through the window or packet by
+ * packet.  big_every > 0 feeds every big_every-th frame as a larger-than-slot
+ * frame (the same bytes padded at the end, which the IP length ignores);
+ * with syns, an unanswered SYN from a new port goes before every packet.
+ */
+static void replay(struct run *r, const char *const *names, size_t n, bool window,
+		   uint32_t max_flows, int big_every, bool syns)
+{
+	uint8_t syn[64];
+	static uint8_t big[SN_LOOKAHEAD_FRAME + 100];
+	char err[PCAP_ERRBUF_SIZE];
+	struct sn_worker w;
+	struct sn_lookahead la;
+	int seen = 0;
+
+	memset(r, 0, sizeof *r);
+	cur = r;
+	worker_open(&w, max_flows);
+	ck_assert_int_eq(sn_lookahead_init(&la, &w, after_packet, NULL), 0);
+	for (size_t f = 0; f < n; f++) {
+		pcap_t *p = pcap_open_offline(sn_test_pcap_path(names[f]), err);
+		ck_assert_msg(p != NULL, "%s", err);
+		w.linktype = pcap_datalink(p);
+		struct pcap_pkthdr *h;
+		const u_char *data;
+		while (pcap_next_ex(p, &h, &data) == 1) {
+			uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+			const uint8_t *frame = data;
+			uint32_t caplen = h->caplen;
+			seen++;
+			if (big_every > 0 && seen % big_every == 0 && caplen <= 100) {
+				memset(big, 0, sizeof big);
+				memcpy(big, data, caplen);
+				frame = big;
+				caplen = sizeof big;
+			}
+			if (syns && w.linktype == SN_DLT_EN10MB) {
+				uint32_t len = syn_frame(syn, (uint16_t)(20000 + seen % 30000));
+				feed(&w, &la, window, syn, len, len, ts);
+			}
+			feed(&w, &la, window, frame, caplen, h->len, ts);
+		}
+		sn_lookahead_drain(&la);
+		pcap_close(p);
+	}
+	sn_lookahead_free(&la);
+	worker_close(&w);
+}
+
+static void assert_same_runs(const struct run *a, const struct run *b)
+{
+	ck_assert_int_gt(a->npkt, 0);
+	ck_assert_int_le(a->npkt, MAXPKT);
+	ck_assert_int_le(a->nrep, MAXREP);
+	ck_assert_int_eq(a->npkt, b->npkt);
+	ck_assert_int_eq(a->nrep, b->nrep);
+	for (int k = 0; k < a->npkt; k++)
+		ck_assert_uint_eq(a->clock[k], b->clock[k]);
+	for (int k = 0; k < a->nrep; k++)
+		ck_assert_msg(memcmp(&a->reps[k], &b->reps[k], sizeof a->reps[k]) == 0,
+			      "report %d differs", k);
+	ck_assert_uint_eq(a->decode.packets, b->decode.packets);
+	ck_assert_uint_eq(a->decode.tcp, b->decode.tcp);
+	ck_assert_uint_eq(a->decode.not_tcp, b->decode.not_tcp);
+	ck_assert_uint_eq(a->flows.flows_created, b->flows.flows_created);
+	ck_assert_uint_eq(a->flows.evicted_half_open, b->flows.evicted_half_open);
+	ck_assert_uint_eq(a->flows.evicted_established, b->flows.evicted_established);
+	ck_assert_uint_eq(a->flows.classified, b->flows.classified);
+}
+
+static const char *const captures[] = {
+	"demo.pcap",
+	"mqtt-paho-v311-1883.pcap",
+	"amqp091-pika-userpass-5672.pcap",
+	"oneshot-xmpp-nc-5222.pcap",
+	"stomp10-raw-connect-nc-61613.pcap",
+	"corpus/mqtt-midstream-split.pcap",
+};
+#define N_CAPTURES (sizeof captures / sizeof captures[0])
+
+static void setup(void)
+{
+	memset(port_map, 0, sizeof port_map);
+	port_map[1883] = SN_PROTO_MQTT;
+	port_map[8883] = SN_PROTO_MQTT | SN_PORT_TLS;
+	port_map[5222] = SN_PROTO_XMPP;
+	port_map[5672] = SN_PROTO_AMQP;
+	port_map[61613] = SN_PROTO_STOMP;
+	runs[0] = calloc(1, sizeof *runs[0]);
+	runs[1] = calloc(1, sizeof *runs[1]);
+	ck_assert_ptr_nonnull(runs[0]);
+	ck_assert_ptr_nonnull(runs[1]);
+}
+
+static void teardown(void)
+{
+	free(runs[0]);
+	free(runs[1]);
+	runs[0] = runs[1] = NULL;
+}
+
+START_TEST(window_matches_packet_by_packet)
+{
+	replay(runs[0], captures, N_CAPTURES, false, 4096, 0, false);
+	replay(runs[1], captures, N_CAPTURES, true, 4096, 0, false);
+	ck_assert_int_gt(runs[0]->nrep, 0);
+	assert_same_runs(runs[0], runs[1]);
+}
+END_TEST
+
+START_TEST(window_matches_under_eviction)
+{
+	replay(runs[0], captures, N_CAPTURES, false, 4, 0, true);
+	replay(runs[1], captures, N_CAPTURES, true, 4, 0, true);
+	ck_assert_uint_gt(runs[0]->flows.evicted_half_open, 100);
+	ck_assert_int_gt(runs[0]->nrep, 0);
+	assert_same_runs(runs[0], runs[1]);
+}
+END_TEST
+
+START_TEST(large_frames_bypass_in_order)
+{
+	replay(runs[0], captures, N_CAPTURES, false, 4096, 3, false);
+	replay(runs[1], captures, N_CAPTURES, true, 4096, 3, false);
+	assert_same_runs(runs[0], runs[1]);
+}
+END_TEST
+
+START_TEST(one_file_shorter_than_the_window)
+{
+	static const char *const path[] = { "corpus/mqtt-ping.pcap" };
+	replay(runs[0], path, 1, false, 64, 0, false);
+	replay(runs[1], path, 1, true, 64, 0, false);
+	ck_assert_int_lt(runs[0]->npkt, SN_LOOKAHEAD);
+	assert_same_runs(runs[0], runs[1]);
+}
+END_TEST
+
+/* A window without frame memory processes each packet at once. */
+START_TEST(no_frames_means_no_window)
+{
+	replay(runs[0], captures, 2, false, 4096, 0, false);
+	struct sn_worker w;
+	struct sn_lookahead la;
+	char err[PCAP_ERRBUF_SIZE];
+	memset(runs[1], 0, sizeof *runs[1]);
+	cur = runs[1];
+	worker_open(&w, 4096);
+	ck_assert_int_eq(sn_lookahead_init(&la, &w, after_packet, NULL), 0);
+	sn_lookahead_free(&la); /* frames gone: the fallback path */
+	for (size_t f = 0; f < 2; f++) {
+		pcap_t *p = pcap_open_offline(sn_test_pcap_path(captures[f]), err);
+		ck_assert_msg(p != NULL, "%s", err);
+		w.linktype = pcap_datalink(p);
+		struct pcap_pkthdr *h;
+		const u_char *data;
+		while (pcap_next_ex(p, &h, &data) == 1) {
+			int before = runs[1]->npkt;
+			uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+			sn_lookahead_push(&la, data, h->caplen, h->len, ts);
+			ck_assert_int_eq(runs[1]->npkt, before + 1);
+		}
+		pcap_close(p);
+	}
+	worker_close(&w);
+	assert_same_runs(runs[0], runs[1]);
+}
+END_TEST
+
+/* Hints for packets never processed leave the table as it was. */
+START_TEST(hints_change_nothing)
+{
+	char err[PCAP_ERRBUF_SIZE];
+	struct sn_worker w;
+	memset(runs[0], 0, sizeof *runs[0]);
+	cur = runs[0];
+	worker_open(&w, 64);
+	pcap_t *p = pcap_open_offline(sn_test_pcap_path("demo.pcap"), err);
+	ck_assert_msg(p != NULL, "%s", err);
+	w.linktype = pcap_datalink(p);
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	struct sn_packet pkt;
+	int hinted = 0;
+	while (pcap_next_ex(p, &h, &data) == 1) {
+		if (sn_decode_packet(w.linktype, data, h->caplen, h->len, 0, &pkt, &w.decode) !=
+		    SN_DECODE_TCP)
+			continue;
+		sn_flow_table_hint_entry(w.flows, sn_flow_table_hint(w.flows, &pkt));
+		hinted++;
+	}
+	pcap_close(p);
+	ck_assert_int_gt(hinted, 0);
+	struct sn_flow_stats st;
+	sn_flow_table_stats(w.flows, &st);
+	ck_assert_uint_eq(st.flows_created, 0);
+	ck_assert_uint_eq(st.flows_active, 0);
+	ck_assert_int_eq(runs[0]->nrep, 0);
+	worker_close(&w);
+}
+END_TEST
+
+Suite *lookahead_suite(void);
+Suite *lookahead_suite(void)
+{
+	Suite *s = suite_create("lookahead");
+	TCase *tc = tcase_create("lookahead");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, window_matches_packet_by_packet);
+	tcase_add_test(tc, window_matches_under_eviction);
+	tcase_add_test(tc, large_frames_bypass_in_order);
+	tcase_add_test(tc, one_file_shorter_than_the_window);
+	tcase_add_test(tc, no_frames_means_no_window);
+	tcase_add_test(tc, hints_change_nothing);
+	suite_add_tcase(s, tc);
+	return s;
+}
