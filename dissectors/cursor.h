@@ -213,6 +213,30 @@ static inline bool sn_cur_string(struct sn_cursor *c, size_t n, char *dst, size_
 	return true;
 }
 
+/* The outcome of reading an expected literal from bytes that may stop short. */
+enum sn_cur_step {
+	SN_CUR_OK = 0, /* the literal was there and is consumed */
+	SN_CUR_SHORT,  /* the bytes left are a proper prefix of it: need more */
+	SN_CUR_BAD,    /* the bytes differ */
+};
+
+/* Consumes lit if it is next; SHORT when the bytes left are a prefix of it. */
+static inline enum sn_cur_step sn_cur_eat_literal(struct sn_cursor *c, const char *lit)
+{
+	size_t n = strlen(lit);
+	size_t have = sn_cur_remaining(c);
+	size_t k = have < n ? have : n;
+
+	if (have == 0)
+		return SN_CUR_SHORT;
+	if (!sn_cur_starts_with(c, lit, k))
+		return SN_CUR_BAD;
+	if (k < n)
+		return SN_CUR_SHORT;
+	sn_cur_skip(c, n);
+	return SN_CUR_OK;
+}
+
 /* The position, for callers that report offsets. */
 static inline size_t sn_cur_offset(const struct sn_cursor *c) { return c->off; }
 

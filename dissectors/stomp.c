@@ -20,33 +20,15 @@
 #define STOMP_LINE_MAX 1024    /* longest header line */
 
 /* Outcome of one parsing step: done, ran out of bytes, or not STOMP. */
-enum stomp_step { STOMP_OK, STOMP_SHORT, STOMP_BAD };
 
 /* Headers kept; STOMP 1.2: the first of repeated headers wins. */
 enum stomp_seen { SEEN_ACCEPT = 1u << 0, SEEN_HOST = 1u << 1, SEEN_LOGIN = 1u << 2 };
 
-/* Consumes lit if it is next; SHORT when the bytes left are a prefix of it. */
-static enum stomp_step eat_lit(struct sn_cursor *c, const char *lit)
-{
-	size_t n = strlen(lit);
-	size_t have = sn_cur_remaining(c);
-	size_t k = have < n ? have : n;
-
-	if (have == 0)
-		return STOMP_SHORT; /* also keeps an empty cursor's NULL away from memcmp */
-	if (!sn_cur_starts_with(c, lit, k))
-		return STOMP_BAD;
-	if (k < n)
-		return STOMP_SHORT;
-	sn_cur_skip(c, n);
-	return STOMP_OK;
-}
-
 /* EOL = [CR] LF */
-static enum stomp_step eat_eol(struct sn_cursor *c)
+static enum sn_cur_step eat_eol(struct sn_cursor *c)
 {
-	enum stomp_step st = eat_lit(c, "\n");
-	return st == STOMP_BAD ? eat_lit(c, "\r\n") : st;
+	enum sn_cur_step st = sn_cur_eat_literal(c, "\n");
+	return st == SN_CUR_BAD ? sn_cur_eat_literal(c, "\r\n") : st;
 }
 
 static bool cur_is(const struct sn_cursor *v, const char *lit)
@@ -55,34 +37,34 @@ static bool cur_is(const struct sn_cursor *v, const char *lit)
 	return sn_cur_remaining(v) == n && sn_cur_starts_with(v, lit, n);
 }
 
-static enum stomp_step skip_heartbeats(struct sn_cursor *c)
+static enum sn_cur_step skip_heartbeats(struct sn_cursor *c)
 {
 	for (size_t i = 0; i <= STOMP_EOLS_MAX; i++) {
 		if (sn_cur_remaining(c) == 0)
-			return STOMP_SHORT;
+			return SN_CUR_SHORT;
 		uint8_t b = sn_cur_peek(c, 0);
 		if (b != '\n' && b != '\r')
-			return STOMP_OK;
+			return SN_CUR_OK;
 		if (i == STOMP_EOLS_MAX)
-			return STOMP_BAD;
-		enum stomp_step st = eat_eol(c);
-		if (st != STOMP_OK)
+			return SN_CUR_BAD;
+		enum sn_cur_step st = eat_eol(c);
+		if (st != SN_CUR_OK)
 			return st;
 	}
-	return STOMP_BAD;
+	return SN_CUR_BAD;
 }
 
-static enum stomp_step read_command(struct sn_cursor *c, struct sn_meta *m)
+static enum sn_cur_step read_command(struct sn_cursor *c, struct sn_meta *m)
 {
 	const char *cmd = "CONNECT";
-	enum stomp_step st = eat_lit(c, cmd);
-	if (st == STOMP_BAD) {
+	enum sn_cur_step st = sn_cur_eat_literal(c, cmd);
+	if (st == SN_CUR_BAD) {
 		cmd = "STOMP";
-		st = eat_lit(c, cmd);
+		st = sn_cur_eat_literal(c, cmd);
 	}
-	if (st == STOMP_OK)
+	if (st == SN_CUR_OK)
 		st = eat_eol(c);
-	if (st == STOMP_OK)
+	if (st == SN_CUR_OK)
 		sn_meta_set(m, m->stomp_command, sizeof m->stomp_command, cmd, strlen(cmd));
 	return st;
 }
@@ -112,13 +94,13 @@ static void put_unescaped(struct sn_cursor v, char *dst, size_t cap, struct sn_m
 }
 
 /* One `name:value` line (EOL already removed). */
-static enum stomp_step header_line(struct sn_cursor *line, struct sn_meta *m, unsigned *seen)
+static enum sn_cur_step header_line(struct sn_cursor *line, struct sn_meta *m, unsigned *seen)
 {
 	if (sn_cur_find(line, '\0') >= 0)
-		return STOMP_BAD; /* a NUL ends a frame; it cannot sit in a header */
+		return SN_CUR_BAD; /* a NUL ends a frame; it cannot sit in a header */
 	long colon = sn_cur_find(line, ':');
 	if (colon <= 0)
-		return STOMP_BAD;
+		return SN_CUR_BAD;
 	struct sn_cursor name = sn_cur_sub(line, (size_t)colon);
 	sn_cur_skip(line, 1);
 	struct sn_cursor value = sn_cur_rest(line);
@@ -133,48 +115,48 @@ static enum stomp_step header_line(struct sn_cursor *line, struct sn_meta *m, un
 		*seen |= SEEN_LOGIN;
 		put_unescaped(value, m->user, sizeof m->user, m);
 	}
-	return STOMP_OK;
+	return SN_CUR_OK;
 }
 
 /* The next line without its EOL, or SHORT/BAD. */
-static enum stomp_step next_line(struct sn_cursor *c, struct sn_cursor *line)
+static enum sn_cur_step next_line(struct sn_cursor *c, struct sn_cursor *line)
 {
 	long at = sn_cur_find(c, '\n');
 	if (at < 0) {
 		/* Refuse binary early: a NUL cannot precede the blank line. */
 		struct sn_cursor partial = sn_cur_rest(c);
 		if (sn_cur_find(&partial, '\0') >= 0)
-			return STOMP_BAD;
-		return sn_cur_remaining(c) > STOMP_LINE_MAX ? STOMP_BAD : STOMP_SHORT;
+			return SN_CUR_BAD;
+		return sn_cur_remaining(c) > STOMP_LINE_MAX ? SN_CUR_BAD : SN_CUR_SHORT;
 	}
 	if (at > STOMP_LINE_MAX)
-		return STOMP_BAD;
+		return SN_CUR_BAD;
 	size_t n = (size_t)at;
 	if (n > 0 && sn_cur_peek(c, n - 1) == '\r')
 		n--;
 	*line = sn_cur_sub(c, n);
 	sn_cur_skip(c, (size_t)at - n + 1);
-	return STOMP_OK;
+	return SN_CUR_OK;
 }
 
-static enum stomp_step read_headers(struct sn_cursor *c, struct sn_meta *m)
+static enum sn_cur_step read_headers(struct sn_cursor *c, struct sn_meta *m)
 {
 	unsigned seen = 0;
 
 	for (size_t i = 0; i <= STOMP_HEADERS_MAX; i++) {
 		struct sn_cursor line;
-		enum stomp_step st = next_line(c, &line);
-		if (st != STOMP_OK)
+		enum sn_cur_step st = next_line(c, &line);
+		if (st != SN_CUR_OK)
 			return st;
 		if (sn_cur_remaining(&line) == 0)
-			return STOMP_OK;
+			return SN_CUR_OK;
 		if (i == STOMP_HEADERS_MAX)
-			return STOMP_BAD;
+			return SN_CUR_BAD;
 		st = header_line(&line, m, &seen);
-		if (st != STOMP_OK)
+		if (st != SN_CUR_OK)
 			return st;
 	}
-	return STOMP_BAD;
+	return SN_CUR_BAD;
 }
 
 enum sn_verdict sn_diss_stomp(const struct sn_stream *s, struct sn_meta *out)
@@ -182,14 +164,14 @@ enum sn_verdict sn_diss_stomp(const struct sn_stream *s, struct sn_meta *out)
 	size_t len = s->client_len < STOMP_SCAN_MAX ? s->client_len : STOMP_SCAN_MAX;
 	struct sn_cursor c = sn_cur_make(s->client, len);
 
-	enum stomp_step st = skip_heartbeats(&c);
-	if (st == STOMP_OK)
+	enum sn_cur_step st = skip_heartbeats(&c);
+	if (st == SN_CUR_OK)
 		st = read_command(&c, out);
-	if (st == STOMP_OK)
+	if (st == SN_CUR_OK)
 		st = read_headers(&c, out);
-	if (st == STOMP_SHORT && !s->final && s->client_len < STOMP_SCAN_MAX)
+	if (st == SN_CUR_SHORT && !s->final && s->client_len < STOMP_SCAN_MAX)
 		return SN_NEED_MORE;
-	if (st != STOMP_OK)
+	if (st != SN_CUR_OK)
 		return SN_NO_MATCH;
 	out->proto = SN_PROTO_STOMP;
 	return SN_MATCH;

@@ -39,7 +39,6 @@ static const char streams_ns[] = "http://etherx.jabber.org/streams";
 static const char tls_ns[] = "urn:ietf:params:xml:ns:xmpp-tls";
 
 /* Outcome of one parsing step: done, ran out of bytes, or not XMPP. */
-enum xmpp_step { XMPP_OK, XMPP_SHORT, XMPP_BAD };
 
 struct xml_attr {
 	struct sn_cursor name;
@@ -69,23 +68,6 @@ static void skip_space(struct sn_cursor *c)
 {
 	while (sn_cur_remaining(c) > 0 && is_space(sn_cur_peek(c, 0)))
 		sn_cur_skip(c, 1);
-}
-
-/* Consumes lit if it is next; SHORT when the bytes left are a prefix of it. */
-static enum xmpp_step eat_lit(struct sn_cursor *c, const char *lit)
-{
-	size_t n = strlen(lit);
-	size_t have = sn_cur_remaining(c);
-	size_t k = have < n ? have : n;
-
-	if (have == 0)
-		return XMPP_SHORT; /* also keeps an empty cursor's NULL away from memcmp */
-	if (!sn_cur_starts_with(c, lit, k))
-		return XMPP_BAD;
-	if (k < n)
-		return XMPP_SHORT;
-	sn_cur_skip(c, n);
-	return XMPP_OK;
 }
 
 /* True when v holds exactly lit. */
@@ -123,7 +105,7 @@ static void split_qname(const struct sn_cursor *qname, struct sn_cursor *prefix,
 	*local = sn_cur_rest(local);
 }
 
-static enum xmpp_step read_name(struct sn_cursor *c, struct sn_cursor *name)
+static enum sn_cur_step read_name(struct sn_cursor *c, struct sn_cursor *name)
 {
 	size_t have = sn_cur_remaining(c);
 	size_t n = 0;
@@ -131,48 +113,48 @@ static enum xmpp_step read_name(struct sn_cursor *c, struct sn_cursor *name)
 	while (n < have && n <= XMPP_NAME_MAX && is_name_char(sn_cur_peek(c, n)))
 		n++;
 	if (n > XMPP_NAME_MAX)
-		return XMPP_BAD;
+		return SN_CUR_BAD;
 	if (n == have)
-		return XMPP_SHORT;
+		return SN_CUR_SHORT;
 	if (n == 0)
-		return XMPP_BAD;
+		return SN_CUR_BAD;
 	*name = sn_cur_sub(c, n);
-	return XMPP_OK;
+	return SN_CUR_OK;
 }
 
 /* A quoted attribute value (XML 1.0 AttValue): no '<' inside. */
-static enum xmpp_step read_value(struct sn_cursor *c, struct sn_cursor *value)
+static enum sn_cur_step read_value(struct sn_cursor *c, struct sn_cursor *value)
 {
 	if (sn_cur_remaining(c) == 0)
-		return XMPP_SHORT;
+		return SN_CUR_SHORT;
 	uint8_t quote = sn_cur_u8(c);
 	if (quote != '\'' && quote != '"')
-		return XMPP_BAD;
+		return SN_CUR_BAD;
 	long at = sn_cur_find(c, quote);
 	if (at < 0)
-		return sn_cur_remaining(c) > XMPP_VALUE_MAX ? XMPP_BAD : XMPP_SHORT;
+		return sn_cur_remaining(c) > XMPP_VALUE_MAX ? SN_CUR_BAD : SN_CUR_SHORT;
 	if (at > XMPP_VALUE_MAX)
-		return XMPP_BAD;
+		return SN_CUR_BAD;
 	*value = sn_cur_sub(c, (size_t)at);
 	sn_cur_skip(c, 1);
-	return sn_cur_find(value, '<') < 0 ? XMPP_OK : XMPP_BAD;
+	return sn_cur_find(value, '<') < 0 ? SN_CUR_OK : SN_CUR_BAD;
 }
 
-static enum xmpp_step read_attr(struct sn_cursor *c, struct xml_attr *a)
+static enum sn_cur_step read_attr(struct sn_cursor *c, struct xml_attr *a)
 {
-	enum xmpp_step st = read_name(c, &a->name);
-	if (st != XMPP_OK)
+	enum sn_cur_step st = read_name(c, &a->name);
+	if (st != SN_CUR_OK)
 		return st;
 	skip_space(c);
-	st = eat_lit(c, "=");
-	if (st != XMPP_OK)
+	st = sn_cur_eat_literal(c, "=");
+	if (st != SN_CUR_OK)
 		return st;
 	skip_space(c);
 	return read_value(c, &a->value);
 }
 
 /* The attributes of a start tag up to and including its '>' or "/>". */
-static enum xmpp_step read_attrs(struct sn_cursor *c, struct xml_tag *t)
+static enum sn_cur_step read_attrs(struct sn_cursor *c, struct xml_tag *t)
 {
 	t->n_attrs = 0;
 	t->empty = false;
@@ -180,32 +162,32 @@ static enum xmpp_step read_attrs(struct sn_cursor *c, struct xml_tag *t)
 		bool spaced = sn_cur_remaining(c) > 0 && is_space(sn_cur_peek(c, 0));
 		skip_space(c);
 		if (sn_cur_remaining(c) == 0)
-			return XMPP_SHORT;
+			return SN_CUR_SHORT;
 		uint8_t b = sn_cur_peek(c, 0);
 		if (b == '>') {
 			sn_cur_skip(c, 1);
-			return XMPP_OK;
+			return SN_CUR_OK;
 		}
 		if (b == '/') {
 			t->empty = true;
-			return eat_lit(c, "/>");
+			return sn_cur_eat_literal(c, "/>");
 		}
 		/* Attributes are separated from the name and each other by space. */
 		if (!spaced || i == XMPP_ATTRS_MAX)
-			return XMPP_BAD;
-		enum xmpp_step st = read_attr(c, &t->attrs[t->n_attrs]);
-		if (st != XMPP_OK)
+			return SN_CUR_BAD;
+		enum sn_cur_step st = read_attr(c, &t->attrs[t->n_attrs]);
+		if (st != SN_CUR_OK)
 			return st;
 		t->n_attrs++;
 	}
-	return XMPP_BAD;
+	return SN_CUR_BAD;
 }
 
 /* A start tag, the cursor just past its '<'. */
-static enum xmpp_step read_tag(struct sn_cursor *c, struct xml_tag *t)
+static enum sn_cur_step read_tag(struct sn_cursor *c, struct xml_tag *t)
 {
-	enum xmpp_step st = read_name(c, &t->name);
-	return st == XMPP_OK ? read_attrs(c, t) : st;
+	enum sn_cur_step st = read_name(c, &t->name);
+	return st == SN_CUR_OK ? read_attrs(c, t) : st;
 }
 
 static bool tag_attr(const struct xml_tag *t, const char *name, struct sn_cursor *value)
@@ -258,55 +240,55 @@ static bool stream_ns_bound(const struct xml_tag *t)
 }
 
 /* "<?xml" already read: the rest of the declaration up to "?>". */
-static enum xmpp_step skip_decl(struct sn_cursor *c)
+static enum sn_cur_step skip_decl(struct sn_cursor *c)
 {
 	if (sn_cur_remaining(c) == 0)
-		return XMPP_SHORT;
+		return SN_CUR_SHORT;
 	if (!is_space(sn_cur_peek(c, 0)))
-		return XMPP_BAD; /* <?xml-stylesheet and friends */
+		return SN_CUR_BAD; /* <?xml-stylesheet and friends */
 	long at = sn_cur_find(c, '>');
 	if (at < 0)
-		return sn_cur_remaining(c) > XMPP_DECL_MAX ? XMPP_BAD : XMPP_SHORT;
+		return sn_cur_remaining(c) > XMPP_DECL_MAX ? SN_CUR_BAD : SN_CUR_SHORT;
 	if (at == 0 || at > XMPP_DECL_MAX || sn_cur_peek(c, (size_t)at - 1) != '?')
-		return XMPP_BAD;
+		return SN_CUR_BAD;
 	struct sn_cursor decl = sn_cur_sub(c, (size_t)at + 1);
-	return sn_cur_find(&decl, '<') < 0 ? XMPP_OK : XMPP_BAD;
+	return sn_cur_find(&decl, '<') < 0 ? SN_CUR_OK : SN_CUR_BAD;
 }
 
 /* Optional UTF-8 byte order mark, whitespace and XML declaration. */
-static enum xmpp_step skip_prolog(struct sn_cursor *c)
+static enum sn_cur_step skip_prolog(struct sn_cursor *c)
 {
-	enum xmpp_step st = eat_lit(c, "\xEF\xBB\xBF");
-	if (st == XMPP_SHORT)
+	enum sn_cur_step st = sn_cur_eat_literal(c, "\xEF\xBB\xBF");
+	if (st == SN_CUR_SHORT)
 		return st;
 	skip_space(c);
-	st = eat_lit(c, "<?xml");
-	if (st == XMPP_SHORT)
+	st = sn_cur_eat_literal(c, "<?xml");
+	if (st == SN_CUR_SHORT)
 		return st;
-	if (st == XMPP_OK) {
+	if (st == SN_CUR_OK) {
 		st = skip_decl(c);
-		if (st != XMPP_OK)
+		if (st != SN_CUR_OK)
 			return st;
 		skip_space(c);
 	}
-	return XMPP_OK;
+	return SN_CUR_OK;
 }
 
-static enum xmpp_step read_stream_header(struct sn_cursor *c, struct xml_tag *t)
+static enum sn_cur_step read_stream_header(struct sn_cursor *c, struct xml_tag *t)
 {
-	enum xmpp_step st = eat_lit(c, "<");
-	if (st != XMPP_OK)
+	enum sn_cur_step st = sn_cur_eat_literal(c, "<");
+	if (st != SN_CUR_OK)
 		return st;
 	st = read_name(c, &t->name);
-	if (st != XMPP_OK)
+	if (st != SN_CUR_OK)
 		return st;
 	/* Refuse <html>, <?php, SOAP... before reading their attributes. */
 	if (!local_name_is(&t->name, "stream"))
-		return XMPP_BAD;
+		return SN_CUR_BAD;
 	st = read_attrs(c, t);
-	if (st != XMPP_OK)
+	if (st != SN_CUR_OK)
 		return st;
-	return !t->empty && stream_ns_bound(t) ? XMPP_OK : XMPP_BAD;
+	return !t->empty && stream_ns_bound(t) ? SN_CUR_OK : SN_CUR_BAD;
 }
 
 static void put_value(struct sn_cursor v, char *dst, size_t cap, struct sn_meta *m)
@@ -373,12 +355,12 @@ static void scan_elements(struct sn_cursor *c, struct sn_meta *m)
 		long at = sn_cur_find(c, '<');
 		if (at < 0 || !sn_cur_skip(c, (size_t)at + 1))
 			return;
-		enum xmpp_step st = read_tag(c, &t);
-		if (st == XMPP_SHORT)
+		enum sn_cur_step st = read_tag(c, &t);
+		if (st == SN_CUR_SHORT)
 			return;
-		if (st == XMPP_OK)
+		if (st == SN_CUR_OK)
 			note_element(c, &t, m);
-		/* XMPP_BAD: an end tag or text with '<'; look for the next one. */
+		/* SN_CUR_BAD: an end tag or text with '<'; look for the next one. */
 	}
 }
 
@@ -440,26 +422,26 @@ static bool top_ok(const struct xmpp_top *top, const struct xml_tag *t)
 }
 
 /* The first element of buf, after optional whitespace. */
-static enum xmpp_step read_top(struct sn_cursor *c, struct xml_tag *t, bool *end)
+static enum sn_cur_step read_top(struct sn_cursor *c, struct xml_tag *t, bool *end)
 {
 	skip_space(c);
-	enum xmpp_step st = eat_lit(c, stream_end);
-	*end = st == XMPP_OK;
-	if (st != XMPP_BAD)
+	enum sn_cur_step st = sn_cur_eat_literal(c, stream_end);
+	*end = st == SN_CUR_OK;
+	if (st != SN_CUR_BAD)
 		return st; /* the closing tag, or a prefix of it */
-	st = eat_lit(c, "<");
-	if (st != XMPP_OK)
+	st = sn_cur_eat_literal(c, "<");
+	if (st != SN_CUR_OK)
 		return st;
 	st = read_name(c, &t->name);
-	if (st != XMPP_OK)
+	if (st != SN_CUR_OK)
 		return st;
 	const struct xmpp_top *top = top_element(&t->name);
 	if (!top)
-		return XMPP_BAD;
+		return SN_CUR_BAD;
 	st = read_attrs(c, t);
-	if (st != XMPP_OK)
+	if (st != SN_CUR_OK)
 		return st;
-	return top_ok(top, t) ? XMPP_OK : XMPP_BAD;
+	return top_ok(top, t) ? SN_CUR_OK : SN_CUR_BAD;
 }
 
 /* A host name as a JID domainpart is written in clear text: letters, digits, '-', '.'. */
@@ -503,7 +485,7 @@ static void stanza_to_domain(const struct xml_tag *t, struct sn_meta *m)
  * The client's bytes (the server's when the client sent none) start with
  * a complete top-level element of a stream already under way.
  */
-static enum xmpp_step xmpp_midstream(const struct sn_stream *s, struct sn_meta *out)
+static enum sn_cur_step xmpp_midstream(const struct sn_stream *s, struct sn_meta *out)
 {
 	bool client = s->client_len > 0;
 	size_t n = client ? s->client_len : s->server_len;
@@ -512,14 +494,14 @@ static enum xmpp_step xmpp_midstream(const struct sn_stream *s, struct sn_meta *
 	struct xml_tag t;
 	bool end;
 
-	enum xmpp_step st = read_top(&c, &t, &end);
-	if (st != XMPP_OK)
+	enum sn_cur_step st = read_top(&c, &t, &end);
+	if (st != SN_CUR_OK)
 		return st;
 	out->proto = SN_PROTO_XMPP;
 	out->midstream = true;
 	if (client && !end && !top_element(&t.name)->ns)
 		stanza_to_domain(&t, out);
-	return XMPP_OK;
+	return SN_CUR_OK;
 }
 
 enum sn_verdict sn_diss_xmpp(const struct sn_stream *s, struct sn_meta *out)
@@ -528,20 +510,20 @@ enum sn_verdict sn_diss_xmpp(const struct sn_stream *s, struct sn_meta *out)
 	struct sn_cursor c = sn_cur_make(s->client, len);
 	struct xml_tag header;
 
-	enum xmpp_step st = skip_prolog(&c);
-	if (st == XMPP_OK)
+	enum sn_cur_step st = skip_prolog(&c);
+	if (st == SN_CUR_OK)
 		st = read_stream_header(&c, &header);
-	if (st != XMPP_OK && !s->client_at_start) {
-		enum xmpp_step mid = xmpp_midstream(s, out);
-		if (mid == XMPP_OK)
+	if (st != SN_CUR_OK && !s->client_at_start) {
+		enum sn_cur_step mid = xmpp_midstream(s, out);
+		if (mid == SN_CUR_OK)
 			return SN_MATCH;
 		memset(out, 0, sizeof *out);
-		if (mid == XMPP_SHORT)
-			st = XMPP_SHORT;
+		if (mid == SN_CUR_SHORT)
+			st = SN_CUR_SHORT;
 	}
-	if (st == XMPP_SHORT && !s->final && s->client_len < XMPP_SCAN_MAX)
+	if (st == SN_CUR_SHORT && !s->final && s->client_len < XMPP_SCAN_MAX)
 		return SN_NEED_MORE;
-	if (st != XMPP_OK)
+	if (st != SN_CUR_OK)
 		return SN_NO_MATCH;
 
 	out->proto = SN_PROTO_XMPP;
