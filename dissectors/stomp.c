@@ -19,8 +19,6 @@
 #define STOMP_HEADERS_MAX 32   /* header lines in the CONNECT frame */
 #define STOMP_LINE_MAX 1024    /* longest header line */
 
-/* Outcome of one parsing step: done, ran out of bytes, or not STOMP. */
-
 /* Headers kept; STOMP 1.2: the first of repeated headers wins. */
 enum stomp_seen { SEEN_ACCEPT = 1u << 0, SEEN_HOST = 1u << 1, SEEN_LOGIN = 1u << 2 };
 
