@@ -38,7 +38,6 @@
 static const char streams_ns[] = "http://etherx.jabber.org/streams";
 static const char tls_ns[] = "urn:ietf:params:xml:ns:xmpp-tls";
 
-
 struct xml_attr {
 	struct sn_cursor name;
 	struct sn_cursor value; /* between the quotes, entities unexpanded */
