@@ -80,29 +80,9 @@ daemon:
 EOF
 }
 
-# The compared fields of every summary event, one sorted line each.
-groups_of() {
-	/usr/bin/python3 -c '
-import json, sys
-rows = []
-for line in open(sys.argv[1]):
-    e = json.loads(line)
-    if e.get("event_type") == "summary":
-        rows.append("\t".join(str(e[k]) for k in ("src_ip", "dest_ip", "dest_port", "Protocol",
-            "ConnectionCount", "BytesSent", "BytesReceived", "Suspicion")))
-print("\n".join(sorted(rows)))
-' "$1"
-}
+groups_of() { /usr/bin/python3 "$(dirname "$0")/events_summary.py" groups "$1"; }
 
-# The last stats event's packets and dropped, as "packets dropped".
-stats_of() {
-	/usr/bin/python3 -c '
-import json, sys
-s = [json.loads(l) for l in open(sys.argv[1]) if "\"stats\"" in l]
-s = [e for e in s if e.get("event_type") == "stats"]
-print(s[-1].get("packets", -1), s[-1].get("dropped", -1)) if s else print(-1, -1)
-' "$1"
-}
+stats_of() { /usr/bin/python3 "$(dirname "$0")/events_summary.py" stats "$1"; } # "packets dropped"
 
 wait_for_line() { # wait_for_line FILE TEXT SECONDS
 	i=0
