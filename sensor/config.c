@@ -551,12 +551,90 @@ static int set_item(struct loader *L, const yaml_node_t *n, const char *path,
 	}
 }
 
+#define SN_RE_MAX_DEPTH 8   /* nested groups */
+#define SN_RE_MAX_REPEAT 100 /* largest {m,n} bound */
+#define SN_RE_MAX_REPEATS 16 /* repeat operators in one pattern */
+
+/* Skips a bracket expression starting at p[i] == '['; returns the index after it. */
+static size_t skip_bracket(const char *p, size_t i)
+{
+	i++;
+	if (p[i] == '^')
+		i++;
+	if (p[i] == ']')
+		i++; /* a leading ']' is a literal */
+	while (p[i] && p[i] != ']')
+		i++;
+	return p[i] ? i + 1 : i;
+}
+
+/* Reads a {m,n} bound at p[i] == '{'; returns the index after it, 0 if too large. */
+static size_t read_bound(const char *p, size_t i)
+{
+	unsigned long v = 0;
+	for (i++; p[i] && p[i] != '}'; i++) {
+		if (p[i] >= '0' && p[i] <= '9') {
+			v = v * 10 + (unsigned long)(p[i] - '0');
+			if (v > SN_RE_MAX_REPEAT)
+				return 0;
+		} else {
+			v = 0; /* the comma: the upper bound follows */
+		}
+	}
+	return p[i] ? i + 1 : i;
+}
+
+/*
+ * glibc's regcomp() takes time and memory exponential in stacked repeats
+ * ("a++++...") and large nested bounds, so a hostile or mistyped pattern
+ * could stall a reload.  Patterns that match client ids need none of that:
+ * refuse a repeat right after a repeat, bounds over 100, more than 16
+ * repeats and groups nested deeper than 8.  Returns NULL or why not.
+ */
+static const char *pattern_too_complex(const char *p, size_t *at)
+{
+	bool after_repeat = false;
+	int depth = 0, repeats = 0;
+	for (size_t i = 0; p[i];) {
+		*at = i + 1;
+		char ch = p[i];
+		bool repeat = ch == '*' || ch == '+' || ch == '?' || ch == '{';
+		if (repeat && after_repeat)
+			return "a repeat follows a repeat";
+		if (repeat && ++repeats > SN_RE_MAX_REPEATS)
+			return "more than 16 repeats";
+		if (ch == '(' && ++depth > SN_RE_MAX_DEPTH)
+			return "groups nested deeper than 8";
+		if (ch == ')' && depth > 0)
+			depth--;
+		after_repeat = repeat;
+		if (ch == '\\')
+			i += p[i + 1] ? 2 : 1;
+		else if (ch == '[')
+			i = skip_bracket(p, i);
+		else if (ch == '{') {
+			size_t next = read_bound(p, i);
+			if (next == 0)
+				return "a repeat bound over 100";
+			i = next;
+		} else
+			i++;
+	}
+	return NULL;
+}
+
 /* Patterns are compiled here only to report a bad one with its position. */
 static int check_pattern(struct loader *L, const yaml_node_t *n, const char *path,
 			 const char *pattern)
 {
 	regex_t re;
 	char why[128];
+	size_t at = 0;
+	const char *complex = pattern_too_complex(pattern, &at);
+	if (complex)
+		return fail_at(L->err, n->start_mark,
+			       "%s: regular expression '%.200s' is too complex: %s (at character %zu)",
+			       path, pattern, complex, at);
 	int rc = regcomp(&re, pattern, REG_EXTENDED | REG_ICASE | REG_NOSUB);
 
 	if (rc == 0) {

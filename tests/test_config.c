@@ -615,7 +615,7 @@ static const char *const golden[] = {
 	"duplicate-section", "duration-range", "home-networks-item", "home-networks-type",
 	"key-not-scalar", "min-connections-zero", "negative-integer", "not-mapping",
 	"port-conflict-default", "port-conflict", "port-too-big", "port-twice",
-	"quoted-integer", "raise-range", "section-type", "snaplen-range", "string-too-long",
+	"quoted-integer", "raise-range", "regex-bound", "regex-stacked", "section-type", "snaplen-range", "string-too-long",
 	"string-type", "syntax-error", "syntax-unclosed", "too-many-ports", "two-documents",
 	"unknown-key", "unknown-nested", "unknown-no-hint", "unknown-protocol", "workers-range",
 };
