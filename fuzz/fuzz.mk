@@ -41,6 +41,7 @@ $(FUZZ_RUNS): fuzz-run-%: build/fuzz/fuzz_%
 
 fuzz: $(FUZZ_RUNS)
 	@echo "fuzz: $(words $(FUZZ_TARGETS)) targets ran $(FUZZ_SECONDS) s each without a crash"
+	@echo "fuzz: $(words $(FUZZ_TARGETS)) passed, 0 failed"
 
 fuzz-regress: $(FUZZ_BINS)
 	@n=0; for t in $(FUZZ_TARGETS); do \
