@@ -142,9 +142,7 @@ static enum sn_verdict run(const void *bytes, size_t n, struct sn_meta *m)
 
 static size_t load(const char *pcap, uint16_t port)
 {
-	long n = sn_test_client_bytes(pcap, port, sample, sizeof sample);
-	ck_assert_msg(n > 0, "cannot read %s", sn_test_pcap_path(pcap));
-	return (size_t)n;
+	return sn_test_load_client(pcap, port, sample, sizeof sample);
 }
 
 /* Prefixes of the header wait or refuse; longer ones match, the user all or nothing. */
@@ -730,31 +728,10 @@ START_TEST(mid_neg_other_traffic)
 }
 END_TEST
 
-static uint64_t rnd_next(uint64_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 7;
-	*x ^= *x << 17;
-	return *x;
-}
-
-/* 10,000 random buffers of random lengths, both directions: never a match. */
+/* 10,000 random buffers of random lengths seen mid-stream: never a match. */
 START_TEST(mid_random_never_matches)
 {
-	uint64_t x = 0x243f6a8885a308d3u;
-	struct sn_meta m;
-
-	for (unsigned i = 0; i < 10000; i++) {
-		size_t cn = (size_t)(rnd_next(&x) % 600);
-		size_t sn = rnd_next(&x) % 3 ? 0 : (size_t)(rnd_next(&x) % 600); /* often none */
-		for (size_t k = 0; k < cn; k++)
-			sample[k] = (uint8_t)rnd_next(&x);
-		for (size_t k = 0; k < sn; k++)
-			peer[k] = (uint8_t)rnd_next(&x);
-		bool final = (rnd_next(&x) & 1) != 0;
-		ck_assert_msg(run_mid(sample, cn, peer, sn, final, &m) != SN_MATCH, "buffer %u", i);
-		ck_assert_int_eq(m.proto, SN_PROTO_NONE);
-	}
+	sn_test_random_never_matches(sn_diss_amqp, 10000, 0x243f6a8885a308d3u, true, 0);
 }
 END_TEST
 

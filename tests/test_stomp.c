@@ -18,18 +18,7 @@ static uint8_t sample[SAMPLE_CAP];
 static enum sn_verdict run_ex(const void *bytes, size_t n, bool at_start, bool final,
 			      struct sn_meta *m)
 {
-	/* NULL stays NULL: the core may hand an empty direction that way. */
-	uint8_t *copy = bytes ? malloc(n ? n : 1) : NULL;
-	ck_assert(copy || !bytes);
-	if (n)
-		memcpy(copy, bytes, n);
-	struct sn_stream s = {
-		.client = copy, .client_len = n, .client_at_start = at_start, .final = final,
-	};
-	memset(m, 0, sizeof *m);
-	enum sn_verdict v = sn_diss_stomp(&s, m);
-	free(copy);
-	return v;
+	return sn_test_dissect(sn_diss_stomp, bytes, n, NULL, 0, at_start, final, m);
 }
 
 static enum sn_verdict run(const void *bytes, size_t n, struct sn_meta *m)
@@ -44,9 +33,7 @@ static enum sn_verdict run_str(const char *str, struct sn_meta *m)
 
 static size_t load(const char *pcap, uint16_t port)
 {
-	long n = sn_test_client_bytes(pcap, port, sample, sizeof sample);
-	ck_assert_msg(n > 0, "cannot read %s", sn_test_pcap_path(pcap));
-	return (size_t)n;
+	return sn_test_load_client(pcap, port, sample, sizeof sample);
 }
 
 /* Offset just past the blank line that ends the first frame's headers. */

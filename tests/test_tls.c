@@ -22,9 +22,7 @@ static enum sn_verdict run(const uint8_t *buf, size_t n, bool final, struct sn_m
 
 static size_t load(const char *pcap, uint16_t port)
 {
-	long n = sn_test_client_bytes(pcap, port, sample, sizeof sample);
-	ck_assert_msg(n > 0, "cannot read %s", pcap);
-	return (size_t)n;
+	return sn_test_load_client(pcap, port, sample, sizeof sample);
 }
 
 /* ---- a small builder for hand-made hellos ---- */

@@ -19,18 +19,7 @@ static uint8_t sample[SAMPLE_CAP];
 static enum sn_verdict run_ex(const void *bytes, size_t n, bool at_start, bool final,
 			      struct sn_meta *m)
 {
-	/* NULL stays NULL: the core may hand an empty direction that way. */
-	uint8_t *copy = bytes ? malloc(n ? n : 1) : NULL;
-	ck_assert(copy || !bytes);
-	if (n)
-		memcpy(copy, bytes, n);
-	struct sn_stream s = {
-		.client = copy, .client_len = n, .client_at_start = at_start, .final = final,
-	};
-	memset(m, 0, sizeof *m);
-	enum sn_verdict v = sn_diss_xmpp(&s, m);
-	free(copy);
-	return v;
+	return sn_test_dissect(sn_diss_xmpp, bytes, n, NULL, 0, at_start, final, m);
 }
 
 static enum sn_verdict run(const void *bytes, size_t n, struct sn_meta *m)
@@ -45,9 +34,7 @@ static enum sn_verdict run_str(const char *str, struct sn_meta *m)
 
 static size_t load(const char *pcap, uint16_t port)
 {
-	long n = sn_test_client_bytes(pcap, port, sample, sizeof sample);
-	ck_assert_msg(n > 0, "cannot read %s", sn_test_pcap_path(pcap));
-	return (size_t)n;
+	return sn_test_load_client(pcap, port, sample, sizeof sample);
 }
 
 /* Offset just past the first '>' that follows "stream" (the header's end). */
@@ -618,30 +605,10 @@ START_TEST(mid_tls_records)
 }
 END_TEST
 
-static uint64_t rnd_next(uint64_t *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 7;
-	*x ^= *x << 17;
-	return *x;
-}
-
 /* 10,000 random buffers of random lengths: never a match. */
 START_TEST(mid_random_never_matches)
 {
-	uint64_t x = 0x13198a2e03707344u;
-	struct sn_meta m;
-
-	for (unsigned i = 0; i < 10000; i++) {
-		size_t n = (size_t)(rnd_next(&x) % 600);
-		for (size_t k = 0; k < n; k++)
-			sample[k] = (uint8_t)rnd_next(&x);
-		if (n && (i & 1))
-			sample[0] = '<'; /* half of them look like markup */
-		bool final = (rnd_next(&x) & 1) != 0;
-		ck_assert_msg(run_ex(sample, n, false, final, &m) != SN_MATCH, "buffer %u", i);
-		ck_assert_int_eq(m.proto, SN_PROTO_NONE);
-	}
+	sn_test_random_never_matches(sn_diss_xmpp, 10000, 0x13198a2e03707344u, false, 2);
 }
 END_TEST
 

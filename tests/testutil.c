@@ -8,6 +8,7 @@
  */
 #include "testutil.h"
 
+#include <check.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,4 +126,70 @@ long sn_test_port_bytes(const char *pcap_name, uint16_t sport, uint16_t dport, u
 	}
 	pcap_close(p);
 	return (long)len;
+}
+
+static uint8_t *heap_copy(const void *bytes, size_t n)
+{
+	if (!bytes)
+		return NULL;
+	uint8_t *copy = malloc(n ? n : 1);
+	ck_assert_ptr_nonnull(copy);
+	if (n)
+		memcpy(copy, bytes, n);
+	return copy;
+}
+
+enum sn_verdict sn_test_dissect(sn_dissect_fn fn, const void *client, size_t cn,
+				const void *server, size_t sn, bool at_start, bool final,
+				struct sn_meta *m)
+{
+	uint8_t *c = heap_copy(client, cn);
+	uint8_t *s = heap_copy(server, sn);
+	struct sn_stream st = {
+		.client = c, .client_len = cn, .server = s, .server_len = sn,
+		.client_at_start = at_start, .final = final,
+	};
+	memset(m, 0, sizeof *m);
+	enum sn_verdict v = fn(&st, m);
+	free(c);
+	free(s);
+	return v;
+}
+
+size_t sn_test_load_client(const char *pcap, uint16_t port, uint8_t *buf, size_t cap)
+{
+	long n = sn_test_client_bytes(pcap, port, buf, cap);
+	ck_assert_msg(n > 0, "cannot read %s", sn_test_pcap_path(pcap));
+	return (size_t)n;
+}
+
+static uint64_t xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+void sn_test_random_never_matches(sn_dissect_fn fn, unsigned count, uint64_t seed, bool with_server,
+				  unsigned markup)
+{
+	static uint8_t client[600], server[600];
+	uint64_t x = seed;
+	struct sn_meta m;
+
+	for (unsigned i = 0; i < count; i++) {
+		size_t cn = (size_t)(xorshift(&x) % sizeof client);
+		size_t sn = with_server && xorshift(&x) % 3 == 0 ? (size_t)(xorshift(&x) % sizeof server) : 0;
+		for (size_t k = 0; k < cn; k++)
+			client[k] = (uint8_t)xorshift(&x);
+		for (size_t k = 0; k < sn; k++)
+			server[k] = (uint8_t)xorshift(&x);
+		if (cn && markup && i % markup == 0)
+			client[0] = '<';
+		bool final = (xorshift(&x) & 1) != 0;
+		enum sn_verdict v = sn_test_dissect(fn, client, cn, server, sn, false, final, &m);
+		ck_assert_msg(v != SN_MATCH, "random buffer %u matched", i);
+		ck_assert_int_eq(m.proto, SN_PROTO_NONE);
+	}
 }
