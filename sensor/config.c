@@ -1017,17 +1017,31 @@ int sn_config_load_file(struct sn_config *cfg, const char *path, struct sn_error
 /* ---- printing ------------------------------------------------------------ */
 
 /* A double-quoted YAML string: always safe, whatever the text holds. */
+/*
+ * A YAML double-quoted string that loads back to exactly s.  Besides the
+ * ASCII controls, the C1 controls (U+0080-U+009F, among them NEL) and the
+ * line and paragraph separators U+2028/U+2029 are escaped: YAML reads them
+ * raw as line breaks and would fold them to spaces.
+ */
 static void print_quoted(FILE *out, const char *s)
 {
 	fputc('"', out);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
+		unsigned char c1 = (unsigned char)s[1];
+		if (c == '"' || c == '\\') {
 			fprintf(out, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
+		} else if (c < 0x20 || c == 0x7f) {
 			fprintf(out, "\\x%02x", c);
-		else
+		} else if (c == 0xc2 && c1 >= 0x80 && c1 <= 0x9f) {
+			fprintf(out, "\\u%04x", c1);
+			s++;
+		} else if (c == 0xe2 && c1 == 0x80 && (s[2] == '\xa8' || s[2] == '\xa9')) {
+			fprintf(out, "\\u%04x", 0x2000u + ((unsigned char)s[2] - 0x80u));
+			s += 2;
+		} else {
 			fputc(c, out);
+		}
 	}
 	fputc('"', out);
 }

@@ -444,6 +444,17 @@ START_TEST(test_print_round_trip_every_key)
 }
 END_TEST
 
+/* YAML reads NEL, U+2028 and U+2029 raw as line breaks: printed, they are escaped. */
+START_TEST(test_print_round_trip_unicode_breaks)
+{
+	struct sn_config c;
+	sn_config_defaults(&c);
+	load_ok(&c, "sensor_name: \"a\\Nb\\Lc\\Pd\\u0080e\"\n");
+	ck_assert_str_eq(c.sensor_name, "a\xc2\x85" "b\xe2\x80\xa8" "c\xe2\x80\xa9" "d\xc2\x80" "e");
+	round_trip(&c);
+}
+END_TEST
+
 START_TEST(test_print_round_trip_awkward_strings)
 {
 	struct sn_config c;
@@ -672,6 +683,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, test_print_round_trip_defaults);
 	tcase_add_test(tc, test_print_round_trip_every_key);
 	tcase_add_test(tc, test_print_round_trip_awkward_strings);
+	tcase_add_test(tc, test_print_round_trip_unicode_breaks);
 	tcase_add_test(tc, test_print_format);
 	suite_add_tcase(s, tc);
 
