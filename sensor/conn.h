@@ -17,6 +17,13 @@
 #include "addr.h"
 #include "../dissectors/dissector.h"
 
+/*
+ * Port map entry (65536 of them, built by rules.c, read by flow.c): which
+ * protocol a server port means, with SN_PORT_TLS for a TLS port.
+ */
+#define SN_PORT_PROTO_MASK 0x0f
+#define SN_PORT_TLS 0x80
+
 enum sn_evidence {
 	SN_EVIDENCE_PORT = 0, /* port only: nothing confirmed or refuted it */
 	SN_EVIDENCE_TLS,      /* a TLS ClientHello on the protocol's TLS port (or its ALPN) */

@@ -18,10 +18,6 @@
 #include "conn.h"
 #include "decode.h"
 
-/* Port map entry: which protocol a server port means. */
-#define SN_PORT_PROTO_MASK 0x0f
-#define SN_PORT_TLS 0x80
-
 struct sn_flow_config {
 	uint32_t max_flows;          /* table capacity */
 	uint32_t classify_buffers;   /* first-bytes buffers in the pool */

@@ -22,7 +22,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "flow.h"
 
 int sn_rules_init(struct sn_rules *r, const struct sn_config *cfg, char *err, size_t errlen)
 {

@@ -44,7 +44,7 @@ struct sn_rule_facts {
 
 struct sn_rules {
 	const struct sn_config *cfg;
-	uint8_t port_map[65536];      /* enum sn_proto | SN_PORT_TLS (flow.h) */
+	uint8_t port_map[65536];      /* enum sn_proto | SN_PORT_TLS (conn.h) */
 	regex_t trusted[SN_CFG_MAX_PATTERNS];
 	size_t n_trusted;
 };
