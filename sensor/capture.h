@@ -52,4 +52,10 @@ pcap_t *sn_capture_open_live(const struct sn_live_options *o, char err[SN_CAPTUR
 /* Checks the handle's link type; false + err naming it when unsupported. */
 bool sn_capture_check_linktype(pcap_t *p, const char *source, char err[SN_CAPTURE_ERRLEN]);
 
+/* A captured packet's time in microseconds since the epoch (packet time). */
+static inline uint64_t sn_capture_time_us(const struct pcap_pkthdr *h)
+{
+	return (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec;
+}
+
 #endif /* SN_CAPTURE_H */

@@ -19,8 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -62,28 +60,13 @@ struct sn_daemon {
 	bool stopping;
 };
 
-static uint64_t wall_us(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (uint64_t)tv.tv_sec * 1000000ULL + (uint64_t)tv.tv_usec;
-}
-
-static uint64_t random_seed(void)
-{
-	uint64_t seed = 0;
-	if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
-		seed = wall_us() ^ (uint64_t)getpid();
-	return seed;
-}
-
 /* Packet time now: the last packet's time plus the idle wall time since. */
 static uint64_t daemon_now_us(struct sn_daemon *d)
 {
 	if (d->workers)
 		return sn_workers_clock(d->workers);
 	if (d->last_packet_us == 0)
-		return wall_us();
+		return sn_wall_clock_us();
 	uint64_t idle_ms = uv_now(d->loop) - d->wall_at_last_ms;
 	return d->last_packet_us + idle_ms * 1000ULL;
 }
@@ -111,7 +94,7 @@ static void write_stats(struct sn_daemon *d)
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
 	struct sn_daemon *d = (struct sn_daemon *)user;
-	uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec;
+	uint64_t ts = sn_capture_time_us(h);
 	if (ts > d->last_packet_us) {
 		d->last_packet_us = ts;
 		d->wall_at_last_ms = uv_now(d->loop);
@@ -205,29 +188,11 @@ static int start_capture_poll(struct sn_daemon *d)
 	return uv_poll_start(&d->poll, UV_READABLE, on_readable);
 }
 
-static pcap_t *open_capture(struct sn_daemon *d, char err[SN_CAPTURE_ERRLEN])
-{
-	struct sn_live_options lo = {
-		.interface = d->interface,
-		.filter = d->cfg.capture.filter,
-		.snaplen = d->cfg.capture.snaplen,
-		.buffer_mib = d->cfg.capture.buffer_mib,
-		.promiscuous = d->cfg.capture.promiscuous,
-		.fanout_group = 0,
-	};
-	pcap_t *p = sn_capture_open_live(&lo, err);
-	if (p && !sn_capture_check_linktype(p, d->interface, err)) {
-		pcap_close(p);
-		return NULL;
-	}
-	return p;
-}
-
 static void retry_capture(struct sn_daemon *d)
 {
 	char err[SN_CAPTURE_ERRLEN];
 	d->next_retry_ms = uv_now(d->loop) + d->cfg.daemon.retry_interval * 1000ULL;
-	pcap_t *p = open_capture(d, err);
+	pcap_t *p = sn_open_live_capture(&d->cfg, d->interface, 0, err);
 	if (!p)
 		return;
 	d->pcap = p;
@@ -441,7 +406,7 @@ static struct sn_workers *open_workers(struct sn_daemon *d, char err[SN_CAPTURE_
 		.interface = d->interface,
 		.count = d->cfg.capture.workers,
 		.fanout_group = (int)(getpid() % 0xfffe) + 1,
-		.seed = random_seed(),
+		.seed = sn_random_seed(),
 		.wake = wake_loop,
 		.wake_ctx = d,
 	};
@@ -455,7 +420,7 @@ static int open_captures(struct sn_daemon *d)
 	if (d->cfg.capture.workers > 1)
 		d->workers = open_workers(d, err);
 	else
-		d->pcap = open_capture(d, err);
+		d->pcap = sn_open_live_capture(&d->cfg, d->interface, 0, err);
 	if (!d->pcap && !d->workers) {
 		fprintf(stderr, "pubsub-sensor: %s\n", err);
 		return -1;
@@ -494,7 +459,7 @@ static int setup(struct sn_daemon *d)
 	if (d->workers)
 		return 0;
 	if (sn_worker_init(&d->worker, &d->cfg, &d->ag->rules, sn_aggregator_report, d->ag,
-			   random_seed()) != 0) {
+			   sn_random_seed()) != 0) {
 		fprintf(stderr, "pubsub-sensor: cannot allocate a table of %u flows; lower tables.max_flows\n",
 			d->cfg.tables.max_flows);
 		return -1;

@@ -7,8 +7,45 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #define SN_US 1000000ULL
+
+uint64_t sn_wall_clock_us(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * SN_US + (uint64_t)tv.tv_usec;
+}
+
+uint64_t sn_random_seed(void)
+{
+	uint64_t seed = 0;
+	if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+		seed = sn_wall_clock_us() ^ (uint64_t)getpid();
+	return seed;
+}
+
+pcap_t *sn_open_live_capture(const struct sn_config *cfg, const char *interface, int fanout_group,
+			     char err[SN_CAPTURE_ERRLEN])
+{
+	struct sn_live_options lo = {
+		.interface = interface,
+		.filter = cfg->capture.filter,
+		.snaplen = cfg->capture.snaplen,
+		.buffer_mib = cfg->capture.buffer_mib,
+		.promiscuous = cfg->capture.promiscuous,
+		.fanout_group = fanout_group,
+	};
+	pcap_t *p = sn_capture_open_live(&lo, err);
+	if (p && !sn_capture_check_linktype(p, interface, err)) {
+		pcap_close(p);
+		return NULL;
+	}
+	return p;
+}
 
 void sn_flow_config_from(struct sn_flow_config *fc, const struct sn_config *cfg,
 			 const struct sn_rules *rules, sn_report_fn report, void *ctx)

@@ -14,26 +14,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "capture.h"
 #include "lookahead.h"
 #include "pipeline.h"
 
 #define SN_MAX_EXTRA SN_STATS_COUNTERS
-
-static uint64_t random_seed(void)
-{
-	uint64_t seed = 0;
-	if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
-		seed = 0x9e3779b97f4a7c15ULL ^ (uint64_t)(uintptr_t)&seed;
-	return seed;
-}
-
-static uint64_t packet_time_us(const struct pcap_pkthdr *h)
-{
-	return (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec;
-}
 
 static void close_all(struct sn_capture_file *files, size_t n)
 {
@@ -85,7 +71,7 @@ static uint64_t replay_file(pcap_t *p, const char *name, struct sn_worker *w,
 	(void)sn_lookahead_init(&la, w, tick_after_packet, ag); /* without memory: no window */
 	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
 		n++;
-		sn_lookahead_push(&la, data, h->caplen, h->len, packet_time_us(h));
+		sn_lookahead_push(&la, data, h->caplen, h->len, sn_capture_time_us(h));
 	}
 	sn_lookahead_drain(&la);
 	sn_lookahead_free(&la);
@@ -142,7 +128,7 @@ int sn_replay_run(const struct sn_config *cfg, const struct sn_replay_options *o
 		fprintf(stderr, "pubsub-sensor: %s\n", ag ? err : "out of memory");
 		goto out;
 	}
-	if (sn_worker_init(&w, cfg, &ag->rules, sn_aggregator_report, ag, random_seed()) != 0) {
+	if (sn_worker_init(&w, cfg, &ag->rules, sn_aggregator_report, ag, sn_random_seed()) != 0) {
 		fprintf(stderr, "pubsub-sensor: cannot allocate a table of %u flows; lower tables.max_flows\n",
 			cfg->tables.max_flows);
 		sn_aggregator_free(ag);

@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include "rules.h"
@@ -194,13 +193,6 @@ struct sn_workers {
 	struct sn_decode_stats sum_decode;
 };
 
-static uint64_t wall_us(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (uint64_t)tv.tv_sec * SN_US + (uint64_t)tv.tv_usec;
-}
-
 static uint64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -212,32 +204,14 @@ static uint64_t mono_ms(void)
 static uint64_t slot_now_us(const struct sn_worker_slot *s)
 {
 	if (s->last_packet_us == 0)
-		return wall_us();
+		return sn_wall_clock_us();
 	return s->last_packet_us + (mono_ms() - s->mono_at_last_ms) * 1000ULL;
-}
-
-static pcap_t *open_handle(const struct sn_workers *ws, char err[SN_CAPTURE_ERRLEN])
-{
-	struct sn_live_options lo = {
-		.interface = ws->interface,
-		.filter = ws->cfg.capture.filter,
-		.snaplen = ws->cfg.capture.snaplen,
-		.buffer_mib = ws->cfg.capture.buffer_mib,
-		.promiscuous = ws->cfg.capture.promiscuous,
-		.fanout_group = ws->fanout_group,
-	};
-	pcap_t *p = sn_capture_open_live(&lo, err);
-	if (p && !sn_capture_check_linktype(p, ws->interface, err)) {
-		pcap_close(p);
-		return NULL;
-	}
-	return p;
 }
 
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
 	struct sn_worker_slot *s = (struct sn_worker_slot *)user;
-	uint64_t ts = (uint64_t)h->ts.tv_sec * SN_US + (uint64_t)h->ts.tv_usec;
+	uint64_t ts = sn_capture_time_us(h);
 	if (ts > s->last_packet_us) {
 		s->last_packet_us = ts;
 		s->mono_at_last_ms = mono_ms();
@@ -352,7 +326,7 @@ static void retry_round(struct sn_worker_slot *s)
 		return;
 	}
 	s->next_retry_ms = mono_ms() + s->ws->cfg.daemon.retry_interval * 1000ULL;
-	s->pcap = open_handle(s->ws, err);
+	s->pcap = sn_open_live_capture(&s->ws->cfg, s->ws->interface, s->ws->fanout_group, err);
 	if (!s->pcap)
 		return;
 	s->w.linktype = pcap_datalink(s->pcap);
@@ -405,7 +379,7 @@ static int slot_init(struct sn_workers *ws, uint32_t i, uint64_t seed,
 			 i, ws->cfg.tables.max_flows, SN_REPORT_QUEUE_SLOTS);
 		return -ENOMEM;
 	}
-	s->pcap = open_handle(ws, err);
+	s->pcap = sn_open_live_capture(&ws->cfg, ws->interface, ws->fanout_group, err);
 	if (!s->pcap)
 		return -EIO;
 	s->w.linktype = pcap_datalink(s->pcap);
@@ -471,7 +445,7 @@ int sn_workers_start(struct sn_workers *ws)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (uint32_t i = 0; i < ws->count && rc == 0; i++) {
 		struct sn_worker_slot *s = &ws->slots[i];
-		atomic_store(&s->clock_us, wall_us());
+		atomic_store(&s->clock_us, sn_wall_clock_us());
 		rc = -pthread_create(&s->thread, NULL, worker_main, s);
 		s->started = rc == 0;
 	}
@@ -495,7 +469,7 @@ uint64_t sn_workers_clock(const struct sn_workers *ws)
 		if (c != 0 && (min == 0 || c < min))
 			min = c;
 	}
-	return min ? min : wall_us();
+	return min ? min : sn_wall_clock_us();
 }
 
 bool sn_workers_failed(const struct sn_workers *ws)
