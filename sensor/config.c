@@ -256,6 +256,7 @@ void sn_config_defaults(struct sn_config *cfg)
 
 	snprintf(cfg->output.event_log, sizeof cfg->output.event_log, "%s",
 		 "/var/log/pubsub-sensor/events.json");
+	cfg->output.flows = true;
 	cfg->output.stats_interval = 60;
 	cfg->output.flush = SN_FLUSH_EVERY_EVENT;
 	cfg->output.flush_interval_ms = 1000;

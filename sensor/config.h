@@ -84,7 +84,7 @@ struct sn_config {
 
 	struct {
 		char event_log[SN_CFG_STR];  /* path, "-" = stdout, "" = none */
-		bool flows;                  /* flow events; default false */
+		bool flows;                  /* flow events; default true */
 		uint32_t stats_interval;     /* seconds between stats events (live); default 60 */
 		enum sn_flush_policy flush;  /* default every_event */
 		uint32_t flush_interval_ms;  /* for flush: interval; default 1000 */

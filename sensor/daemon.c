@@ -491,8 +491,8 @@ int sn_daemon_run(const struct sn_config *cfg, const struct sn_daemon_options *o
 	memset(&d, 0, sizeof d);
 	d.cfg = *cfg;
 	d.opt = o;
-	if (o->flows == 1)
-		d.cfg.output.flows = true;
+	if (o->flows >= 0)
+		d.cfg.output.flows = o->flows == 1;
 	snprintf(d.interface, sizeof d.interface, "%s", o->interface ? o->interface : cfg->capture.interface);
 	snprintf(d.log_path, sizeof d.log_path, "%s", o->log_path ? o->log_path : cfg->output.event_log);
 	d.loop = uv_default_loop();

@@ -10,7 +10,7 @@ struct sn_daemon_options {
 	const char *config_path;   /* for SIGHUP reloads; NULL = defaults only */
 	const char *interface;     /* -i, overrides capture.interface */
 	const char *log_path;      /* -o, overrides output.event_log */
-	int flows;                 /* --flows given: 1; else -1 (keep config) */
+	int flows;                 /* --flows: 1; --no-flows: 0; else -1 (keep config) */
 };
 
 /* Runs until SIGINT/SIGTERM; returns the process exit code. */

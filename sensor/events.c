@@ -243,6 +243,33 @@ size_t sn_events_format_group(struct sn_events *ev, enum sn_group_event kind,
 	return finish(&j);
 }
 
+/*
+ * Splunk Stream / CIM Network_Traffic names (contract version 2), so the
+ * original search runs over flow events unchanged: a flow event exists only
+ * for a connection the server answered, hence action=allowed.
+ */
+static void key_cim(struct sn_json *j, const struct sn_conn_report *r, enum sn_proto proto)
+{
+	char app[16];
+	const char *name = sn_proto_name(proto);
+	size_t i = 0;
+
+	for (; name[i] && i < sizeof(app) - 1; i++)
+		app[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] - 'A' + 'a' : name[i]);
+	app[i] = '\0';
+	key_string(j, "transport", "tcp");
+	key_string(j, "app", app);
+	key_string(j, "action", "allowed");
+	key_uint(j, "bytes_out", r->bytes[SN_DIR_C2S]);
+	key_uint(j, "bytes_in", r->bytes[SN_DIR_S2C]);
+	size_t n = strnlen(r->meta.user, sizeof(r->meta.user));
+	sn_json_key(j, "src_user");
+	if (n)
+		sn_json_string_n(j, r->meta.user, n);
+	else
+		sn_json_null(j);
+}
+
 size_t sn_events_format_flow(struct sn_events *ev, const struct sn_conn_report *r,
 			     enum sn_proto proto, bool external, uint64_t ts_us)
 {
@@ -272,6 +299,7 @@ size_t sn_events_format_flow(struct sn_events *ev, const struct sn_conn_report *
 		   sizeof(r->meta.client_id));
 	key_details(&j, &r->meta);
 	key_string(&j, "close", sn_close_reason_name(r->close));
+	key_cim(&j, r, proto);
 	return finish(&j);
 }
 

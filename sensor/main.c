@@ -22,8 +22,8 @@
 
 static void usage(FILE *out)
 {
-	fputs("usage: pubsub-sensor -r FILE [-r FILE ...] [-o PATH] [-c CONFIG] [--table|--no-table] [--flows]\n"
-	      "       pubsub-sensor -i IFACE [-c CONFIG] [-o PATH] [--flows]\n"
+	fputs("usage: pubsub-sensor -r FILE [-r FILE ...] [-o PATH] [-c CONFIG] [--table|--no-table] [--flows|--no-flows]\n"
+	      "       pubsub-sensor -i IFACE [-c CONFIG] [-o PATH] [--flows|--no-flows]\n"
 	      "       pubsub-sensor --check-config [-c CONFIG]\n"
 	      "\n"
 	      "Finds command-and-control over MQTT, XMPP, AMQP and STOMP (MITRE ATT&CK T1071.005).\n"
@@ -35,7 +35,8 @@ static void usage(FILE *out)
 	      "  -c, --config FILE   YAML configuration (see config/pubsub-sensor.yaml)\n"
 	      "      --table         print the search's table after a replay (default)\n"
 	      "      --no-table      do not print the table\n"
-	      "      --flows         add one 'flow' event per pub/sub connection\n"
+	      "      --flows         one 'flow' event per pub/sub connection (default: output.flows)\n"
+	      "      --no-flows      no 'flow' events\n"
 	      "      --check-config  validate the configuration, print it, and exit\n"
 	      "  -h, --help          this help\n"
 	      "      --version       print the version\n"
@@ -52,7 +53,7 @@ static int usage_error(const char *msg, const char *arg)
 	return SN_EXIT_USAGE;
 }
 
-enum { OPT_TABLE = 256, OPT_NO_TABLE, OPT_FLOWS, OPT_CHECK_CONFIG, OPT_VERSION };
+enum { OPT_TABLE = 256, OPT_NO_TABLE, OPT_FLOWS, OPT_NO_FLOWS, OPT_CHECK_CONFIG, OPT_VERSION };
 
 struct cli {
 	const char *files[SN_MAX_FILES];
@@ -61,7 +62,7 @@ struct cli {
 	const char *output;
 	const char *config;
 	int table; /* -1 default, 0 off, 1 on */
-	bool flows;
+	int flows; /* -1 config, 0 off, 1 on */
 	bool check_config;
 };
 
@@ -76,6 +77,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		{ "table", no_argument, NULL, OPT_TABLE },
 		{ "no-table", no_argument, NULL, OPT_NO_TABLE },
 		{ "flows", no_argument, NULL, OPT_FLOWS },
+		{ "no-flows", no_argument, NULL, OPT_NO_FLOWS },
 		{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
@@ -95,7 +97,8 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		case 'c': c->config = optarg; break;
 		case OPT_TABLE: c->table = 1; break;
 		case OPT_NO_TABLE: c->table = 0; break;
-		case OPT_FLOWS: c->flows = true; break;
+		case OPT_FLOWS: c->flows = 1; break;
+		case OPT_NO_FLOWS: c->flows = 0; break;
 		case OPT_CHECK_CONFIG: c->check_config = true; break;
 		case 'h': usage(stdout); return 0;
 		case OPT_VERSION: printf("pubsub-sensor %s\n", SN_VERSION); return 0;
@@ -138,8 +141,8 @@ static int run_replay(struct sn_config *cfg, const struct cli *c)
 		o.table_out = log_on_stdout ? stderr : stdout;
 	else if (c->table == -1 && !log_on_stdout)
 		o.table_out = stdout;
-	if (c->flows)
-		cfg->output.flows = true;
+	if (c->flows >= 0)
+		cfg->output.flows = c->flows == 1;
 	return sn_replay_run(cfg, &o);
 }
 
@@ -147,6 +150,7 @@ int main(int argc, char **argv)
 {
 	static struct cli c;
 	c.table = -1;
+	c.flows = -1;
 	int rc = parse_args(argc, argv, &c);
 	if (rc >= 0)
 		return rc;
@@ -167,7 +171,7 @@ int main(int argc, char **argv)
 			.config_path = c.config,
 			.interface = c.interface,
 			.log_path = c.output,
-			.flows = c.flows ? 1 : -1,
+			.flows = c.flows,
 		};
 		return sn_daemon_run(&cfg, &o);
 	}

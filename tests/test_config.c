@@ -110,7 +110,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.tables.group_window, 86400);
 	ck_assert_uint_eq(c.tables.update_interval, 60);
 	ck_assert_str_eq(c.output.event_log, "/var/log/pubsub-sensor/events.json");
-	ck_assert(!c.output.flows);
+	ck_assert(c.output.flows);
 	ck_assert_uint_eq(c.output.stats_interval, 60);
 	ck_assert_int_eq(c.output.flush, SN_FLUSH_EVERY_EVENT);
 	ck_assert_uint_eq(c.output.flush_interval_ms, 1000);
@@ -200,7 +200,7 @@ static const char every_key[] =
 	"  update_interval: \"2m\"\n"
 	"output:\n"
 	"  event_log: \"-\"\n"
-	"  flows: true\n"
+	"  flows: false\n"
 	"  stats_interval: 30\n"
 	"  flush: interval\n"
 	"  flush_interval_ms: 250\n"
@@ -258,7 +258,7 @@ START_TEST(test_every_key_read_back)
 	ck_assert_uint_eq(c.tables.group_window, 172800);
 	ck_assert_uint_eq(c.tables.update_interval, 120);
 	ck_assert_str_eq(c.output.event_log, "-");
-	ck_assert(c.output.flows);
+	ck_assert(!c.output.flows);
 	ck_assert_uint_eq(c.output.stats_interval, 30);
 	ck_assert_int_eq(c.output.flush, SN_FLUSH_INTERVAL);
 	ck_assert_uint_eq(c.output.flush_interval_ms, 250);

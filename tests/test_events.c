@@ -26,7 +26,7 @@ static const char *const flow_keys[] = {
 	"timestamp", "event_type", "sensor", "FirstSeen", "LastSeen", "src_ip", "src_port",
 	"dest_ip", "dest_port", "Protocol", "IsExternal", "process_name", "Users", "BytesSent",
 	"BytesReceived", "PacketsSent", "PacketsReceived", "evidence", "client_ids", "details",
-	"close",
+	"close", "transport", "app", "action", "bytes_out", "bytes_in", "src_user",
 };
 static const char *const stats_keys[] = {
 	"timestamp", "event_type", "sensor", "packets", "bytes", "flows_active", "flows_evicted",
@@ -210,7 +210,8 @@ static const char golden_flow[] =
 	"\"BytesSent\":500,\"BytesReceived\":120,\"PacketsSent\":6,\"PacketsReceived\":4,"
 	"\"evidence\":\"payload\",\"client_ids\":[\"paho-implant-1\"],"
 	"\"details\":{\"mqtt_version\":\"5.0\",\"keepalive\":30,\"will_topic\":\"c2/will\"},"
-	"\"close\":\"fin\"}\n";
+	"\"close\":\"fin\",\"transport\":\"tcp\",\"app\":\"mqtt\",\"action\":\"allowed\","
+	"\"bytes_out\":500,\"bytes_in\":120,\"src_user\":\"implant01\"}\n";
 
 START_TEST(test_flow_golden)
 {
@@ -242,7 +243,9 @@ START_TEST(test_flow_refuted_named_by_port)
 	ck_assert_ptr_nonnull(strstr(ev.line, "\"Protocol\":\"STOMP\""));
 	ck_assert_ptr_nonnull(strstr(ev.line, "\"evidence\":\"refuted\""));
 	ck_assert_ptr_nonnull(strstr(ev.line, "\"Users\":[],"));
-	ck_assert_ptr_nonnull(strstr(ev.line, "\"client_ids\":[],\"details\":{},\"close\":\"rst\"}"));
+	ck_assert_ptr_nonnull(strstr(ev.line, "\"client_ids\":[],\"details\":{},\"close\":\"rst\","
+					       "\"transport\":\"tcp\",\"app\":\"stomp\",\"action\":\"allowed\","
+					       "\"bytes_out\":0,\"bytes_in\":0,\"src_user\":null}"));
 	check_keys_in_order(ev.line, flow_keys, sizeof(flow_keys) / sizeof(flow_keys[0]));
 }
 END_TEST
