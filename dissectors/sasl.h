@@ -3,8 +3,8 @@
  * see it in clear: XMPP <auth> (after base64), AMQP 0-9-1 Start-Ok and
  * AMQP 1.0 sasl-init.
  */
-#ifndef SN_DISSECTORS_SASL_H
-#define SN_DISSECTORS_SASL_H
+#ifndef SN_SASL_H
+#define SN_SASL_H
 
 #include <stdbool.h>
 
@@ -18,4 +18,4 @@
  */
 bool sn_sasl_plain_user(struct sn_cursor *msg, struct sn_meta *m);
 
-#endif /* SN_DISSECTORS_SASL_H */
+#endif /* SN_SASL_H */

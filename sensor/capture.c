@@ -278,3 +278,22 @@ out_close:
 	pcap_close(p);
 	return NULL;
 }
+
+pcap_t *sn_capture_open_interface(const struct sn_config *cfg, const char *interface,
+				  int fanout_group, char err[SN_CAPTURE_ERRLEN])
+{
+	struct sn_live_options lo = {
+		.interface = interface,
+		.filter = cfg->capture.filter,
+		.snaplen = cfg->capture.snaplen,
+		.buffer_mib = cfg->capture.buffer_mib,
+		.promiscuous = cfg->capture.promiscuous,
+		.fanout_group = fanout_group,
+	};
+	pcap_t *p = sn_capture_open_live(&lo, err);
+	if (p && !sn_capture_check_linktype(p, interface, err)) {
+		pcap_close(p);
+		return NULL;
+	}
+	return p;
+}

@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
+#include "config.h"
+
 #define SN_CAPTURE_ERRLEN 512
 
 struct sn_live_options {
@@ -51,11 +54,18 @@ void sn_capture_file_close(struct sn_capture_file *cf);
 pcap_t *sn_capture_open_live(const struct sn_live_options *o, char err[SN_CAPTURE_ERRLEN]);
 /* Checks the handle's link type; false + err naming it when unsupported. */
 bool sn_capture_check_linktype(pcap_t *p, const char *source, char err[SN_CAPTURE_ERRLEN]);
+/*
+ * Opens the configured live capture (capture.filter, snaplen, buffer_mib,
+ * promiscuous) on `interface`, joins PACKET_FANOUT group fanout_group when
+ * it is > 0, and checks the link type.  NULL + err on failure.
+ */
+pcap_t *sn_capture_open_interface(const struct sn_config *cfg, const char *interface,
+				  int fanout_group, char err[SN_CAPTURE_ERRLEN]);
 
 /* A captured packet's time in microseconds since the epoch (packet time). */
 static inline uint64_t sn_capture_time_us(const struct pcap_pkthdr *h)
 {
-	return (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec;
+	return (uint64_t)h->ts.tv_sec * SN_US_PER_S + (uint64_t)h->ts.tv_usec;
 }
 
 #endif /* SN_CAPTURE_H */

@@ -23,6 +23,7 @@
 #include <uv.h>
 
 #include "capture.h"
+#include "clock.h"
 #include "pipeline.h"
 #include "workers.h"
 
@@ -192,7 +193,7 @@ static void retry_capture(struct sn_daemon *d)
 {
 	char err[SN_CAPTURE_ERRLEN];
 	d->next_retry_ms = uv_now(d->loop) + d->cfg.daemon.retry_interval * 1000ULL;
-	pcap_t *p = sn_open_live_capture(&d->cfg, d->interface, 0, err);
+	pcap_t *p = sn_capture_open_interface(&d->cfg, d->interface, 0, err);
 	if (!p)
 		return;
 	d->pcap = p;
@@ -420,7 +421,7 @@ static int open_captures(struct sn_daemon *d)
 	if (d->cfg.capture.workers > 1)
 		d->workers = open_workers(d, err);
 	else
-		d->pcap = sn_open_live_capture(&d->cfg, d->interface, 0, err);
+		d->pcap = sn_capture_open_interface(&d->cfg, d->interface, 0, err);
 	if (!d->pcap && !d->workers) {
 		fprintf(stderr, "pubsub-sensor: %s\n", err);
 		return -1;

@@ -7,45 +7,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/time.h>
-#include <unistd.h>
 
-#define SN_US 1000000ULL
-
-uint64_t sn_wall_clock_us(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (uint64_t)tv.tv_sec * SN_US + (uint64_t)tv.tv_usec;
-}
-
-uint64_t sn_random_seed(void)
-{
-	uint64_t seed = 0;
-	if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
-		seed = sn_wall_clock_us() ^ (uint64_t)getpid();
-	return seed;
-}
-
-pcap_t *sn_open_live_capture(const struct sn_config *cfg, const char *interface, int fanout_group,
-			     char err[SN_CAPTURE_ERRLEN])
-{
-	struct sn_live_options lo = {
-		.interface = interface,
-		.filter = cfg->capture.filter,
-		.snaplen = cfg->capture.snaplen,
-		.buffer_mib = cfg->capture.buffer_mib,
-		.promiscuous = cfg->capture.promiscuous,
-		.fanout_group = fanout_group,
-	};
-	pcap_t *p = sn_capture_open_live(&lo, err);
-	if (p && !sn_capture_check_linktype(p, interface, err)) {
-		pcap_close(p);
-		return NULL;
-	}
-	return p;
-}
+#include "clock.h"
 
 void sn_flow_config_from(struct sn_flow_config *fc, const struct sn_config *cfg,
 			 const struct sn_rules *rules, sn_report_fn report, void *ctx)
@@ -147,7 +110,7 @@ void sn_aggregator_tick(struct sn_aggregator *ag, uint64_t now_us)
 		ag->now_us = now_us;
 	if (ag->now_us < ag->next_tick_us)
 		return;
-	ag->next_tick_us = ag->now_us + SN_US;
+	ag->next_tick_us = ag->now_us + SN_US_PER_S;
 	sn_groups_tick(ag->groups, ag->now_us);
 }
 
@@ -173,7 +136,7 @@ void sn_worker_advance(struct sn_worker *w, uint64_t now_us)
 	if (now_us > w->now_us)
 		w->now_us = now_us;
 	if (w->now_us >= w->next_expire_us) {
-		w->next_expire_us = w->now_us + SN_US;
+		w->next_expire_us = w->now_us + SN_US_PER_S;
 		sn_flow_table_expire(w->flows, w->now_us);
 	}
 }

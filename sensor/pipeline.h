@@ -45,17 +45,6 @@ struct sn_aggregator {
 	uint64_t next_tick_us;
 };
 
-/* Wall-clock time in microseconds (only where no packet gives the time). */
-uint64_t sn_wall_clock_us(void);
-/* A random hash seed for a flow table (hash-flooding defence). */
-uint64_t sn_random_seed(void);
-/*
- * Opens the configured live capture on `interface` (fanout_group > 0 joins a
- * PACKET_FANOUT group) and checks its link type.  NULL + err on failure.
- */
-pcap_t *sn_open_live_capture(const struct sn_config *cfg, const char *interface, int fanout_group,
-			     char err[SN_CAPTURE_ERRLEN]);
-
 /* Fills the flow table's settings from the configuration and the rules. */
 void sn_flow_config_from(struct sn_flow_config *fc, const struct sn_config *cfg,
 			 const struct sn_rules *rules, sn_report_fn report, void *ctx);

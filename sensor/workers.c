@@ -21,9 +21,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "rules.h"
 
-#define SN_US 1000000ULL
 #define SN_WORKER_POLL_MS 100       /* stop and idle-clock latency */
 #define SN_WORKER_BATCH 512         /* packets per pcap_dispatch call */
 #define SN_WORKER_BATCHES 8         /* then housekeeping */
@@ -326,7 +326,7 @@ static void retry_round(struct sn_worker_slot *s)
 		return;
 	}
 	s->next_retry_ms = mono_ms() + s->ws->cfg.daemon.retry_interval * 1000ULL;
-	s->pcap = sn_open_live_capture(&s->ws->cfg, s->ws->interface, s->ws->fanout_group, err);
+	s->pcap = sn_capture_open_interface(&s->ws->cfg, s->ws->interface, s->ws->fanout_group, err);
 	if (!s->pcap)
 		return;
 	s->w.linktype = pcap_datalink(s->pcap);
@@ -379,7 +379,7 @@ static int slot_init(struct sn_workers *ws, uint32_t i, uint64_t seed,
 			 i, ws->cfg.tables.max_flows, SN_REPORT_QUEUE_SLOTS);
 		return -ENOMEM;
 	}
-	s->pcap = sn_open_live_capture(&ws->cfg, ws->interface, ws->fanout_group, err);
+	s->pcap = sn_capture_open_interface(&ws->cfg, ws->interface, ws->fanout_group, err);
 	if (!s->pcap)
 		return -EIO;
 	s->w.linktype = pcap_datalink(s->pcap);

@@ -413,6 +413,28 @@ START_TEST(live_fanout_out_of_range)
 }
 END_TEST
 
+/* The configured opener applies the configuration's filter to the interface. */
+START_TEST(interface_from_config)
+{
+	char err[SN_CAPTURE_ERRLEN] = "";
+	static struct sn_config cfg;
+	sn_config_defaults(&cfg);
+	ck_assert_ptr_null(sn_capture_open_interface(&cfg, "nosuch0", 0, err));
+	ck_assert_str_eq(err, "no such interface 'nosuch0': list interfaces with 'ip link'");
+	snprintf(cfg.capture.filter, sizeof cfg.capture.filter, "tcp port");
+	ck_assert_ptr_null(sn_capture_open_interface(&cfg, "lo", 0, err));
+	if (permission_denied(err))
+		return;
+	const char *want = "bad capture filter 'tcp port': ";
+	ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "got: %s", err);
+	cfg.capture.filter[0] = '\0';
+	pcap_t *p = sn_capture_open_interface(&cfg, "lo", 0, err);
+	ck_assert_msg(p != NULL, "%s", err);
+	ck_assert_int_eq(pcap_datalink(p), DLT_EN10MB);
+	pcap_close(p);
+}
+END_TEST
+
 Suite *capture_suite(void)
 {
 	Suite *s = suite_create("capture");
@@ -437,6 +459,7 @@ Suite *capture_suite(void)
 	tcase_add_test(l, live_bad_filter);
 	tcase_add_test(l, live_fanout_group);
 	tcase_add_test(l, live_fanout_out_of_range);
+	tcase_add_test(l, interface_from_config);
 	suite_add_tcase(s, l);
 	return s;
 }
