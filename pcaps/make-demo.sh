@@ -1,5 +1,7 @@
 #!/bin/sh
-# make-demo.sh - rebuilds pcaps/demo.pcap from the project's loopback captures.
+# make-demo.sh [OUT] - rebuilds pcaps/demo.pcap (or writes OUT) from the
+# project's loopback captures.  tests/demo-test.sh checks that the result is
+# byte-identical to the committed demo.pcap.
 #
 # Each capture was made on 127.0.0.1; here its client side is moved to an
 # internal address and its server side to an internal or an external
@@ -8,7 +10,10 @@
 # shows high and medium rows of every protocol.  Needs tcpdump, tcpreplay
 # (tcprewrite) and wireshark-common (mergecap).
 set -eu
-cd "$(dirname "$0")"
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:-$here/demo.pcap}
+case $out in /*) ;; *) out="$(pwd)/$out" ;; esac
+cd "$here"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -39,5 +44,5 @@ while read -r file port client server; do
 	parts="$parts $work/$i-c2s-rw.pcap $work/$i-s2c-rw.pcap"
 done <"$work/plan"
 # shellcheck disable=SC2086
-mergecap -F pcap -w demo.pcap $parts
-echo "wrote pcaps/demo.pcap"
+mergecap -F pcap -w "$out" $parts
+echo "wrote $out"
