@@ -257,14 +257,17 @@ class Harness:
             run(["ip", "netns", "del", ns])
 
 
-def publish_many(sources, count, workers=4, deadline=None, progress=None):
+def publish_many(sources, count, workers=4, deadline=None, progress=None, gate=None):
     """count MQTT connections spread over sources, `workers` at a time.
     Returns {source: connections that succeeded}; progress[0], if given,
-    counts the connections finished so far."""
+    counts the connections finished so far; gate(i), if given, must be true
+    (or the deadline pass) before connection i starts."""
     made = {s: 0 for s in sources}
     lock = threading.Lock()
 
     def one(i):
+        if gate is not None:
+            wait_for(lambda: gate(i), max(0.0, (deadline or time.time() + 10) - time.time()), 0.002)
         if deadline and time.time() > deadline:
             return None
         src = sources[i % len(sources)]
@@ -350,10 +353,13 @@ def test_full_disk(t):
 
 # ---- 2. 100 rotations under traffic ------------------------------------------
 
-def rotate_many(s, n, stop_at, progress, every):
+def rotate_many(s, n, stop_at, progress, every, rotated=None):
     """n times: rename the log to log.N and SIGHUP, one rotation per `every`
     connections finished, so the rotations are spread over the traffic.
-    Returns (rotations done, those done while connections were running)."""
+    rotated[0], if given, counts the rotations done (the traffic waits for
+    it, so a loaded machine slows both sides rather than letting the
+    traffic finish first).  Returns (rotations done, those done while
+    connections were running)."""
     done = under_traffic = 0
     for i in range(1, n + 1):
         wait_for(lambda: progress[0] >= i * every - every // 2, max(0.0, stop_at - time.time()), 0.002)
@@ -363,6 +369,8 @@ def rotate_many(s, n, stop_at, progress, every):
         s.send(signal.SIGHUP)
         done += 1
         under_traffic += progress[0] < n * every
+        if rotated is not None:
+            rotated[0] = done
     return done, under_traffic
 
 
@@ -371,11 +379,14 @@ def test_rotations(t, rotations=100, connections=200):
     s = t.sensor("rotate")
     if not t.check(s.start(t.config("faults.yaml")), "rotation: sensor started", s.stderr()[-300:]):
         return
-    progress = [0]
+    progress, rotated = [0], [0]
     stop_at = time.time() + 60
+    every = connections // rotations
+    # connection i waits until the rotations due before it are done
+    gate = lambda i: rotated[0] >= i // every - 1
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as ex:
-        pubs = ex.submit(publish_many, [src], connections, 4, stop_at, progress)
-        done, under = rotate_many(s, rotations, stop_at, progress, connections // rotations)
+        pubs = ex.submit(publish_many, [src], connections, 4, stop_at, progress, gate)
+        done, under = rotate_many(s, rotations, stop_at, progress, every, rotated)
         made = pubs.result()[src]
     t.check(done == rotations and under >= rotations * 9 // 10,
             f"rotation: {rotations} renames + SIGHUP under traffic", f"{done} done, {under} under traffic")
