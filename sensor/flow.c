@@ -1,12 +1,12 @@
 /*
  * flow.c - the TCP connection table of one capture worker.
  *
- * Owns connection keys (a normalised 5-tuple plus VLAN, hashed with a
- * per-table secret against hash flooding), client/server roles, the TCP states
- * that matter here (half-open, established, one FIN), idle timeouts in
- * packet time, eviction when full, the first-bytes buffers lent by
- * reassembly.c while a verdict is pending, running the dissectors, and the
- * OPEN / UPDATE / CLOSE reports to the aggregator (conn.h).
+ * Owns client/server roles, the TCP states that matter here (half-open,
+ * established, one FIN), LRU lists, idle timeouts in packet time, eviction
+ * when full, the first-bytes buffers lent by reassembly.c while a verdict
+ * is pending, and the OPEN / UPDATE / CLOSE reports to the aggregator
+ * (conn.h).  Keys and their keyed hash are flowkey.c's; which dissector
+ * runs on the first bytes and what its answer means is detect.c's.
  *
  * Memory: every array is allocated at create (bigmem.h: resident only once
  * touched, cache-line aligned, huge pages), and entries are handed out
@@ -27,14 +27,15 @@
 #include <string.h>
 
 #include "bigmem.h"
+#include "detect.h"
 #include "flowindex.h"
+#include "flowkey.h"
 #include "reassembly.h"
 
 #define SN_FLOW_NIL UINT32_MAX
 #define SN_FLOW_CLIENT_SEGS 16 /* client data segments before a final call */
 #define SN_FLOW_TOTAL_SEGS 32  /* data segments both ways before a final call */
 #define SN_US_PER_S 1000000ULL
-#define SN_FLOW_SECRET 6 /* 64-bit words of hash key */
 
 enum { SN_LRU_NEW = 0, SN_LRU_EST, SN_LRU_CLOSING, SN_LRU_COUNT };
 
@@ -52,16 +53,6 @@ enum { SN_LRU_NEW = 0, SN_LRU_EST, SN_LRU_CLOSING, SN_LRU_COUNT };
 #define SN_FC_DATA_S 0x02
 #define SN_FC_ISN_C 0x04
 #define SN_FC_ISN_S 0x08
-
-/* Endpoints in a fixed order (a <= b) so both directions give one key. */
-struct sn_flow_key {
-	uint8_t a[16], b[16];
-	uint16_t a_port, b_port;
-	uint16_t vlan;
-	uint8_t family;
-	uint8_t zero; /* keeps the key free of padding */
-};
-_Static_assert(sizeof(struct sn_flow_key) == 40, "flow key has no padding");
 
 /* The part every packet touches.  Index 0 of arrays: client to server. */
 struct sn_flow {
@@ -89,7 +80,7 @@ struct sn_flow_cold {
 	uint32_t rep_prev, rep_next; /* reported list */
 	uint16_t segs[2];          /* data segments seen while classifying */
 	uint8_t flags;             /* SN_FC_* */
-	uint8_t excluded;          /* dissectors (bit = id) that said NO_MATCH */
+	struct sn_detect det;      /* dissectors that refused (detect.h) */
 	uint8_t match;             /* dissector that matched, for the detail phase */
 };
 
@@ -100,7 +91,7 @@ struct sn_lru {
 
 struct sn_flow_table {
 	struct sn_flow_config cfg;
-	uint64_t secret[SN_FLOW_SECRET]; /* hash key, from the seed */
+	struct sn_flowkey_secret secret; /* hash key, from the seed */
 	struct sn_flowindex index;      /* key hash -> entry */
 	struct sn_flow *flows;
 	struct sn_flow_cold *cold;
@@ -119,99 +110,11 @@ struct sn_flow_table {
 	struct sn_conn_report rep;      /* the report being sent */
 };
 
-/* ---- hashing ---------------------------------------------------------- */
-
-/*
- * The 64x64 -> 128-bit product folded to 64 bits (high ^ low), the mixing
- * step of wyhash: every input bit reaches both halves of the result.
- */
-static inline uint64_t mum(uint64_t a, uint64_t b)
-{
-	__extension__ typedef unsigned __int128 u128;
-	u128 r = (u128)a * b;
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/*
- * A keyed hash of the key's five 64-bit words: each word is masked with a
- * secret word before being multiplied, so without the secret (random per
- * table) an attacker cannot choose keys that collide; it costs three
- * multiplies where SipHash-1-3 took nine rounds.  The index takes the
- * group from the low bits and a tag from the top 16, both well mixed.
- * Output never depends on it: nothing is iterated in hash order.
- */
-static uint64_t key_hash(const struct sn_flow_table *ft, const struct sn_flow_key *k)
-{
-	uint64_t w[sizeof *k / 8];
-	const uint64_t *s = ft->secret;
-	memcpy(w, k, sizeof w);
-	uint64_t h = mum(w[0] ^ s[0], w[1] ^ s[1]) ^ mum(w[2] ^ s[2], w[3] ^ s[3]);
-	return mum(h ^ w[4] ^ s[4], s[5]);
-}
-
-/* The keys as words: no library call for a 40-byte compare. */
-static bool key_equal(const struct sn_flow_key *x, const struct sn_flow_key *y)
-{
-	uint64_t a[sizeof *x / 8], b[sizeof *y / 8];
-	memcpy(a, x, sizeof a);
-	memcpy(b, y, sizeof b);
-	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
-}
-
-/*
- * memcmp(x, y, 16) < 0, == 0 or > 0 as -1, 0, 1, done as two big-endian
- * word compares: a libc call per packet for 16 bytes costs more than this.
- */
-static int addr_order(const uint8_t x[16], const uint8_t y[16])
-{
-	uint64_t a[2], b[2];
-	memcpy(a, x, sizeof a);
-	memcpy(b, y, sizeof b);
-	for (int k = 0; k < 2; k++) {
-		uint64_t p = __builtin_bswap64(a[k]), q = __builtin_bswap64(b[k]);
-		if (p != q)
-			return p < q ? -1 : 1;
-	}
-	return 0;
-}
-
-/* Builds the key; returns true when the packet's source is endpoint a. */
-static bool make_key(const struct sn_packet *pkt, struct sn_flow_key *k)
-{
-	int cmp = addr_order(pkt->src.b, pkt->dst.b);
-	bool src_is_a = cmp < 0 || (cmp == 0 && pkt->sport <= pkt->dport);
-	const struct sn_addr *a = src_is_a ? &pkt->src : &pkt->dst;
-	const struct sn_addr *b = src_is_a ? &pkt->dst : &pkt->src;
-
-	memcpy(k->a, a->b, sizeof k->a);
-	memcpy(k->b, b->b, sizeof k->b);
-	k->a_port = src_is_a ? pkt->sport : pkt->dport;
-	k->b_port = src_is_a ? pkt->dport : pkt->sport;
-	k->vlan = pkt->vlan;
-	k->family = pkt->src.family;
-	k->zero = 0;
-	return src_is_a;
-}
-
 /* ---- small accessors -------------------------------------------------- */
 
 static uint8_t port_info(const struct sn_flow_table *ft, uint16_t port)
 {
 	return ft->cfg.port_map ? ft->cfg.port_map[port] : 0;
-}
-
-static enum sn_proto port_proto(uint8_t info)
-{
-	unsigned p = info & SN_PORT_PROTO_MASK;
-	return p < SN_PROTO_COUNT ? (enum sn_proto)p : SN_PROTO_NONE;
 }
 
 static bool client_is_a(const struct sn_flow *f)
@@ -398,7 +301,7 @@ static void send_report(struct sn_flow_table *ft, uint32_t i, enum sn_report_kin
 	r->last_us = f->last_us;
 	fill_endpoints(ft, i, r);
 	r->proto = (enum sn_proto)f->proto;
-	r->port_proto = port_proto(info);
+	r->port_proto = sn_port_proto(info);
 	r->port_is_tls = r->port_proto != SN_PROTO_NONE && (info & SN_PORT_TLS);
 	r->evidence = (enum sn_evidence)f->evidence;
 	fill_counters(ft, i, r);
@@ -430,63 +333,6 @@ static void maybe_open(struct sn_flow_table *ft, uint32_t i, uint64_t now_us,
 }
 
 /* ---- classification ------------------------------------------------------ */
-
-/* Runs one dissector unless it already refused; NO_MATCH is remembered. */
-static enum sn_verdict try_dissector(struct sn_flow_table *ft, uint32_t i, int id,
-				     const struct sn_stream *s)
-{
-	struct sn_flow_cold *c = &ft->cold[i];
-	const struct sn_dissector *d = sn_dissector_get((enum sn_dissector_id)id);
-	if ((c->excluded & (1u << id)) || !d || !d->dissect)
-		return SN_NO_MATCH;
-	memset(&ft->scratch, 0, sizeof ft->scratch);
-	enum sn_verdict v = d->dissect(s, &ft->scratch);
-	if (v == SN_NO_MATCH)
-		c->excluded |= (uint8_t)(1u << id);
-	return v;
-}
-
-static int dissector_id_for(enum sn_proto p)
-{
-	for (int id = 0; id < SN_DISS_COUNT; id++) {
-		const struct sn_dissector *d = sn_dissector_get((enum sn_dissector_id)id);
-		if (p != SN_PROTO_NONE && d && d->proto == p)
-			return id;
-	}
-	return -1;
-}
-
-/*
- * The server port's dissector first, then the others in registry order,
- * TLS last.  MATCH (with *id and the scratch meta), NEED_MORE, or NO_MATCH
- * when every dissector refused.
- */
-static enum sn_verdict run_dissectors(struct sn_flow_table *ft, uint32_t i,
-				      const struct sn_stream *s, int *id)
-{
-	int first = dissector_id_for(port_proto(server_info(ft, i)));
-	int order[SN_DISS_COUNT + 1];
-	int n = 0;
-
-	if (first >= 0)
-		order[n++] = first;
-	for (int k = 0; k < SN_DISS_COUNT; k++)
-		if (k != first && k != SN_DISS_TLS)
-			order[n++] = k;
-	if (first != SN_DISS_TLS)
-		order[n++] = SN_DISS_TLS;
-
-	bool pending = false;
-	for (int k = 0; k < n; k++) {
-		enum sn_verdict v = try_dissector(ft, i, order[k], s);
-		if (v == SN_MATCH) {
-			*id = order[k];
-			return SN_MATCH;
-		}
-		pending |= v == SN_NEED_MORE;
-	}
-	return pending ? SN_NEED_MORE : SN_NO_MATCH;
-}
 
 static bool segs_exhausted(const struct sn_flow_cold *c)
 {
@@ -527,34 +373,16 @@ static void set_verdict(struct sn_flow_table *ft, uint32_t i, enum sn_proto prot
 static void decide(struct sn_flow_table *ft, uint32_t i, const struct sn_stream *s,
 		   uint64_t now_us)
 {
-	uint8_t info = server_info(ft, i);
-	enum sn_proto port = port_proto(info);
-	const struct sn_meta *m = &ft->scratch;
-	int id = -1;
-	enum sn_verdict v = run_dissectors(ft, i, s, &id);
+	struct sn_detect_verdict v;
 
-	if (v == SN_NEED_MORE && !s->final)
+	if (!sn_detect_classify(&ft->cold[i].det, server_info(ft, i), s, &ft->scratch, &v))
 		return;
 	ft->st.classified++;
-	if (v == SN_MATCH && !m->is_tls) {
-		enum sn_proto p = m->proto != SN_PROTO_NONE ? m->proto
-							   : sn_dissector_get((enum sn_dissector_id)id)->proto;
-		set_verdict(ft, i, p, SN_EVIDENCE_PAYLOAD, id);
-	} else if (v == SN_MATCH && m->proto != SN_PROTO_NONE) {
-		set_verdict(ft, i, m->proto, SN_EVIDENCE_TLS, id);
-	} else if (v == SN_MATCH && port != SN_PROTO_NONE && (info & SN_PORT_TLS)) {
-		set_verdict(ft, i, port, SN_EVIDENCE_TLS, id);
-	} else if (v == SN_NO_MATCH && port != SN_PROTO_NONE && s->client_at_start) {
-		/* only a stream seen from its first byte can refute its port */
-		set_verdict(ft, i, port, SN_EVIDENCE_REFUTED, id);
-	} else {
-		/* undecided, or TLS that names nothing on a clear-text port */
-		set_verdict(ft, i, port, SN_EVIDENCE_PORT, id);
-	}
+	set_verdict(ft, i, v.proto, v.evidence, v.dissector);
 	if (ft->flows[i].evidence == SN_EVIDENCE_PAYLOAD ||
 	    ft->flows[i].evidence == SN_EVIDENCE_TLS)
 		ft->st.confirmed++;
-	maybe_open(ft, i, now_us, m);
+	maybe_open(ft, i, now_us, &ft->scratch);
 }
 
 /* The stream view of a flow's buffer. */
@@ -600,61 +428,19 @@ static void classify_segment(struct sn_flow_table *ft, uint32_t i, int dir,
 	decide(ft, i, &s, pkt->ts_us);
 }
 
-static bool str_same(const char *x, const char *y, size_t cap)
-{
-	return strncmp(x, y, cap) == 0;
-}
-
-/*
- * Field by field, not memcmp: the compiler may merge stores into a struct's
- * padding, so two equal metas need not be equal bytes.
- */
-static bool meta_same(const struct sn_meta *x, const struct sn_meta *y)
-{
-	if (x->proto != y->proto || x->truncated != y->truncated || x->midstream != y->midstream ||
-	    x->has_keepalive != y->has_keepalive || x->keepalive != y->keepalive ||
-	    x->has_clean_session != y->has_clean_session || x->clean_session != y->clean_session ||
-	    x->n_topics != y->n_topics || x->has_starttls != y->has_starttls ||
-	    x->starttls != y->starttls || x->is_tls != y->is_tls || x->n_alpn != y->n_alpn)
-		return false;
-	for (size_t k = 0; k < x->n_topics && k < SN_META_TOPICS; k++)
-		if (!str_same(x->topics[k], y->topics[k], SN_META_STR))
-			return false;
-	for (size_t k = 0; k < x->n_alpn && k < SN_META_ALPN; k++)
-		if (!str_same(x->tls_alpn[k], y->tls_alpn[k], SN_META_ALPN_STR))
-			return false;
-	return str_same(x->client_id, y->client_id, SN_META_STR) &&
-	       str_same(x->user, y->user, SN_META_STR) &&
-	       str_same(x->mqtt_version, y->mqtt_version, sizeof x->mqtt_version) &&
-	       str_same(x->will_topic, y->will_topic, SN_META_STR) &&
-	       str_same(x->xmpp_to, y->xmpp_to, SN_META_STR) &&
-	       str_same(x->xmpp_from, y->xmpp_from, SN_META_STR) &&
-	       str_same(x->xmpp_ns, y->xmpp_ns, sizeof x->xmpp_ns) &&
-	       str_same(x->xmpp_version, y->xmpp_version, sizeof x->xmpp_version) &&
-	       str_same(x->amqp_version, y->amqp_version, sizeof x->amqp_version) &&
-	       str_same(x->stomp_command, y->stomp_command, sizeof x->stomp_command) &&
-	       str_same(x->stomp_accept_version, y->stomp_accept_version,
-			sizeof x->stomp_accept_version) &&
-	       str_same(x->stomp_host, y->stomp_host, SN_META_STR) &&
-	       str_same(x->tls_sni, y->tls_sni, SN_META_STR);
-}
-
 /* After a match: re-run the matching dissector for richer meta. */
 static void detail_step(struct sn_flow_table *ft, uint32_t i, bool grew, uint64_t now_us)
 {
 	struct sn_flow *f = &ft->flows[i];
 	struct sn_meta *kept = &ft->metas[ft->cold[i].meta];
-	const struct sn_dissector *d = sn_dissector_get((enum sn_dissector_id)ft->cold[i].match);
 	struct sn_stream s;
 
 	buffer_stream(ft, i, &s);
-	if (grew && d && d->dissect) {
-		memset(&ft->scratch, 0, sizeof ft->scratch);
-		if (d->dissect(&s, &ft->scratch) == SN_MATCH && !meta_same(kept, &ft->scratch)) {
-			memcpy(kept, &ft->scratch, sizeof *kept);
-			if (f->flags & SN_FF_REPORTED)
-				send_report(ft, i, SN_REPORT_UPDATE, now_us, SN_CLOSE_NONE, true, NULL);
-		}
+	if (grew && sn_detect_detail(ft->cold[i].match, &s, &ft->scratch) &&
+	    !sn_meta_same(kept, &ft->scratch)) {
+		memcpy(kept, &ft->scratch, sizeof *kept);
+		if (f->flags & SN_FF_REPORTED)
+			send_report(ft, i, SN_REPORT_UPDATE, now_us, SN_CLOSE_NONE, true, NULL);
 	}
 	if (s.final)
 		release_buffer(ft, i);
@@ -705,7 +491,7 @@ static void swap_roles(struct sn_flow_table *ft, uint32_t i)
 	f->flags &= (uint8_t)~(SN_FF_VERDICT | SN_FF_QUIET);
 	f->proto = SN_PROTO_NONE;
 	f->evidence = SN_EVIDENCE_PORT;
-	c->excluded = 0;
+	c->det.excluded = 0;
 	c->segs[0] = 0;
 	c->segs[1] = 0;
 }
@@ -813,7 +599,7 @@ static void finalize(struct sn_flow_table *ft, uint32_t i, uint64_t now_us)
 	if (!(f->flags & SN_FF_VERDICT) && f->buf != SN_REASM_NONE)
 		classify_buffer(ft, i, true, now_us);
 	if (!(f->flags & SN_FF_VERDICT))
-		set_verdict(ft, i, port_proto(server_info(ft, i)), SN_EVIDENCE_PORT, -1);
+		set_verdict(ft, i, sn_port_proto(server_info(ft, i)), SN_EVIDENCE_PORT, -1);
 	maybe_open(ft, i, now_us, NULL);
 }
 
@@ -941,7 +727,7 @@ static uint32_t lookup(const struct sn_flow_table *ft, const struct sn_flow_key 
 	uint32_t i;
 	sn_flowindex_probe_start(&ft->index, h, &pr);
 	while ((i = sn_flowindex_probe_next(&ft->index, &pr)) != SN_FLOWINDEX_NONE)
-		if (key_equal(&ft->cold[i].key, k))
+		if (sn_flowkey_equal(&ft->cold[i].key, k))
 			return i;
 	return SN_FLOW_NIL;
 }
@@ -1005,23 +791,23 @@ static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
 void sn_flow_table_process(struct sn_flow_table *ft, const struct sn_packet *pkt)
 {
 	struct sn_flow_key key;
-	bool src_is_a = make_key(pkt, &key);
-	process(ft, pkt, &key, src_is_a, key_hash(ft, &key));
+	bool src_is_a = sn_flowkey_make(pkt, &key);
+	process(ft, pkt, &key, src_is_a, sn_flowkey_hash(&ft->secret, &key));
 }
 
 void sn_flow_table_process_hashed(struct sn_flow_table *ft, const struct sn_packet *pkt,
 				  uint64_t hash)
 {
 	struct sn_flow_key key;
-	bool src_is_a = make_key(pkt, &key);
+	bool src_is_a = sn_flowkey_make(pkt, &key);
 	process(ft, pkt, &key, src_is_a, hash);
 }
 
 uint64_t sn_flow_table_hint(const struct sn_flow_table *ft, const struct sn_packet *pkt)
 {
 	struct sn_flow_key key;
-	make_key(pkt, &key);
-	uint64_t h = key_hash(ft, &key);
+	sn_flowkey_make(pkt, &key);
+	uint64_t h = sn_flowkey_hash(&ft->secret, &key);
 	__builtin_prefetch(sn_flowindex_home(&ft->index, h), 0);
 	return h;
 }
@@ -1151,8 +937,7 @@ struct sn_flow_table *sn_flow_table_create(const struct sn_flow_config *cfg, uin
 	if (!ft)
 		return NULL;
 	ft->cfg = *cfg;
-	for (int k = 0; k < SN_FLOW_SECRET; k++)
-		ft->secret[k] = splitmix64(&seed);
+	sn_flowkey_secret_init(&ft->secret, seed);
 	int rc = alloc_arrays(ft);
 	if (rc < 0) {
 		sn_flow_table_destroy(ft);

@@ -2,7 +2,7 @@
  * flow.h - the TCP connection table of one capture worker.
  *
  * Connections are keyed by a normalised 5-tuple plus VLAN id, hashed with a
- * seed chosen at start.  The table is sized once (max_flows) and never
+ * seed chosen at start.  The table  is sized once (max_flows) and never
  * allocates per packet; when it is full the oldest idle flow is evicted,
  * half-open ones first, and counted.  While a connection has no verdict it
  * borrows a first-bytes buffer from a bounded pool (reassembly.c) and the

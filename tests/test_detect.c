@@ -1,0 +1,144 @@
+/*
+ * test_detect.c - classification dispatch: which dissector answers, and
+ * how its answer and the server port become a verdict.
+ */
+#include <check.h>
+#include <string.h>
+
+#include "detect.h"
+#include "testutil.h"
+
+static const uint8_t connect_pkt[] = { 0x10, 0x14, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x02, 0x00,
+				       0x3c, 0x00, 0x08, 's',  'e',  'n',  's',  'o', 'r', '-',  '1' };
+static const char http_get[] = "GET / HTTP/1.1\r\nHost: example\r\nAccept: */*\r\n\r\n";
+
+static struct sn_stream client_stream(const void *b, size_t n, bool at_start, bool final)
+{
+	struct sn_stream s;
+	memset(&s, 0, sizeof s);
+	s.client = b;
+	s.client_len = n;
+	s.client_at_start = at_start;
+	s.final = final;
+	return s;
+}
+
+START_TEST(mqtt_payload_on_any_port)
+{
+	struct sn_detect d = { 0 };
+	struct sn_meta m;
+	struct sn_detect_verdict v;
+	struct sn_stream s = client_stream(connect_pkt, sizeof connect_pkt, true, false);
+	ck_assert(sn_detect_classify(&d, 0, &s, &m, &v));
+	ck_assert_int_eq(v.proto, SN_PROTO_MQTT);
+	ck_assert_int_eq(v.evidence, SN_EVIDENCE_PAYLOAD);
+	ck_assert_int_eq(v.dissector, SN_DISS_MQTT);
+	ck_assert_str_eq(m.client_id, "sensor-1");
+}
+END_TEST
+
+START_TEST(partial_connect_waits_then_port_at_final)
+{
+	struct sn_detect d = { 0 };
+	struct sn_meta m;
+	struct sn_detect_verdict v;
+	struct sn_stream s = client_stream(connect_pkt, 1, true, false);
+	ck_assert(!sn_detect_classify(&d, SN_PROTO_MQTT, &s, &m, &v));
+	s.final = true;
+	s.client_at_start = false; /* mid-stream bytes can never refute the port */
+	ck_assert(sn_detect_classify(&d, SN_PROTO_MQTT, &s, &m, &v));
+	ck_assert_int_eq(v.proto, SN_PROTO_MQTT);
+	ck_assert_int_eq(v.evidence, SN_EVIDENCE_PORT);
+}
+END_TEST
+
+START_TEST(http_refutes_port_only_from_start)
+{
+	struct sn_detect d = { 0 };
+	struct sn_meta m;
+	struct sn_detect_verdict v;
+	struct sn_stream s = client_stream(http_get, strlen(http_get), true, false);
+	ck_assert(sn_detect_classify(&d, SN_PROTO_MQTT, &s, &m, &v));
+	ck_assert_int_eq(v.evidence, SN_EVIDENCE_REFUTED);
+	ck_assert_int_eq(v.proto, SN_PROTO_MQTT);
+	ck_assert_uint_eq(d.excluded, (1u << SN_DISS_COUNT) - 1); /* all refused */
+
+	struct sn_detect d2 = { 0 };
+	s.client_at_start = false;
+	ck_assert(sn_detect_classify(&d2, SN_PROTO_MQTT, &s, &m, &v));
+	ck_assert_int_eq(v.evidence, SN_EVIDENCE_PORT);
+}
+END_TEST
+
+START_TEST(http_on_plain_port_names_nothing)
+{
+	struct sn_detect d = { 0 };
+	struct sn_meta m;
+	struct sn_detect_verdict v;
+	struct sn_stream s = client_stream(http_get, strlen(http_get), true, false);
+	ck_assert(sn_detect_classify(&d, 0, &s, &m, &v));
+	ck_assert_int_eq(v.proto, SN_PROTO_NONE);
+	ck_assert_int_eq(v.dissector, -1);
+}
+END_TEST
+
+START_TEST(excluded_dissector_not_run_again)
+{
+	struct sn_detect d = { .excluded = 1u << SN_DISS_MQTT };
+	struct sn_meta m;
+	struct sn_detect_verdict v;
+	struct sn_stream s = client_stream(connect_pkt, sizeof connect_pkt, true, true);
+	ck_assert(sn_detect_classify(&d, SN_PROTO_MQTT, &s, &m, &v));
+	ck_assert_int_ne(v.evidence, SN_EVIDENCE_PAYLOAD);
+}
+END_TEST
+
+START_TEST(tls_hello_on_tls_port)
+{
+	uint8_t buf[4096];
+	long n = sn_test_client_bytes("mqtt-tls-8883-paho.pcap", 8883, buf, sizeof buf);
+	ck_assert_int_gt(n, 5);
+	struct sn_detect d = { 0 };
+	struct sn_meta m;
+	struct sn_detect_verdict v;
+	struct sn_stream s = client_stream(buf, (size_t)n, true, true);
+	ck_assert(sn_detect_classify(&d, SN_PROTO_MQTT | SN_PORT_TLS, &s, &m, &v));
+	ck_assert_int_eq(v.proto, SN_PROTO_MQTT);
+	ck_assert_int_eq(v.evidence, SN_EVIDENCE_TLS);
+	ck_assert_int_eq(v.dissector, SN_DISS_TLS);
+}
+END_TEST
+
+START_TEST(meta_same_compares_fields)
+{
+	struct sn_meta a, b;
+	memset(&a, 0, sizeof a);
+	memset(&b, 0, sizeof b);
+	strcpy(a.client_id, "x");
+	strcpy(b.client_id, "x");
+	ck_assert(sn_meta_same(&a, &b));
+	strcpy(b.user, "u");
+	ck_assert(!sn_meta_same(&a, &b));
+	struct sn_stream s = client_stream(connect_pkt, sizeof connect_pkt, true, false);
+	ck_assert(sn_detect_detail(SN_DISS_MQTT, &s, &a));
+	ck_assert_str_eq(a.client_id, "sensor-1");
+	ck_assert(!sn_detect_detail(SN_DISS_XMPP, &s, &a));
+}
+END_TEST
+
+Suite *detect_suite(void);
+
+Suite *detect_suite(void)
+{
+	Suite *s = suite_create("detect");
+	TCase *t = tcase_create("dispatch");
+	tcase_add_test(t, mqtt_payload_on_any_port);
+	tcase_add_test(t, partial_connect_waits_then_port_at_final);
+	tcase_add_test(t, http_refutes_port_only_from_start);
+	tcase_add_test(t, http_on_plain_port_names_nothing);
+	tcase_add_test(t, excluded_dissector_not_run_again);
+	tcase_add_test(t, tls_hello_on_tls_port);
+	tcase_add_test(t, meta_same_compares_fields);
+	suite_add_tcase(s, t);
+	return s;
+}

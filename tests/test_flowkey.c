@@ -1,0 +1,109 @@
+/*
+ * test_flowkey.c - the normalised connection key and its keyed hash.
+ */
+#include <check.h>
+#include <string.h>
+
+#include "flowkey.h"
+
+static struct sn_packet pkt4(uint8_t s_last, uint16_t sp, uint8_t d_last, uint16_t dp)
+{
+	struct sn_packet p;
+	memset(&p, 0, sizeof p);
+	p.src.family = 4;
+	p.dst.family = 4;
+	uint8_t s[16] = { [10] = 0xff, [11] = 0xff, [12] = 10, [15] = s_last };
+	uint8_t d[16] = { [10] = 0xff, [11] = 0xff, [12] = 10, [15] = d_last };
+	memcpy(p.src.b, s, 16);
+	memcpy(p.dst.b, d, 16);
+	p.sport = sp;
+	p.dport = dp;
+	return p;
+}
+
+START_TEST(both_directions_give_one_key)
+{
+	struct sn_packet fwd = pkt4(9, 40000, 2, 1883), rev = pkt4(2, 1883, 9, 40000);
+	struct sn_flow_key a, b;
+	bool fa = sn_flowkey_make(&fwd, &a), ra = sn_flowkey_make(&rev, &b);
+	ck_assert(sn_flowkey_equal(&a, &b));
+	ck_assert(!fa && ra); /* 10.0.0.2 orders before 10.0.0.9 */
+	ck_assert_uint_eq(a.a_port, 1883);
+	ck_assert_uint_eq(a.b_port, 40000);
+	ck_assert_uint_eq(a.zero, 0);
+}
+END_TEST
+
+START_TEST(same_address_orders_by_port)
+{
+	struct sn_packet p = pkt4(1, 5000, 1, 4000);
+	struct sn_flow_key k;
+	ck_assert(!sn_flowkey_make(&p, &k));
+	ck_assert_uint_eq(k.a_port, 4000);
+	p = pkt4(1, 4000, 1, 4000);
+	ck_assert(sn_flowkey_make(&p, &k)); /* equal ports: the source is a */
+}
+END_TEST
+
+START_TEST(vlan_and_ports_are_part_of_key)
+{
+	struct sn_packet p = pkt4(1, 40000, 2, 1883), q = p;
+	struct sn_flow_key a, b;
+	q.vlan = 7;
+	sn_flowkey_make(&p, &a);
+	sn_flowkey_make(&q, &b);
+	ck_assert(!sn_flowkey_equal(&a, &b));
+	q = pkt4(1, 40001, 2, 1883);
+	sn_flowkey_make(&q, &b);
+	ck_assert(!sn_flowkey_equal(&a, &b));
+}
+END_TEST
+
+START_TEST(hash_depends_on_secret)
+{
+	struct sn_packet p = pkt4(1, 40000, 2, 1883);
+	struct sn_flow_key k;
+	struct sn_flowkey_secret s1, s2, s1b;
+	sn_flowkey_make(&p, &k);
+	sn_flowkey_secret_init(&s1, 1);
+	sn_flowkey_secret_init(&s1b, 1);
+	sn_flowkey_secret_init(&s2, 2);
+	ck_assert_uint_eq(sn_flowkey_hash(&s1, &k), sn_flowkey_hash(&s1b, &k));
+	ck_assert_uint_ne(sn_flowkey_hash(&s1, &k), sn_flowkey_hash(&s2, &k));
+}
+END_TEST
+
+/* Keys differing in one port: low 10 bits spread over (nearly) all buckets. */
+START_TEST(hash_spreads_low_bits)
+{
+	static uint8_t seen[1024];
+	struct sn_flowkey_secret s;
+	sn_flowkey_secret_init(&s, 42);
+	memset(seen, 0, sizeof seen);
+	for (uint16_t port = 1; port <= 4096; port++) {
+		struct sn_packet p = pkt4(1, port, 2, 1883);
+		struct sn_flow_key k;
+		sn_flowkey_make(&p, &k);
+		seen[sn_flowkey_hash(&s, &k) & 1023] = 1;
+	}
+	int n = 0;
+	for (int b = 0; b < 1024; b++)
+		n += seen[b];
+	ck_assert_int_gt(n, 950); /* 4096 random draws miss about 19 of 1024 */
+}
+END_TEST
+
+Suite *flowkey_suite(void);
+
+Suite *flowkey_suite(void)
+{
+	Suite *s = suite_create("flowkey");
+	TCase *t = tcase_create("key");
+	tcase_add_test(t, both_directions_give_one_key);
+	tcase_add_test(t, same_address_orders_by_port);
+	tcase_add_test(t, vlan_and_ports_are_part_of_key);
+	tcase_add_test(t, hash_depends_on_secret);
+	tcase_add_test(t, hash_spreads_low_bits);
+	suite_add_tcase(s, t);
+	return s;
+}
