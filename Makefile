@@ -35,7 +35,7 @@ TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TEST_NAMES := $(TEST_SRCS:tests/test_%.c=%)
 HDRS := $(wildcard sensor/*.h dissectors/*.h tests/*.h)
 
-.PHONY: all deps demo test unit golden asan test-asan bench fuzz install uninstall deb clean check-deps corpus
+.PHONY: splunk-app all deps demo test unit golden asan test-asan bench fuzz install uninstall deb clean check-deps corpus
 .DEFAULT_GOAL := all
 
 all: check-deps pubsub-sensor
@@ -140,3 +140,11 @@ build/tests/check_main.o build/asan/tests/check_main.o: build/tests/suites.h
 # Fuzzing (libFuzzer, clang) and benchmarks live in their own files.
 -include fuzz/fuzz.mk
 -include bench/bench.mk
+
+# Splunk add-on (packaging/splunk/TA-pubsub-sensor) as an installable archive.
+SPLUNK_APP := build/TA-pubsub-sensor-$(VERSION).tgz
+splunk-app: $(SPLUNK_APP)
+$(SPLUNK_APP): $(shell find packaging/splunk/TA-pubsub-sensor -type f 2>/dev/null)
+	@mkdir -p build
+	tar -C packaging/splunk --owner=0 --group=0 --numeric-owner --sort=name \
+		--mtime='2026-01-01 00:00Z' --mode='u+rwX,go+rX,go-w' -czf $@ TA-pubsub-sensor
