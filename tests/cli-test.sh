@@ -1,12 +1,16 @@
 #!/bin/sh
 # cli-test.sh SENSOR - the command line as a user meets it: the table, bad
 # files, bad options, truncated captures, standard input, several files,
-# determinism.  Prints "cli: N passed, M failed".
+# determinism.  Every check looks at something the sensor wrote (an exit
+# status together with a message or output it must contain); a check that
+# depends on an earlier run fails when that run failed.  Checks that cannot
+# run here (root reads any file) are printed and counted as skipped.
+# Prints "cli: N passed, M failed, K skipped".
 set -u
 sensor=${1:-./pubsub-sensor}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
+passed=0 failed=0 skipped=0
 
 ok() { passed=$((passed + 1)); echo "ok   $1"; }
 fail() {
@@ -15,63 +19,94 @@ fail() {
 	if [ -n "${2:-}" ]; then echo "     $2"; fi
 	return 0
 }
+skip() { skipped=$((skipped + 1)); echo "skip $1: $2"; }
 
-# expect NAME WANT-EXIT STDERR-SUBSTRING -- command...
+# expect NAME WANT-EXIT STDERR-SUBSTRING STDOUT-ERE -- command...
+# The run must exit WANT-EXIT; STDERR-SUBSTRING (when not empty) must be in
+# its standard error and STDOUT-ERE (when not empty) must match a line of
+# its standard output.  Sets last=0 when all held, else last=1.
 expect() {
-	name=$1 want=$2 msg=$3
-	shift 4
+	name=$1 want=$2 msg=$3 outre=$4
+	shift 5
 	"$@" >"$tmp/out" 2>"$tmp/err" </dev/null
 	rc=$?
+	last=1
 	if [ "$rc" != "$want" ]; then
 		fail "$name" "exit $rc, wanted $want; stderr: $(head -c 300 "$tmp/err")"
 	elif [ -n "$msg" ] && ! grep -qF -- "$msg" "$tmp/err"; then
 		fail "$name" "stderr lacks '$msg': $(head -c 300 "$tmp/err")"
+	elif [ -n "$outre" ] && ! grep -qE -- "$outre" "$tmp/out"; then
+		fail "$name" "standard output has no line matching '$outre': $(head -c 300 "$tmp/out")"
 	else
+		last=0
 		ok "$name"
 	fi
 }
 
-expect "missing file" 1 "pubsub-sensor: cannot open 'nope.pcap': No such file or directory" -- \
-	"$sensor" -r nope.pcap
-[ ! -s "$tmp/out" ] && ok "missing file writes nothing" || fail "missing file writes nothing"
-[ "$(wc -l <"$tmp/err")" -eq 1 ] && ok "missing file: one line" || fail "missing file: one line"
+# runs FILE-PREFIX command...: runs a command whose output another check
+# compares; 0 only when it exited 0 and wrote a non-empty event log.
+# The log is the -o argument of the command, given as FILE-PREFIX.json.
+runs() {
+	prefix=$1
+	shift
+	rm -f "$prefix.json"
+	"$@" >"$prefix.out" 2>"$prefix.err"
+	rc=$?
+	if [ "$rc" -ne 0 ]; then
+		echo "     $(basename "$prefix"): exit $rc: $(head -c 200 "$prefix.err")"
+		return 1
+	fi
+	if ! grep -q '"event_type":"stats"' "$prefix.json" 2>/dev/null; then
+		echo "     $(basename "$prefix"): no stats event in the event log"
+		return 1
+	fi
+	return 0
+}
 
-expect "missing file among several writes no log" 1 "cannot open 'nope.pcap'" -- \
+expect "missing file" 1 "pubsub-sensor: cannot open 'nope.pcap': No such file or directory" "" -- \
+	"$sensor" -r nope.pcap
+[ "$last" = 0 ] && [ ! -s "$tmp/out" ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+	ok "missing file: one line on stderr, nothing on stdout" ||
+	fail "missing file: one line on stderr, nothing on stdout"
+
+expect "missing file among several writes no log" 1 "cannot open 'nope.pcap'" "" -- \
 	"$sensor" -r pcaps/demo.pcap -r nope.pcap -o "$tmp/never.json"
-[ ! -e "$tmp/never.json" ] && ok "no event log created on a bad file" || fail "no event log created on a bad file"
+[ "$last" = 0 ] && [ ! -e "$tmp/never.json" ] && ok "no event log created on a bad file" ||
+	fail "no event log created on a bad file"
 
 echo "this is not a capture" >"$tmp/text.pcap"
-expect "not a capture" 1 "text.pcap" -- "$sensor" -r "$tmp/text.pcap"
+expect "not a capture" 1 "text.pcap" "" -- "$sensor" -r "$tmp/text.pcap"
 
 chmod 000 "$tmp/text.pcap"
 if [ "$(id -u)" != 0 ]; then
-	expect "unreadable file" 1 "Permission denied" -- "$sensor" -r "$tmp/text.pcap"
+	expect "unreadable file" 1 "Permission denied" "" -- "$sensor" -r "$tmp/text.pcap"
+else
+	skip "unreadable file" "root reads a mode 000 file; run as another user to check it"
 fi
 chmod 644 "$tmp/text.pcap"
 
 # a capture with an unsupported link type: the pcap header with DLT_USB_LINUX (189)
 printf '\324\303\262\241\002\000\004\000\000\000\000\000\000\000\000\000\377\377\000\000\275\000\000\000' >"$tmp/usb.pcap"
-expect "unsupported link type" 1 "unsupported link type" -- "$sensor" -r "$tmp/usb.pcap"
+expect "unsupported link type" 1 "unsupported link type" "" -- "$sensor" -r "$tmp/usb.pcap"
 
 # cut off mid-record: warning naming the file and packet, earlier packets reported
 size=$(wc -c <pcaps/art-a-mqtt-pub-beacon-x3-1883.pcap)
 head -c $((size - 20)) pcaps/art-a-mqtt-pub-beacon-x3-1883.pcap >"$tmp/cut.pcap"
-expect "truncated capture warns" 0 "cut.pcap' is cut off" -- \
+expect "truncated capture warns" 0 "cut.pcap' is cut off" "" -- \
 	"$sensor" -c tests/data/golden.yaml -r "$tmp/cut.pcap" -o "$tmp/cut.json"
-grep -q '"event_type":"alert"' "$tmp/cut.json" && ok "truncated capture still reported" ||
+grep -q '"event_type":"alert"' "$tmp/cut.json" 2>/dev/null && ok "truncated capture still reported" ||
 	fail "truncated capture still reported"
 
-expect "unknown option" 2 "unknown option" -- "$sensor" --bogus
-expect "missing option argument" 2 "missing argument" -- "$sensor" -r
-expect "nothing to do" 2 "nothing to do" -- "$sensor"
-expect "replay and live together" 2 "not both" -- "$sensor" -r pcaps/demo.pcap -i lo
-expect "bad config file" 2 "cannot read 'nope.yaml'" -- "$sensor" -c nope.yaml -r pcaps/demo.pcap
-expect "version" 0 "" -- "$sensor" --version
-grep -qE '^pubsub-sensor [0-9]+\.[0-9]+\.[0-9]+' "$tmp/out" && ok "version text" || fail "version text"
-expect "help" 0 "" -- "$sensor" --help
-grep -q -- "-r, --read FILE" "$tmp/out" && ok "help text" || fail "help text"
-expect "check-config defaults" 0 "valid" -- "$sensor" --check-config
-expect "check-config shipped file" 0 "valid" -- "$sensor" --check-config -c config/pubsub-sensor.yaml
+expect "unknown option" 2 "unknown option" "" -- "$sensor" --bogus
+expect "missing option argument" 2 "missing argument" "" -- "$sensor" -r
+expect "nothing to do" 2 "nothing to do" "" -- "$sensor"
+expect "replay and live together" 2 "not both" "" -- "$sensor" -r pcaps/demo.pcap -i lo
+expect "bad config file" 2 "cannot read 'nope.yaml'" "" -- "$sensor" -c nope.yaml -r pcaps/demo.pcap
+expect "version" 0 "" '^pubsub-sensor [0-9]+\.[0-9]+\.[0-9]+$' -- "$sensor" --version
+expect "help" 0 "" '-r, --read FILE' -- "$sensor" --help
+expect "check-config defaults" 0 "valid" '^sensor_name: ' -- "$sensor" --check-config
+expect "check-config shipped file" 0 "valid" '^sensor_name: ' -- \
+	"$sensor" --check-config -c config/pubsub-sensor.yaml
 
 # --check-config on every kind of error: one line, file:line:column, exit 2
 for f in tests/data/config/*.yaml; do
@@ -86,38 +121,65 @@ for f in tests/data/config/*.yaml; do
 done
 
 # the demo: table with high and medium rows of every protocol
-expect "demo replay" 0 "" -- "$sensor" -r pcaps/demo.pcap
+table_header='FirstSeen.*LastSeen.*src_ip.*dest_ip.*Protocol.*dest_port.*IsExternal.*process_name.*Users.*ConnectionCount.*BytesSent.*BytesReceived.*Suspicion'
+expect "demo replay prints the table" 0 "" "$table_header" -- "$sensor" -r pcaps/demo.pcap
 for proto in MQTT XMPP AMQP STOMP; do
 	grep -E " $proto " "$tmp/out" | grep -qE 'high|medium' && ok "demo shows $proto" || fail "demo shows $proto"
 done
-head -n 1 "$tmp/out" | grep -q "FirstSeen.*LastSeen.*src_ip.*dest_ip.*Protocol.*dest_port.*IsExternal.*process_name.*Users.*ConnectionCount.*BytesSent.*BytesReceived.*Suspicion" &&
-	ok "table header has the search's columns" || fail "table header has the search's columns"
-awk 'NR > 1 { print $NF }' "$tmp/out" >"$tmp/susp"
-sort -c -r "$tmp/susp" 2>/dev/null; grep -n medium "$tmp/susp" | head -n 1 >"$tmp/firstmed"
-if [ -s "$tmp/firstmed" ] && awk -v m="$(cut -d: -f1 "$tmp/firstmed")" 'NR > m && /high/ { bad = 1 } END { exit bad }' "$tmp/susp"; then
-	ok "table sorted high before medium"
+# The search's order: Suspicion high, medium, low, then ConnectionCount
+# descending.  Rows are the lines ending in a suspicion; rank and count
+# (the fourth field from the end) must be sorted.
+awk '$NF ~ /^(high|medium|low)$/ {
+	r = ($NF == "high") ? 0 : ($NF == "medium") ? 1 : 2
+	print r, $(NF - 3) }' "$tmp/out" >"$tmp/order"
+if [ "$(wc -l <"$tmp/order")" -lt 2 ] || ! grep -q '^0 ' "$tmp/order" || ! grep -q '^1 ' "$tmp/order"; then
+	fail "table sorted by Suspicion, then ConnectionCount" "fewer than 2 rows, or no high and medium rows"
+elif sort -c -k1,1n -k2,2nr "$tmp/order" 2>"$tmp/sortc"; then
+	ok "table sorted by Suspicion, then ConnectionCount"
 else
-	fail "table sorted high before medium"
+	fail "table sorted by Suspicion, then ConnectionCount" "$(cat "$tmp/sortc")"
 fi
 
 # event log to standard output turns the table off; --table sends it to stderr
-expect "log on stdout" 0 "" -- "$sensor" -r pcaps/demo.pcap -o -
-if grep -q '^FirstSeen' "$tmp/out"; then fail "no table mixed into the log"; else ok "no table mixed into the log"; fi
-expect "table on stderr with -o -" 0 "FirstSeen" -- "$sensor" -r pcaps/demo.pcap -o - --table
+expect "log on stdout" 0 "" '"event_type":"stats"' -- "$sensor" -r pcaps/demo.pcap -o -
+if [ "$last" = 0 ] && ! grep -q '^FirstSeen' "$tmp/out" && grep -q '"event_type":"alert"' "$tmp/out"; then
+	ok "no table mixed into the log"
+else
+	fail "no table mixed into the log"
+fi
+expect "table on stderr with -o -" 0 "FirstSeen" '"event_type":"stats"' -- \
+	"$sensor" -r pcaps/demo.pcap -o - --table
 
-# determinism and standard input
-"$sensor" -r pcaps/demo.pcap -o "$tmp/a.json" --flows >/dev/null 2>&1
-"$sensor" -r pcaps/demo.pcap -o "$tmp/b.json" --flows >/dev/null 2>&1
-cmp -s "$tmp/a.json" "$tmp/b.json" && ok "two runs byte-identical" || fail "two runs byte-identical"
-"$sensor" -r - -o "$tmp/c.json" --flows <pcaps/demo.pcap >/dev/null 2>&1
-cmp -s "$tmp/a.json" "$tmp/c.json" && ok "standard input same as file" || fail "standard input same as file"
+# determinism and standard input: each run must exit 0 and write a log
+# ending in its stats event before the logs are compared
+if runs "$tmp/a" "$sensor" -r pcaps/demo.pcap -o "$tmp/a.json" --flows &&
+	runs "$tmp/b" "$sensor" -r pcaps/demo.pcap -o "$tmp/b.json" --flows &&
+	grep -q '"event_type":"flow"' "$tmp/a.json"; then
+	cmp -s "$tmp/a.json" "$tmp/b.json" && ok "two runs byte-identical" || fail "two runs byte-identical"
+	if runs "$tmp/c" "$sensor" -r - -o "$tmp/c.json" --flows <pcaps/demo.pcap; then
+		cmp -s "$tmp/a.json" "$tmp/c.json" && ok "standard input same as file" ||
+			fail "standard input same as file"
+	else
+		fail "standard input same as file" "the run from standard input failed"
+	fi
+else
+	fail "two runs byte-identical" "a run failed or wrote no flow events"
+	fail "standard input same as file" "the runs to compare with failed"
+fi
 
 # several files are one timeline: the same connections split over two files
 /usr/bin/python3 tests/split-pcap.py pcaps/art-a-mqtt-pub-beacon-x3-1883.pcap 20 "$tmp/part1.pcap" "$tmp/part2.pcap"
-"$sensor" -c tests/data/golden.yaml -r "$tmp/part1.pcap" -r "$tmp/part2.pcap" -o "$tmp/split.json" >/dev/null 2>&1
-"$sensor" -c tests/data/golden.yaml -r pcaps/art-a-mqtt-pub-beacon-x3-1883.pcap -o "$tmp/whole.json" >/dev/null 2>&1
-grep -v '"stats"' "$tmp/split.json" >"$tmp/s1"; grep -v '"stats"' "$tmp/whole.json" >"$tmp/s2"
-[ -s "$tmp/s1" ] && cmp -s "$tmp/s1" "$tmp/s2" && ok "two files read as one timeline" || fail "two files read as one timeline"
+if runs "$tmp/split" "$sensor" -c tests/data/golden.yaml -r "$tmp/part1.pcap" -r "$tmp/part2.pcap" \
+	-o "$tmp/split.json" &&
+	runs "$tmp/whole" "$sensor" -c tests/data/golden.yaml -r pcaps/art-a-mqtt-pub-beacon-x3-1883.pcap \
+		-o "$tmp/whole.json"; then
+	grep -v '"stats"' "$tmp/split.json" >"$tmp/s1"
+	grep -v '"stats"' "$tmp/whole.json" >"$tmp/s2"
+	grep -q '"event_type":"alert"' "$tmp/s1" && cmp -s "$tmp/s1" "$tmp/s2" &&
+		ok "two files read as one timeline" || fail "two files read as one timeline"
+else
+	fail "two files read as one timeline" "a run failed"
+fi
 
-echo "cli: $passed passed, $failed failed"
+echo "cli: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
