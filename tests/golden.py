@@ -4,8 +4,14 @@
 For each capture: every event validates against tests/spec/events.schema.json;
 the groups (summary events) and flows agree with EXPECTED.tsv (protocol,
 server port, connection count, evidence, client ids, users, XMPP to, AMQP
-version, STOMP host); two runs give byte-identical output.  Prints
-"golden: N passed, M failed".
+version, STOMP host); two runs give byte-identical output.
+
+A capture in XFAIL is a known gap: the sensor must still run cleanly on it
+(exit 0, valid events, one stats event, deterministic), but the expected
+groups are allowed to be missing.  It is counted as "xfailed" and listed,
+not as a pass; once the sensor gets it right it is reported loudly as
+XPASS (counted as a pass) so the entry can be removed.  Prints
+"golden: N passed, M failed" (", X xfailed" when there are known gaps).
 """
 import argparse
 import json
@@ -22,8 +28,12 @@ TOP = os.path.dirname(HERE)
 EVIDENCE = {"yes": "payload", "tls": "tls"}
 AMQP_VERSIONS = [("AMQP 1.0 SASL", "1.0-sasl"), ("AMQP 0-9-1", "0-9-1"), ("AMQP 0-10", "0-10"),
                  ("AMQP 1.0", "1.0")]
-# Planned work (WebSocket carrier): until then these report nothing.
-NOT_YET = {"mqtt-websocket-rabbitmq-15675.pcap"}
+# Known gaps: capture -> what is missing.  Checked like every other
+# capture; a failure there is expected and counted apart.
+XFAIL = {
+    "mqtt-websocket-rabbitmq-15675.pcap":
+        "MQTT inside WebSocket frames is not recognised yet (WebSocket carrier)",
+}
 
 
 def load_expected(path):
@@ -52,13 +62,22 @@ def run(sensor, pcap, extra=()):
 
 
 class Checker:
+    """Problems found in one capture's replay.  `basic` problems (the run
+    itself: exit status, schema, stats, determinism) are failures even for a
+    known gap; the rest compare the events with EXPECTED.tsv."""
+
     def __init__(self, name):
         self.name = name
         self.problems = []
+        self.basic = []
 
     def expect(self, cond, what):
         if not cond:
             self.problems.append(what)
+
+    def require(self, cond, what):
+        if not cond:
+            self.basic.append(what)
 
 
 def check_group(c, row, g):
@@ -107,23 +126,25 @@ def check_capture(sensor, pcaps, row, validator):
     c = Checker(name)
     path = os.path.join(pcaps, name)
     rc, out, err = run(sensor, path)
-    c.expect(rc == 0, f"exit {rc}: {err.decode(errors='replace').strip()}")
+    c.require(rc == 0, f"exit {rc}: {err.decode(errors='replace').strip()}")
     events = []
-    for line in out.decode("utf-8").splitlines():
-        ev = json.loads(line)
+    for line in out.decode("utf-8", errors="replace").splitlines():
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            c.require(False, f"not JSON: {line[:80]}")
+            continue
         errs = list(validator.iter_errors(ev))
-        c.expect(not errs, f"schema: {errs[0].message if errs else ''}")
+        c.require(not errs, f"schema: {errs[0].message if errs else ''}")
         events.append(ev)
     rc2, out2, _ = run(sensor, path)
-    c.expect(rc2 == 0 and out2 == out, "second run differs (output not deterministic)")
-    groups = [e for e in events if e["event_type"] == "summary"]
-    flows = [e for e in events if e["event_type"] == "flow"]
-    alerts = [e for e in events if e["event_type"] == "alert"]
-    stats = [e for e in events if e["event_type"] == "stats"]
-    c.expect(len(stats) == 1, f"{len(stats)} stats events")
-    if name in NOT_YET:
-        c.expect(not groups, "expected no groups until the WebSocket carrier exists")
-        return c, events
+    c.require(rc2 == 0 and out2 == out, "second run differs (output not deterministic)")
+    groups = [e for e in events if e.get("event_type") == "summary"]
+    flows = [e for e in events if e.get("event_type") == "flow"]
+    alerts = [e for e in events if e.get("event_type") == "alert"]
+    stats = [e for e in events if e.get("event_type") == "stats"]
+    c.require(len(stats) == 1, f"{len(stats)} stats events")
+    c.require(events and events[-1].get("event_type") == "stats", "the last event is not the stats event")
     if row["protocol"] == "none":
         for f in flows:
             c.expect(f["evidence"] in ("refuted", "tls"), f"negative flow evidence {f['evidence']}")
@@ -150,15 +171,33 @@ def main():
         validator = jsonschema.Draft202012Validator(json.load(f))
     rows = load_expected(os.path.join(args.pcaps, "EXPECTED.tsv"))
     passed = failed = 0
+    xfailed, xpassed = [], []
     for row in rows:
         c, _ = check_capture(args.sensor, args.pcaps, row, validator)
-        if c.problems:
+        gap = XFAIL.get(c.name)
+        if c.basic:
+            failed += 1
+            print(f"FAIL {c.name}: " + "; ".join(c.basic + c.problems))
+        elif c.problems and gap:
+            xfailed.append(c.name)
+            print(f"xfail {c.name}: known gap: {gap} ({'; '.join(c.problems)})")
+        elif c.problems:
             failed += 1
             print(f"FAIL {c.name}: " + "; ".join(c.problems))
+        elif gap:
+            passed += 1
+            xpassed.append(c.name)
+            print(f"XPASS {c.name}: the known gap is closed ({gap}); remove it from XFAIL in {__file__}")
         else:
             passed += 1
             print(f"ok   {c.name}")
-    print(f"golden: {passed} passed, {failed} failed")
+    for name in xpassed:
+        print(f"golden: XPASS {name} now passes: remove it from XFAIL")
+    if xfailed:
+        print("golden: expected failures (known gaps): " + ", ".join(xfailed))
+        print(f"golden: {passed} passed, {failed} failed, {len(xfailed)} xfailed")
+    else:
+        print(f"golden: {passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
 
 
