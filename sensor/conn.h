@@ -78,6 +78,9 @@ struct sn_conn_report {
 	bool meta_changed;            /* meta differs from the previous report */
 	char process_name[64];        /* local attribution; empty = unknown (null) */
 	struct sn_meta meta;
+	uint64_t flow_id;              /* unique within one sensor run, the same in every
+				       report of the connection: the capture worker's
+				       index in the top 16 bits, a count below */
 };
 
 /* Where reports go: the aggregator directly, or later a queue to it. */

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "bigmem.h"
+#include "clock.h"
 #include "detect.h"
 #include "flowindex.h"
 #include "flowkey.h"
@@ -35,7 +36,6 @@
 #define SN_FLOW_NIL UINT32_MAX
 #define SN_FLOW_CLIENT_SEGS 16 /* client data segments before a final call */
 #define SN_FLOW_TOTAL_SEGS 32  /* data segments both ways before a final call */
-#define SN_US_PER_S 1000000ULL
 
 enum { SN_LRU_NEW = 0, SN_LRU_EST, SN_LRU_CLOSING, SN_LRU_COUNT };
 
@@ -72,6 +72,7 @@ _Static_assert(sizeof(struct sn_flow) == 64, "hot flow entry is one cache line")
 /* The rest: looked at on creation, classification and reports. */
 struct sn_flow_cold {
 	struct sn_flow_key key;
+	uint64_t flow_id;          /* conn.h: unique within the run */
 	uint64_t payload[2];       /* TCP payload bytes (wire length) per direction */
 	uint64_t first_us;
 	uint64_t rep_bytes[2], rep_packets[2]; /* totals at the last report */
@@ -98,6 +99,7 @@ struct sn_flow_table {
 	uint32_t free_head;             /* entries freed and not yet reused */
 	uint32_t fresh;                 /* entries [fresh, max_flows) never used */
 	uint32_t active, half_open;
+	uint64_t next_flow_id;          /* worker in the top bits, then a count */
 	struct sn_lru lru[SN_LRU_COUNT];
 	uint64_t timeout_us[SN_LRU_COUNT];
 	uint32_t rep_head, rep_tail;    /* reported flows, in OPEN order */
@@ -296,6 +298,7 @@ static void send_report(struct sn_flow_table *ft, uint32_t i, enum sn_report_kin
 	uint8_t info = server_info(ft, i);
 
 	r->kind = kind;
+	r->flow_id = ft->cold[i].flow_id;
 	r->ts_us = now_us;
 	r->first_us = ft->cold[i].first_us;
 	r->last_us = f->last_us;
@@ -708,6 +711,7 @@ static uint32_t flow_new(struct sn_flow_table *ft, const struct sn_flow_key *k, 
 		f->flags = SN_FF_CLIENT_IS_A;
 	c->key = *k;
 	c->first_us = pkt->ts_us;
+	c->flow_id = ft->next_flow_id++;
 	c->meta = SN_FLOW_NIL;
 	c->rep_prev = c->rep_next = SN_FLOW_NIL;
 
@@ -876,6 +880,12 @@ void sn_flow_table_flush(struct sn_flow_table *ft, uint64_t now_us, enum sn_clos
 		close_flow(ft, i, why, now_us);
 }
 
+void sn_flow_table_set_worker(struct sn_flow_table *ft, uint16_t worker)
+{
+	uint64_t count = ft->next_flow_id & ((1ULL << SN_FLOW_ID_WORKER_SHIFT) - 1);
+	ft->next_flow_id = ((uint64_t)worker << SN_FLOW_ID_WORKER_SHIFT) | count;
+}
+
 void sn_flow_table_stats(const struct sn_flow_table *ft, struct sn_flow_stats *out)
 {
 	*out = ft->st;
@@ -945,6 +955,7 @@ struct sn_flow_table *sn_flow_table_create(const struct sn_flow_config *cfg, uin
 		return NULL;
 	}
 	init_lists(ft);
+	ft->next_flow_id = 1;
 	return ft;
 }
 

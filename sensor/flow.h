@@ -72,6 +72,14 @@ void sn_flow_table_process_hashed(struct sn_flow_table *ft, const struct sn_pack
 /* Expire flows idle past their timeout at packet time now_us. */
 void sn_flow_table_expire(struct sn_flow_table *ft, uint64_t now_us);
 
+/*
+ * The capture worker this table belongs to (0 to 65535): it fills the top
+ * 16 bits of every flow_id, so ids stay unique across workers.  Call before
+ * the first packet; a table counts flows from 1.
+ */
+#define SN_FLOW_ID_WORKER_SHIFT 48
+void sn_flow_table_set_worker(struct sn_flow_table *ft, uint16_t worker);
+
 /* Send UPDATE reports with new byte counts for reported, still-open flows. */
 void sn_flow_table_report_live(struct sn_flow_table *ft, uint64_t now_us);
 

@@ -124,6 +124,11 @@ int sn_worker_init(struct sn_worker *w, const struct sn_config *cfg, const struc
 	return w->flows ? 0 : -1;
 }
 
+void sn_worker_set_index(struct sn_worker *w, uint32_t index)
+{
+	sn_flow_table_set_worker(w->flows, (uint16_t)index);
+}
+
 void sn_worker_free(struct sn_worker *w)
 {
 	if (w->flows)

@@ -63,6 +63,9 @@ void sn_aggregator_tick(struct sn_aggregator *ag, uint64_t now_us);
 
 int sn_worker_init(struct sn_worker *w, const struct sn_config *cfg, const struct sn_rules *rules,
 		   sn_report_fn report, void *report_ctx, uint64_t seed);
+/* The worker's index among capture workers: part of every flow_id it hands
+   out, so ids are unique across workers.  Before the first packet. */
+void sn_worker_set_index(struct sn_worker *w, uint32_t index);
 void sn_worker_free(struct sn_worker *w);
 /* One captured frame. */
 void sn_worker_packet(struct sn_worker *w, const uint8_t *frame, uint32_t caplen,

@@ -379,6 +379,7 @@ static int slot_init(struct sn_workers *ws, uint32_t i, uint64_t seed,
 			 i, ws->cfg.tables.max_flows, SN_REPORT_QUEUE_SLOTS);
 		return -ENOMEM;
 	}
+	sn_worker_set_index(&s->w, i);
 	s->pcap = sn_capture_open_interface(&ws->cfg, ws->interface, ws->fanout_group, err);
 	if (!s->pcap)
 		return -EIO;

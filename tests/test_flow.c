@@ -1118,12 +1118,69 @@ START_TEST(reports_independent_of_seed)
 }
 END_TEST
 
+/* ---- flow ids ---- */
+
+START_TEST(flow_id_stable_across_reports_and_unique)
+{
+	struct conv a = conv4(1, 40001, 1883), b = conv4(2, 40002, 1883);
+	shake(&a);
+	shake(&b); /* created second */
+	data(&a, C, connect_pkt, LEN(connect_pkt));
+	data(&b, C, connect_pkt, LEN(connect_pkt));
+	data(&a, S, connack_pkt, LEN(connack_pkt));
+	sn_flow_table_report_live(ft, a.ts);
+	fin(&a, C);
+	fin(&a, S);
+	sn_flow_table_flush(ft, b.ts + 10, SN_CLOSE_END_OF_INPUT);
+	ck_assert_int_eq(nrep, 5);
+	uint64_t ida = 0, idb = 0;
+	for (int k = 0; k < nrep; k++) {
+		uint64_t *id = reps[k].client_port == 40001 ? &ida : &idb;
+		if (*id == 0)
+			*id = reps[k].flow_id;
+		ck_assert_uint_eq(reps[k].flow_id, *id);
+	}
+	ck_assert_uint_eq(ida, 1); /* worker 0, the first flow */
+	ck_assert_uint_eq(idb, 2);
+	/* a new flow on a reused 5-tuple is a new connection: a new id */
+	nrep = 0;
+	struct conv a2 = conv4(1, 40001, 1883);
+	a2.ts = b.ts + 20 * SEC;
+	shake(&a2);
+	data(&a2, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_int_eq(nrep, 1);
+	ck_assert_uint_eq(reps[0].flow_id, 3);
+}
+END_TEST
+
+START_TEST(flow_id_carries_worker_index)
+{
+	sn_flow_table_set_worker(ft, 63);
+	struct conv a = conv4(1, 40001, 1883);
+	shake(&a);
+	data(&a, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_int_eq(nrep, 1);
+	ck_assert_uint_eq(reps[0].flow_id, (63ULL << SN_FLOW_ID_WORKER_SHIFT) | 1);
+	sn_flow_table_set_worker(ft, UINT16_MAX);
+	struct conv b = conv4(2, 40002, 1883);
+	shake(&b);
+	data(&b, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_uint_eq(reps[1].flow_id, (0xffffULL << SN_FLOW_ID_WORKER_SHIFT) | 2);
+}
+END_TEST
+
 Suite *flow_suite(void);
 
 Suite *flow_suite(void)
 {
 	Suite *s = suite_create("flow");
 	TCase *t;
+
+	t = tcase_create("ids");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, flow_id_stable_across_reports_and_unique);
+	tcase_add_test(t, flow_id_carries_worker_index);
+	suite_add_tcase(s, t);
 
 	t = tcase_create("roles");
 	tcase_add_checked_fixture(t, setup, teardown);
