@@ -144,6 +144,7 @@ static const struct sn_key output_keys[] = {
 	{ .name = "flush", .kind = K_FLUSH, .off = CFG_OFF(output.flush) },
 	KEY_U32("flush_interval_ms", output.flush_interval_ms, 1, 3600000),
 	KEY_DUR("error_report_interval", output.error_report_interval, 1, SN_CFG_MAX_SECONDS),
+	KEY_U32("community_id_seed", output.community_id_seed, 0, 65535),
 };
 
 static const struct sn_key daemon_keys[] = {

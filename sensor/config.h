@@ -89,6 +89,7 @@ struct sn_config {
 		enum sn_flush_policy flush;  /* default every_event */
 		uint32_t flush_interval_ms;  /* for flush: interval; default 1000 */
 		uint32_t error_report_interval; /* seconds between write-error reports; default 60 */
+		uint32_t community_id_seed;  /* seed of flow events' Community ID, 0..65535; default 0 */
 	} output;
 
 	struct {

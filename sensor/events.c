@@ -13,7 +13,13 @@
 
 #include <string.h>
 
+#include "communityid.h"
 #include "json.h"
+
+/* MITRE ATT&CK: Application Layer Protocol: Publish/Subscribe Protocols. */
+#define SN_MITRE_TECHNIQUE "T1071.005"
+/* Version of the output contract (tests/spec) these events follow. */
+#define SN_SCHEMA_VERSION 2
 
 const char *sn_evidence_name(enum sn_evidence e)
 {
@@ -55,6 +61,7 @@ void sn_events_init(struct sn_events *ev, const char *sensor, struct sn_eventlog
 	ev->sensor = sensor;
 	ev->log = log;
 	ev->dropped_overflow = 0;
+	ev->community_id_seed = 0;
 	ev->line[0] = '\0';
 }
 
@@ -99,6 +106,8 @@ static void begin_event(struct sn_json *j, struct sn_events *ev, const char *typ
 	sn_json_string(j, type);
 	sn_json_key(j, "sensor");
 	sn_json_string(j, ev->sensor ? ev->sensor : "");
+	sn_json_key(j, "schema_version");
+	sn_json_uint(j, SN_SCHEMA_VERSION);
 }
 
 static void mqtt_details(struct sn_json *j, const struct sn_meta *m)
@@ -240,6 +249,7 @@ size_t sn_events_format_group(struct sn_events *ev, enum sn_group_event kind,
 	key_reasons(&j, &g->rating);
 	key_names(&j, "client_ids", g->client_ids, g->n_client_ids);
 	key_details(&j, &g->details);
+	key_string(&j, "mitre_technique", SN_MITRE_TECHNIQUE);
 	return finish(&j);
 }
 
@@ -300,6 +310,11 @@ size_t sn_events_format_flow(struct sn_events *ev, const struct sn_conn_report *
 	key_details(&j, &r->meta);
 	key_string(&j, "close", sn_close_reason_name(r->close));
 	key_cim(&j, r, proto);
+	char cid[SN_COMMUNITY_ID_LEN];
+	sn_community_id_tcp(ev->community_id_seed, &r->client, r->client_port, &r->server,
+			    r->server_port, cid);
+	key_string(&j, "community_id", cid);
+	key_string(&j, "mitre_technique", SN_MITRE_TECHNIQUE);
 	return finish(&j);
 }
 

@@ -22,6 +22,7 @@ struct sn_events {
 	const char *sensor;        /* sensor name */
 	struct sn_eventlog *log;   /* NULL: events are formatted but not written */
 	uint64_t dropped_overflow; /* lines too long for the buffer (never expected) */
+	uint16_t community_id_seed; /* flow events' community_id (output.community_id_seed) */
 	char line[SN_EVENT_LINE_MAX];
 };
 

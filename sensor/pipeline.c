@@ -60,6 +60,7 @@ int sn_aggregator_init(struct sn_aggregator *ag, const struct sn_config *cfg, co
 		ag->have_log = true;
 	}
 	sn_events_init(&ag->events, cfg->sensor_name, ag->have_log ? &ag->log : NULL);
+	ag->events.community_id_seed = (uint16_t)cfg->output.community_id_seed;
 	sn_table_init(&ag->table, 100000);
 	struct sn_groups_config gc = {
 		.max_groups = cfg->tables.max_groups,

@@ -37,7 +37,7 @@ enum col {
 };
 
 static const char *const col_names[COL_COUNT] = {
-	"FirstSeen", "LastSeen", "src_ip", "dest_ip", "Protocol", "dest_port", "IsExternal",
+	"FirstSeen (UTC)", "LastSeen (UTC)", "src_ip", "dest_ip", "Protocol", "dest_port", "IsExternal",
 	"process_name", "Users", "ConnectionCount", "BytesSent", "BytesReceived", "Suspicion",
 };
 

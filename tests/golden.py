@@ -14,6 +14,9 @@ XPASS (counted as a pass) so the entry can be removed.  Prints
 "golden: N passed, M failed" (", X xfailed" when there are known gaps).
 """
 import argparse
+import base64
+import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -121,6 +124,16 @@ def check_group(c, row, g):
             c.expect(d.get("tls_sni") == sni.group(1), f"tls_sni {d.get('tls_sni')}")
 
 
+def community_id(src, sport, dst, dport, seed=0):
+    """Community ID v1 of a TCP connection, from corelight/community-id-spec."""
+    a, b = ipaddress.ip_address(src).packed, ipaddress.ip_address(dst).packed
+    if (a, sport) > (b, dport):
+        a, sport, b, dport = b, dport, a, sport
+    digest = hashlib.sha1(seed.to_bytes(2, "big") + a + b + bytes([6, 0]) +
+                          sport.to_bytes(2, "big") + dport.to_bytes(2, "big")).digest()
+    return "1:" + base64.b64encode(digest).decode()
+
+
 def check_capture(sensor, pcaps, row, validator):
     name = row["file"]
     c = Checker(name)
@@ -145,6 +158,9 @@ def check_capture(sensor, pcaps, row, validator):
     stats = [e for e in events if e.get("event_type") == "stats"]
     c.require(len(stats) == 1, f"{len(stats)} stats events")
     c.require(events and events[-1].get("event_type") == "stats", "the last event is not the stats event")
+    for f in flows:
+        want = community_id(f["src_ip"], f["src_port"], f["dest_ip"], f["dest_port"])
+        c.require(f.get("community_id") == want, f"community_id {f.get('community_id')} != {want}")
     if row["protocol"] == "none":
         for f in flows:
             c.expect(f["evidence"] in ("refuted", "tls"), f"negative flow evidence {f['evidence']}")

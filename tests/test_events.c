@@ -97,13 +97,15 @@ static void sample_group(struct sn_group *g)
 
 static const char golden_alert[] =
 	"{\"timestamp\":\"2026-11-28T01:02:05.000001Z\",\"event_type\":\"alert\",\"sensor\":\"s1\","
+	"\"schema_version\":2,"
 	"\"FirstSeen\":\"2026-11-28T01:02:03.123456Z\",\"LastSeen\":\"2026-11-28T01:02:05.000001Z\","
 	"\"src_ip\":\"10.0.0.5\",\"dest_ip\":\"203.0.113.7\",\"Protocol\":\"MQTT\",\"dest_port\":1883,"
 	"\"IsExternal\":\"yes\",\"process_name\":null,\"Users\":[\"alice\",\"bob\"],"
 	"\"ConnectionCount\":2,\"BytesSent\":1200,\"BytesReceived\":340,\"Suspicion\":\"high\","
 	"\"evidence\":\"payload\",\"reasons\":[\"external MQTT broker\",\"2 connections\"],"
 	"\"client_ids\":[\"implant-1\"],\"details\":{\"mqtt_version\":\"3.1.1\",\"keepalive\":60,"
-	"\"clean_session\":true,\"topics\":[\"c2/beacon\",\"c2/cmd\"]}}\n";
+	"\"clean_session\":true,\"topics\":[\"c2/beacon\",\"c2/cmd\"]},"
+	"\"mitre_technique\":\"T1071.005\"}\n";
 
 START_TEST(test_alert_golden)
 {
@@ -164,13 +166,14 @@ START_TEST(test_group_minimal_ipv6_process)
 	sn_events_format_group(&ev, SN_EV_SUMMARY, &g, T0);
 	ck_assert_str_eq(ev.line,
 			 "{\"timestamp\":\"2026-11-28T01:02:03.123456Z\",\"event_type\":\"summary\","
-			 "\"sensor\":\"s1\",\"FirstSeen\":\"2026-11-28T01:02:03.123456Z\","
+			 "\"sensor\":\"s1\",\"schema_version\":2,\"FirstSeen\":\"2026-11-28T01:02:03.123456Z\","
 			 "\"LastSeen\":\"2026-11-28T01:02:03.123456Z\",\"src_ip\":\"2001:db8::1\","
 			 "\"dest_ip\":\"2001:db8::2\",\"Protocol\":\"XMPP\",\"dest_port\":5222,"
 			 "\"IsExternal\":\"no\",\"process_name\":\"python3\",\"Users\":[],"
 			 "\"ConnectionCount\":1,\"BytesSent\":0,\"BytesReceived\":0,"
 			 "\"Suspicion\":\"low\",\"evidence\":\"port\","
-			 "\"reasons\":[\"internal XMPP server\"],\"client_ids\":[],\"details\":{}}\n");
+			 "\"reasons\":[\"internal XMPP server\"],\"client_ids\":[],\"details\":{},"
+			 "\"mitre_technique\":\"T1071.005\"}\n");
 }
 END_TEST
 
@@ -204,6 +207,7 @@ static void sample_flow(struct sn_conn_report *r)
 
 static const char golden_flow[] =
 	"{\"timestamp\":\"2026-11-28T01:02:05.000001Z\",\"event_type\":\"flow\",\"sensor\":\"s1\","
+	"\"schema_version\":2,"
 	"\"FirstSeen\":\"2026-11-28T01:02:03.123456Z\",\"LastSeen\":\"2026-11-28T01:02:05.000001Z\","
 	"\"src_ip\":\"127.0.0.1\",\"src_port\":40000,\"dest_ip\":\"127.0.0.1\",\"dest_port\":1883,"
 	"\"Protocol\":\"MQTT\",\"IsExternal\":\"no\",\"process_name\":null,\"Users\":[\"implant01\"],"
@@ -211,7 +215,8 @@ static const char golden_flow[] =
 	"\"evidence\":\"payload\",\"client_ids\":[\"paho-implant-1\"],"
 	"\"details\":{\"mqtt_version\":\"5.0\",\"keepalive\":30,\"will_topic\":\"c2/will\"},"
 	"\"close\":\"fin\",\"transport\":\"tcp\",\"app\":\"mqtt\",\"action\":\"allowed\","
-	"\"bytes_out\":500,\"bytes_in\":120,\"src_user\":\"implant01\"}\n";
+	"\"bytes_out\":500,\"bytes_in\":120,\"src_user\":\"implant01\","
+	"\"community_id\":\"1:uGQRdAUlVwn40KDO71YoRh8Ui+c=\",\"mitre_technique\":\"T1071.005\"}\n";
 
 START_TEST(test_flow_golden)
 {
@@ -223,6 +228,26 @@ START_TEST(test_flow_golden)
 	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, false, r.ts_us);
 	ck_assert_str_eq(ev.line, golden_flow);
 	check_keys_in_order(ev.line, flow_keys, sizeof(flow_keys) / sizeof(flow_keys[0]));
+}
+END_TEST
+
+/* output.community_id_seed reaches the flow event (baseline_seed1.json of the spec). */
+START_TEST(test_flow_community_id_seed)
+{
+	static struct sn_events ev;
+	struct sn_conn_report r;
+
+	sample_flow(&r);
+	ck_assert(sn_addr_parse("128.232.110.120", &r.client));
+	ck_assert(sn_addr_parse("66.35.250.204", &r.server));
+	r.client_port = 34855;
+	r.server_port = 80;
+	sn_events_init(&ev, "s1", NULL);
+	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, true, r.ts_us);
+	ck_assert_ptr_nonnull(strstr(ev.line, "\"community_id\":\"1:LQU9qZlK+B5F3KDmev6m5PMibrg=\""));
+	ev.community_id_seed = 1;
+	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, true, r.ts_us);
+	ck_assert_ptr_nonnull(strstr(ev.line, "\"community_id\":\"1:3V71V58M3Ksw/yuFALMcW0LAHvc=\""));
 }
 END_TEST
 
@@ -245,7 +270,7 @@ START_TEST(test_flow_refuted_named_by_port)
 	ck_assert_ptr_nonnull(strstr(ev.line, "\"Users\":[],"));
 	ck_assert_ptr_nonnull(strstr(ev.line, "\"client_ids\":[],\"details\":{},\"close\":\"rst\","
 					       "\"transport\":\"tcp\",\"app\":\"stomp\",\"action\":\"allowed\","
-					       "\"bytes_out\":0,\"bytes_in\":0,\"src_user\":null}"));
+					       "\"bytes_out\":0,\"bytes_in\":0,\"src_user\":null,"));
 	check_keys_in_order(ev.line, flow_keys, sizeof(flow_keys) / sizeof(flow_keys[0]));
 }
 END_TEST
@@ -328,8 +353,8 @@ START_TEST(test_stats_golden)
 	sn_events_format_stats(&ev, &s, T0);
 	ck_assert_str_eq(ev.line,
 			 "{\"timestamp\":\"2026-11-28T01:02:03.123456Z\",\"event_type\":\"stats\","
-			 "\"sensor\":\"s1\",\"packets\":1000,\"bytes\":64000,\"flows_active\":4,"
-			 "\"flows_evicted\":1,\"groups_active\":2,\"alerts\":1,"
+			 "\"sensor\":\"s1\",\"schema_version\":2,\"packets\":1000,\"bytes\":64000,"
+			 "\"flows_active\":4,\"flows_evicted\":1,\"groups_active\":2,\"alerts\":1,"
 			 "\"decode_errors\":{\"link_truncated\":2,\"tcp_truncated\":7},"
 			 "\"counters\":{\"pool_exhausted\":3,\"output_overflow\":0}}\n");
 	check_keys_in_order(ev.line, stats_keys, sizeof(stats_keys) / sizeof(stats_keys[0]));
@@ -345,8 +370,9 @@ START_TEST(test_stats_live_and_empty)
 	sn_events_format_stats(&ev, &s, 0);
 	ck_assert_str_eq(ev.line,
 			 "{\"timestamp\":\"1970-01-01T00:00:00.000000Z\",\"event_type\":\"stats\","
-			 "\"sensor\":\"s1\",\"packets\":0,\"bytes\":0,\"dropped\":5,\"if_dropped\":6,"
-			 "\"flows_active\":0,\"flows_evicted\":0,\"groups_active\":0,\"alerts\":0,"
+			 "\"sensor\":\"s1\",\"schema_version\":2,\"packets\":0,\"bytes\":0,"
+			 "\"dropped\":5,\"if_dropped\":6,\"flows_active\":0,\"flows_evicted\":0,"
+			 "\"groups_active\":0,\"alerts\":0,"
 			 "\"decode_errors\":{},\"counters\":{}}\n");
 }
 END_TEST
@@ -448,6 +474,7 @@ Suite *events_suite(void)
 
 	t = tcase_create("flow");
 	tcase_add_test(t, test_flow_golden);
+	tcase_add_test(t, test_flow_community_id_seed);
 	tcase_add_test(t, test_flow_refuted_named_by_port);
 	tcase_add_test(t, test_details_every_protocol);
 	suite_add_tcase(s, t);

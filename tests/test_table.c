@@ -65,8 +65,8 @@ START_TEST(test_empty_prints_header_only)
 
 	sn_table_init(&t, 10);
 	text = print(&t);
-	ck_assert_str_eq(text, "FirstSeen  LastSeen  src_ip  dest_ip  Protocol  dest_port  IsExternal  "
-			       "process_name  Users  ConnectionCount  BytesSent  BytesReceived  "
+	ck_assert_str_eq(text, "FirstSeen (UTC)  LastSeen (UTC)  src_ip  dest_ip  Protocol  dest_port  "
+			       "IsExternal  process_name  Users  ConnectionCount  BytesSent  BytesReceived  "
 			       "Suspicion\n");
 	free(text);
 	sn_table_free(&t);
@@ -93,7 +93,7 @@ START_TEST(test_columns_golden)
 	text = print(&t);
 	ck_assert_str_eq(
 		text,
-		"FirstSeen                   LastSeen                    src_ip    dest_ip      "
+		"FirstSeen (UTC)             LastSeen (UTC)              src_ip    dest_ip      "
 		"Protocol  dest_port  IsExternal  process_name  Users      ConnectionCount  "
 		"BytesSent  BytesReceived  Suspicion\n"
 		"2026-11-28 01:02:03.123456  2026-11-28 01:02:05.123456  10.0.0.5  203.0.113.7  "
