@@ -25,6 +25,7 @@
 #include "capture.h"
 #include "clock.h"
 #include "pipeline.h"
+#include "safefile.h"
 #include "workers.h"
 
 #define SN_BATCH 512            /* packets per pcap_dispatch call */
@@ -55,6 +56,7 @@ struct sn_daemon {
 	uint64_t next_live_report_ms;
 	uint64_t next_error_report_ms;
 	uint64_t log_errors_reported;
+	bool log_reader_gone;        /* EPIPE told once: the reader never returns */
 	uint64_t next_retry_ms;
 	bool capture_lost;
 	int exit_code;
@@ -214,6 +216,16 @@ static void report_log_errors(struct sn_daemon *d, uint64_t now_ms)
 	uint64_t errors = d->ag->log.errors;
 	if (errors == d->log_errors_reported)
 		return;
+	if (d->ag->log.last_errno == EPIPE) {
+		/* `-o - | reader` and the reader exited: say so once, keep capturing */
+		if (!d->log_reader_gone)
+			fprintf(stderr, "pubsub-sensor: event log '%s': %s (its reader is gone); events are "
+				"lost from now on (counter event_log_write_errors), capture goes on\n",
+				d->log_path, strerror(EPIPE));
+		d->log_reader_gone = true;
+		d->log_errors_reported = errors;
+		return;
+	}
 	fprintf(stderr, "pubsub-sensor: event log '%s': %llu lines lost to write errors (%s); will keep trying\n",
 		d->log_path, (unsigned long long)(errors - d->log_errors_reported),
 		strerror(d->ag->log.last_errno));
@@ -377,17 +389,15 @@ static int drop_privileges(const struct sn_config *cfg)
 	return 0;
 }
 
+/* Written as root before privileges drop: never through a link (safefile.h). */
 static void write_pid_file(const char *path)
 {
 	if (!path[0])
 		return;
-	FILE *f = fopen(path, "w");
-	if (!f) {
-		fprintf(stderr, "pubsub-sensor: warning: cannot write pid file '%s': %s\n", path, strerror(errno));
-		return;
-	}
-	fprintf(f, "%ld\n", (long)getpid());
-	fclose(f);
+	int rc = sn_safefile_write_pid(path, (long)getpid());
+	if (rc != 0)
+		fprintf(stderr, "pubsub-sensor: warning: cannot write pid file '%s': %s\n", path,
+			strerror(-rc));
 }
 
 static void wake_loop(void *ctx)

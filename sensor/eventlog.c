@@ -10,6 +10,7 @@
  * so a full disk never makes memory grow.
  */
 #include "eventlog.h"
+#include "safefile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,11 +20,10 @@
 
 #define SN_EVENTLOG_BUFFER (1u << 20) /* batch buffer of the interval flush policy */
 
+/* O_NOFOLLOW, refuses hard-linked files: see safefile.h. */
 static int open_path(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-
-	return fd < 0 ? -errno : fd;
+	return sn_safefile_open_append(path);
 }
 
 /*
@@ -41,20 +41,29 @@ static void undo_short_write(int fd, size_t written)
 		return; /* the line is counted as lost either way */
 }
 
-/* One write(2) of buf; 0, or -errno (-EIO for a short write). */
+/*
+ * Writes buf, normally in one write(2); 0, or -errno.  A short write (a full disk takes what
+ * fits) is followed by writes of the rest until one fails, so the error
+ * reported is the real one (ENOSPC, EFBIG), never a made-up EIO; the head
+ * already written is then cut off again.
+ */
 static int write_once(int fd, const char *buf, size_t len)
 {
-	ssize_t n;
+	size_t done = 0;
 
-	do {
-		n = write(fd, buf, len);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n == len)
-		return 0;
-	undo_short_write(fd, (size_t)n);
-	return -EIO;
+	while (done < len) {
+		ssize_t n = write(fd, buf + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int e = n < 0 ? errno : EIO; /* 0 bytes written: no errno to report */
+			if (done > 0)
+				undo_short_write(fd, done);
+			return -e;
+		}
+		done += (size_t)n;
+	}
+	return 0;
 }
 
 static uint64_t count_lines(const char *buf, size_t len)

@@ -26,7 +26,10 @@ struct sn_eventlog {
 	size_t pending_len, pending_cap;
 };
 
-/* Opens (creating 0640, appending) path.  0, or -errno. */
+/*
+ * Opens (creating 0640, appending) path, never through a symbolic link
+ * (-ELOOP) or into a file with other hard links (-EMLINK).  0, or -errno.
+ */
 int sn_eventlog_open(struct sn_eventlog *log, const char *path, bool buffered);
 /* Reopens the same path (after rotation).  0, or -errno (the old fd stays). */
 int sn_eventlog_reopen(struct sn_eventlog *log);

@@ -3,6 +3,7 @@
  * (offline replay or the live daemon).  No packet logic lives here.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "replay.h"
+#include "safefile.h"
 
 #ifndef SN_VERSION
 #define SN_VERSION "0.0.0"
@@ -128,6 +130,27 @@ static int load_config(struct sn_config *cfg, const char *path)
 	return 0;
 }
 
+/*
+ * The files the sensor will create, checked before anything runs: as root
+ * it must not write where another user can plant a link (safefile.h).
+ */
+static int check_output_paths(const struct cli *c, const struct sn_config *cfg, bool live)
+{
+	char msg[1024];
+	const char *log = c->output ? c->output : live ? cfg->output.event_log : NULL;
+	if (log && log[0] && strcmp(log, "-") != 0 &&
+	    sn_safefile_check("event log", log, msg, sizeof msg) != 0) {
+		fprintf(stderr, "pubsub-sensor: %s\n", msg);
+		return -1;
+	}
+	if (live && cfg->daemon.pid_file[0] &&
+	    sn_safefile_check("pid file", cfg->daemon.pid_file, msg, sizeof msg) != 0) {
+		fprintf(stderr, "pubsub-sensor: %s\n", msg);
+		return -1;
+	}
+	return 0;
+}
+
 static int run_replay(struct sn_config *cfg, const struct cli *c)
 {
 	struct sn_replay_options o = {
@@ -151,6 +174,8 @@ int main(int argc, char **argv)
 	static struct cli c;
 	c.table = -1;
 	c.flows = -1;
+	/* A closed output pipe is an error to report (EPIPE), not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
 	int rc = parse_args(argc, argv, &c);
 	if (rc >= 0)
 		return rc;
@@ -164,9 +189,12 @@ int main(int argc, char **argv)
 			c.config ? c.config : "(built-in defaults)");
 		return 0;
 	}
+	bool live = !c.n_files && (c.interface || cfg.capture.interface[0]);
+	if ((c.n_files || live) && check_output_paths(&c, &cfg, live) != 0)
+		return SN_EXIT_USAGE;
 	if (c.n_files)
 		return run_replay(&cfg, &c);
-	if (c.interface || cfg.capture.interface[0]) {
+	if (live) {
 		struct sn_daemon_options o = {
 			.config_path = c.config,
 			.interface = c.interface,

@@ -10,6 +10,7 @@
  */
 #include "replay.h"
 
+#include <errno.h>
 #include <pcap/pcap.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -48,6 +49,12 @@ static int open_all(const struct sn_replay_options *o, struct sn_capture_file *f
 	return 0;
 }
 
+/* The reader of the event log went away (`-o - | head`): nothing more can arrive. */
+static bool log_reader_gone(const struct sn_aggregator *ag)
+{
+	return ag->have_log && ag->log.last_errno == EPIPE;
+}
+
 /* After each packet: the aggregator's periodic work at the worker's time. */
 static void tick_after_packet(void *ag, struct sn_worker *w)
 {
@@ -66,10 +73,10 @@ static uint64_t replay_file(pcap_t *p, const char *name, struct sn_worker *w,
 	const u_char *data;
 	struct sn_lookahead la;
 	uint64_t n = 0;
-	int rc;
+	int rc = 0;
 	w->linktype = pcap_datalink(p);
 	(void)sn_lookahead_init(&la, w, tick_after_packet, ag); /* without memory: no window */
-	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+	while (!log_reader_gone(ag) && (rc = pcap_next_ex(p, &h, &data)) == 1) {
 		n++;
 		sn_lookahead_push(&la, data, h->caplen, h->len, sn_capture_time_us(h));
 	}
@@ -108,6 +115,31 @@ static void print_table(struct sn_aggregator *ag, FILE *out)
 	sn_table_print(&ag->table, out);
 }
 
+/*
+ * Lost event lines make the replay fail: one line naming the log, the
+ * cause and how many were lost.  0 when the log is whole.
+ */
+static int check_log(const struct sn_aggregator *ag, const char *path)
+{
+	if (!ag->have_log || ag->log.errors == 0)
+		return 0;
+	unsigned long long lost = ag->log.errors;
+	fprintf(stderr, "pubsub-sensor: event log '%s'%s: %s; %llu event%s lost%s\n", path,
+		strcmp(path, "-") == 0 ? " (standard output)" : "", strerror(ag->log.last_errno),
+		lost, lost == 1 ? "" : "s", log_reader_gone(ag) ? "; replay stopped" : "");
+	return -1;
+}
+
+/* The table went to a stream that failed (a closed pipe, a full disk). */
+static int check_table(FILE *out)
+{
+	if (fflush(out) == 0 && !ferror(out))
+		return 0;
+	fprintf(stderr, "pubsub-sensor: cannot write the table to %s: %s\n",
+		out == stderr ? "standard error" : "standard output", strerror(errno));
+	return -1;
+}
+
 int sn_replay_run(const struct sn_config *cfg, const struct sn_replay_options *o)
 {
 	struct sn_capture_file *files = calloc(o->n_files ? o->n_files : 1, sizeof *files);
@@ -134,7 +166,7 @@ int sn_replay_run(const struct sn_config *cfg, const struct sn_replay_options *o
 		sn_aggregator_free(ag);
 		goto out;
 	}
-	for (size_t i = 0; i < o->n_files; i++)
+	for (size_t i = 0; i < o->n_files && !log_reader_gone(ag); i++)
 		replay_file(files[i].pcap, o->files[i], &w, ag);
 
 	uint64_t end = w.now_us;
@@ -142,9 +174,14 @@ int sn_replay_run(const struct sn_config *cfg, const struct sn_replay_options *o
 	sn_aggregator_tick(ag, end);
 	sn_groups_flush(ag->groups, ag->now_us > end ? ag->now_us : end);
 	write_final_stats(&w, ag);
-	if (o->table_out)
+	if (ag->have_log)
+		sn_eventlog_flush(&ag->log);
+	status = check_log(ag, o->log_path) != 0 ? 1 : 0;
+	if (o->table_out && !log_reader_gone(ag)) {
 		print_table(ag, o->table_out);
-	status = 0;
+		if (check_table(o->table_out) != 0)
+			status = 1;
+	}
 	sn_worker_free(&w);
 	sn_aggregator_free(ag);
 out:

@@ -181,5 +181,73 @@ else
 	fail "two files read as one timeline" "a run failed"
 fi
 
+# --- files the sensor creates: never through a planted link (issue 8 item 2)
+echo precious >"$tmp/victim"
+ln -s "$tmp/victim" "$tmp/planted.json"
+expect "-o symlink refused" 2 "event log '$tmp/planted.json' is a symbolic link" "" -- \
+	"$sensor" -r pcaps/demo.pcap -o "$tmp/planted.json"
+[ "$(cat "$tmp/victim")" = precious ] && ok "-o symlink target untouched" || fail "-o symlink target untouched"
+[ "$(wc -l <"$tmp/err")" -eq 1 ] && ok "-o symlink: one line" || fail "-o symlink: one line"
+mkdir -m 0777 "$tmp/ww"
+expect "-o in world-writable directory refused" 2 "directory '$tmp/ww' is writable by every user (mode 0777, no sticky bit)" "" -- \
+	"$sensor" -r pcaps/demo.pcap -o "$tmp/ww/events.json"
+[ ! -e "$tmp/ww/events.json" ] && ok "nothing created in the world-writable directory" ||
+	fail "nothing created in the world-writable directory"
+mkdir -m 1777 "$tmp/sticky"
+expect "-o in a sticky directory of ours accepted" 0 "" "" -- \
+	"$sensor" -r pcaps/demo.pcap -o "$tmp/sticky/events.json"
+printf 'daemon:\n  pid_file: "%s"\n' "$tmp/ww/sensor.pid" >"$tmp/pidww.yaml"
+expect "pid file in world-writable directory refused" 2 "pid file '$tmp/ww/sensor.pid': directory" "" -- \
+	"$sensor" -c "$tmp/pidww.yaml" -i lo
+ln -s "$tmp/victim" "$tmp/planted.pid"
+printf 'daemon:\n  pid_file: "%s"\n' "$tmp/planted.pid" >"$tmp/pidlink.yaml"
+expect "pid file symlink refused" 2 "pid file '$tmp/planted.pid' is a symbolic link" "" -- \
+	"$sensor" -c "$tmp/pidlink.yaml" -i lo
+[ "$(cat "$tmp/victim")" = precious ] && ok "pid symlink target untouched" || fail "pid symlink target untouched"
+
+# --- writes that fail (issue 8 item 3)
+expect "-o /dev/full fails" 1 "pubsub-sensor: event log '/dev/full': No space left on device; " "" -- \
+	"$sensor" -r pcaps/demo.pcap -o /dev/full
+# every event of the demo is lost: the count is that of a good run's lines
+"$sensor" -r pcaps/demo.pcap -o "$tmp/full-ref.json" >/dev/null 2>&1
+want_lost=$(wc -l <"$tmp/full-ref.json")
+"$sensor" -r pcaps/demo.pcap -o /dev/full >/dev/null 2>"$tmp/err"
+grep -qF "; $want_lost events lost" "$tmp/err" && ok "-o /dev/full counts $want_lost lost events" ||
+	fail "-o /dev/full counts $want_lost lost events" "$(cat "$tmp/err")"
+# a reader that is gone before the first line: EPIPE, one line, exit 1
+{ sleep 0.3; "$sensor" -r pcaps/demo.pcap -o - 2>"$tmp/err"; echo $? >"$tmp/rc"; } | true
+[ "$(cat "$tmp/rc")" = 1 ] && grep -qF "event log '-' (standard output): Broken pipe" "$tmp/err" &&
+	ok "-o - into a closed pipe: exit 1 and a message" ||
+	fail "-o - into a closed pipe: exit 1 and a message" "exit $(cat "$tmp/rc"): $(cat "$tmp/err")"
+{ sleep 0.3; "$sensor" -r pcaps/demo.pcap 2>"$tmp/err"; echo $? >"$tmp/rc"; } | true
+[ "$(cat "$tmp/rc")" = 1 ] && grep -qF "cannot write the table to standard output: Broken pipe" "$tmp/err" &&
+	ok "table into a closed pipe: exit 1 and a message" ||
+	fail "table into a closed pipe: exit 1 and a message" "exit $(cat "$tmp/rc"): $(cat "$tmp/err")"
+
+# the daemon with -o - into a closed pipe: says so once, keeps capturing (root: captures on lo)
+if [ "$(id -u)" = 0 ]; then
+	mkdir "$tmp/run"
+	printf 'output:\n  stats_interval: 1\n  error_report_interval: 1\ndaemon:\n  allow_root: true\n  pid_file: "%s"\n' \
+		"$tmp/run/sensor.pid" >"$tmp/live.yaml"
+	{ "$sensor" -c "$tmp/live.yaml" -i lo -o - 2>"$tmp/live.err"; echo $? >"$tmp/live.rc"; } | true &
+	i=0
+	while [ ! -s "$tmp/run/sensor.pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	pid=$(cat "$tmp/run/sensor.pid" 2>/dev/null)
+	sleep 3.5 # three stats events, each lost
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		ok "daemon keeps capturing after EPIPE"
+		kill -TERM "$pid"
+	else
+		fail "daemon keeps capturing after EPIPE" "$(cat "$tmp/live.err")"
+	fi
+	wait
+	n=$(grep -c "Broken pipe" "$tmp/live.err")
+	[ "$n" = 1 ] && ok "daemon reports EPIPE once" || fail "daemon reports EPIPE once" "$n lines: $(cat "$tmp/live.err")"
+	[ "$(cat "$tmp/live.rc")" = 0 ] && ok "daemon exits 0 on SIGTERM after EPIPE" ||
+		fail "daemon exits 0 on SIGTERM after EPIPE" "exit $(cat "$tmp/live.rc")"
+else
+	skip "daemon with -o - into a closed pipe" "capturing on lo needs root"
+fi
+
 echo "cli: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

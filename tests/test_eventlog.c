@@ -82,7 +82,7 @@ START_TEST(test_short_write_leaves_no_torn_line)
 	int rc2 = sn_eventlog_write(&log, second, strlen(second));
 	int rc3 = sn_eventlog_write(&log, third, strlen(third));
 	setrlimit(RLIMIT_FSIZE, &old);
-	ck_assert_int_eq(rc2, -EIO);
+	ck_assert_int_eq(rc2, -EFBIG); /* the real cause, not a made-up EIO */
 	ck_assert_int_eq(rc3, 0);
 	ck_assert_uint_eq(log.errors, 1);
 	sn_eventlog_close(&log);
@@ -148,6 +148,46 @@ START_TEST(test_open_failure)
 	ck_assert_ptr_null(log.pending);
 	ck_assert_int_eq(sn_eventlog_open(&log, "", false), -EINVAL);
 	sn_eventlog_close(&log);
+}
+END_TEST
+
+/* A link planted at the log's path is never followed, on open or reopen. */
+START_TEST(test_symlink_not_followed)
+{
+	struct sn_eventlog log;
+	char target[320], buf[64];
+	FILE *f;
+
+	snprintf(target, sizeof(target), "%s/events.jsonl.1", dir); /* teardown removes it */
+	f = fopen(target, "w");
+	fputs("precious\n", f);
+	fclose(f);
+	ck_assert_int_eq(symlink(target, path), 0);
+	ck_assert_int_eq(sn_eventlog_open(&log, path, false), -ELOOP);
+	unlink(path);
+	ck_assert_int_eq(sn_eventlog_open(&log, path, false), 0);
+	unlink(path);
+	ck_assert_int_eq(symlink(target, path), 0);
+	ck_assert_int_eq(sn_eventlog_reopen(&log), -ELOOP);
+	sn_eventlog_close(&log);
+	slurp(target, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "precious\n");
+}
+END_TEST
+
+/* A hard link to someone else's file is refused too. */
+START_TEST(test_hard_link_refused)
+{
+	struct sn_eventlog log;
+	char target[320];
+	FILE *f;
+
+	snprintf(target, sizeof(target), "%s/events.jsonl.1", dir);
+	f = fopen(target, "w");
+	fputs("precious\n", f);
+	fclose(f);
+	ck_assert_int_eq(link(target, path), 0);
+	ck_assert_int_eq(sn_eventlog_open(&log, path, false), -EMLINK);
 }
 END_TEST
 
@@ -353,6 +393,8 @@ Suite *eventlog_suite(void)
 	tcase_add_test(t, test_mode_0640);
 	tcase_add_test(t, test_open_failure);
 	tcase_add_test(t, test_stdout_not_owned);
+	tcase_add_test(t, test_symlink_not_followed);
+	tcase_add_test(t, test_hard_link_refused);
 	suite_add_tcase(s, t);
 
 	t = tcase_create("rotation");
