@@ -3,14 +3,19 @@
  *
  * Owns escaping and UTF-8 repair: strings that came off the wire may hold any
  * bytes, so each string is decoded as UTF-8 (Unicode 15 table 3-7: no
- * overlong forms, no surrogates, nothing above U+10FFFF) and every maximal
- * ill-formed subpart becomes one U+FFFD, as Unicode §3.9 recommends.  The
+ * overlong forms, no surrogates, nothing above U+10FFFF; the decoder is
+ * escape.c's) and every maximal ill-formed subpart becomes one U+FFFD, as
+ * Unicode §3.9 recommends.  Besides what JSON requires, DEL, the C1
+ * controls and U+2028/U+2029 are written as \u escapes: raw, they are valid
+ * JSON but break the lines of log viewers and JavaScript readers.  The
  * builder never writes past `cap`: the first write that would not fit sets
  * `overflow` and every later call does nothing, so the caller can drop the
  * line whole.  One byte is kept for a terminating NUL, which makes the text
  * usable as a C string.
  */
 #include "json.h"
+
+#include "escape.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -86,45 +91,6 @@ void sn_json_key(struct sn_json *j, const char *key)
 	j->need_comma = false;
 }
 
-/*
- * Length of the well-formed UTF-8 sequence starting at s[0] (1..4), or 0
- * when it is ill-formed; then *bad is the length of its maximal subpart
- * (at least 1), the bytes one U+FFFD replaces.
- */
-static size_t utf8_seq(const unsigned char *s, size_t n, size_t *bad)
-{
-	unsigned char b0 = s[0];
-	unsigned char lo = 0x80, hi = 0xBF;
-	size_t need;
-
-	if (b0 >= 0xC2 && b0 <= 0xDF) {
-		need = 2;
-	} else if (b0 >= 0xE0 && b0 <= 0xEF) {
-		need = 3;
-		if (b0 == 0xE0)
-			lo = 0xA0;          /* overlong below U+0800 */
-		else if (b0 == 0xED)
-			hi = 0x9F;          /* surrogates U+D800..U+DFFF */
-	} else if (b0 >= 0xF0 && b0 <= 0xF4) {
-		need = 4;
-		if (b0 == 0xF0)
-			lo = 0x90;          /* overlong below U+10000 */
-		else if (b0 == 0xF4)
-			hi = 0x8F;          /* above U+10FFFF */
-	} else {
-		*bad = 1;                   /* 80..C1 and F5..FF never start one */
-		return 0;
-	}
-	for (size_t i = 1; i < need; i++) {
-		unsigned char min = i == 1 ? lo : 0x80, max = i == 1 ? hi : 0xBF;
-		if (i >= n || s[i] < min || s[i] > max) {
-			*bad = i;
-			return 0;
-		}
-	}
-	return need;
-}
-
 static void put_escaped_ascii(struct sn_json *j, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -133,7 +99,7 @@ static void put_escaped_ascii(struct sn_json *j, unsigned char c)
 	if (c == '"' || c == '\\') {
 		char two[2] = { '\\', (char)c };
 		put(j, two, 2);
-	} else if (c < 0x20) {
+	} else if (c < 0x20 || c == 0x7f) {
 		put(j, esc, sizeof(esc));
 	} else {
 		put_char(j, (char)c);
@@ -153,8 +119,14 @@ void sn_json_string_n(struct sn_json *j, const char *s, size_t n)
 			i++;
 			continue;
 		}
-		size_t bad = 0, ok = utf8_seq(u + i, n - i, &bad);
-		if (ok) {
+		uint32_t cp = 0;
+		size_t bad = 0, ok = sn_utf8_decode(u + i, n - i, &cp, &bad);
+		if (ok && ((cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029)) {
+			char esc[8];
+			snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)cp);
+			put(j, esc, 6); /* valid JSON raw, but they break log viewers' lines */
+			i += ok;
+		} else if (ok) {
 			put(j, s + i, ok);
 			i += ok;
 		} else {

@@ -9,9 +9,13 @@
  * found through a small open-addressing index keyed like the groups.  The
  * rows array and its index grow (realloc, doubling) up to max_rows: this
  * happens per alerting group, never per packet.  Rows beyond the bound are
- * counted, not kept.
+ * counted, not kept.  Strings from the wire (users, process names) are
+ * escaped (escape.h) so no cell can move the cursor, change the terminal or
+ * break a row, and columns are aligned by display width.
  */
 #include "table.h"
+
+#include "escape.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -47,7 +51,8 @@ static bool col_numeric(enum col c)
 	return c == COL_PORT || c == COL_CONNS || c == COL_SENT || c == COL_RECEIVED;
 }
 
-#define CELL_MAX (SN_GROUP_NAMES * SN_GROUP_NAME_LEN + 8)
+/* Room for every user escaped at the worst (4 bytes per byte: \xNN) and commas. */
+#define CELL_MAX (SN_GROUP_NAMES * (4 * SN_GROUP_NAME_LEN + 1) + 8)
 
 void sn_table_init(struct sn_table *t, size_t max_rows)
 {
@@ -244,16 +249,21 @@ static void format_time(uint64_t ts_us, char *out, size_t cap)
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ts_us % 1000000u));
 }
 
+/* A wire string, escaped for the terminal (escape.h). */
+static size_t format_wire(const char *s, size_t max, char *out, size_t cap)
+{
+	return sn_escape_text(s, strnlen(s, max), out, cap, NULL);
+}
+
 static void format_users(const struct sn_table_row *r, char *out, size_t cap)
 {
 	size_t len = 0;
 
 	snprintf(out, cap, "-");
-	for (size_t i = 0; i < r->n_users && len < cap; i++) {
-		int n = snprintf(out + len, cap - len, "%s%s", i ? "," : "", r->users[i]);
-		if (n < 0)
-			return;
-		len += (size_t)n;
+	for (size_t i = 0; i < r->n_users && len + 1 < cap; i++) {
+		if (i)
+			out[len++] = ',';
+		len += format_wire(r->users[i], SN_GROUP_NAME_LEN, out + len, cap - len);
 	}
 }
 
@@ -282,7 +292,10 @@ static void format_cell(const struct sn_table_row *r, enum col c, char *out, siz
 		snprintf(out, cap, "%s", r->external ? "yes" : "no");
 		break;
 	case COL_PROCESS:
-		snprintf(out, cap, "%s", r->process_name[0] ? r->process_name : "-");
+		if (r->process_name[0])
+			format_wire(r->process_name, sizeof(r->process_name), out, cap);
+		else
+			snprintf(out, cap, "-");
 		break;
 	case COL_USERS:
 		format_users(r, out, cap);
@@ -305,29 +318,56 @@ static void format_cell(const struct sn_table_row *r, enum col c, char *out, siz
 
 /* --- printing -------------------------------------------------------- */
 
+/* Columns the (escaped, printable) text takes on a terminal. */
+static size_t display_width(const char *text)
+{
+	const unsigned char *u = (const unsigned char *)text;
+	size_t n = strlen(text), width = 0;
+
+	for (size_t i = 0; i < n;) {
+		uint32_t cp = 0;
+		size_t bad = 0, len = sn_utf8_decode(u + i, n - i, &cp, &bad);
+		if (len == 0) {
+			width += bad; /* never in escaped text */
+			i += bad;
+			continue;
+		}
+		width += cp < 0x80 ? 1 : (size_t)sn_escape_cp_width(cp);
+		i += len;
+	}
+	return width;
+}
+
+static void pad(FILE *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fputc(' ', out);
+}
+
+/* Pads by display width, not bytes: a wide character takes two columns. */
 static void print_cell(FILE *out, enum col c, const char *text, size_t width)
 {
-	int w = (int)width;
+	size_t w = display_width(text);
+	size_t fill = width > w ? width - w : 0;
 
 	if (c > 0)
 		fputs("  ", out);
-	if (c == COL_COUNT - 1)
-		fputs(text, out); /* no trailing spaces after the last column */
-	else if (col_numeric(c))
-		fprintf(out, "%*s", w, text);
-	else
-		fprintf(out, "%-*s", w, text);
+	if (col_numeric(c))
+		pad(out, fill);
+	fputs(text, out);
+	if (!col_numeric(c) && c != COL_COUNT - 1)
+		pad(out, fill); /* no trailing spaces after the last column */
 }
 
 static void column_widths(const struct sn_table_row *const *rows, size_t n, size_t width[COL_COUNT],
 			  char *cell)
 {
 	for (int c = 0; c < COL_COUNT; c++)
-		width[c] = strlen(col_names[c]);
+		width[c] = display_width(col_names[c]);
 	for (size_t i = 0; i < n; i++) {
 		for (int c = 0; c < COL_COUNT; c++) {
 			format_cell(rows[i], (enum col)c, cell, CELL_MAX);
-			size_t len = strlen(cell);
+			size_t len = display_width(cell);
 			if (len > width[c])
 				width[c] = len;
 		}

@@ -249,5 +249,52 @@ else
 	skip "daemon with -o - into a closed pipe" "capturing on lo needs root"
 fi
 
+# wire strings that attack the terminal: escaped in the table (one line per
+# row, no raw control byte) and in the event log (valid JSON, no raw C1,
+# DEL or U+2028/U+2029), from a capture generated here
+if /usr/bin/python3 tests/make-hostile-pcap.py "$tmp/hostile.pcap" 2>"$tmp/gen.err"; then
+	if runs "$tmp/hostile" "$sensor" -r "$tmp/hostile.pcap" -o "$tmp/hostile.json" --flows; then
+		t="$tmp/hostile.out"
+		[ "$(wc -l <"$t")" -eq 3 ] && grep -q '^FirstSeen' "$t" &&
+			ok "hostile strings: one table line per row" ||
+			fail "hostile strings: one table line per row" "$(head -c 600 "$t")"
+		if LC_ALL=C grep -q "$(printf '[\001-\011\013-\037\177]')" "$t" ||
+			LC_ALL=C grep -q "$(printf '\302[\200-\237]\|\342\200[\250\251]')" "$t"; then
+			fail "hostile strings: no raw control in the table" "$(head -c 600 "$t" | od -c | head -20)"
+		else
+			ok "hostile strings: no raw control in the table"
+		fi
+		grep -qF 'ev\x0ail\x1b[2J\x1b]52;c;aGk=\x07\u009b\u2028x' "$t" &&
+			grep -qF 'u\xc0\xaf\x07\x7f' "$t" &&
+			ok "hostile strings: spelled out in the table" ||
+			fail "hostile strings: spelled out in the table" "$(head -c 600 "$t")"
+		if /usr/bin/python3 - "$tmp/hostile.json" <<'PY'; then
+import json, sys
+import jsonschema
+schema = json.load(open("tests/spec/events.schema.json", encoding="utf-8"))
+raw = open(sys.argv[1], "rb").read()
+bad = [c for c in ("\u2028", "\u2029", "\x7f", "\u009b", "\u0085") if c.encode() in raw]
+assert not bad, f"raw {bad!r} in the event log"
+users = set()
+for line in raw.decode("utf-8").splitlines():
+    ev = json.loads(line)
+    jsonschema.validate(ev, schema)
+    users.update(ev.get("Users", []))
+    if ev.get("Protocol") == "MQTT" and ev["event_type"] == "flow":
+        assert ev["client_ids"] == ["id\ufffd\ufffd\x1b[31m\u0085"], ev["client_ids"]
+want = "ev\nil\x1b[2J\x1b]52;c;aGk=\x07\u009b\u2028x"
+assert want in users, users
+PY
+			ok "hostile strings: event log valid and escaped"
+		else
+			fail "hostile strings: event log valid and escaped"
+		fi
+	else
+		fail "hostile strings: replay" "the replay failed"
+	fi
+else
+	fail "hostile strings: capture" "tests/make-hostile-pcap.py failed: $(head -c 300 "$tmp/gen.err")"
+fi
+
 echo "cli: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -326,7 +326,7 @@ START_TEST(test_hostile_strings_escaped)
 	ck_assert_uint_gt(sn_events_format_group(&ev, SN_EV_ALERT, &g, T1), 0);
 	ck_assert_ptr_nonnull(strstr(ev.line, "\"Users\":[\"a\\\"b\\\\c\\u000a\\u0001\",\"bob\"]"));
 	ck_assert_ptr_nonnull(strstr(ev.line, "\"client_ids\":[\"\xEF\xBF\xBD\xEF\xBF\xBDx\"]"));
-	ck_assert_ptr_nonnull(strstr(ev.line, "\"t\x7f\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\""));
+	ck_assert_ptr_nonnull(strstr(ev.line, "\"t\\u007f\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\""));
 	char want[128];
 	snprintf(want, sizeof(want), "\"process_name\":\"%.64s\"", g.process_name);
 	ck_assert_ptr_nonnull(strstr(ev.line, want));

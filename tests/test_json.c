@@ -68,10 +68,23 @@ END_TEST
 
 START_TEST(test_escape_quote_backslash_controls)
 {
-	/* "a\"b\\c" then TAB, LF, CR, NUL, 0x1f; DEL (0x7f) and '/' pass as they are */
+	/* "a\"b\\c" then TAB, LF, CR, NUL, 0x1f, DEL (0x7f); '/' passes as it is */
 	static const char in[] = "a\"b\\c\t\n\r\0\x1f\x7f/";
 	ck_assert_str_eq(str_json(in, sizeof(in) - 1),
-			 "\"a\\\"b\\\\c\\u0009\\u000a\\u000d\\u0000\\u001f\x7f/\"");
+			 "\"a\\\"b\\\\c\\u0009\\u000a\\u000d\\u0000\\u001f\\u007f/\"");
+}
+END_TEST
+
+/*
+ * C1 controls (U+0080-U+009F) and the Unicode line and paragraph separators
+ * are valid JSON raw but end lines in log viewers and JavaScript: escaped.
+ */
+START_TEST(test_c1_and_line_separators_escaped)
+{
+	/* U+0080, U+009B (CSI), U+009F, U+2028, U+2029, then U+00A0 and U+202F pass */
+	static const char in[] = "\xC2\x80\xC2\x9B\xC2\x9F\xE2\x80\xA8\xE2\x80\xA9\xC2\xA0\xE2\x80\xAF";
+	ck_assert_str_eq(str_json(in, sizeof(in) - 1),
+			 "\"\\u0080\\u009b\\u009f\\u2028\\u2029\xC2\xA0\xE2\x80\xAF\"");
 }
 END_TEST
 
@@ -259,6 +272,7 @@ Suite *json_suite(void)
 
 	t = tcase_create("strings");
 	tcase_add_test(t, test_escape_quote_backslash_controls);
+	tcase_add_test(t, test_c1_and_line_separators_escaped);
 	tcase_add_test(t, test_valid_utf8_passes);
 	tcase_add_test(t, test_lone_continuation_and_bad_leads);
 	tcase_add_test(t, test_overlong_forms);

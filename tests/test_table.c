@@ -107,6 +107,75 @@ START_TEST(test_columns_golden)
 }
 END_TEST
 
+/* Columns a line takes: one per character, two for the CJK ideographs used here. */
+static size_t columns(const char *line)
+{
+	size_t w = 0;
+
+	for (const unsigned char *p = (const unsigned char *)line; *p; p++) {
+		if ((*p & 0xC0) != 0x80)
+			w++;
+		if (*p >= 0xE4 && *p <= 0xE9)
+			w++; /* U+4E00-U+9FFF: wide */
+	}
+	return w;
+}
+
+/*
+ * Wire strings with terminal controls stay on their row, spelled out; wide
+ * characters keep the columns aligned (every line is as wide as the header
+ * when all rows end in the same Suspicion).
+ */
+START_TEST(test_hostile_strings_escaped_and_aligned)
+{
+	struct sn_table t;
+	struct sn_group g;
+
+	sn_table_init(&t, 10);
+	group(&g, "10.0.0.5", "203.0.113.7", 61613, SN_SUSP_HIGH, 3, T0);
+	g.proto = SN_PROTO_STOMP;
+	g.n_users = 2;
+	strcpy(g.users[0], "a\nb\x1b[2J\x1b]52;c;aGk=\x07\r\n");
+	strcpy(g.users[1], "\xC2\x9B" "31m\xE2\x80\xA8\xFF");
+	strcpy(g.process_name, "p\x1b]0;title\x07");
+	sn_table_record(&t, &g);
+	group(&g, "10.0.0.6", "203.0.113.8", 61613, SN_SUSP_HIGH, 2, T0);
+	g.proto = SN_PROTO_STOMP;
+	g.n_users = 1;
+	strcpy(g.users[0], "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E"); /* 3 wide characters */
+	sn_table_record(&t, &g);
+	char *text = print(&t);
+
+	size_t lines = 0;
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if (*p == '\n') {
+			lines++;
+			continue;
+		}
+		ck_assert_msg(*p >= 0x20 && *p != 0x7f, "raw control 0x%02x", *p);
+		if (*p == 0xC2)
+			ck_assert_msg(p[1] < 0x80 || p[1] > 0x9F, "raw C1 control");
+		if (*p == 0xE2 && p[1] == 0x80)
+			ck_assert_msg(p[2] != 0xA8 && p[2] != 0xA9, "raw line separator");
+	}
+	ck_assert_uint_eq(lines, 3); /* header and two rows */
+	ck_assert_ptr_nonnull(
+		strstr(text, "a\\x0ab\\x1b[2J\\x1b]52;c;aGk=\\x07\\x0d\\x0a,\\u009b31m\\u2028\\xff"));
+	ck_assert_ptr_nonnull(strstr(text, "p\\x1b]0;title\\x07"));
+
+	char header[2048], row1[2048], row2[2048];
+	line_of(text, 0, header, sizeof(header));
+	line_of(text, 1, row1, sizeof(row1));
+	line_of(text, 2, row2, sizeof(row2));
+	ck_assert_ptr_nonnull(strstr(row2, "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E"));
+	/* the header's last column is "Suspicion" (9), the rows' "high" (4) */
+	ck_assert_uint_eq(columns(row1), columns(header) - 5);
+	ck_assert_uint_eq(columns(row2), columns(header) - 5);
+	free(text);
+	sn_table_free(&t);
+}
+END_TEST
+
 START_TEST(test_sort_order)
 {
 	struct sn_table t;
@@ -253,6 +322,7 @@ Suite *table_suite(void)
 
 	tcase_add_test(t, test_empty_prints_header_only);
 	tcase_add_test(t, test_columns_golden);
+	tcase_add_test(t, test_hostile_strings_escaped_and_aligned);
 	tcase_add_test(t, test_sort_order);
 	tcase_add_test(t, test_record_refreshes_row);
 	tcase_add_test(t, test_row_bound);
