@@ -310,6 +310,7 @@ size_t sn_events_format_flow(struct sn_events *ev, const struct sn_conn_report *
 	key_details(&j, &r->meta);
 	key_string(&j, "close", sn_close_reason_name(r->close));
 	key_cim(&j, r, proto);
+	key_uint(&j, "flow_id", r->flow_id);
 	char cid[SN_COMMUNITY_ID_LEN];
 	sn_community_id_tcp(ev->community_id_seed, &r->client, r->client_port, &r->server,
 			    r->server_port, cid);

@@ -158,6 +158,8 @@ def check_capture(sensor, pcaps, row, validator):
     stats = [e for e in events if e.get("event_type") == "stats"]
     c.require(len(stats) == 1, f"{len(stats)} stats events")
     c.require(events and events[-1].get("event_type") == "stats", "the last event is not the stats event")
+    ids = [f.get("flow_id") for f in flows]
+    c.require(len(set(ids)) == len(ids), f"flow_id not unique within the run: {ids}")
     for f in flows:
         want = community_id(f["src_ip"], f["src_port"], f["dest_ip"], f["dest_port"])
         c.require(f.get("community_id") == want, f"community_id {f.get('community_id')} != {want}")

@@ -196,6 +196,7 @@ static void sample_flow(struct sn_conn_report *r)
 	r->packets[0] = 6;
 	r->packets[1] = 4;
 	r->close = SN_CLOSE_FIN;
+	r->flow_id = 77;
 	r->meta.proto = SN_PROTO_MQTT;
 	strcpy(r->meta.client_id, "paho-implant-1");
 	strcpy(r->meta.user, "implant01");
@@ -216,7 +217,7 @@ static const char golden_flow[] =
 	"\"details\":{\"mqtt_version\":\"5.0\",\"keepalive\":30,\"will_topic\":\"c2/will\"},"
 	"\"close\":\"fin\",\"transport\":\"tcp\",\"app\":\"mqtt\",\"action\":\"allowed\","
 	"\"bytes_out\":500,\"bytes_in\":120,\"src_user\":\"implant01\","
-	"\"community_id\":\"1:uGQRdAUlVwn40KDO71YoRh8Ui+c=\",\"mitre_technique\":\"T1071.005\"}\n";
+	"\"flow_id\":77,\"community_id\":\"1:uGQRdAUlVwn40KDO71YoRh8Ui+c=\",\"mitre_technique\":\"T1071.005\"}\n";
 
 START_TEST(test_flow_golden)
 {
