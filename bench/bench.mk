@@ -15,5 +15,10 @@ $(BENCH_DIR)/bare: bench/bare.c dissectors/cursor.h
 	@mkdir -p $(BENCH_DIR)
 	$(CC) $(CFLAGS_ALL) -o $@ bench/bare.c $(LDLIBS_ALL)
 
+$(BENCH_DIR)/hashflood: bench/hashflood.c tests/testutil.c build/libsensor.a $(HDRS)
+	@mkdir -p $(BENCH_DIR)
+	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Itests -o $@ bench/hashflood.c tests/testutil.c \
+		build/libsensor.a $(CHECK_LIBS) $(LDLIBS_ALL)
+
 bench:
 	MAKE="$(MAKE)" ./bench/run.sh

@@ -11,6 +11,10 @@
 #   flood.pcap  2M half-open SYNs with a few hundred pub/sub connections
 #               hidden inside
 #
+# First, bench/hashflood.c: 100,000 groups and replay-table rows from
+# sources crafted to collide under an unkeyed hash against 100,000
+# ordinary ones (fails above a ratio of 2).
+#
 # Environment: BENCH_RUNS (timed runs per program and file, default 5),
 # MAKE (the make to build with), PYTHON (default /usr/bin/python3).
 set -eu
@@ -53,6 +57,9 @@ generate flood --seed 2 --packets 8000 --pubsub-share 1 --ipv6-share 0.15 --vlan
 	--nonstd-share 0.43 --external-share 0.5 --repeat 3 --syn-flood 2000000
 
 status=0
+$MAKE --no-print-directory "$DIR/hashflood"
+"$DIR/hashflood" | tee "$DIR/hashflood.txt" || status=$?
+
 "$PYTHON" bench/measure.py --sensor ./pubsub-sensor --bare "$DIR/bare" --config bench/bench.yaml \
 	--dir "$DIR" --runs "$RUNS" --results "$DIR/results.md" \
 	"$DIR/mix.pcap:$DIR/mix.tsv" "$DIR/flood.pcap:$DIR/flood.tsv" || status=$?

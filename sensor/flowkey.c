@@ -4,18 +4,9 @@
  */
 #include "flowkey.h"
 
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 void sn_flowkey_secret_init(struct sn_flowkey_secret *s, uint64_t seed)
 {
-	for (int k = 0; k < SN_FLOWKEY_SECRET; k++)
-		s->w[k] = splitmix64(&seed);
+	sn_keyhash_init(&s->k, seed);
 }
 
 /*

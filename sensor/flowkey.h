@@ -15,8 +15,7 @@
 #include <string.h>
 
 #include "decode.h"
-
-#define SN_FLOWKEY_SECRET 6 /* 64-bit words of hash key */
+#include "keyhash.h"
 
 /* Endpoints in a fixed order (a <= b) so both directions give one key. */
 struct sn_flow_key {
@@ -28,9 +27,9 @@ struct sn_flow_key {
 };
 _Static_assert(sizeof(struct sn_flow_key) == 40, "flow key has no padding");
 
-/* The hash key, derived once from a seed. */
+/* The hash key, derived once from a seed (keyhash.h). */
 struct sn_flowkey_secret {
-	uint64_t w[SN_FLOWKEY_SECRET];
+	struct sn_keyhash k;
 };
 
 void sn_flowkey_secret_init(struct sn_flowkey_secret *s, uint64_t seed);
@@ -39,21 +38,9 @@ void sn_flowkey_secret_init(struct sn_flowkey_secret *s, uint64_t seed);
 bool sn_flowkey_make(const struct sn_packet *pkt, struct sn_flow_key *k);
 
 /*
- * The 64x64 -> 128-bit product folded to 64 bits (high ^ low), the mixing
- * step of wyhash: every input bit reaches both halves of the result.
- */
-static inline uint64_t sn_flowkey_mum(uint64_t a, uint64_t b)
-{
-	__extension__ typedef unsigned __int128 u128;
-	u128 r = (u128)a * b;
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
-/*
- * A keyed hash of the key's five 64-bit words: each word is masked with a
- * secret word before being multiplied, so without the secret (random per
- * table) an attacker cannot choose keys that collide; it costs three
- * multiplies where SipHash-1-3 took nine rounds.  The index takes the
+ * The keyed hash (keyhash.h) of the key's five 64-bit words: without the
+ * secret (random per table) an attacker cannot choose keys that collide;
+ * it costs three multiplies where SipHash-1-3 took nine rounds.  The index takes the
  * group from the low bits and a tag from the top 16, both well mixed.
  * Output never depends on it: nothing is iterated in hash order.
  */
@@ -61,10 +48,8 @@ static inline uint64_t sn_flowkey_hash(const struct sn_flowkey_secret *sec,
 				       const struct sn_flow_key *k)
 {
 	uint64_t w[sizeof *k / 8];
-	const uint64_t *s = sec->w;
 	memcpy(w, k, sizeof w);
-	uint64_t h = sn_flowkey_mum(w[0] ^ s[0], w[1] ^ s[1]) ^ sn_flowkey_mum(w[2] ^ s[2], w[3] ^ s[3]);
-	return sn_flowkey_mum(h ^ w[4] ^ s[4], s[5]);
+	return sn_keyhash_words(&sec->k, w, sizeof w / 8);
 }
 
 /* The keys as words: no library call for a 40-byte compare. */

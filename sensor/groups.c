@@ -21,6 +21,8 @@
  */
 #include "groups.h"
 
+#include "keyhash.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,7 @@ struct sn_groups {
 	struct sn_groups_config cfg;
 	const struct sn_rules *rules;
 	struct sn_group_sink sink;
+	struct sn_keyhash hkey;    /* group hash secret, from cfg.seed */
 
 	struct sn_group *slots;    /* max_groups, slot i is index i + 1 */
 	struct sn_group_aux *aux;
@@ -112,6 +115,7 @@ struct sn_groups *sn_groups_create(const struct sn_groups_config *cfg, const str
 	if (sink)
 		gs->sink = *sink;
 	gs->bucket_mask = buckets - 1;
+	sn_keyhash_init(&gs->hkey, cfg->seed);
 	gs->slots = calloc(n, sizeof(*gs->slots));
 	gs->aux = calloc(n, sizeof(*gs->aux));
 	gs->buckets = calloc(buckets, sizeof(*gs->buckets));
@@ -143,27 +147,24 @@ struct group_key {
 	const char *process;
 };
 
-static uint32_t fnv(uint32_t h, const void *p, size_t n)
+/*
+ * The key as words for the keyed hash (keyhash.h): addresses, then family,
+ * port, protocol and IsExternal in one word, then the process name padded
+ * with zeros.  Keyed with a per-run secret: an attacker who chooses
+ * addresses cannot make groups share a chain.
+ */
+#define KEY_WORDS 13
+
+static uint32_t key_hash(const struct sn_groups *gs, const struct group_key *k)
 {
-	const uint8_t *b = p;
+	uint64_t w[KEY_WORDS] = { 0 };
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 16777619u;
-	return h;
-}
-
-static uint32_t key_hash(const struct group_key *k)
-{
-	uint8_t tail[4] = { (uint8_t)(k->port >> 8), (uint8_t)k->port, (uint8_t)k->proto,
-			    (uint8_t)k->external };
-	uint32_t h = 2166136261u;
-
-	h = fnv(h, &k->src->family, 1);
-	h = fnv(h, k->src->b, sizeof(k->src->b));
-	h = fnv(h, &k->dst->family, 1);
-	h = fnv(h, k->dst->b, sizeof(k->dst->b));
-	h = fnv(h, tail, sizeof(tail));
-	return fnv(h, k->process, strlen(k->process));
+	memcpy(&w[0], k->src->b, 16);
+	memcpy(&w[2], k->dst->b, 16);
+	w[4] = (uint64_t)k->src->family | (uint64_t)k->dst->family << 8 | (uint64_t)k->port << 16 |
+	       (uint64_t)k->proto << 32 | (uint64_t)k->external << 40;
+	memcpy(&w[5], k->process, strnlen(k->process, 8 * (KEY_WORDS - 5) - 1));
+	return (uint32_t)sn_keyhash_words(&gs->hkey, w, KEY_WORDS);
 }
 
 static bool addr_same(const struct sn_addr *a, const struct sn_addr *b)
@@ -181,6 +182,7 @@ static bool key_matches(const struct sn_group *g, const struct group_key *k, uin
 static struct sn_group *lookup(struct sn_groups *gs, const struct group_key *k, uint32_t h)
 {
 	for (uint32_t i = gs->buckets[h & gs->bucket_mask]; i != NIL; i = slot(gs, i)->hash_next) {
+		gs->st.probes++;
 		if (key_matches(slot(gs, i), k, h))
 			return slot(gs, i);
 	}
@@ -540,7 +542,7 @@ void sn_groups_report(void *groups, const struct sn_conn_report *r)
 	bool external = sn_rules_is_external(gs->rules, &r->server);
 	struct group_key k = { &r->client, &r->server, r->server_port, r->proto, external,
 			       r->process_name };
-	uint32_t h = key_hash(&k);
+	uint32_t h = key_hash(gs, &k);
 	struct sn_group *g = lookup(gs, &k, h);
 
 	if (!g && r->kind == SN_REPORT_OPEN)
@@ -639,4 +641,18 @@ void sn_groups_set_rules(struct sn_groups *gs, const struct sn_rules *rules)
 void sn_groups_stats(const struct sn_groups *gs, struct sn_groups_stats *out)
 {
 	*out = gs->st;
+}
+
+uint32_t sn_groups_longest_chain(const struct sn_groups *gs)
+{
+	uint32_t longest = 0;
+
+	for (uint32_t b = 0; b <= gs->bucket_mask; b++) {
+		uint32_t n = 0;
+		for (uint32_t i = gs->buckets[b]; i != NIL; i = gs->slots[i - 1].hash_next)
+			n++;
+		if (n > longest)
+			longest = n;
+	}
+	return longest;
 }

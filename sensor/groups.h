@@ -77,6 +77,7 @@ struct sn_groups_config {
 	uint32_t group_window_s;
 	uint32_t update_interval_s;
 	bool flow_events;
+	uint64_t seed;            /* hash secret (sn_random_seed() per run) */
 };
 
 struct sn_groups_stats {
@@ -89,6 +90,7 @@ struct sn_groups_stats {
 	uint64_t summaries;
 	uint64_t connections;     /* OPEN reports counted */
 	uint64_t allowed;         /* connections dropped by an allow list */
+	uint64_t probes;          /* groups compared while looking a key up */
 };
 
 struct sn_groups;
@@ -110,5 +112,8 @@ void sn_groups_tick(struct sn_groups *g, uint64_t now_us);
 void sn_groups_flush(struct sn_groups *g, uint64_t now_us);
 
 void sn_groups_stats(const struct sn_groups *g, struct sn_groups_stats *out);
+
+/* The longest hash chain (walks every bucket: for tests and benchmarks). */
+uint32_t sn_groups_longest_chain(const struct sn_groups *g);
 
 #endif /* SN_GROUPS_H */

@@ -61,12 +61,13 @@ int sn_aggregator_init(struct sn_aggregator *ag, const struct sn_config *cfg, co
 	}
 	sn_events_init(&ag->events, cfg->sensor_name, ag->have_log ? &ag->log : NULL);
 	ag->events.community_id_seed = (uint16_t)cfg->output.community_id_seed;
-	sn_table_init(&ag->table, 100000);
+	sn_table_init(&ag->table, 100000, sn_random_seed());
 	struct sn_groups_config gc = {
 		.max_groups = cfg->tables.max_groups,
 		.group_window_s = cfg->tables.group_window,
 		.update_interval_s = cfg->tables.update_interval,
 		.flow_events = cfg->output.flows,
+		.seed = sn_random_seed(),
 	};
 	struct sn_group_sink sink = {
 		.group_event = aggregator_group_event,

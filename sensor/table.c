@@ -16,6 +16,7 @@
 #include "table.h"
 
 #include "escape.h"
+#include "keyhash.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -54,10 +55,11 @@ static bool col_numeric(enum col c)
 /* Room for every user escaped at the worst (4 bytes per byte: \xNN) and commas. */
 #define CELL_MAX (SN_GROUP_NAMES * (4 * SN_GROUP_NAME_LEN + 1) + 8)
 
-void sn_table_init(struct sn_table *t, size_t max_rows)
+void sn_table_init(struct sn_table *t, size_t max_rows, uint64_t seed)
 {
 	memset(t, 0, sizeof(*t));
 	t->max_rows = max_rows;
+	sn_keyhash_init(&t->hkey, seed);
 }
 
 void sn_table_free(struct sn_table *t)
@@ -83,38 +85,39 @@ static bool row_is(const struct sn_table_row *row, const struct sn_group *g)
 	       strncmp(row->process_name, g->process_name, sizeof(row->process_name)) == 0;
 }
 
-static uint32_t fnv(uint32_t h, const void *p, size_t n)
+/*
+ * Keyed hash (keyhash.h, per-run secret) of the fields row_is() compares:
+ * crafted addresses cannot pile rows into one probe sequence.
+ */
+static size_t key_hash(const struct sn_table *t, const struct sn_addr *src,
+		       const struct sn_addr *dst, uint16_t port, const char *process)
 {
-	const uint8_t *b = p;
+	uint64_t w[13] = { 0 };
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 16777619u;
-	return h;
+	memcpy(&w[0], src->b, 16);
+	memcpy(&w[2], dst->b, 16);
+	w[4] = port;
+	memcpy(&w[5], process, strnlen(process, 63));
+	return (size_t)sn_keyhash_words(&t->hkey, w, 13);
 }
 
-/* Hash of the group key, from the fields row_is() compares. */
-static size_t key_hash(const struct sn_addr *src, const struct sn_addr *dst, uint16_t port,
-		       const char *process)
+static size_t row_hash(const struct sn_table *t, const struct sn_table_row *r)
 {
-	uint32_t h = fnv(2166136261u, src->b, sizeof(src->b));
-
-	h = fnv(h, dst->b, sizeof(dst->b));
-	h = fnv(h, &port, sizeof(port));
-	return fnv(h, process, strnlen(process, 64));
-}
-
-static size_t row_hash(const struct sn_table_row *r)
-{
-	return key_hash(&r->src, &r->dst, r->dest_port, r->process_name);
+	return key_hash(t, &r->src, &r->dst, r->dest_port, r->process_name);
 }
 
 /* The index slot holding g's row, or the empty slot where it would go. */
-static size_t find_slot(const struct sn_table *t, const struct sn_group *g)
+static size_t find_slot(struct sn_table *t, const struct sn_group *g)
 {
-	size_t i = key_hash(&g->src, &g->dst, g->dest_port, g->process_name) & t->index_mask;
+	size_t i = key_hash(t, &g->src, &g->dst, g->dest_port, g->process_name) & t->index_mask;
+	uint64_t probes = 1;
 
-	while (t->index[i] && !row_is(&t->rows[t->index[i] - 1], g))
+	while (t->index[i] && !row_is(&t->rows[t->index[i] - 1], g)) {
 		i = (i + 1) & t->index_mask; /* the index is never more than half full */
+		probes++;
+	}
+	if (probes > t->longest_probe)
+		t->longest_probe = probes;
 	return i;
 }
 
@@ -128,7 +131,7 @@ static int rebuild_index(struct sn_table *t, size_t slots)
 	t->index = index;
 	t->index_mask = slots - 1;
 	for (size_t r = 0; r < t->n_rows; r++) {
-		size_t i = row_hash(&t->rows[r]) & t->index_mask;
+		size_t i = row_hash(t, &t->rows[r]) & t->index_mask;
 		while (t->index[i])
 			i = (i + 1) & t->index_mask;
 		t->index[i] = (uint32_t)(r + 1);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "groups.h"
+#include "keyhash.h"
 
 struct sn_table_row;
 
@@ -23,9 +24,12 @@ struct sn_table {
 	uint64_t rows_dropped;
 	uint32_t *index;        /* open-addressing slots: row number + 1, 0 = empty */
 	size_t index_mask;      /* slots - 1 (a power of two, at least 2 * cap_rows) */
+	struct sn_keyhash hkey; /* index hash secret, from the seed */
+	uint64_t longest_probe; /* most slots one lookup looked at (tests, benchmarks) */
 };
 
-void sn_table_init(struct sn_table *t, size_t max_rows);
+/* seed: the index's hash secret (sn_random_seed() per run). */
+void sn_table_init(struct sn_table *t, size_t max_rows, uint64_t seed);
 /* Record or refresh a group's row (call for alert, update and summary). */
 void sn_table_record(struct sn_table *t, const struct sn_group *g);
 /* Print the table (header + rows) as aligned text columns. */

@@ -7,9 +7,12 @@
  */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "groups.h"
+#include "testutil.h"
 
 #define T0 1700000000000000ull /* 2023-11-14T22:13:20Z */
 #define SEC 1000000ull
@@ -857,6 +860,85 @@ START_TEST(test_no_sink_callbacks)
 }
 END_TEST
 
+/* --- hash flooding ---------------------------------------------------- */
+
+#define FLOOD_GROUPS 100000u
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One OPEN per source address, each a new group; returns the probes. */
+static uint64_t flood(uint8_t (*src)[16], uint32_t *longest, double *secs)
+{
+	struct sn_groups_config gc = {
+		.max_groups = FLOOD_GROUPS, .group_window_s = 300, .update_interval_s = 60,
+		.seed = 0x5eed,
+	};
+	struct sn_groups *g = sn_groups_create(&gc, &rules, NULL);
+	struct sn_conn_report r = conn(SN_REPORT_OPEN, T0, 40000);
+	double t0 = now_s();
+
+	ck_assert_ptr_nonnull(g);
+	r.client.family = 6;
+	for (uint32_t i = 0; i < FLOOD_GROUPS; i++) {
+		memcpy(r.client.b, src[i], 16);
+		sn_groups_report(g, &r);
+	}
+	*secs = now_s() - t0;
+	ck_assert_uint_eq(stats(g).groups_active, FLOOD_GROUPS);
+	*longest = sn_groups_longest_chain(g);
+	uint64_t probes = stats(g).probes;
+	sn_groups_destroy(g);
+	return probes;
+}
+
+/*
+ * 100,000 sources whose unkeyed FNV-1a group hashes (the hash groups.c used
+ * to have) share their low 17 bits - one bucket of the 131,072 - cost no
+ * more than 100,000 ordinary ones: chains stay short and the probes per
+ * lookup the same.
+ */
+START_TEST(test_crafted_collisions_do_not_chain)
+{
+	uint8_t (*crafted)[16] = calloc(FLOOD_GROUPS, 16);
+	uint8_t (*plain)[16] = calloc(FLOOD_GROUPS, 16);
+	uint8_t fam = 6;
+	uint32_t h0 = sn_test_fnv(2166136261u, &fam, 1);
+	uint32_t long_crafted, long_plain;
+	double t_crafted, t_plain;
+
+	ck_assert_ptr_nonnull(crafted);
+	ck_assert_ptr_nonnull(plain);
+	ck_assert_uint_eq(sn_test_fnv_flood(h0, 17, crafted, FLOOD_GROUPS), FLOOD_GROUPS);
+	/* they do collide under the unkeyed hash: same state after the source */
+	for (uint32_t i = 1; i < FLOOD_GROUPS; i += 997)
+		ck_assert_uint_eq(sn_test_fnv(h0, crafted[i], 16) & 0x1ffff,
+				  sn_test_fnv(h0, crafted[0], 16) & 0x1ffff);
+	for (uint32_t i = 0; i < FLOOD_GROUPS; i++) {
+		uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1 };
+		uint32_t x = i * 2654435761u;
+		memcpy(a + 12, &x, 4);
+		memcpy(plain[i], a, 16);
+	}
+	uint64_t p_plain = flood(plain, &long_plain, &t_plain);
+	uint64_t p_crafted = flood(crafted, &long_crafted, &t_crafted);
+	fprintf(stderr, "groups hash flood: crafted %.3f s, ordinary %.3f s (ratio %.2f); "
+			"probes %llu vs %llu; longest chain %u vs %u\n",
+		t_crafted, t_plain, t_plain > 0 ? t_crafted / t_plain : 0.0,
+		(unsigned long long)p_crafted, (unsigned long long)p_plain, long_crafted,
+		long_plain);
+	ck_assert_uint_le(long_crafted, 12);
+	ck_assert_uint_le(p_crafted, 2 * p_plain + FLOOD_GROUPS);
+	free(crafted);
+	free(plain);
+}
+END_TEST
+
 Suite *groups_suite(void);
 
 Suite *groups_suite(void)
@@ -906,6 +988,12 @@ Suite *groups_suite(void)
 	tcase_add_test(t, test_allow_list_not_counted);
 	tcase_add_test(t, test_allowed_destination);
 	tcase_add_test(t, test_rules_swap_alerts_on_next_report);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("flooding");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_set_timeout(t, 60);
+	tcase_add_test(t, test_crafted_collisions_do_not_chain);
 	suite_add_tcase(s, t);
 
 	t = tcase_create("flows");

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "table.h"
+#include "testutil.h"
 
 #define T0 1795827723123456ull /* 2026-11-28T01:02:03.123456Z */
 #define SEC 1000000ull
@@ -63,7 +64,7 @@ START_TEST(test_empty_prints_header_only)
 	struct sn_table t;
 	char *text;
 
-	sn_table_init(&t, 10);
+	sn_table_init(&t, 10, 1);
 	text = print(&t);
 	ck_assert_str_eq(text, "FirstSeen (UTC)  LastSeen (UTC)  src_ip  dest_ip  Protocol  dest_port  "
 			       "IsExternal  process_name  Users  ConnectionCount  BytesSent  BytesReceived  "
@@ -79,7 +80,7 @@ START_TEST(test_columns_golden)
 	struct sn_group g;
 	char *text;
 
-	sn_table_init(&t, 10);
+	sn_table_init(&t, 10, 1);
 	group(&g, "10.0.0.5", "203.0.113.7", 1883, SN_SUSP_HIGH, 3, T0);
 	g.external = true;
 	g.n_users = 2;
@@ -182,7 +183,7 @@ START_TEST(test_sort_order)
 	struct sn_group g;
 	char line[512], *text;
 
-	sn_table_init(&t, 10);
+	sn_table_init(&t, 10, 1);
 	group(&g, "10.0.0.1", "10.9.0.1", 1883, SN_SUSP_LOW, 50, T0);
 	sn_table_record(&t, &g);
 	group(&g, "10.0.0.2", "10.9.0.1", 1883, SN_SUSP_MEDIUM, 2, T0);
@@ -215,7 +216,7 @@ START_TEST(test_record_refreshes_row)
 	struct sn_group g;
 	char line[512], *text;
 
-	sn_table_init(&t, 10);
+	sn_table_init(&t, 10, 1);
 	group(&g, "10.0.0.1", "10.9.0.1", 1883, SN_SUSP_MEDIUM, 2, T0);
 	sn_table_record(&t, &g);
 	g.connections = 7;
@@ -243,7 +244,7 @@ START_TEST(test_row_bound)
 	struct sn_group g;
 	char ip[32];
 
-	sn_table_init(&t, 40);
+	sn_table_init(&t, 40, 1);
 	for (unsigned i = 0; i < 50; i++) {
 		snprintf(ip, sizeof(ip), "10.0.1.%u", i + 1);
 		group(&g, ip, "10.9.0.1", 1883, SN_SUSP_HIGH, 2, T0);
@@ -272,7 +273,7 @@ START_TEST(test_ipv6_and_many_users)
 	struct sn_group g;
 	char *text;
 
-	sn_table_init(&t, 4);
+	sn_table_init(&t, 4, 1);
 	group(&g, "2001:db8::10", "2001:db8::1", 5672, SN_SUSP_HIGH, 2, T0);
 	g.proto = SN_PROTO_AMQP;
 	g.n_users = SN_GROUP_NAMES;
@@ -294,7 +295,7 @@ START_TEST(test_many_rows_found_again)
 	struct sn_group g;
 	char ip[32];
 
-	sn_table_init(&t, 100000);
+	sn_table_init(&t, 100000, 1);
 	for (unsigned round = 0; round < 2; round++) {
 		for (unsigned i = 0; i < 5000; i++) {
 			snprintf(ip, sizeof(ip), "10.1.%u.%u", i / 250, i % 250 + 1);
@@ -313,6 +314,35 @@ START_TEST(test_many_rows_found_again)
 }
 END_TEST
 
+/*
+ * 100,000 rows whose sources collide under the unkeyed FNV-1a the index
+ * used before it was keyed (same low 18 bits: one home slot of the
+ * 262,144) are found in a few probes each, as ordinary ones are.
+ */
+START_TEST(test_crafted_collisions_do_not_cluster)
+{
+	enum { ROWS = 100000 };
+	uint8_t (*src)[16] = calloc(ROWS, 16);
+	struct sn_table t;
+	struct sn_group g;
+
+	ck_assert_ptr_nonnull(src);
+	ck_assert_uint_eq(sn_test_fnv_flood(2166136261u, 18, src, ROWS), ROWS);
+	ck_assert_uint_eq(sn_test_fnv(2166136261u, src[ROWS - 1], 16) & 0x3ffff,
+			  sn_test_fnv(2166136261u, src[0], 16) & 0x3ffff);
+	sn_table_init(&t, ROWS, 0x5eed);
+	group(&g, "2001:db8::1", "203.0.113.7", 1883, SN_SUSP_HIGH, 2, T0);
+	for (unsigned i = 0; i < ROWS; i++) {
+		memcpy(g.src.b, src[i], 16);
+		sn_table_record(&t, &g);
+	}
+	ck_assert_uint_eq(t.n_rows, ROWS);
+	ck_assert_uint_le(t.longest_probe, 100);
+	sn_table_free(&t);
+	free(src);
+}
+END_TEST
+
 Suite *table_suite(void);
 
 Suite *table_suite(void)
@@ -328,6 +358,7 @@ Suite *table_suite(void)
 	tcase_add_test(t, test_row_bound);
 	tcase_add_test(t, test_ipv6_and_many_users);
 	tcase_add_test(t, test_many_rows_found_again);
+	tcase_add_test(t, test_crafted_collisions_do_not_cluster);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -193,3 +193,38 @@ void sn_test_random_never_matches(sn_dissect_fn fn, unsigned count, uint64_t see
 		ck_assert_int_eq(m.proto, SN_PROTO_NONE);
 	}
 }
+
+uint32_t sn_test_fnv(uint32_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+size_t sn_test_fnv_flood(uint32_t h0, unsigned bits, uint8_t (*out)[16], size_t n)
+{
+	const uint32_t prime = 16777619u, mask = (1u << bits) - 1, target = 0x2f5a5u & mask;
+	uint32_t inv = prime; /* Newton: inv = prime^-1 mod 2^32 */
+	size_t made = 0;
+
+	for (int i = 0; i < 5; i++)
+		inv *= 2u - prime * inv;
+	uint32_t x = (target * inv) & mask; /* state before the last byte, xor that byte */
+	for (uint64_t prefix = 0; made < n && prefix < (1ull << 32); prefix++) {
+		uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+		for (int k = 0; k < 8; k++)
+			a[6 + k] = (uint8_t)(prefix >> (8 * k));
+		uint32_t s13 = sn_test_fnv(h0, a, 14);
+		for (unsigned b14 = 0; b14 < 256 && made < n; b14++) {
+			uint32_t s14 = ((s13 ^ b14) * prime) & mask;
+			if ((s14 >> 8) != (x >> 8))
+				continue;
+			a[14] = (uint8_t)b14;
+			a[15] = (uint8_t)((s14 ^ x) & 0xff);
+			memcpy(out[made++], a, 16);
+		}
+	}
+	return made;
+}

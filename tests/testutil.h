@@ -49,4 +49,15 @@ size_t sn_test_load_client(const char *pcap, uint16_t port, uint8_t *buf, size_t
 void sn_test_random_never_matches(sn_dissect_fn fn, unsigned count, uint64_t seed, bool with_server,
 				  unsigned markup);
 
+/*
+ * Hash-flooding keys: n distinct IPv6 addresses (2001:db8::/32) such that
+ * 32-bit FNV-1a, started from state h0 and run over the 16 address bytes,
+ * ends in the same low `bits` bits for all of them (bits <= 20), so every
+ * key hashed by an unkeyed FNV-1a from there on shares a bucket.  Works
+ * backwards through the last two bytes; returns how many were made.
+ */
+size_t sn_test_fnv_flood(uint32_t h0, unsigned bits, uint8_t (*out)[16], size_t n);
+/* FNV-1a step over n bytes (for checking the keys above). */
+uint32_t sn_test_fnv(uint32_t h, const void *p, size_t n);
+
 #endif /* SN_TESTUTIL_H */
