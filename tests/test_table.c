@@ -132,7 +132,7 @@ START_TEST(test_hostile_strings_escaped_and_aligned)
 	struct sn_table t;
 	struct sn_group g;
 
-	sn_table_init(&t, 10);
+	sn_table_init(&t, 10, 1);
 	group(&g, "10.0.0.5", "203.0.113.7", 61613, SN_SUSP_HIGH, 3, T0);
 	g.proto = SN_PROTO_STOMP;
 	g.n_users = 2;
