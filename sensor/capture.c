@@ -185,24 +185,49 @@ static void activate_error(pcap_t *p, int rc, const char *ifname, char err[SN_CA
 			 *pcap_geterr(p) ? pcap_geterr(p) : pcap_statustostr(rc));
 }
 
-static int apply_filter(pcap_t *p, const char *filter, char err[SN_CAPTURE_ERRLEN])
+static int apply_filter(pcap_t *p, const char *filter, const char *source,
+			char err[SN_CAPTURE_ERRLEN])
 {
 	struct bpf_program prog;
+	char name[SN_CAPTURE_ERRLEN / 4];
 	if (!filter || !*filter)
 		return 0;
-	if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-		snprintf(err, SN_CAPTURE_ERRLEN, "bad capture filter '%s': %s", filter,
-			 pcap_geterr(p));
-		return -EINVAL;
+	int rc = pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN);
+	if (rc == 0) {
+		rc = pcap_setfilter(p, &prog);
+		pcap_freecode(&prog);
 	}
-	int rc = pcap_setfilter(p, &prog);
-	pcap_freecode(&prog);
 	if (rc != 0) {
-		snprintf(err, SN_CAPTURE_ERRLEN, "bad capture filter '%s': %s", filter,
-			 pcap_geterr(p));
+		const char *dlt = pcap_datalink_val_to_name(pcap_datalink(p));
+		source_name(source, name, sizeof name);
+		snprintf(err, SN_CAPTURE_ERRLEN, "bad capture filter '%.*s': %s (for %s, link type %s)",
+			 SN_CAPTURE_ERRLEN / 4, filter, pcap_geterr(p), name, dlt ? dlt : "unknown");
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int sn_capture_set_filter(pcap_t *p, const char *filter, const char *source,
+			  char err[SN_CAPTURE_ERRLEN])
+{
+	return apply_filter(p, filter, source ? source : "-", err);
+}
+
+int sn_capture_check_filter(const char *filter, int linktype, char *msg, size_t cap)
+{
+	struct bpf_program prog;
+	pcap_t *dead = pcap_open_dead(linktype, 65535);
+	if (!dead) {
+		snprintf(msg, cap, "cannot check the filter: out of memory");
+		return -1;
+	}
+	int rc = pcap_compile(dead, &prog, filter, 1, PCAP_NETMASK_UNKNOWN);
+	if (rc == 0)
+		pcap_freecode(&prog);
+	else
+		snprintf(msg, cap, "bad BPF filter '%s': %s", filter, pcap_geterr(dead));
+	pcap_close(dead);
+	return rc == 0 ? 0 : -1;
 }
 
 /*
@@ -237,7 +262,7 @@ static int configure_active(pcap_t *p, const struct sn_live_options *o,
 			    char err[SN_CAPTURE_ERRLEN])
 {
 	char pcap_err[PCAP_ERRBUF_SIZE] = "";
-	int rc = apply_filter(p, o->filter, err);
+	int rc = apply_filter(p, o->filter, o->interface, err);
 	if (rc != 0)
 		return rc;
 	if (pcap_setnonblock(p, 1, pcap_err) != 0) {

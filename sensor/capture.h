@@ -62,6 +62,20 @@ bool sn_capture_check_linktype(pcap_t *p, const char *source, char err[SN_CAPTUR
 pcap_t *sn_capture_open_interface(const struct sn_config *cfg, const char *interface,
 				  int fanout_group, char err[SN_CAPTURE_ERRLEN]);
 
+/*
+ * Compiles a BPF filter for a link type (DLT_EN10MB when a capture's is
+ * not known) without any capture: the check --check-config and the command
+ * line make before anything runs.  0, or -1 with libpcap's reason in msg.
+ */
+int sn_capture_check_filter(const char *filter, int linktype, char *msg, size_t cap);
+/*
+ * Sets a BPF filter ("" = none) on an open handle, offline or live; an
+ * offline handle then returns only matching packets.  0, or -EINVAL with
+ * err naming the filter and the source ("-" = standard input).
+ */
+int sn_capture_set_filter(pcap_t *p, const char *filter, const char *source,
+			  char err[SN_CAPTURE_ERRLEN]);
+
 /* A captured packet's time in microseconds since the epoch (packet time). */
 static inline uint64_t sn_capture_time_us(const struct pcap_pkthdr *h)
 {

@@ -55,7 +55,25 @@ struct sn_key {
 	uint32_t min, max; /* numbers */
 	const struct sn_key *sub; /* sections */
 	size_t n_sub;
+	/* K_STR: a further check of the value (0, or -1 with a message) */
+	int (*validate)(const char *value, char *msg, size_t cap);
 };
+
+/*
+ * capture.filter is compiled by libpcap, which this file does not use: the
+ * program registers the check (main.c, with capture.c's compiler).
+ */
+static sn_config_filter_check_fn filter_check;
+
+void sn_config_set_filter_check(sn_config_filter_check_fn fn)
+{
+	filter_check = fn;
+}
+
+static int validate_filter(const char *value, char *msg, size_t cap)
+{
+	return filter_check && value[0] ? filter_check(value, msg, cap) : 0;
+}
 
 #define KEY_STR(n, m) { .name = n, .kind = K_STR, .off = CFG_OFF(m), .size = CFG_SIZE(m) }
 #define KEY_U32(n, m, lo, hi) { .name = n, .kind = K_U32, .off = CFG_OFF(m), .min = lo, .max = hi }
@@ -70,7 +88,8 @@ struct sn_key {
 
 static const struct sn_key capture_keys[] = {
 	KEY_STR("interface", capture.interface),
-	KEY_STR("filter", capture.filter),
+	{ .name = "filter", .kind = K_STR, .off = CFG_OFF(capture.filter),
+	  .size = CFG_SIZE(capture.filter), .validate = validate_filter },
 	KEY_U32("snaplen", capture.snaplen, 64, 262144),
 	KEY_U32("buffer_mib", capture.buffer_mib, 1, 4096),
 	KEY_BOOL("promiscuous", capture.promiscuous),
@@ -681,6 +700,16 @@ static int apply_section(struct loader *L, const yaml_node_t *n, const char *pat
 			 const struct sn_key *keys, size_t n_keys);
 static int check_ports(struct loader *L, const yaml_node_t *protocols);
 
+/* A string key's own check; the error points at the value. */
+static int check_string(struct loader *L, const yaml_node_t *n, const char *path,
+			const struct sn_key *k)
+{
+	char msg[400];
+	if (k->validate(field(L->cfg, k->off), msg, sizeof msg) == 0)
+		return 0;
+	return fail_at(L->err, n->start_mark, "%s: %s", path, msg);
+}
+
 static int apply_key(struct loader *L, const yaml_node_t *n, const char *path,
 		     const struct sn_key *k)
 {
@@ -692,7 +721,9 @@ static int apply_key(struct loader *L, const yaml_node_t *n, const char *path,
 			return -1;
 		return check_ports(L, n);
 	case K_STR:
-		return copy_string(L, n, path, field(L->cfg, k->off), k->size);
+		if (copy_string(L, n, path, field(L->cfg, k->off), k->size) != 0)
+			return -1;
+		return k->validate ? check_string(L, n, path, k) : 0;
 	case K_U32:
 		return set_u32(L, n, path, k);
 	case K_DURATION:

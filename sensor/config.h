@@ -120,6 +120,14 @@ int sn_config_load_file(struct sn_config *cfg, const char *path, struct sn_error
 int sn_config_load_string(struct sn_config *cfg, const char *name, const char *yaml,
 			  size_t len, struct sn_error *err);
 
+/*
+ * Registers the check of capture.filter values (a BPF compiler; config.c
+ * does not link libpcap).  Without one, any filter text is accepted.
+ * fn returns 0, or -1 with a one-line reason in msg.
+ */
+typedef int (*sn_config_filter_check_fn)(const char *filter, char *msg, size_t cap);
+void sn_config_set_filter_check(sn_config_filter_check_fn fn);
+
 /* Prints the effective configuration as YAML that loads back to the same. */
 void sn_config_print(FILE *out, const struct sn_config *cfg);
 

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "capture.h"
 #include "config.h"
 #include "daemon.h"
 #include "replay.h"
@@ -21,18 +23,22 @@
 #define SN_EXIT_RUNTIME 1
 #define SN_EXIT_USAGE 2
 #define SN_MAX_FILES 4096
+#define SN_FILTER_MAX 1024 /* = sizeof capture.filter */
 
 static void usage(FILE *out)
 {
-	fputs("usage: pubsub-sensor -r FILE [-r FILE ...] [-o PATH] [-c CONFIG] [--table|--no-table] [--flows|--no-flows]\n"
-	      "       pubsub-sensor -i IFACE [-c CONFIG] [-o PATH] [--flows|--no-flows]\n"
+	fputs("usage: pubsub-sensor -r FILE [-r FILE ...] [-o PATH] [-c CONFIG] [--table|--no-table] [--flows|--no-flows] [EXPRESSION]\n"
+	      "       pubsub-sensor -i IFACE [-c CONFIG] [-o PATH] [--flows|--no-flows] [EXPRESSION]\n"
 	      "       pubsub-sensor --check-config [-c CONFIG]\n"
 	      "\n"
 	      "Finds command-and-control over MQTT, XMPP, AMQP and STOMP (MITRE ATT&CK T1071.005).\n"
 	      "\n"
 	      "  -r, --read FILE     replay a pcap or pcapng file ('-' = standard input); repeat for\n"
 	      "                      several files, read in order as one timeline\n"
-	      "  -i, --interface IF  capture live on IF ('any' for all interfaces)\n"
+	      "  -i, --interface IF  capture live on IF ('any' for all interfaces); give it once\n"
+	      "  -f, --filter EXPR   BPF filter (tcpdump syntax) for replay and live capture; it\n"
+	      "                      replaces capture.filter.  Words after the options are\n"
+	      "                      joined into the same filter, as tcpdump does\n"
 	      "  -o, --output PATH   write the JSON Lines event log to PATH ('-' = standard output)\n"
 	      "  -c, --config FILE   YAML configuration (see config/pubsub-sensor.yaml)\n"
 	      "      --table         print the search's table after a replay (default)\n"
@@ -63,10 +69,45 @@ struct cli {
 	const char *interface;
 	const char *output;
 	const char *config;
+	char filter[SN_FILTER_MAX]; /* -f or the words after the options */
+	bool have_filter;
 	int table; /* -1 default, 0 off, 1 on */
 	int flows; /* -1 config, 0 off, 1 on */
 	bool check_config;
 };
+
+static int interface_twice(const char *first, const char *second)
+{
+	fprintf(stderr,
+		"pubsub-sensor: -i given twice ('%s' and '%s'): a sensor captures on one interface; "
+		"use -i any for all of them, or run one sensor per interface\n",
+		first, second);
+	return SN_EXIT_USAGE;
+}
+
+/*
+ * The words after the options are one filter expression, joined with
+ * spaces as tcpdump does (`pubsub-sensor -r x.pcap tcp port 5222`).
+ * Returns -1 to go on, or an exit code.
+ */
+static int join_filter(struct cli *c, int n, char **words)
+{
+	if (c->have_filter)
+		return usage_error("give the filter either with -f or after the options, not both; "
+				   "unexpected argument", words[0]);
+	size_t len = 0;
+	for (int i = 0; i < n; i++) {
+		size_t w = strlen(words[i]);
+		if (len + w + (i > 0) >= sizeof c->filter)
+			return usage_error("filter too long (at most 1023 characters)", NULL);
+		if (i > 0)
+			c->filter[len++] = ' ';
+		memcpy(c->filter + len, words[i], w + 1);
+		len += w;
+	}
+	c->have_filter = true;
+	return -1;
+}
 
 /* Parses argv into *c; returns -1 to go on, or an exit code. */
 static int parse_args(int argc, char **argv, struct cli *c)
@@ -74,6 +115,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	static const struct option longopts[] = {
 		{ "read", required_argument, NULL, 'r' },
 		{ "interface", required_argument, NULL, 'i' },
+		{ "filter", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "table", no_argument, NULL, OPT_TABLE },
@@ -87,14 +129,27 @@ static int parse_args(int argc, char **argv, struct cli *c)
 	};
 	int ch;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":r:i:o:c:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":r:i:o:c:f:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'r':
 			if (c->n_files == SN_MAX_FILES)
 				return usage_error("too many -r files", NULL);
 			c->files[c->n_files++] = optarg;
 			break;
-		case 'i': c->interface = optarg; break;
+		case 'i':
+			if (c->interface)
+				return interface_twice(c->interface, optarg);
+			c->interface = optarg;
+			break;
+		case 'f':
+			if (c->have_filter)
+				return usage_error("-f given twice; give one filter, e.g. -f 'port 1883 or port 5222'",
+						   NULL);
+			if (strlen(optarg) >= sizeof c->filter)
+				return usage_error("filter too long (at most 1023 characters)", NULL);
+			snprintf(c->filter, sizeof c->filter, "%s", optarg);
+			c->have_filter = true;
+			break;
 		case 'o': c->output = optarg; break;
 		case 'c': c->config = optarg; break;
 		case OPT_TABLE: c->table = 1; break;
@@ -108,8 +163,11 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		default: return usage_error("unknown option", argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument", argv[optind]);
+	if (optind < argc) {
+		int rc = join_filter(c, argc - optind, argv + optind);
+		if (rc >= 0)
+			return rc;
+	}
 	if (c->n_files && c->interface)
 		return usage_error("use either -r (replay) or -i (live), not both", NULL);
 	return -1;
@@ -151,6 +209,42 @@ static int check_output_paths(const struct cli *c, const struct sn_config *cfg, 
 	return 0;
 }
 
+/* capture.filter's check in the configuration: BPF for Ethernet frames. */
+static int check_config_filter(const char *filter, char *msg, size_t cap)
+{
+	return sn_capture_check_filter(filter, DLT_EN10MB, msg, cap);
+}
+
+/*
+ * The command line's filter replaces capture.filter, in replay as live;
+ * it must compile (for Ethernet; each file's own link type is checked
+ * when it is opened).  0, or an exit code.
+ */
+static int use_cli_filter(const struct cli *c, struct sn_config *cfg)
+{
+	char msg[1200];
+	if (!c->have_filter)
+		return 0;
+	if (c->filter[0] && sn_capture_check_filter(c->filter, DLT_EN10MB, msg, sizeof msg) != 0) {
+		fprintf(stderr, "pubsub-sensor: %s\n", msg);
+		return SN_EXIT_USAGE;
+	}
+	snprintf(cfg->capture.filter, sizeof cfg->capture.filter, "%s", c->filter);
+	return 0;
+}
+
+/* `pubsub-sensor x.pcap`: the word is a file, not a filter. */
+static int nothing_to_do(const struct cli *c)
+{
+	if (c->have_filter && !strchr(c->filter, ' ') && access(c->filter, F_OK) == 0) {
+		fprintf(stderr, "pubsub-sensor: '%s' is a file: replay it with -r %s\n", c->filter,
+			c->filter);
+		return SN_EXIT_USAGE;
+	}
+	return usage_error("nothing to do: give -r FILE to replay a capture or -i IFACE to capture live",
+			   NULL);
+}
+
 static int run_replay(struct sn_config *cfg, const struct cli *c)
 {
 	struct sn_replay_options o = {
@@ -181,28 +275,31 @@ int main(int argc, char **argv)
 		return rc;
 
 	static struct sn_config cfg;
+	sn_config_set_filter_check(check_config_filter);
 	if (load_config(&cfg, c.config) != 0)
 		return SN_EXIT_USAGE;
 	if (c.check_config) {
+		if ((rc = use_cli_filter(&c, &cfg)) != 0)
+			return rc;
 		sn_config_print(stdout, &cfg);
 		fprintf(stderr, "pubsub-sensor: configuration %s is valid\n",
 			c.config ? c.config : "(built-in defaults)");
 		return 0;
 	}
 	bool live = !c.n_files && (c.interface || cfg.capture.interface[0]);
-	if ((c.n_files || live) && check_output_paths(&c, &cfg, live) != 0)
+	if (!c.n_files && !live)
+		return nothing_to_do(&c);
+	if ((rc = use_cli_filter(&c, &cfg)) != 0)
+		return rc;
+	if (check_output_paths(&c, &cfg, live) != 0)
 		return SN_EXIT_USAGE;
 	if (c.n_files)
 		return run_replay(&cfg, &c);
-	if (live) {
-		struct sn_daemon_options o = {
-			.config_path = c.config,
-			.interface = c.interface,
-			.log_path = c.output,
-			.flows = c.flows,
-		};
-		return sn_daemon_run(&cfg, &o);
-	}
-	return usage_error("nothing to do: give -r FILE to replay a capture or -i IFACE to capture live",
-			   NULL);
+	struct sn_daemon_options o = {
+		.config_path = c.config,
+		.interface = c.interface,
+		.log_path = c.output,
+		.flows = c.flows,
+	};
+	return sn_daemon_run(&cfg, &o);
 }

@@ -28,8 +28,13 @@ static void close_all(struct sn_capture_file *files, size_t n)
 		sn_capture_file_close(&files[i]);
 }
 
-/* Opens every file up front; on failure prints the reason and returns -1. */
-static int open_all(const struct sn_replay_options *o, struct sn_capture_file *files)
+/*
+ * Opens every file up front, each with capture.filter (the command line's
+ * filter when one was given); on failure prints the reason and returns the
+ * exit code (2 for a filter that does not compile for a file's link type).
+ */
+static int open_all(const struct sn_config *cfg, const struct sn_replay_options *o,
+		    struct sn_capture_file *files)
 {
 	char err[SN_CAPTURE_ERRLEN];
 	size_t stdin_uses = 0;
@@ -37,13 +42,18 @@ static int open_all(const struct sn_replay_options *o, struct sn_capture_file *f
 		if (strcmp(o->files[i], "-") == 0 && ++stdin_uses > 1) {
 			fprintf(stderr, "pubsub-sensor: standard input ('-') can be read only once\n");
 			close_all(files, i);
-			return -1;
+			return 1;
 		}
 		if (sn_capture_file_open(&files[i], o->files[i], err) != 0 ||
 		    !sn_capture_check_linktype(files[i].pcap, o->files[i], err)) {
 			fprintf(stderr, "pubsub-sensor: %s\n", err);
 			close_all(files, i + 1);
-			return -1;
+			return 1;
+		}
+		if (sn_capture_set_filter(files[i].pcap, cfg->capture.filter, o->files[i], err) != 0) {
+			fprintf(stderr, "pubsub-sensor: %s\n", err);
+			close_all(files, i + 1);
+			return 2;
 		}
 	}
 	return 0;
@@ -147,9 +157,10 @@ int sn_replay_run(const struct sn_config *cfg, const struct sn_replay_options *o
 		fprintf(stderr, "pubsub-sensor: out of memory\n");
 		return 1;
 	}
-	if (open_all(o, files) != 0) {
+	int opened = open_all(cfg, o, files);
+	if (opened != 0) {
 		free(files);
-		return 1;
+		return opened;
 	}
 	char err[512];
 	struct sn_aggregator *ag = calloc(1, sizeof *ag);

@@ -296,5 +296,48 @@ else
 	fail "hostile strings: capture" "tests/make-hostile-pcap.py failed: $(head -c 300 "$tmp/gen.err")"
 fi
 
+# --- filters like tcpdump (issue 8 item 15): an AMQP and an XMPP capture,
+# expected groups from pcaps/EXPECTED.tsv
+amqp=amqp091-pika-userpass-5672.pcap xmpp=xmpp-slixmpp-login-plaintext-5222.pcap
+tsv_field() { awk -F'\t' -v f="$1" -v c="$2" '$1 == f { print $c }' pcaps/EXPECTED.tsv; }
+# summaries LOG: "Protocol dest_port ConnectionCount" of every summary, sorted
+summaries() {
+	grep '"event_type":"summary"' "$1" |
+		sed -E 's/.*"Protocol":"([A-Z]+)".*"dest_port":([0-9]+).*"ConnectionCount":([0-9]+).*/\1 \2 \3/' | sort
+}
+want_xmpp="$(tsv_field $xmpp 2) $(tsv_field $xmpp 6) $(tsv_field $xmpp 7)"
+want_amqp="$(tsv_field $amqp 2) $(tsv_field $amqp 6) $(tsv_field $amqp 7)"
+"$sensor" -c tests/data/golden.yaml -r pcaps/$amqp -r pcaps/$xmpp -o "$tmp/nofilter.json" >/dev/null 2>&1
+[ "$(summaries "$tmp/nofilter.json")" = "$(printf '%s\n%s' "$want_amqp" "$want_xmpp")" ] &&
+	ok "without a filter: both groups" || fail "without a filter: both groups" "$(summaries "$tmp/nofilter.json")"
+expect "trailing filter words" 0 "" "" -- "$sensor" -c tests/data/golden.yaml \
+	-r pcaps/$amqp -r pcaps/$xmpp -o "$tmp/f1.json" tcp port "$(tsv_field $xmpp 6)"
+[ "$last" = 0 ] && [ "$(summaries "$tmp/f1.json")" = "$want_xmpp" ] &&
+	ok "trailing filter keeps only the $want_xmpp group" ||
+	fail "trailing filter keeps only the $want_xmpp group" "$(summaries "$tmp/f1.json")"
+expect "-f filter" 0 "" "" -- "$sensor" -c tests/data/golden.yaml \
+	-r pcaps/$amqp -r pcaps/$xmpp -o "$tmp/f2.json" -f "tcp port $(tsv_field $amqp 6)"
+[ "$last" = 0 ] && [ "$(summaries "$tmp/f2.json")" = "$want_amqp" ] &&
+	ok "-f applies to every -r file: only the $want_amqp group" ||
+	fail "-f applies to every -r file: only the $want_amqp group" "$(summaries "$tmp/f2.json")"
+printf 'capture:\n  filter: "tcp port 5672"\n' >"$tmp/cfgfilter.yaml"
+"$sensor" -c "$tmp/cfgfilter.yaml" -r pcaps/$amqp -r pcaps/$xmpp -o "$tmp/f3.json" --no-table 'tcp port 5222' 2>"$tmp/err"
+grep -q '"Protocol":"XMPP"' "$tmp/f3.json" && ! grep -q '"Protocol":"AMQP"' "$tmp/f3.json" &&
+	ok "the command line's filter replaces capture.filter" ||
+	fail "the command line's filter replaces capture.filter" "$(cat "$tmp/err")"
+expect "bad filter" 2 "pubsub-sensor: bad BPF filter 'tcp prot 5222': " "" -- \
+	"$sensor" -r pcaps/demo.pcap tcp prot 5222
+[ "$last" = 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && [ ! -s "$tmp/out" ] &&
+	ok "bad filter: one line, no output" || fail "bad filter: one line, no output"
+expect "bad -f filter live" 2 "pubsub-sensor: bad BPF filter 'port 99999': " "" -- \
+	"$sensor" -i lo -f 'port 99999'
+expect "-f and words" 2 "either with -f or after the options" "" -- \
+	"$sensor" -r pcaps/demo.pcap -f 'tcp' port 1
+expect "repeated -i" 2 "-i given twice ('lo' and 'eth0')" "" -- "$sensor" -i lo -i eth0
+expect "a file without -r" 2 "'pcaps/demo.pcap' is a file: replay it with -r pcaps/demo.pcap" "" -- \
+	"$sensor" pcaps/demo.pcap
+expect "check-config with a bad capture.filter" 2 "$tmp/cfgbad.yaml:2:11: capture.filter: bad BPF filter" "" -- \
+	sh -c "printf 'capture:\n  filter: \"tcp prot 1\"\n' >'$tmp/cfgbad.yaml'; exec '$sensor' --check-config -c '$tmp/cfgbad.yaml'"
+
 echo "cli: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -7,6 +7,7 @@
  * pcapng file assembled by hand with nanosecond timestamps.
  */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,6 +384,58 @@ START_TEST(live_bad_filter)
 }
 END_TEST
 
+/* The check --check-config and the command line make: no capture needed. */
+START_TEST(filter_check_without_capture)
+{
+	char msg[512] = "";
+	ck_assert_int_eq(sn_capture_check_filter("tcp port 5222", DLT_EN10MB, msg, sizeof msg), 0);
+	ck_assert_int_eq(sn_capture_check_filter("tcp prot 5222", DLT_EN10MB, msg, sizeof msg), -1);
+	ck_assert_msg(strncmp(msg, "bad BPF filter 'tcp prot 5222': ", 32) == 0, "got: %s", msg);
+	/* link-layer words depend on the link type */
+	ck_assert_int_eq(sn_capture_check_filter("ether host 1:2:3:4:5:6", DLT_EN10MB, msg, sizeof msg), 0);
+	ck_assert_int_eq(sn_capture_check_filter("ether host 1:2:3:4:5:6", DLT_RAW, msg, sizeof msg), -1);
+}
+END_TEST
+
+static unsigned count_packets(pcap_t *p)
+{
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	unsigned n = 0;
+	while (pcap_next_ex(p, &h, &data) == 1)
+		n++;
+	return n;
+}
+
+/* An offline handle with a filter returns only matching packets. */
+START_TEST(filter_on_offline_file)
+{
+	char err[SN_CAPTURE_ERRLEN] = "";
+	const char *path = sn_test_pcap_path("xmpp-slixmpp-login-plaintext-5222.pcap");
+	pcap_t *p = sn_capture_open_file(path, err);
+	ck_assert_msg(p != NULL, "%s", err);
+	unsigned all = count_packets(p);
+	pcap_close(p);
+	ck_assert_uint_gt(all, 0);
+
+	p = sn_capture_open_file(path, err); /* every packet is on port 5222 */
+	ck_assert_int_eq(sn_capture_set_filter(p, "tcp port 5222", path, err), 0);
+	ck_assert_uint_eq(count_packets(p), all);
+	pcap_close(p);
+
+	p = sn_capture_open_file(path, err); /* none is on 5672 */
+	ck_assert_int_eq(sn_capture_set_filter(p, "tcp port 5672", path, err), 0);
+	ck_assert_uint_eq(count_packets(p), 0);
+	pcap_close(p);
+
+	p = sn_capture_open_file(path, err);
+	ck_assert_int_eq(sn_capture_set_filter(p, "tcp prot", path, err), -EINVAL);
+	ck_assert_msg(strstr(err, "bad capture filter 'tcp prot': ") == err, "got: %s", err);
+	ck_assert_ptr_nonnull(strstr(err, "link type EN10MB"));
+	pcap_close(p);
+}
+END_TEST
+
 START_TEST(live_fanout_group)
 {
 	char err[SN_CAPTURE_ERRLEN] = "";
@@ -451,6 +504,8 @@ Suite *capture_suite(void)
 	tcase_add_test(f, buffered_file_reads_like_plain);
 	tcase_add_test(f, buffered_file_errors_match);
 	tcase_add_test(f, buffered_stdin_keeps_default_buffer);
+	tcase_add_test(f, filter_check_without_capture);
+	tcase_add_test(f, filter_on_offline_file);
 	suite_add_tcase(s, f);
 	TCase *l = tcase_create("live");
 	tcase_add_test(l, live_no_such_interface);

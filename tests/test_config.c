@@ -535,6 +535,31 @@ START_TEST(test_missing_file)
 }
 END_TEST
 
+/* A stand-in for the BPF compiler main.c registers: rejects "bad". */
+static int fake_filter_check(const char *filter, char *msg, size_t cap)
+{
+	if (strstr(filter, "bad") == NULL)
+		return 0;
+	snprintf(msg, cap, "bad BPF filter '%s': syntax error", filter);
+	return -1;
+}
+
+/* capture.filter goes through the registered check; the error points at the value. */
+START_TEST(test_filter_check_hook)
+{
+	struct sn_config c;
+	sn_config_defaults(&c);
+	load_ok(&c, "capture:\n  filter: \"tcp bad\"\n"); /* no check registered: any text */
+	sn_config_set_filter_check(fake_filter_check);
+	expect_error("capture:\n  filter: \"tcp bad\"\n",
+		     "test.yaml:2:11: capture.filter: bad BPF filter 'tcp bad': syntax error");
+	load_ok(&c, "capture:\n  filter: \"tcp port 1883\"\n");
+	ck_assert_str_eq(c.capture.filter, "tcp port 1883");
+	load_ok(&c, "capture:\n  filter: \"\"\n"); /* empty: no filter, not checked */
+	sn_config_set_filter_check(NULL);
+}
+END_TEST
+
 START_TEST(test_too_large)
 {
 	size_t len = 1024 * 1024 + 1;
@@ -696,6 +721,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, test_list_limits);
 	tcase_add_test(tc, test_port_ownership);
 	tcase_add_test(tc, test_pattern_errors);
+	tcase_add_test(tc, test_filter_check_hook);
 	tcase_add_loop_test(tc, test_golden_errors, 0, (int)ARRAY_SIZE(golden));
 	suite_add_tcase(s, tc);
 	return s;
