@@ -517,7 +517,12 @@ static int handshake(struct sn_flow_table *ft, uint32_t i, const struct sn_packe
 	c->flags |= dir == SN_DIR_C2S ? SN_FC_ISN_C : SN_FC_ISN_S;
 	if (f->buf != SN_REASM_NONE)
 		sn_reasm_dir_set_base(sn_reasm_dir(ft->pool, f->buf, dir), pkt->seq + 1);
-	if (synack)
+	/*
+	 * A SYN-ACK answers a SYN we saw.  Without one it may be spoofed or
+	 * backscatter: the flow stays half-open (first to be evicted, never
+	 * reported) until the client's ACK of it or data both ways.
+	 */
+	if (synack && (c->flags & SN_FC_ISN_C))
 		establish(ft, i);
 	return dir;
 }
@@ -543,6 +548,16 @@ static void on_bare_ack(struct sn_flow_table *ft, uint32_t i, int dir, const str
 	uint8_t peer_data = dir == SN_DIR_C2S ? SN_FC_DATA_S : SN_FC_DATA_C;
 
 	if ((pkt->tcp_flags & SN_TCP_ACK) && (ft->cold[i].flags & peer_data))
+		establish(ft, i);
+}
+
+/* The client's ACK of a SYN-ACK that came without a seen SYN (alone or with data). */
+static void on_handshake_ack(struct sn_flow_table *ft, uint32_t i, int dir,
+			     const struct sn_packet *pkt)
+{
+	const struct sn_flow_cold *c = &ft->cold[i];
+	if (dir == SN_DIR_C2S && (pkt->tcp_flags & SN_TCP_ACK) && (c->flags & SN_FC_ISN_S) &&
+	    pkt->ack == c->isn[SN_DIR_S2C] + 1)
 		establish(ft, i);
 }
 
@@ -780,6 +795,8 @@ static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
 	if (pkt->tcp_flags & SN_TCP_SYN)
 		dir = handshake(ft, i, pkt, dir);
 	count_packet(ft, i, dir, pkt);
+	if (!(f->flags & SN_FF_ESTABLISHED) && !(pkt->tcp_flags & (SN_TCP_SYN | SN_TCP_RST)))
+		on_handshake_ack(ft, i, dir, pkt);
 	if (pkt->payload_wire_len)
 		on_payload(ft, i, dir, pkt);
 	else if (!(f->flags & SN_FF_ESTABLISHED) && !(pkt->tcp_flags & (SN_TCP_SYN | SN_TCP_RST)))

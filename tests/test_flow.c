@@ -113,6 +113,8 @@ static void pkt_at(struct conv *cv, int dir, uint8_t flags, uint32_t seq, const 
 	p.vlan = cv->vlan;
 	p.tcp_flags = flags;
 	p.seq = seq;
+	if (flags & SN_TCP_ACK)
+		p.ack = dir == C ? cv->sseq : cv->cseq; /* all the peer sent so far */
 	p.ip_bytes = (cv->c.family == 4 ? 40u : 60u) + len;
 	p.payload_wire_len = len;
 	p.payload = data;
@@ -1118,6 +1120,102 @@ START_TEST(reports_independent_of_seed)
 }
 END_TEST
 
+/* ---- SYN-ACK without a SYN: spoofed, backscatter, or a lost SYN ---- */
+
+START_TEST(synack_alone_stays_half_open_and_unreported)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	s_synack(&cv);
+	struct sn_flow_stats st = stats();
+	ck_assert_uint_eq(st.flows_active, 1);
+	ck_assert_uint_eq(st.flows_half_open, 1);
+	/* times out as half-open (T_NEW), not established (T_EST) */
+	sn_flow_table_expire(ft, cv.ts + T_NEW * SEC - 1);
+	ck_assert_uint_eq(stats().flows_active, 1);
+	sn_flow_table_expire(ft, cv.ts + T_NEW * SEC);
+	ck_assert_uint_eq(stats().flows_active, 0);
+	ck_assert_int_eq(nrep, 0); /* no port-evidence connection from port 1883 */
+}
+END_TEST
+
+START_TEST(synack_then_handshake_ack_establishes)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	s_synack(&cv); /* the SYN was not captured */
+	c_ack(&cv);
+	ck_assert_uint_eq(stats().flows_half_open, 0);
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_int_eq(nrep, 1);
+	assert_mqtt_open(&reps[0], &cv);
+}
+END_TEST
+
+START_TEST(synack_then_wrong_ack_stays_half_open)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	s_synack(&cv);
+	cv.sseq += 7; /* acknowledges something the SYN-ACK did not send */
+	c_ack(&cv);
+	ck_assert_uint_eq(stats().flows_half_open, 1);
+	sn_flow_table_flush(ft, cv.ts, SN_CLOSE_END_OF_INPUT);
+	ck_assert_int_eq(nrep, 0);
+}
+END_TEST
+
+START_TEST(synack_then_client_data_with_its_ack_establishes)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	s_synack(&cv);
+	data(&cv, C, connect_pkt, LEN(connect_pkt)); /* the bare ACK was lost */
+	ck_assert_uint_eq(stats().flows_half_open, 0);
+	ck_assert_int_eq(nrep, 1);
+	assert_mqtt_open(&reps[0], &cv);
+}
+END_TEST
+
+START_TEST(synack_then_data_both_ways_establishes)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	s_synack(&cv);
+	cv.sseq += 100; /* the client's segments acknowledge nothing the SYN-ACK sent */
+	data(&cv, S, connack_pkt, LEN(connack_pkt));
+	ck_assert_uint_eq(stats().flows_half_open, 1);
+	cv.sseq += 100;
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_uint_eq(stats().flows_half_open, 0);
+}
+END_TEST
+
+/*
+ * A table of 64: one established connection and 62 (N-2), 63 (N-1: full)
+ * and 64 (N: one more than fits) spoofed SYN-ACKs.  The SYN-ACK flows
+ * evict each other, never the established one.
+ */
+START_TEST(synack_flood_never_evicts_established)
+{
+	struct conv real = conv4(1, 40001, 1883);
+	shake(&real);
+	data(&real, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_int_eq(nrep, 1);
+	for (int k = 0; k < 200; k++) {
+		struct conv sp = conv4((uint8_t)(2 + k % 200), (uint16_t)(30000 + k), 1883);
+		sp.ts = real.ts + (uint64_t)k;
+		s_synack(&sp);
+		struct sn_flow_stats st = stats();
+		ck_assert_uint_eq(st.evicted_established, 0);
+		ck_assert_uint_eq(st.evicted_half_open, k < 63 ? 0u : (uint64_t)(k - 62));
+		ck_assert_uint_eq(st.flows_active, k < 63 ? (uint64_t)k + 2 : 64u);
+	}
+	ck_assert_int_eq(nrep, 1); /* no CLOSE of the real one, no OPEN of a spoofed one */
+	data(&real, S, connack_pkt, LEN(connack_pkt));
+	sn_flow_table_flush(ft, real.ts + SEC, SN_CLOSE_END_OF_INPUT);
+	ck_assert_int_eq(nrep, 2);
+	ck_assert_int_eq(reps[1].kind, SN_REPORT_CLOSE);
+	ck_assert_int_eq(reps[1].close, SN_CLOSE_END_OF_INPUT);
+	ck_assert_uint_eq(reps[1].client_port, 40001);
+}
+END_TEST
+
 /* ---- flow ids ---- */
 
 START_TEST(flow_id_stable_across_reports_and_unique)
@@ -1180,6 +1278,16 @@ Suite *flow_suite(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, flow_id_stable_across_reports_and_unique);
 	tcase_add_test(t, flow_id_carries_worker_index);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("synack");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, synack_alone_stays_half_open_and_unreported);
+	tcase_add_test(t, synack_then_handshake_ack_establishes);
+	tcase_add_test(t, synack_then_wrong_ack_stays_half_open);
+	tcase_add_test(t, synack_then_client_data_with_its_ack_establishes);
+	tcase_add_test(t, synack_then_data_both_ways_establishes);
+	tcase_add_test(t, synack_flood_never_evicts_established);
 	suite_add_tcase(s, t);
 
 	t = tcase_create("roles");
