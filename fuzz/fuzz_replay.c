@@ -17,7 +17,6 @@
 
 #include "pipeline.h"
 
-#define SN_FUZZ_MAX_EXTRA 8
 #define SN_FUZZ_MAX_PACKETS 4096
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -49,21 +48,18 @@ static void run(pcap_t *p, struct sn_worker *w, struct sn_aggregator *ag)
 {
 	struct pcap_pkthdr *h;
 	const u_char *frame;
-	w->linktype = pcap_datalink(p);
+	struct sn_worker_counts counts;
 	for (int n = 0; n < SN_FUZZ_MAX_PACKETS && pcap_next_ex(p, &h, &frame) == 1; n++) {
 		sn_worker_packet(w, frame, h->caplen, h->len, packet_time_us(h));
-		sn_aggregator_tick(ag, w->now_us);
+		sn_aggregator_tick(ag, sn_worker_now(w));
 	}
-	uint64_t end = w->now_us;
-	sn_flow_table_flush(w->flows, end, SN_CLOSE_END_OF_INPUT);
+	uint64_t end = sn_worker_now(w);
+	sn_worker_flush(w, end, SN_CLOSE_END_OF_INPUT);
 	sn_aggregator_tick(ag, end);
-	sn_groups_flush(ag->groups, ag->now_us > end ? ag->now_us : end);
-
-	struct sn_stats_view view;
-	uint64_t values[SN_FUZZ_MAX_EXTRA];
-	const char *names[SN_FUZZ_MAX_EXTRA];
-	sn_stats_collect(w, ag, &view, values, names, SN_FUZZ_MAX_EXTRA);
-	sn_events_write_stats(&ag->events, &view, ag->now_us > w->now_us ? ag->now_us : w->now_us);
+	uint64_t last = sn_aggregator_now(ag) > end ? sn_aggregator_now(ag) : end;
+	sn_aggregator_flush(ag, last);
+	sn_worker_counts(w, &counts);
+	sn_aggregator_write_stats(ag, &counts, NULL, last);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -82,16 +78,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	char err[512];
-	struct sn_aggregator *ag = calloc(1, sizeof *ag);
-	struct sn_worker w;
-	if (!ag || sn_aggregator_init(ag, &cfg, "/dev/null", false, err, sizeof err) != 0)
+	struct sn_aggregator *ag = sn_aggregator_create(&cfg, "/dev/null", false, err, sizeof err);
+	if (!ag)
 		abort();
-	if (sn_worker_init(&w, &cfg, &ag->rules, sn_aggregator_report, ag, 0x5eed) != 0)
+	struct sn_worker *w =
+		sn_worker_create(&cfg, pcap_datalink(p), sn_aggregator_report, ag, 0x5eed);
+	if (!w)
 		abort();
-	run(p, &w, ag);
-	sn_worker_free(&w);
-	sn_aggregator_free(ag);
-	free(ag);
+	run(p, w, ag);
+	sn_worker_destroy(w);
+	sn_aggregator_destroy(ag);
 	pcap_close(p);
 	return 0;
 }

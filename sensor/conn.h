@@ -18,7 +18,7 @@
 #include "../dissectors/dissector.h"
 
 /*
- * Port map entry (65536 of them, built by rules.c, read by flow.c): which
+ * Port map entry (65536 of them, built by portmap.c, read by flow.c): which
  * protocol a server port means, with SN_PORT_TLS for a TLS port.
  */
 #define SN_PORT_PROTO_MASK 0x0f

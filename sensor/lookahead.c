@@ -43,10 +43,7 @@ static uint8_t *slot_frame(const struct sn_lookahead *la, unsigned s)
 /* What sn_worker_packet() does after decoding, for the oldest packet. */
 static void process_oldest(struct sn_lookahead *la)
 {
-	struct sn_lookahead_slot *s = &la->slot[la->head];
-	sn_worker_advance(la->w, s->ts_us);
-	if (s->tcp)
-		sn_flow_table_process_hashed(la->w->flows, &s->pkt, s->hash);
+	sn_worker_process(la->w, &la->slot[la->head]);
 	la->head = (la->head + 1) & SN_LOOKAHEAD_MASK;
 	la->count--;
 	if (la->after)
@@ -64,10 +61,8 @@ static void hint_middle(struct sn_lookahead *la)
 {
 	if (la->count <= SN_LOOKAHEAD / 2)
 		return;
-	const struct sn_lookahead_slot *s =
-		&la->slot[(la->head + la->count - 1 - SN_LOOKAHEAD / 2) & SN_LOOKAHEAD_MASK];
-	if (s->tcp)
-		sn_flow_table_hint_entry(la->w->flows, s->hash);
+	sn_worker_prefetch(la->w,
+			   &la->slot[(la->head + la->count - 1 - SN_LOOKAHEAD / 2) & SN_LOOKAHEAD_MASK]);
 }
 
 void sn_lookahead_push(struct sn_lookahead *la, const uint8_t *frame, uint32_t caplen,
@@ -84,14 +79,9 @@ void sn_lookahead_push(struct sn_lookahead *la, const uint8_t *frame, uint32_t c
 	if (la->count == SN_LOOKAHEAD)
 		process_oldest(la);
 	unsigned i = (la->head + la->count) & SN_LOOKAHEAD_MASK;
-	struct sn_lookahead_slot *s = &la->slot[i];
 	uint8_t *copy = slot_frame(la, i);
 	memcpy(copy, frame, caplen);
-	s->ts_us = ts_us;
-	s->tcp = sn_decode_packet(w->linktype, copy, caplen, wirelen, ts_us, &s->pkt, &w->decode) ==
-		 SN_DECODE_TCP;
-	if (s->tcp)
-		s->hash = sn_flow_table_hint(w->flows, &s->pkt);
+	sn_worker_prepare(w, copy, caplen, wirelen, ts_us, &la->slot[i]);
 	la->count++;
 	hint_middle(la);
 }

@@ -6,9 +6,10 @@
  * Processing a segment waits on two dependent memory reads: its index
  * line, then the entry that line names.  libpcap returns every packet in
  * the same buffer, so a packet cannot simply be read early; instead each
- * frame is copied into one of SN_LOOKAHEAD slots and decoded on arrival,
- * its index line is prefetched at once, its entry half a window later,
- * and it is processed SN_LOOKAHEAD packets later.  Packets still leave the
+ * frame is copied into one of SN_LOOKAHEAD slots and prepared on arrival
+ * (decoded, its index line fetched: sn_worker_prepare), its entry is
+ * fetched half a window later (sn_worker_prefetch), and it is processed
+ * SN_LOOKAHEAD packets later (sn_worker_process).  Packets still leave the
  * window one at a time in arrival order, and packet time advances only as
  * they leave, so the result is exactly that of sn_worker_packet() per
  * frame.  Frames larger than a slot go through sn_worker_packet() after
@@ -20,7 +21,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "decode.h"
 #include "pipeline.h"
 
 #define SN_LOOKAHEAD 8            /* packets in the window (a power of two) */
@@ -29,19 +29,12 @@
 /* Called after each packet has been processed (the caller's per-packet work). */
 typedef void (*sn_lookahead_fn)(void *ctx, struct sn_worker *w);
 
-struct sn_lookahead_slot {
-	struct sn_packet pkt;     /* decoded; payload points into this slot's frame */
-	uint64_t ts_us;
-	uint64_t hash;            /* flow key hash, when tcp */
-	bool tcp;                 /* decoded as a TCP segment */
-};
-
 struct sn_lookahead {
 	struct sn_worker *w;
 	sn_lookahead_fn after;
 	void *ctx;
 	uint8_t *frames;          /* SN_LOOKAHEAD frame copies; NULL = no window */
-	struct sn_lookahead_slot slot[SN_LOOKAHEAD];
+	struct sn_worker_pending slot[SN_LOOKAHEAD]; /* payloads point into frames */
 	unsigned head;            /* oldest packet's slot */
 	unsigned count;           /* packets in the window */
 };
@@ -54,7 +47,7 @@ int sn_lookahead_init(struct sn_lookahead *la, struct sn_worker *w, sn_lookahead
 		      void *ctx);
 void sn_lookahead_free(struct sn_lookahead *la);
 
-/* One captured frame (decoded with w->linktype); may process an older one. */
+/* One captured frame (decoded with the worker's link type); may process an older one. */
 void sn_lookahead_push(struct sn_lookahead *la, const uint8_t *frame, uint32_t caplen,
 		       uint32_t wirelen, uint64_t ts_us);
 

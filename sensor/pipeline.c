@@ -1,28 +1,222 @@
 /*
- * pipeline.c - wiring of a worker (decode + flows) to the aggregator
- * (rules + groups + events + table), and the stats they report together.
+ * pipeline.c - a worker (decode + port map + flows) and the aggregator
+ * (rules + groups + events + event log + table) behind pipeline.h, and the
+ * stats event they fill together.
  */
 #include "pipeline.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
+#include "eventlog.h"
+#include "events.h"
+#include "flow.h"
+#include "groups.h"
+#include "portmap.h"
+#include "rules.h"
+#include "table.h"
 
-void sn_flow_config_from(struct sn_flow_config *fc, const struct sn_config *cfg,
-			 const struct sn_rules *rules, sn_report_fn report, void *ctx)
+#define SN_TABLE_ROWS 100000
+
+/* ---- worker ----------------------------------------------------------- */
+
+struct sn_worker {
+	int linktype;
+	struct sn_decode_stats decode;
+	struct sn_flow_table *flows;
+	uint64_t now_us;          /* latest packet time seen */
+	uint64_t next_expire_us;  /* next flow expiry pass */
+	uint8_t port_map[SN_PORT_MAP_SIZE]; /* the flow table reads it */
+};
+
+struct sn_worker *sn_worker_create(const struct sn_config *cfg, int linktype,
+				   sn_report_fn report, void *report_ctx, uint64_t seed)
 {
-	memset(fc, 0, sizeof *fc);
-	fc->max_flows = cfg->tables.max_flows;
-	fc->classify_buffers = cfg->tables.classify_buffers;
-	fc->buffer_bytes = cfg->tables.buffer_bytes;
-	fc->timeout_new_s = cfg->tables.flow_timeout_new;
-	fc->timeout_established_s = cfg->tables.flow_timeout_established;
-	fc->timeout_closed_s = cfg->tables.flow_timeout_closed;
-	fc->port_map = rules->port_map;
-	fc->report = report;
-	fc->report_ctx = ctx;
+	struct sn_worker *w = calloc(1, sizeof *w);
+	if (!w)
+		return NULL;
+	w->linktype = linktype;
+	sn_port_map_build(w->port_map, cfg);
+	struct sn_flow_config fc = {
+		.max_flows = cfg->tables.max_flows,
+		.classify_buffers = cfg->tables.classify_buffers,
+		.buffer_bytes = cfg->tables.buffer_bytes,
+		.timeout_new_s = cfg->tables.flow_timeout_new,
+		.timeout_established_s = cfg->tables.flow_timeout_established,
+		.timeout_closed_s = cfg->tables.flow_timeout_closed,
+		.port_map = w->port_map,
+		.report = report,
+		.report_ctx = report_ctx,
+	};
+	w->flows = sn_flow_table_create(&fc, seed);
+	if (!w->flows) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void sn_worker_destroy(struct sn_worker *w)
+{
+	if (!w)
+		return;
+	sn_flow_table_destroy(w->flows);
+	free(w);
+}
+
+void sn_worker_set_index(struct sn_worker *w, uint32_t index)
+{
+	sn_flow_table_set_worker(w->flows, (uint16_t)index);
+}
+
+void sn_worker_set_linktype(struct sn_worker *w, int linktype)
+{
+	w->linktype = linktype;
+}
+
+void sn_worker_reload(struct sn_worker *w, const struct sn_config *cfg)
+{
+	sn_port_map_build(w->port_map, cfg);
+}
+
+void sn_worker_advance(struct sn_worker *w, uint64_t now_us)
+{
+	if (now_us > w->now_us)
+		w->now_us = now_us;
+	if (w->now_us >= w->next_expire_us) {
+		w->next_expire_us = w->now_us + SN_US_PER_S;
+		sn_flow_table_expire(w->flows, w->now_us);
+	}
+}
+
+uint64_t sn_worker_now(const struct sn_worker *w)
+{
+	return w->now_us;
+}
+
+void sn_worker_packet(struct sn_worker *w, const uint8_t *frame, uint32_t caplen,
+		      uint32_t wirelen, uint64_t ts_us)
+{
+	struct sn_packet pkt;
+	sn_worker_advance(w, ts_us);
+	if (sn_decode_packet(w->linktype, frame, caplen, wirelen, ts_us, &pkt, &w->decode) ==
+	    SN_DECODE_TCP)
+		sn_flow_table_process(w->flows, &pkt);
+}
+
+void sn_worker_prepare(struct sn_worker *w, const uint8_t *frame, uint32_t caplen,
+		       uint32_t wirelen, uint64_t ts_us, struct sn_worker_pending *p)
+{
+	p->ts_us = ts_us;
+	p->tcp = sn_decode_packet(w->linktype, frame, caplen, wirelen, ts_us, &p->pkt,
+				  &w->decode) == SN_DECODE_TCP;
+	p->hash = p->tcp ? sn_flow_table_hint(w->flows, &p->pkt) : 0;
+}
+
+void sn_worker_prefetch(const struct sn_worker *w, const struct sn_worker_pending *p)
+{
+	if (p->tcp)
+		sn_flow_table_hint_entry(w->flows, p->hash);
+}
+
+void sn_worker_process(struct sn_worker *w, const struct sn_worker_pending *p)
+{
+	sn_worker_advance(w, p->ts_us);
+	if (p->tcp)
+		sn_flow_table_process_hashed(w->flows, &p->pkt, p->hash);
+}
+
+void sn_worker_report_live(struct sn_worker *w)
+{
+	sn_flow_table_report_live(w->flows, w->now_us);
+}
+
+void sn_worker_flush(struct sn_worker *w, uint64_t now_us, enum sn_close_reason why)
+{
+	if (now_us > w->now_us)
+		w->now_us = now_us;
+	sn_flow_table_flush(w->flows, w->now_us, why);
+}
+
+void sn_worker_counts(const struct sn_worker *w, struct sn_worker_counts *out)
+{
+	struct sn_flow_stats fs;
+	sn_flow_table_stats(w->flows, &fs);
+	memset(out, 0, sizeof *out);
+	out->decode = w->decode;
+	out->flows_created = fs.flows_created;
+	out->flows_active = fs.flows_active;
+	out->classified = fs.classified;
+	out->evicted_half_open = fs.evicted_half_open;
+	out->evicted_established = fs.evicted_established;
+	out->pool_exhausted = fs.pool_exhausted;
+	out->meta_exhausted = fs.meta_exhausted;
+}
+
+void sn_worker_counts_add(struct sn_worker_counts *sum, const struct sn_worker_counts *c)
+{
+	sum->decode.packets += c->decode.packets;
+	sum->decode.bytes += c->decode.bytes;
+	sum->decode.tcp += c->decode.tcp;
+	sum->decode.not_ip += c->decode.not_ip;
+	sum->decode.not_tcp += c->decode.not_tcp;
+	sum->decode.fragments += c->decode.fragments;
+	for (size_t e = 0; e < SN_DERR_COUNT; e++)
+		sum->decode.errors[e] += c->decode.errors[e];
+	sum->flows_created += c->flows_created;
+	sum->flows_active += c->flows_active;
+	sum->classified += c->classified;
+	sum->evicted_half_open += c->evicted_half_open;
+	sum->evicted_established += c->evicted_established;
+	sum->pool_exhausted += c->pool_exhausted;
+	sum->meta_exhausted += c->meta_exhausted;
+}
+
+/* ---- aggregator ------------------------------------------------------- */
+
+/* Compiled rules and the configuration they point into, swapped whole on reload. */
+struct sn_ruleset {
+	struct sn_config cfg;
+	struct sn_rules rules;
+};
+
+struct sn_aggregator {
+	struct sn_config cfg;     /* in force; the events' sensor name points here */
+	struct sn_ruleset *rs;
+	struct sn_groups *groups;
+	struct sn_events events;
+	struct sn_eventlog log;
+	bool have_log;
+	struct sn_table table;
+	bool want_table;
+	uint64_t now_us;
+	uint64_t next_tick_us;
+};
+
+static struct sn_ruleset *ruleset_create(const struct sn_config *cfg, char *err, size_t errlen)
+{
+	struct sn_ruleset *rs = malloc(sizeof *rs);
+	if (!rs) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	rs->cfg = *cfg;
+	if (sn_rules_init(&rs->rules, &rs->cfg, err, errlen) != 0) {
+		free(rs);
+		return NULL;
+	}
+	return rs;
+}
+
+static void ruleset_destroy(struct sn_ruleset *rs)
+{
+	if (!rs)
+		return;
+	sn_rules_free(&rs->rules);
+	free(rs);
 }
 
 /* The aggregator's sink: every group event goes to the log and the table. */
@@ -42,26 +236,37 @@ static void aggregator_flow_event(void *ctx, const struct sn_conn_report *r, enu
 	sn_events_flow_event(&ag->events, r, proto, external, ts_us);
 }
 
-int sn_aggregator_init(struct sn_aggregator *ag, const struct sn_config *cfg, const char *log_path,
-		       bool want_table, char *err, size_t errlen)
+static int open_log(struct sn_aggregator *ag, const char *log_path, char *err, size_t errlen)
 {
-	memset(ag, 0, sizeof *ag);
-	ag->cfg = cfg;
-	ag->want_table = want_table;
-	if (sn_rules_init(&ag->rules, cfg, err, errlen) != 0)
+	if (!log_path)
+		return 0;
+	int rc = sn_eventlog_open(&ag->log, log_path, ag->cfg.output.flush == SN_FLUSH_INTERVAL);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot open event log '%s': %s", log_path, strerror(-rc));
 		return -1;
-	if (log_path) {
-		int rc = sn_eventlog_open(&ag->log, log_path, cfg->output.flush == SN_FLUSH_INTERVAL);
-		if (rc != 0) {
-			snprintf(err, errlen, "cannot open event log '%s': %s", log_path, strerror(-rc));
-			sn_rules_free(&ag->rules);
-			return -1;
-		}
-		ag->have_log = true;
 	}
-	sn_events_init(&ag->events, cfg->sensor_name, ag->have_log ? &ag->log : NULL);
+	ag->have_log = true;
+	return 0;
+}
+
+struct sn_aggregator *sn_aggregator_create(const struct sn_config *cfg, const char *log_path,
+					   bool want_table, char *err, size_t errlen)
+{
+	struct sn_aggregator *ag = calloc(1, sizeof *ag);
+	if (!ag) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	ag->cfg = *cfg;
+	ag->want_table = want_table;
+	sn_table_init(&ag->table, SN_TABLE_ROWS, sn_random_seed());
+	ag->rs = ruleset_create(cfg, err, errlen);
+	if (!ag->rs || open_log(ag, log_path, err, errlen) != 0) {
+		sn_aggregator_destroy(ag);
+		return NULL;
+	}
+	sn_events_init(&ag->events, ag->cfg.sensor_name, ag->have_log ? &ag->log : NULL);
 	ag->events.community_id_seed = (uint16_t)cfg->output.community_id_seed;
-	sn_table_init(&ag->table, 100000, sn_random_seed());
 	struct sn_groups_config gc = {
 		.max_groups = cfg->tables.max_groups,
 		.group_window_s = cfg->tables.group_window,
@@ -74,28 +279,29 @@ int sn_aggregator_init(struct sn_aggregator *ag, const struct sn_config *cfg, co
 		.flow_event = aggregator_flow_event,
 		.ctx = ag,
 	};
-	ag->groups = sn_groups_create(&gc, &ag->rules, &sink);
+	ag->groups = sn_groups_create(&gc, &ag->rs->rules, &sink);
 	if (!ag->groups) {
 		snprintf(err, errlen, "cannot allocate %u groups: %s", cfg->tables.max_groups,
 			 strerror(errno));
-		sn_aggregator_free(ag);
-		return -1;
+		sn_aggregator_destroy(ag);
+		return NULL;
 	}
-	return 0;
+	return ag;
 }
 
-void sn_aggregator_free(struct sn_aggregator *ag)
+void sn_aggregator_destroy(struct sn_aggregator *ag)
 {
+	if (!ag)
+		return;
 	if (ag->groups)
 		sn_groups_destroy(ag->groups);
-	ag->groups = NULL;
 	sn_table_free(&ag->table);
 	if (ag->have_log) {
 		sn_eventlog_flush(&ag->log);
 		sn_eventlog_close(&ag->log);
 	}
-	ag->have_log = false;
-	sn_rules_free(&ag->rules);
+	ruleset_destroy(ag->rs);
+	free(ag);
 }
 
 void sn_aggregator_report(void *ctx, const struct sn_conn_report *r)
@@ -116,88 +322,98 @@ void sn_aggregator_tick(struct sn_aggregator *ag, uint64_t now_us)
 	sn_groups_tick(ag->groups, ag->now_us);
 }
 
-int sn_worker_init(struct sn_worker *w, const struct sn_config *cfg, const struct sn_rules *rules,
-		   sn_report_fn report, void *report_ctx, uint64_t seed)
+uint64_t sn_aggregator_now(const struct sn_aggregator *ag)
 {
-	memset(w, 0, sizeof *w);
-	struct sn_flow_config fc;
-	sn_flow_config_from(&fc, cfg, rules, report, report_ctx);
-	w->flows = sn_flow_table_create(&fc, seed);
-	return w->flows ? 0 : -1;
+	return ag->now_us;
 }
 
-void sn_worker_set_index(struct sn_worker *w, uint32_t index)
+void sn_aggregator_flush(struct sn_aggregator *ag, uint64_t now_us)
 {
-	sn_flow_table_set_worker(w->flows, (uint16_t)index);
+	sn_groups_flush(ag->groups, now_us);
 }
 
-void sn_worker_free(struct sn_worker *w)
+int sn_aggregator_reload(struct sn_aggregator *ag, const struct sn_config *cfg, char *err,
+			 size_t errlen)
 {
-	if (w->flows)
-		sn_flow_table_destroy(w->flows);
-	w->flows = NULL;
+	struct sn_ruleset *next = ruleset_create(cfg, err, errlen);
+	if (!next)
+		return -1;
+	sn_groups_set_rules(ag->groups, &next->rules);
+	ruleset_destroy(ag->rs);
+	ag->rs = next;
+	ag->cfg = *cfg;
+	return 0;
 }
 
-void sn_worker_advance(struct sn_worker *w, uint64_t now_us)
+void sn_aggregator_flush_log(struct sn_aggregator *ag)
 {
-	if (now_us > w->now_us)
-		w->now_us = now_us;
-	if (w->now_us >= w->next_expire_us) {
-		w->next_expire_us = w->now_us + SN_US_PER_S;
-		sn_flow_table_expire(w->flows, w->now_us);
-	}
+	if (ag->have_log)
+		sn_eventlog_flush(&ag->log);
 }
 
-void sn_worker_packet(struct sn_worker *w, const uint8_t *frame, uint32_t caplen,
-		      uint32_t wirelen, uint64_t ts_us)
+int sn_aggregator_reopen_log(struct sn_aggregator *ag)
 {
-	struct sn_packet pkt;
-	sn_worker_advance(w, ts_us);
-	if (sn_decode_packet(w->linktype, frame, caplen, wirelen, ts_us, &pkt, &w->decode) ==
-	    SN_DECODE_TCP)
-		sn_flow_table_process(w->flows, &pkt);
+	if (!ag->have_log)
+		return 0;
+	sn_eventlog_flush(&ag->log);
+	return sn_eventlog_reopen(&ag->log);
 }
 
-void sn_stats_fill(struct sn_stats_view *view, const struct sn_decode_stats *decode,
-		   const struct sn_flow_stats *fs, const struct sn_aggregator *ag,
-		   uint64_t report_queue_full, uint64_t values[], const char *names[], size_t cap)
+bool sn_aggregator_log_errors(const struct sn_aggregator *ag, uint64_t *lost, int *last_errno)
+{
+	if (!ag->have_log)
+		return false;
+	*lost = ag->log.errors;
+	*last_errno = ag->log.last_errno;
+	return true;
+}
+
+void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_counts *c,
+			       const struct sn_live_counts *live, uint64_t ts_us)
 {
 	struct sn_groups_stats gs;
+	struct sn_stats_view view;
 	sn_groups_stats(ag->groups, &gs);
-	memset(view, 0, sizeof *view);
-	view->packets = decode->packets;
-	view->bytes = decode->bytes;
-	view->flows_active = fs->flows_active;
-	view->flows_evicted = fs->evicted_half_open + fs->evicted_established;
-	view->groups_active = gs.groups_active;
-	view->alerts = gs.alerts;
-	view->decode = decode;
+	memset(&view, 0, sizeof view);
+	view.packets = c->decode.packets;
+	view.bytes = c->decode.bytes;
+	view.flows_active = c->flows_active;
+	view.flows_evicted = c->evicted_half_open + c->evicted_established;
+	view.groups_active = gs.groups_active;
+	view.alerts = gs.alerts;
+	view.decode = &c->decode;
+	if (live) {
+		view.live = true;
+		view.dropped = live->dropped;
+		view.if_dropped = live->if_dropped;
+	}
 	/* Always the same names, so every stats line has the same shape. */
-	const char *const counter_names[] = {
+	static const char *const names[] = {
 		"flows_evicted_half_open", "groups_evicted", "classify_pool_exhausted",
 		"flow_meta_exhausted", "event_log_write_errors", "report_queue_full",
 	};
-	const uint64_t counter_values[] = {
-		fs->evicted_half_open, gs.groups_evicted, fs->pool_exhausted, fs->meta_exhausted,
-		ag->have_log ? ag->log.errors : 0, report_queue_full,
+	const uint64_t values[] = {
+		c->evicted_half_open, gs.groups_evicted, c->pool_exhausted, c->meta_exhausted,
+		ag->have_log ? ag->log.errors : 0, live ? live->report_queue_full : 0,
 	};
-	size_t n = sizeof counter_values / sizeof counter_values[0];
-	if (n > cap)
-		n = cap;
-	for (size_t i = 0; i < n; i++) {
-		names[i] = counter_names[i];
-		values[i] = counter_values[i];
-	}
-	view->extra_names = names;
-	view->extra_values = values;
-	view->n_extra = n;
+	view.extra_names = names;
+	view.extra_values = values;
+	view.n_extra = sizeof values / sizeof values[0];
+	sn_events_write_stats(&ag->events, &view, ts_us);
+	sn_aggregator_flush_log(ag);
 }
 
-void sn_stats_collect(const struct sn_worker *w, const struct sn_aggregator *ag,
-		      struct sn_stats_view *view, uint64_t extra_values[], const char *extra_names[],
-		      size_t extra_cap)
+void sn_aggregator_print_table(const struct sn_aggregator *ag, FILE *out)
 {
-	struct sn_flow_stats fs;
-	sn_flow_table_stats(w->flows, &fs);
-	sn_stats_fill(view, &w->decode, &fs, ag, 0, extra_values, extra_names, extra_cap);
+	struct sn_groups_stats gs;
+	sn_groups_stats(ag->groups, &gs);
+	if (ag->table.n_rows == 0) {
+		fprintf(out,
+			"no alerts: %llu connections in %llu groups, none met the rule "
+			"(at least %u connections, suspicion %s or higher)\n",
+			(unsigned long long)gs.connections, (unsigned long long)gs.groups_created,
+			ag->cfg.rules.min_connections, sn_suspicion_name(ag->cfg.rules.min_suspicion));
+		return;
+	}
+	sn_table_print(&ag->table, out);
 }

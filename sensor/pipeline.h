@@ -1,92 +1,146 @@
 /*
- * pipeline.h - the two halves of the sensor and how they are wired.
+ * pipeline.h - the two halves of the sensor, and the only door the drivers
+ * (replay.c, lookahead.c, daemon.c, workers.c) use to reach them.
  *
- * A worker owns the per-connection work of one capture source: decoding and
- * its flow table.  The aggregator owns everything after the verdict: rules,
- * groups, events, the replay table and the health figures.  Workers hand
- * the aggregator plain connection reports (conn.h); with one worker they
- * call it directly, with several (live, PACKET_FANOUT) through a queue.
+ * A worker owns the per-connection work of one capture source: decoding,
+ * its flow table and the port map that table reads.  The aggregator owns
+ * everything after the verdict: rules, groups, events, the event log, the
+ * replay table and the health figures.  Workers hand the aggregator plain
+ * connection reports (conn.h); with one worker and no threads (replay) the
+ * report function is sn_aggregator_report itself, with capture threads
+ * (workers.c) a queue in between.  Both halves are opaque: a driver feeds
+ * packets and time in and asks for flushes, stats and the table out.
  * Time is always packet time.
  */
 #ifndef SN_PIPELINE_H
 #define SN_PIPELINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
-#include "capture.h"
 #include "config.h"
+#include "conn.h"
 #include "decode.h"
-#include "eventlog.h"
-#include "events.h"
-#include "flow.h"
-#include "groups.h"
-#include "rules.h"
-#include "table.h"
 
-struct sn_worker {
-	int linktype;
-	struct sn_decode_stats decode;
-	struct sn_flow_table *flows;
-	uint64_t now_us;          /* latest packet time seen */
-	uint64_t next_expire_us;  /* next flow expiry pass */
-};
+struct sn_worker;
+struct sn_aggregator;
 
-struct sn_aggregator {
-	const struct sn_config *cfg;
-	struct sn_rules rules;
-	struct sn_groups *groups;
-	struct sn_events events;
-	struct sn_eventlog log;
-	bool have_log;
-	struct sn_table table;
-	bool want_table;
-	uint64_t now_us;
-	uint64_t next_tick_us;
-};
-
-/* Fills the flow table's settings from the configuration and the rules. */
-void sn_flow_config_from(struct sn_flow_config *fc, const struct sn_config *cfg,
-			 const struct sn_rules *rules, sn_report_fn report, void *ctx);
+/* ---- worker ----------------------------------------------------------- */
 
 /*
- * Sets up the aggregator.  log_path: NULL for no event log, "-" for standard
- * output.  0, or -1 with a one-line message in err.
+ * A worker for frames of link type `linktype` (DLT_*), its flow table sized
+ * from cfg->tables and its port map built from cfg->protocols; reports go to
+ * report(report_ctx, ...).  NULL when the memory cannot be had.
  */
-int sn_aggregator_init(struct sn_aggregator *ag, const struct sn_config *cfg, const char *log_path,
-		       bool want_table, char *err, size_t errlen);
-void sn_aggregator_free(struct sn_aggregator *ag);
-/* Connection report entry point (sn_report_fn). */
-void sn_aggregator_report(void *ag, const struct sn_conn_report *r);
-/* Periodic work at packet time now_us (updates, group expiry). */
-void sn_aggregator_tick(struct sn_aggregator *ag, uint64_t now_us);
-
-int sn_worker_init(struct sn_worker *w, const struct sn_config *cfg, const struct sn_rules *rules,
-		   sn_report_fn report, void *report_ctx, uint64_t seed);
+struct sn_worker *sn_worker_create(const struct sn_config *cfg, int linktype,
+				   sn_report_fn report, void *report_ctx, uint64_t seed);
+void sn_worker_destroy(struct sn_worker *w);
 /* The worker's index among capture workers: part of every flow_id it hands
    out, so ids are unique across workers.  Before the first packet. */
 void sn_worker_set_index(struct sn_worker *w, uint32_t index);
-void sn_worker_free(struct sn_worker *w);
+/* A new capture source (the next file, a reopened interface). */
+void sn_worker_set_linktype(struct sn_worker *w, int linktype);
+/* Configuration reload: rebuilds the port map from cfg->protocols. */
+void sn_worker_reload(struct sn_worker *w, const struct sn_config *cfg);
+
 /* One captured frame. */
 void sn_worker_packet(struct sn_worker *w, const uint8_t *frame, uint32_t caplen,
 		      uint32_t wirelen, uint64_t ts_us);
-/* Advance packet time without a packet (an idle live link). */
+/* Advance packet time without a packet (an idle live link): flow expiry. */
 void sn_worker_advance(struct sn_worker *w, uint64_t now_us);
+/* The latest packet time the worker has reached. */
+uint64_t sn_worker_now(const struct sn_worker *w);
+/* UPDATE reports with new byte counts for reported, still-open flows. */
+void sn_worker_report_live(struct sn_worker *w);
+/*
+ * Closes every flow (end of input, shutdown) at now_us or the worker's time
+ * if later; no expiry pass first (call sn_worker_advance for that).
+ */
+void sn_worker_flush(struct sn_worker *w, uint64_t now_us, enum sn_close_reason why);
 
 /*
- * Fills a stats view from summed decode and flow figures and the
- * aggregator's; the named counters (stats event's `counters` object) go to
- * names[]/values[] (cap at least SN_STATS_COUNTERS).  report_queue_full is
- * the multi-worker queue's drops (0 with one worker).
+ * sn_worker_packet() in three steps, for replay's lookahead window: prepare
+ * decodes a frame (which must stay in place until processed) and starts
+ * fetching its flow's index line; prefetch, a few packets later, starts
+ * fetching the flow entry; process does the rest.  Processing prepared
+ * packets in order gives exactly what sn_worker_packet() gives.
  */
-#define SN_STATS_COUNTERS 8
-void sn_stats_fill(struct sn_stats_view *view, const struct sn_decode_stats *decode,
-		   const struct sn_flow_stats *fs, const struct sn_aggregator *ag,
-		   uint64_t report_queue_full, uint64_t values[], const char *names[], size_t cap);
+struct sn_worker_pending {
+	struct sn_packet pkt;     /* decoded; payload points into the caller's frame */
+	uint64_t ts_us;
+	uint64_t hash;            /* flow key hash, when tcp */
+	bool tcp;                 /* decoded as a TCP segment */
+};
+void sn_worker_prepare(struct sn_worker *w, const uint8_t *frame, uint32_t caplen,
+		       uint32_t wirelen, uint64_t ts_us, struct sn_worker_pending *p);
+void sn_worker_prefetch(const struct sn_worker *w, const struct sn_worker_pending *p);
+void sn_worker_process(struct sn_worker *w, const struct sn_worker_pending *p);
 
-/* The figures a stats event reports, from one worker and the aggregator. */
-void sn_stats_collect(const struct sn_worker *w, const struct sn_aggregator *ag,
-		      struct sn_stats_view *view, uint64_t extra_values[], const char *extra_names[],
-		      size_t extra_cap);
+/* A worker's counters for the stats event (several workers' add up). */
+struct sn_worker_counts {
+	struct sn_decode_stats decode;
+	uint64_t flows_created, flows_active, classified;
+	uint64_t evicted_half_open, evicted_established;
+	uint64_t pool_exhausted, meta_exhausted;
+};
+void sn_worker_counts(const struct sn_worker *w, struct sn_worker_counts *out);
+/* sum += c */
+void sn_worker_counts_add(struct sn_worker_counts *sum, const struct sn_worker_counts *c);
+
+/* ---- aggregator ------------------------------------------------------- */
+
+/*
+ * The aggregator for cfg (copied).  log_path: NULL for no event log, "-"
+ * for standard output.  want_table: keep the search's table for
+ * sn_aggregator_print_table.  NULL with a one-line message in err.
+ */
+struct sn_aggregator *sn_aggregator_create(const struct sn_config *cfg, const char *log_path,
+					   bool want_table, char *err, size_t errlen);
+/* Flushes and closes the event log, frees everything. */
+void sn_aggregator_destroy(struct sn_aggregator *ag);
+
+/* Connection report entry point (sn_report_fn); ctx is the aggregator. */
+void sn_aggregator_report(void *ag, const struct sn_conn_report *r);
+/* Periodic work at packet time now_us (updates, group expiry), once a second. */
+void sn_aggregator_tick(struct sn_aggregator *ag, uint64_t now_us);
+/* The latest packet time the aggregator has seen. */
+uint64_t sn_aggregator_now(const struct sn_aggregator *ag);
+/* Ends every group with a summary at now_us (shutdown, end of input). */
+void sn_aggregator_flush(struct sn_aggregator *ag, uint64_t now_us);
+
+/*
+ * Puts cfg's rules (protocols, home networks, rules, allow lists, sensor
+ * name) in force; existing groups are re-rated.  cfg is validated first:
+ * 0, or -1 with a message in err and the running rules kept.
+ */
+int sn_aggregator_reload(struct sn_aggregator *ag, const struct sn_config *cfg, char *err,
+			 size_t errlen);
+
+/* What the stats event adds for a live capture. */
+struct sn_live_counts {
+	uint64_t dropped, if_dropped; /* kernel drops, summed over the handles */
+	uint64_t report_queue_full;   /* reports lost on full worker queues */
+};
+/*
+ * Writes a stats event at ts_us from the workers' summed counts and the
+ * aggregator's own, then flushes the log.  live: NULL for a replay.
+ */
+void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_counts *counts,
+			       const struct sn_live_counts *live, uint64_t ts_us);
+
+/* The event log: flush buffered lines (no-op without a log). */
+void sn_aggregator_flush_log(struct sn_aggregator *ag);
+/* Flushes, then reopens the log file (logrotate): 0, or -errno (old file kept). */
+int sn_aggregator_reopen_log(struct sn_aggregator *ag);
+/* Lines lost to write errors so far, and the last error; false without a log. */
+bool sn_aggregator_log_errors(const struct sn_aggregator *ag, uint64_t *lost, int *last_errno);
+
+/*
+ * End of a replay: the search's table on out, or one line saying why there
+ * are no alerts.  Needs want_table at create.
+ */
+void sn_aggregator_print_table(const struct sn_aggregator *ag, FILE *out);
 
 #endif /* SN_PIPELINE_H */

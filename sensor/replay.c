@@ -17,10 +17,9 @@
 #include <string.h>
 
 #include "capture.h"
+#include "clock.h"
 #include "lookahead.h"
 #include "pipeline.h"
-
-#define SN_MAX_EXTRA SN_STATS_COUNTERS
 
 static void close_all(struct sn_capture_file *files, size_t n)
 {
@@ -62,13 +61,15 @@ static int open_all(const struct sn_config *cfg, const struct sn_replay_options 
 /* The reader of the event log went away (`-o - | head`): nothing more can arrive. */
 static bool log_reader_gone(const struct sn_aggregator *ag)
 {
-	return ag->have_log && ag->log.last_errno == EPIPE;
+	uint64_t lost;
+	int last_errno;
+	return sn_aggregator_log_errors(ag, &lost, &last_errno) && last_errno == EPIPE;
 }
 
 /* After each packet: the aggregator's periodic work at the worker's time. */
 static void tick_after_packet(void *ag, struct sn_worker *w)
 {
-	sn_aggregator_tick(ag, w->now_us);
+	sn_aggregator_tick(ag, sn_worker_now(w));
 }
 
 /*
@@ -84,7 +85,7 @@ static uint64_t replay_file(pcap_t *p, const char *name, struct sn_worker *w,
 	struct sn_lookahead la;
 	uint64_t n = 0;
 	int rc = 0;
-	w->linktype = pcap_datalink(p);
+	sn_worker_set_linktype(w, pcap_datalink(p));
 	(void)sn_lookahead_init(&la, w, tick_after_packet, ag); /* without memory: no window */
 	while (!log_reader_gone(ag) && (rc = pcap_next_ex(p, &h, &data)) == 1) {
 		n++;
@@ -101,28 +102,17 @@ static uint64_t replay_file(pcap_t *p, const char *name, struct sn_worker *w,
 	return n;
 }
 
-static void write_final_stats(struct sn_worker *w, struct sn_aggregator *ag)
+/* End of input: every flow closed, every group summarised, the stats event. */
+static void finish(struct sn_worker *w, struct sn_aggregator *ag)
 {
-	struct sn_stats_view view;
-	uint64_t values[SN_MAX_EXTRA];
-	const char *names[SN_MAX_EXTRA];
-	sn_stats_collect(w, ag, &view, values, names, SN_MAX_EXTRA);
-	sn_events_write_stats(&ag->events, &view, ag->now_us > w->now_us ? ag->now_us : w->now_us);
-}
-
-static void print_table(struct sn_aggregator *ag, FILE *out)
-{
-	struct sn_groups_stats gs;
-	sn_groups_stats(ag->groups, &gs);
-	if (ag->table.n_rows == 0) {
-		fprintf(out,
-			"no alerts: %llu connections in %llu groups, none met the rule "
-			"(at least %u connections, suspicion %s or higher)\n",
-			(unsigned long long)gs.connections, (unsigned long long)gs.groups_created,
-			ag->cfg->rules.min_connections, sn_suspicion_name(ag->cfg->rules.min_suspicion));
-		return;
-	}
-	sn_table_print(&ag->table, out);
+	struct sn_worker_counts counts;
+	uint64_t end = sn_worker_now(w);
+	sn_worker_flush(w, end, SN_CLOSE_END_OF_INPUT);
+	sn_aggregator_tick(ag, end);
+	uint64_t last = sn_aggregator_now(ag) > end ? sn_aggregator_now(ag) : end;
+	sn_aggregator_flush(ag, last);
+	sn_worker_counts(w, &counts);
+	sn_aggregator_write_stats(ag, &counts, NULL, last);
 }
 
 /*
@@ -131,11 +121,13 @@ static void print_table(struct sn_aggregator *ag, FILE *out)
  */
 static int check_log(const struct sn_aggregator *ag, const char *path)
 {
-	if (!ag->have_log || ag->log.errors == 0)
+	uint64_t errors;
+	int last_errno;
+	if (!sn_aggregator_log_errors(ag, &errors, &last_errno) || errors == 0)
 		return 0;
-	unsigned long long lost = ag->log.errors;
+	unsigned long long lost = errors;
 	fprintf(stderr, "pubsub-sensor: event log '%s'%s: %s; %llu event%s lost%s\n", path,
-		strcmp(path, "-") == 0 ? " (standard output)" : "", strerror(ag->log.last_errno),
+		strcmp(path, "-") == 0 ? " (standard output)" : "", strerror(last_errno),
 		lost, lost == 1 ? "" : "s", log_reader_gone(ag) ? "; replay stopped" : "");
 	return -1;
 }
@@ -163,40 +155,33 @@ int sn_replay_run(const struct sn_config *cfg, const struct sn_replay_options *o
 		return opened;
 	}
 	char err[512];
-	struct sn_aggregator *ag = calloc(1, sizeof *ag);
-	struct sn_worker w;
-	memset(&w, 0, sizeof w);
 	int status = 1;
-	if (!ag || sn_aggregator_init(ag, cfg, o->log_path, o->table_out != NULL, err, sizeof err) != 0) {
-		fprintf(stderr, "pubsub-sensor: %s\n", ag ? err : "out of memory");
+	struct sn_worker *w = NULL;
+	struct sn_aggregator *ag =
+		sn_aggregator_create(cfg, o->log_path, o->table_out != NULL, err, sizeof err);
+	if (!ag) {
+		fprintf(stderr, "pubsub-sensor: %s\n", err);
 		goto out;
 	}
-	if (sn_worker_init(&w, cfg, &ag->rules, sn_aggregator_report, ag, sn_random_seed()) != 0) {
+	w = sn_worker_create(cfg, pcap_datalink(files[0].pcap), sn_aggregator_report, ag,
+			     sn_random_seed());
+	if (!w) {
 		fprintf(stderr, "pubsub-sensor: cannot allocate a table of %u flows; lower tables.max_flows\n",
 			cfg->tables.max_flows);
-		sn_aggregator_free(ag);
 		goto out;
 	}
 	for (size_t i = 0; i < o->n_files && !log_reader_gone(ag); i++)
-		replay_file(files[i].pcap, o->files[i], &w, ag);
-
-	uint64_t end = w.now_us;
-	sn_flow_table_flush(w.flows, end, SN_CLOSE_END_OF_INPUT);
-	sn_aggregator_tick(ag, end);
-	sn_groups_flush(ag->groups, ag->now_us > end ? ag->now_us : end);
-	write_final_stats(&w, ag);
-	if (ag->have_log)
-		sn_eventlog_flush(&ag->log);
+		replay_file(files[i].pcap, o->files[i], w, ag);
+	finish(w, ag); /* the stats event flushes the log */
 	status = check_log(ag, o->log_path) != 0 ? 1 : 0;
 	if (o->table_out && !log_reader_gone(ag)) {
-		print_table(ag, o->table_out);
+		sn_aggregator_print_table(ag, o->table_out);
 		if (check_table(o->table_out) != 0)
 			status = 1;
 	}
-	sn_worker_free(&w);
-	sn_aggregator_free(ag);
 out:
-	free(ag);
+	sn_worker_destroy(w);
+	sn_aggregator_destroy(ag);
 	close_all(files, o->n_files);
 	free(files);
 	return status;

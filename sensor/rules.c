@@ -27,13 +27,6 @@ int sn_rules_init(struct sn_rules *r, const struct sn_config *cfg, char *err, si
 {
 	memset(r, 0, sizeof *r);
 	r->cfg = cfg;
-	for (size_t p = SN_PROTO_MQTT; p < SN_PROTO_COUNT; p++) {
-		const struct sn_proto_ports *pp = &cfg->protocols[p];
-		for (size_t i = 0; i < pp->n_ports && i < SN_CFG_MAX_PORTS; i++)
-			r->port_map[pp->ports[i]] = (uint8_t)p;
-		for (size_t i = 0; i < pp->n_tls_ports && i < SN_CFG_MAX_PORTS; i++)
-			r->port_map[pp->tls_ports[i]] = (uint8_t)(p | SN_PORT_TLS);
-	}
 	for (size_t i = 0; i < cfg->rules.n_trusted_mqtt_clients && i < SN_CFG_MAX_PATTERNS; i++) {
 		const char *pattern = cfg->rules.trusted_mqtt_clients[i];
 		int rc = regcomp(&r->trusted[i], pattern, REG_EXTENDED | REG_ICASE | REG_NOSUB);
@@ -55,18 +48,6 @@ void sn_rules_free(struct sn_rules *r)
 	for (size_t i = 0; i < r->n_trusted; i++)
 		regfree(&r->trusted[i]);
 	r->n_trusted = 0;
-}
-
-enum sn_proto sn_rules_port_proto(const struct sn_rules *r, uint16_t port, bool *is_tls)
-{
-	uint8_t v = r->port_map[port];
-	unsigned proto = v & SN_PORT_PROTO_MASK;
-
-	if (proto >= SN_PROTO_COUNT)
-		proto = SN_PROTO_NONE;
-	if (is_tls)
-		*is_tls = proto != SN_PROTO_NONE && (v & SN_PORT_TLS);
-	return (enum sn_proto)proto;
 }
 
 /* ::ffff:a.b.c.d is the IPv4 host a.b.c.d for the home-network test. */

@@ -1,8 +1,7 @@
 /*
  * rules.h - the Splunk search's judgement, compiled from the configuration.
  *
- * Owns: protocol by port (the port map the flow table uses), home networks
- * (IsExternal), the search's case() for Suspicion with its fixes, trusted
+ * Owns: home networks (IsExternal), the search's case() for Suspicion with its fixes, trusted
  * MQTT client patterns, allow lists, and the short sentences in `reasons`.
  * Knows nothing of pcap, libuv or output.
  */
@@ -44,7 +43,6 @@ struct sn_rule_facts {
 
 struct sn_rules {
 	const struct sn_config *cfg;
-	uint8_t port_map[65536];      /* enum sn_proto | SN_PORT_TLS (conn.h) */
 	regex_t trusted[SN_CFG_MAX_PATTERNS];
 	size_t n_trusted;
 };
@@ -52,9 +50,6 @@ struct sn_rules {
 /* Compiles the configuration.  0, or -1 with a message in err. */
 int sn_rules_init(struct sn_rules *r, const struct sn_config *cfg, char *err, size_t errlen);
 void sn_rules_free(struct sn_rules *r);
-
-/* Protocol a server port means (NONE if none); *is_tls for TLS ports. */
-enum sn_proto sn_rules_port_proto(const struct sn_rules *r, uint16_t port, bool *is_tls);
 
 /* True when addr is outside every home network. */
 bool sn_rules_is_external(const struct sn_rules *r, const struct sn_addr *addr);

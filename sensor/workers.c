@@ -22,7 +22,6 @@
 #include <time.h>
 
 #include "clock.h"
-#include "rules.h"
 
 #define SN_WORKER_POLL_MS 100       /* stop and idle-clock latency */
 #define SN_WORKER_BATCH 512         /* packets per pcap_dispatch call */
@@ -152,8 +151,7 @@ uint64_t sn_report_queue_dropped(struct sn_report_queue *q)
 
 /* A worker's counters as last published for the stats event. */
 struct sn_worker_snapshot {
-	struct sn_decode_stats decode;
-	struct sn_flow_stats flows;
+	struct sn_worker_counts counts;
 	uint64_t dropped, if_dropped; /* kernel drops on this handle */
 };
 
@@ -161,7 +159,7 @@ struct sn_worker_slot {
 	struct sn_workers *ws;
 	uint32_t index;
 	pcap_t *pcap;               /* NULL while a lost capture waits for a retry */
-	struct sn_worker w;
+	struct sn_worker *w;
 	struct sn_report_queue queue;
 	pthread_t thread;
 	bool started;
@@ -170,6 +168,7 @@ struct sn_worker_slot {
 	uint64_t mono_at_last_ms;   /* monotonic ms when it arrived */
 	uint64_t next_live_ms, next_publish_ms, next_retry_ms;
 	uint64_t pushed_at_wake;    /* queue.pushed when the consumer was last woken */
+	uint64_t reload_seen;       /* the last reload generation applied */
 
 	_Atomic uint64_t clock_us;  /* published packet time (0 = none yet) */
 	atomic_bool exited;
@@ -179,8 +178,9 @@ struct sn_worker_slot {
 
 struct sn_workers {
 	struct sn_config cfg;       /* the start-up settings */
-	struct sn_rules rules;      /* for the workers' port map only; never reloaded */
-	bool have_rules;
+	pthread_mutex_t reload_lock;
+	struct sn_config reload_cfg; /* the latest reloaded settings (under reload_lock) */
+	_Atomic uint64_t reload_gen; /* bumped by each sn_workers_reload */
 	char interface[64];
 	int fanout_group;
 	sn_wake_fn wake;
@@ -189,8 +189,6 @@ struct sn_workers {
 	atomic_bool failed;
 	uint32_t count;
 	struct sn_worker_slot *slots;
-	/* the loop thread's sums for sn_workers_stats_collect */
-	struct sn_decode_stats sum_decode;
 };
 
 static uint64_t mono_ms(void)
@@ -216,7 +214,7 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *d
 		s->last_packet_us = ts;
 		s->mono_at_last_ms = mono_ms();
 	}
-	sn_worker_packet(&s->w, data, h->caplen, h->len, ts);
+	sn_worker_packet(s->w, data, h->caplen, h->len, ts);
 }
 
 static void publish_snapshot(struct sn_worker_slot *s)
@@ -224,8 +222,7 @@ static void publish_snapshot(struct sn_worker_slot *s)
 	struct sn_worker_snapshot snap;
 	struct pcap_stat ps;
 	memset(&snap, 0, sizeof snap);
-	snap.decode = s->w.decode;
-	sn_flow_table_stats(s->w.flows, &snap.flows);
+	sn_worker_counts(s->w, &snap.counts);
 	pthread_mutex_lock(&s->snap_lock);
 	snap.dropped = s->snap.dropped;
 	snap.if_dropped = s->snap.if_dropped;
@@ -249,14 +246,27 @@ static void wake_if_pushed(struct sn_worker_slot *s)
 	s->ws->wake(s->ws->wake_ctx);
 }
 
+/* A configuration reload since the last look: rebuild the port map. */
+static void apply_reload(struct sn_worker_slot *s)
+{
+	struct sn_workers *ws = s->ws;
+	if (atomic_load(&ws->reload_gen) == s->reload_seen)
+		return;
+	pthread_mutex_lock(&ws->reload_lock);
+	sn_worker_reload(s->w, &ws->reload_cfg);
+	s->reload_seen = atomic_load(&ws->reload_gen);
+	pthread_mutex_unlock(&ws->reload_lock);
+}
+
 /* Between batches: clock, expiry, live updates, snapshot, then the clock is published. */
 static void housekeeping(struct sn_worker_slot *s)
 {
 	const struct sn_config *cfg = &s->ws->cfg;
 	uint64_t now_ms = mono_ms();
-	sn_worker_advance(&s->w, slot_now_us(s));
+	apply_reload(s);
+	sn_worker_advance(s->w, slot_now_us(s));
 	if (now_ms >= s->next_live_ms) {
-		sn_flow_table_report_live(s->w.flows, s->w.now_us);
+		sn_worker_report_live(s->w);
 		s->next_live_ms = now_ms + cfg->tables.update_interval * 1000ULL;
 	}
 	if (now_ms >= s->next_publish_ms) {
@@ -264,7 +274,7 @@ static void housekeeping(struct sn_worker_slot *s)
 		s->next_publish_ms = now_ms + SN_WORKER_PUBLISH_MS;
 	}
 	/* after the reports it caused are queued: the consumer relies on that order */
-	atomic_store(&s->clock_us, s->w.now_us);
+	atomic_store(&s->clock_us, sn_worker_now(s->w));
 	wake_if_pushed(s);
 }
 
@@ -290,26 +300,40 @@ static int capture_round(struct sn_worker_slot *s)
 		return errno == EINTR ? 0 : -1;
 	if (rc == 0)
 		return 0;
-	if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL))
+	if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)) {
+		/* libpcap knows the real cause (e.g. "The interface disappeared"): ask it once */
+		(void)pcap_dispatch(s->pcap, SN_WORKER_BATCH, on_packet, (u_char *)s);
 		return -1;
+	}
 	return dispatch_batches(s);
+}
+
+/* "worker N: " when there are several, else nothing (one capture loop). */
+static const char *worker_prefix(const struct sn_worker_slot *s, char *buf, size_t cap)
+{
+	buf[0] = '\0';
+	if (s->ws->count > 1)
+		snprintf(buf, cap, "worker %u: ", s->index);
+	return buf;
 }
 
 static void capture_lost(struct sn_worker_slot *s)
 {
 	struct sn_workers *ws = s->ws;
 	const char *why = pcap_geterr(s->pcap);
+	char who[32];
+	worker_prefix(s, who, sizeof who);
 	if (!ws->cfg.daemon.retry_interface) {
-		fprintf(stderr, "pubsub-sensor: worker %u: capture on '%s' failed: %s; stopping (set "
+		fprintf(stderr, "pubsub-sensor: %scapture on '%s' failed: %s; stopping (set "
 			"daemon.retry_interface: true to wait for the interface to return)\n",
-			s->index, ws->interface, *why ? why : "interface gone");
+			who, ws->interface, *why ? why : "interface gone");
 		atomic_store(&ws->failed, true);
 		if (ws->wake)
 			ws->wake(ws->wake_ctx);
 		return;
 	}
-	fprintf(stderr, "pubsub-sensor: worker %u: capture on '%s' failed: %s; retrying every %u s\n",
-		s->index, ws->interface, *why ? why : "interface gone", ws->cfg.daemon.retry_interval);
+	fprintf(stderr, "pubsub-sensor: %scapture on '%s' failed: %s; retrying every %u s\n", who,
+		ws->interface, *why ? why : "interface gone", ws->cfg.daemon.retry_interval);
 	publish_snapshot(s); /* keep its drop figures */
 	pcap_close(s->pcap);
 	s->pcap = NULL;
@@ -320,6 +344,7 @@ static void capture_lost(struct sn_worker_slot *s)
 static void retry_round(struct sn_worker_slot *s)
 {
 	char err[SN_CAPTURE_ERRLEN];
+	char who[32];
 	struct timespec step = { .tv_sec = 0, .tv_nsec = SN_WORKER_POLL_MS * 1000000L };
 	if (mono_ms() < s->next_retry_ms) {
 		nanosleep(&step, NULL);
@@ -329,9 +354,9 @@ static void retry_round(struct sn_worker_slot *s)
 	s->pcap = sn_capture_open_interface(&s->ws->cfg, s->ws->interface, s->ws->fanout_group, err);
 	if (!s->pcap)
 		return;
-	s->w.linktype = pcap_datalink(s->pcap);
-	fprintf(stderr, "pubsub-sensor: worker %u: capture on '%s' resumed\n", s->index,
-		s->ws->interface);
+	sn_worker_set_linktype(s->w, pcap_datalink(s->pcap));
+	fprintf(stderr, "pubsub-sensor: %scapture on '%s' resumed\n",
+		worker_prefix(s, who, sizeof who), s->ws->interface);
 }
 
 static void *worker_main(void *arg)
@@ -351,10 +376,10 @@ static void *worker_main(void *arg)
 	/* what the kernel already captured before the stop still counts */
 	if (s->pcap && !atomic_load(&ws->failed))
 		(void)dispatch_batches(s);
-	sn_worker_advance(&s->w, slot_now_us(s));
-	sn_flow_table_flush(s->w.flows, s->w.now_us, SN_CLOSE_SHUTDOWN);
+	sn_worker_advance(s->w, slot_now_us(s));
+	sn_worker_flush(s->w, sn_worker_now(s->w), SN_CLOSE_SHUTDOWN);
 	publish_snapshot(s);
-	atomic_store(&s->clock_us, s->w.now_us);
+	atomic_store(&s->clock_us, sn_worker_now(s->w));
 	atomic_store(&s->exited, true);
 	wake_if_pushed(s);
 	return NULL;
@@ -371,31 +396,24 @@ static int slot_init(struct sn_workers *ws, uint32_t i, uint64_t seed,
 	pthread_mutex_init(&s->snap_lock, NULL);
 	if (sn_report_queue_init(&s->queue, SN_REPORT_QUEUE_SLOTS, SN_REPORT_QUEUE_WAIT_MS,
 				 ws->wake, ws->wake_ctx) != 0 ||
-	    sn_worker_init(&s->w, &ws->cfg, &ws->rules, sn_report_queue_report, &s->queue,
-			   seed + i) != 0) {
+	    !(s->w = sn_worker_create(&ws->cfg, 0, sn_report_queue_report, &s->queue, seed + i))) {
 		snprintf(err, SN_CAPTURE_ERRLEN,
 			 "cannot allocate worker %u (a table of %u flows and %u queued reports); "
 			 "lower tables.max_flows or capture.workers",
 			 i, ws->cfg.tables.max_flows, SN_REPORT_QUEUE_SLOTS);
 		return -ENOMEM;
 	}
-	sn_worker_set_index(&s->w, i);
+	sn_worker_set_index(s->w, i);
 	s->pcap = sn_capture_open_interface(&ws->cfg, ws->interface, ws->fanout_group, err);
 	if (!s->pcap)
 		return -EIO;
-	s->w.linktype = pcap_datalink(s->pcap);
+	sn_worker_set_linktype(s->w, pcap_datalink(s->pcap));
 	return 0;
 }
 
 static int workers_setup(struct sn_workers *ws, const struct sn_workers_options *o,
 			 char err[SN_CAPTURE_ERRLEN])
 {
-	char msg[512];
-	if (sn_rules_init(&ws->rules, &ws->cfg, msg, sizeof msg) != 0) {
-		snprintf(err, SN_CAPTURE_ERRLEN, "%s", msg);
-		return -EINVAL;
-	}
-	ws->have_rules = true;
 	ws->slots = calloc(o->count, sizeof *ws->slots);
 	if (!ws->slots) {
 		snprintf(err, SN_CAPTURE_ERRLEN, "cannot allocate %u workers", o->count);
@@ -419,6 +437,9 @@ struct sn_workers *sn_workers_open(const struct sn_workers_options *o,
 		return NULL;
 	}
 	ws->cfg = *o->cfg;
+	ws->reload_cfg = *o->cfg;
+	pthread_mutex_init(&ws->reload_lock, NULL);
+	atomic_init(&ws->reload_gen, 0);
 	snprintf(ws->interface, sizeof ws->interface, "%s", o->interface ? o->interface : "");
 	ws->fanout_group = o->fanout_group;
 	ws->wake = o->wake;
@@ -473,6 +494,14 @@ uint64_t sn_workers_clock(const struct sn_workers *ws)
 	return min ? min : sn_wall_clock_us();
 }
 
+void sn_workers_reload(struct sn_workers *ws, const struct sn_config *cfg)
+{
+	pthread_mutex_lock(&ws->reload_lock);
+	ws->reload_cfg = *cfg;
+	atomic_fetch_add(&ws->reload_gen, 1);
+	pthread_mutex_unlock(&ws->reload_lock);
+}
+
 bool sn_workers_failed(const struct sn_workers *ws)
 {
 	return atomic_load(&ws->failed);
@@ -516,67 +545,31 @@ void sn_workers_close(struct sn_workers *ws)
 		return;
 	for (uint32_t i = 0; i < ws->count; i++) {
 		struct sn_worker_slot *s = &ws->slots[i];
-		sn_worker_free(&s->w);
+		sn_worker_destroy(s->w);
 		sn_report_queue_free(&s->queue);
 		pthread_mutex_destroy(&s->snap_lock);
 		if (s->pcap)
 			pcap_close(s->pcap);
 	}
 	free(ws->slots);
-	if (ws->have_rules)
-		sn_rules_free(&ws->rules);
+	pthread_mutex_destroy(&ws->reload_lock);
 	free(ws);
 }
 
 /* ---- stats ------------------------------------------------------------ */
 
-static void add_decode(struct sn_decode_stats *sum, const struct sn_decode_stats *d)
+void sn_workers_counts(struct sn_workers *ws, struct sn_worker_counts *sum,
+		       struct sn_live_counts *live)
 {
-	sum->packets += d->packets;
-	sum->bytes += d->bytes;
-	sum->tcp += d->tcp;
-	sum->not_ip += d->not_ip;
-	sum->not_tcp += d->not_tcp;
-	sum->fragments += d->fragments;
-	for (size_t e = 0; e < SN_DERR_COUNT; e++)
-		sum->errors[e] += d->errors[e];
-}
-
-/* Sums every worker's last snapshot; returns the reports dropped on full rings. */
-static uint64_t sum_workers(struct sn_workers *ws, struct sn_flow_stats *flows,
-			    struct sn_stats_view *view)
-{
-	uint64_t queue_full = 0;
-	memset(&ws->sum_decode, 0, sizeof ws->sum_decode);
-	memset(flows, 0, sizeof *flows);
+	memset(sum, 0, sizeof *sum);
+	memset(live, 0, sizeof *live);
 	for (uint32_t i = 0; i < ws->count; i++) {
 		struct sn_worker_slot *s = &ws->slots[i];
 		pthread_mutex_lock(&s->snap_lock);
-		add_decode(&ws->sum_decode, &s->snap.decode);
-		flows->flows_active += s->snap.flows.flows_active;
-		flows->evicted_half_open += s->snap.flows.evicted_half_open;
-		flows->evicted_established += s->snap.flows.evicted_established;
-		flows->pool_exhausted += s->snap.flows.pool_exhausted;
-		flows->meta_exhausted += s->snap.flows.meta_exhausted;
-		view->dropped += s->snap.dropped;
-		view->if_dropped += s->snap.if_dropped;
+		sn_worker_counts_add(sum, &s->snap.counts);
+		live->dropped += s->snap.dropped;
+		live->if_dropped += s->snap.if_dropped;
 		pthread_mutex_unlock(&s->snap_lock);
-		queue_full += sn_report_queue_dropped(&s->queue);
+		live->report_queue_full += sn_report_queue_dropped(&s->queue);
 	}
-	return queue_full;
-}
-
-void sn_workers_stats_collect(struct sn_workers *ws, const struct sn_aggregator *ag,
-			      struct sn_stats_view *view, uint64_t extra_values[],
-			      const char *extra_names[], size_t extra_cap)
-{
-	struct sn_flow_stats fs;
-	struct sn_stats_view drops;
-	memset(&drops, 0, sizeof drops);
-	uint64_t queue_full = sum_workers(ws, &fs, &drops);
-	sn_stats_fill(view, &ws->sum_decode, &fs, ag, queue_full, extra_values, extra_names,
-		      extra_cap);
-	view->live = true;
-	view->dropped = drops.dropped;
-	view->if_dropped = drops.if_dropped;
 }

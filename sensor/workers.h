@@ -1,10 +1,12 @@
 /*
- * workers.h - several capture workers (capture.workers > 1) feeding one
- * aggregator through bounded report queues.
+ * workers.h - the live capture: capture.workers worker threads (one by
+ * default) feeding one aggregator through bounded report queues.
  *
- * Each worker is a thread with its own capture handle (all joined in one
- * PACKET_FANOUT group, so a connection always lands on the same worker), its
- * own decoder counters and its own flow table.  Connection reports (plain
+ * Each worker is a thread with its own capture handle (with several, all
+ * joined in one PACKET_FANOUT group, so a connection always lands on the
+ * same worker) and its own struct sn_worker (decoder, port map, flow table).
+ * The daemon runs one worker the same way as several: this is its only
+ * capture loop.  Connection reports (plain
  * values, conn.h) go into the worker's ring; the thread that owns the
  * aggregator (the daemon's libuv loop) drains every ring in turn.
  *
@@ -28,7 +30,6 @@
 #include "capture.h"
 #include "config.h"
 #include "conn.h"
-#include "events.h"
 #include "pipeline.h"
 
 #define SN_REPORT_QUEUE_SLOTS 1024 /* per worker: ~3.5 MiB of reports */
@@ -70,7 +71,7 @@ struct sn_workers_options {
 	const struct sn_config *cfg; /* copied: the workers keep the start-up settings */
 	const char *interface;
 	uint32_t count;              /* threads, >= 1 */
-	int fanout_group;            /* PACKET_FANOUT group id, 1-65535 */
+	int fanout_group;            /* PACKET_FANOUT group id, 1-65535; 0: none (one worker) */
 	uint64_t seed;               /* flow-table hash seed (worker i uses seed + i) */
 	sn_wake_fn wake;             /* reports are waiting; called from worker threads */
 	void *wake_ctx;
@@ -93,6 +94,12 @@ size_t sn_workers_drain(struct sn_workers *ws, sn_report_fn fn, void *ctx);
  * time): reports older than it are already queued.  Drain after reading it.
  */
 uint64_t sn_workers_clock(const struct sn_workers *ws);
+/*
+ * Configuration reload: each worker rebuilds its port map from cfg's
+ * protocols at its next housekeeping (within ~100 ms).  Other settings keep
+ * their start-up values.
+ */
+void sn_workers_reload(struct sn_workers *ws, const struct sn_config *cfg);
 /* True once a worker lost its capture and is not retrying. */
 bool sn_workers_failed(const struct sn_workers *ws);
 /*
@@ -107,11 +114,9 @@ void sn_workers_close(struct sn_workers *ws);
 /*
  * The stats event's figures: the workers' decode and flow counters summed
  * (as last published, at most ~0.5 s old; exact after sn_workers_stop),
- * kernel drops summed over the handles, report_queue_full, and the
- * aggregator's figures.  view->decode points into ws.
+ * kernel drops summed over the handles, and reports dropped on full rings.
  */
-void sn_workers_stats_collect(struct sn_workers *ws, const struct sn_aggregator *ag,
-			      struct sn_stats_view *view, uint64_t extra_values[],
-			      const char *extra_names[], size_t extra_cap);
+void sn_workers_counts(struct sn_workers *ws, struct sn_worker_counts *sum,
+		       struct sn_live_counts *live);
 
 #endif /* SN_WORKERS_H */

@@ -3,7 +3,7 @@
  * exactly what sn_worker_packet() per frame gives (the same reports in the
  * same order, the same decode counts, the same clock after each packet),
  * also with frames too large for a slot and with a table small enough to
- * evict; and the flow table's cache hints change nothing.
+ * evict; and the worker's prepare/prefetch hints change nothing.
  */
 #include <check.h>
 #include <pcap/pcap.h>
@@ -28,13 +28,12 @@ struct run {
 	int nrep;
 	uint64_t clock[MAXPKT]; /* the worker's time after each packet */
 	int npkt;
-	struct sn_decode_stats decode;
-	struct sn_flow_stats flows;
+	struct sn_worker_counts counts;
 };
 
 static struct run *runs[2];
 static struct run *cur;
-static uint8_t port_map[65536];
+static struct sn_config cfg;
 
 static void on_report(void *ctx, const struct sn_conn_report *r)
 {
@@ -62,33 +61,23 @@ static void after_packet(void *ctx, struct sn_worker *w)
 {
 	(void)ctx;
 	if (cur->npkt < MAXPKT)
-		cur->clock[cur->npkt] = w->now_us;
+		cur->clock[cur->npkt] = sn_worker_now(w);
 	cur->npkt++;
 }
 
-static void worker_open(struct sn_worker *w, uint32_t max_flows)
+static struct sn_worker *worker_open(uint32_t max_flows)
 {
-	struct sn_flow_config cfg = {
-		.max_flows = max_flows,
-		.classify_buffers = 16,
-		.buffer_bytes = 2048,
-		.timeout_new_s = 30,
-		.timeout_established_s = 300,
-		.timeout_closed_s = 10,
-		.port_map = port_map,
-		.report = on_report,
-	};
-	memset(w, 0, sizeof *w);
-	w->flows = sn_flow_table_create(&cfg, 0x5eed);
-	ck_assert_ptr_nonnull(w->flows);
+	cfg.tables.max_flows = max_flows;
+	struct sn_worker *w = sn_worker_create(&cfg, SN_DLT_EN10MB, on_report, NULL, 0x5eed);
+	ck_assert_ptr_nonnull(w);
+	return w;
 }
 
 static void worker_close(struct sn_worker *w)
 {
-	sn_flow_table_flush(w->flows, w->now_us, SN_CLOSE_END_OF_INPUT);
-	cur->decode = w->decode;
-	sn_flow_table_stats(w->flows, &cur->flows);
-	sn_worker_free(w);
+	sn_worker_flush(w, sn_worker_now(w), SN_CLOSE_END_OF_INPUT);
+	sn_worker_counts(w, &cur->counts);
+	sn_worker_destroy(w);
 }
 
 /*
@@ -134,18 +123,18 @@ static void replay(struct run *r, const char *const *names, size_t n, bool windo
 	uint8_t syn[64];
 	static uint8_t big[SN_LOOKAHEAD_FRAME + 100];
 	char err[PCAP_ERRBUF_SIZE];
-	struct sn_worker w;
 	struct sn_lookahead la;
 	int seen = 0;
 
 	memset(r, 0, sizeof *r);
 	cur = r;
-	worker_open(&w, max_flows);
-	ck_assert_int_eq(sn_lookahead_init(&la, &w, after_packet, NULL), 0);
+	struct sn_worker *w = worker_open(max_flows);
+	ck_assert_int_eq(sn_lookahead_init(&la, w, after_packet, NULL), 0);
 	for (size_t f = 0; f < n; f++) {
 		pcap_t *p = pcap_open_offline(sn_test_pcap_path(names[f]), err);
 		ck_assert_msg(p != NULL, "%s", err);
-		w.linktype = pcap_datalink(p);
+		int linktype = pcap_datalink(p);
+		sn_worker_set_linktype(w, linktype);
 		struct pcap_pkthdr *h;
 		const u_char *data;
 		while (pcap_next_ex(p, &h, &data) == 1) {
@@ -159,17 +148,17 @@ static void replay(struct run *r, const char *const *names, size_t n, bool windo
 				frame = big;
 				caplen = sizeof big;
 			}
-			if (syns && w.linktype == SN_DLT_EN10MB) {
+			if (syns && linktype == SN_DLT_EN10MB) {
 				uint32_t len = syn_frame(syn, (uint16_t)(20000 + seen % 30000));
-				feed(&w, &la, window, syn, len, len, ts);
+				feed(w, &la, window, syn, len, len, ts);
 			}
-			feed(&w, &la, window, frame, caplen, h->len, ts);
+			feed(w, &la, window, frame, caplen, h->len, ts);
 		}
 		sn_lookahead_drain(&la);
 		pcap_close(p);
 	}
 	sn_lookahead_free(&la);
-	worker_close(&w);
+	worker_close(w);
 }
 
 static void assert_same_runs(const struct run *a, const struct run *b)
@@ -184,13 +173,13 @@ static void assert_same_runs(const struct run *a, const struct run *b)
 	for (int k = 0; k < a->nrep; k++)
 		ck_assert_msg(memcmp(&a->reps[k], &b->reps[k], sizeof a->reps[k]) == 0,
 			      "report %d differs", k);
-	ck_assert_uint_eq(a->decode.packets, b->decode.packets);
-	ck_assert_uint_eq(a->decode.tcp, b->decode.tcp);
-	ck_assert_uint_eq(a->decode.not_tcp, b->decode.not_tcp);
-	ck_assert_uint_eq(a->flows.flows_created, b->flows.flows_created);
-	ck_assert_uint_eq(a->flows.evicted_half_open, b->flows.evicted_half_open);
-	ck_assert_uint_eq(a->flows.evicted_established, b->flows.evicted_established);
-	ck_assert_uint_eq(a->flows.classified, b->flows.classified);
+	ck_assert_uint_eq(a->counts.decode.packets, b->counts.decode.packets);
+	ck_assert_uint_eq(a->counts.decode.tcp, b->counts.decode.tcp);
+	ck_assert_uint_eq(a->counts.decode.not_tcp, b->counts.decode.not_tcp);
+	ck_assert_uint_eq(a->counts.flows_created, b->counts.flows_created);
+	ck_assert_uint_eq(a->counts.evicted_half_open, b->counts.evicted_half_open);
+	ck_assert_uint_eq(a->counts.evicted_established, b->counts.evicted_established);
+	ck_assert_uint_eq(a->counts.classified, b->counts.classified);
 }
 
 static const char *const captures[] = {
@@ -205,12 +194,13 @@ static const char *const captures[] = {
 
 static void setup(void)
 {
-	memset(port_map, 0, sizeof port_map);
-	port_map[1883] = SN_PROTO_MQTT;
-	port_map[8883] = SN_PROTO_MQTT | SN_PORT_TLS;
-	port_map[5222] = SN_PROTO_XMPP;
-	port_map[5672] = SN_PROTO_AMQP;
-	port_map[61613] = SN_PROTO_STOMP;
+	/* the shipped protocol ports; small tables */
+	sn_config_defaults(&cfg);
+	cfg.tables.classify_buffers = 16;
+	cfg.tables.buffer_bytes = 2048;
+	cfg.tables.flow_timeout_new = 30;
+	cfg.tables.flow_timeout_established = 300;
+	cfg.tables.flow_timeout_closed = 10;
 	runs[0] = calloc(1, sizeof *runs[0]);
 	runs[1] = calloc(1, sizeof *runs[1]);
 	ck_assert_ptr_nonnull(runs[0]);
@@ -237,7 +227,7 @@ START_TEST(window_matches_under_eviction)
 {
 	replay(runs[0], captures, N_CAPTURES, false, 4, 0, true);
 	replay(runs[1], captures, N_CAPTURES, true, 4, 0, true);
-	ck_assert_uint_gt(runs[0]->flows.evicted_half_open, 100);
+	ck_assert_uint_gt(runs[0]->counts.evicted_half_open, 100);
 	ck_assert_int_gt(runs[0]->nrep, 0);
 	assert_same_runs(runs[0], runs[1]);
 }
@@ -265,18 +255,17 @@ END_TEST
 START_TEST(no_frames_means_no_window)
 {
 	replay(runs[0], captures, 2, false, 4096, 0, false);
-	struct sn_worker w;
 	struct sn_lookahead la;
 	char err[PCAP_ERRBUF_SIZE];
 	memset(runs[1], 0, sizeof *runs[1]);
 	cur = runs[1];
-	worker_open(&w, 4096);
-	ck_assert_int_eq(sn_lookahead_init(&la, &w, after_packet, NULL), 0);
+	struct sn_worker *w = worker_open(4096);
+	ck_assert_int_eq(sn_lookahead_init(&la, w, after_packet, NULL), 0);
 	sn_lookahead_free(&la); /* frames gone: the fallback path */
 	for (size_t f = 0; f < 2; f++) {
 		pcap_t *p = pcap_open_offline(sn_test_pcap_path(captures[f]), err);
 		ck_assert_msg(p != NULL, "%s", err);
-		w.linktype = pcap_datalink(p);
+		sn_worker_set_linktype(w, pcap_datalink(p));
 		struct pcap_pkthdr *h;
 		const u_char *data;
 		while (pcap_next_ex(p, &h, &data) == 1) {
@@ -287,7 +276,7 @@ START_TEST(no_frames_means_no_window)
 		}
 		pcap_close(p);
 	}
-	worker_close(&w);
+	worker_close(w);
 	assert_same_runs(runs[0], runs[1]);
 }
 END_TEST
@@ -296,32 +285,31 @@ END_TEST
 START_TEST(hints_change_nothing)
 {
 	char err[PCAP_ERRBUF_SIZE];
-	struct sn_worker w;
 	memset(runs[0], 0, sizeof *runs[0]);
 	cur = runs[0];
-	worker_open(&w, 64);
+	struct sn_worker *w = worker_open(64);
 	pcap_t *p = pcap_open_offline(sn_test_pcap_path("demo.pcap"), err);
 	ck_assert_msg(p != NULL, "%s", err);
-	w.linktype = pcap_datalink(p);
+	sn_worker_set_linktype(w, pcap_datalink(p));
 	struct pcap_pkthdr *h;
 	const u_char *data;
-	struct sn_packet pkt;
+	struct sn_worker_pending pending;
 	int hinted = 0;
 	while (pcap_next_ex(p, &h, &data) == 1) {
-		if (sn_decode_packet(w.linktype, data, h->caplen, h->len, 0, &pkt, &w.decode) !=
-		    SN_DECODE_TCP)
+		sn_worker_prepare(w, data, h->caplen, h->len, 0, &pending);
+		if (!pending.tcp)
 			continue;
-		sn_flow_table_hint_entry(w.flows, sn_flow_table_hint(w.flows, &pkt));
+		sn_worker_prefetch(w, &pending);
 		hinted++;
 	}
 	pcap_close(p);
 	ck_assert_int_gt(hinted, 0);
-	struct sn_flow_stats st;
-	sn_flow_table_stats(w.flows, &st);
+	struct sn_worker_counts st;
+	sn_worker_counts(w, &st);
 	ck_assert_uint_eq(st.flows_created, 0);
 	ck_assert_uint_eq(st.flows_active, 0);
 	ck_assert_int_eq(runs[0]->nrep, 0);
-	worker_close(&w);
+	worker_close(w);
 }
 END_TEST
 

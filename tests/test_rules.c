@@ -98,45 +98,6 @@ static bool has_reason(const struct sn_rating *r, const char *text)
 	return false;
 }
 
-/* ---- port map ------------------------------------------------------------ */
-
-START_TEST(test_port_map_defaults)
-{
-	static const struct { uint16_t port; enum sn_proto proto; bool tls; } cases[] = {
-		{ 1883, SN_PROTO_MQTT, false }, { 8883, SN_PROTO_MQTT, true },
-		{ 5222, SN_PROTO_XMPP, false }, { 5269, SN_PROTO_XMPP, false },
-		{ 5223, SN_PROTO_XMPP, true },  { 5672, SN_PROTO_AMQP, false },
-		{ 5671, SN_PROTO_AMQP, true },  { 61613, SN_PROTO_STOMP, false },
-		{ 61614, SN_PROTO_STOMP, true }, { 443, SN_PROTO_NONE, false },
-		{ 0, SN_PROTO_NONE, false },    { 65535, SN_PROTO_NONE, false },
-	};
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		bool tls = !cases[i].tls;
-		ck_assert_int_eq(sn_rules_port_proto(&rules, cases[i].port, &tls), cases[i].proto);
-		ck_assert_int_eq(tls, cases[i].tls);
-	}
-	ck_assert_uint_eq(rules.port_map[1883], SN_PROTO_MQTT);
-	ck_assert_uint_eq(rules.port_map[8883], SN_PROTO_MQTT | SN_PORT_TLS);
-	ck_assert_uint_eq(rules.port_map[61614], SN_PROTO_STOMP | SN_PORT_TLS);
-	ck_assert_uint_eq(rules.port_map[80], 0);
-	ck_assert_int_eq(sn_rules_port_proto(&rules, 8883, NULL), SN_PROTO_MQTT);
-}
-END_TEST
-
-START_TEST(test_port_map_from_config)
-{
-	cfg.protocols[SN_PROTO_MQTT].ports[1] = 8080;
-	cfg.protocols[SN_PROTO_MQTT].n_ports = 2;
-	cfg.protocols[SN_PROTO_AMQP].n_tls_ports = 0;
-	reinit();
-	bool tls = true;
-	ck_assert_int_eq(sn_rules_port_proto(&rules, 8080, &tls), SN_PROTO_MQTT);
-	ck_assert(!tls);
-	ck_assert_int_eq(sn_rules_port_proto(&rules, 5671, &tls), SN_PROTO_NONE);
-	ck_assert(!tls);
-}
-END_TEST
-
 /* ---- home networks ------------------------------------------------------- */
 
 START_TEST(test_home_networks_ipv4)
@@ -615,8 +576,6 @@ Suite *rules_suite(void)
 
 	tc = tcase_create("port_proto");
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_port_map_defaults);
-	tcase_add_test(tc, test_port_map_from_config);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("is_external");
