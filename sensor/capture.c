@@ -22,6 +22,7 @@
 #include <linux/if_packet.h>
 
 #include "decode.h"
+#include "gzstream.h"
 
 #define SN_CAPTURE_TIMEOUT_MS 100
 #define SN_SUPPORTED_LINKTYPES "EN10MB, LINUX_SLL, LINUX_SLL2, NULL, LOOP, RAW, IPV4, IPV6"
@@ -35,17 +36,63 @@ static void source_name(const char *path, char *out, size_t cap)
 		snprintf(out, cap, "'%s'", path);
 }
 
-static pcap_t *open_stream(FILE *f, const char *path, char err[SN_CAPTURE_ERRLEN])
+/* The stream hands libpcap a gzip file inflated (gzstream.h). */
+static FILE *inflated(FILE *f, bool owned, const char *name, char err[SN_CAPTURE_ERRLEN])
+{
+	static const unsigned char magic[2] = { 0x1f, 0x8b };
+	int second = getc(f);
+	if (second != magic[1]) {
+		snprintf(err, SN_CAPTURE_ERRLEN,
+			 "cannot read %s: unknown file format (not pcap, pcapng or gzip)", name);
+		return NULL;
+	}
+	FILE *gz = sn_gzstream_open(f, owned, magic, sizeof magic);
+	if (!gz)
+		snprintf(err, SN_CAPTURE_ERRLEN, "cannot read %s: %s", name, strerror(ENOMEM));
+	return gz;
+}
+
+/*
+ * Opens a capture on stream f.  An empty stream is named as such; one that
+ * starts with gzip's magic (1f 8b) is read through zlib.  When `owned`, f
+ * belongs to the handle from now on (closed with it, or here on failure);
+ * standard input is never closed.
+ */
+static pcap_t *open_stream(FILE *f, const char *path, bool owned, char err[SN_CAPTURE_ERRLEN])
 {
 	char pcap_err[PCAP_ERRBUF_SIZE] = "";
 	char name[SN_CAPTURE_ERRLEN / 3];
-	pcap_t *p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_MICRO,
-							     pcap_err);
-	if (!p) {
-		source_name(path, name, sizeof name);
-		snprintf(err, SN_CAPTURE_ERRLEN, "cannot read %s: %s", name, pcap_err);
+	source_name(path, name, sizeof name);
+	int first = getc(f);
+	if (first == EOF) {
+		if (ferror(f))
+			snprintf(err, SN_CAPTURE_ERRLEN, "cannot read %s: %s", name, strerror(errno));
+		else
+			snprintf(err, SN_CAPTURE_ERRLEN, "%s: empty file", name);
+		goto fail;
 	}
-	return p;
+	FILE *stream = f;
+	if (first == 0x1f) { /* no capture format starts with it */
+		stream = inflated(f, owned, name, err);
+		if (!stream)
+			goto fail;
+	} else {
+		ungetc(first, f);
+	}
+	pcap_t *p = pcap_fopen_offline_with_tstamp_precision(stream, PCAP_TSTAMP_PRECISION_MICRO,
+							     pcap_err);
+	if (p)
+		return p;
+	snprintf(err, SN_CAPTURE_ERRLEN, "cannot read %s%s: %s", name,
+		 stream != f ? " (gzip-compressed)" : "", pcap_err);
+	if (stream != f) {
+		fclose(stream); /* closes f too when owned */
+		return NULL;
+	}
+fail:
+	if (owned)
+		fclose(f);
+	return NULL;
 }
 
 /*
@@ -70,16 +117,13 @@ static pcap_t *open_path(const char *path, char *buf, char err[SN_CAPTURE_ERRLEN
 	/* glibc ignores a size given without the buffer itself */
 	if (buf)
 		setvbuf(f, buf, _IOFBF, SN_CAPTURE_READ_BUFFER);
-	pcap_t *p = open_stream(f, path, err);
-	if (!p)
-		fclose(f);
-	return p;
+	return open_stream(f, path, true, err);
 }
 
 pcap_t *sn_capture_open_file(const char *path, char err[SN_CAPTURE_ERRLEN])
 {
 	if (strcmp(path, "-") == 0)
-		return open_stream(stdin, path, err);
+		return open_stream(stdin, path, false, err);
 	return open_path(path, NULL, err);
 }
 
@@ -89,7 +133,7 @@ int sn_capture_file_open(struct sn_capture_file *cf, const char *path,
 	cf->pcap = NULL;
 	cf->buf = NULL;
 	if (strcmp(path, "-") == 0) {
-		cf->pcap = open_stream(stdin, path, err);
+		cf->pcap = open_stream(stdin, path, false, err);
 		return cf->pcap ? 0 : -EINVAL;
 	}
 	cf->buf = malloc(SN_CAPTURE_READ_BUFFER);

@@ -339,5 +339,21 @@ expect "a file without -r" 2 "'pcaps/demo.pcap' is a file: replay it with -r pca
 expect "check-config with a bad capture.filter" 2 "$tmp/cfgbad.yaml:2:11: capture.filter: bad BPF filter" "" -- \
 	sh -c "printf 'capture:\n  filter: \"tcp prot 1\"\n' >'$tmp/cfgbad.yaml'; exec '$sensor' --check-config -c '$tmp/cfgbad.yaml'"
 
+# --- input conveniences (issue 8 item 18)
+gzip -c pcaps/demo.pcap >"$tmp/demo.pcap.gz"
+"$sensor" -r pcaps/demo.pcap -o "$tmp/plain.json" --flows >"$tmp/plain.table" 2>&1
+expect "gzip-compressed capture" 0 "" "^FirstSeen" -- "$sensor" -r "$tmp/demo.pcap.gz" -o "$tmp/gz.json" --flows
+[ "$last" = 0 ] && grep -q '"event_type":"alert"' "$tmp/plain.json" && cmp -s "$tmp/plain.json" "$tmp/gz.json" &&
+	cmp -s "$tmp/plain.table" "$tmp/out" &&
+	ok "gzip capture: same events and table as the plain one" ||
+	fail "gzip capture: same events and table as the plain one"
+"$sensor" -r - -o "$tmp/gzin.json" --flows <"$tmp/demo.pcap.gz" >/dev/null 2>&1
+cmp -s "$tmp/plain.json" "$tmp/gzin.json" && ok "gzip capture on standard input" ||
+	fail "gzip capture on standard input"
+: >"$tmp/empty.pcap"
+expect "empty file" 1 "pubsub-sensor: '$tmp/empty.pcap': empty file" "" -- "$sensor" -r "$tmp/empty.pcap"
+[ "$last" = 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && ok "empty file: one line" || fail "empty file: one line"
+expect "help says -o appends" 0 "" "an existing file is appended to" -- "$sensor" --help
+
 echo "cli: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
