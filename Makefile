@@ -111,15 +111,30 @@ demo: deps pubsub-sensor
 	./pubsub-sensor -r pcaps/demo.pcap
 
 # --- install and package -------------------------------------------------
+# The unit's ExecStart names $(PREFIX)/bin/pubsub-sensor (the shipped file
+# says /usr/bin, the Debian package's PREFIX).  What the package's
+# maintainer scripts do on top of this (service user, log directory, unit
+# registration) is printed at the end: a source install leaves it to the
+# administrator.
+UNITDIR ?= /lib/systemd/system
+MANDIR ?= $(PREFIX)/share/man
 install: pubsub-sensor
 	install -D -m 0755 pubsub-sensor $(DESTDIR)$(PREFIX)/bin/pubsub-sensor
 	install -D -m 0644 config/pubsub-sensor.yaml $(DESTDIR)/etc/pubsub-sensor/pubsub-sensor.yaml
-	install -D -m 0644 packaging/pubsub-sensor.service $(DESTDIR)/lib/systemd/system/pubsub-sensor.service
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's#^ExecStart=/usr/bin/pubsub-sensor #ExecStart=$(PREFIX)/bin/pubsub-sensor #' \
+		packaging/pubsub-sensor.service >$(DESTDIR)$(UNITDIR)/pubsub-sensor.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/pubsub-sensor.service
 	install -D -m 0644 packaging/pubsub-sensor.logrotate $(DESTDIR)/etc/logrotate.d/pubsub-sensor
+	install -D -m 0644 packaging/pubsub-sensor.8 $(DESTDIR)$(MANDIR)/man8/pubsub-sensor.8
+	@echo "Installed. Not done by make install (the Debian package, make deb, does these):"
+	@echo "  service user:   adduser --system --group --no-create-home --home /nonexistent pubsub-sensor"
+	@echo "  log directory:  install -d -o pubsub-sensor -g pubsub-sensor -m 0750 /var/log/pubsub-sensor"
+	@echo "  the unit:       systemctl daemon-reload; set capture.interface in /etc/pubsub-sensor/pubsub-sensor.yaml; systemctl enable --now pubsub-sensor"
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/pubsub-sensor $(DESTDIR)/lib/systemd/system/pubsub-sensor.service \
-		$(DESTDIR)/etc/logrotate.d/pubsub-sensor
+	rm -f $(DESTDIR)$(PREFIX)/bin/pubsub-sensor $(DESTDIR)$(UNITDIR)/pubsub-sensor.service \
+		$(DESTDIR)/etc/logrotate.d/pubsub-sensor $(DESTDIR)$(MANDIR)/man8/pubsub-sensor.8
 
 deb: pubsub-sensor
 	./packaging/build-deb.sh $(VERSION)

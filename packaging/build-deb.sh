@@ -60,6 +60,8 @@ add_docs() {
 	man=$root/usr/share/man/man8
 	install -d "$doc" "$man"
 	install -m 0644 "$top/packaging/copyright" "$doc/copyright"
+	# make install put the page there uncompressed; Debian ships it gzipped
+	rm -f "$man/$pkg.8"
 	gzip -9n <"$top/packaging/$pkg.8" >"$man/$pkg.8.gz"
 	write_changelog | gzip -9n >"$doc/changelog.Debian.gz"
 	chmod 0644 "$man/$pkg.8.gz" "$doc/changelog.Debian.gz"
