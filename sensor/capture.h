@@ -76,9 +76,15 @@ int sn_capture_check_filter(const char *filter, int linktype, char *msg, size_t 
 int sn_capture_set_filter(pcap_t *p, const char *filter, const char *source,
 			  char err[SN_CAPTURE_ERRLEN]);
 
-/* A captured packet's time in microseconds since the epoch (packet time). */
+/*
+ * A captured packet's time in microseconds since the epoch (packet time), or
+ * SN_TIME_INVALID when it lies outside what the sensor accepts (clock.h).
+ */
 static inline uint64_t sn_capture_time_us(const struct pcap_pkthdr *h)
 {
+	if (h->ts.tv_sec < 0 || (uint64_t)h->ts.tv_sec > SN_TIME_MAX_S || h->ts.tv_usec < 0 ||
+	    h->ts.tv_usec >= (suseconds_t)SN_US_PER_S)
+		return SN_TIME_INVALID;
 	return (uint64_t)h->ts.tv_sec * SN_US_PER_S + (uint64_t)h->ts.tv_usec;
 }
 

@@ -15,6 +15,7 @@
 
 #include <string.h>
 
+#include "clock.h"
 #include "cursor.h"
 
 /* Network-layer protocols as Ethernet types (IEEE 802 numbers). */
@@ -431,6 +432,10 @@ enum sn_decode_rc sn_decode_packet(int linktype, const uint8_t *frame, uint32_t 
 	st->packets++;
 	st->bytes += wirelen;
 	memset(out, 0, sizeof *out);
+	if (ts_us == SN_TIME_INVALID || ts_us > SN_TIME_MAX_S * SN_US_PER_S + (SN_US_PER_S - 1)) {
+		st->errors[SN_DERR_TIMESTAMP_OUT_OF_RANGE]++; /* a time no event could carry */
+		return SN_DECODE_ERROR;
+	}
 	out->ts_us = ts_us;
 	enum sn_decode_rc rc = decode_link(&d, linktype, &type);
 	if (rc != DEC_CONTINUE)

@@ -47,7 +47,8 @@ bool sn_decode_linktype_supported(int linktype);
 	X(TCP_TRUNCATED, "tcp_truncated")                        \
 	X(TCP_BAD_OFFSET, "tcp_bad_data_offset")                 \
 	X(TCP_BAD_OPTIONS, "tcp_bad_options")                    \
-	X(BAD_LINK_PROTOCOL, "bad_link_protocol")
+	X(BAD_LINK_PROTOCOL, "bad_link_protocol")                \
+	X(TIMESTAMP_OUT_OF_RANGE, "timestamp_out_of_range")
 
 enum sn_decode_error {
 #define SN_X(id, name) SN_DERR_##id,

@@ -84,6 +84,8 @@ void sn_worker_reload(struct sn_worker *w, const struct sn_config *cfg)
 
 void sn_worker_advance(struct sn_worker *w, uint64_t now_us)
 {
+	if (now_us == SN_TIME_INVALID)
+		return; /* the decoder drops and counts the packet; the clock stays */
 	if (now_us > w->now_us)
 		w->now_us = now_us;
 	if (w->now_us >= w->next_expire_us) {

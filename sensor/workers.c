@@ -210,7 +210,7 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *d
 {
 	struct sn_worker_slot *s = (struct sn_worker_slot *)user;
 	uint64_t ts = sn_capture_time_us(h);
-	if (ts > s->last_packet_us) {
+	if (ts != SN_TIME_INVALID && ts > s->last_packet_us) {
 		s->last_packet_us = ts;
 		s->mono_at_last_ms = mono_ms();
 	}

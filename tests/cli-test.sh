@@ -355,5 +355,52 @@ expect "empty file" 1 "pubsub-sensor: '$tmp/empty.pcap': empty file" "" -- "$sen
 [ "$last" = 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && ok "empty file: one line" || fail "empty file: one line"
 expect "help says -o appends" 0 "" "an existing file is appended to" -- "$sensor" --help
 
+# packet times no event can carry (classic pcap seconds 0x80000000 and
+# 0xffffffff, read as negative by libpcap): dropped and counted as
+# timestamp_out_of_range; the other events are those of the capture without them
+if [ -s "$tmp/hostile.pcap" ] && /usr/bin/python3 - "$tmp/hostile.pcap" "$tmp/badtime.pcap" <<'PY'; then
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+head, at, recs = data[:24], 24, []
+while at < len(data):
+    sec, usec, incl, orig = struct.unpack_from("<IIII", data, at)
+    recs.append(data[at:at + 16 + incl])
+    at += 16 + incl
+out = [head]
+for i, r in enumerate(recs):
+    out.append(r)
+    if i in (3, 20):  # a copy of a data packet, at a time out of range
+        out.append(struct.pack("<I", 0x80000000 if i == 3 else 0xFFFFFFFF) + r[4:])
+open(sys.argv[2], "wb").write(b"".join(out))
+PY
+	if runs "$tmp/badtime" "$sensor" -r "$tmp/badtime.pcap" -o "$tmp/badtime.json" --flows --no-table &&
+		runs "$tmp/goodtime" "$sensor" -r "$tmp/hostile.pcap" -o "$tmp/goodtime.json" --flows --no-table; then
+		if /usr/bin/python3 - "$tmp/badtime.json" "$tmp/goodtime.json" <<'PY'; then
+import json, sys
+import jsonschema
+schema = json.load(open("tests/spec/events.schema.json", encoding="utf-8"))
+bad = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+good = [json.loads(l) for l in open(sys.argv[2], encoding="utf-8")]
+for ev in bad:
+    jsonschema.validate(ev, schema)
+    assert ev["timestamp"].startswith("2026-"), ev["timestamp"]
+stats = bad[-1]
+assert stats["event_type"] == "stats"
+assert stats["decode_errors"].get("timestamp_out_of_range") == 2, stats["decode_errors"]
+strip = lambda evs: [e for e in evs if e["event_type"] != "stats"]
+assert strip(bad) == strip(good), "events differ from the capture without the bad times"
+assert any(e["event_type"] == "alert" for e in bad)
+PY
+			ok "times out of range dropped and counted"
+		else
+			fail "times out of range dropped and counted"
+		fi
+	else
+		fail "times out of range dropped and counted" "a replay failed"
+	fi
+else
+	fail "times out of range dropped and counted" "could not build the capture"
+fi
+
 echo "cli: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -264,6 +264,105 @@ START_TEST(pcapng_nanoseconds_read_as_micro)
 }
 END_TEST
 
+/* Reads the one packet of path and returns sn_capture_time_us() of it. */
+static uint64_t first_packet_time(const char *path)
+{
+	char err[SN_CAPTURE_ERRLEN] = "";
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	pcap_t *p = sn_capture_open_file(path, err);
+	ck_assert_msg(p != NULL, "%s", err);
+	ck_assert_int_eq(pcap_next_ex(p, &h, &data), 1);
+	uint64_t t = sn_capture_time_us(h);
+	pcap_close(p);
+	unlink(path);
+	return t;
+}
+
+static uint64_t classic_time(uint32_t tv_sec, uint32_t tv_usec)
+{
+	const char *path = tmp_path("t.pcap");
+	uint8_t b[64];
+	size_t at = 0;
+	at = le32(b, at, 0xa1b2c3d4); /* classic pcap, microseconds, little endian */
+	at = le16(b, at, 2);
+	at = le16(b, at, 4);
+	at = le32(b, at, 0);
+	at = le32(b, at, 0);
+	at = le32(b, at, 65535);
+	at = le32(b, at, 1); /* Ethernet */
+	at = le32(b, at, tv_sec);
+	at = le32(b, at, tv_usec);
+	at = le32(b, at, 14);
+	at = le32(b, at, 14);
+	memset(b + at, 0, 14);
+	write_file(path, b, at + 14);
+	return first_packet_time(path);
+}
+
+/* A pcapng with if_tsresol 9 (ns), if_tsoffset (seconds) and one EPB at ns. */
+static uint64_t pcapng_time(uint64_t ns, int64_t tsoffset)
+{
+	const char *path = tmp_path("t.pcapng");
+	uint8_t b[256];
+	size_t at = 0;
+	at = le32(b, at, 0x0a0d0d0a); /* SHB */
+	at = le32(b, at, 28);
+	at = le32(b, at, 0x1a2b3c4d);
+	at = le16(b, at, 1);
+	at = le16(b, at, 0);
+	at = le32(b, at, 0xffffffff);
+	at = le32(b, at, 0xffffffff);
+	at = le32(b, at, 28);
+	at = le32(b, at, 1); /* IDB */
+	at = le32(b, at, 44);
+	at = le16(b, at, 1);
+	at = le16(b, at, 0);
+	at = le32(b, at, 262144);
+	at = le16(b, at, 9); /* if_tsresol: 10^-9 */
+	at = le16(b, at, 1);
+	at = le32(b, at, 9);
+	at = le16(b, at, 14); /* if_tsoffset */
+	at = le16(b, at, 8);
+	at = le32(b, at, (uint32_t)(uint64_t)tsoffset);
+	at = le32(b, at, (uint32_t)((uint64_t)tsoffset >> 32));
+	at = le32(b, at, 0); /* opt_endofopt */
+	at = le32(b, at, 44);
+	at = le32(b, at, 6); /* EPB */
+	at = le32(b, at, 48);
+	at = le32(b, at, 0);
+	at = le32(b, at, (uint32_t)(ns >> 32));
+	at = le32(b, at, (uint32_t)ns);
+	at = le32(b, at, 14);
+	at = le32(b, at, 14);
+	memset(b + at, 0, 16);
+	at += 16;
+	at = le32(b, at, 48);
+	write_file(path, b, at);
+	return first_packet_time(path);
+}
+
+/*
+ * Times no event could carry (issue: "586524-01-19T..."): classic pcap
+ * seconds of 0x80000000 and above (libpcap reads them signed), a pcapng
+ * time pushed negative by if_tsoffset or beyond 2106 are SN_TIME_INVALID.
+ */
+START_TEST(timestamps_out_of_range)
+{
+	make_tmp_dir();
+	ck_assert_uint_eq(classic_time(0x7fffffff, 999999), 0x7fffffffULL * 1000000 + 999999);
+	ck_assert_uint_eq(classic_time(0, 0), 0);
+	ck_assert_uint_eq(classic_time(0x80000000u, 0), SN_TIME_INVALID);
+	ck_assert_uint_eq(classic_time(0xffffffffu, 5), SN_TIME_INVALID);
+	ck_assert_uint_eq(pcapng_time(1700000000123456789ull, 0), 1700000000123456ull);
+	ck_assert_uint_eq(pcapng_time(1000000000ull, -2000000000), SN_TIME_INVALID);
+	ck_assert_uint_eq(pcapng_time(UINT64_MAX, 0), SN_TIME_INVALID);
+	ck_assert_uint_eq(pcapng_time(0, (int64_t)SN_TIME_MAX_S), SN_TIME_MAX_S * 1000000);
+	ck_assert_uint_eq(pcapng_time(0, (int64_t)SN_TIME_MAX_S + 1), SN_TIME_INVALID);
+	rmdir(tmp_dir);
+}
+END_TEST
+
 START_TEST(stdin_capture)
 {
 	char err[SN_CAPTURE_ERRLEN] = "";
@@ -543,6 +642,7 @@ Suite *capture_suite(void)
 	tcase_add_test(f, project_capture_opens);
 	tcase_add_test(f, unsupported_link_type);
 	tcase_add_test(f, pcapng_nanoseconds_read_as_micro);
+	tcase_add_test(f, timestamps_out_of_range);
 	tcase_add_test(f, stdin_capture);
 	tcase_add_test(f, stdin_not_a_capture);
 	tcase_add_test(f, buffered_file_reads_like_plain);

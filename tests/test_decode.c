@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "decode.h"
 #include "testutil.h"
 
@@ -787,6 +788,30 @@ START_TEST(tcp_flags_and_syn)
 }
 END_TEST
 
+/* A packet time outside what events can carry is dropped and counted. */
+START_TEST(timestamp_out_of_range)
+{
+	struct frame f = eth_ipv4(0);
+	struct sn_packet p;
+	struct sn_decode_stats st;
+	uint64_t last = SN_TIME_MAX_S * 1000000 + 999999;
+	memset(&st, 0, sizeof st);
+	ck_assert_int_eq(sn_decode_packet(SN_DLT_EN10MB, f.b, (uint32_t)f.n, (uint32_t)f.n, last, &p, &st),
+			 SN_DECODE_TCP);
+	ck_assert_uint_eq(p.ts_us, last);
+	ck_assert_int_eq(sn_decode_packet(SN_DLT_EN10MB, f.b, (uint32_t)f.n, (uint32_t)f.n, last + 1, &p,
+					  &st),
+			 SN_DECODE_ERROR);
+	ck_assert_int_eq(sn_decode_packet(SN_DLT_EN10MB, f.b, (uint32_t)f.n, (uint32_t)f.n,
+					  SN_TIME_INVALID, &p, &st),
+			 SN_DECODE_ERROR);
+	ck_assert_uint_eq(st.errors[SN_DERR_TIMESTAMP_OUT_OF_RANGE], 2);
+	ck_assert_uint_eq(st.tcp, 1);
+	ck_assert_uint_eq(st.packets, 3);
+	ck_assert_str_eq(sn_decode_error_name(SN_DERR_TIMESTAMP_OUT_OF_RANGE), "timestamp_out_of_range");
+}
+END_TEST
+
 START_TEST(error_names)
 {
 	ck_assert_str_eq(sn_decode_error_name(SN_DERR_LINK_TRUNCATED), "link_truncated");
@@ -936,6 +961,7 @@ Suite *decode_suite(void)
 	tcase_add_test(tcp, tcp_ip_payload_too_short);
 	tcase_add_test(tcp, tcp_bad_options_counted_but_kept);
 	tcase_add_test(tcp, tcp_flags_and_syn);
+	tcase_add_test(tcp, timestamp_out_of_range);
 	tcase_add_test(tcp, error_names);
 	suite_add_tcase(s, tcp);
 
