@@ -66,6 +66,7 @@ struct sn_meta {
 	bool clean_session;
 	char will_topic[SN_META_STR];
 	uint8_t n_topics;
+	bool topics_truncated;       /* a further topic came when the list was full */
 	char topics[SN_META_TOPICS][SN_META_STR];
 
 	/* XMPP */

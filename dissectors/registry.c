@@ -78,7 +78,7 @@ void sn_meta_add_topic(struct sn_meta *m, const char *topic, size_t n)
 	char t[SN_META_STR];
 	bool cut = false;
 
-	if (!m || n == 0 || m->n_topics >= SN_META_TOPICS)
+	if (!m || n == 0)
 		return;
 	/* Normalise first so a long topic seen twice dedupes to one entry. */
 	struct sn_meta scratch = { .truncated = false };
@@ -86,9 +86,13 @@ void sn_meta_add_topic(struct sn_meta *m, const char *topic, size_t n)
 	cut = scratch.truncated;
 	if (t[0] == '\0')
 		return;
-	for (size_t i = 0; i < m->n_topics; i++) {
+	for (size_t i = 0; i < m->n_topics && i < SN_META_TOPICS; i++) {
 		if (strcmp(m->topics[i], t) == 0)
 			return;
+	}
+	if (m->n_topics >= SN_META_TOPICS) {
+		m->topics_truncated = true; /* full: a new topic is dropped, and said so */
+		return;
 	}
 	memcpy(m->topics[m->n_topics], t, sizeof t);
 	m->n_topics++;

@@ -116,7 +116,8 @@ bool sn_meta_same(const struct sn_meta *x, const struct sn_meta *y)
 	if (x->proto != y->proto || x->truncated != y->truncated || x->midstream != y->midstream ||
 	    x->has_keepalive != y->has_keepalive || x->keepalive != y->keepalive ||
 	    x->has_clean_session != y->has_clean_session || x->clean_session != y->clean_session ||
-	    x->n_topics != y->n_topics || x->has_starttls != y->has_starttls ||
+	    x->n_topics != y->n_topics || x->topics_truncated != y->topics_truncated ||
+	    x->has_starttls != y->has_starttls ||
 	    x->starttls != y->starttls || x->is_tls != y->is_tls || x->n_alpn != y->n_alpn)
 		return false;
 	for (size_t k = 0; k < x->n_topics && k < SN_META_TOPICS; k++)

@@ -224,6 +224,39 @@ static size_t finish(struct sn_json *j)
 	return sn_json_finish_line(j);
 }
 
+/* The group's connections' flow ids (at most SN_GROUP_FLOW_IDS). */
+static void key_flow_ids(struct sn_json *j, const struct sn_group *g)
+{
+	size_t n = g->n_flow_ids < SN_GROUP_FLOW_IDS ? g->n_flow_ids : SN_GROUP_FLOW_IDS;
+
+	sn_json_key(j, "flow_ids");
+	sn_json_array_begin(j);
+	for (size_t i = 0; i < n; i++)
+		sn_json_uint(j, g->flow_ids[i]);
+	sn_json_array_end(j);
+}
+
+/* `truncated`: the list fields that hit their cap, in the contract's order. */
+static void key_truncated(struct sn_json *j, uint8_t bits)
+{
+	static const struct {
+		uint8_t bit;
+		const char *name;
+	} lists[] = {
+		{ SN_TRUNC_USERS, "Users" },
+		{ SN_TRUNC_CLIENT_IDS, "client_ids" },
+		{ SN_TRUNC_TOPICS, "topics" },
+		{ SN_TRUNC_FLOW_IDS, "flow_ids" },
+	};
+
+	sn_json_key(j, "truncated");
+	sn_json_array_begin(j);
+	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+		if (bits & lists[i].bit)
+			sn_json_string(j, lists[i].name);
+	sn_json_array_end(j);
+}
+
 size_t sn_events_format_group(struct sn_events *ev, enum sn_group_event kind,
 			      const struct sn_group *g, uint64_t ts_us)
 {
@@ -250,6 +283,8 @@ size_t sn_events_format_group(struct sn_events *ev, enum sn_group_event kind,
 	key_names(&j, "client_ids", g->client_ids, g->n_client_ids);
 	key_details(&j, &g->details);
 	key_string(&j, "mitre_technique", SN_MITRE_TECHNIQUE);
+	key_flow_ids(&j, g);
+	key_truncated(&j, g->truncated);
 	return finish(&j);
 }
 

@@ -344,8 +344,10 @@ static struct sn_group *create(struct sn_groups *gs, const struct group_key *k, 
 
 /* --- folding a report into a group ----------------------------------- */
 
-/* Adds s to a sorted, distinct, capped list of names. */
-static bool add_name(char (*names)[SN_GROUP_NAME_LEN], uint8_t *n, const char *s)
+/* Adds s to a sorted, distinct, capped list of names; a new name that does
+ * not fit sets the list's truncated bit. */
+static bool add_name(char (*names)[SN_GROUP_NAME_LEN], uint8_t *n, const char *s, uint8_t *trunc,
+		     uint8_t bit)
 {
 	size_t at = 0;
 
@@ -355,8 +357,10 @@ static bool add_name(char (*names)[SN_GROUP_NAME_LEN], uint8_t *n, const char *s
 		at++;
 	if (at < *n && strncmp(names[at], s, SN_GROUP_NAME_LEN - 1) == 0)
 		return false;
-	if (*n >= SN_GROUP_NAMES)
-		return false; /* full: further names are dropped */
+	if (*n >= SN_GROUP_NAMES) {
+		*trunc |= bit; /* full: further names are dropped, and said so */
+		return false;
+	}
 	memmove(names[at + 1], names[at], (size_t)(*n - at) * SN_GROUP_NAME_LEN);
 	copy_str(names[at], SN_GROUP_NAME_LEN, s);
 	(*n)++;
@@ -369,6 +373,8 @@ static void merge_topics(struct sn_meta *into, const struct sn_meta *from)
 
 	for (size_t i = 0; i < n; i++)
 		sn_meta_add_topic(into, from->topics[i], strnlen(from->topics[i], SN_META_STR));
+	if (from->topics_truncated)
+		into->topics_truncated = true;
 }
 
 static bool is_details_conn(const struct sn_groups *gs, const struct sn_group *g,
@@ -396,6 +402,8 @@ static void fold_details(struct sn_groups *gs, struct sn_group *g, const struct 
 		a->details_first_us = r->first_us;
 	}
 	merge_topics(&g->details, &r->meta);
+	if (g->details.topics_truncated)
+		g->truncated |= SN_TRUNC_TOPICS;
 	if (r->evidence == SN_EVIDENCE_TLS && r->meta.n_alpn > 0 && r->meta.proto != SN_PROTO_NONE &&
 	    g->tls_alpn[0] == '\0')
 		copy_str(g->tls_alpn, sizeof(g->tls_alpn), r->meta.tls_alpn[0]);
@@ -423,6 +431,10 @@ static void fold(struct sn_groups *gs, struct sn_group *g, const struct sn_conn_
 	if (r->kind == SN_REPORT_OPEN) {
 		g->connections++;
 		gs->st.connections++;
+		if (g->n_flow_ids < SN_GROUP_FLOW_IDS)
+			g->flow_ids[g->n_flow_ids++] = r->flow_id;
+		else
+			g->truncated |= SN_TRUNC_FLOW_IDS;
 		if (r->proto == SN_PROTO_MQTT)
 			fold_mqtt_client(gs, g, r);
 	}
@@ -432,9 +444,10 @@ static void fold(struct sn_groups *gs, struct sn_group *g, const struct sn_conn_
 		g->last_us = r->last_us;
 	g->bytes_sent += r->bytes_delta[SN_DIR_C2S];
 	g->bytes_received += r->bytes_delta[SN_DIR_S2C];
-	add_name(g->users, &g->n_users, r->meta.user);
+	add_name(g->users, &g->n_users, r->meta.user, &g->truncated, SN_TRUNC_USERS);
 	if (r->proto == SN_PROTO_MQTT)
-		add_name(g->client_ids, &g->n_client_ids, r->meta.client_id);
+		add_name(g->client_ids, &g->n_client_ids, r->meta.client_id, &g->truncated,
+			 SN_TRUNC_CLIENT_IDS);
 	if (ev == SN_EVIDENCE_REFUTED) {
 		g->any_refuted = true;
 		ev = SN_EVIDENCE_PORT;
@@ -478,7 +491,7 @@ static bool rule_met(const struct sn_groups *gs, const struct sn_group *g)
 /* The figures an update would show; a change marks the group dirty. */
 struct snapshot {
 	uint64_t first_us, last_us, connections, sent, received;
-	uint8_t n_users, n_client_ids, n_topics;
+	uint8_t n_users, n_client_ids, n_topics, truncated;
 	enum sn_evidence evidence;
 	bool has_details;
 	struct sn_rating rating;
@@ -494,6 +507,7 @@ static void take_snapshot(const struct sn_group *g, struct snapshot *s)
 	s->n_users = g->n_users;
 	s->n_client_ids = g->n_client_ids;
 	s->n_topics = g->details.n_topics;
+	s->truncated = g->truncated;
 	s->evidence = g->evidence;
 	s->has_details = g->has_details;
 	s->rating = g->rating;
@@ -517,6 +531,7 @@ static bool snapshot_differs(const struct sn_group *g, const struct snapshot *s)
 	       s->connections != g->connections || s->sent != g->bytes_sent ||
 	       s->received != g->bytes_received || s->n_users != g->n_users ||
 	       s->n_client_ids != g->n_client_ids || s->n_topics != g->details.n_topics ||
+	       s->truncated != g->truncated ||
 	       s->evidence != g->evidence || s->has_details != g->has_details ||
 	       !rating_equal(&s->rating, &g->rating);
 }

@@ -22,6 +22,15 @@
 
 #define SN_GROUP_NAMES 16   /* Users and client_ids kept per group */
 #define SN_GROUP_NAME_LEN 128
+#define SN_GROUP_FLOW_IDS 64 /* flow_ids kept per group (the contract's maxItems) */
+
+/* Lists that hit their cap (the events' `truncated`): more values were seen. */
+enum sn_group_truncated {
+	SN_TRUNC_USERS = 1 << 0,
+	SN_TRUNC_CLIENT_IDS = 1 << 1,
+	SN_TRUNC_TOPICS = 1 << 2,
+	SN_TRUNC_FLOW_IDS = 1 << 3,
+};
 
 struct sn_group {
 	/* the key */
@@ -39,6 +48,9 @@ struct sn_group {
 	char users[SN_GROUP_NAMES][SN_GROUP_NAME_LEN];       /* sorted */
 	uint8_t n_client_ids;
 	char client_ids[SN_GROUP_NAMES][SN_GROUP_NAME_LEN];  /* sorted */
+	uint8_t n_flow_ids;
+	uint64_t flow_ids[SN_GROUP_FLOW_IDS]; /* the first connections' flow_id, in OPEN order */
+	uint8_t truncated;            /* enum sn_group_truncated bits */
 
 	/* what the rules need */
 	enum sn_proto port_proto;

@@ -93,6 +93,9 @@ static void sample_group(struct sn_group *g)
 	g->details.n_topics = 2;
 	strcpy(g->details.topics[0], "c2/beacon");
 	strcpy(g->details.topics[1], "c2/cmd");
+	g->n_flow_ids = 2;
+	g->flow_ids[0] = 7;
+	g->flow_ids[1] = 65543;
 }
 
 static const char golden_alert[] =
@@ -105,7 +108,7 @@ static const char golden_alert[] =
 	"\"evidence\":\"payload\",\"reasons\":[\"external MQTT broker\",\"2 connections\"],"
 	"\"client_ids\":[\"implant-1\"],\"details\":{\"mqtt_version\":\"3.1.1\",\"keepalive\":60,"
 	"\"clean_session\":true,\"topics\":[\"c2/beacon\",\"c2/cmd\"]},"
-	"\"mitre_technique\":\"T1071.005\"}\n";
+	"\"mitre_technique\":\"T1071.005\",\"flow_ids\":[7,65543],\"truncated\":[]}\n";
 
 START_TEST(test_alert_golden)
 {
@@ -173,7 +176,25 @@ START_TEST(test_group_minimal_ipv6_process)
 			 "\"ConnectionCount\":1,\"BytesSent\":0,\"BytesReceived\":0,"
 			 "\"Suspicion\":\"low\",\"evidence\":\"port\","
 			 "\"reasons\":[\"internal XMPP server\"],\"client_ids\":[],\"details\":{},"
-			 "\"mitre_technique\":\"T1071.005\"}\n");
+			 "\"mitre_technique\":\"T1071.005\",\"flow_ids\":[],\"truncated\":[]}\n");
+}
+END_TEST
+
+/* Every capped list that overflowed is named, in the contract's order. */
+START_TEST(test_group_truncated_lists)
+{
+	static struct sn_events ev;
+	struct sn_group g;
+
+	sample_group(&g);
+	sn_events_init(&ev, "s1", NULL);
+	g.truncated = SN_TRUNC_FLOW_IDS | SN_TRUNC_USERS;
+	sn_events_format_group(&ev, SN_EV_UPDATE, &g, T1);
+	ck_assert_ptr_nonnull(strstr(ev.line, ",\"truncated\":[\"Users\",\"flow_ids\"]}\n"));
+	g.truncated = SN_TRUNC_USERS | SN_TRUNC_CLIENT_IDS | SN_TRUNC_TOPICS | SN_TRUNC_FLOW_IDS;
+	sn_events_format_group(&ev, SN_EV_UPDATE, &g, T1);
+	ck_assert_ptr_nonnull(strstr(ev.line, ",\"truncated\":[\"Users\",\"client_ids\","
+					      "\"topics\",\"flow_ids\"]}\n"));
 }
 END_TEST
 
@@ -467,6 +488,7 @@ Suite *events_suite(void)
 	TCase *t = tcase_create("group");
 
 	tcase_add_test(t, test_alert_golden);
+	tcase_add_test(t, test_group_truncated_lists);
 	tcase_add_test(t, test_update_and_summary_kinds);
 	tcase_add_test(t, test_group_minimal_ipv6_process);
 	tcase_add_test(t, test_hostile_strings_escaped);

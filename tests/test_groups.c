@@ -490,6 +490,99 @@ START_TEST(test_client_ids_sorted_capped)
 }
 END_TEST
 
+/*
+ * Users, client ids and topics at 15, 16 and 17 distinct values: the list
+ * keeps sixteen, and only the seventeenth sets its `truncated` bit.
+ * Connections from one client each carry a distinct user, client id and
+ * topic; a repeat of a kept value never marks the list.
+ */
+static uint8_t truncated_after(unsigned values)
+{
+	struct sn_groups *g = make(16, false);
+
+	memset(&rec, 0, sizeof(rec));
+	for (unsigned i = 0; i < values; i++) {
+		struct sn_conn_report r = conn(SN_REPORT_OPEN, T0 + i, (uint16_t)(i + 1));
+		snprintf(r.meta.user, sizeof(r.meta.user), "user-%02u", i);
+		snprintf(r.meta.client_id, sizeof(r.meta.client_id), "id-%02u", i);
+		r.meta.n_topics = 1;
+		snprintf(r.meta.topics[0], sizeof(r.meta.topics[0]), "t/%02u", i);
+		feed(g, &r);
+		r.kind = SN_REPORT_UPDATE; /* the same values again */
+		feed(g, &r);
+	}
+	sn_groups_flush(g, T0 + SEC);
+	const struct sn_group *s = &rec.ev[rec.n - 1].g;
+	unsigned kept = values < 16 ? values : 16;
+	ck_assert_uint_eq(s->n_users, kept);
+	ck_assert_uint_eq(s->n_client_ids, kept);
+	ck_assert_uint_eq(s->details.n_topics, kept);
+	uint8_t bits = s->truncated;
+	sn_groups_destroy(g);
+	return bits;
+}
+
+START_TEST(test_lists_truncated_at_17)
+{
+	ck_assert_uint_eq(truncated_after(15), 0);
+	ck_assert_uint_eq(truncated_after(16), 0);
+	ck_assert_uint_eq(truncated_after(17),
+			  SN_TRUNC_USERS | SN_TRUNC_CLIENT_IDS | SN_TRUNC_TOPICS);
+}
+END_TEST
+
+/* A topic the dissector had to drop (its own list full) marks the group. */
+START_TEST(test_topics_truncated_by_dissector)
+{
+	struct sn_groups *g = make(16, false);
+	struct sn_conn_report r = conn(SN_REPORT_OPEN, T0, 1);
+
+	feed(g, &r);
+	r = conn(SN_REPORT_OPEN, T0 + 1, 2);
+	r.meta.n_topics = 1;
+	strcpy(r.meta.topics[0], "c2/a");
+	r.meta.topics_truncated = true;
+	feed(g, &r);
+	ck_assert_uint_eq(rec.n, 1);
+	ck_assert_uint_eq(rec.ev[0].g.truncated, SN_TRUNC_TOPICS);
+	sn_groups_destroy(g);
+}
+END_TEST
+
+/* flow_ids: every connection's up to 64, in OPEN order; the 65th marks it. */
+static struct sn_group flow_ids_after(unsigned conns)
+{
+	struct sn_groups *g = make(16, false);
+
+	memset(&rec, 0, sizeof(rec));
+	for (unsigned i = 0; i < conns; i++) {
+		struct sn_conn_report r = conn(SN_REPORT_OPEN, T0 + i, (uint16_t)(i + 1));
+		r.flow_id = 1000 + i;
+		feed(g, &r);
+		r.kind = SN_REPORT_CLOSE; /* later reports of a connection add nothing */
+		feed(g, &r);
+	}
+	sn_groups_flush(g, T0 + SEC);
+	sn_groups_destroy(g);
+	return rec.ev[rec.n - 1].g;
+}
+
+START_TEST(test_flow_ids_capped_at_64)
+{
+	struct sn_group s = flow_ids_after(64);
+
+	ck_assert_uint_eq(s.n_flow_ids, 64);
+	ck_assert_uint_eq(s.flow_ids[0], 1000);
+	ck_assert_uint_eq(s.flow_ids[63], 1063);
+	ck_assert_uint_eq(s.truncated, 0);
+	s = flow_ids_after(65);
+	ck_assert_uint_eq(s.connections, 65);
+	ck_assert_uint_eq(s.n_flow_ids, 64);
+	ck_assert_uint_eq(s.flow_ids[63], 1063);
+	ck_assert_uint_eq(s.truncated, SN_TRUNC_FLOW_IDS);
+}
+END_TEST
+
 START_TEST(test_client_ids_only_for_mqtt)
 {
 	struct sn_groups *g = make(16, false);
@@ -974,6 +1067,9 @@ Suite *groups_suite(void)
 	tcase_add_test(t, test_users_sorted_distinct);
 	tcase_add_test(t, test_client_ids_sorted_capped);
 	tcase_add_test(t, test_client_ids_only_for_mqtt);
+	tcase_add_test(t, test_lists_truncated_at_17);
+	tcase_add_test(t, test_topics_truncated_by_dissector);
+	tcase_add_test(t, test_flow_ids_capped_at_64);
 	tcase_add_test(t, test_topics_merged);
 	tcase_add_test(t, test_details_from_first_confirmed);
 	tcase_add_test(t, test_tls_alpn_remembered);

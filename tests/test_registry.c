@@ -157,6 +157,24 @@ START_TEST(topic_list_capped)
 	}
 	ck_assert_uint_eq(m.n_topics, SN_META_TOPICS);
 	ck_assert_str_eq(m.topics[SN_META_TOPICS - 1], "t15");
+	ck_assert(m.topics_truncated);
+}
+END_TEST
+
+/* Sixteen fill the list without marking it; a repeat does not either. */
+START_TEST(topic_list_full_not_truncated)
+{
+	struct sn_meta m = { .n_topics = 0 };
+	char t[8];
+	for (int i = 0; i < SN_META_TOPICS; i++) {
+		int n = snprintf(t, sizeof t, "t%d", i);
+		sn_meta_add_topic(&m, t, (size_t)n);
+	}
+	sn_meta_add_topic(&m, "t3", 2);
+	ck_assert_uint_eq(m.n_topics, SN_META_TOPICS);
+	ck_assert(!m.topics_truncated);
+	sn_meta_add_topic(&m, "t16", 3);
+	ck_assert(m.topics_truncated);
 }
 END_TEST
 
@@ -283,6 +301,7 @@ Suite *registry_suite(void)
 	tcase_add_test(top, topic_add_and_dedupe);
 	tcase_add_test(top, topic_empty_ignored);
 	tcase_add_test(top, topic_list_capped);
+	tcase_add_test(top, topic_list_full_not_truncated);
 	tcase_add_test(top, topic_long_truncated_and_deduped);
 	suite_add_tcase(s, top);
 
