@@ -39,6 +39,8 @@ enum key_kind {
 	K_BOOL,
 	K_SUSPICION, /* enum sn_suspicion */
 	K_FLUSH,     /* enum sn_flush_policy */
+	K_FACILITY,  /* uint32_t syslog facility code, by name ("local5") */
+	K_TARGET,    /* K_STR holding a syslog target ("", unix:, unix-stream:, udp://, tcp://) */
 	K_CIDRS,     /* struct sn_cidr[max_items] + size_t count */
 	K_STRS,      /* char[max_items][SN_CFG_STR] + size_t count */
 	K_PATTERNS,  /* K_STRS whose items must compile as regular expressions */
@@ -156,6 +158,13 @@ static const struct sn_key tables_keys[] = {
 	KEY_DUR("update_interval", tables.update_interval, 1, SN_CFG_MAX_SECONDS),
 };
 
+static const struct sn_key syslog_keys[] = {
+	{ .name = "target", .kind = K_TARGET, .off = CFG_OFF(output.syslog.target),
+	  .size = CFG_SIZE(output.syslog.target) },
+	{ .name = "facility", .kind = K_FACILITY, .off = CFG_OFF(output.syslog.facility) },
+	KEY_U32("queue_events", output.syslog.queue_events, 1, 1000000),
+};
+
 static const struct sn_key output_keys[] = {
 	KEY_STR("event_log", output.event_log),
 	KEY_BOOL("flows", output.flows),
@@ -164,6 +173,7 @@ static const struct sn_key output_keys[] = {
 	KEY_U32("flush_interval_ms", output.flush_interval_ms, 1, 3600000),
 	KEY_DUR("error_report_interval", output.error_report_interval, 1, SN_CFG_MAX_SECONDS),
 	KEY_U32("community_id_seed", output.community_id_seed, 0, 65535),
+	KEY_SECTION("syslog", K_SECTION, syslog_keys),
 };
 
 static const struct sn_key daemon_keys[] = {
@@ -188,6 +198,56 @@ static const struct sn_key top_keys[] = {
 
 static const char *const suspicion_names[] = { "low", "medium", "high" };
 static const char *const flush_names[] = { "every_event", "interval" };
+
+/* RFC 5424 facility codes 0..23, by name. */
+static const char *const facility_names[] = {
+	"kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news",
+	"uucp", "cron", "authpriv", "ftp", "ntp", "audit", "alert", "clock",
+	"local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+};
+
+const char *sn_syslog_facility_name(uint32_t code)
+{
+	return code < ARRAY_SIZE(facility_names) ? facility_names[code] : "local5";
+}
+
+/*
+ * A syslog target's syntax: "", unix:PATH, unix-stream:PATH, udp://HOST:PORT
+ * or tcp://HOST:PORT (an IPv6 HOST in brackets).  NULL if valid, else why.
+ */
+const char *sn_syslog_target_check(const char *t)
+{
+	const char *rest;
+
+	if (t[0] == '\0')
+		return NULL;
+	if (strncmp(t, "unix:", 5) == 0 || strncmp(t, "unix-stream:", 12) == 0) {
+		rest = strchr(t, ':') + 1;
+		if (rest[0] != '/')
+			return "a unix socket target needs an absolute path (unix:/dev/log)";
+		if (strlen(rest) >= 108)
+			return "the socket path is longer than 107 bytes";
+		return NULL;
+	}
+	if (strncmp(t, "udp://", 6) != 0 && strncmp(t, "tcp://", 6) != 0)
+		return "expected unix:PATH, unix-stream:PATH, udp://HOST:PORT or tcp://HOST:PORT";
+	rest = t + 6;
+	const char *colon = strrchr(rest, ':');
+	if (rest[0] == '[') {
+		const char *close = strchr(rest, ']');
+		if (!close || close[1] != ':')
+			return "an IPv6 host goes in brackets: tcp://[::1]:514";
+		colon = close + 1;
+	}
+	if (!colon || colon == rest)
+		return "expected HOST:PORT, e.g. tcp://127.0.0.1:514";
+	char *end;
+	errno = 0;
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno || port < 1 || port > 65535)
+		return "the port must be a number from 1 to 65535";
+	return NULL;
+}
 
 static const char *flush_name(enum sn_flush_policy f)
 {
@@ -281,6 +341,8 @@ void sn_config_defaults(struct sn_config *cfg)
 	cfg->output.flush = SN_FLUSH_EVERY_EVENT;
 	cfg->output.flush_interval_ms = 1000;
 	cfg->output.error_report_interval = 60;
+	cfg->output.syslog.facility = 21; /* local5 */
+	cfg->output.syslog.queue_events = 10000;
 
 	snprintf(cfg->daemon.user, sizeof cfg->daemon.user, "pubsub-sensor");
 	snprintf(cfg->daemon.group, sizeof cfg->daemon.group, "pubsub-sensor");
@@ -533,6 +595,32 @@ static int set_flush(struct loader *L, const yaml_node_t *n, const char *path,
 	return 0;
 }
 
+static int set_facility(struct loader *L, const yaml_node_t *n, const char *path,
+			const struct sn_key *k)
+{
+	int i = pick_name(n, facility_names, ARRAY_SIZE(facility_names));
+
+	if (i < 0)
+		return fail_at(L->err, n->start_mark,
+			       "%s: expected a syslog facility name (daemon, user, local0..local7, ...)",
+			       path);
+	*(uint32_t *)field(L->cfg, k->off) = (uint32_t)i;
+	return 0;
+}
+
+static int set_target(struct loader *L, const yaml_node_t *n, const char *path,
+		      const struct sn_key *k)
+{
+	char *dst = field(L->cfg, k->off);
+
+	if (copy_string(L, n, path, dst, k->size) != 0)
+		return -1;
+	const char *why = sn_syslog_target_check(dst);
+	if (why)
+		return fail_at(L->err, n->start_mark, "%s: '%.200s': %s", path, dst, why);
+	return 0;
+}
+
 static const char *list_what(enum key_kind kind)
 {
 	switch (kind) {
@@ -734,6 +822,10 @@ static int apply_key(struct loader *L, const yaml_node_t *n, const char *path,
 		return set_suspicion(L, n, path, k);
 	case K_FLUSH:
 		return set_flush(L, n, path, k);
+	case K_FACILITY:
+		return set_facility(L, n, path, k);
+	case K_TARGET:
+		return set_target(L, n, path, k);
 	default:
 		return set_list(L, n, path, k);
 	}
@@ -1115,6 +1207,7 @@ static void print_section(FILE *out, const struct sn_config *cfg, const struct s
 			print_section(out, cfg, k->sub, k->n_sub, depth + 1);
 			continue;
 		case K_STR:
+		case K_TARGET:
 			fputc(' ', out);
 			print_quoted(out, p);
 			fputc('\n', out);
@@ -1131,6 +1224,9 @@ static void print_section(FILE *out, const struct sn_config *cfg, const struct s
 			continue;
 		case K_FLUSH:
 			fprintf(out, " %s\n", flush_name(*(const enum sn_flush_policy *)p));
+			continue;
+		case K_FACILITY:
+			fprintf(out, " %s\n", sn_syslog_facility_name(*(const uint32_t *)p));
 			continue;
 		default:
 			fputc(' ', out);

@@ -90,6 +90,11 @@ struct sn_config {
 		uint32_t flush_interval_ms;  /* for flush: interval; default 1000 */
 		uint32_t error_report_interval; /* seconds between write-error reports; default 60 */
 		uint32_t community_id_seed;  /* seed of flow events' Community ID, 0..65535; default 0 */
+		struct {
+			char target[SN_CFG_STR]; /* "" = off; unix:, unix-stream:, udp://, tcp:// */
+			uint32_t facility;       /* RFC 5424 code; default 21 (local5) */
+			uint32_t queue_events;   /* messages waiting at most; default 10000 */
+		} syslog;
 	} output;
 
 	struct {
@@ -127,6 +132,10 @@ int sn_config_load_string(struct sn_config *cfg, const char *name, const char *y
  */
 typedef int (*sn_config_filter_check_fn)(const char *filter, char *msg, size_t cap);
 void sn_config_set_filter_check(sn_config_filter_check_fn fn);
+/* Syslog facility name for an RFC 5424 code ("local5"). */
+const char *sn_syslog_facility_name(uint32_t code);
+/* NULL when a syslog target's syntax is valid, else a short reason. */
+const char *sn_syslog_target_check(const char *target);
 
 /* Prints the effective configuration as YAML that loads back to the same. */
 void sn_config_print(FILE *out, const struct sn_config *cfg);

@@ -73,6 +73,7 @@ static void daemon_stop(struct sn_daemon *d, int code)
 	uv_close((uv_handle_t *)&d->reports, NULL);
 	sn_aggregator_flush(d->ag, daemon_now_us(d));
 	write_stats(d);
+	sn_aggregator_finish_outputs(d->ag); /* the loop runs on until syslog is drained or gives up */
 	uv_timer_stop(&d->tick);
 	uv_close((uv_handle_t *)&d->tick, NULL);
 	uv_close((uv_handle_t *)&d->sig_int, NULL);
@@ -304,7 +305,7 @@ static int setup(struct sn_daemon *d)
 	char msg[512];
 	const char *log = d->log_path[0] ? d->log_path : NULL;
 	d->ag = sn_aggregator_create(&d->cfg, log, false, msg, sizeof msg);
-	if (!d->ag) {
+	if (!d->ag || sn_aggregator_open_syslog(d->ag, d->loop, msg, sizeof msg) != 0) {
 		fprintf(stderr, "pubsub-sensor: %s\n", msg);
 		return -1;
 	}

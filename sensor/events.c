@@ -62,7 +62,16 @@ void sn_events_init(struct sn_events *ev, const char *sensor, struct sn_eventlog
 	ev->log = log;
 	ev->dropped_overflow = 0;
 	ev->community_id_seed = 0;
+	ev->n_outputs = 0;
 	ev->line[0] = '\0';
+}
+
+int sn_events_add_output(struct sn_events *ev, const struct sn_event_output *o)
+{
+	if (ev->n_outputs == SN_EVENT_OUTPUTS)
+		return -1;
+	ev->outputs[ev->n_outputs++] = *o;
+	return 0;
 }
 
 static void key_field(struct sn_json *j, const char *key, const char *s, size_t cap)
@@ -396,7 +405,7 @@ size_t sn_events_format_stats(struct sn_events *ev, const struct sn_stats_view *
 	return finish(&j);
 }
 
-static void write_line(struct sn_events *ev, size_t len)
+static void write_line(struct sn_events *ev, const char *type, uint64_t ts_us, size_t len)
 {
 	if (len == 0) {
 		ev->dropped_overflow++;
@@ -404,6 +413,8 @@ static void write_line(struct sn_events *ev, size_t len)
 	}
 	if (ev->log)
 		sn_eventlog_write(ev->log, ev->line, len); /* errors are counted by the log */
+	for (size_t i = 0; i < ev->n_outputs; i++)
+		ev->outputs[i].write(ev->outputs[i].ctx, type, ev->line, len, ts_us);
 }
 
 void sn_events_group_event(void *ctx, enum sn_group_event kind, const struct sn_group *g,
@@ -411,7 +422,7 @@ void sn_events_group_event(void *ctx, enum sn_group_event kind, const struct sn_
 {
 	struct sn_events *ev = ctx;
 
-	write_line(ev, sn_events_format_group(ev, kind, g, ts_us));
+	write_line(ev, sn_group_event_name(kind), ts_us, sn_events_format_group(ev, kind, g, ts_us));
 }
 
 void sn_events_flow_event(void *ctx, const struct sn_conn_report *r, enum sn_proto proto,
@@ -419,10 +430,10 @@ void sn_events_flow_event(void *ctx, const struct sn_conn_report *r, enum sn_pro
 {
 	struct sn_events *ev = ctx;
 
-	write_line(ev, sn_events_format_flow(ev, r, proto, external, ts_us));
+	write_line(ev, "flow", ts_us, sn_events_format_flow(ev, r, proto, external, ts_us));
 }
 
 void sn_events_write_stats(struct sn_events *ev, const struct sn_stats_view *s, uint64_t ts_us)
 {
-	write_line(ev, sn_events_format_stats(ev, s, ts_us));
+	write_line(ev, "stats", ts_us, sn_events_format_stats(ev, s, ts_us));
 }

@@ -18,9 +18,23 @@
 
 #define SN_EVENT_LINE_MAX 65536
 
+/*
+ * An output beside the event log (syslog): handed every event's finished
+ * line (ending in '\n'), its type and its packet time.  Events are
+ * formatted once; every output gets the same bytes.
+ */
+struct sn_event_output {
+	void (*write)(void *ctx, const char *event_type, const char *line, size_t len,
+		      uint64_t ts_us);
+	void *ctx;
+};
+#define SN_EVENT_OUTPUTS 4
+
 struct sn_events {
 	const char *sensor;        /* sensor name */
 	struct sn_eventlog *log;   /* NULL: events are formatted but not written */
+	struct sn_event_output outputs[SN_EVENT_OUTPUTS];
+	size_t n_outputs;
 	uint64_t dropped_overflow; /* lines too long for the buffer (never expected) */
 	uint16_t community_id_seed; /* flow events' community_id (output.community_id_seed) */
 	char line[SN_EVENT_LINE_MAX];
@@ -41,6 +55,8 @@ struct sn_stats_view {
 };
 
 void sn_events_init(struct sn_events *ev, const char *sensor, struct sn_eventlog *log);
+/* Adds an output; 0, or -1 when SN_EVENT_OUTPUTS are already taken. */
+int sn_events_add_output(struct sn_events *ev, const struct sn_event_output *o);
 
 /* Formatters: return the line length (ending in '\n') in ev->line, 0 on overflow. */
 size_t sn_events_format_group(struct sn_events *ev, enum sn_group_event kind,

@@ -17,6 +17,7 @@
 #include "groups.h"
 #include "portmap.h"
 #include "rules.h"
+#include "syslog.h"
 #include "table.h"
 
 #define SN_TABLE_ROWS 100000
@@ -194,6 +195,7 @@ struct sn_aggregator {
 	bool have_log;
 	struct sn_table table;
 	bool want_table;
+	struct sn_syslog *syslog;  /* NULL: output.syslog.target is empty */
 	uint64_t now_us;
 	uint64_t next_tick_us;
 };
@@ -291,10 +293,37 @@ struct sn_aggregator *sn_aggregator_create(const struct sn_config *cfg, const ch
 	return ag;
 }
 
+int sn_aggregator_open_syslog(struct sn_aggregator *ag, void *uv_loop, char *err, size_t errlen)
+{
+	const struct sn_config *cfg = &ag->cfg;
+	if (cfg->output.syslog.target[0] == '\0')
+		return 0;
+	struct sn_syslog_options o = {
+		.target = cfg->output.syslog.target,
+		.facility = cfg->output.syslog.facility,
+		.queue_events = cfg->output.syslog.queue_events,
+		.sensor = cfg->sensor_name,
+		.loop = uv_loop,
+	};
+	if (sn_syslog_open(&ag->syslog, &o, err, errlen) != 0)
+		return -1;
+	struct sn_event_output out = { .write = sn_syslog_event, .ctx = ag->syslog };
+	sn_events_add_output(&ag->events, &out);
+	return 0;
+}
+
+void sn_aggregator_finish_outputs(struct sn_aggregator *ag)
+{
+	if (ag->syslog)
+		sn_syslog_finish(ag->syslog, SN_SYSLOG_DRAIN_MS);
+}
+
 void sn_aggregator_destroy(struct sn_aggregator *ag)
 {
 	if (!ag)
 		return;
+	sn_syslog_free(ag->syslog);
+	ag->syslog = NULL;
 	if (ag->groups)
 		sn_groups_destroy(ag->groups);
 	sn_table_free(&ag->table);
@@ -393,10 +422,12 @@ void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_
 	static const char *const names[] = {
 		"flows_evicted_half_open", "groups_evicted", "classify_pool_exhausted",
 		"flow_meta_exhausted", "event_log_write_errors", "report_queue_full",
+		"syslog_dropped",
 	};
 	const uint64_t values[] = {
 		c->evicted_half_open, gs.groups_evicted, c->pool_exhausted, c->meta_exhausted,
 		ag->have_log ? ag->log.errors : 0, live ? live->report_queue_full : 0,
+		ag->syslog ? sn_syslog_dropped(ag->syslog) : 0,
 	};
 	view.extra_names = names;
 	view.extra_values = values;

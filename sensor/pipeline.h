@@ -100,6 +100,17 @@ struct sn_aggregator *sn_aggregator_create(const struct sn_config *cfg, const ch
 					   bool want_table, char *err, size_t errlen);
 /* Flushes and closes the event log, frees everything. */
 void sn_aggregator_destroy(struct sn_aggregator *ag);
+/*
+ * Starts the syslog output when output.syslog.target is set.  uv_loop: the
+ * daemon's uv_loop_t, or NULL (replay) for a private one run as events come.
+ * 0, or -1 with a one-line message in err.
+ */
+int sn_aggregator_open_syslog(struct sn_aggregator *ag, void *uv_loop, char *err, size_t errlen);
+/*
+ * End of run, after the last event: outputs send what they hold, for at
+ * most a few seconds (replay waits here; the daemon's loop runs on).
+ */
+void sn_aggregator_finish_outputs(struct sn_aggregator *ag);
 
 /* Connection report entry point (sn_report_fn); ctx is the aggregator. */
 void sn_aggregator_report(void *ag, const struct sn_conn_report *r);

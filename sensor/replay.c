@@ -159,7 +159,7 @@ int sn_replay_run(const struct sn_config *cfg, const struct sn_replay_options *o
 	struct sn_worker *w = NULL;
 	struct sn_aggregator *ag =
 		sn_aggregator_create(cfg, o->log_path, o->table_out != NULL, err, sizeof err);
-	if (!ag) {
+	if (!ag || sn_aggregator_open_syslog(ag, NULL, err, sizeof err) != 0) {
 		fprintf(stderr, "pubsub-sensor: %s\n", err);
 		goto out;
 	}
@@ -173,6 +173,7 @@ int sn_replay_run(const struct sn_config *cfg, const struct sn_replay_options *o
 	for (size_t i = 0; i < o->n_files && !log_reader_gone(ag); i++)
 		replay_file(files[i].pcap, o->files[i], w, ag);
 	finish(w, ag); /* the stats event flushes the log */
+	sn_aggregator_finish_outputs(ag); /* syslog: send what is queued, a few seconds at most */
 	status = check_log(ag, o->log_path) != 0 ? 1 : 0;
 	if (o->table_out && !log_reader_gone(ag)) {
 		sn_aggregator_print_table(ag, o->table_out);
