@@ -91,7 +91,8 @@ class Rsyslog:
                 call = " call RSYSLOG_DefaultRuleset" if name == "tcp" else ""
                 f.write(f'ruleset(name="{name}") {{ action(type="omfile" file="{tmp}/{name}.raw" template="raw"){call} }}\n')
             f.write(f'input(type="imtcp" address="127.0.0.1" port="{self.tcp}" ruleset="tcp")\n')
-            f.write(f'input(type="imudp" address="127.0.0.1" port="{self.udp}" ruleset="udp")\n')
+            # UDP has no flow control: a receive buffer large enough for a replay's burst
+            f.write(f'input(type="imudp" address="127.0.0.1" port="{self.udp}" ruleset="udp" rcvbufSize="8m")\n')
             f.write(f'input(type="imptcp" path="{self.stream_sock}" unlink="on" ruleset="stream")\n')
             f.write(f'input(type="imuxsock" socket="{self.dgram_sock}" useSpecialParser="off" '
                     f'parseHostname="on" rateLimit.interval="0" ruleset="dgram")\n')
