@@ -41,6 +41,7 @@ enum key_kind {
 	K_FLUSH,     /* enum sn_flush_policy */
 	K_FACILITY,  /* uint32_t syslog facility code, by name ("local5") */
 	K_TARGET,    /* K_STR holding a syslog target ("", unix:, unix-stream:, udp://, tcp://) */
+	K_REFUTED,   /* enum sn_refuted_policy */
 	K_CIDRS,     /* struct sn_cidr[max_items] + size_t count */
 	K_STRS,      /* char[max_items][SN_CFG_STR] + size_t count */
 	K_PATTERNS,  /* K_STRS whose items must compile as regular expressions */
@@ -143,6 +144,7 @@ static const struct sn_key rules_keys[] = {
 		 rules.n_allow_tls_server_names),
 	KEY_LIST("allow_users", K_STRS, rules.allow_users, rules.n_allow_users),
 	KEY_U32("nonstandard_port_raise", rules.nonstandard_port_raise, 0, 2),
+	{ .name = "refuted", .kind = K_REFUTED, .off = CFG_OFF(rules.refuted) },
 };
 
 static const struct sn_key tables_keys[] = {
@@ -198,6 +200,7 @@ static const struct sn_key top_keys[] = {
 
 static const char *const suspicion_names[] = { "low", "medium", "high" };
 static const char *const flush_names[] = { "every_event", "interval" };
+static const char *const refuted_names[] = { "count", "demote", "ignore" };
 
 /* RFC 5424 facility codes 0..23, by name. */
 static const char *const facility_names[] = {
@@ -323,6 +326,7 @@ void sn_config_defaults(struct sn_config *cfg)
 	cfg->rules.min_connections = 2;
 	cfg->rules.min_suspicion = SN_SUSP_MEDIUM;
 	cfg->rules.nonstandard_port_raise = 1;
+	cfg->rules.refuted = SN_REFUTED_COUNT;
 
 	cfg->tables.max_flows = 262144;
 	cfg->tables.max_groups = 16384;
@@ -618,6 +622,14 @@ static int set_target(struct loader *L, const yaml_node_t *n, const char *path,
 	const char *why = sn_syslog_target_check(dst);
 	if (why)
 		return fail_at(L->err, n->start_mark, "%s: '%.200s': %s", path, dst, why);
+static int set_refuted(struct loader *L, const yaml_node_t *n, const char *path,
+		       const struct sn_key *k)
+{
+	int i = pick_name(n, refuted_names, ARRAY_SIZE(refuted_names));
+
+	if (i < 0)
+		return fail_at(L->err, n->start_mark, "%s: expected count, demote or ignore", path);
+	*(enum sn_refuted_policy *)field(L->cfg, k->off) = (enum sn_refuted_policy)i;
 	return 0;
 }
 
@@ -826,6 +838,8 @@ static int apply_key(struct loader *L, const yaml_node_t *n, const char *path,
 		return set_facility(L, n, path, k);
 	case K_TARGET:
 		return set_target(L, n, path, k);
+	case K_REFUTED:
+		return set_refuted(L, n, path, k);
 	default:
 		return set_list(L, n, path, k);
 	}
@@ -1228,6 +1242,11 @@ static void print_section(FILE *out, const struct sn_config *cfg, const struct s
 		case K_FACILITY:
 			fprintf(out, " %s\n", sn_syslog_facility_name(*(const uint32_t *)p));
 			continue;
+		case K_REFUTED: {
+			size_t v = (size_t)*(const enum sn_refuted_policy *)p;
+			fprintf(out, " %s\n", refuted_names[v < ARRAY_SIZE(refuted_names) ? v : 0]);
+			continue;
+		}
 		default:
 			fputc(' ', out);
 			print_list(out, cfg, k);

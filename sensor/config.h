@@ -21,6 +21,13 @@
 enum sn_suspicion { SN_SUSP_LOW = 0, SN_SUSP_MEDIUM, SN_SUSP_HIGH };
 const char *sn_suspicion_name(enum sn_suspicion s); /* "low", "medium", "high" */
 
+/* rules.refuted: what a connection whose payload refuted its port does. */
+enum sn_refuted_policy {
+	SN_REFUTED_COUNT = 0, /* counted and rated as the search does (default) */
+	SN_REFUTED_DEMOTE,    /* counted, a group of only such connections rated one step lower */
+	SN_REFUTED_IGNORE,    /* left out of groups */
+};
+
 enum sn_flush_policy {
 	SN_FLUSH_EVERY_EVENT = 0, /* one write(2) per event line, at once */
 	SN_FLUSH_INTERVAL,        /* lines gathered and written each flush interval */
@@ -68,6 +75,7 @@ struct sn_config {
 		char allow_users[SN_CFG_MAX_PATTERNS][SN_CFG_STR];
 		size_t n_allow_users;
 		uint32_t nonstandard_port_raise; /* steps added for a protocol on a foreign port; default 1 */
+		enum sn_refuted_policy refuted;  /* default count */
 	} rules;
 
 	struct {

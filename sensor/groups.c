@@ -450,10 +450,13 @@ static void fold(struct sn_groups *gs, struct sn_group *g, const struct sn_conn_
 			 SN_TRUNC_CLIENT_IDS);
 	if (ev == SN_EVIDENCE_REFUTED) {
 		g->any_refuted = true;
-		ev = SN_EVIDENCE_PORT;
+		if (!g->any_unrefuted)
+			g->evidence = SN_EVIDENCE_REFUTED; /* every connection so far refuted */
+	} else {
+		if (!g->any_unrefuted || ev > g->evidence)
+			g->evidence = ev;
+		g->any_unrefuted = true;
 	}
-	if (ev > g->evidence)
-		g->evidence = ev;
 	fold_details(gs, g, r);
 }
 
@@ -549,6 +552,13 @@ void sn_groups_report(void *groups, const struct sn_conn_report *r)
 
 	if (r->proto == SN_PROTO_NONE)
 		return;
+	if (r->evidence == SN_EVIDENCE_REFUTED &&
+	    gs->rules->cfg->rules.refuted == SN_REFUTED_IGNORE) {
+		if (r->kind == SN_REPORT_OPEN)
+			gs->st.refuted_ignored++;
+		report_flow(gs, r, sn_rules_is_external(gs->rules, &r->server));
+		return;
+	}
 	if (sn_rules_allowed(gs->rules, r)) {
 		if (r->kind == SN_REPORT_OPEN)
 			gs->st.allowed++;

@@ -54,8 +54,10 @@ struct sn_group {
 
 	/* what the rules need */
 	enum sn_proto port_proto;
-	enum sn_evidence evidence;    /* best seen: payload > tls > port */
+	enum sn_evidence evidence;    /* best seen: payload > tls > port; refuted while
+					 every connection's payload refuted its port */
 	bool any_refuted;
+	bool any_unrefuted;           /* some report's evidence was not refuted */
 	uint64_t untrusted_mqtt;      /* connections whose client id matched no trusted pattern */
 	char trusted_pattern[SN_CFG_STR];
 	char tls_alpn[SN_META_ALPN_STR];
@@ -103,6 +105,7 @@ struct sn_groups_stats {
 	uint64_t connections;     /* OPEN reports counted */
 	uint64_t allowed;         /* connections dropped by an allow list */
 	uint64_t probes;          /* groups compared while looking a key up */
+	uint64_t refuted_ignored; /* refuted connections left out (rules.refuted: ignore) */
 };
 
 struct sn_groups;

@@ -195,7 +195,9 @@ static void reason_evidence(const struct sn_rule_facts *f, struct sn_rating *out
 		add_reason(out, "port %u only: no payload confirmed or refuted it",
 			   (unsigned)f->dest_port);
 		break;
-	default:
+	case SN_EVIDENCE_REFUTED:
+		add_reason(out, "port %u but payload is not %s", (unsigned)f->dest_port,
+			   sn_proto_name(f->port_proto != SN_PROTO_NONE ? f->port_proto : f->proto));
 		break;
 	}
 }
@@ -217,11 +219,17 @@ void sn_rules_rate(const struct sn_rules *r, const struct sn_rule_facts *f, stru
 	bool xmpp = f->proto == SN_PROTO_XMPP;
 	unsigned level = base_rating(f);
 	uint32_t raise = r->cfg->rules.nonstandard_port_raise;
-	bool foreign = on_foreign_port(f) && raise > 0;
+	/* trust wins over the raise: trusted MQTT clients stay low on any port */
+	bool trusted = f->proto == SN_PROTO_MQTT && mqtt_exception(f);
+	bool foreign = on_foreign_port(f) && raise > 0 && !trusted;
+	bool demote = f->evidence == SN_EVIDENCE_REFUTED &&
+		      r->cfg->rules.refuted == SN_REFUTED_DEMOTE && level > SN_SUSP_LOW;
 
 	memset(out, 0, sizeof *out);
 	if (foreign)
 		level = level + raise > SN_SUSP_HIGH ? SN_SUSP_HIGH : level + raise;
+	if (demote)
+		level--;
 	out->suspicion = (enum sn_suspicion)level;
 
 	add_reason(out, "%s %s %s", f->external ? "external" : "internal", name,
@@ -229,9 +237,16 @@ void sn_rules_rate(const struct sn_rules *r, const struct sn_rule_facts *f, stru
 	reason_evidence(f, out);
 	if (foreign)
 		add_reason(out, "%s on non-standard port %u", name, (unsigned)f->dest_port);
-	if (f->any_refuted && f->port_proto != SN_PROTO_NONE)
-		add_reason(out, "port %u but payload is not %s", (unsigned)f->dest_port,
-			   sn_proto_name(f->port_proto));
+	else if (on_foreign_port(f) && raise > 0 && trusted)
+		add_reason(out, "%s on non-standard port %u (not raised: trusted clients)", name,
+			   (unsigned)f->dest_port);
+	if (f->any_refuted && f->evidence != SN_EVIDENCE_REFUTED && f->port_proto != SN_PROTO_NONE)
+		add_reason(out, f->proto == f->port_proto ? "port %u but some connections' payload is not %s"
+							  : "port %u but payload is not %s",
+			   (unsigned)f->dest_port, sn_proto_name(f->port_proto));
+	if (demote)
+		add_reason(out, "rated one step lower: no connection's payload is %s (rules.refuted: demote)",
+			   name);
 	reason_exception(f, out);
 	add_reason(out, "%llu connections (threshold %u)", (unsigned long long)f->connections,
 		   (unsigned)f->min_connections);

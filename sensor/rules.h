@@ -30,7 +30,8 @@ struct sn_rule_facts {
 	enum sn_proto port_proto;     /* what the server port alone would say */
 	uint16_t dest_port;
 	bool external;
-	enum sn_evidence evidence;    /* the group's best: payload > tls > port */
+	enum sn_evidence evidence;    /* the group's best: payload > tls > port; refuted
+					 when every connection's payload refuted port_proto */
 	bool any_refuted;             /* some connection's payload refuted port_proto */
 	bool midstream;               /* the details came from a mid-stream match */
 	bool all_trusted_clients;     /* every MQTT client id matched a trusted pattern */

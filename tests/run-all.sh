@@ -73,7 +73,7 @@ fi
 # sanitizer build (SN_ASAN=1) valgrind, packaging and the soak are left out: valgrind
 # cannot run an ASan binary, the package holds the normal build, and the
 # soak measures the normal build's memory.
-for t in golden cli install flowtable demo splunk syslog malformed snaplen valgrind live workers faults soak packaging; do
+for t in golden cli aggregate install flowtable demo splunk syslog malformed snaplen valgrind live workers faults soak packaging; do
 	case $t in
 	golden) cmd="/usr/bin/python3 tests/golden.py --sensor $sensor" ;;
 	*) cmd="sh tests/$t-test.sh $sensor" ;;

@@ -728,7 +728,7 @@ START_TEST(test_evidence_best_and_refuted)
 }
 END_TEST
 
-START_TEST(test_refuted_only_is_port)
+START_TEST(test_refuted_only_is_refuted)
 {
 	struct sn_groups *g = make(16, false);
 
@@ -739,9 +739,9 @@ START_TEST(test_refuted_only_is_port)
 		feed(g, &r);
 	}
 	sn_groups_flush(g, T0 + SEC);
-	/* whether it alerts is the rules' call; if it did, evidence reads "port" */
+	/* whether it alerts is the rules' call; if it did, evidence reads "refuted" */
 	for (size_t i = 0; i < rec.n; i++) {
-		ck_assert_int_eq(rec.ev[i].g.evidence, SN_EVIDENCE_PORT);
+		ck_assert_int_eq(rec.ev[i].g.evidence, SN_EVIDENCE_REFUTED);
 		ck_assert(rec.ev[i].g.any_refuted);
 		ck_assert(!rec.ev[i].g.has_details);
 	}
@@ -1078,7 +1078,7 @@ Suite *groups_suite(void)
 	t = tcase_create("rules");
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, test_evidence_best_and_refuted);
-	tcase_add_test(t, test_refuted_only_is_port);
+	tcase_add_test(t, test_refuted_only_is_refuted);
 	tcase_add_test(t, test_trusted_mqtt_clients_low_no_alert);
 	tcase_add_test(t, test_untrusted_client_spoils_trust);
 	tcase_add_test(t, test_allow_list_not_counted);

@@ -412,9 +412,9 @@ START_TEST(test_raise_on_another_protocols_port)
 }
 END_TEST
 
-START_TEST(test_trusted_external_mqtt_raised)
+START_TEST(test_trusted_external_mqtt_not_raised)
 {
-	/* a trusted client on a foreign port: low, raised one step */
+	/* a trusted client on a foreign port: trust wins, low, not raised */
 	struct sn_rule_facts f = facts(SN_PROTO_MQTT, 443, true);
 	f.port_proto = SN_PROTO_NONE;
 	f.evidence = SN_EVIDENCE_TLS;
@@ -425,11 +425,11 @@ START_TEST(test_trusted_external_mqtt_raised)
 	static const char *const want[] = {
 		"external MQTT broker",
 		"TLS ALPN 'mqtt' names MQTT",
-		"MQTT on non-standard port 443",
+		"MQTT on non-standard port 443 (not raised: trusted clients)",
 		"MQTT client ids match trusted pattern '^ops-'",
 		"3 connections (threshold 2)",
 	};
-	ck_assert_int_eq(r.suspicion, SN_SUSP_MEDIUM);
+	ck_assert_int_eq(r.suspicion, SN_SUSP_LOW);
 	assert_reasons(&r, want, ARRAY_SIZE(want));
 }
 END_TEST
@@ -523,10 +523,55 @@ START_TEST(test_reasons_refuted)
 	static const char *const want[] = {
 		"external MQTT broker",
 		"port 1883 only: no payload confirmed or refuted it",
-		"port 1883 but payload is not MQTT",
+		"port 1883 but some connections' payload is not MQTT",
 		"3 connections (threshold 2)",
 	};
 	assert_reasons(&r, want, ARRAY_SIZE(want));
+}
+END_TEST
+
+/* Every connection refuted: one reason, not "no payload confirmed or refuted it". */
+START_TEST(test_reasons_all_refuted)
+{
+	struct sn_rule_facts f = facts(SN_PROTO_STOMP, 61613, false);
+	f.evidence = SN_EVIDENCE_REFUTED;
+	f.any_refuted = true;
+	struct sn_rating r = rate(&f);
+	static const char *const want[] = {
+		"internal STOMP broker",
+		"port 61613 but payload is not STOMP",
+		"3 connections (threshold 2)",
+	};
+	ck_assert_int_eq(r.suspicion, SN_SUSP_MEDIUM); /* count: as the search rates it */
+	assert_reasons(&r, want, ARRAY_SIZE(want));
+}
+END_TEST
+
+/* rules.refuted: demote rates a wholly refuted group one step lower, saying why. */
+START_TEST(test_refuted_demote)
+{
+	cfg.rules.refuted = SN_REFUTED_DEMOTE;
+	struct sn_rule_facts f = facts(SN_PROTO_STOMP, 61613, true);
+	f.evidence = SN_EVIDENCE_REFUTED;
+	f.any_refuted = true;
+	struct sn_rating r = rate(&f);
+	static const char *const want[] = {
+		"external STOMP broker",
+		"port 61613 but payload is not STOMP",
+		"rated one step lower: no connection's payload is STOMP (rules.refuted: demote)",
+		"3 connections (threshold 2)",
+	};
+	ck_assert_int_eq(r.suspicion, SN_SUSP_MEDIUM);
+	assert_reasons(&r, want, ARRAY_SIZE(want));
+	/* a confirmed connection in the group: not demoted */
+	f.evidence = SN_EVIDENCE_PAYLOAD;
+	r = rate(&f);
+	ck_assert_int_eq(r.suspicion, SN_SUSP_HIGH);
+	/* low stays low */
+	f = facts(SN_PROTO_MQTT, 1883, false);
+	f.evidence = SN_EVIDENCE_REFUTED;
+	r = rate(&f);
+	ck_assert_int_eq(r.suspicion, SN_SUSP_LOW);
 }
 END_TEST
 
@@ -609,7 +654,7 @@ Suite *rules_suite(void)
 	tcase_add_test(tc, test_nonstandard_port_raise);
 	tcase_add_test(tc, test_no_raise_without_confirmation);
 	tcase_add_test(tc, test_raise_on_another_protocols_port);
-	tcase_add_test(tc, test_trusted_external_mqtt_raised);
+	tcase_add_test(tc, test_trusted_external_mqtt_not_raised);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reasons");
@@ -619,6 +664,8 @@ Suite *rules_suite(void)
 	tcase_add_test(tc, test_reasons_tls_port);
 	tcase_add_test(tc, test_reasons_port_only);
 	tcase_add_test(tc, test_reasons_refuted);
+	tcase_add_test(tc, test_reasons_all_refuted);
+	tcase_add_test(tc, test_refuted_demote);
 	tcase_add_test(tc, test_reasons_both_exceptions);
 	tcase_add_test(tc, test_reasons_long_pattern_fits);
 	suite_add_tcase(s, tc);
