@@ -622,6 +622,9 @@ static int set_target(struct loader *L, const yaml_node_t *n, const char *path,
 	const char *why = sn_syslog_target_check(dst);
 	if (why)
 		return fail_at(L->err, n->start_mark, "%s: '%.200s': %s", path, dst, why);
+	return 0;
+}
+
 static int set_refuted(struct loader *L, const yaml_node_t *n, const char *path,
 		       const struct sn_key *k)
 {
