@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "gen.h"
 
 #define ETH_HLEN 14
@@ -168,7 +169,7 @@ int sn_gen_pcap_open(struct sn_gen_pcap *w, const char *path)
 
 void sn_gen_pcap_write(struct sn_gen_pcap *w, uint64_t ts_us, const uint8_t *frame, size_t len)
 {
-	uint32_t rec[4] = { (uint32_t)(ts_us / 1000000u), (uint32_t)(ts_us % 1000000u),
+	uint32_t rec[4] = { (uint32_t)(ts_us / SN_US_PER_S), (uint32_t)(ts_us % SN_US_PER_S),
 			    (uint32_t)len, (uint32_t)len };
 	if (w->len + sizeof rec + len > w->cap)
 		flush_buf(w);

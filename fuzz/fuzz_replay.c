@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture.h"
 #include "pipeline.h"
 
 #define SN_FUZZ_MAX_PACKETS 4096
@@ -39,18 +40,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static uint64_t packet_time_us(const struct pcap_pkthdr *h)
-{
-	return (uint64_t)h->ts.tv_sec * 1000000ULL + (uint64_t)h->ts.tv_usec;
-}
-
 static void run(pcap_t *p, struct sn_worker *w, struct sn_aggregator *ag)
 {
 	struct pcap_pkthdr *h;
 	const u_char *frame;
 	struct sn_worker_counts counts;
 	for (int n = 0; n < SN_FUZZ_MAX_PACKETS && pcap_next_ex(p, &h, &frame) == 1; n++) {
-		sn_worker_packet(w, frame, h->caplen, h->len, packet_time_us(h));
+		sn_worker_packet(w, frame, h->caplen, h->len, sn_capture_time_us(h));
 		sn_aggregator_tick(ag, sn_worker_now(w));
 	}
 	uint64_t end = sn_worker_now(w);

@@ -23,6 +23,7 @@
 #include "flow.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,7 @@
 #include "detect.h"
 #include "flowindex.h"
 #include "flowkey.h"
+#include "lru.h"
 #include "reassembly.h"
 
 #define SN_FLOW_NIL UINT32_MAX
@@ -57,7 +59,7 @@ enum { SN_LRU_NEW = 0, SN_LRU_EST, SN_LRU_CLOSING, SN_LRU_COUNT };
 /* The part every packet touches.  Index 0 of arrays: client to server. */
 struct sn_flow {
 	uint64_t hash;             /* key hash: finds the entry's index slot */
-	uint32_t lru_prev, lru_next; /* lru_next also links the free list */
+	struct sn_lru_link lru;    /* lru.next also links the free list */
 	uint64_t last_us;          /* last packet, packet time */
 	uint64_t bytes[2];         /* IP-layer bytes per direction */
 	uint64_t packets[2];
@@ -83,11 +85,6 @@ struct sn_flow_cold {
 	uint8_t flags;             /* SN_FC_* */
 	struct sn_detect det;      /* dissectors that refused (detect.h) */
 	uint8_t match;             /* dissector that matched, for the detail phase */
-};
-
-struct sn_lru {
-	uint32_t head, tail; /* head = least recently active */
-	uint32_t count;
 };
 
 struct sn_flow_table {
@@ -143,42 +140,30 @@ static const struct sn_meta *flow_meta(const struct sn_flow_table *ft, uint32_t 
 
 /* ---- lists ------------------------------------------------------------ */
 
+/* Where the LRU lists (lru.h) find an entry's link. */
+static struct sn_lru_nodes flow_nodes(const struct sn_flow_table *ft)
+{
+	return (struct sn_lru_nodes){ .base = (char *)ft->flows, .stride = sizeof *ft->flows,
+				      .offset = offsetof(struct sn_flow, lru), .first = 0,
+				      .nil = SN_FLOW_NIL };
+}
+
 static void lru_unlink(struct sn_flow_table *ft, uint32_t i)
 {
-	struct sn_flow *f = &ft->flows[i];
-	struct sn_lru *l = &ft->lru[f->list];
-	if (f->lru_prev != SN_FLOW_NIL)
-		ft->flows[f->lru_prev].lru_next = f->lru_next;
-	else
-		l->head = f->lru_next;
-	if (f->lru_next != SN_FLOW_NIL)
-		ft->flows[f->lru_next].lru_prev = f->lru_prev;
-	else
-		l->tail = f->lru_prev;
-	l->count--;
+	sn_lru_unlink(&ft->lru[ft->flows[i].list], flow_nodes(ft), i);
 }
 
 static void lru_append(struct sn_flow_table *ft, uint32_t i, uint8_t list)
 {
-	struct sn_flow *f = &ft->flows[i];
-	struct sn_lru *l = &ft->lru[list];
-	f->list = list;
-	f->lru_next = SN_FLOW_NIL;
-	f->lru_prev = l->tail;
-	if (l->tail != SN_FLOW_NIL)
-		ft->flows[l->tail].lru_next = i;
-	else
-		l->head = i;
-	l->tail = i;
-	l->count++;
+	ft->flows[i].list = list;
+	sn_lru_append(&ft->lru[list], flow_nodes(ft), i);
 }
 
 static void lru_move(struct sn_flow_table *ft, uint32_t i, uint8_t list)
 {
-	if (ft->flows[i].list == list && ft->lru[list].tail == i)
-		return;
-	lru_unlink(ft, i);
-	lru_append(ft, i, list);
+	struct sn_flow *f = &ft->flows[i];
+	sn_lru_move(&ft->lru[f->list], &ft->lru[list], flow_nodes(ft), i);
+	f->list = list;
 }
 
 static void rep_append(struct sn_flow_table *ft, uint32_t i)
@@ -605,7 +590,7 @@ static void free_flow(struct sn_flow_table *ft, uint32_t i)
 	lru_unlink(ft, i);
 	sn_flowindex_remove(&ft->index, f->hash, i);
 	f->flags = 0;
-	f->lru_next = ft->free_head;
+	f->lru.next = ft->free_head;
 	ft->free_head = i;
 	ft->active--;
 }
@@ -704,7 +689,7 @@ static uint32_t take_entry(struct sn_flow_table *ft, uint64_t now_us)
 		evict_one(ft, now_us);
 	uint32_t i = ft->free_head;
 	if (i != SN_FLOW_NIL)
-		ft->free_head = ft->flows[i].lru_next;
+		ft->free_head = ft->flows[i].lru.next;
 	return i;
 }
 
@@ -766,14 +751,14 @@ static void prefetch_victims(const struct sn_flow_table *ft)
 	uint32_t v = ft->lru[SN_LRU_NEW].head;
 	if (ft->free_head != SN_FLOW_NIL || ft->fresh < ft->cfg.max_flows || v == SN_FLOW_NIL)
 		return;
-	uint32_t next = ft->flows[v].lru_next;
+	uint32_t next = ft->flows[v].lru.next;
 	if (next == SN_FLOW_NIL)
 		return;
 	const struct sn_flow *n = &ft->flows[next];
 	__builtin_prefetch(sn_flowindex_home(&ft->index, n->hash), 1);
 	__builtin_prefetch(&ft->cold[next], 1);
-	if (n->lru_next != SN_FLOW_NIL)
-		__builtin_prefetch(&ft->flows[n->lru_next], 1);
+	if (n->lru.next != SN_FLOW_NIL)
+		__builtin_prefetch(&ft->flows[n->lru.next], 1);
 }
 
 /* One segment, its key and hash already known. */
@@ -945,7 +930,7 @@ static void init_lists(struct sn_flow_table *ft)
 	ft->free_head = SN_FLOW_NIL;
 	ft->fresh = 0;
 	for (int l = 0; l < SN_LRU_COUNT; l++)
-		ft->lru[l] = (struct sn_lru){ SN_FLOW_NIL, SN_FLOW_NIL, 0 };
+		sn_lru_init(&ft->lru[l], flow_nodes(ft));
 	ft->rep_head = ft->rep_tail = SN_FLOW_NIL;
 	for (uint32_t m = ft->n_meta; m-- > 0;)
 		ft->meta_free[ft->n_meta_free++] = m;

@@ -7,8 +7,8 @@
  * mark and then recycled through a free list.  Three intrusive lists over
  * slot indices (1-based, 0 = none, so zeroed memory is "empty"):
  *   - hash chains (hash_next) to find a group by key;
- *   - the LRU list (lru_prev/lru_next), most recently reported first, so
- *     expiry and eviction look only at the tail;
+ *   - the LRU list (lru.h, shared with the flow table), least recently
+ *     reported first, so expiry and eviction look only at its head;
  *   - the dirty list (dirty_next plus a private prev link) of alerted groups
  *     that changed since their last event, so ticks never scan the table.
  * A tick that finds nothing due remembers when the next update is due and
@@ -21,14 +21,15 @@
  */
 #include "groups.h"
 
+#include "clock.h"
 #include "keyhash.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define NIL 0u
-#define US_PER_S 1000000u
+#define SN_GROUP_NIL 0u
 
 /* Per-slot state that is not part of the public struct. */
 struct sn_group_aux {
@@ -51,7 +52,7 @@ struct sn_groups {
 	uint32_t high_water;       /* slots ever handed out */
 	uint32_t free_head;        /* recycled slots, linked by hash_next */
 
-	uint32_t lru_head, lru_tail;
+	struct sn_lru lru;
 	uint32_t dirty_head;
 	uint64_t next_due_us;      /* no update is due before this */
 	uint64_t seq;
@@ -181,7 +182,7 @@ static bool key_matches(const struct sn_group *g, const struct group_key *k, uin
 
 static struct sn_group *lookup(struct sn_groups *gs, const struct group_key *k, uint32_t h)
 {
-	for (uint32_t i = gs->buckets[h & gs->bucket_mask]; i != NIL; i = slot(gs, i)->hash_next) {
+	for (uint32_t i = gs->buckets[h & gs->bucket_mask]; i != SN_GROUP_NIL; i = slot(gs, i)->hash_next) {
 		gs->st.probes++;
 		if (key_matches(slot(gs, i), k, h))
 			return slot(gs, i);
@@ -191,30 +192,12 @@ static struct sn_group *lookup(struct sn_groups *gs, const struct group_key *k, 
 
 /* --- lists ---------------------------------------------------------- */
 
-static void lru_unlink(struct sn_groups *gs, struct sn_group *g)
+/* Where the LRU list (lru.h) finds a group's link: slot i is slots[i - 1]. */
+static struct sn_lru_nodes group_nodes(const struct sn_groups *gs)
 {
-	if (g->lru_prev)
-		slot(gs, g->lru_prev)->lru_next = g->lru_next;
-	else
-		gs->lru_head = g->lru_next;
-	if (g->lru_next)
-		slot(gs, g->lru_next)->lru_prev = g->lru_prev;
-	else
-		gs->lru_tail = g->lru_prev;
-	g->lru_prev = g->lru_next = NIL;
-}
-
-static void lru_push_front(struct sn_groups *gs, struct sn_group *g)
-{
-	uint32_t idx = index_of(gs, g);
-
-	g->lru_prev = NIL;
-	g->lru_next = gs->lru_head;
-	if (gs->lru_head)
-		slot(gs, gs->lru_head)->lru_prev = idx;
-	else
-		gs->lru_tail = idx;
-	gs->lru_head = idx;
+	return (struct sn_lru_nodes){ .base = (char *)gs->slots, .stride = sizeof *gs->slots,
+				      .offset = offsetof(struct sn_group, lru), .first = 1,
+				      .nil = SN_GROUP_NIL };
 }
 
 static void dirty_unlink(struct sn_groups *gs, struct sn_group *g)
@@ -229,13 +212,13 @@ static void dirty_unlink(struct sn_groups *gs, struct sn_group *g)
 		gs->dirty_head = g->dirty_next;
 	if (g->dirty_next)
 		gs->aux[g->dirty_next - 1].dirty_prev = prev;
-	g->dirty_next = NIL;
+	g->dirty_next = SN_GROUP_NIL;
 	g->on_dirty_list = false;
 }
 
 static uint64_t update_due(const struct sn_groups *gs, const struct sn_group *g)
 {
-	return g->last_emit_us + (uint64_t)gs->cfg.update_interval_s * US_PER_S;
+	return g->last_emit_us + (uint64_t)gs->cfg.update_interval_s * SN_US_PER_S;
 }
 
 /* An alerted group changed: it owes an update once its interval is over. */
@@ -248,7 +231,7 @@ static void mark_dirty(struct sn_groups *gs, struct sn_group *g)
 		return;
 	g->on_dirty_list = true;
 	g->dirty_next = gs->dirty_head;
-	gs->aux[idx - 1].dirty_prev = NIL;
+	gs->aux[idx - 1].dirty_prev = SN_GROUP_NIL;
 	if (gs->dirty_head)
 		gs->aux[gs->dirty_head - 1].dirty_prev = idx;
 	gs->dirty_head = idx;
@@ -261,7 +244,7 @@ static void hash_unlink(struct sn_groups *gs, struct sn_group *g)
 	uint32_t *link = &gs->buckets[g->hash & gs->bucket_mask];
 	uint32_t idx = index_of(gs, g);
 
-	while (*link != NIL && *link != idx)
+	while (*link != SN_GROUP_NIL && *link != idx)
 		link = &slot(gs, *link)->hash_next;
 	if (*link == idx)
 		*link = g->hash_next;
@@ -292,7 +275,7 @@ static void end_group(struct sn_groups *gs, struct sn_group *g, uint64_t ts_us)
 	if (g->alerted)
 		emit(gs, SN_EV_SUMMARY, g, ts_us);
 	dirty_unlink(gs, g);
-	lru_unlink(gs, g);
+	sn_lru_unlink(&gs->lru, group_nodes(gs), idx);
 	hash_unlink(gs, g);
 	memset(g, 0, sizeof(*g));
 	memset(&gs->aux[idx - 1], 0, sizeof(gs->aux[idx - 1]));
@@ -303,14 +286,14 @@ static void end_group(struct sn_groups *gs, struct sn_group *g, uint64_t ts_us)
 
 static struct sn_group *take_slot(struct sn_groups *gs, uint64_t ts_us)
 {
-	if (gs->free_head == NIL && gs->high_water == gs->cfg.max_groups) {
-		end_group(gs, slot(gs, gs->lru_tail), ts_us); /* full: least recently seen */
+	if (gs->free_head == SN_GROUP_NIL && gs->high_water == gs->cfg.max_groups) {
+		end_group(gs, slot(gs, gs->lru.head), ts_us); /* full: least recently seen */
 		gs->st.groups_evicted++;
 	}
-	if (gs->free_head != NIL) {
+	if (gs->free_head != SN_GROUP_NIL) {
 		struct sn_group *g = slot(gs, gs->free_head);
 		gs->free_head = g->hash_next;
-		g->hash_next = NIL;
+		g->hash_next = SN_GROUP_NIL;
 		return g;
 	}
 	return slot(gs, ++gs->high_water);
@@ -336,7 +319,7 @@ static struct sn_group *create(struct sn_groups *gs, const struct group_key *k, 
 	g->hash_next = gs->buckets[h & gs->bucket_mask];
 	gs->buckets[h & gs->bucket_mask] = idx;
 	gs->aux[idx - 1].seq = ++gs->seq;
-	lru_push_front(gs, g);
+	sn_lru_append(&gs->lru, group_nodes(gs), idx);
 	gs->st.groups_active++;
 	gs->st.groups_created++;
 	return g;
@@ -576,8 +559,7 @@ void sn_groups_report(void *groups, const struct sn_conn_report *r)
 		take_snapshot(g, &before);
 		fold(gs, g, r);
 		rate(gs, g);
-		lru_unlink(gs, g);
-		lru_push_front(gs, g);
+		sn_lru_move(&gs->lru, &gs->lru, group_nodes(gs), index_of(gs, g));
 		if (!g->alerted && rule_met(gs, g)) {
 			g->alerted = true;
 			emit(gs, SN_EV_ALERT, g, r->ts_us);
@@ -595,7 +577,7 @@ static void send_due_updates(struct sn_groups *gs, uint64_t now_us)
 	uint32_t i = gs->dirty_head;
 
 	gs->next_due_us = UINT64_MAX;
-	while (i != NIL) {
+	while (i != SN_GROUP_NIL) {
 		struct sn_group *g = slot(gs, i);
 		i = g->dirty_next;
 		if (now_us >= update_due(gs, g)) {
@@ -609,12 +591,12 @@ static void send_due_updates(struct sn_groups *gs, uint64_t now_us)
 
 void sn_groups_tick(struct sn_groups *gs, uint64_t now_us)
 {
-	uint64_t window = (uint64_t)gs->cfg.group_window_s * US_PER_S;
+	uint64_t window = (uint64_t)gs->cfg.group_window_s * SN_US_PER_S;
 
-	if (gs->dirty_head != NIL && now_us >= gs->next_due_us)
+	if (gs->dirty_head != SN_GROUP_NIL && now_us >= gs->next_due_us)
 		send_due_updates(gs, now_us);
-	while (gs->lru_tail != NIL) {
-		struct sn_group *g = slot(gs, gs->lru_tail);
+	while (gs->lru.head != SN_GROUP_NIL) {
+		struct sn_group *g = slot(gs, gs->lru.head);
 		if (now_us < g->last_us || now_us - g->last_us < window)
 			break;
 		end_group(gs, g, now_us);
@@ -645,8 +627,8 @@ void sn_groups_flush(struct sn_groups *gs, uint64_t now_us)
 	for (size_t k = 0; k < n; k++)
 		end_group(gs, slot(gs, (uint32_t)(order[k] - gs->aux) + 1), now_us);
 	free(order);
-	while (gs->lru_tail != NIL) /* only if the order array could not be had */
-		end_group(gs, slot(gs, gs->lru_tail), now_us);
+	while (gs->lru.head != SN_GROUP_NIL) /* only if the order array could not be had */
+		end_group(gs, slot(gs, gs->lru.head), now_us);
 }
 
 /* --- configuration reload ------------------------------------------- */
@@ -654,7 +636,8 @@ void sn_groups_flush(struct sn_groups *gs, uint64_t now_us)
 void sn_groups_set_rules(struct sn_groups *gs, const struct sn_rules *rules)
 {
 	gs->rules = rules;
-	for (uint32_t i = gs->lru_head; i != NIL; i = slot(gs, i)->lru_next) {
+	/* most recently reported first */
+	for (uint32_t i = gs->lru.tail; i != SN_GROUP_NIL; i = slot(gs, i)->lru.prev) {
 		struct sn_group *g = slot(gs, i);
 		struct sn_rating old = g->rating;
 		rate(gs, g);
@@ -674,7 +657,7 @@ uint32_t sn_groups_longest_chain(const struct sn_groups *gs)
 
 	for (uint32_t b = 0; b <= gs->bucket_mask; b++) {
 		uint32_t n = 0;
-		for (uint32_t i = gs->buckets[b]; i != NIL; i = gs->slots[i - 1].hash_next)
+		for (uint32_t i = gs->buckets[b]; i != SN_GROUP_NIL; i = gs->slots[i - 1].hash_next)
 			n++;
 		if (n > longest)
 			longest = n;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "conn.h"
+#include "lru.h"
 #include "rules.h"
 
 #define SN_GROUP_NAMES 16   /* Users and client_ids kept per group */
@@ -69,7 +70,8 @@ struct sn_group {
 	bool alerted;
 	bool dirty;                   /* changed since the last event */
 	uint64_t last_emit_us;
-	uint32_t hash_next, lru_prev, lru_next, dirty_next;
+	uint32_t hash_next, dirty_next;
+	struct sn_lru_link lru;       /* lru.h */
 	bool in_use, on_dirty_list;
 	uint32_t hash;
 };

@@ -15,6 +15,7 @@
  */
 #include "json.h"
 
+#include "clock.h"
 #include "escape.h"
 
 #include <inttypes.h>
@@ -182,8 +183,8 @@ void sn_json_null(struct sn_json *j)
 
 void sn_format_time(uint64_t ts_us, char out[32])
 {
-	time_t secs = (time_t)(ts_us / 1000000u);
-	unsigned usec = (unsigned)(ts_us % 1000000u);
+	time_t secs = (time_t)(ts_us / SN_US_PER_S);
+	unsigned usec = (unsigned)(ts_us % SN_US_PER_S);
 	struct tm tm;
 	char tmp[96]; /* room for any int the fields could hold */
 

@@ -15,6 +15,7 @@
  */
 #include "table.h"
 
+#include "clock.h"
 #include "escape.h"
 #include "keyhash.h"
 
@@ -241,7 +242,7 @@ static int cmp_rows(const void *pa, const void *pb)
 
 static void format_time(uint64_t ts_us, char *out, size_t cap)
 {
-	time_t secs = (time_t)(ts_us / 1000000u);
+	time_t secs = (time_t)(ts_us / SN_US_PER_S);
 	struct tm tm;
 
 	if (!gmtime_r(&secs, &tm)) {
@@ -249,7 +250,7 @@ static void format_time(uint64_t ts_us, char *out, size_t cap)
 		return;
 	}
 	snprintf(out, cap, "%04d-%02d-%02d %02d:%02d:%02d.%06u", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ts_us % 1000000u));
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ts_us % SN_US_PER_S));
 }
 
 /* A wire string, escaped for the terminal (escape.h). */
