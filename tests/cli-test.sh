@@ -325,6 +325,31 @@ printf 'capture:\n  filter: "tcp port 5672"\n' >"$tmp/cfgfilter.yaml"
 grep -q '"Protocol":"XMPP"' "$tmp/f3.json" && ! grep -q '"Protocol":"AMQP"' "$tmp/f3.json" &&
 	ok "the command line's filter replaces capture.filter" ||
 	fail "the command line's filter replaces capture.filter" "$(cat "$tmp/err")"
+# live on lo (root): -f reaches the kernel filter; 5 datagrams to a port
+# nothing listens on, counted by the final stats event
+live_count() {
+	"$sensor" -c "$tmp/livef.yaml" -i lo -o "$tmp/livef.json" -f "$1" 2>"$tmp/livef.err" &
+	lpid=$!
+	sleep 0.7
+	/usr/bin/python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(5): s.sendto(b"x", ("127.0.0.1", 47113))'
+	sleep 0.7
+	kill -TERM "$lpid"
+	wait "$lpid"
+	tail -n 1 "$tmp/livef.json" | sed -nE 's/.*"packets":([0-9]+).*/\1/p'
+	rm -f "$tmp/livef.json"
+}
+if [ "$(id -u)" = 0 ]; then
+	printf 'daemon:\n  allow_root: true\n' >"$tmp/livef.yaml"
+	n=$(live_count "udp dst port 47113")
+	[ "$n" = 5 ] && ok "live -f: the 5 matching packets" || fail "live -f: the 5 matching packets" "packets: $n"
+	n=$(live_count "tcp dst port 47113")
+	[ "$n" = 0 ] && ok "live -f: no packet of another protocol" ||
+		fail "live -f: no packet of another protocol" "packets: $n"
+else
+	skip "live -f" "capturing on lo needs root"
+fi
 expect "bad filter" 2 "pubsub-sensor: bad BPF filter 'tcp prot 5222': " "" -- \
 	"$sensor" -r pcaps/demo.pcap tcp prot 5222
 [ "$last" = 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && [ ! -s "$tmp/out" ] &&
