@@ -163,6 +163,10 @@ static void reload_config(struct sn_daemon *d)
 	next.tables = d->cfg.tables;
 	next.output = d->cfg.output;
 	next.daemon = d->cfg.daemon;
+	if (d->opt->min_connections) /* the command line still wins */
+		next.rules.min_connections = d->opt->min_connections;
+	if (d->opt->min_suspicion >= 0)
+		next.rules.min_suspicion = (enum sn_suspicion)d->opt->min_suspicion;
 	if (sn_aggregator_reload(d->ag, &next, msg, sizeof msg) != 0) {
 		fprintf(stderr, "pubsub-sensor: reload refused, keeping the running configuration: %s\n", msg);
 		return;

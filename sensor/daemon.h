@@ -11,6 +11,8 @@ struct sn_daemon_options {
 	const char *interface;     /* -i, overrides capture.interface */
 	const char *log_path;      /* -o, overrides output.event_log */
 	int flows;                 /* --flows: 1; --no-flows: 0; else -1 (keep config) */
+	uint32_t min_connections;  /* --min-connections, kept across reloads; 0 = config */
+	int min_suspicion;         /* --min-suspicion (enum sn_suspicion); -1 = config */
 };
 
 /* Runs until SIGINT/SIGTERM; returns the process exit code. */

@@ -267,6 +267,21 @@ static void emit(struct sn_groups *gs, enum sn_group_event kind, struct sn_group
 		gs->sink.group_event(gs->sink.ctx, kind, g, ts_us);
 }
 
+/* A group that ends without alerting: which threshold kept it quiet. */
+static void count_below(struct sn_groups *gs, const struct sn_group *g)
+{
+	const struct sn_config *cfg = gs->rules->cfg;
+	uint64_t min = cfg->rules.min_connections ? cfg->rules.min_connections : 1;
+	bool few = g->connections < min, mild = g->rating.suspicion < cfg->rules.min_suspicion;
+
+	if (few && mild)
+		gs->st.below_both++;
+	else if (few)
+		gs->st.below_connections++;
+	else if (mild)
+		gs->st.below_suspicion++;
+}
+
 /* Ends a group: its summary if it alerted, then the slot is recycled. */
 static void end_group(struct sn_groups *gs, struct sn_group *g, uint64_t ts_us)
 {
@@ -274,6 +289,8 @@ static void end_group(struct sn_groups *gs, struct sn_group *g, uint64_t ts_us)
 
 	if (g->alerted)
 		emit(gs, SN_EV_SUMMARY, g, ts_us);
+	else
+		count_below(gs, g);
 	dirty_unlink(gs, g);
 	sn_lru_unlink(&gs->lru, group_nodes(gs), idx);
 	hash_unlink(gs, g);

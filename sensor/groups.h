@@ -108,6 +108,10 @@ struct sn_groups_stats {
 	uint64_t allowed;         /* connections dropped by an allow list */
 	uint64_t probes;          /* groups compared while looking a key up */
 	uint64_t refuted_ignored; /* refuted connections left out (rules.refuted: ignore) */
+	/* groups that ended without alerting, by the threshold they missed */
+	uint64_t below_connections; /* fewer than rules.min_connections (suspicion enough) */
+	uint64_t below_suspicion;   /* rated below rules.min_suspicion (connections enough) */
+	uint64_t below_both;
 };
 
 struct sn_groups;

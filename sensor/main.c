@@ -2,6 +2,7 @@
  * main.c - the command line: options, configuration, and which driver runs
  * (offline replay or the live daemon).  No packet logic lives here.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -47,6 +48,10 @@ static void usage(FILE *out)
 	      "      --no-table      do not print the table\n"
 	      "      --flows         one 'flow' event per pub/sub connection (default: output.flows)\n"
 	      "      --no-flows      no 'flow' events\n"
+	      "      --min-connections N  alert on groups of at least N connections (replaces\n"
+	      "                      rules.min_connections, default 2)\n"
+	      "      --min-suspicion LEVEL  alert from LEVEL (low, medium, high) up (replaces\n"
+	      "                      rules.min_suspicion, default medium)\n"
 	      "      --check-config  validate the configuration, print it, and exit\n"
 	      "  -h, --help          this help\n"
 	      "      --version       print the version\n"
@@ -63,7 +68,10 @@ static int usage_error(const char *msg, const char *arg)
 	return SN_EXIT_USAGE;
 }
 
-enum { OPT_TABLE = 256, OPT_NO_TABLE, OPT_FLOWS, OPT_NO_FLOWS, OPT_CHECK_CONFIG, OPT_VERSION };
+enum {
+	OPT_TABLE = 256, OPT_NO_TABLE, OPT_FLOWS, OPT_NO_FLOWS, OPT_CHECK_CONFIG, OPT_VERSION,
+	OPT_MIN_CONNECTIONS, OPT_MIN_SUSPICION,
+};
 
 struct cli {
 	const char *files[SN_MAX_FILES];
@@ -76,7 +84,44 @@ struct cli {
 	int table; /* -1 default, 0 off, 1 on */
 	int flows; /* -1 config, 0 off, 1 on */
 	bool check_config;
+	uint32_t min_connections; /* --min-connections; 0 = rules.min_connections */
+	int min_suspicion;        /* --min-suspicion (enum sn_suspicion); -1 = rules.min_suspicion */
 };
+
+/* --min-connections N: the same range as rules.min_connections. */
+static int parse_min_connections(struct cli *c, const char *arg)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end || errno || v < 1 || v > 1000000000ULL)
+		return usage_error("--min-connections wants a whole number from 1 to 1000000000, not",
+				   arg);
+	c->min_connections = (uint32_t)v;
+	return -1;
+}
+
+/* --min-suspicion low|medium|high, as rules.min_suspicion. */
+static int parse_min_suspicion(struct cli *c, const char *arg)
+{
+	static const enum sn_suspicion levels[] = { SN_SUSP_LOW, SN_SUSP_MEDIUM, SN_SUSP_HIGH };
+	for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
+		if (strcmp(arg, sn_suspicion_name(levels[i])) == 0) {
+			c->min_suspicion = (int)levels[i];
+			return -1;
+		}
+	}
+	return usage_error("--min-suspicion wants low, medium or high, not", arg);
+}
+
+/* The command line's thresholds replace the configuration's. */
+static void use_cli_thresholds(const struct cli *c, struct sn_config *cfg)
+{
+	if (c->min_connections)
+		cfg->rules.min_connections = c->min_connections;
+	if (c->min_suspicion >= 0)
+		cfg->rules.min_suspicion = (enum sn_suspicion)c->min_suspicion;
+}
 
 static int interface_twice(const char *first, const char *second)
 {
@@ -125,11 +170,13 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		{ "flows", no_argument, NULL, OPT_FLOWS },
 		{ "no-flows", no_argument, NULL, OPT_NO_FLOWS },
 		{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+		{ "min-connections", required_argument, NULL, OPT_MIN_CONNECTIONS },
+		{ "min-suspicion", required_argument, NULL, OPT_MIN_SUSPICION },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
-	int ch;
+	int ch, rc;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":r:i:o:c:f:h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -159,6 +206,14 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		case OPT_FLOWS: c->flows = 1; break;
 		case OPT_NO_FLOWS: c->flows = 0; break;
 		case OPT_CHECK_CONFIG: c->check_config = true; break;
+		case OPT_MIN_CONNECTIONS:
+			if ((rc = parse_min_connections(c, optarg)) >= 0)
+				return rc;
+			break;
+		case OPT_MIN_SUSPICION:
+			if ((rc = parse_min_suspicion(c, optarg)) >= 0)
+				return rc;
+			break;
 		case 'h': usage(stdout); return 0;
 		case OPT_VERSION: printf("pubsub-sensor %s\n", SN_VERSION); return 0;
 		case ':': return usage_error("missing argument for", argv[optind - 1]);
@@ -166,7 +221,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		}
 	}
 	if (optind < argc) {
-		int rc = join_filter(c, argc - optind, argv + optind);
+		rc = join_filter(c, argc - optind, argv + optind);
 		if (rc >= 0)
 			return rc;
 	}
@@ -270,6 +325,7 @@ int main(int argc, char **argv)
 	static struct cli c;
 	c.table = -1;
 	c.flows = -1;
+	c.min_suspicion = -1;
 	/* A closed output pipe is an error to report (EPIPE), not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
 	int rc = parse_args(argc, argv, &c);
@@ -280,6 +336,7 @@ int main(int argc, char **argv)
 	sn_config_set_filter_check(check_config_filter);
 	if (load_config(&cfg, c.config) != 0)
 		return SN_EXIT_USAGE;
+	use_cli_thresholds(&c, &cfg);
 	if (c.check_config) {
 		if ((rc = use_cli_filter(&c, &cfg)) != 0)
 			return rc;
@@ -302,6 +359,8 @@ int main(int argc, char **argv)
 		.interface = c.interface,
 		.log_path = c.output,
 		.flows = c.flows,
+		.min_connections = c.min_connections,
+		.min_suspicion = c.min_suspicion,
 	};
 	return sn_daemon_run(&cfg, &o);
 }

@@ -230,7 +230,7 @@ static void aggregator_group_event(void *ctx, enum sn_group_event kind, const st
 	struct sn_aggregator *ag = ctx;
 	sn_events_group_event(&ag->events, kind, g, ts_us);
 	if (ag->want_table)
-		sn_table_record(&ag->table, g);
+		sn_table_record_event(&ag->table, kind, g);
 }
 
 static void aggregator_flow_event(void *ctx, const struct sn_conn_report *r, enum sn_proto proto,
@@ -436,17 +436,41 @@ void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_
 	sn_aggregator_flush_log(ag);
 }
 
+/* "1 group below ...: OPTION shows it", "3 groups below ...: OPTION shows them". */
+static void print_below(FILE *out, uint64_t n, const char *what, const char *hint)
+{
+	if (n)
+		fprintf(out, "%llu group%s below %s: %s shows %s\n", (unsigned long long)n,
+			n == 1 ? "" : "s", what, hint, n == 1 ? "it" : "them");
+}
+
+/* Under the table: the groups a threshold kept out, and the option that shows them. */
+static void print_below_thresholds(const struct sn_aggregator *ag, const struct sn_groups_stats *gs,
+				   FILE *out)
+{
+	char what[160];
+	const char *susp = sn_suspicion_name(ag->cfg.rules.min_suspicion);
+	snprintf(what, sizeof what, "the threshold (rules.min_connections %u)",
+		 ag->cfg.rules.min_connections);
+	print_below(out, gs->below_connections, what, "--min-connections 1");
+	snprintf(what, sizeof what, "the suspicion minimum (rules.min_suspicion %s)", susp);
+	print_below(out, gs->below_suspicion, what, "--min-suspicion low");
+	snprintf(what, sizeof what, "both (rules.min_connections %u, rules.min_suspicion %s)",
+		 ag->cfg.rules.min_connections, susp);
+	print_below(out, gs->below_both, what, "--min-connections 1 --min-suspicion low");
+}
+
 void sn_aggregator_print_table(const struct sn_aggregator *ag, FILE *out)
 {
 	struct sn_groups_stats gs;
 	sn_groups_stats(ag->groups, &gs);
-	if (ag->table.n_rows == 0) {
+	if (ag->table.n_rows == 0 && ag->table.groups_not_shown == 0)
 		fprintf(out,
 			"no alerts: %llu connections in %llu groups, none met the rule "
 			"(at least %u connections, suspicion %s or higher)\n",
 			(unsigned long long)gs.connections, (unsigned long long)gs.groups_created,
 			ag->cfg.rules.min_connections, sn_suspicion_name(ag->cfg.rules.min_suspicion));
-		return;
-	}
-	sn_table_print(&ag->table, out);
+	else
+		sn_table_print(&ag->table, out);
+	print_below_thresholds(ag, &gs, out);
 }

@@ -150,7 +150,8 @@ bool sn_aggregator_log_errors(const struct sn_aggregator *ag, uint64_t *lost, in
 
 /*
  * End of a replay: the search's table on out, or one line saying why there
- * are no alerts.  Needs want_table at create.
+ * are no alerts; then, per threshold, how many groups it kept out and the
+ * option that shows them.  Needs want_table at create.
  */
 void sn_aggregator_print_table(const struct sn_aggregator *ag, FILE *out);
 

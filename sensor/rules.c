@@ -248,6 +248,6 @@ void sn_rules_rate(const struct sn_rules *r, const struct sn_rule_facts *f, stru
 		add_reason(out, "rated one step lower: no connection's payload is %s (rules.refuted: demote)",
 			   name);
 	reason_exception(f, out);
-	add_reason(out, "%llu connections (threshold %u)", (unsigned long long)f->connections,
-		   (unsigned)f->min_connections);
+	add_reason(out, "%llu connection%s (threshold %u)", (unsigned long long)f->connections,
+		   f->connections == 1 ? "" : "s", (unsigned)f->min_connections);
 }

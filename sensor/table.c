@@ -181,12 +181,19 @@ static struct sn_table_row *new_row(struct sn_table *t, const struct sn_group *g
 
 void sn_table_record(struct sn_table *t, const struct sn_group *g)
 {
+	sn_table_record_event(t, SN_EV_UPDATE, g);
+}
+
+void sn_table_record_event(struct sn_table *t, enum sn_group_event kind, const struct sn_group *g)
+{
 	struct sn_table_row *row = NULL;
 	uint32_t at = t->index ? t->index[find_slot(t, g)] : 0;
 
 	row = at ? &t->rows[at - 1] : new_row(t, g);
 	if (!row) {
 		t->rows_dropped++;
+		if (kind == SN_EV_ALERT)
+			t->groups_not_shown++; /* a group's first event is its alert */
 		return;
 	}
 	row->first_us = g->first_us;
@@ -400,6 +407,10 @@ void sn_table_print(const struct sn_table *t, FILE *out)
 		}
 		fputc('\n', out);
 	}
+	if (t->groups_not_shown)
+		fprintf(out, "(%llu more row%s not shown: the table keeps at most %zu)\n",
+			(unsigned long long)t->groups_not_shown, t->groups_not_shown == 1 ? "" : "s",
+			t->max_rows);
 out_free:
 	free(rows);
 	free(cell);

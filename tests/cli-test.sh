@@ -427,5 +427,41 @@ else
 	fail "times out of range dropped and counted" "could not build the capture"
 fi
 
+# --- thresholds on the command line (issue 8 item 14): a one-connection
+# STOMP capture to a loopback broker counted as external (high), and the
+# demo, whose 10.20.1.19 -> 10.20.0.4 MQTT group is rated low
+printf 'home_networks:\n  - 10.0.0.0/8\nrules:\n  min_connections: 5\n' >"$tmp/ext.yaml"
+one=oneshot-stomp-nc-61613.pcap
+one_conns=$(awk -F'\t' -v f=$one '$1 == f { print $7 }' pcaps/EXPECTED.tsv)
+expect "one connection: below the threshold, said under the table" 0 "" \
+	"^1 group below the threshold \(rules.min_connections 5\): --min-connections 1 shows it$" -- \
+	"$sensor" -c "$tmp/ext.yaml" -r pcaps/$one
+grep -q '^no alerts' "$tmp/out" && ok "one connection: no alerts by default" ||
+	fail "one connection: no alerts by default" "$(cat "$tmp/out")"
+expect "--min-connections 1 shows it" 0 "" \
+	"^[0-9-]+ [0-9:.]+  [0-9-]+ [0-9:.]+  127\.0\.0\.1 +127\.0\.0\.1 +STOMP +61613  yes .* $one_conns +[0-9]+ +[0-9]+  high$" -- \
+	"$sensor" -c "$tmp/ext.yaml" -r pcaps/$one --min-connections 1 -o "$tmp/min1.json"
+grep -q 'below' "$tmp/out" && fail "--min-connections 1: no footer left" "$(cat "$tmp/out")" ||
+	ok "--min-connections 1: no footer left"
+grep -q '"reasons":\[[^]]*"1 connection (threshold 1)"' "$tmp/min1.json" &&
+	ok "reason says 1 connection" || fail "reason says 1 connection" "$(grep -o '"reasons":[^]]*]' "$tmp/min1.json")"
+expect "demo: low group below the suspicion minimum" 0 "" \
+	"^1 group below the suspicion minimum \(rules.min_suspicion medium\): --min-suspicion low shows it$" -- \
+	"$sensor" -r pcaps/demo.pcap
+expect "--min-suspicion low shows it" 0 "" "10\.20\.1\.19 +10\.20\.0\.4 +MQTT +1883 .* low$" -- \
+	"$sensor" -r pcaps/demo.pcap --min-suspicion low
+grep -q 'below' "$tmp/out" && fail "--min-suspicion low: no footer left" "$(cat "$tmp/out")" ||
+	ok "--min-suspicion low: no footer left"
+expect "--check-config shows the command line's thresholds" 0 "" "^  min_suspicion: high$" -- \
+	"$sensor" -c "$tmp/ext.yaml" --check-config --min-connections 7 --min-suspicion high
+grep -q '^  min_connections: 7$' "$tmp/out" && ok "--min-connections replaces rules.min_connections" ||
+	fail "--min-connections replaces rules.min_connections" "$(cat "$tmp/out")"
+expect "--min-connections 0 refused" 2 "--min-connections wants a whole number from 1 to 1000000000, not '0'" "" -- \
+	"$sensor" -r pcaps/demo.pcap --min-connections 0
+expect "--min-connections 2x refused" 2 "not '2x'" "" -- "$sensor" -r pcaps/demo.pcap --min-connections 2x
+expect "--min-suspicion bogus refused" 2 "--min-suspicion wants low, medium or high, not 'severe'" "" -- \
+	"$sensor" -r pcaps/demo.pcap --min-suspicion severe
+[ ! -s "$tmp/out" ] && ok "bad threshold: no output" || fail "bad threshold: no output"
+
 echo "cli: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -374,6 +374,43 @@ static void open_from(struct sn_groups *g, const char *client, uint64_t ts, uint
 	feed(g, &r);
 }
 
+static void open_to(struct sn_groups *g, const char *client, const char *server, uint64_t ts,
+		    uint16_t port)
+{
+	struct sn_conn_report r = conn(SN_REPORT_OPEN, ts, port);
+
+	ck_assert(sn_addr_parse(client, &r.client));
+	ck_assert(sn_addr_parse(server, &r.server));
+	feed(g, &r);
+}
+
+/* Groups that end without alerting are counted by the threshold they missed. */
+START_TEST(test_groups_below_thresholds_counted)
+{
+	sn_rules_free(&rules);
+	cfg.rules.min_connections = 2;
+	cfg.rules.min_suspicion = SN_SUSP_HIGH;
+	compile_rules();
+	struct sn_groups *g = make(16, false);
+
+	open_to(g, "10.0.0.1", "203.0.113.7", T0, 1);     /* external MQTT, high: 1 connection */
+	open_to(g, "10.0.0.2", "10.0.0.9", T0, 1);        /* internal MQTT, low: 2 connections */
+	open_to(g, "10.0.0.2", "10.0.0.9", T0 + 1, 2);
+	open_to(g, "10.0.0.3", "10.0.0.9", T0, 1);        /* internal, 1 connection: both */
+	open_to(g, "10.0.0.4", "10.0.0.9", T0, 1);
+	open_to(g, "10.0.0.5", "203.0.113.7", T0, 1);     /* alerts: high, 2 connections */
+	open_to(g, "10.0.0.5", "203.0.113.7", T0 + 1, 2);
+	ck_assert_uint_eq(rec.n, 1);
+	sn_groups_flush(g, T0 + 10 * SEC);
+	struct sn_groups_stats st = stats(g);
+	ck_assert_uint_eq(st.below_connections, 1);
+	ck_assert_uint_eq(st.below_suspicion, 1);
+	ck_assert_uint_eq(st.below_both, 2);
+	ck_assert_uint_eq(st.summaries, 1);
+	sn_groups_destroy(g);
+}
+END_TEST
+
 START_TEST(test_flush_summaries_in_creation_order)
 {
 	struct sn_groups *g = make(16, false);
@@ -1057,6 +1094,7 @@ Suite *groups_suite(void)
 	tcase_add_test(t, test_expiry_of_unalerted_is_silent);
 	tcase_add_test(t, test_expiry_of_dirty_group_summarises_once);
 	tcase_add_test(t, test_flush_summaries_in_creation_order);
+	tcase_add_test(t, test_groups_below_thresholds_counted);
 	tcase_add_test(t, test_eviction_when_full);
 	tcase_add_test(t, test_many_groups_recycle_slots);
 	tcase_add_test(t, test_no_sink_callbacks);

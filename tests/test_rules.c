@@ -497,6 +497,19 @@ START_TEST(test_reasons_tls_port)
 }
 END_TEST
 
+/* One connection is "1 connection", not "1 connections". */
+START_TEST(test_reasons_one_connection_singular)
+{
+	struct sn_rule_facts f = facts(SN_PROTO_MQTT, 8883, false);
+	f.evidence = SN_EVIDENCE_TLS;
+	f.connections = 1;
+	f.min_connections = 1;
+	struct sn_rating r = rate(&f);
+	ck_assert(has_reason(&r, "1 connection (threshold 1)"));
+	ck_assert(!has_reason(&r, "1 connections (threshold 1)"));
+}
+END_TEST
+
 START_TEST(test_reasons_port_only)
 {
 	struct sn_rule_facts f = facts(SN_PROTO_XMPP, 5269, false);
@@ -662,6 +675,7 @@ Suite *rules_suite(void)
 	tcase_add_test(tc, test_reasons_in_clear);
 	tcase_add_test(tc, test_reasons_midstream);
 	tcase_add_test(tc, test_reasons_tls_port);
+	tcase_add_test(tc, test_reasons_one_connection_singular);
 	tcase_add_test(tc, test_reasons_port_only);
 	tcase_add_test(tc, test_reasons_refuted);
 	tcase_add_test(tc, test_reasons_all_refuted);

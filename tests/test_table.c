@@ -267,6 +267,45 @@ START_TEST(test_row_bound)
 }
 END_TEST
 
+/* Alerting groups beyond the bound: counted once each and said under the table. */
+START_TEST(test_rows_not_shown_footer_at_the_edge)
+{
+	struct sn_table t;
+	struct sn_group g;
+	char ip[32];
+
+	sn_table_init(&t, 40, 1);
+	for (unsigned i = 0; i < 40; i++) {
+		snprintf(ip, sizeof(ip), "10.0.1.%u", i + 1);
+		group(&g, ip, "10.9.0.1", 1883, SN_SUSP_HIGH, 2, T0);
+		sn_table_record_event(&t, SN_EV_ALERT, &g);
+		sn_table_record_event(&t, SN_EV_SUMMARY, &g);
+	}
+	char *text = print(&t);
+	ck_assert_ptr_null(strstr(text, "not shown")); /* exactly at the bound: all shown */
+	ck_assert_uint_eq(t.groups_not_shown, 0);
+	free(text);
+
+	group(&g, "10.0.2.1", "10.9.0.1", 1883, SN_SUSP_HIGH, 2, T0);
+	sn_table_record_event(&t, SN_EV_ALERT, &g);
+	sn_table_record_event(&t, SN_EV_UPDATE, &g);
+	sn_table_record_event(&t, SN_EV_SUMMARY, &g);
+	text = print(&t);
+	char last[256];
+	line_of(text, 41, last, sizeof(last));
+	ck_assert_str_eq(last, "(1 more row not shown: the table keeps at most 40)");
+	free(text);
+
+	group(&g, "10.0.2.2", "10.9.0.1", 1883, SN_SUSP_HIGH, 2, T0);
+	sn_table_record_event(&t, SN_EV_ALERT, &g);
+	text = print(&t);
+	line_of(text, 41, last, sizeof(last));
+	ck_assert_str_eq(last, "(2 more rows not shown: the table keeps at most 40)");
+	free(text);
+	sn_table_free(&t);
+}
+END_TEST
+
 START_TEST(test_ipv6_and_many_users)
 {
 	struct sn_table t;
@@ -356,6 +395,7 @@ Suite *table_suite(void)
 	tcase_add_test(t, test_sort_order);
 	tcase_add_test(t, test_record_refreshes_row);
 	tcase_add_test(t, test_row_bound);
+	tcase_add_test(t, test_rows_not_shown_footer_at_the_edge);
 	tcase_add_test(t, test_ipv6_and_many_users);
 	tcase_add_test(t, test_many_rows_found_again);
 	tcase_add_test(t, test_crafted_collisions_do_not_cluster);
