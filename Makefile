@@ -7,7 +7,7 @@ DESTDIR ?=
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 
-PKGS := libpcap libuv yaml-0.1 nettle zlib
+PKGS := libpcap libuv yaml-0.1 nettle zlib jansson
 # Warnings are errors only where the compiler is known (CI sets WERROR=1, and
 # `make asan` always): a newer compiler's new warning must not break a user's build.
 WERROR ?= 0

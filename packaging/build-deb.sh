@@ -20,7 +20,7 @@ version=$1
 pkg=pubsub-sensor
 top=$(cd "$(dirname "$0")/.." && pwd)
 arch=$(dpkg --print-architecture)
-fallback_depends="libc6, libpcap0.8, libuv1, libyaml-0-2, libnettle8, zlib1g"
+fallback_depends="libc6, libpcap0.8, libuv1, libyaml-0-2, libnettle8, zlib1g, libjansson4"
 umask 022
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/$pkg-deb.XXXXXX")

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "replay.h"
+#include "report.h"
 #include "safefile.h"
 
 #ifndef SN_VERSION
@@ -326,6 +327,8 @@ int main(int argc, char **argv)
 	c.table = -1;
 	c.flows = -1;
 	c.min_suspicion = -1;
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return sn_report_main(argc - 1, argv + 1);
 	/* A closed output pipe is an error to report (EPIPE), not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
 	int rc = parse_args(argc, argv, &c);

@@ -312,6 +312,32 @@ int sn_aggregator_open_syslog(struct sn_aggregator *ag, void *uv_loop, char *err
 	return 0;
 }
 
+int sn_aggregator_add_output(struct sn_aggregator *ag, sn_output_fn write, void *ctx)
+{
+	struct sn_event_output out = { .write = write, .ctx = ctx };
+	return sn_events_add_output(&ag->events, &out);
+}
+
+enum sn_proto sn_aggregator_port_proto(const struct sn_aggregator *ag, uint16_t port, bool *is_tls)
+{
+	/* the configured lists are short (at most 16 ports each): no map needed */
+	for (int p = SN_PROTO_MQTT; p < SN_PROTO_COUNT; p++) {
+		const struct sn_proto_ports *pp = &ag->cfg.protocols[p];
+		for (size_t i = 0; i < pp->n_ports; i++)
+			if (pp->ports[i] == port) {
+				*is_tls = false;
+				return (enum sn_proto)p;
+			}
+		for (size_t i = 0; i < pp->n_tls_ports; i++)
+			if (pp->tls_ports[i] == port) {
+				*is_tls = true;
+				return (enum sn_proto)p;
+			}
+	}
+	*is_tls = false;
+	return SN_PROTO_NONE;
+}
+
 void sn_aggregator_finish_outputs(struct sn_aggregator *ag)
 {
 	if (ag->syslog)

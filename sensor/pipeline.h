@@ -111,6 +111,16 @@ int sn_aggregator_open_syslog(struct sn_aggregator *ag, void *uv_loop, char *err
  * most a few seconds (replay waits here; the daemon's loop runs on).
  */
 void sn_aggregator_finish_outputs(struct sn_aggregator *ag);
+/*
+ * Another output beside the event log: write() gets every event's finished
+ * JSON line, its type and packet time (events.h, struct sn_event_output).
+ * 0, or -1 when the outputs are all taken.
+ */
+typedef void (*sn_output_fn)(void *ctx, const char *event_type, const char *line, size_t len,
+			     uint64_t ts_us);
+int sn_aggregator_add_output(struct sn_aggregator *ag, sn_output_fn write, void *ctx);
+/* The protocol a server port means under the aggregator's rules (NONE if none). */
+enum sn_proto sn_aggregator_port_proto(const struct sn_aggregator *ag, uint16_t port, bool *is_tls);
 
 /* Connection report entry point (sn_report_fn); ctx is the aggregator. */
 void sn_aggregator_report(void *ag, const struct sn_conn_report *r);
