@@ -612,7 +612,7 @@ void sn_groups_tick(struct sn_groups *gs, uint64_t now_us)
 
 	if (gs->dirty_head != SN_GROUP_NIL && now_us >= gs->next_due_us)
 		send_due_updates(gs, now_us);
-	while (gs->lru.head != SN_GROUP_NIL) {
+	while (window > 0 && gs->lru.head != SN_GROUP_NIL) { /* window 0: none (replay) */
 		struct sn_group *g = slot(gs, gs->lru.head);
 		if (now_us < g->last_us || now_us - g->last_us < window)
 			break;

@@ -90,7 +90,7 @@ struct sn_group_sink {
 
 struct sn_groups_config {
 	uint32_t max_groups;
-	uint32_t group_window_s;
+	uint32_t group_window_s;  /* idle this long ends a group; 0: never (replay) */
 	uint32_t update_interval_s;
 	bool flow_events;
 	uint64_t seed;            /* hash secret (sn_random_seed() per run) */

@@ -157,8 +157,19 @@ int sn_replay_run(const struct sn_config *cfg, const struct sn_replay_options *o
 	char err[512];
 	int status = 1;
 	struct sn_worker *w = NULL;
-	struct sn_aggregator *ag =
-		sn_aggregator_create(cfg, o->log_path, o->table_out != NULL, err, sizeof err);
+	/* The search's stats has no window: in replay a group spans the whole
+	 * input (it ends at eviction or the end), so connections months apart
+	 * count together.  The daemon keeps tables.group_window. */
+	struct sn_config *whole = malloc(sizeof *whole);
+	struct sn_aggregator *ag = NULL;
+	if (whole) {
+		*whole = *cfg;
+		whole->tables.group_window = 0;
+		ag = sn_aggregator_create(whole, o->log_path, o->table_out != NULL, err, sizeof err);
+		free(whole);
+	} else {
+		snprintf(err, sizeof err, "out of memory");
+	}
 	if (!ag || sn_aggregator_open_syslog(ag, NULL, err, sizeof err) != 0) {
 		fprintf(stderr, "pubsub-sensor: %s\n", err);
 		goto out;

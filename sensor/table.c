@@ -35,6 +35,8 @@ struct sn_table_row {
 	enum sn_suspicion suspicion;
 	uint8_t n_users;
 	char users[SN_GROUP_NAMES][SN_GROUP_NAME_LEN];
+	/* earlier instances of the group (ended by a window roll or eviction) */
+	uint64_t ended_connections, ended_sent, ended_received;
 };
 
 enum col {
@@ -179,11 +181,32 @@ static struct sn_table_row *new_row(struct sn_table *t, const struct sn_group *g
 	return row;
 }
 
+/* Adds a user to the row's sorted, distinct list of at most SN_GROUP_NAMES. */
+static void row_add_user(struct sn_table_row *row, const char *u)
+{
+	size_t at = 0;
+
+	while (at < row->n_users && strcmp(row->users[at], u) < 0)
+		at++;
+	if ((at < row->n_users && strcmp(row->users[at], u) == 0) || row->n_users >= SN_GROUP_NAMES)
+		return;
+	memmove(row->users[at + 1], row->users[at], (size_t)(row->n_users - at) * SN_GROUP_NAME_LEN);
+	memcpy(row->users[at], u, SN_GROUP_NAME_LEN);
+	row->users[at][SN_GROUP_NAME_LEN - 1] = '\0';
+	row->n_users++;
+}
+
 void sn_table_record(struct sn_table *t, const struct sn_group *g)
 {
 	sn_table_record_event(t, SN_EV_UPDATE, g);
 }
 
+/*
+ * A group's figures, added to what earlier instances of the same key
+ * (ended by a window roll or an eviction: their summary) left in the row:
+ * the table shows each group over the whole replay, as the search's stats
+ * does.
+ */
 void sn_table_record_event(struct sn_table *t, enum sn_group_event kind, const struct sn_group *g)
 {
 	struct sn_table_row *row = NULL;
@@ -196,14 +219,22 @@ void sn_table_record_event(struct sn_table *t, enum sn_group_event kind, const s
 			t->groups_not_shown++; /* a group's first event is its alert */
 		return;
 	}
-	row->first_us = g->first_us;
-	row->last_us = g->last_us;
-	row->connections = g->connections;
-	row->bytes_sent = g->bytes_sent;
-	row->bytes_received = g->bytes_received;
-	row->suspicion = g->rating.suspicion;
-	row->n_users = g->n_users < SN_GROUP_NAMES ? g->n_users : SN_GROUP_NAMES;
-	memcpy(row->users, g->users, sizeof(row->users));
+	if (row->connections == 0 || g->first_us < row->first_us)
+		row->first_us = g->first_us;
+	if (g->last_us > row->last_us)
+		row->last_us = g->last_us;
+	row->connections = row->ended_connections + g->connections;
+	row->bytes_sent = row->ended_sent + g->bytes_sent;
+	row->bytes_received = row->ended_received + g->bytes_received;
+	if (row->ended_connections == 0 || g->rating.suspicion > row->suspicion)
+		row->suspicion = g->rating.suspicion;
+	for (size_t i = 0; i < g->n_users && i < SN_GROUP_NAMES; i++)
+		row_add_user(row, g->users[i]);
+	if (kind == SN_EV_SUMMARY) {
+		row->ended_connections = row->connections;
+		row->ended_sent = row->bytes_sent;
+		row->ended_received = row->bytes_received;
+	}
 }
 
 /* --- sorting --------------------------------------------------------- */

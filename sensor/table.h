@@ -31,7 +31,11 @@ struct sn_table {
 
 /* seed: the index's hash secret (sn_random_seed() per run). */
 void sn_table_init(struct sn_table *t, size_t max_rows, uint64_t seed);
-/* Record or refresh a group's row (call for alert, update and summary). */
+/*
+ * Record or refresh a group's row (call for alert, update and summary).  A
+ * later instance of the same group key (after a summary) adds to the
+ * figures the ended ones left, so a row covers the whole replay.
+ */
 void sn_table_record_event(struct sn_table *t, enum sn_group_event kind, const struct sn_group *g);
 /* The same without the kind (a refresh: a group without room is not counted as one). */
 void sn_table_record(struct sn_table *t, const struct sn_group *g);

@@ -16,6 +16,9 @@ import tempfile
 
 import jsonschema
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_pcap  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 SENSOR = sys.argv[1] if len(sys.argv) > 1 else os.path.join(TOP, "pubsub-sensor")
@@ -41,26 +44,22 @@ def replay(config, pcaps, table=False):
     """Runs the sensor; returns (events, table text).  Every event is validated."""
     with tempfile.TemporaryDirectory() as tmp:
         cfg = os.path.join(tmp, "c.yaml")
+        log = os.path.join(tmp, "events.json")
         with open(cfg, "w", encoding="utf-8") as f:
             f.write(config)
-        cmd = [SENSOR, "-c", cfg, "-o", "-", "--flows"]
+        cmd = [SENSOR, "-c", cfg, "-o", log, "--flows"]
         for p in pcaps:
             cmd += ["-r", p if os.path.isabs(p) else os.path.join(PCAPS, p)]
         cmd.append("--table" if table else "--no-table")
         p = subprocess.run(cmd, capture_output=True, timeout=60, check=False)
-    text = p.stdout.decode("utf-8", "replace")
-    events, rest = [], []
-    for line in text.splitlines():
-        if line.startswith("{"):
-            events.append(json.loads(line))
-        else:
-            rest.append(line)
+        with open(log, encoding="utf-8") if os.path.exists(log) else open(os.devnull) as f:
+            events = [json.loads(line) for line in f if line.strip()]
     bad = [e for e in events if not VALIDATOR.is_valid(e)]
     check(f"exit 0 and schema-valid events ({' '.join(os.path.basename(x) for x in pcaps)})",
           p.returncode == 0 and not bad and events,
           p.stderr.decode()[-300:] if p.returncode else
           (next(iter(VALIDATOR.iter_errors(bad[0]))).message if bad else "no events"))
-    return events, "\n".join(rest)
+    return events, p.stdout.decode("utf-8", "replace")
 
 
 def groups(events, kind=None):
@@ -96,6 +95,39 @@ def test_refuted():
     check("refuted/ignore: no group, both flows still written",
           not groups(ev) and len(flows) == 2 and all(f["evidence"] == "refuted" for f in flows),
           f"{len(groups(ev))} group events, {len(flows)} flows")
+
+
+# --- item: groups across windows (five XMPP connections over five months) ---
+
+XMPP_HELLO = (b"<?xml version='1.0'?><stream:stream to='chat.example.net' xmlns='jabber:client' "
+              b"xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>")
+XMPP_REPLY = (b"<?xml version='1.0'?><stream:stream from='chat.example.net' id='x1' "
+              b"xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' "
+              b"version='1.0'>")
+MONTH = 30 * 86400
+
+
+def test_groups_span_the_replay():
+    with tempfile.TemporaryDirectory() as tmp:
+        pcap = os.path.join(tmp, "months.pcap")
+        pkts = []
+        for i in range(5):
+            pkts += gen_pcap.conversation(1767225600 + i * MONTH, "10.0.0.5", "198.51.100.9",
+                                          40000 + i, 5222, XMPP_HELLO, XMPP_REPLY)
+        gen_pcap.write_pcap(pcap, pkts)
+        # the shipped defaults: min_connections 2, min_suspicion medium, one-day window
+        ev, table = replay("sensor_name: months\n", [pcap], table=True)
+    a, s = groups(ev, "alert"), groups(ev, "summary")
+    check("windows: five connections months apart alert in replay (one group)",
+          len(a) == 1 and a[0]["ConnectionCount"] == 2 and a[0]["Suspicion"] == "high",
+          json.dumps(a)[:300])
+    check("windows: one summary over the whole replay, 5 connections, FirstSeen to LastSeen",
+          len(s) == 1 and s[0]["ConnectionCount"] == 5 and
+          s[0]["FirstSeen"].startswith("2026-01-01") and s[0]["LastSeen"].startswith("2026-05-01"),
+          json.dumps(s)[:400])
+    rows = [l for l in table.splitlines() if "198.51.100.9" in l]
+    check("windows: the table has one row with the 5 connections",
+          len(rows) == 1 and " 5 " in rows[0], table[-500:])
 
 
 def main():

@@ -338,6 +338,30 @@ START_TEST(test_summary_on_expiry)
 }
 END_TEST
 
+/* group_window 0 (replay): no group ends by time; connections months apart
+ * count together, as the search's stats without a window counts them. */
+START_TEST(test_no_window_in_replay)
+{
+	struct sn_groups_config gc = { .max_groups = 16, .group_window_s = 0,
+				       .update_interval_s = 60 };
+	struct sn_groups *g = sn_groups_create(&gc, &rules, &sink);
+	const uint64_t month = 30ull * 86400 * SEC;
+
+	ck_assert_ptr_nonnull(g);
+	for (unsigned i = 0; i < 5; i++) {
+		open_conn(g, T0 + i * month, (uint16_t)(i + 1));
+		sn_groups_tick(g, T0 + i * month + SEC);
+	}
+	ck_assert_uint_eq(stats(g).groups_expired, 0);
+	ck_assert_uint_eq(stats(g).groups_created, 1);
+	ck_assert_uint_eq(rec.ev[0].kind, SN_EV_ALERT);
+	sn_groups_flush(g, T0 + 5 * month);
+	ck_assert_int_eq(rec.ev[rec.n - 1].kind, SN_EV_SUMMARY);
+	ck_assert_uint_eq(rec.ev[rec.n - 1].g.connections, 5);
+	sn_groups_destroy(g);
+}
+END_TEST
+
 START_TEST(test_expiry_of_unalerted_is_silent)
 {
 	struct sn_groups *g = make(16, false);
@@ -1092,6 +1116,7 @@ Suite *groups_suite(void)
 	tcase_add_test(t, test_unalerted_groups_never_update);
 	tcase_add_test(t, test_summary_on_expiry);
 	tcase_add_test(t, test_expiry_of_unalerted_is_silent);
+	tcase_add_test(t, test_no_window_in_replay);
 	tcase_add_test(t, test_expiry_of_dirty_group_summarises_once);
 	tcase_add_test(t, test_flush_summaries_in_creation_order);
 	tcase_add_test(t, test_groups_below_thresholds_counted);

@@ -210,6 +210,43 @@ START_TEST(test_sort_order)
 }
 END_TEST
 
+/*
+ * A group that ended (summary: window roll or eviction) and came back is one
+ * row over the whole replay: figures added, FirstSeen the earliest, users
+ * merged, the higher suspicion.
+ */
+START_TEST(test_row_spans_group_instances)
+{
+	struct sn_table t;
+	struct sn_group g;
+	char line[512], *text;
+
+	sn_table_init(&t, 10, 1);
+	group(&g, "10.0.0.1", "198.51.100.9", 5222, SN_SUSP_HIGH, 2, T0);
+	strcpy(g.users[0], "bob");
+	g.n_users = 1;
+	sn_table_record(&t, &g);
+	sn_table_record_event(&t, SN_EV_SUMMARY, &g); /* its summary */
+	group(&g, "10.0.0.1", "198.51.100.9", 5222, SN_SUSP_MEDIUM, 1, T0 + 40 * 86400 * SEC);
+	strcpy(g.users[0], "alice");
+	g.n_users = 1;
+	sn_table_record(&t, &g);
+	g.connections = 3;
+	g.bytes_sent = 300;
+	sn_table_record_event(&t, SN_EV_SUMMARY, &g);
+	ck_assert_uint_eq(t.n_rows, 1);
+	text = print(&t);
+	line_of(text, 1, line, sizeof(line));
+	ck_assert_ptr_nonnull(strstr(line, "2026-11-28 01:02:03.123456"));
+	ck_assert_ptr_nonnull(strstr(line, "alice,bob"));
+	ck_assert_ptr_nonnull(strstr(line, "  5  ")); /* 2 + 3 connections */
+	ck_assert_ptr_nonnull(strstr(line, "  500  ")); /* 200 + 300 bytes sent */
+	ck_assert_ptr_nonnull(strstr(line, "high"));
+	free(text);
+	sn_table_free(&t);
+}
+END_TEST
+
 START_TEST(test_record_refreshes_row)
 {
 	struct sn_table t;
@@ -394,6 +431,7 @@ Suite *table_suite(void)
 	tcase_add_test(t, test_hostile_strings_escaped_and_aligned);
 	tcase_add_test(t, test_sort_order);
 	tcase_add_test(t, test_record_refreshes_row);
+	tcase_add_test(t, test_row_spans_group_instances);
 	tcase_add_test(t, test_row_bound);
 	tcase_add_test(t, test_rows_not_shown_footer_at_the_edge);
 	tcase_add_test(t, test_ipv6_and_many_users);
