@@ -176,3 +176,32 @@ size_t sn_escape_text(const char *s, size_t n, char *out, size_t cap, size_t *wi
 		*width = o.width;
 	return o.len;
 }
+
+size_t sn_csv_field(const char *text, char *out, size_t cap)
+{
+	size_t n = strlen(text), len = 0;
+	bool guard = n && strchr("=+-@", text[0]) != NULL;
+	bool quote = guard || strpbrk(text, ",\"") != NULL ||
+		     (n && (text[0] == ' ' || text[n - 1] == ' '));
+
+	if (cap == 0)
+		return 0;
+	/* worst case: two quotes, the guard, every character doubled */
+	if (2 * n + 3 >= cap) {
+		out[0] = '\0';
+		return 0;
+	}
+	if (quote)
+		out[len++] = '"';
+	if (guard)
+		out[len++] = '\'';
+	for (size_t i = 0; i < n; i++) {
+		if (text[i] == '"')
+			out[len++] = '"';
+		out[len++] = text[i];
+	}
+	if (quote)
+		out[len++] = '"';
+	out[len] = '\0';
+	return len;
+}

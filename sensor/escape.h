@@ -26,6 +26,16 @@
  */
 size_t sn_escape_text(const char *s, size_t n, char *out, size_t cap, size_t *width);
 
+/*
+ * One CSV field (RFC 4180) from text already made printable by
+ * sn_escape_text(): a value a spreadsheet would run as a formula (starting
+ * with =, +, - or @) gets a leading ', and a field holding a comma, a
+ * quote, a leading or trailing space or that guard is quoted with its
+ * quotes doubled.  Writes at most cap - 1 bytes and a NUL (a field that does
+ * not fit whole is written empty); returns the bytes written.
+ */
+size_t sn_csv_field(const char *text, char *out, size_t cap);
+
 /* Columns one printable code point takes: 0 (combining), 1 or 2 (wide). */
 int sn_escape_cp_width(uint32_t cp);
 /* True when the code point is spelled out rather than printed. */

@@ -47,6 +47,8 @@ static void usage(FILE *out)
 	      "  -c, --config FILE   YAML configuration (see config/pubsub-sensor.yaml)\n"
 	      "      --table         print the search's table after a replay (default)\n"
 	      "      --no-table      do not print the table\n"
+	      "      --table-format FORMAT  text (aligned columns, the default) or csv; a value\n"
+	      "                      a spreadsheet would run as a formula gets a leading '\n"
 	      "      --flows         one 'flow' event per pub/sub connection (default: output.flows)\n"
 	      "      --no-flows      no 'flow' events\n"
 	      "      --min-connections N  alert on groups of at least N connections (replaces\n"
@@ -71,7 +73,7 @@ static int usage_error(const char *msg, const char *arg)
 
 enum {
 	OPT_TABLE = 256, OPT_NO_TABLE, OPT_FLOWS, OPT_NO_FLOWS, OPT_CHECK_CONFIG, OPT_VERSION,
-	OPT_MIN_CONNECTIONS, OPT_MIN_SUSPICION,
+	OPT_MIN_CONNECTIONS, OPT_MIN_SUSPICION, OPT_TABLE_FORMAT,
 };
 
 struct cli {
@@ -87,6 +89,7 @@ struct cli {
 	bool check_config;
 	uint32_t min_connections; /* --min-connections; 0 = rules.min_connections */
 	int min_suspicion;        /* --min-suspicion (enum sn_suspicion); -1 = rules.min_suspicion */
+	bool table_csv;           /* --table-format csv */
 };
 
 /* --min-connections N: the same range as rules.min_connections. */
@@ -173,6 +176,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 		{ "min-connections", required_argument, NULL, OPT_MIN_CONNECTIONS },
 		{ "min-suspicion", required_argument, NULL, OPT_MIN_SUSPICION },
+		{ "table-format", required_argument, NULL, OPT_TABLE_FORMAT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
@@ -210,6 +214,11 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		case OPT_MIN_CONNECTIONS:
 			if ((rc = parse_min_connections(c, optarg)) >= 0)
 				return rc;
+			break;
+		case OPT_TABLE_FORMAT:
+			if (strcmp(optarg, "csv") != 0 && strcmp(optarg, "text") != 0)
+				return usage_error("--table-format wants text or csv, not", optarg);
+			c->table_csv = strcmp(optarg, "csv") == 0;
 			break;
 		case OPT_MIN_SUSPICION:
 			if ((rc = parse_min_suspicion(c, optarg)) >= 0)
@@ -310,6 +319,7 @@ static int run_replay(struct sn_config *cfg, const struct cli *c)
 		.n_files = c->n_files,
 		.log_path = c->output,
 		.table_out = NULL,
+		.table_csv = c->table_csv,
 	};
 	bool log_on_stdout = c->output && strcmp(c->output, "-") == 0;
 	if (c->table == 1)

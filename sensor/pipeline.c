@@ -500,3 +500,15 @@ void sn_aggregator_print_table(const struct sn_aggregator *ag, FILE *out)
 		sn_table_print(&ag->table, out);
 	print_below_thresholds(ag, &gs, out);
 }
+
+void sn_aggregator_print_table_csv(const struct sn_aggregator *ag, FILE *out, FILE *notes)
+{
+	struct sn_groups_stats gs;
+	sn_groups_stats(ag->groups, &gs);
+	sn_table_print_csv(&ag->table, out);
+	if (ag->table.groups_not_shown)
+		fprintf(notes, "pubsub-sensor: %llu more row%s not shown: the table keeps at most %zu\n",
+			(unsigned long long)ag->table.groups_not_shown,
+			ag->table.groups_not_shown == 1 ? "" : "s", ag->table.max_rows);
+	print_below_thresholds(ag, &gs, notes);
+}

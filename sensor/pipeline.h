@@ -164,5 +164,7 @@ bool sn_aggregator_log_errors(const struct sn_aggregator *ag, uint64_t *lost, in
  * option that shows them.  Needs want_table at create.
  */
 void sn_aggregator_print_table(const struct sn_aggregator *ag, FILE *out);
+/* The same table as CSV on out; the lines under it go to notes instead. */
+void sn_aggregator_print_table_csv(const struct sn_aggregator *ag, FILE *out, FILE *notes);
 
 #endif /* SN_PIPELINE_H */

@@ -187,7 +187,10 @@ int sn_replay_run(const struct sn_config *cfg, const struct sn_replay_options *o
 	sn_aggregator_finish_outputs(ag); /* syslog: send what is queued, a few seconds at most */
 	status = check_log(ag, o->log_path) != 0 ? 1 : 0;
 	if (o->table_out && !log_reader_gone(ag)) {
-		sn_aggregator_print_table(ag, o->table_out);
+		if (o->table_csv)
+			sn_aggregator_print_table_csv(ag, o->table_out, stderr);
+		else
+			sn_aggregator_print_table(ag, o->table_out);
 		if (check_table(o->table_out) != 0)
 			status = 1;
 	}

@@ -15,6 +15,7 @@ struct sn_replay_options {
 	size_t n_files;
 	const char *log_path;     /* NULL = no event log, "-" = standard output */
 	FILE *table_out;          /* NULL = no table */
+	bool table_csv;           /* the table as CSV (notes under it on standard error) */
 };
 
 /* Runs the replay; returns the process exit code (0, or 1 on a runtime error). */

@@ -416,17 +416,62 @@ static void column_widths(const struct sn_table_row *const *rows, size_t n, size
 	}
 }
 
+/* The rows in the search's order; NULL when out of memory. */
+static const struct sn_table_row **sorted_rows(const struct sn_table *t)
+{
+	const struct sn_table_row **rows = calloc(t->n_rows ? t->n_rows : 1, sizeof(*rows));
+
+	if (!rows)
+		return NULL;
+	for (size_t i = 0; i < t->n_rows; i++)
+		rows[i] = &t->rows[i];
+	qsort(rows, t->n_rows, sizeof(*rows), cmp_rows);
+	return rows;
+}
+
+static void print_csv_cell(FILE *out, int c, const char *text, char *field)
+{
+	if (c > 0)
+		fputc(',', out);
+	sn_csv_field(text, field, 2 * CELL_MAX + 4);
+	fputs(field, out);
+}
+
+void sn_table_print_csv(const struct sn_table *t, FILE *out)
+{
+	const struct sn_table_row **rows = sorted_rows(t);
+	char *cell = malloc(CELL_MAX), *field = malloc(2 * CELL_MAX + 4);
+
+	if (!rows || !cell || !field)
+		goto out_free;
+	for (int c = 0; c < COL_COUNT; c++)
+		print_csv_cell(out, c, col_names[c], field);
+	fputs("\r\n", out);
+	for (size_t i = 0; i < t->n_rows; i++) {
+		const struct sn_table_row *r = rows[i];
+		for (int c = 0; c < COL_COUNT; c++) {
+			format_cell(r, (enum col)c, cell, CELL_MAX);
+			if ((c == COL_USERS && r->n_users == 0) ||
+			    (c == COL_PROCESS && r->process_name[0] == '\0'))
+				cell[0] = '\0'; /* "-" is the text table's placeholder */
+			print_csv_cell(out, c, cell, field);
+		}
+		fputs("\r\n", out);
+	}
+out_free:
+	free(rows);
+	free(cell);
+	free(field);
+}
+
 void sn_table_print(const struct sn_table *t, FILE *out)
 {
 	size_t width[COL_COUNT];
-	const struct sn_table_row **rows = calloc(t->n_rows ? t->n_rows : 1, sizeof(*rows));
+	const struct sn_table_row **rows = sorted_rows(t);
 	char *cell = malloc(CELL_MAX);
 
 	if (!rows || !cell)
 		goto out_free;
-	for (size_t i = 0; i < t->n_rows; i++)
-		rows[i] = &t->rows[i];
-	qsort(rows, t->n_rows, sizeof(*rows), cmp_rows);
 	column_widths(rows, t->n_rows, width, cell);
 	for (int c = 0; c < COL_COUNT; c++)
 		print_cell(out, (enum col)c, col_names[c], width[c]);

@@ -44,6 +44,12 @@ void sn_table_record(struct sn_table *t, const struct sn_group *g);
  * "(N more rows not shown: ...)" when alerting groups found no room.
  */
 void sn_table_print(const struct sn_table *t, FILE *out);
+/*
+ * The same rows as CSV (RFC 4180, header first): wire strings escaped as in
+ * the text table, formula-looking values guarded with a leading ', empty
+ * Users and process_name empty.  Nothing else is written to out.
+ */
+void sn_table_print_csv(const struct sn_table *t, FILE *out);
 void sn_table_free(struct sn_table *t);
 
 #endif /* SN_TABLE_H */

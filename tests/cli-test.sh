@@ -259,7 +259,7 @@ fi
 if /usr/bin/python3 tests/make-hostile-pcap.py "$tmp/hostile.pcap" 2>"$tmp/gen.err"; then
 	if runs "$tmp/hostile" "$sensor" -r "$tmp/hostile.pcap" -o "$tmp/hostile.json" --flows; then
 		t="$tmp/hostile.out"
-		[ "$(wc -l <"$t")" -eq 3 ] && grep -q '^FirstSeen' "$t" &&
+		[ "$(wc -l <"$t")" -eq 4 ] && grep -q '^FirstSeen' "$t" &&
 			ok "hostile strings: one table line per row" ||
 			fail "hostile strings: one table line per row" "$(head -c 600 "$t")"
 		if LC_ALL=C grep -q "$(printf '[\001-\011\013-\037\177]')" "$t" ||
@@ -272,6 +272,23 @@ if /usr/bin/python3 tests/make-hostile-pcap.py "$tmp/hostile.pcap" 2>"$tmp/gen.e
 			grep -qF 'u\xc0\xaf\x07\x7f' "$t" &&
 			ok "hostile strings: spelled out in the table" ||
 			fail "hostile strings: spelled out in the table" "$(head -c 600 "$t")"
+		expect "--table-format csv" 0 "" "" -- "$sensor" -r "$tmp/hostile.pcap" --table-format csv
+		if [ "$last" = 0 ] && /usr/bin/python3 - "$tmp/out" <<'PY'; then
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], encoding="utf-8", newline="")))
+assert len(rows) == 4 and all(len(r) == 13 for r in rows), rows
+assert rows[0][0] == "FirstSeen (UTC)" and rows[0][8] == "Users", rows[0]
+users = {r[3]: r[8] for r in rows[1:]}
+assert users["203.0.113.11"] == "'=1+2,@SUM(A1)", users
+assert users["203.0.113.9"] == "ev\\x0ail\\x1b[2J\\x1b]52;c;aGk=\\x07\\u009b\\u2028x", users
+assert not any(f[:1] in ("=", "+", "-", "@") for r in rows for f in r), rows
+PY
+			ok "csv table: formulas guarded, controls escaped"
+		else
+			fail "csv table: formulas guarded, controls escaped" "$(head -c 600 "$tmp/out")"
+		fi
+		expect "--table-format bogus refused" 2 "--table-format wants text or csv, not 'xml'" "" -- \
+			"$sensor" -r "$tmp/hostile.pcap" --table-format xml
 		if /usr/bin/python3 - "$tmp/hostile.json" <<'PY'; then
 import json, sys
 import jsonschema

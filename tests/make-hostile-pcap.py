@@ -7,6 +7,8 @@ ended by BEL, U+009B (C1 CSI) and U+2028 (line separator); two MQTT
 connections to an external broker send a client id and a user name with
 bytes that are not UTF-8 and terminal controls.  Each connection has a full
 handshake, the server's answer and a FIN exchange, so both groups alert.
+A third group (two STOMP logins, "=1+2" and "@SUM(A1)") looks like
+spreadsheet formulas, for the CSV table.
 Timestamps are fixed: the file is the same on every run.
 """
 import sys
@@ -67,6 +69,10 @@ def main():
     for sport in (41001, 41002):
         pkts += connection(t, "10.0.0.6", sport, "203.0.113.10", 1883,
                            mqtt_connect(MQTT_CLIENT_ID, MQTT_USER), MQTT_CONNACK)
+        t += 1
+    for sport, login in ((42001, b"=1+2"), (42002, b"@SUM(A1)")):
+        frame = STOMP_CONNECT.replace(b"login:" + STOMP_LOGIN, b"login:" + login)
+        pkts += connection(t, "10.0.0.7", sport, "203.0.113.11", 61613, frame, STOMP_CONNECTED)
         t += 1
     wrpcap(sys.argv[1], pkts)
 

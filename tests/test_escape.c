@@ -94,6 +94,32 @@ START_TEST(every_byte_printable)
 }
 END_TEST
 
+static const char *csv(const char *text)
+{
+	static char out[128];
+	sn_csv_field(text, out, sizeof out);
+	return out;
+}
+
+/* CSV fields: formulas guarded with a leading ', quoting as RFC 4180 says. */
+START_TEST(csv_fields)
+{
+	ck_assert_str_eq(csv("alice"), "alice");
+	ck_assert_str_eq(csv(""), "");
+	ck_assert_str_eq(csv("=1+2"), "\"'=1+2\"");
+	ck_assert_str_eq(csv("+cmd"), "\"'+cmd\"");
+	ck_assert_str_eq(csv("-2"), "\"'-2\"");
+	ck_assert_str_eq(csv("@SUM(A1)"), "\"'@SUM(A1)\"");
+	ck_assert_str_eq(csv("a,b"), "\"a,b\"");
+	ck_assert_str_eq(csv("say \"hi\""), "\"say \"\"hi\"\"\"");
+	ck_assert_str_eq(csv(" x"), "\" x\"");
+	ck_assert_str_eq(csv("a=b"), "a=b"); /* only the first character makes a formula */
+	char tiny[8];
+	ck_assert_uint_eq(sn_csv_field("abcd", tiny, sizeof tiny), 0); /* 2n + 3 > 7: written empty */
+	ck_assert_str_eq(tiny, "");
+}
+END_TEST
+
 Suite *escape_suite(void);
 
 Suite *escape_suite(void)
@@ -107,6 +133,7 @@ Suite *escape_suite(void)
 	tcase_add_test(t, printable_kept_with_width);
 	tcase_add_test(t, truncates_on_whole_characters);
 	tcase_add_test(t, every_byte_printable);
+	tcase_add_test(t, csv_fields);
 	suite_add_tcase(s, t);
 	return s;
 }

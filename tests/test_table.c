@@ -177,6 +177,41 @@ START_TEST(test_hostile_strings_escaped_and_aligned)
 }
 END_TEST
 
+/* The CSV table: same rows and order, formulas guarded, placeholders empty. */
+START_TEST(test_csv)
+{
+	struct sn_table t;
+	struct sn_group g;
+	char *text = NULL;
+	size_t len = 0;
+
+	sn_table_init(&t, 10, 1);
+	group(&g, "10.0.0.5", "203.0.113.7", 61613, SN_SUSP_HIGH, 3, T0);
+	g.proto = SN_PROTO_STOMP;
+	g.n_users = 2;
+	strcpy(g.users[0], "=HYPERLINK(\"x\")");
+	strcpy(g.users[1], "b\x1b");
+	sn_table_record(&t, &g);
+	group(&g, "10.0.0.6", "10.0.0.1", 5222, SN_SUSP_MEDIUM, 12, T0);
+	g.proto = SN_PROTO_XMPP;
+	strcpy(g.process_name, "-p");
+	sn_table_record(&t, &g);
+	FILE *f = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(f);
+	sn_table_print_csv(&t, f);
+	fclose(f);
+	ck_assert_str_eq(text,
+			 "FirstSeen (UTC),LastSeen (UTC),src_ip,dest_ip,Protocol,dest_port,IsExternal,"
+			 "process_name,Users,ConnectionCount,BytesSent,BytesReceived,Suspicion\r\n"
+			 "2026-11-28 01:02:03.123456,2026-11-28 01:02:05.123456,10.0.0.5,203.0.113.7,STOMP,"
+			 "61613,no,,\"'=HYPERLINK(\"\"x\"\"),b\\x1b\",3,300,30,high\r\n"
+			 "2026-11-28 01:02:03.123456,2026-11-28 01:02:05.123456,10.0.0.6,10.0.0.1,XMPP,"
+			 "5222,no,\"'-p\",,12,1200,120,medium\r\n");
+	free(text);
+	sn_table_free(&t);
+}
+END_TEST
+
 START_TEST(test_sort_order)
 {
 	struct sn_table t;
@@ -429,6 +464,7 @@ Suite *table_suite(void)
 	tcase_add_test(t, test_empty_prints_header_only);
 	tcase_add_test(t, test_columns_golden);
 	tcase_add_test(t, test_hostile_strings_escaped_and_aligned);
+	tcase_add_test(t, test_csv);
 	tcase_add_test(t, test_sort_order);
 	tcase_add_test(t, test_record_refreshes_row);
 	tcase_add_test(t, test_row_spans_group_instances);
