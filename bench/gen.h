@@ -6,8 +6,8 @@
  * Everything is deterministic for a given seed so that a benchmark file can
  * be regenerated bit for bit.
  */
-#ifndef SN_BENCH_GEN_H
-#define SN_BENCH_GEN_H
+#ifndef SN_GEN_H
+#define SN_GEN_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -129,4 +129,4 @@ void sn_gen_pcap_write(struct sn_gen_pcap *w, uint64_t ts_us, const uint8_t *fra
 size_t sn_gen_frame(struct sn_gen_conn *c, enum sn_gen_dir d, uint8_t flags, const uint8_t *payload,
 		    size_t plen, uint8_t *frame);
 
-#endif /* SN_BENCH_GEN_H */
+#endif /* SN_GEN_H */
