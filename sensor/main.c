@@ -31,6 +31,7 @@ static void usage(FILE *out)
 {
 	fputs("usage: pubsub-sensor -r FILE [-r FILE ...] [-o PATH] [-c CONFIG] [--table|--no-table] [--flows|--no-flows] [EXPRESSION]\n"
 	      "       pubsub-sensor -i IFACE [-c CONFIG] [-o PATH] [--flows|--no-flows] [EXPRESSION]\n"
+	      "       pubsub-sensor report [--format table|csv|json|html] [-c CONFIG] [-o FILE] EVENTS.json...\n"
 	      "       pubsub-sensor --check-config [-c CONFIG]\n"
 	      "\n"
 	      "Finds command-and-control over MQTT, XMPP, AMQP and STOMP (MITRE ATT&CK T1071.005).\n"

@@ -145,40 +145,36 @@ static int sensor_index(json_t *sensors, const char *name)
 	return (int)json_array_size(sensors) - 1;
 }
 
+/*
+ * One row per group on the group's own time scale (FirstSeen to LastSeen,
+ * written at the right), one bar per connection coloured by its sensor: a
+ * beacon's rhythm and a group split across sensors both show.
+ */
 static void timeline(FILE *out, json_t *rows)
 {
-	double t0 = 0, t1 = 0;
-	const char *first = "";
 	size_t i, j;
 	json_t *row, *c;
-	json_array_foreach(rows, i, row) {
-		double a = seconds(str(row, "FirstSeen")), b = seconds(str(row, "LastSeen"));
-		if (t0 == 0 || a < t0) {
-			t0 = a;
-			first = str(row, "FirstSeen");
-		}
-		if (b > t1)
-			t1 = b;
-	}
-	double span = t1 > t0 ? t1 - t0 : 1;
 	size_t n = json_array_size(rows);
 	json_t *sensors = json_array();
-	fprintf(out, "<h2>Connections over time</h2>\n<svg id=\"timeline\" class=\"chart\" "
-		     "xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%zu\" role=\"img\">\n",
-		W_LABEL + W_PLOT + 20, n * ROW_H + 40);
+	fprintf(out, "<h2>Connections over time</h2>\n<p class=\"hint\">Each row spans its group's "
+		     "FirstSeen to LastSeen; one bar per connection, coloured by sensor.</p>\n"
+		     "<svg id=\"timeline\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" "
+		     "width=\"%d\" height=\"%zu\" role=\"img\">\n", W_LABEL + W_PLOT + 120, n * ROW_H + 12);
 	json_array_foreach(rows, i, row) {
-		double y = (double)i * ROW_H + 10;
-		fprintf(out, "<text x=\"4\" y=\"%.0f\" class=\"lbl\">", y + 14);
+		double t0 = seconds(str(row, "FirstSeen")), t1 = seconds(str(row, "LastSeen"));
+		double span = t1 > t0 ? t1 - t0 : 1;
+		double y = (double)i * ROW_H + 6;
+		fprintf(out, "<text x=\"4\" y=\"%.0f\" class=\"lbl\">", y + 13);
 		label(out, row);
 		fputs("</text>\n", out);
 		fprintf(out, "<line x1=\"%d\" x2=\"%d\" y1=\"%.0f\" y2=\"%.0f\" class=\"grid\"/>\n", W_LABEL,
-			W_LABEL + W_PLOT, y + 10, y + 10);
+			W_LABEL + W_PLOT, y + 9, y + 9);
 		json_array_foreach(json_object_get(row, "connections"), j, c) {
 			double a = seconds(str(c, "FirstSeen")) - t0, b = seconds(str(c, "LastSeen")) - t0;
-			double x = W_LABEL + a / span * W_PLOT, w = (b - a) / span * W_PLOT;
+			double x = W_LABEL + a / span * (W_PLOT - 4), w = (b - a) / span * (W_PLOT - 4);
 			int s = sensor_index(sensors, str(c, "sensor"));
-			fprintf(out, "<rect class=\"conn\" x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" height=\"12\" fill=\"%s\">"
-				     "<title>", x, y + 4, w < 3 ? 3 : w, palette[(size_t)s % 8]);
+			fprintf(out, "<rect class=\"conn\" x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" height=\"14\" fill=\"%s\">"
+				     "<title>", x, y + 2, w < 4 ? 4 : w, palette[(size_t)s % 8]);
 			html(out, str(c, "sensor"));
 			fputs(": ", out);
 			html(out, str(c, "FirstSeen"));
@@ -187,13 +183,9 @@ static void timeline(FILE *out, json_t *rows)
 			fprintf(out, ", %" PRIu64 " B sent, %" PRIu64 " B received</title></rect>\n",
 				num(c, "BytesSent"), num(c, "BytesReceived"));
 		}
+		fprintf(out, "<text x=\"%d\" y=\"%.0f\" class=\"axis\">%.3f s</text>\n", W_LABEL + W_PLOT + 8,
+			y + 13, t1 - t0);
 	}
-	double ya = (double)n * ROW_H + 28;
-	/* the axis starts at the earliest group's FirstSeen */
-	fprintf(out, "<text x=\"%d\" y=\"%.0f\" class=\"axis\">", W_LABEL, ya);
-	html(out, first);
-	fprintf(out, "</text><text x=\"%d\" y=\"%.0f\" class=\"axis\" text-anchor=\"end\">+%.1f s</text>\n",
-		W_LABEL + W_PLOT, ya, span);
 	fputs("</svg>\n<p class=\"legend\">", out);
 	json_array_foreach(sensors, i, c) {
 		fprintf(out, "<span style=\"color:%s\">&#9632;</span> sensor ", palette[i % 8]);
@@ -257,7 +249,7 @@ static void reasons(FILE *out, json_t *rows)
 static const char style[] =
 	"body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}"
 	"table{border-collapse:collapse;font-size:12px}th,td{border:1px solid #ccc;padding:3px 6px;white-space:nowrap}"
-	"th{background:#eee;cursor:pointer}td.num{text-align:right}tr.high td:last-child,tr.high td:nth-child(13){color:#b00;font-weight:bold}"
+	"th{background:#eee;cursor:pointer}td.num{text-align:right}tr.high td:nth-child(13){color:#b00;font-weight:bold}"
 	".chart{background:#fafafa;border:1px solid #ddd}.lbl{font:11px monospace}.axis{font:11px sans-serif;fill:#555}"
 	".grid{stroke:#e4e4e4}.sent{fill:#1f77b4}.recv{fill:#ff7f0e}.sent-k{color:#1f77b4}.recv-k{color:#ff7f0e}"
 	".val{font:11px sans-serif;fill:#333}.hint,.legend{color:#555;font-size:12px}section.why h3{font-size:13px;margin:10px 0 2px}";
