@@ -330,7 +330,7 @@ void sn_config_defaults(struct sn_config *cfg)
 
 	cfg->tables.max_flows = 262144;
 	cfg->tables.max_groups = 16384;
-	cfg->tables.classify_buffers = 4096;
+	cfg->tables.classify_buffers = 16384;
 	cfg->tables.buffer_bytes = 2048;
 	cfg->tables.flow_timeout_new = 30;
 	cfg->tables.flow_timeout_established = 600;

@@ -55,6 +55,8 @@ enum { SN_LRU_NEW = 0, SN_LRU_EST, SN_LRU_CLOSING, SN_LRU_COUNT };
 #define SN_FC_DATA_S 0x02
 #define SN_FC_ISN_C 0x04
 #define SN_FC_ISN_S 0x08
+#define SN_FC_RECLAIMED 0x10 /* lost its buffer undecided: classified per segment,
+				 mid-stream, so it can never be refuted */
 
 /* The part every packet touches.  Index 0 of arrays: client to server. */
 struct sn_flow {
@@ -101,6 +103,9 @@ struct sn_flow_table {
 	uint64_t timeout_us[SN_LRU_COUNT];
 	uint32_t rep_head, rep_tail;    /* reported flows, in OPEN order */
 	struct sn_reasm_pool *pool;
+	/* Buffer holders, least recently active first (index = pool slot). */
+	uint32_t *slot_owner, *slot_prev, *slot_next;
+	uint32_t slot_head, slot_tail;
 	struct sn_meta *metas;          /* latest meta of confirmed flows */
 	uint32_t *meta_free;            /* stack of free meta slots */
 	uint32_t n_meta, n_meta_free;
@@ -191,6 +196,43 @@ static void rep_unlink(struct sn_flow_table *ft, uint32_t i)
 		ft->rep_tail = c->rep_prev;
 }
 
+/* ---- the holders of first-bytes buffers, least recently active first ---- */
+
+static void slot_unlink(struct sn_flow_table *ft, uint32_t slot)
+{
+	uint32_t p = ft->slot_prev[slot], n = ft->slot_next[slot];
+	if (p != SN_FLOW_NIL)
+		ft->slot_next[p] = n;
+	else
+		ft->slot_head = n;
+	if (n != SN_FLOW_NIL)
+		ft->slot_prev[n] = p;
+	else
+		ft->slot_tail = p;
+}
+
+static void slot_append(struct sn_flow_table *ft, uint32_t slot, uint32_t owner)
+{
+	ft->slot_owner[slot] = owner;
+	ft->slot_next[slot] = SN_FLOW_NIL;
+	ft->slot_prev[slot] = ft->slot_tail;
+	if (ft->slot_tail != SN_FLOW_NIL)
+		ft->slot_next[ft->slot_tail] = slot;
+	else
+		ft->slot_head = slot;
+	ft->slot_tail = slot;
+}
+
+/* A packet of the flow holding `slot`: it becomes the most recently active. */
+static void slot_touch(struct sn_flow_table *ft, uint32_t slot)
+{
+	if (ft->slot_tail == slot)
+		return;
+	uint32_t owner = ft->slot_owner[slot];
+	slot_unlink(ft, slot);
+	slot_append(ft, slot, owner);
+}
+
 /* ---- pooled resources --------------------------------------------------- */
 
 static void release_buffer(struct sn_flow_table *ft, uint32_t i)
@@ -198,8 +240,28 @@ static void release_buffer(struct sn_flow_table *ft, uint32_t i)
 	struct sn_flow *f = &ft->flows[i];
 	if (f->buf == SN_REASM_NONE)
 		return;
+	slot_unlink(ft, f->buf);
 	sn_reasm_release(ft->pool, f->buf);
 	f->buf = SN_REASM_NONE;
+}
+
+/*
+ * The pool is empty: takes the buffer of the least recently active holder
+ * so that a new connection always gets one.  A holder in its detail phase
+ * only loses richer meta; an undecided one keeps no verdict and is
+ * classified segment by segment as seen mid-stream from now on, so it ends
+ * with a match or port evidence, never refuted.
+ */
+static void reclaim_buffer(struct sn_flow_table *ft)
+{
+	uint32_t slot = ft->slot_head;
+	if (slot == SN_FLOW_NIL)
+		return;
+	uint32_t v = ft->slot_owner[slot];
+	if (!(ft->flows[v].flags & SN_FF_VERDICT))
+		ft->cold[v].flags |= SN_FC_RECLAIMED;
+	release_buffer(ft, v);
+	ft->st.buffers_reclaimed++;
 }
 
 /* Borrows a buffer and sets each direction's base from a seen ISN. */
@@ -209,10 +271,15 @@ static bool attach_buffer(struct sn_flow_table *ft, uint32_t i)
 	struct sn_flow_cold *c = &ft->cold[i];
 	uint32_t slot = sn_reasm_acquire(ft->pool);
 	if (slot == SN_REASM_NONE) {
+		reclaim_buffer(ft);
+		slot = sn_reasm_acquire(ft->pool);
+	}
+	if (slot == SN_REASM_NONE) {
 		ft->st.pool_exhausted++;
 		return false;
 	}
 	f->buf = slot;
+	slot_append(ft, slot, i);
 	if (c->flags & SN_FC_ISN_C)
 		sn_reasm_dir_set_base(sn_reasm_dir(ft->pool, slot, SN_DIR_C2S), c->isn[0] + 1);
 	if (c->flags & SN_FC_ISN_S)
@@ -407,7 +474,8 @@ static void classify_segment(struct sn_flow_table *ft, uint32_t i, int dir,
 	if (dir == SN_DIR_C2S) {
 		s.client = pkt->payload;
 		s.client_len = pkt->payload_len;
-		s.client_at_start = (c->flags & SN_FC_ISN_C) && seq == c->isn[0] + 1;
+		s.client_at_start = (c->flags & SN_FC_ISN_C) && !(c->flags & SN_FC_RECLAIMED) &&
+				    seq == c->isn[0] + 1;
 	} else {
 		s.server = pkt->payload;
 		s.server_len = pkt->payload_len;
@@ -522,6 +590,8 @@ static void count_packet(struct sn_flow_table *ft, uint32_t i, int dir, const st
 	if (pkt->payload_wire_len)
 		ft->cold[i].payload[dir] += pkt->payload_wire_len;
 	lru_move(ft, i, f->list);
+	if (f->buf != SN_REASM_NONE)
+		slot_touch(ft, f->buf);
 }
 
 /*
@@ -561,7 +631,7 @@ static void on_payload(struct sn_flow_table *ft, uint32_t i, int dir, const stru
 		return;
 	if (c->segs[dir] < UINT16_MAX)
 		c->segs[dir]++;
-	if (f->buf == SN_REASM_NONE && !attach_buffer(ft, i)) {
+	if (f->buf == SN_REASM_NONE && ((c->flags & SN_FC_RECLAIMED) || !attach_buffer(ft, i))) {
 		classify_segment(ft, i, dir, pkt, seq);
 		return;
 	}
@@ -919,7 +989,12 @@ static int alloc_arrays(struct sn_flow_table *ft)
 	ft->n_meta = cfg->classify_buffers;
 	ft->metas = calloc(ft->n_meta ? ft->n_meta : 1, sizeof ft->metas[0]);
 	ft->meta_free = calloc(ft->n_meta ? ft->n_meta : 1, sizeof ft->meta_free[0]);
-	if (!ft->flows || !ft->cold || !ft->pool || !ft->metas || !ft->meta_free)
+	size_t slots = cfg->classify_buffers ? cfg->classify_buffers : 1;
+	ft->slot_owner = calloc(slots, sizeof ft->slot_owner[0]);
+	ft->slot_prev = calloc(slots, sizeof ft->slot_prev[0]);
+	ft->slot_next = calloc(slots, sizeof ft->slot_next[0]);
+	if (!ft->flows || !ft->cold || !ft->pool || !ft->metas || !ft->meta_free ||
+	    !ft->slot_owner || !ft->slot_prev || !ft->slot_next)
 		return -ENOMEM;
 	return 0;
 }
@@ -932,6 +1007,7 @@ static void init_lists(struct sn_flow_table *ft)
 	for (int l = 0; l < SN_LRU_COUNT; l++)
 		sn_lru_init(&ft->lru[l], flow_nodes(ft));
 	ft->rep_head = ft->rep_tail = SN_FLOW_NIL;
+	ft->slot_head = ft->slot_tail = SN_FLOW_NIL;
 	for (uint32_t m = ft->n_meta; m-- > 0;)
 		ft->meta_free[ft->n_meta_free++] = m;
 	ft->timeout_us[SN_LRU_NEW] = ft->cfg.timeout_new_s * SN_US_PER_S;
@@ -971,5 +1047,8 @@ void sn_flow_table_destroy(struct sn_flow_table *ft)
 	sn_reasm_pool_destroy(ft->pool);
 	free(ft->metas);
 	free(ft->meta_free);
+	free(ft->slot_owner);
+	free(ft->slot_prev);
+	free(ft->slot_next);
 	free(ft);
 }

@@ -40,7 +40,12 @@ struct sn_flow_stats {
 	uint64_t closed;              /* FIN both ways or RST */
 	uint64_t classified;          /* verdicts reached */
 	uint64_t confirmed;           /* verdicts that named a pub/sub protocol */
-	uint64_t pool_exhausted;      /* a flow needed a buffer and none was free */
+	uint64_t pool_exhausted;      /* a flow needed a buffer and none was free
+					 (a pool of 0 slots: nothing to reclaim) */
+	uint64_t buffers_reclaimed;   /* the pool was empty: the buffer of the
+					 least recently active holder was taken for
+					 a new connection; an undecided holder stays
+					 undecided (port evidence, never refuted) */
 	uint64_t meta_exhausted;      /* a confirmed flow found no meta slot: later
 					 UPDATE/CLOSE reports carry empty meta */
 	uint64_t out_of_window;       /* segments outside the first-bytes window */

@@ -157,6 +157,7 @@ void sn_worker_counts(const struct sn_worker *w, struct sn_worker_counts *out)
 	out->evicted_established = fs.evicted_established;
 	out->pool_exhausted = fs.pool_exhausted;
 	out->meta_exhausted = fs.meta_exhausted;
+	out->buffers_reclaimed = fs.buffers_reclaimed;
 }
 
 void sn_worker_counts_add(struct sn_worker_counts *sum, const struct sn_worker_counts *c)
@@ -176,6 +177,7 @@ void sn_worker_counts_add(struct sn_worker_counts *sum, const struct sn_worker_c
 	sum->evicted_established += c->evicted_established;
 	sum->pool_exhausted += c->pool_exhausted;
 	sum->meta_exhausted += c->meta_exhausted;
+	sum->buffers_reclaimed += c->buffers_reclaimed;
 }
 
 /* ---- aggregator ------------------------------------------------------- */
@@ -448,12 +450,12 @@ void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_
 	static const char *const names[] = {
 		"flows_evicted_half_open", "groups_evicted", "classify_pool_exhausted",
 		"flow_meta_exhausted", "event_log_write_errors", "report_queue_full",
-		"syslog_dropped",
+		"syslog_dropped", "classify_buffers_reclaimed",
 	};
 	const uint64_t values[] = {
 		c->evicted_half_open, gs.groups_evicted, c->pool_exhausted, c->meta_exhausted,
 		ag->have_log ? ag->log.errors : 0, live ? live->report_queue_full : 0,
-		ag->syslog ? sn_syslog_dropped(ag->syslog) : 0,
+		ag->syslog ? sn_syslog_dropped(ag->syslog) : 0, c->buffers_reclaimed,
 	};
 	view.extra_names = names;
 	view.extra_values = values;

@@ -83,7 +83,7 @@ struct sn_worker_counts {
 	struct sn_decode_stats decode;
 	uint64_t flows_created, flows_active, classified;
 	uint64_t evicted_half_open, evicted_established;
-	uint64_t pool_exhausted, meta_exhausted;
+	uint64_t pool_exhausted, meta_exhausted, buffers_reclaimed;
 };
 void sn_worker_counts(const struct sn_worker *w, struct sn_worker_counts *out);
 /* sum += c */

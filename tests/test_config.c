@@ -102,7 +102,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c.rules.nonstandard_port_raise, 1);
 	ck_assert_uint_eq(c.tables.max_flows, 262144);
 	ck_assert_uint_eq(c.tables.max_groups, 16384);
-	ck_assert_uint_eq(c.tables.classify_buffers, 4096);
+	ck_assert_uint_eq(c.tables.classify_buffers, 16384);
 	ck_assert_uint_eq(c.tables.buffer_bytes, 2048);
 	ck_assert_uint_eq(c.tables.flow_timeout_new, 30);
 	ck_assert_uint_eq(c.tables.flow_timeout_established, 600);

@@ -700,19 +700,89 @@ START_TEST(eviction_of_established_sends_close)
 }
 END_TEST
 
-START_TEST(pool_exhausted_classifies_single_segment)
+/* The pool is empty: the stalest holder's buffer goes to the new connection. */
+START_TEST(pool_empty_reclaims_stalest_holder)
+{
+	make_table(64, 2);
+	struct conv a = conv4(1, 40001, 1883), b = conv4(2, 40002, 1883), c = conv4(3, 40003, 1883);
+	shake(&a);
+	data(&a, C, connect_pkt, 5); /* holds a buffer */
+	shake(&b);
+	b.ts = a.ts + 10;
+	data(&b, C, connect_pkt, 5); /* holds the other */
+	a.ts = b.ts + 10;
+	pkt_at(&a, S, SN_TCP_ACK, a.sseq, NULL, 0); /* a is now more recent than b */
+	c.ts = a.ts + 10;
+	shake(&c);
+	data(&c, C, connect_pkt, LEN(connect_pkt));
+	struct sn_flow_stats st = stats();
+	ck_assert_uint_eq(st.buffers_reclaimed, 1);
+	ck_assert_uint_eq(st.pool_exhausted, 0);
+	ck_assert_int_eq(nrep, 1);
+	ck_assert_uint_eq(reps[0].client_port, 40003);
+	ck_assert_int_eq(reps[0].evidence, SN_EVIDENCE_PAYLOAD);
+	/* a kept its buffer (b was the stalest): the rest of its CONNECT completes it */
+	data(&a, C, connect_pkt + 5, LEN(connect_pkt) - 5);
+	ck_assert_int_eq(nrep, 2);
+	ck_assert_uint_eq(reps[1].client_port, 40001);
+	ck_assert_int_eq(reps[1].evidence, SN_EVIDENCE_PAYLOAD);
+	ck_assert_str_eq(reps[1].meta.client_id, "sensor-1");
+}
+END_TEST
+
+/*
+ * A pool of 4 and 3 (N-1), 4 (N) or 5 (N+1) idle connections holding a
+ * buffer each: a CONNECT split over two segments on a port no rule names is
+ * still found, and every buffer taken from a holder is counted.
+ */
+START_TEST(split_connect_found_with_idle_holders)
+{
+	uint32_t k = (uint32_t)_i;
+	make_table(64, 4);
+	static const uint8_t one = 0x10;
+	for (uint32_t n = 0; n < k; n++) {
+		struct conv idle = conv4((uint8_t)(10 + n), (uint16_t)(41000 + n), 443);
+		shake(&idle);
+		data(&idle, C, &one, 1);
+	}
+	ck_assert_uint_eq(stats().buffers_reclaimed, k > 4 ? k - 4 : 0);
+	struct conv m = conv4(1, 40001, 8080);
+	m.ts += SEC;
+	shake(&m);
+	data(&m, C, connect_pkt, 2);
+	data(&m, C, connect_pkt + 2, LEN(connect_pkt) - 2);
+	ck_assert_uint_eq(stats().buffers_reclaimed, k + 1 > 4 ? k + 1 - 4 : 0);
+	ck_assert_uint_eq(stats().pool_exhausted, 0);
+	ck_assert_int_eq(nrep, 1);
+	ck_assert_uint_eq(reps[0].server_port, 8080);
+	ck_assert_int_eq(reps[0].proto, SN_PROTO_MQTT);
+	ck_assert_int_eq(reps[0].evidence, SN_EVIDENCE_PAYLOAD);
+}
+END_TEST
+
+/* A flow that lost its buffer undecided is never refuted by what follows. */
+START_TEST(reclaimed_flow_never_refuted)
 {
 	make_table(64, 1);
 	struct conv a = conv4(1, 40001, 1883), b = conv4(2, 40002, 1883);
+	static const uint8_t one = 0x10;
 	shake(&a);
-	data(&a, C, connect_pkt, 5); /* holds the only buffer */
+	data(&a, C, &one, 1);
+	b.ts = a.ts + 10;
 	shake(&b);
-	data(&b, C, connect_pkt, LEN(connect_pkt));
-	ck_assert_uint_eq(stats().pool_exhausted, 1);
-	ck_assert_int_eq(nrep, 1);
-	ck_assert_uint_eq(reps[0].client_port, 40002);
-	ck_assert_int_eq(reps[0].evidence, SN_EVIDENCE_PAYLOAD);
-	ck_assert_str_eq(reps[0].meta.client_id, "sensor-1");
+	data(&b, C, connect_pkt, LEN(connect_pkt)); /* takes a's buffer */
+	ck_assert_uint_eq(stats().buffers_reclaimed, 1);
+	a.ts = b.ts + 10;
+	data(&a, C, http_get, (uint32_t)strlen(http_get)); /* mid-stream now: no refutation */
+	fin(&a, C);
+	fin(&a, S);
+	int close = -1;
+	for (int k = 0; k < nrep; k++)
+		if (reps[k].client_port == 40001 && reps[k].kind == SN_REPORT_CLOSE)
+			close = k;
+	ck_assert_int_ge(close, 0);
+	ck_assert_int_eq(reps[close].proto, SN_PROTO_MQTT);
+	ck_assert_int_eq(reps[close].evidence, SN_EVIDENCE_PORT);
 }
 END_TEST
 
@@ -1337,7 +1407,9 @@ Suite *flow_suite(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, eviction_prefers_half_open);
 	tcase_add_test(t, eviction_of_established_sends_close);
-	tcase_add_test(t, pool_exhausted_classifies_single_segment);
+	tcase_add_test(t, pool_empty_reclaims_stalest_holder);
+	tcase_add_loop_test(t, split_connect_found_with_idle_holders, 3, 6);
+	tcase_add_test(t, reclaimed_flow_never_refuted);
 	tcase_add_test(t, zero_buffers_still_classify);
 	tcase_add_test(t, create_rejects_zero_capacity);
 	suite_add_tcase(s, t);
