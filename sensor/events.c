@@ -294,6 +294,8 @@ size_t sn_events_format_group(struct sn_events *ev, enum sn_group_event kind,
 	key_string(&j, "mitre_technique", SN_MITRE_TECHNIQUE);
 	key_flow_ids(&j, g);
 	key_truncated(&j, g->truncated);
+	if (kind == SN_EV_SUMMARY && g->allowed_by[0])
+		key_string(&j, "allowed_by", g->allowed_by);
 	return finish(&j);
 }
 

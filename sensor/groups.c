@@ -31,6 +31,28 @@
 
 #define SN_GROUP_NIL 0u
 
+/*
+ * The allow decision of recent connections, by flow id (direct-mapped: a
+ * slot is reused by a later connection).  A connection whose user may still
+ * come (AMQP, XMPP confirmed in clear, no user yet, allow_users set) is
+ * HELD: not counted anywhere until its user is known, it closes, or
+ * SN_ALLOW_HOLD_US have passed since its first packet; its latest report
+ * waits in `rep`.  Later reports of a decided connection go where its
+ * first went.
+ */
+#define SN_GROUPS_HELD 1024
+#define SN_ALLOW_HOLD_US (10u * SN_US_PER_S)
+
+enum held_state { HELD_FREE = 0, HELD_WAITING, HELD_COUNTED, HELD_ALLOWED };
+
+struct held {
+	uint64_t flow_id;
+	enum held_state state;
+	uint64_t due_us;
+	char by[SN_ALLOWED_BY_LEN];
+	struct sn_conn_report rep; /* HELD_WAITING: the latest report */
+};
+
 /* Per-slot state that is not part of the public struct. */
 struct sn_group_aux {
 	uint64_t seq;              /* creation order, for a deterministic flush */
@@ -56,6 +78,11 @@ struct sn_groups {
 	uint32_t dirty_head;
 	uint64_t next_due_us;      /* no update is due before this */
 	uint64_t seq;
+
+	/* connections held until their allow decision is final (allow_users) */
+	struct held *held;         /* SN_GROUPS_HELD slots, by flow id */
+	uint32_t n_held;           /* slots in state HELD */
+	uint64_t held_due_us;      /* no held connection is due before this */
 
 	struct sn_groups_stats st;
 };
@@ -120,7 +147,8 @@ struct sn_groups *sn_groups_create(const struct sn_groups_config *cfg, const str
 	gs->slots = calloc(n, sizeof(*gs->slots));
 	gs->aux = calloc(n, sizeof(*gs->aux));
 	gs->buckets = calloc(buckets, sizeof(*gs->buckets));
-	if (!gs->slots || !gs->aux || !gs->buckets) {
+	gs->held = calloc(SN_GROUPS_HELD, sizeof(*gs->held));
+	if (!gs->slots || !gs->aux || !gs->buckets || !gs->held) {
 		sn_groups_destroy(gs);
 		errno = ENOMEM;
 		return NULL;
@@ -135,6 +163,7 @@ void sn_groups_destroy(struct sn_groups *gs)
 	free(gs->slots);
 	free(gs->aux);
 	free(gs->buckets);
+	free(gs->held);
 	free(gs);
 }
 
@@ -146,6 +175,7 @@ struct group_key {
 	enum sn_proto proto;
 	bool external;
 	const char *process;
+	bool allowed;
 };
 
 /*
@@ -163,7 +193,7 @@ static uint32_t key_hash(const struct sn_groups *gs, const struct group_key *k)
 	memcpy(&w[0], k->src->b, 16);
 	memcpy(&w[2], k->dst->b, 16);
 	w[4] = (uint64_t)k->src->family | (uint64_t)k->dst->family << 8 | (uint64_t)k->port << 16 |
-	       (uint64_t)k->proto << 32 | (uint64_t)k->external << 40;
+	       (uint64_t)k->proto << 32 | (uint64_t)k->external << 40 | (uint64_t)k->allowed << 48;
 	memcpy(&w[5], k->process, strnlen(k->process, 8 * (KEY_WORDS - 5) - 1));
 	return (uint32_t)sn_keyhash_words(&gs->hkey, w, KEY_WORDS);
 }
@@ -176,7 +206,7 @@ static bool addr_same(const struct sn_addr *a, const struct sn_addr *b)
 static bool key_matches(const struct sn_group *g, const struct group_key *k, uint32_t h)
 {
 	return g->hash == h && g->dest_port == k->port && g->proto == k->proto &&
-	       g->external == k->external && addr_same(&g->src, k->src) &&
+	       g->external == k->external && g->allowed == k->allowed && addr_same(&g->src, k->src) &&
 	       addr_same(&g->dst, k->dst) && strcmp(g->process_name, k->process) == 0;
 }
 
@@ -287,8 +317,8 @@ static void end_group(struct sn_groups *gs, struct sn_group *g, uint64_t ts_us)
 {
 	uint32_t idx = index_of(gs, g);
 
-	if (g->alerted)
-		emit(gs, SN_EV_SUMMARY, g, ts_us);
+	if (g->alerted || g->allowed)
+		emit(gs, SN_EV_SUMMARY, g, ts_us); /* allowed: counted whole, never alerted */
 	else
 		count_below(gs, g);
 	dirty_unlink(gs, g);
@@ -328,6 +358,7 @@ static struct sn_group *create(struct sn_groups *gs, const struct group_key *k, 
 	g->proto = k->proto;
 	g->external = k->external;
 	copy_str(g->process_name, sizeof(g->process_name), k->process);
+	g->allowed = k->allowed;
 	g->port_proto = r->port_proto;
 	g->first_us = r->first_us;
 	g->last_us = r->last_us;
@@ -481,6 +512,9 @@ static void rate(const struct sn_groups *gs, struct sn_group *g)
 	};
 
 	sn_rules_rate(gs->rules, &f, &g->rating);
+	if (g->allowed && g->rating.n_reasons < SN_REASONS_MAX)
+		snprintf(g->rating.reasons[g->rating.n_reasons++], SN_REASON_LEN,
+			 "not alerted: allowed by %s", g->allowed_by);
 }
 
 static bool rule_met(const struct sn_groups *gs, const struct sn_group *g)
@@ -488,7 +522,8 @@ static bool rule_met(const struct sn_groups *gs, const struct sn_group *g)
 	const struct sn_config *cfg = gs->rules->cfg;
 	uint64_t min = cfg->rules.min_connections ? cfg->rules.min_connections : 1;
 
-	return g->connections >= min && g->rating.suspicion >= cfg->rules.min_suspicion;
+	return !g->allowed && g->connections >= min &&
+	       g->rating.suspicion >= cfg->rules.min_suspicion;
 }
 
 /* The figures an update would show; a change marks the group dirty. */
@@ -545,33 +580,23 @@ static void report_flow(struct sn_groups *gs, const struct sn_conn_report *r, bo
 		gs->sink.flow_event(gs->sink.ctx, r, r->proto, external, r->ts_us);
 }
 
-void sn_groups_report(void *groups, const struct sn_conn_report *r)
+/* Counts a report in the group of its key: the allowed group when by is set. */
+static void route(struct sn_groups *gs, const struct sn_conn_report *r, const char *by)
 {
-	struct sn_groups *gs = groups;
 	struct snapshot before;
-
-	if (r->proto == SN_PROTO_NONE)
-		return;
-	if (r->evidence == SN_EVIDENCE_REFUTED &&
-	    gs->rules->cfg->rules.refuted == SN_REFUTED_IGNORE) {
-		if (r->kind == SN_REPORT_OPEN)
-			gs->st.refuted_ignored++;
-		report_flow(gs, r, sn_rules_is_external(gs->rules, &r->server));
-		return;
-	}
-	if (sn_rules_allowed(gs->rules, r)) {
-		if (r->kind == SN_REPORT_OPEN)
-			gs->st.allowed++;
-		return;
-	}
 	bool external = sn_rules_is_external(gs->rules, &r->server);
 	struct group_key k = { &r->client, &r->server, r->server_port, r->proto, external,
-			       r->process_name };
+			       r->process_name, by != NULL };
 	uint32_t h = key_hash(gs, &k);
 	struct sn_group *g = lookup(gs, &k, h);
 
-	if (!g && r->kind == SN_REPORT_OPEN)
+	if (!g && r->kind == SN_REPORT_OPEN) {
 		g = create(gs, &k, h, r);
+		if (by)
+			copy_str(g->allowed_by, sizeof(g->allowed_by), by);
+	}
+	if (by && r->kind == SN_REPORT_OPEN)
+		gs->st.allowed++;
 	if (g) {
 		take_snapshot(g, &before);
 		fold(gs, g, r);
@@ -585,6 +610,135 @@ void sn_groups_report(void *groups, const struct sn_conn_report *r)
 		}
 	}
 	report_flow(gs, r, external);
+}
+
+/* A protocol whose login comes after the handshake that confirmed it. */
+static bool user_may_follow(const struct sn_groups *gs, const struct sn_conn_report *r)
+{
+	return gs->rules->cfg->rules.n_allow_users > 0 && r->meta.user[0] == '\0' &&
+	       r->evidence == SN_EVIDENCE_PAYLOAD &&
+	       (r->proto == SN_PROTO_AMQP || r->proto == SN_PROTO_XMPP) &&
+	       r->kind != SN_REPORT_CLOSE && r->ts_us - r->first_us < SN_ALLOW_HOLD_US;
+}
+
+static struct held *held_slot(struct sn_groups *gs, uint64_t flow_id)
+{
+	/* ids are a worker number (top 16 bits) and a count: fold both in */
+	uint64_t x = flow_id ^ (flow_id >> 48) * 0x9e37u;
+	return &gs->held[x & (SN_GROUPS_HELD - 1)];
+}
+
+/*
+ * Ends a held connection's wait: its latest report, as the OPEN it was,
+ * goes to the group the allow lists now say, at time ts_us.
+ */
+static void release(struct sn_groups *gs, struct held *h, uint64_t ts_us)
+{
+	struct sn_conn_report *open = &h->rep;
+
+	gs->n_held--;
+	open->kind = SN_REPORT_OPEN;
+	open->ts_us = ts_us;
+	for (int d = 0; d < 2; d++) {
+		open->bytes_delta[d] = open->bytes[d];
+		open->packets_delta[d] = open->packets[d];
+	}
+	h->state = sn_rules_allowed(gs->rules, open, h->by, sizeof(h->by)) ? HELD_ALLOWED
+									  : HELD_COUNTED;
+	route(gs, open, h->state == HELD_ALLOWED ? h->by : NULL);
+}
+
+/* A CLOSE (or an UPDATE) of a connection whose wait just ended. */
+static void after_release(struct sn_groups *gs, struct held *h, const struct sn_conn_report *r)
+{
+	if (r->kind != SN_REPORT_CLOSE)
+		return;
+	struct sn_conn_report last = *r; /* its bytes are in the released OPEN already */
+	memset(last.bytes_delta, 0, sizeof(last.bytes_delta));
+	memset(last.packets_delta, 0, sizeof(last.packets_delta));
+	route(gs, &last, h->state == HELD_ALLOWED ? h->by : NULL);
+}
+
+static void hold(struct sn_groups *gs, struct held *h, const struct sn_conn_report *r)
+{
+	if (h->state == HELD_WAITING) { /* the slot is needed: decide its connection now */
+		gs->st.allow_held_evicted++;
+		release(gs, h, r->ts_us);
+	}
+	h->flow_id = r->flow_id;
+	h->state = HELD_WAITING;
+	h->due_us = r->first_us + SN_ALLOW_HOLD_US;
+	h->rep = *r;
+	gs->n_held++;
+	gs->st.allow_held++;
+	if (h->due_us < gs->held_due_us || gs->n_held == 1)
+		gs->held_due_us = h->due_us;
+}
+
+void sn_groups_report(void *groups, const struct sn_conn_report *r)
+{
+	struct sn_groups *gs = groups;
+	char by[SN_ALLOWED_BY_LEN];
+
+	if (r->proto == SN_PROTO_NONE)
+		return;
+	if (r->evidence == SN_EVIDENCE_REFUTED &&
+	    gs->rules->cfg->rules.refuted == SN_REFUTED_IGNORE) {
+		if (r->kind == SN_REPORT_OPEN)
+			gs->st.refuted_ignored++;
+		report_flow(gs, r, sn_rules_is_external(gs->rules, &r->server));
+		return;
+	}
+	struct held *h = r->flow_id ? held_slot(gs, r->flow_id) : NULL;
+	bool known = h && h->state != HELD_FREE && h->flow_id == r->flow_id;
+
+	if (known && h->state == HELD_WAITING && r->kind != SN_REPORT_OPEN) {
+		h->rep = *r;
+		if (user_may_follow(gs, r))
+			return; /* still no user: wait */
+		release(gs, h, r->ts_us);
+		after_release(gs, h, r);
+		return;
+	}
+	if (known && r->kind != SN_REPORT_OPEN) { /* decided: where its OPEN went */
+		route(gs, r, h->state == HELD_ALLOWED ? h->by : NULL);
+		return;
+	}
+	bool allowed = sn_rules_allowed(gs->rules, r, by, sizeof(by));
+	if (h && r->kind == SN_REPORT_OPEN) {
+		if (!allowed && user_may_follow(gs, r)) {
+			hold(gs, h, r);
+			return;
+		}
+		if (h->state == HELD_WAITING) {
+			gs->st.allow_held_evicted++;
+			release(gs, h, r->ts_us);
+		}
+		h->flow_id = r->flow_id;
+		h->state = allowed ? HELD_ALLOWED : HELD_COUNTED;
+		if (allowed)
+			copy_str(h->by, sizeof(h->by), by);
+	}
+	route(gs, r, allowed ? by : NULL);
+}
+
+/* Held connections whose time is up are counted as what they showed. */
+static void release_due(struct sn_groups *gs, uint64_t now_us, bool all)
+{
+	uint64_t next = UINT64_MAX;
+
+	if (gs->n_held == 0 || (!all && now_us < gs->held_due_us))
+		return;
+	for (uint32_t i = 0; i < SN_GROUPS_HELD && gs->n_held > 0; i++) {
+		struct held *h = &gs->held[i];
+		if (h->state != HELD_WAITING)
+			continue;
+		if (all || h->due_us <= now_us)
+			release(gs, h, now_us);
+		else if (h->due_us < next)
+			next = h->due_us;
+	}
+	gs->held_due_us = next;
 }
 
 /* --- time ------------------------------------------------------------ */
@@ -610,6 +764,7 @@ void sn_groups_tick(struct sn_groups *gs, uint64_t now_us)
 {
 	uint64_t window = (uint64_t)gs->cfg.group_window_s * SN_US_PER_S;
 
+	release_due(gs, now_us, false);
 	if (gs->dirty_head != SN_GROUP_NIL && now_us >= gs->next_due_us)
 		send_due_updates(gs, now_us);
 	while (window > 0 && gs->lru.head != SN_GROUP_NIL) { /* window 0: none (replay) */
@@ -632,6 +787,8 @@ static int by_seq(const void *a, const void *b)
 void sn_groups_flush(struct sn_groups *gs, uint64_t now_us)
 {
 	size_t n = 0;
+
+	release_due(gs, now_us, true);
 	const struct sn_group_aux **order = calloc(gs->high_water ? gs->high_water : 1,
 						     sizeof(*order));
 

@@ -40,6 +40,8 @@ struct sn_group {
 	enum sn_proto proto;
 	bool external;
 	char process_name[64];        /* empty = null */
+	bool allowed;                 /* a group of allow-listed connections (never alerts) */
+	char allowed_by[SN_ALLOWED_BY_LEN]; /* the entry that allowed its first connection */
 
 	/* the search's figures */
 	uint64_t first_us, last_us;
@@ -105,7 +107,9 @@ struct sn_groups_stats {
 	uint64_t updates;
 	uint64_t summaries;
 	uint64_t connections;     /* OPEN reports counted */
-	uint64_t allowed;         /* connections dropped by an allow list */
+	uint64_t allowed;         /* connections on an allow list (counted in allowed groups) */
+	uint64_t allow_held;      /* connections held until their user was known */
+	uint64_t allow_held_evicted; /* ... decided early: the hold table slot was needed */
 	uint64_t probes;          /* groups compared while looking a key up */
 	uint64_t refuted_ignored; /* refuted connections left out (rules.refuted: ignore) */
 	/* groups that ended without alerting, by the threshold they missed */

@@ -231,7 +231,7 @@ static void aggregator_group_event(void *ctx, enum sn_group_event kind, const st
 {
 	struct sn_aggregator *ag = ctx;
 	sn_events_group_event(&ag->events, kind, g, ts_us);
-	if (ag->want_table)
+	if (ag->want_table && !g->allowed) /* allowed groups never alert: not a row */
 		sn_table_record_event(&ag->table, kind, g);
 }
 
@@ -450,12 +450,14 @@ void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_
 	static const char *const names[] = {
 		"flows_evicted_half_open", "groups_evicted", "classify_pool_exhausted",
 		"flow_meta_exhausted", "event_log_write_errors", "report_queue_full",
-		"syslog_dropped", "classify_buffers_reclaimed",
+		"syslog_dropped", "classify_buffers_reclaimed", "allow_held", "allow_held_evicted",
+		"refuted_ignored",
 	};
 	const uint64_t values[] = {
 		c->evicted_half_open, gs.groups_evicted, c->pool_exhausted, c->meta_exhausted,
 		ag->have_log ? ag->log.errors : 0, live ? live->report_queue_full : 0,
-		ag->syslog ? sn_syslog_dropped(ag->syslog) : 0, c->buffers_reclaimed,
+		ag->syslog ? sn_syslog_dropped(ag->syslog) : 0, c->buffers_reclaimed, gs.allow_held,
+		gs.allow_held_evicted, gs.refuted_ignored,
 	};
 	view.extra_names = names;
 	view.extra_values = values;
@@ -501,6 +503,10 @@ void sn_aggregator_print_table(const struct sn_aggregator *ag, FILE *out)
 	else
 		sn_table_print(&ag->table, out);
 	print_below_thresholds(ag, &gs, out);
+	if (gs.allowed)
+		fprintf(out, "%llu connection%s on an allow list (rules.allow_*): never alerted, in "
+			"summaries with allowed_by\n", (unsigned long long)gs.allowed,
+			gs.allowed == 1 ? "" : "s");
 }
 
 void sn_aggregator_print_table_csv(const struct sn_aggregator *ag, FILE *out, FILE *notes)

@@ -102,19 +102,32 @@ static bool name_has_suffix(const char *name, const char *suffix)
 	return k == n || name[n - k - 1] == '.';
 }
 
-bool sn_rules_allowed(const struct sn_rules *r, const struct sn_conn_report *c)
+bool sn_rules_allowed(const struct sn_rules *r, const struct sn_conn_report *c, char *by,
+		      size_t cap)
 {
 	const struct sn_config *cfg = r->cfg;
+	struct sn_addr server = unmap_v4(&c->server);
+	const char *list = NULL;
+	size_t at = 0;
 
-	if (in_any(cfg->rules.allow_destinations, cfg->rules.n_allow_destinations, &c->server))
-		return true;
-	for (size_t i = 0; c->meta.tls_sni[0] && i < cfg->rules.n_allow_tls_server_names; i++)
-		if (name_has_suffix(c->meta.tls_sni, cfg->rules.allow_tls_server_names[i]))
-			return true;
-	for (size_t i = 0; c->meta.user[0] && i < cfg->rules.n_allow_users; i++)
-		if (strcmp(c->meta.user, cfg->rules.allow_users[i]) == 0)
-			return true;
-	return false;
+	for (size_t i = 0; !list && i < cfg->rules.n_allow_destinations && i < SN_CFG_MAX_NETS; i++)
+		if (sn_cidr_contains(&cfg->rules.allow_destinations[i], &server)) {
+			list = "allow_destinations";
+			at = i;
+		}
+	for (size_t i = 0; !list && c->meta.tls_sni[0] && i < cfg->rules.n_allow_tls_server_names; i++)
+		if (name_has_suffix(c->meta.tls_sni, cfg->rules.allow_tls_server_names[i])) {
+			list = "allow_tls_server_names";
+			at = i;
+		}
+	for (size_t i = 0; !list && c->meta.user[0] && i < cfg->rules.n_allow_users; i++)
+		if (strcmp(c->meta.user, cfg->rules.allow_users[i]) == 0) {
+			list = "allow_users";
+			at = i;
+		}
+	if (list && by && cap)
+		snprintf(by, cap, "rules.%s[%zu]", list, at);
+	return list != NULL;
 }
 
 /* ---- rating ---------------------------------------------------------------- */

@@ -60,9 +60,13 @@ const char *sn_rules_trusted_client(const struct sn_rules *r, const char *client
 
 /*
  * True when a connection is on an allow list (destination network, TLS
- * server name suffix, user): such connections are not counted at all.
+ * server name suffix, user); the entry that allowed it goes to by[cap]
+ * ("rules.allow_users[0]") when by is not NULL.  Such connections never
+ * count toward an alert (groups.c).
  */
-bool sn_rules_allowed(const struct sn_rules *r, const struct sn_conn_report *c);
+#define SN_ALLOWED_BY_LEN 48
+bool sn_rules_allowed(const struct sn_rules *r, const struct sn_conn_report *c, char *by,
+		      size_t cap);
 
 /* The search's case(), with its fixes, and the reasons for it. */
 void sn_rules_rate(const struct sn_rules *r, const struct sn_rule_facts *f, struct sn_rating *out);

@@ -97,6 +97,35 @@ def test_refuted():
           f"{len(groups(ev))} group events, {len(flows)} flows")
 
 
+# --- item: allow_users in every protocol (c2user logs in to AMQP and STOMP) ---
+
+ALLOW = [("amqp091-pika-userpass-5672.pcap", "c2user"), ("amqp091-nonstd-port-5673-pika.pcap", "c2user"),
+         ("stomp12-stomppy-activemq-61613.pcap", "c2user")]
+
+
+def test_allow_users():
+    for pcap, user in ALLOW:
+        for cfg in ("", "  min_connections: 1\n  min_suspicion: low\n"):
+            ev, _ = replay(f"rules:\n  allow_users: [nobody, {user}]\n" + cfg, [pcap])
+            flows = [e for e in ev if e["event_type"] == "flow"]
+            a, s = groups(ev, "alert") + groups(ev, "update"), groups(ev, "summary")
+            check(f"allow/{pcap} ({'any' if cfg else 'default'} thresholds): no alert or update",
+                  not a, json.dumps(a)[:300])
+            check(f"allow/{pcap}: one summary naming rules.allow_users[1], counted whole",
+                  len(s) == 1 and s[0].get("allowed_by") == "rules.allow_users[1]" and
+                  s[0]["Users"] == [user] and s[0]["ConnectionCount"] == len(flows) == 2 and
+                  s[0]["BytesSent"] == sum(f["BytesSent"] for f in flows) and
+                  s[0]["BytesReceived"] == sum(f["BytesReceived"] for f in flows) and
+                  sorted(s[0]["flow_ids"]) == sorted(f["flow_id"] for f in flows),
+                  json.dumps(s)[:500])
+    # without the allow list the same capture alerts, with the same figures
+    ev, _ = replay(LOW1, ["amqp091-pika-userpass-5672.pcap"])
+    s = groups(ev, "summary")
+    check("allow: without the list the AMQP capture alerts (control)",
+          groups(ev, "alert") and len(s) == 1 and "allowed_by" not in s[0] and
+          s[0]["Users"] == ["c2user"], json.dumps(s)[:300])
+
+
 # --- item: groups across windows (five XMPP connections over five months) ---
 
 XMPP_HELLO = (b"<?xml version='1.0'?><stream:stream to='chat.example.net' xmlns='jabber:client' "

@@ -198,6 +198,25 @@ START_TEST(test_group_truncated_lists)
 }
 END_TEST
 
+/* allowed_by: on the summary of an allowed group only. */
+START_TEST(test_group_allowed_by_on_summary)
+{
+	static struct sn_events ev;
+	struct sn_group g;
+
+	sample_group(&g);
+	sn_events_init(&ev, "s1", NULL);
+	sn_events_format_group(&ev, SN_EV_SUMMARY, &g, T1);
+	ck_assert_ptr_null(strstr(ev.line, "allowed_by"));
+	g.allowed = true;
+	strcpy(g.allowed_by, "rules.allow_users[0]");
+	sn_events_format_group(&ev, SN_EV_SUMMARY, &g, T1);
+	ck_assert_ptr_nonnull(strstr(ev.line, ",\"truncated\":[],\"allowed_by\":\"rules.allow_users[0]\"}\n"));
+	sn_events_format_group(&ev, SN_EV_UPDATE, &g, T1);
+	ck_assert_ptr_null(strstr(ev.line, "allowed_by"));
+}
+END_TEST
+
 static void sample_flow(struct sn_conn_report *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -489,6 +508,7 @@ Suite *events_suite(void)
 
 	tcase_add_test(t, test_alert_golden);
 	tcase_add_test(t, test_group_truncated_lists);
+	tcase_add_test(t, test_group_allowed_by_on_summary);
 	tcase_add_test(t, test_update_and_summary_kinds);
 	tcase_add_test(t, test_group_minimal_ipv6_process);
 	tcase_add_test(t, test_hostile_strings_escaped);

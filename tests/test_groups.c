@@ -861,27 +861,162 @@ START_TEST(test_untrusted_client_spoils_trust)
 }
 END_TEST
 
-START_TEST(test_allow_list_not_counted)
+static void allow_user(const char *user)
 {
 	sn_rules_free(&rules);
 	cfg.rules.n_allow_users = 1;
-	strcpy(cfg.rules.allow_users[0], "svc-metrics");
+	strcpy(cfg.rules.allow_users[0], user);
 	compile_rules();
+}
+
+/* Allowed connections never alert; they are counted whole in a summary
+ * that names the entry, and their flows are written. */
+START_TEST(test_allow_list_not_counted)
+{
+	allow_user("svc-metrics");
 	struct sn_groups *g = make(16, true);
 
 	for (uint16_t p = 1; p <= 3; p++) {
 		struct sn_conn_report r = conn(SN_REPORT_OPEN, T0 + p, p);
+		r.flow_id = p;
 		strcpy(r.meta.user, "svc-metrics");
 		feed(g, &r);
 		r.kind = SN_REPORT_CLOSE;
+		memset(r.bytes_delta, 0, sizeof(r.bytes_delta));
 		feed(g, &r);
 	}
 	struct sn_groups_stats st = stats(g);
 	ck_assert_uint_eq(st.allowed, 3);
-	ck_assert_uint_eq(st.groups_active, 0);
-	ck_assert_uint_eq(st.connections, 0);
+	ck_assert_uint_eq(st.alerts, 0);
 	ck_assert_uint_eq(rec.n, 0);
-	ck_assert_uint_eq(rec.n_flows, 0);
+	ck_assert_uint_eq(rec.n_flows, 3);
+	sn_groups_flush(g, T0 + SEC);
+	ck_assert_uint_eq(rec.n, 1);
+	ck_assert_int_eq(rec.ev[0].kind, SN_EV_SUMMARY);
+	ck_assert(rec.ev[0].g.allowed);
+	ck_assert_str_eq(rec.ev[0].g.allowed_by, "rules.allow_users[0]");
+	ck_assert_uint_eq(rec.ev[0].g.connections, 3);
+	ck_assert_uint_eq(rec.ev[0].g.bytes_sent, 300);
+	ck_assert_uint_eq(rec.ev[0].g.n_flow_ids, 3);
+	ck_assert_str_eq(rec.ev[0].g.users[0], "svc-metrics");
+	sn_groups_destroy(g);
+}
+END_TEST
+
+/* An AMQP connection whose user arrives after the OPEN (Start-Ok follows
+ * the protocol header): held, then counted whole where its user says. */
+static struct sn_conn_report amqp(enum sn_report_kind kind, uint64_t ts, uint16_t port,
+				  const char *user)
+{
+	struct sn_conn_report r = conn(kind, ts, port);
+
+	r.proto = r.port_proto = r.meta.proto = SN_PROTO_AMQP;
+	r.server_port = 5672;
+	r.flow_id = port;
+	r.first_us = T0 + (uint64_t)port * SEC;
+	strcpy(r.meta.user, user);
+	return r;
+}
+
+START_TEST(test_allow_user_after_open)
+{
+	allow_user("c2user");
+	struct sn_groups *g = make(16, true);
+
+	for (uint16_t p = 1; p <= 3; p++) {
+		struct sn_conn_report r = amqp(SN_REPORT_OPEN, T0 + p * SEC, p, "");
+		feed(g, &r);
+		ck_assert_uint_eq(stats(g).allowed, p - 1u); /* held: not counted yet */
+		ck_assert_uint_eq(stats(g).connections, p - 1u);
+		r = amqp(SN_REPORT_UPDATE, T0 + p * SEC + 1000, p, "c2user");
+		r.meta_changed = true;
+		r.bytes[0] += 50;
+		r.bytes_delta[0] = 50;
+		r.bytes_delta[1] = 0;
+		feed(g, &r);
+		r.kind = SN_REPORT_CLOSE;
+		r.bytes[0] += 10;
+		r.bytes_delta[0] = 10;
+		feed(g, &r);
+	}
+	ck_assert_uint_eq(rec.n, 0); /* never alerted */
+	ck_assert_uint_eq(rec.n_flows, 3);
+	sn_groups_flush(g, T0 + 10 * SEC);
+	ck_assert_uint_eq(rec.n, 1);
+	const struct sn_group *s = &rec.ev[0].g;
+	ck_assert_int_eq(rec.ev[0].kind, SN_EV_SUMMARY);
+	ck_assert_str_eq(s->allowed_by, "rules.allow_users[0]");
+	ck_assert_uint_eq(s->connections, 3);
+	ck_assert_uint_eq(s->bytes_sent, 3 * 160);  /* 100 + 50 + 10 each: whole */
+	ck_assert_uint_eq(s->bytes_received, 3 * 40);
+	ck_assert_uint_eq(s->n_users, 1);
+	ck_assert_uint_eq(stats(g).allow_held, 3);
+	sn_groups_destroy(g);
+}
+END_TEST
+
+/* Another user, or none before the hold ends: counted and alerting as ever. */
+START_TEST(test_allow_other_user_and_hold_timeout)
+{
+	allow_user("c2user");
+	struct sn_groups *g = make(16, false);
+	struct sn_conn_report r = amqp(SN_REPORT_OPEN, T0 + SEC, 1, "");
+
+	feed(g, &r);
+	r = amqp(SN_REPORT_UPDATE, T0 + SEC + 1000, 1, "mallory");
+	r.bytes_delta[0] = r.bytes_delta[1] = 0;
+	feed(g, &r);
+	ck_assert_uint_eq(stats(g).connections, 1); /* decided: counted */
+	r = amqp(SN_REPORT_OPEN, T0 + 2 * SEC, 2, "");
+	feed(g, &r);
+	ck_assert_uint_eq(rec.n, 0);
+	sn_groups_tick(g, T0 + 2 * SEC + 9 * SEC);
+	ck_assert_uint_eq(rec.n, 0); /* still held */
+	sn_groups_tick(g, T0 + 2 * SEC + 10 * SEC);
+	ck_assert_uint_eq(rec.n, 1); /* no user in 10 s: counted, the group alerts */
+	ck_assert_int_eq(rec.ev[0].kind, SN_EV_ALERT);
+	ck_assert_uint_eq(rec.ev[0].g.connections, 2);
+	ck_assert_uint_eq(rec.ev[0].g.bytes_sent, 200);
+	ck_assert_str_eq(rec.ev[0].g.allowed_by, "");
+	sn_groups_destroy(g);
+}
+END_TEST
+
+/*
+ * Some connections allowed, some not: the allowed ones do not count toward
+ * the threshold and never feed the alert; they end in a summary of their
+ * own with allowed_by.
+ */
+START_TEST(test_allow_mixed_group)
+{
+	allow_user("c2user");
+	struct sn_groups *g = make(16, false);
+
+	for (uint16_t p = 1; p <= 3; p++) {
+		struct sn_conn_report r = conn(SN_REPORT_OPEN, T0 + p, p);
+		r.flow_id = p;
+		strcpy(r.meta.user, "c2user");
+		feed(g, &r);
+	}
+	struct sn_conn_report r = conn(SN_REPORT_OPEN, T0 + 5, 5);
+	r.flow_id = 5;
+	strcpy(r.meta.user, "bot");
+	feed(g, &r);
+	ck_assert_uint_eq(rec.n, 0); /* 1 counted connection, threshold 2 */
+	r = conn(SN_REPORT_OPEN, T0 + 6, 6);
+	r.flow_id = 6;
+	strcpy(r.meta.user, "bot");
+	feed(g, &r);
+	ck_assert_uint_eq(rec.n, 1);
+	ck_assert_uint_eq(rec.ev[0].g.connections, 2);
+	ck_assert_uint_eq(rec.ev[0].g.n_users, 1);
+	ck_assert_str_eq(rec.ev[0].g.users[0], "bot");
+	sn_groups_flush(g, T0 + SEC);
+	ck_assert_uint_eq(rec.n, 3);
+	ck_assert_str_eq(rec.ev[1].g.allowed_by, "rules.allow_users[0]"); /* created first */
+	ck_assert_uint_eq(rec.ev[1].g.connections, 3);
+	ck_assert_str_eq(rec.ev[2].g.allowed_by, "");
+	ck_assert_uint_eq(rec.ev[2].g.connections, 2);
 	sn_groups_destroy(g);
 }
 END_TEST
@@ -898,6 +1033,9 @@ START_TEST(test_allowed_destination)
 	open_conn(g, T0 + 1, 2);
 	ck_assert_uint_eq(stats(g).allowed, 2);
 	ck_assert_uint_eq(rec.n, 0);
+	sn_groups_flush(g, T0 + SEC);
+	ck_assert_uint_eq(rec.n, 1);
+	ck_assert_str_eq(rec.ev[0].g.allowed_by, "rules.allow_destinations[0]");
 	sn_groups_destroy(g);
 }
 END_TEST
@@ -1146,6 +1284,9 @@ Suite *groups_suite(void)
 	tcase_add_test(t, test_untrusted_client_spoils_trust);
 	tcase_add_test(t, test_allow_list_not_counted);
 	tcase_add_test(t, test_allowed_destination);
+	tcase_add_test(t, test_allow_user_after_open);
+	tcase_add_test(t, test_allow_other_user_and_hold_timeout);
+	tcase_add_test(t, test_allow_mixed_group);
 	tcase_add_test(t, test_rules_swap_alerts_on_next_report);
 	suite_add_tcase(s, t);
 

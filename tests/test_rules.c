@@ -203,7 +203,7 @@ START_TEST(test_allow_nothing_by_default)
 	struct sn_conn_report c = report_to("198.51.100.7");
 	snprintf(c.meta.user, sizeof c.meta.user, "monitor");
 	snprintf(c.meta.tls_sni, sizeof c.meta.tls_sni, "broker.example.com");
-	ck_assert(!sn_rules_allowed(&rules, &c));
+	ck_assert(!sn_rules_allowed(&rules, &c, NULL, 0));
 }
 END_TEST
 
@@ -215,9 +215,9 @@ START_TEST(test_allow_destinations)
 	reinit();
 	struct sn_conn_report a = report_to("198.51.100.7"), b = report_to("198.51.101.7");
 	struct sn_conn_report v6 = report_to("2001:db8::42");
-	ck_assert(sn_rules_allowed(&rules, &a));
-	ck_assert(!sn_rules_allowed(&rules, &b));
-	ck_assert(sn_rules_allowed(&rules, &v6));
+	ck_assert(sn_rules_allowed(&rules, &a, NULL, 0));
+	ck_assert(!sn_rules_allowed(&rules, &b, NULL, 0));
+	ck_assert(sn_rules_allowed(&rules, &v6, NULL, 0));
 }
 END_TEST
 
@@ -237,7 +237,7 @@ START_TEST(test_allow_tls_server_names)
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct sn_conn_report c = report_to("198.51.100.7");
 		snprintf(c.meta.tls_sni, sizeof c.meta.tls_sni, "%s", cases[i].sni);
-		ck_assert_msg(sn_rules_allowed(&rules, &c) == cases[i].allowed, "%s", cases[i].sni);
+		ck_assert_msg(sn_rules_allowed(&rules, &c, NULL, 0) == cases[i].allowed, "%s", cases[i].sni);
 	}
 }
 END_TEST
@@ -248,13 +248,13 @@ START_TEST(test_allow_users)
 	reinit();
 	struct sn_conn_report c = report_to("198.51.100.7");
 	snprintf(c.meta.user, sizeof c.meta.user, "monitor");
-	ck_assert(sn_rules_allowed(&rules, &c));
+	ck_assert(sn_rules_allowed(&rules, &c, NULL, 0));
 	snprintf(c.meta.user, sizeof c.meta.user, "Monitor");
-	ck_assert(!sn_rules_allowed(&rules, &c));
+	ck_assert(!sn_rules_allowed(&rules, &c, NULL, 0));
 	snprintf(c.meta.user, sizeof c.meta.user, "monitor2");
-	ck_assert(!sn_rules_allowed(&rules, &c));
+	ck_assert(!sn_rules_allowed(&rules, &c, NULL, 0));
 	c.meta.user[0] = '\0';
-	ck_assert(!sn_rules_allowed(&rules, &c));
+	ck_assert(!sn_rules_allowed(&rules, &c, NULL, 0));
 }
 END_TEST
 
