@@ -906,20 +906,36 @@ void sn_flow_table_hint_entry(const struct sn_flow_table *ft, uint64_t hash)
 	}
 }
 
-void sn_flow_table_expire(struct sn_flow_table *ft, uint64_t now_us)
+/* The head of an LRU list if it is idle past its timeout at now_us. */
+static uint32_t expired_head(const struct sn_flow_table *ft, uint8_t list, uint64_t now_us)
+{
+	uint32_t i = ft->lru[list].head;
+	if (i == SN_FLOW_NIL)
+		return SN_FLOW_NIL;
+	uint64_t last = ft->flows[i].last_us;
+	if (now_us < last || now_us - last < ft->timeout_us[list])
+		return SN_FLOW_NIL;
+	return i;
+}
+
+bool sn_flow_table_expire(struct sn_flow_table *ft, uint64_t now_us, uint32_t budget)
 {
 	static const uint8_t order[] = { SN_LRU_NEW, SN_LRU_CLOSING, SN_LRU_EST };
+	uint32_t done = 0;
+	bool more = false;
 	for (size_t k = 0; k < sizeof order; k++) {
-		uint64_t t = ft->timeout_us[order[k]];
 		uint32_t i;
-		while ((i = ft->lru[order[k]].head) != SN_FLOW_NIL) {
-			uint64_t last = ft->flows[i].last_us;
-			if (now_us < last || now_us - last < t)
+		while ((i = expired_head(ft, order[k], now_us)) != SN_FLOW_NIL) {
+			if (done == budget) {
+				more = true;
 				break;
+			}
 			ft->st.expired++;
 			close_flow(ft, i, SN_CLOSE_TIMEOUT, now_us);
+			done++;
 		}
 	}
+	return more;
 }
 
 void sn_flow_table_report_live(struct sn_flow_table *ft, uint64_t now_us)

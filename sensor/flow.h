@@ -74,8 +74,15 @@ void sn_flow_table_hint_entry(const struct sn_flow_table *ft, uint64_t hash);
 void sn_flow_table_process_hashed(struct sn_flow_table *ft, const struct sn_packet *pkt,
 				  uint64_t hash);
 
-/* Expire flows idle past their timeout at packet time now_us. */
-void sn_flow_table_expire(struct sn_flow_table *ft, uint64_t now_us);
+/*
+ * Expires flows idle past their timeout at packet time now_us, closing at
+ * most `budget` of them (half-open first, then closing, then established;
+ * least recently active first in each), so that after a flood no single
+ * call stalls capture.  Returns true when more flows are already due: call
+ * again on the next packet or tick until it returns false.
+ */
+#define SN_FLOW_EXPIRE_BUDGET 1024
+bool sn_flow_table_expire(struct sn_flow_table *ft, uint64_t now_us, uint32_t budget);
 
 /*
  * The capture worker this table belongs to (0 to 65535): it fills the top

@@ -30,6 +30,7 @@ struct sn_worker {
 	struct sn_flow_table *flows;
 	uint64_t now_us;          /* latest packet time seen */
 	uint64_t next_expire_us;  /* next flow expiry pass */
+	bool expire_pending;      /* the last pass hit its budget: go on at once */
 	uint8_t port_map[SN_PORT_MAP_SIZE]; /* the flow table reads it */
 };
 
@@ -89,9 +90,11 @@ void sn_worker_advance(struct sn_worker *w, uint64_t now_us)
 		return; /* the decoder drops and counts the packet; the clock stays */
 	if (now_us > w->now_us)
 		w->now_us = now_us;
-	if (w->now_us >= w->next_expire_us) {
-		w->next_expire_us = w->now_us + SN_US_PER_S;
-		sn_flow_table_expire(w->flows, w->now_us);
+	/* A pass a second; one that hit its budget goes on at the next packet or tick. */
+	if (w->expire_pending || w->now_us >= w->next_expire_us) {
+		if (!w->expire_pending)
+			w->next_expire_us = w->now_us + SN_US_PER_S;
+		w->expire_pending = sn_flow_table_expire(w->flows, w->now_us, SN_FLOW_EXPIRE_BUDGET);
 	}
 }
 

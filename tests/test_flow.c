@@ -574,9 +574,9 @@ START_TEST(half_open_times_out)
 {
 	struct conv cv = conv4(1, 40001, 1883);
 	c_syn(&cv);
-	sn_flow_table_expire(ft, cv.ts + T_NEW * SEC - 1);
+	sn_flow_table_expire(ft, cv.ts + T_NEW * SEC - 1, SN_FLOW_EXPIRE_BUDGET);
 	ck_assert_uint_eq(stats().flows_active, 1);
-	sn_flow_table_expire(ft, cv.ts + T_NEW * SEC);
+	sn_flow_table_expire(ft, cv.ts + T_NEW * SEC, SN_FLOW_EXPIRE_BUDGET);
 	ck_assert_uint_eq(stats().flows_active, 0);
 	ck_assert_uint_eq(stats().expired, 1);
 	ck_assert_int_eq(nrep, 0);
@@ -589,9 +589,9 @@ START_TEST(established_times_out)
 	shake(&cv);
 	data(&cv, C, connect_pkt, LEN(connect_pkt));
 	/* Past the half-open timeout but not the established one. */
-	sn_flow_table_expire(ft, cv.ts + T_NEW * SEC);
+	sn_flow_table_expire(ft, cv.ts + T_NEW * SEC, SN_FLOW_EXPIRE_BUDGET);
 	ck_assert_uint_eq(stats().flows_active, 1);
-	sn_flow_table_expire(ft, cv.ts + T_EST * SEC);
+	sn_flow_table_expire(ft, cv.ts + T_EST * SEC, SN_FLOW_EXPIRE_BUDGET);
 	ck_assert_uint_eq(stats().flows_active, 0);
 	ck_assert_int_eq(nrep, 2);
 	ck_assert_int_eq(reps[1].close, SN_CLOSE_TIMEOUT);
@@ -607,9 +607,9 @@ START_TEST(one_fin_times_out_sooner)
 	shake(&cv);
 	data(&cv, C, connect_pkt, LEN(connect_pkt));
 	fin(&cv, C);
-	sn_flow_table_expire(ft, cv.ts + T_CLOSED * SEC - 1);
+	sn_flow_table_expire(ft, cv.ts + T_CLOSED * SEC - 1, SN_FLOW_EXPIRE_BUDGET);
 	ck_assert_uint_eq(stats().flows_active, 1);
-	sn_flow_table_expire(ft, cv.ts + T_CLOSED * SEC);
+	sn_flow_table_expire(ft, cv.ts + T_CLOSED * SEC, SN_FLOW_EXPIRE_BUDGET);
 	ck_assert_uint_eq(stats().flows_active, 0);
 	ck_assert_int_eq(nrep, 2);
 	ck_assert_int_eq(reps[1].close, SN_CLOSE_TIMEOUT);
@@ -624,7 +624,7 @@ START_TEST(activity_keeps_flow_alive)
 	for (int k = 0; k < 5; k++) {
 		cv.ts += (T_EST - 1) * SEC;
 		c_ack(&cv);
-		sn_flow_table_expire(ft, cv.ts);
+		sn_flow_table_expire(ft, cv.ts, SN_FLOW_EXPIRE_BUDGET);
 	}
 	ck_assert_uint_eq(stats().flows_active, 1);
 	ck_assert_uint_eq(stats().expired, 0);
@@ -637,7 +637,7 @@ START_TEST(undecided_flow_expires_with_port_evidence)
 	shake(&cv);
 	data(&cv, C, connect_pkt, 5); /* a CONNECT that never completes */
 	ck_assert_int_eq(nrep, 0);
-	sn_flow_table_expire(ft, cv.ts + T_EST * SEC);
+	sn_flow_table_expire(ft, cv.ts + T_EST * SEC, SN_FLOW_EXPIRE_BUDGET);
 	ck_assert_int_eq(nrep, 2);
 	ck_assert_int_eq(reps[0].kind, SN_REPORT_OPEN);
 	ck_assert_int_eq(reps[0].proto, SN_PROTO_MQTT);
@@ -1057,7 +1057,7 @@ START_TEST(a_million_packets)
 			break;
 		}
 		sent++;
-		sn_flow_table_expire(ft, cv.ts);
+		sn_flow_table_expire(ft, cv.ts, SN_FLOW_EXPIRE_BUDGET);
 		if (k % 100000 == 0)
 			sn_flow_table_report_live(ft, cv.ts);
 	}
@@ -1200,9 +1200,9 @@ START_TEST(synack_alone_stays_half_open_and_unreported)
 	ck_assert_uint_eq(st.flows_active, 1);
 	ck_assert_uint_eq(st.flows_half_open, 1);
 	/* times out as half-open (T_NEW), not established (T_EST) */
-	sn_flow_table_expire(ft, cv.ts + T_NEW * SEC - 1);
+	sn_flow_table_expire(ft, cv.ts + T_NEW * SEC - 1, SN_FLOW_EXPIRE_BUDGET);
 	ck_assert_uint_eq(stats().flows_active, 1);
-	sn_flow_table_expire(ft, cv.ts + T_NEW * SEC);
+	sn_flow_table_expire(ft, cv.ts + T_NEW * SEC, SN_FLOW_EXPIRE_BUDGET);
 	ck_assert_uint_eq(stats().flows_active, 0);
 	ck_assert_int_eq(nrep, 0); /* no port-evidence connection from port 1883 */
 }
@@ -1286,6 +1286,57 @@ START_TEST(synack_flood_never_evicts_established)
 }
 END_TEST
 
+/* ---- expiry in slices ---- */
+
+/* n half-open flows from distinct clients, all due at the same time. */
+static void syn_flows(uint32_t n)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		struct conv cv = conv4((uint8_t)(k % 250), (uint16_t)(10000 + k), 1883);
+		c_syn(&cv);
+	}
+}
+
+/* A budget of 8 and 7 (N-1), 8 (N) or 9 (N+1) flows due. */
+START_TEST(expire_closes_at_most_budget)
+{
+	uint32_t n = (uint32_t)_i;
+	syn_flows(n);
+	uint64_t due = 1700000000 * SEC + 1000 + T_NEW * SEC;
+	bool more = sn_flow_table_expire(ft, due, 8);
+	struct sn_flow_stats st = stats();
+	ck_assert_uint_eq(st.expired, n < 8 ? n : 8);
+	ck_assert_uint_eq(st.flows_active, n - st.expired);
+	ck_assert(more == (n > 8));
+	ck_assert(!sn_flow_table_expire(ft, due, 8));
+	ck_assert_uint_eq(stats().flows_active, 0);
+	ck_assert_uint_eq(stats().expired, n);
+}
+END_TEST
+
+/* 3,000 due flows: three calls of the default budget, none closes more. */
+START_TEST(expire_in_slices_until_done)
+{
+	make_table(4096, 8);
+	syn_flows(3000);
+	uint64_t due = 1700000000 * SEC + 1000 + T_NEW * SEC;
+	uint64_t before = 0;
+	int calls = 0;
+	bool more;
+	do {
+		more = sn_flow_table_expire(ft, due, SN_FLOW_EXPIRE_BUDGET);
+		uint64_t now = stats().expired;
+		ck_assert_uint_le(now - before, SN_FLOW_EXPIRE_BUDGET);
+		before = now;
+		calls++;
+		ck_assert_int_le(calls, 3);
+	} while (more);
+	ck_assert_int_eq(calls, 3);
+	ck_assert_uint_eq(stats().expired, 3000);
+	ck_assert_uint_eq(stats().flows_active, 0);
+}
+END_TEST
+
 /* ---- flow ids ---- */
 
 START_TEST(flow_id_stable_across_reports_and_unique)
@@ -1358,6 +1409,12 @@ Suite *flow_suite(void)
 	tcase_add_test(t, synack_then_client_data_with_its_ack_establishes);
 	tcase_add_test(t, synack_then_data_both_ways_establishes);
 	tcase_add_test(t, synack_flood_never_evicts_established);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("expiry");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_loop_test(t, expire_closes_at_most_budget, 7, 10);
+	tcase_add_test(t, expire_in_slices_until_done);
 	suite_add_tcase(s, t);
 
 	t = tcase_create("roles");

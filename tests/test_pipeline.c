@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "flow.h" /* SN_FLOW_EXPIRE_BUDGET */
 #include "pipeline.h"
 #include "testutil.h"
 
@@ -177,6 +178,87 @@ START_TEST(live_stats_carry_drops)
 }
 END_TEST
 
+/* One's-complement sum of 16-bit words (IPv4 and TCP checksums). */
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		sum += (uint32_t)p[n - 1] << 8;
+	return sum;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* An Ethernet frame: a SYN from 10.0.x.y:port to 192.0.2.1:1883. */
+static size_t syn_frame(uint8_t f[54], uint32_t k)
+{
+	static const uint8_t head[14] = { 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00 };
+	uint8_t *ip = f + 14, *tcp = f + 34;
+	memcpy(f, head, sizeof head);
+	memset(ip, 0, 40);
+	ip[0] = 0x45;
+	ip[3] = 40;
+	ip[6] = 0x40;
+	ip[8] = 64;
+	ip[9] = 6;
+	ip[12] = 10, ip[14] = (uint8_t)(k >> 8), ip[15] = (uint8_t)k;
+	ip[16] = 192, ip[18] = 2, ip[19] = 1;
+	uint16_t c = csum_fold(csum_add(0, ip, 20));
+	ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
+	uint16_t sport = (uint16_t)(20000 + k);
+	tcp[0] = (uint8_t)(sport >> 8), tcp[1] = (uint8_t)sport;
+	tcp[2] = 1883 >> 8, tcp[3] = 1883 & 0xff;
+	tcp[7] = 1;
+	tcp[12] = 5 << 4;
+	tcp[13] = 0x02;
+	tcp[14] = 0xff, tcp[15] = 0xff;
+	uint8_t pseudo[12] = { 0 };
+	memcpy(pseudo, ip + 12, 8);
+	pseudo[9] = 6;
+	pseudo[11] = 20;
+	c = csum_fold(csum_add(csum_add(0, pseudo, sizeof pseudo), tcp, 20));
+	tcp[16] = (uint8_t)(c >> 8), tcp[17] = (uint8_t)c;
+	return 54;
+}
+
+/*
+ * 3,000 half-open flows due at once: each advance of the clock closes at
+ * most SN_FLOW_EXPIRE_BUDGET of them, and the rest go on the next advance
+ * even within the same second, until none is left.
+ */
+START_TEST(expiry_goes_on_in_slices)
+{
+	char err[256];
+	cfg.tables.max_flows = 4096;
+	struct sn_aggregator *ag = sn_aggregator_create(&cfg, NULL, false, err, sizeof err);
+	ck_assert_msg(ag != NULL, "%s", err);
+	struct sn_worker *w = sn_worker_create(&cfg, 1, sn_aggregator_report, ag, 1);
+	ck_assert_ptr_nonnull(w);
+	uint64_t t0 = 1700000000ULL * 1000000u;
+	uint8_t f[54];
+	for (uint32_t k = 0; k < 3000; k++)
+		sn_worker_packet(w, f, (uint32_t)syn_frame(f, k), 54, t0 + k);
+	struct sn_worker_counts c;
+	sn_worker_counts(w, &c);
+	ck_assert_uint_eq(c.flows_active, 3000);
+	uint64_t due = t0 + 3000 + (uint64_t)cfg.tables.flow_timeout_new * 1000000u;
+	uint64_t want[] = { 3000 - SN_FLOW_EXPIRE_BUDGET, 3000 - 2 * SN_FLOW_EXPIRE_BUDGET, 0, 0 };
+	for (int step = 0; step < 4; step++) {
+		sn_worker_advance(w, due + (uint64_t)step); /* microseconds apart */
+		sn_worker_counts(w, &c);
+		ck_assert_uint_eq(c.flows_active, want[step]);
+	}
+	sn_worker_destroy(w);
+	sn_aggregator_destroy(ag);
+}
+END_TEST
+
 Suite *pipeline_suite(void)
 {
 	Suite *s = suite_create("pipeline");
@@ -186,6 +268,7 @@ Suite *pipeline_suite(void)
 	tcase_add_test(t, no_alerts_line);
 	tcase_add_test(t, reload_refuses_bad_rules_then_takes_good_ones);
 	tcase_add_test(t, live_stats_carry_drops);
+	tcase_add_test(t, expiry_goes_on_in_slices);
 	suite_add_tcase(s, t);
 	return s;
 }
