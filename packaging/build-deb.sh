@@ -60,6 +60,9 @@ add_docs() {
 	man=$root/usr/share/man/man8
 	install -d "$doc" "$man"
 	install -m 0644 "$top/packaging/copyright" "$doc/copyright"
+	# rsyslog snippets (forward over RELP/TLS, a local file) for /etc/rsyslog.d/
+	install -d "$doc/rsyslog"
+	install -m 0644 "$top"/packaging/rsyslog/*.conf "$doc/rsyslog/"
 	# make install put the page there uncompressed; Debian ships it gzipped
 	rm -f "$man/$pkg.8"
 	gzip -9n <"$top/packaging/$pkg.8" >"$man/$pkg.8.gz"

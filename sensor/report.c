@@ -735,6 +735,7 @@ int sn_report_main(int argc, char **argv)
 		return usage_error("give one or more event logs", NULL);
 
 	static struct report R;
+	memset(&R, 0, sizeof R);
 	sn_config_defaults(&R.cfg);
 	if (config) {
 		struct sn_error err;

@@ -1,0 +1,182 @@
+/*
+ * test_report.c - `pubsub-sensor report` (sensor/report.c): two flow
+ * events of one group in two sensors' logs become one alerting group with
+ * both connections; one connection alone does not alert; a gzip'd log reads
+ * like a plain one; the latest summary per sensor is summed across sensors;
+ * CSV cells that a spreadsheet would run get a leading '; usage errors.
+ */
+#include <check.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "report.h"
+
+static char dir[200];
+
+static void setup(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(dir, sizeof dir, "%s/sn-report-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* One flow event: external MQTT from 10.0.0.1 to 203.0.113.5:1883. */
+static int flow_line(char *out, size_t cap, const char *sensor, int sport, int second,
+		     const char *process)
+{
+	return snprintf(out, cap,
+		"{\"timestamp\":\"2026-11-28T01:00:0%d.500000Z\",\"event_type\":\"flow\",\"sensor\":\"%s\","
+		"\"FirstSeen\":\"2026-11-28T01:00:0%d.000000Z\",\"LastSeen\":\"2026-11-28T01:00:0%d.500000Z\","
+		"\"src_ip\":\"10.0.0.1\",\"src_port\":%d,\"dest_ip\":\"203.0.113.5\",\"dest_port\":1883,"
+		"\"Protocol\":\"MQTT\",\"IsExternal\":\"yes\",\"process_name\":%s,\"Users\":[\"u1\"],"
+		"\"BytesSent\":100,\"BytesReceived\":40,\"PacketsSent\":4,\"PacketsReceived\":3,"
+		"\"evidence\":\"payload\",\"client_ids\":[\"c1\"],\"details\":{\"mqtt_version\":\"3.1.1\"},"
+		"\"close\":\"fin\"}\n",
+		second, sensor, second, second, sport, process);
+}
+
+static void write_file(const char *name, const char *text, bool gz)
+{
+	char path[300];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (gz) {
+		gzFile g = gzopen(path, "wb");
+		ck_assert_ptr_nonnull(g);
+		gzputs(g, text);
+		gzclose(g);
+		return;
+	}
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Runs report with args (NULL-terminated, file names relative to dir); output text in out. */
+static int report(char *out, size_t cap, const char *format, ...)
+{
+	char *argv[16], paths[8][300], opath[300];
+	int argc = 0;
+	argv[argc++] = (char *)"report";
+	argv[argc++] = (char *)"--format";
+	argv[argc++] = (char *)format;
+	snprintf(opath, sizeof opath, "%s/out.txt", dir);
+	argv[argc++] = (char *)"-o";
+	argv[argc++] = opath;
+	va_list ap;
+	va_start(ap, format);
+	const char *name;
+	for (int i = 0; (name = va_arg(ap, const char *)) != NULL && i < 8; i++) {
+		snprintf(paths[i], sizeof paths[i], "%s/%s", dir, name);
+		argv[argc++] = paths[i];
+	}
+	va_end(ap);
+	argv[argc] = NULL;
+	int rc = sn_report_main(argc, argv);
+	out[0] = '\0';
+	FILE *f = fopen(opath, "r");
+	if (f) {
+		size_t n = fread(out, 1, cap - 1, f);
+		out[n] = '\0';
+		fclose(f);
+	}
+	return rc;
+}
+
+START_TEST(test_group_split_across_sensors)
+{
+	char a[2048], b[2048], out[65536];
+	flow_line(a, sizeof a, "a", 40000, 1, "null");
+	flow_line(b, sizeof b, "b", 40001, 3, "null");
+	write_file("a.json", a, false);
+	write_file("b.json.gz", b, true);
+	ck_assert_int_eq(report(out, sizeof out, "json", "a.json", "b.json.gz", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"ConnectionCount\": 2"));
+	ck_assert_ptr_nonnull(strstr(out, "\"BytesSent\": 200"));
+	ck_assert_ptr_nonnull(strstr(out, "\"Suspicion\": \"high\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"FirstSeen\": \"2026-11-28T01:00:01.000000Z\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"LastSeen\": \"2026-11-28T01:00:03.500000Z\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"external MQTT broker\""));
+	/* one sensor alone has one connection: below the rule, no row */
+	ck_assert_int_eq(report(out, sizeof out, "json", "a.json", NULL), 0);
+	ck_assert_str_eq(out, "[]\n");
+	/* the same log twice counts its connection once */
+	ck_assert_int_eq(report(out, sizeof out, "json", "a.json", "a.json", NULL), 0);
+	ck_assert_str_eq(out, "[]\n");
+}
+END_TEST
+
+START_TEST(test_summaries_summed)
+{
+	const char *fmt =
+		"{\"timestamp\":\"2026-11-28T01:00:0%d.000000Z\",\"event_type\":\"summary\",\"sensor\":\"%s\","
+		"\"FirstSeen\":\"2026-11-28T01:00:00.000000Z\",\"LastSeen\":\"2026-11-28T01:00:0%d.000000Z\","
+		"\"src_ip\":\"10.0.0.1\",\"dest_ip\":\"10.0.0.9\",\"Protocol\":\"STOMP\",\"dest_port\":61613,"
+		"\"IsExternal\":\"no\",\"process_name\":null,\"Users\":[\"%s\"],\"ConnectionCount\":%d,"
+		"\"BytesSent\":10,\"BytesReceived\":5,\"Suspicion\":\"medium\",\"evidence\":\"payload\","
+		"\"reasons\":[\"internal STOMP broker\"],\"client_ids\":[],\"details\":{}}\n";
+	char a[4096], b[2048], out[65536];
+	int n = snprintf(a, sizeof a, fmt, 1, "a", 1, "x", 2);
+	snprintf(a + n, sizeof a - (size_t)n, fmt, 2, "a", 2, "x", 3); /* the latest of sensor a */
+	snprintf(b, sizeof b, fmt, 4, "b", 4, "y", 2);
+	write_file("a.json", a, false);
+	write_file("b.json", b, false);
+	ck_assert_int_eq(report(out, sizeof out, "json", "a.json", "b.json", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"ConnectionCount\": 5"));
+	ck_assert_ptr_nonnull(strstr(out, "\"BytesSent\": 20"));
+	ck_assert_ptr_nonnull(strstr(out, "\"LastSeen\": \"2026-11-28T01:00:04.000000Z\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"source\": \"summaries\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"x\",\n   \"y\""));
+}
+END_TEST
+
+START_TEST(test_csv_formula_guard)
+{
+	char a[2048], b[2048], both[4096], out[65536];
+	flow_line(a, sizeof a, "a", 40000, 1, "\"=cmd|' /C calc'!A0\"");
+	flow_line(b, sizeof b, "a", 40001, 2, "\"=cmd|' /C calc'!A0\"");
+	snprintf(both, sizeof both, "%s%s", a, b);
+	write_file("a.json", both, false);
+	ck_assert_int_eq(report(out, sizeof out, "csv", "a.json", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, ",\"'=cmd|' /C calc'!A0\","));
+	ck_assert_ptr_null(strstr(out, ",\"=cmd"));
+	ck_assert_ptr_nonnull(strstr(out, "\r\n"));
+}
+END_TEST
+
+START_TEST(test_usage_errors)
+{
+	char *none[] = { (char *)"report", NULL };
+	ck_assert_int_eq(sn_report_main(1, none), 2);
+	char *fmt[] = { (char *)"report", (char *)"--format", (char *)"xml", (char *)"x", NULL };
+	ck_assert_int_eq(sn_report_main(4, fmt), 2);
+	char out[256];
+	ck_assert_int_eq(report(out, sizeof out, "table", "absent.json", NULL), 1);
+}
+END_TEST
+
+Suite *report_suite(void);
+Suite *report_suite(void)
+{
+	Suite *s = suite_create("report");
+	TCase *t = tcase_create("report");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, test_group_split_across_sensors);
+	tcase_add_test(t, test_summaries_summed);
+	tcase_add_test(t, test_csv_formula_guard);
+	tcase_add_test(t, test_usage_errors);
+	suite_add_tcase(s, t);
+	return s;
+}
