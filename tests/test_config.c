@@ -427,6 +427,42 @@ static void round_trip(const struct sn_config *c)
 	free(text);
 }
 
+START_TEST(test_syslog_keys)
+{
+	struct sn_config c;
+	sn_config_defaults(&c);
+	ck_assert_str_eq(c.output.syslog.target, "");
+	ck_assert_uint_eq(c.output.syslog.facility, 21); /* local5 */
+	ck_assert_uint_eq(c.output.syslog.queue_events, 10000);
+	ck_assert(c.output.flows); /* on by default: flow events feed report and the SIEM */
+	load_ok(&c, "output:\n  syslog:\n    target: \"tcp://[::1]:6514\"\n    facility: daemon\n"
+		    "    queue_events: 5\n");
+	ck_assert_str_eq(c.output.syslog.target, "tcp://[::1]:6514");
+	ck_assert_uint_eq(c.output.syslog.facility, 3);
+	ck_assert_uint_eq(c.output.syslog.queue_events, 5);
+	load_ok(&c, "output:\n  syslog:\n    target: \"unix:/dev/log\"\n");
+	load_ok(&c, "output:\n  syslog:\n    target: \"unix-stream:/run/x.sock\"\n");
+	load_ok(&c, "output:\n  syslog:\n    target: \"udp://127.0.0.1:514\"\n");
+	expect_error("output:\n  syslog:\n    target: \"tcp://127.0.0.1\"\n",
+		     "test.yaml:3:13: output.syslog.target: 'tcp://127.0.0.1': expected HOST:PORT, e.g. "
+		     "tcp://127.0.0.1:514");
+	expect_error("output:\n  syslog:\n    target: \"tcp://h:70000\"\n",
+		     "test.yaml:3:13: output.syslog.target: 'tcp://h:70000': the port must be a number "
+		     "from 1 to 65535");
+	expect_error("output:\n  syslog:\n    target: \"file:/tmp/x\"\n",
+		     "test.yaml:3:13: output.syslog.target: 'file:/tmp/x': expected unix:PATH, "
+		     "unix-stream:PATH, udp://HOST:PORT or tcp://HOST:PORT");
+	expect_error("output:\n  syslog:\n    target: \"unix:dev/log\"\n",
+		     "test.yaml:3:13: output.syslog.target: 'unix:dev/log': a unix socket target needs "
+		     "an absolute path (unix:/dev/log)");
+	expect_error("output:\n  syslog:\n    facility: local9\n",
+		     "test.yaml:3:15: output.syslog.facility: expected a syslog facility name (daemon, "
+		     "user, local0..local7, ...)");
+	expect_error("output:\n  syslog:\n    queue_events: 0\n",
+		     "test.yaml:3:19: output.syslog.queue_events: must be between 1 and 1000000");
+}
+END_TEST
+
 START_TEST(test_print_round_trip_defaults)
 {
 	struct sn_config c;
@@ -694,6 +730,7 @@ Suite *config_suite(void)
 	tc = tcase_create("load");
 	tcase_add_test(tc, test_every_key_read_back);
 	tcase_add_test(tc, test_durations);
+	tcase_add_test(tc, test_syslog_keys);
 	tcase_add_test(tc, test_bad_durations);
 	tcase_add_test(tc, test_booleans_and_integers);
 	tcase_add_test(tc, test_missing_keys_keep_defaults);
