@@ -5,9 +5,12 @@
  * bytes, so each string is decoded as UTF-8 (Unicode 15 table 3-7: no
  * overlong forms, no surrogates, nothing above U+10FFFF; the decoder is
  * escape.c's) and every maximal ill-formed subpart becomes one U+FFFD, as
- * Unicode §3.9 recommends.  Besides what JSON requires, DEL, the C1
- * controls and U+2028/U+2029 are written as \u escapes: raw, they are valid
- * JSON but break the lines of log viewers and JavaScript readers.  The
+ * Unicode §3.9 recommends.  Besides what JSON requires, every character
+ * escape.c hides from a terminal is written as a \u escape: DEL, the C1
+ * controls, U+2028/U+2029 (raw, they are valid JSON but break the lines of
+ * log viewers and JavaScript readers), and the invisible format characters
+ * (zero-width, bidirectional overrides, BOM, tags) that can make a line in a
+ * viewer read differently from its bytes.  The
  * builder never writes past `cap`: the first write that would not fit sets
  * `overflow` and every later call does nothing, so the caller can drop the
  * line whole.  One byte is kept for a terminating NUL, which makes the text
@@ -107,6 +110,22 @@ static void put_escaped_ascii(struct sn_json *j, unsigned char c)
 	}
 }
 
+/* \uXXXX, or a surrogate pair above U+FFFF (RFC 8259 section 7). */
+static void put_escaped_cp(struct sn_json *j, uint32_t cp)
+{
+	char esc[16];
+	int n;
+
+	if (cp > 0xFFFF) {
+		uint32_t v = cp - 0x10000;
+		n = snprintf(esc, sizeof(esc), "\\u%04x\\u%04x", (unsigned)(0xD800 + (v >> 10)),
+			     (unsigned)(0xDC00 + (v & 0x3FF)));
+	} else {
+		n = snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)cp);
+	}
+	put(j, esc, (size_t)n);
+}
+
 void sn_json_string_n(struct sn_json *j, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
@@ -122,10 +141,8 @@ void sn_json_string_n(struct sn_json *j, const char *s, size_t n)
 		}
 		uint32_t cp = 0;
 		size_t bad = 0, ok = sn_utf8_decode(u + i, n - i, &cp, &bad);
-		if (ok && ((cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029)) {
-			char esc[8];
-			snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)cp);
-			put(j, esc, 6); /* valid JSON raw, but they break log viewers' lines */
+		if (ok && sn_escape_cp_hidden(cp)) {
+			put_escaped_cp(j, cp); /* valid JSON raw, but they break or fake log lines */
 			i += ok;
 		} else if (ok) {
 			put(j, s + i, ok);

@@ -606,9 +606,16 @@ static void print_table(FILE *out, json_t *rows)
 	}
 }
 
-/* RFC 4180 field; a value a spreadsheet would run as a formula gets a leading '. */
-static void csv_field(FILE *out, const char *s)
+/*
+ * RFC 4180 field; a value a spreadsheet would run as a formula gets a leading '.
+ * Control and invisible characters are spelled out first, as in the table
+ * (escape.h), so no field can move a terminal's cursor when the file is shown.
+ */
+static void csv_field(FILE *out, const char *raw)
 {
+	static char text[4 * CELL_CAP + 1];
+	sn_escape_text(raw, strlen(raw), text, sizeof text, NULL);
+	const char *s = text;
 	bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
 		       s[0] == '\r';
 	fputc('"', out);

@@ -152,7 +152,7 @@ def part_two_sensors(c, sensor, tmp):
 
 
 def hostile_log(path):
-    base = {"timestamp": "2026-11-28T01:00:01.000000Z", "event_type": "flow", "sensor": "<script>alert(1)</script><b>1</b>",
+    base = {"timestamp": "2026-11-28T01:00:01.000000Z", "event_type": "flow", "sensor": "<script>alert(1)</script><b>1</b>\x1b]0;t\x07",
             "src_ip": "10.1.1.1", "dest_ip": "203.0.113.9", "dest_port": 1883, "Protocol": "MQTT",
             "IsExternal": "yes", "process_name": "=cmd|' /C calc'!A0", "PacketsSent": 3, "PacketsReceived": 2,
             "evidence": "payload", "client_ids": ["<img src=x onerror=alert(1)>"], "details": {}, "close": "fin",
@@ -176,6 +176,8 @@ def part_escaping(c, sensor, tmp):
     c.expect("\"'=cmd|' /C calc'!A0\"" in r.stdout, "CSV: a process name starting with = gets a leading '")
     c.expect("\"'=HYPERLINK(\"\"http://evil\"\"),@SUM(1+1)\"" in r.stdout,
              f"CSV: a users cell starting with = gets a leading ', quotes doubled: {r.stdout}")
+    c.expect("\x1b" not in r.stdout and "\x07" not in r.stdout and "\\x1b]0;t\\x07" in r.stdout,
+             "CSV: control characters from the log are spelled out, never raw")
     c.expect("1 lines were not events" in r.stderr, f"a line that is not JSON is counted: {r.stderr.strip()}")
     page = os.path.join(tmp, "hostile.html")
     r = run([sensor, "report", "--format", "html", "-o", page, log])

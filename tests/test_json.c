@@ -88,14 +88,24 @@ START_TEST(test_c1_and_line_separators_escaped)
 }
 END_TEST
 
+/* Invisible format characters too: bidi override, zero-width space, BOM, a tag (pair). */
+START_TEST(test_invisible_format_characters_escaped)
+{
+	static const char in[] = "a\xE2\x80\xAE" "b\xE2\x80\x8B\xEF\xBB\xBF\xF3\xA0\x80\x81" "c";
+	ck_assert_str_eq(str_json(in, sizeof(in) - 1), "\"a\\u202eb\\u200b\\ufeff\\udb40\\udc01c\"");
+}
+END_TEST
+
 START_TEST(test_valid_utf8_passes)
 {
-	/* é (2 bytes), € (3), U+D7FF, U+E000, 😀 (4), U+10FFFF */
+	/* é (2 bytes), € (3), U+D7FF, U+E000, 😀 (4), U+10FFFD */
 	static const char in[] = "\xC3\xA9\xE2\x82\xAC\xED\x9F\xBF\xEE\x80\x80\xF0\x9F\x98\x80"
-				 "\xF4\x8F\xBF\xBF";
+				 "\xF4\x8F\xBF\xBD";
 	char want[64];
 	snprintf(want, sizeof(want), "\"%s\"", in);
 	ck_assert_str_eq(str_json(in, sizeof(in) - 1), want);
+	/* the noncharacter U+10FFFF (valid, but never text) is escaped as a pair */
+	ck_assert_str_eq(str_json("\xF4\x8F\xBF\xBF", 4), "\"\\udbff\\udfff\"");
 }
 END_TEST
 
@@ -273,6 +283,7 @@ Suite *json_suite(void)
 	t = tcase_create("strings");
 	tcase_add_test(t, test_escape_quote_backslash_controls);
 	tcase_add_test(t, test_c1_and_line_separators_escaped);
+	tcase_add_test(t, test_invisible_format_characters_escaped);
 	tcase_add_test(t, test_valid_utf8_passes);
 	tcase_add_test(t, test_lone_continuation_and_bad_leads);
 	tcase_add_test(t, test_overlong_forms);
