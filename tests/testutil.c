@@ -228,3 +228,320 @@ size_t sn_test_fnv_flood(uint32_t h0, unsigned bits, uint8_t (*out)[16], size_t 
 	}
 	return made;
 }
+
+/*
+ * The allocation counter (testutil.h).  Without a sanitizer the runner's
+ * own malloc, calloc, realloc, free and aligned allocations replace the C
+ * library's (glibc supports replacing them; its __libc_ entry points do the
+ * work), so every allocation in the process, the library's included, passes
+ * here.  AddressSanitizer owns malloc itself; there its allocation hook
+ * counts instead.
+ */
+static int alloc_armed;
+static uint64_t alloc_count;
+static void *alloc_first;
+
+static void alloc_note(void *caller)
+{
+	if (!__atomic_load_n(&alloc_armed, __ATOMIC_RELAXED))
+		return;
+	if (__atomic_fetch_add(&alloc_count, 1, __ATOMIC_RELAXED) == 0)
+		__atomic_store_n(&alloc_first, caller, __ATOMIC_RELAXED);
+}
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SN_TEST_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define SN_TEST_ASAN 1
+#endif
+
+#ifdef SN_TEST_ASAN
+int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
+					      void (*free_hook)(const volatile void *));
+
+static void asan_malloc_hook(const volatile void *p, size_t n)
+{
+	(void)p;
+	(void)n;
+	alloc_note(__builtin_return_address(0));
+}
+
+static void asan_free_hook(const volatile void *p)
+{
+	(void)p;
+}
+
+static void alloc_hooks_once(void)
+{
+	static int done;
+	if (!done)
+		done = __sanitizer_install_malloc_and_free_hooks(asan_malloc_hook, asan_free_hook) ? 1 : -1;
+	ck_assert_msg(done == 1, "cannot install the sanitizer's allocation hooks");
+}
+#else
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t n);
+extern void *__libc_memalign(size_t align, size_t n);
+extern void __libc_free(void *p);
+
+void *malloc(size_t n)
+{
+	alloc_note(__builtin_return_address(0));
+	return __libc_malloc(n);
+}
+
+void *calloc(size_t n, size_t size)
+{
+	alloc_note(__builtin_return_address(0));
+	return __libc_calloc(n, size);
+}
+
+void *realloc(void *p, size_t n)
+{
+	alloc_note(__builtin_return_address(0));
+	return __libc_realloc(p, n);
+}
+
+void free(void *p)
+{
+	__libc_free(p);
+}
+
+void *aligned_alloc(size_t align, size_t n)
+{
+	alloc_note(__builtin_return_address(0));
+	return __libc_memalign(align, n);
+}
+
+int posix_memalign(void **out, size_t align, size_t n)
+{
+	if (align < sizeof(void *) || (align & (align - 1)) != 0)
+		return 22; /* EINVAL */
+	alloc_note(__builtin_return_address(0));
+	void *p = __libc_memalign(align, n);
+	if (!p)
+		return 12; /* ENOMEM */
+	*out = p;
+	return 0;
+}
+
+static void alloc_hooks_once(void)
+{
+}
+#endif
+
+void sn_test_alloc_arm(void)
+{
+	alloc_hooks_once();
+	__atomic_store_n(&alloc_count, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&alloc_first, NULL, __ATOMIC_RELAXED);
+	__atomic_store_n(&alloc_armed, 1, __ATOMIC_SEQ_CST);
+}
+
+uint64_t sn_test_alloc_disarm(void)
+{
+	__atomic_store_n(&alloc_armed, 0, __ATOMIC_SEQ_CST);
+	return __atomic_load_n(&alloc_count, __ATOMIC_RELAXED);
+}
+
+void *sn_test_alloc_first_caller(void)
+{
+	return __atomic_load_n(&alloc_first, __ATOMIC_RELAXED);
+}
+
+/* ---- JSON checking (testutil.h) ---------------------------------------- */
+
+static const char *json_ws(const char *s)
+{
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	return s;
+}
+
+static const char *json_string(const char *s)
+{
+	if (*s++ != '"')
+		return NULL;
+	while (*s != '"') {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '\0' || ch < 0x20)
+			return NULL;
+		if (ch == '\\') {
+			s++;
+			if (*s == 'u') {
+				for (int i = 1; i <= 4; i++) {
+					char h = s[i];
+					if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f') ||
+					      (h >= 'A' && h <= 'F')))
+						return NULL;
+				}
+				s += 4;
+			} else if (!strchr("\"\\/bfnrt", *s) || *s == '\0') {
+				return NULL;
+			}
+		}
+		s++;
+	}
+	return s + 1;
+}
+
+static const char *json_number(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (*s == '0')
+		s++;
+	else if (*s >= '1' && *s <= '9')
+		while (*s >= '0' && *s <= '9')
+			s++;
+	else
+		return NULL;
+	if (*s == '.') {
+		s++;
+		if (!(*s >= '0' && *s <= '9'))
+			return NULL;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '+' || *s == '-')
+			s++;
+		if (!(*s >= '0' && *s <= '9'))
+			return NULL;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	return s;
+}
+
+static const char *json_value(const char *s, int depth)
+{
+	s = json_ws(s);
+	if (depth > 64)
+		return NULL;
+	switch (*s) {
+	case '"':
+		return json_string(s);
+	case '{':
+	case '[': {
+		char close = *s == '{' ? '}' : ']';
+		s = json_ws(s + 1);
+		if (*s == close)
+			return s + 1;
+		for (;;) {
+			if (close == '}') {
+				s = json_string(s);
+				if (!s)
+					return NULL;
+				s = json_ws(s);
+				if (*s++ != ':')
+					return NULL;
+			}
+			s = json_value(s, depth + 1);
+			if (!s)
+				return NULL;
+			s = json_ws(s);
+			if (*s == close)
+				return s + 1;
+			if (*s++ != ',')
+				return NULL;
+			s = json_ws(s);
+		}
+	}
+	case 't':
+		return strncmp(s, "true", 4) == 0 ? s + 4 : NULL;
+	case 'f':
+		return strncmp(s, "false", 5) == 0 ? s + 5 : NULL;
+	case 'n':
+		return strncmp(s, "null", 4) == 0 ? s + 4 : NULL;
+	default:
+		return json_number(s);
+	}
+}
+
+const char *sn_test_json_skip(const char *s)
+{
+	return json_value(s, 0);
+}
+
+/* Member `key` (len bytes, no escapes) of the object at obj. */
+static const char *json_member(const char *obj, const char *key, size_t len, size_t *n)
+{
+	const char *found = NULL;
+	const char *s = json_ws(obj);
+	if (*s != '{' || !json_value(s, 0))
+		return NULL;
+	s = json_ws(s + 1);
+	while (*s == '"') {
+		const char *k = s + 1, *end = json_string(s);
+		const char *v = json_ws(json_ws(end) + 1);
+		const char *vend = json_value(v, 1);
+		if ((size_t)(end - 1 - k) == len && memcmp(k, key, len) == 0) {
+			ck_assert_msg(found == NULL, "member \"%.*s\" appears twice", (int)len, key);
+			found = v;
+			*n = (size_t)(vend - v);
+		}
+		s = json_ws(vend);
+		if (*s == ',')
+			s = json_ws(s + 1);
+	}
+	return found;
+}
+
+const char *sn_test_json_get(const char *obj, const char *path, size_t *n)
+{
+	const char *at = obj;
+	for (;;) {
+		const char *dot = strchr(path, '.');
+		size_t len = dot ? (size_t)(dot - path) : strlen(path);
+		at = json_member(at, path, len, n);
+		if (!at || !dot)
+			return at;
+		path = dot + 1;
+	}
+}
+
+int sn_test_json_members(const char *obj)
+{
+	const char *s = json_ws(obj);
+	int count = 0;
+	if (*s != '{' || !json_value(s, 0))
+		return -1;
+	s = json_ws(s + 1);
+	while (*s == '"') {
+		count++;
+		s = json_ws(json_value(json_ws(json_ws(json_string(s)) + 1), 1));
+		if (*s == ',')
+			s = json_ws(s + 1);
+	}
+	return count;
+}
+
+void sn_test_json_line_at(const char *file, int lineno, const char *line)
+{
+	size_t len = strlen(line);
+	const char *end = sn_test_json_skip(line);
+	ck_assert_msg(line[0] == '{' && end != NULL && end == line + len - 1 && *end == '\n',
+		      "%s:%d: not one JSON object on one line: %s", file, lineno, line);
+}
+
+void sn_test_json_expect_at(const char *file, int lineno, const char *line, const char *path,
+			    const char *want)
+{
+	size_t n = 0;
+	sn_test_json_line_at(file, lineno, line);
+	const char *got = sn_test_json_get(line, path, &n);
+	if (!want) {
+		ck_assert_msg(got == NULL, "%s:%d: %s should be absent, is %.*s", file, lineno, path,
+			      (int)n, got ? got : "");
+		return;
+	}
+	ck_assert_msg(got != NULL, "%s:%d: %s missing in %s", file, lineno, path, line);
+	ck_assert_msg(n == strlen(want) && memcmp(got, want, n) == 0, "%s:%d: %s is %.*s, wanted %s",
+		      file, lineno, path, (int)n, got, want);
+}

@@ -60,4 +60,38 @@ size_t sn_test_fnv_flood(uint32_t h0, unsigned bits, uint8_t (*out)[16], size_t 
 /* FNV-1a step over n bytes (for checking the keys above). */
 uint32_t sn_test_fnv(uint32_t h, const void *p, size_t n);
 
+/*
+ * Checking JSON event lines field by field, so that a test states what the
+ * contract (tests/spec/) says each field is and keeps passing when fields
+ * are added.  A path names members of nested objects with dots
+ * ("details.keepalive"); values are compared as raw JSON text ("60",
+ * "\"3.1.1\"", "[\"a\",\"b\"]", "null").
+ */
+/* The end of the JSON value at s (leading spaces skipped), NULL if invalid. */
+const char *sn_test_json_skip(const char *s);
+/* Raw text of member `path` of the object at obj (*n bytes), NULL if absent;
+   fails the test if a member on the path appears twice. */
+const char *sn_test_json_get(const char *obj, const char *path, size_t *n);
+/* Members of the object at obj; -1 if it is not an object. */
+int sn_test_json_members(const char *obj);
+/* line is one valid JSON object and one line (ending in "\n"). */
+void sn_test_json_line_at(const char *file, int lineno, const char *line);
+/* path's raw text in line is want; want NULL: path absent. */
+void sn_test_json_expect_at(const char *file, int lineno, const char *line, const char *path,
+			    const char *want);
+#define SN_JSON_LINE(line) sn_test_json_line_at(__FILE__, __LINE__, (line))
+#define SN_JSON_EXPECT(line, path, want) sn_test_json_expect_at(__FILE__, __LINE__, (line), (path), (want))
+
+/*
+ * Heap allocation counter for the whole unit runner (testutil.c interposes
+ * malloc, calloc, realloc, aligned allocations; under AddressSanitizer it
+ * uses the sanitizer's allocation hook instead).  Between arm and disarm
+ * every allocation in the process is counted; disarm returns the count.
+ * sn_test_alloc_first_caller() is the return address of the first counted
+ * allocation (for a failure message; addr2line turns it into a line).
+ */
+void sn_test_alloc_arm(void);
+uint64_t sn_test_alloc_disarm(void);
+void *sn_test_alloc_first_caller(void);
+
 #endif /* SN_TESTUTIL_H */
