@@ -499,10 +499,12 @@ void sn_aggregator_print_table(const struct sn_aggregator *ag, FILE *out)
 	sn_groups_stats(ag->groups, &gs);
 	if (ag->table.n_rows == 0 && ag->table.groups_not_shown == 0)
 		fprintf(out,
-			"no alerts: %llu connections in %llu groups, none met the rule "
-			"(at least %u connections, suspicion %s or higher)\n",
-			(unsigned long long)gs.connections, (unsigned long long)gs.groups_created,
-			ag->cfg.rules.min_connections, sn_suspicion_name(ag->cfg.rules.min_suspicion));
+			"no alerts: %llu connection%s in %llu group%s, none met the rule "
+			"(at least %u connection%s, suspicion %s or higher)\n",
+			(unsigned long long)gs.connections, gs.connections == 1 ? "" : "s",
+			(unsigned long long)gs.groups_created, gs.groups_created == 1 ? "" : "s",
+			ag->cfg.rules.min_connections, ag->cfg.rules.min_connections == 1 ? "" : "s",
+			sn_suspicion_name(ag->cfg.rules.min_suspicion));
 	else
 		sn_table_print(&ag->table, out);
 	print_below_thresholds(ag, &gs, out);
