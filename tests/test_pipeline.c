@@ -123,7 +123,7 @@ START_TEST(no_alerts_line)
 	char line[512] = "";
 	ck_assert_ptr_nonnull(fgets(line, sizeof line, table));
 	fclose(table);
-	ck_assert_str_eq(line, "no alerts: 2 connections in 1 groups, none met the rule "
+	ck_assert_str_eq(line, "no alerts: 2 connections in 1 group, none met the rule "
 			       "(at least 2 connections, suspicion medium or higher)\n");
 	sn_worker_destroy(w);
 	sn_aggregator_destroy(ag);
