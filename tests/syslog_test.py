@@ -331,7 +331,7 @@ def main():
             f.write(f'global(workDirectory="{tmp}")\nmodule(load="imuxsock" SysSock.Use="off")\n')
             for k in ("input", "file", "forward"):
                 text = open(snippets[k]).read().replace("/etc/pubsub-sensor/tls/", tmp + "/")
-                text = text.replace("/run/pubsub-sensor/", tmp + "/").replace("/var/log/pubsub-sensor/", tmp + "/")
+                text = text.replace("/run/pubsub-sensor-syslog.sock", tmp + "/in.sock").replace("/var/log/pubsub-sensor/", tmp + "/")
                 f.write(text + "\n")
         r = subprocess.run([RSYSLOGD, "-N1", "-f", check], capture_output=True, text=True, timeout=60)
         c.expect(r.returncode == 0, f"rsyslogd -N1 accepts packaging/rsyslog/*.conf: {r.stderr.strip()[-300:]}")
