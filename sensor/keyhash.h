@@ -49,7 +49,7 @@ static inline uint64_t sn_keyhash_mum(uint64_t a, uint64_t b)
 static inline uint64_t sn_keyhash_words(const struct sn_keyhash *k, const uint64_t *w, size_t n)
 {
 	const uint64_t *s = k->s;
-	uint64_t h = 0;
+	uint64_t h = (uint64_t)n; /* the length counts: a key is not its prefix plus zeros */
 	size_t i = 0;
 
 	for (; i + 4 <= n; i += 4)
@@ -58,7 +58,7 @@ static inline uint64_t sn_keyhash_words(const struct sn_keyhash *k, const uint64
 	for (; i < n; i++)
 		h = sn_keyhash_mum(h ^ w[i] ^ s[4], s[5]);
 	if (n % 4 == 0)
-		h = sn_keyhash_mum(h ^ s[4], s[5] ^ n);
+		h = sn_keyhash_mum(h ^ s[4], s[5]);
 	return h;
 }
 
