@@ -46,6 +46,7 @@ enum key_kind {
 	K_STRS,      /* char[max_items][SN_CFG_STR] + size_t count */
 	K_PATTERNS,  /* K_STRS whose items must compile as regular expressions */
 	K_PORTS,     /* uint16_t[max_items] + size_t count */
+	K_ENUM,      /* int: index into names[] */
 };
 
 struct sn_key {
@@ -60,6 +61,8 @@ struct sn_key {
 	size_t n_sub;
 	/* K_STR: a further check of the value (0, or -1 with a message) */
 	int (*validate)(const char *value, char *msg, size_t cap);
+	const char *const *names; /* K_ENUM: the accepted words, in value order */
+	size_t n_names;
 };
 
 /*
@@ -89,6 +92,12 @@ static int validate_filter(const char *value, char *msg, size_t cap)
 #define KEY_SECTION(n, k, table) \
 	{ .name = n, .kind = k, .sub = table, .n_sub = ARRAY_SIZE(table) }
 
+#define KEY_ENUM(n, m, words) \
+	{ .name = n, .kind = K_ENUM, .off = CFG_OFF(m), .names = words, .n_names = ARRAY_SIZE(words) }
+
+/* In enum sn_checksum_mode order. */
+static const char *const checksum_names[] = { "auto", "yes", "no" };
+
 static const struct sn_key capture_keys[] = {
 	KEY_STR("interface", capture.interface),
 	{ .name = "filter", .kind = K_STR, .off = CFG_OFF(capture.filter),
@@ -97,6 +106,9 @@ static const struct sn_key capture_keys[] = {
 	KEY_U32("buffer_mib", capture.buffer_mib, 1, 4096),
 	KEY_BOOL("promiscuous", capture.promiscuous),
 	KEY_U32("workers", capture.workers, 1, 64),
+	KEY_ENUM("checksum_validation", capture.checksum_validation, checksum_names),
+	KEY_LIST("vxlan_ports", K_PORTS, capture.vxlan_ports, capture.n_vxlan_ports),
+	KEY_LIST("geneve_ports", K_PORTS, capture.geneve_ports, capture.n_geneve_ports),
 };
 
 static const struct sn_key mqtt_keys[] = {
@@ -158,6 +170,9 @@ static const struct sn_key tables_keys[] = {
 	KEY_DUR("flow_timeout_closed", tables.flow_timeout_closed, 1, SN_CFG_MAX_SECONDS),
 	KEY_DUR("group_window", tables.group_window, 1, SN_CFG_MAX_SECONDS),
 	KEY_DUR("update_interval", tables.update_interval, 1, SN_CFG_MAX_SECONDS),
+	KEY_U32("defrag_datagrams", tables.defrag_datagrams, 0, 1048576),
+	KEY_U32("defrag_fragments", tables.defrag_fragments, 2, 8192),
+	KEY_DUR("defrag_timeout", tables.defrag_timeout, 1, 3600),
 };
 
 static const struct sn_key syslog_keys[] = {
@@ -319,6 +334,14 @@ void sn_config_defaults(struct sn_config *cfg)
 	cfg->capture.buffer_mib = 64;
 	cfg->capture.promiscuous = true;
 	cfg->capture.workers = 1;
+	cfg->capture.checksum_validation = 0; /* auto */
+	cfg->capture.vxlan_ports[0] = 4789;
+	cfg->capture.n_vxlan_ports = 1;
+	cfg->capture.geneve_ports[0] = 6081;
+	cfg->capture.n_geneve_ports = 1;
+	cfg->tables.defrag_datagrams = 1024;
+	cfg->tables.defrag_fragments = 64;
+	cfg->tables.defrag_timeout = 30;
 
 	default_home_networks(cfg);
 	default_protocols(cfg);
@@ -636,6 +659,22 @@ static int set_refuted(struct loader *L, const yaml_node_t *n, const char *path,
 	return 0;
 }
 
+static int set_enum(struct loader *L, const yaml_node_t *n, const char *path,
+		    const struct sn_key *k)
+{
+	int i = pick_name(n, k->names, k->n_names);
+
+	if (i < 0) {
+		char words[128] = "";
+		for (size_t w = 0; w < k->n_names; w++)
+			snprintf(words + strlen(words), sizeof words - strlen(words), "%s%s",
+				 w == 0 ? "" : w + 1 == k->n_names ? " or " : ", ", k->names[w]);
+		return fail_at(L->err, n->start_mark, "%s: expected %s", path, words);
+	}
+	*(int *)field(L->cfg, k->off) = i;
+	return 0;
+}
+
 static const char *list_what(enum key_kind kind)
 {
 	switch (kind) {
@@ -843,6 +882,8 @@ static int apply_key(struct loader *L, const yaml_node_t *n, const char *path,
 		return set_target(L, n, path, k);
 	case K_REFUTED:
 		return set_refuted(L, n, path, k);
+	case K_ENUM:
+		return set_enum(L, n, path, k);
 	default:
 		return set_list(L, n, path, k);
 	}
@@ -1248,6 +1289,11 @@ static void print_section(FILE *out, const struct sn_config *cfg, const struct s
 		case K_REFUTED: {
 			size_t v = (size_t)*(const enum sn_refuted_policy *)p;
 			fprintf(out, " %s\n", refuted_names[v < ARRAY_SIZE(refuted_names) ? v : 0]);
+			continue;
+		}
+		case K_ENUM: {
+			int v = *(const int *)p;
+			fprintf(out, " %s\n", v >= 0 && (size_t)v < k->n_names ? k->names[v] : "?");
 			continue;
 		}
 		default:

@@ -55,6 +55,11 @@ struct sn_config {
 		uint32_t buffer_mib;    /* kernel buffer, default 64 */
 		bool promiscuous;       /* default true */
 		uint32_t workers;       /* capture threads, default 1 */
+		int checksum_validation; /* enum sn_checksum_mode (checksum.h); default auto */
+		uint16_t vxlan_ports[4]; /* UDP ports decoded as VXLAN; default [4789] */
+		size_t n_vxlan_ports;
+		uint16_t geneve_ports[4]; /* UDP ports decoded as Geneve; default [6081] */
+		size_t n_geneve_ports;
 	} capture;
 
 	struct sn_cidr home_networks[SN_CFG_MAX_NETS];
@@ -88,6 +93,9 @@ struct sn_config {
 		uint32_t flow_timeout_closed; /* default 10 */
 		uint32_t group_window;       /* a group idle this long ends (summary); default 86400 */
 		uint32_t update_interval;    /* at most one update per group per this; default 60 */
+		uint32_t defrag_datagrams;   /* IP datagrams reassembled at once; default 1024 */
+		uint32_t defrag_fragments;   /* fragments accepted per datagram; default 64 */
+		uint32_t defrag_timeout;     /* seconds an incomplete datagram is held; default 30 */
 	} tables;
 
 	struct {

@@ -24,6 +24,8 @@
 #define SN_PORT_PROTO_MASK 0x0f
 #define SN_PORT_TLS 0x80
 
+#define SN_CONN_TUNNEL_MAX 8 /* = SN_LAYERS_MAX */
+
 enum sn_evidence {
 	SN_EVIDENCE_PORT = 0, /* port only: nothing confirmed or refuted it */
 	SN_EVIDENCE_TLS,      /* a TLS ClientHello on the protocol's TLS port (or its ALPN) */
@@ -65,6 +67,10 @@ struct sn_conn_report {
 	struct sn_addr client, server;
 	uint16_t client_port, server_port;
 	uint16_t vlan;
+	/* Encapsulations removed to reach it, outermost first (decode.h's
+	 * SN_LAYER encoding, details.tunnel); n_tunnel 0 = none. */
+	uint8_t n_tunnel;
+	uint32_t tunnel[SN_CONN_TUNNEL_MAX];
 
 	enum sn_proto proto;          /* the protocol the connection is counted as */
 	enum sn_proto port_proto;     /* the protocol its server port means, or NONE */

@@ -13,6 +13,7 @@
  */
 #include "decode.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "clock.h"
@@ -24,15 +25,29 @@
 #define ETH_VLAN 0x8100    /* 802.1Q */
 #define ETH_QINQ 0x88a8    /* 802.1ad service tag */
 #define ETH_QINQ_OLD 0x9100 /* pre-standard QinQ */
+#define ETH_MPLS_UC 0x8847
+#define ETH_MPLS_MC 0x8848
+#define ETH_PPPOE_SESSION 0x8864
+#define ETH_TEB 0x6558     /* transparent Ethernet bridging (GRE, Geneve) */
+#define ETH_ERSPAN_2 0x88be
+#define ETH_ERSPAN_3 0x22eb
 #define VLAN_MAX_DEPTH 4
+#define MPLS_MAX_LABELS 8
 
+#define IP_PROTO_IPIP 4
 #define IP_PROTO_TCP 6
+#define IP_PROTO_UDP 17
+#define IP_PROTO_IPV6 41
+#define IP_PROTO_GRE 47
 #define IP6_HOPOPTS 0
 #define IP6_ROUTING 43
 #define IP6_FRAGMENT 44
 #define IP6_AH 51
 #define IP6_DSTOPTS 60
 #define IP6_MAX_EXT 8
+
+#define PPP_IPV4 0x0021
+#define PPP_IPV6 0x0057
 
 #define TCP_MIN_HDR 20
 
@@ -51,11 +66,23 @@
 
 /* What the layers share while one frame is decoded. */
 struct dec {
-	struct sn_cursor c;        /* the whole frame; c.off = current layer */
-	uint32_t wirelen;          /* original frame length */
+	struct sn_cursor c;        /* the current packet; c.off = current layer */
+	uint32_t wirelen;          /* the current packet's original length */
 	struct sn_packet *out;
 	struct sn_decode_stats *st;
+	struct sn_decoder *dc;     /* NULL: stateless (no reassembly, no checksums) */
+	unsigned depth;            /* tunnels removed so far */
+	bool sample_only;          /* checksum pre-scan: observe, never reassemble */
+	bool no_checksum;          /* the pseudo-header cannot be known (IPv6 routing) */
 };
+
+/* Defaults of a stateless decode: the well-known tunnel ports. */
+static const uint16_t default_vxlan_port = 4789;
+static const uint16_t default_geneve_port = 6081;
+
+static enum sn_decode_rc decode_ethertype(struct dec *d, uint16_t type);
+static enum sn_decode_rc decode_ipv4(struct dec *d);
+static enum sn_decode_rc decode_ipv6(struct dec *d);
 
 static const char *const error_names[SN_DERR_COUNT] = {
 #define SN_X(id, name) [SN_DERR_##id] = name,
@@ -89,6 +116,23 @@ bool sn_decode_linktype_supported(int linktype)
 	}
 }
 
+void sn_layer_format(uint32_t layer, char out[SN_LAYER_STRLEN])
+{
+	static const char *const names[] = {
+		[SN_LAYER_VLAN] = "vlan",     [SN_LAYER_MPLS] = "mpls",
+		[SN_LAYER_GRE] = "gre",       [SN_LAYER_ERSPAN] = "erspan",
+		[SN_LAYER_VXLAN] = "vxlan",   [SN_LAYER_GENEVE] = "geneve",
+		[SN_LAYER_IPIP] = "ipip",     [SN_LAYER_PPPOE] = "pppoe",
+	};
+	unsigned kind = (layer >> 24) & ~SN_LAYER_HAS_ID;
+	const char *name = kind < sizeof names / sizeof names[0] && names[kind] ? names[kind]
+										 : "unknown";
+	if (layer >> 24 & SN_LAYER_HAS_ID)
+		snprintf(out, SN_LAYER_STRLEN, "%s:%u", name, (unsigned)(layer & 0xffffff));
+	else
+		snprintf(out, SN_LAYER_STRLEN, "%s", name);
+}
+
 static enum sn_decode_rc fail(struct dec *d, enum sn_decode_error e)
 {
 	d->st->errors[e]++;
@@ -99,6 +143,60 @@ static enum sn_decode_rc skip(uint64_t *counter)
 {
 	(*counter)++;
 	return SN_DECODE_SKIP;
+}
+
+static void add_layer(struct dec *d, uint32_t layer)
+{
+	if (d->out->n_layers < SN_LAYERS_MAX)
+		d->out->layers[d->out->n_layers++] = layer;
+}
+
+static inline uint64_t mum(uint64_t a, uint64_t b)
+{
+	__extension__ typedef unsigned __int128 u128;
+	u128 r = (u128)a * b;
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static uint64_t load64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+/*
+ * Enters one more tunnel whose outer packet had the view's current
+ * addresses: folds them (in a fixed order, so both directions agree) and
+ * the tunnel's id into tunnel_ctx.  False when nested too deep.
+ */
+static bool enter_tunnel(struct dec *d, unsigned kind, uint64_t id, bool outer_ip)
+{
+	if (++d->depth > SN_TUNNEL_MAX_DEPTH)
+		return false;
+	const uint64_t *s = d->dc ? d->dc->secret : (const uint64_t[2]){ 0, 0 };
+	/* The outer VLAN belongs to the tunnel; the key keeps the inner one. */
+	uint64_t h = d->out->tunnel_ctx ^ ((uint64_t)kind << 56 | (uint64_t)d->out->vlan << 32 | id);
+	d->out->vlan = 0;
+	if (outer_ip) {
+		const struct sn_addr *a = &d->out->src, *b = &d->out->dst;
+		if (memcmp(a->b, b->b, 16) > 0) {
+			const struct sn_addr *t = a;
+			a = b;
+			b = t;
+		}
+		h ^= mum(load64(a->b) ^ s[0], load64(a->b + 8) ^ s[1]);
+		h ^= mum(load64(b->b) ^ s[1], load64(b->b + 8) ^ s[0]);
+	}
+	d->out->tunnel_ctx = mum(h ^ s[0], 0x9e3779b97f4a7c15ULL ^ s[1]) | 1; /* never 0 */
+	return true;
+}
+
+/* Continues with the inner bytes `inner` of wire length `wire` as a new packet. */
+static void descend(struct dec *d, struct sn_cursor inner, uint32_t wire)
+{
+	d->c = inner;
+	d->wirelen = wire;
 }
 
 /* ---- link layer ------------------------------------------------------ */
@@ -122,6 +220,7 @@ static enum sn_decode_rc vlan_tags(struct dec *d, uint16_t *type)
 		if (!sn_cur_ok(&d->c))
 			return fail(d, SN_DERR_VLAN_TRUNCATED);
 		d->out->vlan = (uint16_t)(tci & 0x0fff);
+		add_layer(d, SN_LAYER_ID(SN_LAYER_VLAN, d->out->vlan));
 	}
 	return DEC_CONTINUE;
 }
@@ -252,6 +351,38 @@ static bool tcp_options_ok(struct sn_cursor opt)
 	return true;
 }
 
+/* The TCP checksum over the pseudo-header and the whole segment verifies. */
+static bool tcp_checksum_ok(const struct sn_packet *o, struct sn_cursor seg, uint32_t len)
+{
+	size_t alen = o->src.family == 4 ? 4 : 16;
+	uint64_t sum = sn_csum_add(0, o->src.b, alen);
+	sum = sn_csum_add(sum, o->dst.b, alen);
+	sum += (uint64_t)len + IP_PROTO_TCP;
+	sum = sn_csum_add(sum, seg.p + seg.off, len);
+	return sn_csum_fold(sum) == 0xffff;
+}
+
+/*
+ * Applies the checksum policy to a segment whose bytes were all captured.
+ * Returns false when the segment must be dropped.
+ */
+static bool checksum_admits(struct dec *d, struct sn_cursor seg, uint32_t len)
+{
+	struct sn_csum_policy *p = &d->dc->csum;
+	if (!sn_csum_policy_wants(p) || d->no_checksum || sn_cur_remaining(&seg) != len)
+		return true;
+	bool bad = !tcp_checksum_ok(d->out, seg, len);
+	if (!p->decided) {
+		sn_csum_policy_observe(p, bad);
+		return true; /* nothing is dropped before auto has decided */
+	}
+	if (bad && p->validate) {
+		d->st->tcp_checksum_bad++;
+		return false;
+	}
+	return true;
+}
+
 /*
  * `l4` covers the captured bytes of the IP payload (already clipped to the
  * IP length); `l4_wire` is that payload's length per the IP header.
@@ -262,6 +393,7 @@ static enum sn_decode_rc decode_tcp(struct dec *d, struct sn_cursor l4, uint32_t
 	if (!sn_cur_has(&l4, TCP_MIN_HDR))
 		return fail(d, l4_wire < TCP_MIN_HDR ? SN_DERR_TCP_BAD_OFFSET
 						     : SN_DERR_TCP_TRUNCATED);
+	struct sn_cursor seg = l4;
 	o->sport = sn_cur_be16(&l4);
 	o->dport = sn_cur_be16(&l4);
 	o->seq = sn_cur_be32(&l4);
@@ -273,6 +405,10 @@ static enum sn_decode_rc decode_tcp(struct dec *d, struct sn_cursor l4, uint32_t
 		return fail(d, SN_DERR_TCP_BAD_OFFSET);
 	if (!sn_cur_has(&l4, hdr - TCP_MIN_HDR))
 		return fail(d, SN_DERR_TCP_TRUNCATED);
+	if (d->dc && !checksum_admits(d, seg, l4_wire))
+		return SN_DECODE_SKIP;
+	if (d->sample_only)
+		return SN_DECODE_SKIP;
 	/* Bad option lengths are counted, but the segment is still usable. */
 	if (!tcp_options_ok(sn_cur_sub(&l4, hdr - TCP_MIN_HDR)))
 		d->st->errors[SN_DERR_TCP_BAD_OPTIONS]++;
@@ -281,7 +417,228 @@ static enum sn_decode_rc decode_tcp(struct dec *d, struct sn_cursor l4, uint32_t
 	o->payload = payload.p;
 	o->payload_len = (uint32_t)sn_cur_remaining(&payload);
 	d->st->tcp++;
+	if (d->depth)
+		d->st->tunnelled++;
 	return SN_DECODE_TCP;
+}
+
+/* ---- tunnels ----------------------------------------------------------- */
+
+/* Ethernet inside a tunnel: addresses, type, VLAN tags, then the type. */
+static enum sn_decode_rc inner_ethernet(struct dec *d)
+{
+	uint16_t type = 0;
+	sn_cur_skip(&d->c, 12);
+	type = sn_cur_be16(&d->c);
+	if (!sn_cur_ok(&d->c))
+		return fail(d, SN_DERR_TUNNEL_BAD_HEADER);
+	enum sn_decode_rc rc = vlan_tags(d, &type);
+	return rc != DEC_CONTINUE ? rc : decode_ethertype(d, type);
+}
+
+/* The payload of a tunnel's Ethernet type, over d->c. */
+static enum sn_decode_rc tunnel_payload(struct dec *d, uint16_t type)
+{
+	if (type == ETH_TEB)
+		return inner_ethernet(d);
+	return decode_ethertype(d, type);
+}
+
+/*
+ * An MPLS label stack (RFC 3032) down to the bottom-of-stack bit, then IPv4
+ * or IPv6 by the first nibble, or an Ethernet pseudowire behind a control
+ * word whose first nibble is 0 (RFC 4448, RFC 4385).
+ */
+static enum sn_decode_rc decode_mpls(struct dec *d)
+{
+	if (!enter_tunnel(d, SN_LAYER_MPLS, 0, false))
+		return skip(&d->st->tunnel_too_deep);
+	for (int n = 0;; n++) {
+		if (n == MPLS_MAX_LABELS)
+			return skip(&d->st->tunnel_too_deep);
+		uint32_t entry = sn_cur_be32(&d->c);
+		if (!sn_cur_ok(&d->c))
+			return fail(d, SN_DERR_MPLS_TRUNCATED);
+		add_layer(d, SN_LAYER_ID(SN_LAYER_MPLS, entry >> 12));
+		if (entry & 0x100)
+			break;
+	}
+	uint8_t first = sn_cur_peek(&d->c, 0);
+	if (!sn_cur_ok(&d->c))
+		return fail(d, SN_DERR_MPLS_TRUNCATED);
+	switch (first >> 4) {
+	case 4:
+		return decode_ipv4(d);
+	case 6:
+		return decode_ipv6(d);
+	case 0:
+		sn_cur_skip(&d->c, 4); /* pseudowire control word */
+		return inner_ethernet(d);
+	default:
+		return skip(&d->st->not_ip);
+	}
+}
+
+/* PPPoE session stage (RFC 2516): 6-byte header, then a PPP protocol. */
+static enum sn_decode_rc decode_pppoe(struct dec *d)
+{
+	sn_cur_skip(&d->c, 2); /* version, type, code */
+	uint16_t session = sn_cur_be16(&d->c);
+	sn_cur_skip(&d->c, 2); /* length */
+	uint16_t proto = sn_cur_be16(&d->c);
+	if (!sn_cur_ok(&d->c))
+		return fail(d, SN_DERR_PPPOE_TRUNCATED);
+	if (!enter_tunnel(d, SN_LAYER_PPPOE, session, false))
+		return skip(&d->st->tunnel_too_deep);
+	add_layer(d, SN_LAYER_ID(SN_LAYER_PPPOE, session));
+	if (proto == PPP_IPV4)
+		return decode_ipv4(d);
+	if (proto == PPP_IPV6)
+		return decode_ipv6(d);
+	return skip(&d->st->not_ip);
+}
+
+/*
+ * ERSPAN (draft-foschiano-erspan): type II's 8-byte header or type III's
+ * 12 (plus 8 of platform data when its O bit is set), then Ethernet.
+ * Type I has no header at all and is told apart by GRE carrying no
+ * sequence number.
+ */
+static enum sn_decode_rc decode_erspan(struct dec *d, uint16_t type, bool gre_seq)
+{
+	uint32_t session = 0;
+	if (type == ETH_ERSPAN_3 || gre_seq) {
+		uint16_t ver_vlan = sn_cur_be16(&d->c);
+		session = sn_cur_be16(&d->c) & 0x03ffu;
+		uint32_t w = sn_cur_be32(&d->c); /* II: index; III: timestamp */
+		if (type == ETH_ERSPAN_3) {
+			w = sn_cur_be32(&d->c); /* SGT, P, FT, HW id, D, Gra, O */
+			if (w & 1)
+				sn_cur_skip(&d->c, 8);
+		}
+		(void)w;
+		if (!sn_cur_ok(&d->c) || (ver_vlan >> 12) != (type == ETH_ERSPAN_3 ? 2u : 1u))
+			return fail(d, SN_DERR_TUNNEL_BAD_HEADER);
+	}
+	add_layer(d, SN_LAYER_ID(SN_LAYER_ERSPAN, session));
+	return inner_ethernet(d);
+}
+
+/*
+ * GRE (RFC 2784 with RFC 2890's key and sequence number): version 0, no
+ * routing.  `l4` is the captured IP payload, `wire` its length.
+ */
+static enum sn_decode_rc decode_gre(struct dec *d, struct sn_cursor l4, uint32_t wire)
+{
+	uint16_t flags = sn_cur_be16(&l4);
+	uint16_t type = sn_cur_be16(&l4);
+	if (!sn_cur_ok(&l4) || (flags & 0x4007) != 0) /* routing present, or version != 0 */
+		return fail(d, SN_DERR_GRE_BAD_HEADER);
+	uint32_t key = 0, hdr = 4;
+	if (flags & 0x8000) { /* checksum + reserved */
+		sn_cur_skip(&l4, 4);
+		hdr += 4;
+	}
+	if (flags & 0x2000) {
+		key = sn_cur_be32(&l4);
+		hdr += 4;
+	}
+	bool seq = flags & 0x1000;
+	if (seq) {
+		sn_cur_skip(&l4, 4);
+		hdr += 4;
+	}
+	if (!sn_cur_ok(&l4) || hdr > wire)
+		return fail(d, SN_DERR_GRE_BAD_HEADER);
+	if (!enter_tunnel(d, SN_LAYER_GRE, key, true))
+		return skip(&d->st->tunnel_too_deep);
+	add_layer(d, SN_LAYER(SN_LAYER_GRE, 0));
+	descend(d, sn_cur_rest(&l4), wire - hdr);
+	if (type == ETH_ERSPAN_2 || type == ETH_ERSPAN_3)
+		return decode_erspan(d, type, seq);
+	return tunnel_payload(d, type);
+}
+
+static bool port_in(uint16_t port, const uint16_t *ports, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ports[i] == port)
+			return true;
+	return false;
+}
+
+/*
+ * UDP: only VXLAN (RFC 7348) and Geneve (RFC 8926) on their configured
+ * destination ports are looked into; anything else is not TCP.
+ */
+static enum sn_decode_rc decode_udp(struct dec *d, struct sn_cursor l4, uint32_t wire)
+{
+	sn_cur_skip(&l4, 2);
+	uint16_t dport = sn_cur_be16(&l4);
+	sn_cur_skip(&l4, 4); /* length, checksum */
+	if (!sn_cur_ok(&l4))
+		return wire < 8 ? fail(d, SN_DERR_UDP_TRUNCATED) : skip(&d->st->not_tcp);
+	const struct sn_decoder *dc = d->dc;
+	bool vxlan = dc ? port_in(dport, dc->vxlan_ports, dc->n_vxlan_ports)
+			: dport == default_vxlan_port;
+	bool geneve = dc ? port_in(dport, dc->geneve_ports, dc->n_geneve_ports)
+			 : dport == default_geneve_port;
+	if (!vxlan && !geneve)
+		return skip(&d->st->not_tcp);
+	uint8_t b0 = sn_cur_u8(&l4);
+	uint8_t b1 = sn_cur_u8(&l4);
+	uint16_t type = sn_cur_be16(&l4);
+	uint32_t vni = sn_cur_be24(&l4);
+	sn_cur_skip(&l4, 1);
+	uint32_t hdr = 16;
+	if (geneve) {
+		uint32_t opt = (uint32_t)(b0 & 0x3f) * 4;
+		sn_cur_skip(&l4, opt);
+		hdr += opt;
+	}
+	if (!sn_cur_ok(&l4) || hdr > wire)
+		return fail(d, SN_DERR_TUNNEL_BAD_HEADER);
+	(void)b1;
+	if (vxlan && !(b0 & 0x08)) /* the I flag: a valid VNI */
+		return fail(d, SN_DERR_TUNNEL_BAD_HEADER);
+	if (geneve && (b0 >> 6) != 0)
+		return fail(d, SN_DERR_TUNNEL_BAD_HEADER);
+	unsigned kind = vxlan ? SN_LAYER_VXLAN : SN_LAYER_GENEVE;
+	if (!enter_tunnel(d, kind, vni, true))
+		return skip(&d->st->tunnel_too_deep);
+	add_layer(d, SN_LAYER_ID(kind, vni));
+	descend(d, sn_cur_rest(&l4), wire - hdr);
+	return vxlan ? inner_ethernet(d) : tunnel_payload(d, type);
+}
+
+/* IP-in-IP (protocols 4 and 41, RFC 2003 and RFC 4213). */
+static enum sn_decode_rc decode_ipip(struct dec *d, struct sn_cursor l4, uint32_t wire, bool v6)
+{
+	if (!enter_tunnel(d, SN_LAYER_IPIP, v6, true))
+		return skip(&d->st->tunnel_too_deep);
+	add_layer(d, SN_LAYER(SN_LAYER_IPIP, 0));
+	descend(d, l4, wire);
+	return v6 ? decode_ipv6(d) : decode_ipv4(d);
+}
+
+/* The upper layer of an IP packet (or reassembled datagram). */
+static enum sn_decode_rc decode_l4(struct dec *d, uint8_t proto, struct sn_cursor l4,
+				   uint32_t wire)
+{
+	switch (proto) {
+	case IP_PROTO_TCP:
+		return decode_tcp(d, l4, wire);
+	case IP_PROTO_UDP:
+		return decode_udp(d, l4, wire);
+	case IP_PROTO_GRE:
+		return decode_gre(d, l4, wire);
+	case IP_PROTO_IPIP:
+		return decode_ipip(d, l4, wire, false);
+	case IP_PROTO_IPV6:
+		return decode_ipip(d, l4, wire, true);
+	default:
+		return skip(&d->st->not_tcp);
+	}
 }
 
 /* ---- IP -------------------------------------------------------------- */
@@ -308,6 +665,36 @@ static struct sn_cursor clipped(const struct dec *d, uint32_t wire_len)
 	return sn_cur_sub(&rest, wire_len < n ? wire_len : n);
 }
 
+/* Reassembly is on for this decode. */
+static bool reassembling(const struct dec *d)
+{
+	return d->dc && d->dc->defrag && !d->sample_only;
+}
+
+/*
+ * Hands a fragment to reassembly.  DEC_CONTINUE when the datagram completed,
+ * with the cursor, wire length, protocol and IP bytes now the whole datagram's.
+ */
+static enum sn_decode_rc reassemble(struct dec *d, struct sn_frag *f, struct sn_cursor *l4,
+				    uint32_t *wire, uint8_t *proto, uint32_t *ip_bytes)
+{
+	struct sn_datagram dg;
+	d->st->fragments++;
+	f->src = d->out->src;
+	f->dst = d->out->dst;
+	f->ctx = d->out->tunnel_ctx;
+	f->data = l4->p ? l4->p + l4->off : NULL;
+	f->captured = (uint32_t)sn_cur_remaining(l4);
+	if (sn_defrag_add(d->dc->defrag, f, d->out->ts_us, &d->st->defrag, &dg) != SN_DEFRAG_DONE)
+		return SN_DECODE_SKIP;
+	d->out->reassembled = true;
+	*l4 = sn_cur_make(dg.data, dg.captured);
+	*wire = dg.wire;
+	*proto = dg.proto;
+	*ip_bytes = dg.hdr_len + dg.wire;
+	return DEC_CONTINUE;
+}
+
 static enum sn_decode_rc decode_ipv4(struct dec *d)
 {
 	struct sn_cursor h = sn_cur_rest(&d->c);
@@ -323,7 +710,7 @@ static enum sn_decode_rc decode_ipv4(struct dec *d)
 		return fail(d, SN_DERR_IPV4_TRUNCATED);
 	sn_cur_skip(&h, 1); /* type of service */
 	uint32_t total = sn_cur_be16(&h);
-	sn_cur_skip(&h, 2); /* identification */
+	uint16_t id = sn_cur_be16(&h);
 	uint16_t frag = sn_cur_be16(&h);
 	sn_cur_skip(&h, 1); /* time to live */
 	uint8_t proto = sn_cur_u8(&h);
@@ -331,19 +718,34 @@ static enum sn_decode_rc decode_ipv4(struct dec *d)
 	d->out->src.family = d->out->dst.family = 4;
 	sn_cur_copy(&h, d->out->src.b, 4);
 	sn_cur_copy(&h, d->out->dst.b, 4);
-	if (total == 0)
+	memset(d->out->src.b + 4, 0, 12);
+	memset(d->out->dst.b + 4, 0, 12);
+	bool unknown_len = total == 0;
+	if (unknown_len)
 		total = ip_len_unknown(d);
 	if (total < ihl)
 		return fail(d, SN_DERR_IPV4_BAD_TOTAL_LENGTH);
-	/* A later fragment has no TCP header; counted whatever its protocol. */
-	if ((frag & 0x1fff) != 0)
-		return skip(&d->st->fragments);
-	if (proto != IP_PROTO_TCP)
-		return skip(&d->st->not_tcp);
-	d->out->ip_bytes = total;
+	d->no_checksum = unknown_len;
 	struct sn_cursor ip = clipped(d, total);
 	sn_cur_skip(&ip, ihl); /* header and options, known to be captured */
-	return decode_tcp(d, sn_cur_rest(&ip), total - ihl);
+	struct sn_cursor l4 = sn_cur_rest(&ip);
+	uint32_t wire = total - ihl;
+	uint32_t ip_bytes = total;
+	if ((frag & 0x3fff) != 0) { /* more fragments, or an offset */
+		if (reassembling(d)) {
+			struct sn_frag f = { .id = id, .proto = proto, .hdr_len = ihl,
+					     .offset = (uint32_t)(frag & 0x1fff) * 8,
+					     .more = frag & 0x2000, .wire = wire };
+			enum sn_decode_rc rc = reassemble(d, &f, &l4, &wire, &proto, &ip_bytes);
+			if (rc != DEC_CONTINUE)
+				return rc;
+		} else if ((frag & 0x1fff) != 0) {
+			/* A later fragment has no TCP header; counted whatever its protocol. */
+			return skip(&d->st->fragments);
+		}
+	}
+	d->out->ip_bytes = ip_bytes;
+	return decode_l4(d, proto, l4, wire);
 }
 
 /* Length in bytes of the extension header `nh` starting at c, or 0 if absent. */
@@ -368,10 +770,12 @@ static bool is_ipv6_ext(uint8_t nh)
 
 /*
  * Follows the extension header chain over `ip` (captured, clipped to the
- * IP payload of *wire bytes), leaving ip at the upper-layer header.
+ * IP payload of *wire bytes), leaving ip at the upper-layer header.  A
+ * fragment header hands the rest to reassembly; when that completes the
+ * chain continues over the whole datagram.
  */
 static enum sn_decode_rc ipv6_ext_chain(struct dec *d, struct sn_cursor *ip, uint8_t *nh,
-					uint32_t *wire)
+					uint32_t *wire, uint32_t *ip_bytes)
 {
 	for (int count = 0; is_ipv6_ext(*nh); count++) {
 		if (count == IP6_MAX_EXT)
@@ -382,8 +786,26 @@ static enum sn_decode_rc ipv6_ext_chain(struct dec *d, struct sn_cursor *ip, uin
 		struct sn_cursor ext = sn_cur_sub(ip, len);
 		uint8_t next = sn_cur_u8(&ext);
 		sn_cur_skip(&ext, 1);
-		if (*nh == IP6_FRAGMENT && (sn_cur_be16(&ext) & 0xfff8) != 0)
-			return skip(&d->st->fragments);
+		if (*nh == IP6_ROUTING)
+			d->no_checksum = true; /* the pseudo-header's address is the final hop */
+		if (*nh == IP6_FRAGMENT) {
+			uint16_t off = sn_cur_be16(&ext);
+			uint32_t id = sn_cur_be32(&ext);
+			if (reassembling(d) && (off & 0xfff9) != 0) {
+				struct sn_frag f = { .id = id, .proto = next,
+						     .hdr_len = *ip_bytes - *wire,
+						     .offset = off & 0xfff8u, .more = off & 1,
+						     .wire = *wire - len };
+				*nh = next;
+				*wire -= len;
+				enum sn_decode_rc rc = reassemble(d, &f, ip, wire, nh, ip_bytes);
+				if (rc != DEC_CONTINUE)
+					return rc;
+				continue;
+			}
+			if ((off & 0xfff8) != 0)
+				return skip(&d->st->fragments);
+		}
 		*nh = next;
 		*wire -= len;
 	}
@@ -407,42 +829,128 @@ static enum sn_decode_rc decode_ipv6(struct dec *d)
 	d->out->src.family = d->out->dst.family = 6;
 	sn_cur_copy(&h, d->out->src.b, 16);
 	sn_cur_copy(&h, d->out->dst.b, 16);
+	d->no_checksum = plen == 0;
 	if (plen == 0) /* jumbogram or TSO super-frame: trust the frame size */
 		plen = ip_len_unknown(d) - 40;
 	struct sn_cursor ip = clipped(d, 40 + plen);
 	sn_cur_skip(&ip, 40);
 	uint32_t l4_wire = plen;
-	enum sn_decode_rc rc = ipv6_ext_chain(d, &ip, &nh, &l4_wire);
+	uint32_t ip_bytes = 40 + plen;
+	enum sn_decode_rc rc = ipv6_ext_chain(d, &ip, &nh, &l4_wire, &ip_bytes);
 	if (rc != DEC_CONTINUE)
 		return rc;
-	if (nh != IP_PROTO_TCP)
-		return skip(&d->st->not_tcp);
-	d->out->ip_bytes = 40 + plen;
-	return decode_tcp(d, sn_cur_rest(&ip), l4_wire);
+	d->out->ip_bytes = ip_bytes;
+	return decode_l4(d, nh, sn_cur_rest(&ip), l4_wire);
+}
+
+/* The network layer named by an Ethernet type, at d->c. */
+static enum sn_decode_rc decode_ethertype(struct dec *d, uint16_t type)
+{
+	switch (type) {
+	case ETH_IPV4:
+		return decode_ipv4(d);
+	case ETH_IPV6:
+		return decode_ipv6(d);
+	case ETH_MPLS_UC:
+	case ETH_MPLS_MC:
+		return decode_mpls(d);
+	case ETH_PPPOE_SESSION:
+		return decode_pppoe(d);
+	default:
+		return skip(&d->st->not_ip);
+	}
 }
 
 /* ---- entry ----------------------------------------------------------- */
+
+static enum sn_decode_rc decode_frame(struct dec *d, int linktype, uint64_t ts_us)
+{
+	uint16_t type = 0;
+	struct sn_packet *out = d->out;
+	d->st->packets++;
+	d->st->bytes += d->wirelen;
+	/* Every field the layers may leave unset; layers[] is read up to n_layers. */
+	memset(out, 0, offsetof(struct sn_packet, layers));
+	if (ts_us == SN_TIME_INVALID || ts_us > SN_TIME_MAX_S * SN_US_PER_S + (SN_US_PER_S - 1)) {
+		d->st->errors[SN_DERR_TIMESTAMP_OUT_OF_RANGE]++; /* a time no event could carry */
+		return SN_DECODE_ERROR;
+	}
+	out->ts_us = ts_us;
+	enum sn_decode_rc rc = decode_link(d, linktype, &type);
+	if (rc != DEC_CONTINUE)
+		return rc;
+	if (type == ETH_IPV4)
+		return decode_ipv4(d);
+	if (type == ETH_IPV6)
+		return decode_ipv6(d);
+	return decode_ethertype(d, type);
+}
 
 enum sn_decode_rc sn_decode_packet(int linktype, const uint8_t *frame, uint32_t caplen,
 				   uint32_t wirelen, uint64_t ts_us, struct sn_packet *out,
 				   struct sn_decode_stats *st)
 {
-	struct dec d = { sn_cur_make(frame, caplen), wirelen, out, st };
-	uint16_t type = 0;
-	st->packets++;
-	st->bytes += wirelen;
-	memset(out, 0, sizeof *out);
-	if (ts_us == SN_TIME_INVALID || ts_us > SN_TIME_MAX_S * SN_US_PER_S + (SN_US_PER_S - 1)) {
-		st->errors[SN_DERR_TIMESTAMP_OUT_OF_RANGE]++; /* a time no event could carry */
-		return SN_DECODE_ERROR;
+	struct dec d = { .c = sn_cur_make(frame, caplen), .wirelen = wirelen, .out = out, .st = st };
+	return decode_frame(&d, linktype, ts_us);
+}
+
+enum sn_decode_rc sn_decode_frame(struct sn_decoder *dc, int linktype, const uint8_t *frame,
+				  uint32_t caplen, uint32_t wirelen, uint64_t ts_us,
+				  struct sn_packet *out, struct sn_decode_stats *st)
+{
+	struct dec d = { .c = sn_cur_make(frame, caplen), .wirelen = wirelen, .out = out, .st = st,
+			 .dc = dc };
+	return decode_frame(&d, linktype, ts_us);
+}
+
+void sn_decoder_sample_checksum(struct sn_decoder *dc, int linktype, const uint8_t *frame,
+				uint32_t caplen, uint32_t wirelen)
+{
+	struct sn_decode_stats scratch;
+	struct sn_packet pkt;
+	memset(&scratch, 0, sizeof scratch);
+	struct dec d = { .c = sn_cur_make(frame, caplen), .wirelen = wirelen, .out = &pkt,
+			 .st = &scratch, .dc = dc, .sample_only = true };
+	(void)decode_frame(&d, linktype, SN_US_PER_S); /* any valid time: nothing keeps it */
+}
+
+void sn_decoder_defaults(struct sn_decoder_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->checksum = SN_CHECKSUM_AUTO;
+	c->vxlan_ports = &default_vxlan_port;
+	c->n_vxlan_ports = 1;
+	c->geneve_ports = &default_geneve_port;
+	c->n_geneve_ports = 1;
+}
+
+static uint8_t copy_ports(uint16_t *dst, const uint16_t *src, size_t n)
+{
+	if (n > SN_TUNNEL_MAX_PORTS)
+		n = SN_TUNNEL_MAX_PORTS;
+	if (n)
+		memcpy(dst, src, n * sizeof *src);
+	return (uint8_t)n;
+}
+
+int sn_decoder_init(struct sn_decoder *d, const struct sn_decoder_config *c, uint64_t seed)
+{
+	memset(d, 0, sizeof *d);
+	sn_csum_policy_init(&d->csum, c->checksum);
+	d->secret[0] = seed ^ 0x243f6a8885a308d3ULL;
+	d->secret[1] = mum(seed, 0x13198a2e03707344ULL) | 1;
+	d->n_vxlan_ports = copy_ports(d->vxlan_ports, c->vxlan_ports, c->n_vxlan_ports);
+	d->n_geneve_ports = copy_ports(d->geneve_ports, c->geneve_ports, c->n_geneve_ports);
+	if (c->defrag.max_datagrams) {
+		d->defrag = sn_defrag_create(&c->defrag, seed ^ 0x452821e638d01377ULL);
+		if (!d->defrag)
+			return -1;
 	}
-	out->ts_us = ts_us;
-	enum sn_decode_rc rc = decode_link(&d, linktype, &type);
-	if (rc != DEC_CONTINUE)
-		return rc;
-	if (type == ETH_IPV4)
-		return decode_ipv4(&d);
-	if (type == ETH_IPV6)
-		return decode_ipv6(&d);
-	return skip(&st->not_ip);
+	return 0;
+}
+
+void sn_decoder_free(struct sn_decoder *d)
+{
+	sn_defrag_destroy(d->defrag);
+	d->defrag = NULL;
 }

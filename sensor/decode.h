@@ -6,6 +6,11 @@
  * truncated increments one named counter in struct sn_decode_stats and the
  * packet is skipped; nothing reads past the captured length.  Non-TCP traffic
  * and non-first IP fragments are counted as skipped, not as errors.
+ *
+ * sn_decode_frame() does the same with a decoder's state: it removes
+ * tunnels (MPLS, GRE, ERSPAN, VXLAN, Geneve, IP-in-IP, PPPoE) and lists
+ * them in the view, reassembles IP fragments (defrag.h) and validates TCP
+ * checksums (checksum.h).
  */
 #ifndef SN_DECODE_H
 #define SN_DECODE_H
@@ -15,6 +20,8 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "checksum.h"
+#include "defrag.h"
 
 /* Link types we accept (the DLT_* values libpcap reports). */
 #define SN_DLT_NULL 0
@@ -48,7 +55,12 @@ bool sn_decode_linktype_supported(int linktype);
 	X(TCP_BAD_OFFSET, "tcp_bad_data_offset")                 \
 	X(TCP_BAD_OPTIONS, "tcp_bad_options")                    \
 	X(BAD_LINK_PROTOCOL, "bad_link_protocol")                \
-	X(TIMESTAMP_OUT_OF_RANGE, "timestamp_out_of_range")
+	X(TIMESTAMP_OUT_OF_RANGE, "timestamp_out_of_range")      \
+	X(MPLS_TRUNCATED, "mpls_truncated")                      \
+	X(GRE_BAD_HEADER, "gre_bad_header")                      \
+	X(UDP_TRUNCATED, "udp_truncated")                        \
+	X(TUNNEL_BAD_HEADER, "tunnel_bad_header")                \
+	X(PPPOE_TRUNCATED, "pppoe_truncated")
 
 enum sn_decode_error {
 #define SN_X(id, name) SN_DERR_##id,
@@ -65,9 +77,39 @@ struct sn_decode_stats {
 	uint64_t tcp;              /* TCP segments decoded */
 	uint64_t not_ip;           /* ARP and other non-IP frames (skipped) */
 	uint64_t not_tcp;          /* IP but not TCP (skipped) */
-	uint64_t fragments;        /* non-first IP fragments (skipped) */
+	uint64_t fragments;        /* IP fragments (held for reassembly, or skipped) */
+	uint64_t tcp_checksum_bad; /* segments dropped for a bad TCP checksum */
+	uint64_t tunnelled;        /* frames with at least one tunnel removed */
+	uint64_t tunnel_too_deep;  /* frames nested deeper than SN_TUNNEL_MAX_DEPTH (skipped) */
+	struct sn_defrag_stats defrag;
 	uint64_t errors[SN_DERR_COUNT];
 };
+
+/*
+ * Encapsulations removed on the way to a segment, outermost first, as they
+ * are listed in details.tunnel: the kind in the top byte, a number in the
+ * low 24 bits (VLAN id, MPLS label, ERSPAN session, VXLAN or Geneve VNI,
+ * PPPoE session) when SN_LAYER_HAS_ID is set.
+ */
+enum sn_layer_kind {
+	SN_LAYER_VLAN = 1,
+	SN_LAYER_MPLS,
+	SN_LAYER_GRE,
+	SN_LAYER_ERSPAN,
+	SN_LAYER_VXLAN,
+	SN_LAYER_GENEVE,
+	SN_LAYER_IPIP,      /* IPv4 or IPv6 inside IPv4 or IPv6 (protocols 4, 41) */
+	SN_LAYER_PPPOE,
+};
+#define SN_LAYER_HAS_ID 0x80u
+#define SN_LAYER(kind, id) ((uint32_t)(kind) << 24 | ((uint32_t)(id) & 0xffffffu))
+#define SN_LAYER_ID(kind, id) (SN_LAYER((kind) | SN_LAYER_HAS_ID, id))
+#define SN_LAYERS_MAX 8        /* listed per packet; further layers are removed, not listed */
+#define SN_TUNNEL_MAX_DEPTH 4  /* tunnels (not counting VLAN tags) removed per frame */
+#define SN_LAYER_STRLEN 24
+
+/* "vxlan:5001", "gre", ... into out[SN_LAYER_STRLEN]. */
+void sn_layer_format(uint32_t layer, char out[SN_LAYER_STRLEN]);
 
 /* TCP flag bits as on the wire. */
 #define SN_TCP_FIN 0x01
@@ -82,12 +124,16 @@ struct sn_packet {
 	struct sn_addr src, dst;
 	uint16_t sport, dport;
 	uint16_t vlan;           /* innermost 802.1Q/802.1ad VLAN id, 0 if none */
+	uint8_t n_layers;        /* encapsulations listed in layers[] */
+	bool reassembled;        /* payload points into the decoder's reassembly buffer */
+	uint64_t tunnel_ctx;     /* keyed hash of the tunnels' outer addresses and ids; 0 = none */
 	uint8_t tcp_flags;
 	uint32_t seq, ack;
 	uint32_t ip_bytes;       /* IP-layer length from the header (not caplen) */
 	uint32_t payload_wire_len; /* TCP payload length from the IP length fields */
 	const uint8_t *payload;  /* captured payload bytes (may be fewer) */
 	uint32_t payload_len;    /* how many of them were captured */
+	uint32_t layers[SN_LAYERS_MAX]; /* last: only the first n_layers are set */
 };
 
 enum sn_decode_rc {
@@ -103,5 +149,49 @@ enum sn_decode_rc {
 enum sn_decode_rc sn_decode_packet(int linktype, const uint8_t *frame, uint32_t caplen,
 				   uint32_t wirelen, uint64_t ts_us, struct sn_packet *out,
 				   struct sn_decode_stats *st);
+
+#define SN_TUNNEL_MAX_PORTS 4
+
+/* A decoder's state: one per capture worker. */
+struct sn_decoder {
+	struct sn_csum_policy csum;
+	struct sn_defrag *defrag;                  /* NULL: fragments are skipped */
+	uint64_t secret[2];                        /* keys tunnel_ctx */
+	uint16_t vxlan_ports[SN_TUNNEL_MAX_PORTS]; /* UDP ports decoded as VXLAN */
+	uint16_t geneve_ports[SN_TUNNEL_MAX_PORTS];
+	uint8_t n_vxlan_ports, n_geneve_ports;
+};
+
+/* Decoder settings (from the configuration). */
+struct sn_decoder_config {
+	enum sn_checksum_mode checksum;
+	struct sn_defrag_config defrag;            /* max_datagrams 0: no reassembly */
+	const uint16_t *vxlan_ports;
+	size_t n_vxlan_ports;
+	const uint16_t *geneve_ports;
+	size_t n_geneve_ports;
+};
+
+/* Fills *dc with defaults: auto checksums, no reassembly, VXLAN 4789, Geneve 6081. */
+void sn_decoder_defaults(struct sn_decoder_config *dc);
+/* 0, or -1 when the reassembly table cannot be allocated. */
+int sn_decoder_init(struct sn_decoder *d, const struct sn_decoder_config *dc, uint64_t seed);
+void sn_decoder_free(struct sn_decoder *d);
+
+/*
+ * sn_decode_packet() with the decoder's tunnels, reassembly and checksum
+ * policy.  A datagram completed by this frame is returned as SN_DECODE_TCP
+ * with out->reassembled set: its payload stays valid until the next call.
+ */
+enum sn_decode_rc sn_decode_frame(struct sn_decoder *d, int linktype, const uint8_t *frame,
+				  uint32_t caplen, uint32_t wirelen, uint64_t ts_us,
+				  struct sn_packet *out, struct sn_decode_stats *st);
+
+/*
+ * Checksum pre-scan (auto): decodes one frame only to record whether its
+ * TCP checksum verifies, without reassembly.
+ */
+void sn_decoder_sample_checksum(struct sn_decoder *d, int linktype, const uint8_t *frame,
+				uint32_t caplen, uint32_t wirelen);
 
 #endif /* SN_DECODE_H */

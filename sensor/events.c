@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "communityid.h"
+#include "decode.h"
 #include "json.h"
 
 /* MITRE ATT&CK: Application Layer Protocol: Publish/Subscribe Protocols. */
@@ -172,13 +173,31 @@ static void other_details(struct sn_json *j, const struct sn_meta *m)
 }
 
 /* `details`: only the keys that are present, in the spec's order. */
-static void key_details(struct sn_json *j, const struct sn_meta *m)
+/* details.tunnel: the encapsulations removed, outermost first ("vxlan:5001"). */
+static void tunnel_details(struct sn_json *j, const uint32_t *layers, uint8_t n)
+{
+	char text[SN_LAYER_STRLEN];
+	if (n == 0)
+		return;
+	sn_json_key(j, "tunnel");
+	sn_json_array_begin(j);
+	for (uint8_t i = 0; i < n && i < SN_CONN_TUNNEL_MAX; i++) {
+		sn_layer_format(layers[i], text);
+		sn_json_string_n(j, text, strlen(text));
+	}
+	sn_json_array_end(j);
+}
+
+/* layers/n_layers: a connection's tunnel (flow events), or NULL/0. */
+static void key_details(struct sn_json *j, const struct sn_meta *m, const uint32_t *layers,
+			uint8_t n_layers)
 {
 	sn_json_key(j, "details");
 	sn_json_object_begin(j);
 	mqtt_details(j, m);
 	xmpp_details(j, m);
 	other_details(j, m);
+	tunnel_details(j, layers, n_layers);
 	sn_json_object_end(j);
 }
 
@@ -290,7 +309,7 @@ size_t sn_events_format_group(struct sn_events *ev, enum sn_group_event kind,
 	key_string(&j, "evidence", sn_evidence_name(g->evidence));
 	key_reasons(&j, &g->rating);
 	key_names(&j, "client_ids", g->client_ids, g->n_client_ids);
-	key_details(&j, &g->details);
+	key_details(&j, &g->details, NULL, 0);
 	key_string(&j, "mitre_technique", SN_MITRE_TECHNIQUE);
 	key_flow_ids(&j, g);
 	key_truncated(&j, g->truncated);
@@ -353,7 +372,7 @@ size_t sn_events_format_flow(struct sn_events *ev, const struct sn_conn_report *
 	key_string(&j, "evidence", sn_evidence_name(r->evidence));
 	key_single(&j, "client_ids", proto == SN_PROTO_MQTT ? r->meta.client_id : "",
 		   sizeof(r->meta.client_id));
-	key_details(&j, &r->meta);
+	key_details(&j, &r->meta, r->tunnel, r->n_tunnel);
 	key_string(&j, "close", sn_close_reason_name(r->close));
 	key_cim(&j, r, proto);
 	key_uint(&j, "flow_id", r->flow_id);

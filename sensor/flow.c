@@ -33,9 +33,12 @@
 #include "flowindex.h"
 #include "flowkey.h"
 #include "lru.h"
+#include "layerset.h"
 #include "reassembly.h"
 
 #define SN_FLOW_NIL UINT32_MAX
+#define SN_FLOW_LAYERSETS 4096 /* distinct tunnel layer lists held at once */
+_Static_assert(SN_CONN_TUNNEL_MAX == SN_LAYERS_MAX, "a report holds every listed layer");
 #define SN_FLOW_CLIENT_SEGS 16 /* client data segments before a final call */
 #define SN_FLOW_TOTAL_SEGS 32  /* data segments both ways before a final call */
 
@@ -87,6 +90,7 @@ struct sn_flow_cold {
 	uint8_t flags;             /* SN_FC_* */
 	struct sn_detect det;      /* dissectors that refused (detect.h) */
 	uint8_t match;             /* dissector that matched, for the detail phase */
+	uint16_t layers;           /* tunnel layer list (layerset.h), NONE = none */
 };
 
 struct sn_flow_table {
@@ -106,6 +110,7 @@ struct sn_flow_table {
 	/* Buffer holders, least recently active first (index = pool slot). */
 	uint32_t *slot_owner, *slot_prev, *slot_next;
 	uint32_t slot_head, slot_tail;
+	struct sn_layerset *layersets;  /* tunnel layer lists of tunnelled flows */
 	struct sn_meta *metas;          /* latest meta of confirmed flows */
 	uint32_t *meta_free;            /* stack of free meta slots */
 	uint32_t n_meta, n_meta_free;
@@ -324,6 +329,10 @@ static void fill_endpoints(const struct sn_flow_table *ft, uint32_t i, struct sn
 	r->client_port = ca ? k->a_port : k->b_port;
 	r->server_port = ca ? k->b_port : k->a_port;
 	r->vlan = k->vlan;
+	const uint32_t *layers;
+	r->n_tunnel = sn_layerset_get(ft->layersets, ft->cold[i].layers, &layers);
+	if (r->n_tunnel)
+		memcpy(r->tunnel, layers, r->n_tunnel * sizeof *layers);
 }
 
 static void fill_counters(struct sn_flow_table *ft, uint32_t i, struct sn_conn_report *r)
@@ -653,6 +662,8 @@ static void free_flow(struct sn_flow_table *ft, uint32_t i)
 	struct sn_flow *f = &ft->flows[i];
 	release_buffer(ft, i);
 	release_meta(ft, i);
+	sn_layerset_release(ft->layersets, ft->cold[i].layers);
+	ft->cold[i].layers = SN_LAYERSET_NONE;
 	if (f->flags & SN_FF_REPORTED)
 		rep_unlink(ft, i);
 	if (!(f->flags & SN_FF_ESTABLISHED))
@@ -784,6 +795,11 @@ static uint32_t flow_new(struct sn_flow_table *ft, const struct sn_flow_key *k, 
 	c->flow_id = ft->next_flow_id++;
 	c->meta = SN_FLOW_NIL;
 	c->rep_prev = c->rep_next = SN_FLOW_NIL;
+	if (pkt->n_layers) {
+		c->layers = sn_layerset_acquire(ft->layersets, pkt->layers, pkt->n_layers);
+		if (c->layers == SN_LAYERSET_NONE)
+			ft->st.tunnel_lists_full++;
+	}
 
 	/* cannot fail: the index holds max_flows keys and i is one of them */
 	sn_flowindex_insert(&ft->index, h, i);
@@ -1009,8 +1025,11 @@ static int alloc_arrays(struct sn_flow_table *ft)
 	ft->slot_owner = calloc(slots, sizeof ft->slot_owner[0]);
 	ft->slot_prev = calloc(slots, sizeof ft->slot_prev[0]);
 	ft->slot_next = calloc(slots, sizeof ft->slot_next[0]);
+	ft->layersets = sn_layerset_create(cfg->max_flows < SN_FLOW_LAYERSETS ? cfg->max_flows
+									    : SN_FLOW_LAYERSETS,
+					   ft->secret.k.s[0] ^ 0x9e3779b97f4a7c15ULL);
 	if (!ft->flows || !ft->cold || !ft->pool || !ft->metas || !ft->meta_free ||
-	    !ft->slot_owner || !ft->slot_prev || !ft->slot_next)
+	    !ft->slot_owner || !ft->slot_prev || !ft->slot_next || !ft->layersets)
 		return -ENOMEM;
 	return 0;
 }
@@ -1066,5 +1085,6 @@ void sn_flow_table_destroy(struct sn_flow_table *ft)
 	free(ft->slot_owner);
 	free(ft->slot_prev);
 	free(ft->slot_next);
+	sn_layerset_destroy(ft->layersets);
 	free(ft);
 }

@@ -50,6 +50,8 @@ struct sn_flow_stats {
 					 UPDATE/CLOSE reports carry empty meta */
 	uint64_t out_of_window;       /* segments outside the first-bytes window */
 	uint64_t reports;             /* reports sent to the aggregator */
+	uint64_t tunnel_lists_full;   /* a tunnelled flow's layer list was not kept
+					 (its reports carry no details.tunnel) */
 };
 
 struct sn_flow_table;

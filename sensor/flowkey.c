@@ -40,5 +40,6 @@ bool sn_flowkey_make(const struct sn_packet *pkt, struct sn_flow_key *k)
 	k->vlan = pkt->vlan;
 	k->family = pkt->src.family;
 	k->zero = 0;
+	k->tunnel = pkt->tunnel_ctx;
 	return src_is_a;
 }

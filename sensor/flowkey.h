@@ -2,7 +2,10 @@
  * flowkey.h - the normalised key of a TCP connection and its keyed hash.
  *
  * A key holds both endpoints in a fixed order (a <= b, address then port),
- * so both directions of a connection give one key, plus the VLAN id.  Its
+ * so both directions of a connection give one key, plus the VLAN id and the
+ * tunnel context (decode.h: a keyed hash of the tunnels' outer addresses
+ * and ids, 0 when none), so that one inner 5-tuple in two tunnels is two
+ * connections.  Its
  * hash is keyed with a secret derived from a per-run seed, so an attacker
  * who picks addresses and ports cannot make keys collide in the flow index.
  * Hashing and comparing are inline: every packet does both.
@@ -24,8 +27,9 @@ struct sn_flow_key {
 	uint16_t vlan;
 	uint8_t family;
 	uint8_t zero; /* keeps the key free of padding */
+	uint64_t tunnel; /* sn_packet.tunnel_ctx */
 };
-_Static_assert(sizeof(struct sn_flow_key) == 40, "flow key has no padding");
+_Static_assert(sizeof(struct sn_flow_key) == 48, "flow key has no padding");
 
 /* The hash key, derived once from a seed (keyhash.h). */
 struct sn_flowkey_secret {
@@ -38,9 +42,11 @@ void sn_flowkey_secret_init(struct sn_flowkey_secret *s, uint64_t seed);
 bool sn_flowkey_make(const struct sn_packet *pkt, struct sn_flow_key *k);
 
 /*
- * The keyed hash (keyhash.h) of the key's five 64-bit words: without the
- * secret (random per table) an attacker cannot choose keys that collide;
- * it costs three multiplies where SipHash-1-3 took nine rounds.  The index takes the
+ * The keyed hash (keyhash.h) of the key's words: without the secret
+ * (random per table) an attacker cannot choose keys that collide; it costs
+ * three multiplies where SipHash-1-3 took nine rounds.  The tunnel word is
+ * itself a keyed hash (0 without a tunnel), so it is folded into the fifth
+ * word and the cost stays that of five words.  The index takes the
  * group from the low bits and a tag from the top 16, both well mixed.
  * Output never depends on it: nothing is iterated in hash order.
  */
@@ -49,16 +55,18 @@ static inline uint64_t sn_flowkey_hash(const struct sn_flowkey_secret *sec,
 {
 	uint64_t w[sizeof *k / 8];
 	memcpy(w, k, sizeof w);
-	return sn_keyhash_words(&sec->k, w, sizeof w / 8);
+	w[4] ^= w[5];
+	return sn_keyhash_words(&sec->k, w, 5);
 }
 
-/* The keys as words: no library call for a 40-byte compare. */
+/* The keys as words: no library call for a 48-byte compare. */
 static inline bool sn_flowkey_equal(const struct sn_flow_key *x, const struct sn_flow_key *y)
 {
 	uint64_t a[sizeof *x / 8], b[sizeof *y / 8];
 	memcpy(a, x, sizeof a);
 	memcpy(b, y, sizeof b);
-	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
+	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4]) |
+		(a[5] ^ b[5])) == 0;
 }
 
 #endif /* SN_FLOWKEY_H */

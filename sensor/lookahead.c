@@ -83,5 +83,10 @@ void sn_lookahead_push(struct sn_lookahead *la, const uint8_t *frame, uint32_t c
 	memcpy(copy, frame, caplen);
 	sn_worker_prepare(w, copy, caplen, wirelen, ts_us, &la->slot[i]);
 	la->count++;
+	if (la->slot[i].pkt.reassembled) {
+		/* Its bytes live in the decoder until the next frame: process it now. */
+		sn_lookahead_drain(la);
+		return;
+	}
 	hint_middle(la);
 }

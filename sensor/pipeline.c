@@ -26,6 +26,7 @@
 
 struct sn_worker {
 	int linktype;
+	struct sn_decoder decoder;       /* tunnels, reassembly, checksum policy */
 	struct sn_decode_stats decode;
 	struct sn_flow_table *flows;
 	uint64_t now_us;          /* latest packet time seen */
@@ -34,12 +35,31 @@ struct sn_worker {
 	uint8_t port_map[SN_PORT_MAP_SIZE]; /* the flow table reads it */
 };
 
+static void decoder_config_from(struct sn_decoder_config *dc, const struct sn_config *cfg)
+{
+	sn_decoder_defaults(dc);
+	dc->checksum = (enum sn_checksum_mode)cfg->capture.checksum_validation;
+	dc->defrag.max_datagrams = cfg->tables.defrag_datagrams;
+	dc->defrag.max_fragments = cfg->tables.defrag_fragments;
+	dc->defrag.timeout_s = cfg->tables.defrag_timeout;
+	dc->vxlan_ports = cfg->capture.vxlan_ports;
+	dc->n_vxlan_ports = cfg->capture.n_vxlan_ports;
+	dc->geneve_ports = cfg->capture.geneve_ports;
+	dc->n_geneve_ports = cfg->capture.n_geneve_ports;
+}
+
 struct sn_worker *sn_worker_create(const struct sn_config *cfg, int linktype,
 				   sn_report_fn report, void *report_ctx, uint64_t seed)
 {
 	struct sn_worker *w = calloc(1, sizeof *w);
 	if (!w)
 		return NULL;
+	struct sn_decoder_config dc;
+	decoder_config_from(&dc, cfg);
+	if (sn_decoder_init(&w->decoder, &dc, seed ^ 0xa4093822299f31d0ULL) != 0) {
+		free(w);
+		return NULL;
+	}
 	w->linktype = linktype;
 	sn_port_map_build(w->port_map, cfg);
 	struct sn_flow_config fc = {
@@ -55,6 +75,7 @@ struct sn_worker *sn_worker_create(const struct sn_config *cfg, int linktype,
 	};
 	w->flows = sn_flow_table_create(&fc, seed);
 	if (!w->flows) {
+		sn_decoder_free(&w->decoder);
 		free(w);
 		return NULL;
 	}
@@ -66,7 +87,29 @@ void sn_worker_destroy(struct sn_worker *w)
 	if (!w)
 		return;
 	sn_flow_table_destroy(w->flows);
+	sn_decoder_free(&w->decoder);
 	free(w);
+}
+
+void sn_worker_checksum_restart(struct sn_worker *w)
+{
+	sn_csum_policy_init(&w->decoder.csum, w->decoder.csum.mode);
+}
+
+bool sn_worker_checksum_undecided(const struct sn_worker *w)
+{
+	return !w->decoder.csum.decided;
+}
+
+void sn_worker_checksum_sample(struct sn_worker *w, const uint8_t *frame, uint32_t caplen,
+			       uint32_t wirelen)
+{
+	sn_decoder_sample_checksum(&w->decoder, w->linktype, frame, caplen, wirelen);
+}
+
+void sn_worker_checksum_decide(struct sn_worker *w)
+{
+	sn_csum_policy_decide(&w->decoder.csum);
 }
 
 void sn_worker_set_index(struct sn_worker *w, uint32_t index)
@@ -108,8 +151,8 @@ void sn_worker_packet(struct sn_worker *w, const uint8_t *frame, uint32_t caplen
 {
 	struct sn_packet pkt;
 	sn_worker_advance(w, ts_us);
-	if (sn_decode_packet(w->linktype, frame, caplen, wirelen, ts_us, &pkt, &w->decode) ==
-	    SN_DECODE_TCP)
+	if (sn_decode_frame(&w->decoder, w->linktype, frame, caplen, wirelen, ts_us, &pkt,
+			    &w->decode) == SN_DECODE_TCP)
 		sn_flow_table_process(w->flows, &pkt);
 }
 
@@ -117,8 +160,8 @@ void sn_worker_prepare(struct sn_worker *w, const uint8_t *frame, uint32_t caple
 		       uint32_t wirelen, uint64_t ts_us, struct sn_worker_pending *p)
 {
 	p->ts_us = ts_us;
-	p->tcp = sn_decode_packet(w->linktype, frame, caplen, wirelen, ts_us, &p->pkt,
-				  &w->decode) == SN_DECODE_TCP;
+	p->tcp = sn_decode_frame(&w->decoder, w->linktype, frame, caplen, wirelen, ts_us, &p->pkt,
+				 &w->decode) == SN_DECODE_TCP;
 	p->hash = p->tcp ? sn_flow_table_hint(w->flows, &p->pkt) : 0;
 }
 
@@ -161,6 +204,7 @@ void sn_worker_counts(const struct sn_worker *w, struct sn_worker_counts *out)
 	out->pool_exhausted = fs.pool_exhausted;
 	out->meta_exhausted = fs.meta_exhausted;
 	out->buffers_reclaimed = fs.buffers_reclaimed;
+	out->tunnel_lists_full = fs.tunnel_lists_full;
 }
 
 void sn_worker_counts_add(struct sn_worker_counts *sum, const struct sn_worker_counts *c)
@@ -171,6 +215,14 @@ void sn_worker_counts_add(struct sn_worker_counts *sum, const struct sn_worker_c
 	sum->decode.not_ip += c->decode.not_ip;
 	sum->decode.not_tcp += c->decode.not_tcp;
 	sum->decode.fragments += c->decode.fragments;
+	sum->decode.tcp_checksum_bad += c->decode.tcp_checksum_bad;
+	sum->decode.tunnelled += c->decode.tunnelled;
+	sum->decode.tunnel_too_deep += c->decode.tunnel_too_deep;
+	sum->decode.defrag.fragments += c->decode.defrag.fragments;
+	sum->decode.defrag.reassembled += c->decode.defrag.reassembled;
+	sum->decode.defrag.timeouts += c->decode.defrag.timeouts;
+	sum->decode.defrag.overflow += c->decode.defrag.overflow;
+	sum->decode.defrag.invalid += c->decode.defrag.invalid;
 	for (size_t e = 0; e < SN_DERR_COUNT; e++)
 		sum->decode.errors[e] += c->decode.errors[e];
 	sum->flows_created += c->flows_created;
@@ -181,6 +233,7 @@ void sn_worker_counts_add(struct sn_worker_counts *sum, const struct sn_worker_c
 	sum->pool_exhausted += c->pool_exhausted;
 	sum->meta_exhausted += c->meta_exhausted;
 	sum->buffers_reclaimed += c->buffers_reclaimed;
+	sum->tunnel_lists_full += c->tunnel_lists_full;
 }
 
 /* ---- aggregator ------------------------------------------------------- */
@@ -455,13 +508,22 @@ void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_
 		"flow_meta_exhausted", "event_log_write_errors", "report_queue_full",
 		"syslog_dropped", "classify_buffers_reclaimed", "allow_held", "allow_held_evicted",
 		"refuted_ignored",
+		"tcp_checksum_bad", "ip_fragments",
+		"ip_reassembled", "ip_reassembly_timeouts", "ip_reassembly_overflow",
+		"ip_fragments_invalid", "tunnelled_segments", "tunnel_too_deep", "tunnel_lists_full",
 	};
+	const struct sn_decode_stats *d = &c->decode;
 	const uint64_t values[] = {
 		c->evicted_half_open, gs.groups_evicted, c->pool_exhausted, c->meta_exhausted,
 		ag->have_log ? ag->log.errors : 0, live ? live->report_queue_full : 0,
 		ag->syslog ? sn_syslog_dropped(ag->syslog) : 0, c->buffers_reclaimed, gs.allow_held,
 		gs.allow_held_evicted, gs.refuted_ignored,
+		d->tcp_checksum_bad, d->fragments, d->defrag.reassembled, d->defrag.timeouts,
+		d->defrag.overflow, d->defrag.invalid, d->tunnelled, d->tunnel_too_deep,
+		c->tunnel_lists_full,
 	};
+	_Static_assert(sizeof names / sizeof names[0] == sizeof values / sizeof values[0],
+		       "one name per counter");
 	view.extra_names = names;
 	view.extra_values = values;
 	view.n_extra = sizeof values / sizeof values[0];

@@ -68,7 +68,9 @@ void sn_worker_flush(struct sn_worker *w, uint64_t now_us, enum sn_close_reason 
  * packets in order gives exactly what sn_worker_packet() gives.
  */
 struct sn_worker_pending {
-	struct sn_packet pkt;     /* decoded; payload points into the caller's frame */
+	struct sn_packet pkt;     /* decoded; payload points into the caller's frame, or
+				     into the decoder when pkt.reassembled: then it must be
+				     processed before the next frame is prepared */
 	uint64_t ts_us;
 	uint64_t hash;            /* flow key hash, when tcp */
 	bool tcp;                 /* decoded as a TCP segment */
@@ -78,12 +80,26 @@ void sn_worker_prepare(struct sn_worker *w, const uint8_t *frame, uint32_t caple
 void sn_worker_prefetch(const struct sn_worker *w, const struct sn_worker_pending *p);
 void sn_worker_process(struct sn_worker *w, const struct sn_worker_pending *p);
 
+/*
+ * capture.checksum_validation `auto` over a capture file: a new capture
+ * starts a new sample; the replay looks at its first frames with
+ * sn_worker_checksum_sample() (a second read of the file) until the
+ * policy is decided, then sn_worker_checksum_decide() settles it on what
+ * was seen, before any packet is processed.
+ */
+void sn_worker_checksum_restart(struct sn_worker *w);
+bool sn_worker_checksum_undecided(const struct sn_worker *w);
+void sn_worker_checksum_sample(struct sn_worker *w, const uint8_t *frame, uint32_t caplen,
+			       uint32_t wirelen);
+void sn_worker_checksum_decide(struct sn_worker *w);
+
 /* A worker's counters for the stats event (several workers' add up). */
 struct sn_worker_counts {
 	struct sn_decode_stats decode;
 	uint64_t flows_created, flows_active, classified;
 	uint64_t evicted_half_open, evicted_established;
 	uint64_t pool_exhausted, meta_exhausted, buffers_reclaimed;
+	uint64_t tunnel_lists_full;
 };
 void sn_worker_counts(const struct sn_worker *w, struct sn_worker_counts *out);
 /* sum += c */

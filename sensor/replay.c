@@ -66,6 +66,34 @@ static bool log_reader_gone(const struct sn_aggregator *ag)
 	return sn_aggregator_log_errors(ag, &lost, &last_errno) && last_errno == EPIPE;
 }
 
+/*
+ * capture.checksum_validation `auto`: each file is a capture of its own, so
+ * its first frames are read once more, before it is replayed, until the
+ * policy has seen enough whole segments (or the file ends) to decide.
+ * Standard input cannot be read twice: there the policy samples as the
+ * packets come and drops nothing until it has decided.
+ */
+static void checksum_prescan(const char *path, int linktype, struct sn_worker *w)
+{
+	struct sn_capture_file cf;
+	char err[SN_CAPTURE_ERRLEN];
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	sn_worker_checksum_restart(w);
+	if (!sn_worker_checksum_undecided(w) || strcmp(path, "-") == 0)
+		return;
+	if (sn_capture_file_open(&cf, path, err) != 0)
+		return; /* opened a moment ago; undecided, it drops nothing */
+	sn_worker_set_linktype(w, linktype);
+	/* Bounded by the sample size in checkable segments and by frames read. */
+	for (uint64_t n = 0; n < 100u * SN_CSUM_SAMPLE && sn_worker_checksum_undecided(w) &&
+			     pcap_next_ex(cf.pcap, &h, &data) == 1;
+	     n++)
+		sn_worker_checksum_sample(w, data, h->caplen, h->len);
+	sn_worker_checksum_decide(w);
+	sn_capture_file_close(&cf);
+}
+
 /* After each packet: the aggregator's periodic work at the worker's time. */
 static void tick_after_packet(void *ag, struct sn_worker *w)
 {
@@ -86,6 +114,7 @@ static uint64_t replay_file(pcap_t *p, const char *name, struct sn_worker *w,
 	uint64_t n = 0;
 	int rc = 0;
 	sn_worker_set_linktype(w, pcap_datalink(p));
+	checksum_prescan(name, pcap_datalink(p), w);
 	(void)sn_lookahead_init(&la, w, tick_after_packet, ag); /* without memory: no window */
 	while (!log_reader_gone(ag) && (rc = pcap_next_ex(p, &h, &data)) == 1) {
 		n++;

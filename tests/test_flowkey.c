@@ -93,6 +93,25 @@ START_TEST(hash_spreads_low_bits)
 }
 END_TEST
 
+START_TEST(tunnel_context_is_part_of_key)
+{
+	struct sn_flowkey_secret sec;
+	sn_flowkey_secret_init(&sec, 7);
+	struct sn_packet p = pkt4(1, 40000, 2, 1883), q = p, r = pkt4(2, 1883, 1, 40000);
+	p.tunnel_ctx = 0x1234567;
+	r.tunnel_ctx = 0x1234567;
+	q.tunnel_ctx = 0x7654321;
+	struct sn_flow_key kp, kq, kr;
+	sn_flowkey_make(&p, &kp);
+	sn_flowkey_make(&q, &kq);
+	sn_flowkey_make(&r, &kr);
+	ck_assert(!sn_flowkey_equal(&kp, &kq));      /* one 5-tuple, two tunnels */
+	ck_assert(sn_flowkey_hash(&sec, &kp) != sn_flowkey_hash(&sec, &kq));
+	ck_assert(sn_flowkey_equal(&kp, &kr));       /* both directions of one tunnel */
+	ck_assert_uint_eq(sn_flowkey_hash(&sec, &kp), sn_flowkey_hash(&sec, &kr));
+}
+END_TEST
+
 Suite *flowkey_suite(void);
 
 Suite *flowkey_suite(void)
@@ -104,6 +123,7 @@ Suite *flowkey_suite(void)
 	tcase_add_test(t, vlan_and_ports_are_part_of_key);
 	tcase_add_test(t, hash_depends_on_secret);
 	tcase_add_test(t, hash_spreads_low_bits);
+	tcase_add_test(t, tunnel_context_is_part_of_key);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -1,0 +1,52 @@
+/*
+ * checksum.h - the Internet checksum of TCP segments and the `auto` policy
+ * that decides whether a capture's checksums can be trusted.
+ *
+ * A host with checksum offload hands its own outgoing segments to the
+ * capture before the NIC fills the checksum in, so such captures carry bad
+ * checksums on perfectly good traffic.  `auto` looks at the first
+ * SN_CSUM_SAMPLE segments whose bytes were captured whole: more than half
+ * bad means offload, and the capture is not validated; otherwise a segment
+ * with a bad checksum is dropped before it reaches the flow table.  Until
+ * the sample is complete nothing is dropped.
+ */
+#ifndef SN_CHECKSUM_H
+#define SN_CHECKSUM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* capture.checksum_validation */
+enum sn_checksum_mode {
+	SN_CHECKSUM_AUTO = 0,
+	SN_CHECKSUM_YES,
+	SN_CHECKSUM_NO,
+};
+
+#define SN_CSUM_SAMPLE 1000 /* whole segments looked at before `auto` decides */
+
+/* One's-complement sum of n bytes added to sum (not folded). */
+uint64_t sn_csum_add(uint64_t sum, const uint8_t *p, size_t n);
+/* Folds a running sum to 16 bits; 0xffff means the checksum verified. */
+uint16_t sn_csum_fold(uint64_t sum);
+
+struct sn_csum_policy {
+	enum sn_checksum_mode mode;
+	bool decided;             /* auto has made up its mind (yes/no: always) */
+	bool validate;            /* drop segments whose checksum is bad */
+	uint32_t sampled, bad;    /* auto: whole segments seen, bad among them */
+};
+
+void sn_csum_policy_init(struct sn_csum_policy *p, enum sn_checksum_mode mode);
+/* True while the checksum of a whole segment is worth computing. */
+static inline bool sn_csum_policy_wants(const struct sn_csum_policy *p)
+{
+	return p->validate || !p->decided;
+}
+/* Records one whole segment's checksum result (auto, undecided). */
+void sn_csum_policy_observe(struct sn_csum_policy *p, bool bad);
+/* Ends the sample early (end of a capture's pre-scan): decides on what was seen. */
+void sn_csum_policy_decide(struct sn_csum_policy *p);
+
+#endif /* SN_CHECKSUM_H */
