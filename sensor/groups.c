@@ -18,6 +18,12 @@
  * whose group already ended (expired or evicted) is not counted again.
  * After a rules swap every group is re-rated without emitting anything; a
  * group that now meets the rule alerts on its next report.
+ *
+ * Allow-listed connections go to a group of their own (the key plus
+ * `allowed`) that never alerts and ends with a summary naming the entry;
+ * a connection whose user may still come is held first (see `struct
+ * held`).  A group window of 0 (replay) never ends a group by time.  Capped
+ * lists (names, topics, flow ids) mark what they dropped in `truncated`.
  */
 #include "groups.h"
 
@@ -37,7 +43,7 @@
  * come (AMQP, XMPP confirmed in clear, no user yet, allow_users set) is
  * HELD: not counted anywhere until its user is known, it closes, or
  * SN_ALLOW_HOLD_US have passed since its first packet; its latest report
- * waits in `rep`.  Later reports of a decided connection go where its
+ * waits in `held_rep`.  Later reports of a decided connection go where its
  * first went.
  */
 #define SN_GROUPS_HELD 1024
@@ -50,7 +56,6 @@ struct held {
 	enum held_state state;
 	uint64_t due_us;
 	char by[SN_ALLOWED_BY_LEN];
-	struct sn_conn_report rep; /* HELD_WAITING: the latest report */
 };
 
 /* Per-slot state that is not part of the public struct. */
@@ -81,6 +86,7 @@ struct sn_groups {
 
 	/* connections held until their allow decision is final (allow_users) */
 	struct held *held;         /* SN_GROUPS_HELD slots, by flow id */
+	struct sn_conn_report *held_rep; /* HELD_WAITING: the slot's latest report */
 	uint32_t n_held;           /* slots in state HELD */
 	uint64_t held_due_us;      /* no held connection is due before this */
 
@@ -148,7 +154,8 @@ struct sn_groups *sn_groups_create(const struct sn_groups_config *cfg, const str
 	gs->aux = calloc(n, sizeof(*gs->aux));
 	gs->buckets = calloc(buckets, sizeof(*gs->buckets));
 	gs->held = calloc(SN_GROUPS_HELD, sizeof(*gs->held));
-	if (!gs->slots || !gs->aux || !gs->buckets || !gs->held) {
+	gs->held_rep = calloc(SN_GROUPS_HELD, sizeof(*gs->held_rep)); /* touched only when used */
+	if (!gs->slots || !gs->aux || !gs->buckets || !gs->held || !gs->held_rep) {
 		sn_groups_destroy(gs);
 		errno = ENOMEM;
 		return NULL;
@@ -164,6 +171,7 @@ void sn_groups_destroy(struct sn_groups *gs)
 	free(gs->aux);
 	free(gs->buckets);
 	free(gs->held);
+	free(gs->held_rep);
 	free(gs);
 }
 
@@ -634,7 +642,7 @@ static struct held *held_slot(struct sn_groups *gs, uint64_t flow_id)
  */
 static void release(struct sn_groups *gs, struct held *h, uint64_t ts_us)
 {
-	struct sn_conn_report *open = &h->rep;
+	struct sn_conn_report *open = &gs->held_rep[h - gs->held];
 
 	gs->n_held--;
 	open->kind = SN_REPORT_OPEN;
@@ -668,7 +676,7 @@ static void hold(struct sn_groups *gs, struct held *h, const struct sn_conn_repo
 	h->flow_id = r->flow_id;
 	h->state = HELD_WAITING;
 	h->due_us = r->first_us + SN_ALLOW_HOLD_US;
-	h->rep = *r;
+	gs->held_rep[h - gs->held] = *r;
 	gs->n_held++;
 	gs->st.allow_held++;
 	if (h->due_us < gs->held_due_us || gs->n_held == 1)
@@ -693,7 +701,7 @@ void sn_groups_report(void *groups, const struct sn_conn_report *r)
 	bool known = h && h->state != HELD_FREE && h->flow_id == r->flow_id;
 
 	if (known && h->state == HELD_WAITING && r->kind != SN_REPORT_OPEN) {
-		h->rep = *r;
+		gs->held_rep[h - gs->held] = *r;
 		if (user_may_follow(gs, r))
 			return; /* still no user: wait */
 		release(gs, h, r->ts_us);
