@@ -60,6 +60,7 @@ struct sn_syslog {
 	/* the queue: q[head .. head+count) in a ring of cap; the first inflight are in a write */
 	struct sn_msg **q;
 	uint32_t cap, head, count, inflight;
+	uint64_t bytes, max_bytes;  /* queued bytes and their bound */
 
 	enum conn_state state;
 	union {
@@ -164,6 +165,7 @@ static struct sn_msg *q_at(const struct sn_syslog *s, uint32_t i)
 
 static void q_pop(struct sn_syslog *s)
 {
+	s->bytes -= s->q[s->head]->len;
 	free(s->q[s->head]);
 	s->q[s->head] = NULL;
 	s->head = (s->head + 1) % s->cap;
@@ -445,8 +447,10 @@ void sn_syslog_event(void *ctx, const char *event_type, const char *line, size_t
 	if (is_stream(s))
 		snprintf(prefix, sizeof prefix, "%zu ", n); /* octet counting, RFC 6587 3.4.1 */
 	size_t plen = strlen(prefix);
-	struct sn_msg *m = malloc(sizeof *m + plen + n);
-	if (!m) {
+	struct sn_msg *m = NULL;
+	if (s->bytes + plen + n <= s->max_bytes)
+		m = malloc(sizeof *m + plen + n);
+	if (!m) { /* the byte bound (or memory) is reached: dropped like a full queue */
 		s->dropped++;
 		return;
 	}
@@ -455,6 +459,7 @@ void sn_syslog_event(void *ctx, const char *event_type, const char *line, size_t
 	m->len = plen + n;
 	s->q[(s->head + s->count) % s->cap] = m;
 	s->count++;
+	s->bytes += m->len;
 	flush(s);
 	if (s->owns_loop)
 		uv_run(s->loop, UV_RUN_NOWAIT);
@@ -543,6 +548,7 @@ int sn_syslog_open(struct sn_syslog **out, const struct sn_syslog_options *o, ch
 		return -1;
 	}
 	s->cap = cap;
+	s->max_bytes = o->queue_bytes ? o->queue_bytes : SN_SYSLOG_QUEUE_BYTES;
 	s->dfd = -1;
 	snprintf(s->target, sizeof s->target, "%s", o->target);
 	if (parse_target(s, o->target, err, errlen) != 0) {

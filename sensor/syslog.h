@@ -24,6 +24,7 @@ struct sn_syslog_options {
 	const char *target;       /* unix:PATH, unix-stream:PATH, udp://HOST:PORT, tcp://HOST:PORT */
 	uint32_t facility;        /* RFC 5424 facility code (21 = local5) */
 	uint32_t queue_events;    /* messages waiting at most */
+	uint64_t queue_bytes;     /* and their bytes at most; 0 = SN_SYSLOG_QUEUE_BYTES */
 	const char *sensor;       /* the sensor's name, for the structured data */
 	void *loop;               /* uv_loop_t * to run on, or NULL for a private loop */
 };
@@ -35,6 +36,7 @@ enum sn_syslog_transport {
 	SN_SYSLOG_TCP,
 };
 
+#define SN_SYSLOG_QUEUE_BYTES (64ULL << 20) /* events are ~1 KiB; 10000 big ones must not take 640 MiB */
 #define SN_SYSLOG_DRAIN_MS 5000   /* how long the end of a run waits for the receiver */
 #define SN_SYSLOG_BACKOFF_MIN_MS 100
 #define SN_SYSLOG_BACKOFF_MAX_MS 2000

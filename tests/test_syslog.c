@@ -126,6 +126,30 @@ START_TEST(test_nobody_listens_queue_bounded)
 }
 END_TEST
 
+START_TEST(test_queue_bytes_bounded)
+{
+	char path[100], target[220], err[256];
+	temp_path(path, sizeof path, "absent2");
+	snprintf(target, sizeof target, "unix-stream:%s", path);
+	/* room for two messages of this size (framed: "LEN " + message), though 100 may wait by count */
+	char msg[1024], host[256] = "";
+	gethostname(host, sizeof host - 1);
+	size_t len = sn_syslog_format(msg, sizeof msg, 21, host, (unsigned long)getpid(), "s1", "flow",
+				      line, strlen(line), T0);
+	char prefix[16];
+	size_t framed = len + (size_t)snprintf(prefix, sizeof prefix, "%zu ", len);
+	struct sn_syslog_options o = { .target = target, .facility = 21, .queue_events = 100,
+				       .queue_bytes = 2 * framed + framed / 2, .sensor = "s1" };
+	struct sn_syslog *s;
+	ck_assert_int_eq(sn_syslog_open(&s, &o, err, sizeof err), 0);
+	for (int i = 0; i < 5; i++)
+		sn_syslog_event(s, "flow", line, strlen(line), T0);
+	ck_assert_uint_eq(sn_syslog_queued(s), 2);
+	ck_assert_uint_eq(sn_syslog_dropped(s), 3);
+	sn_syslog_free(s); /* without finish: closes and frees what waits */
+}
+END_TEST
+
 static int listen_tcp(uint16_t *port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -244,6 +268,7 @@ Suite *syslog_suite(void)
 	tcase_set_timeout(t, 20);
 	tcase_add_test(t, test_unix_dgram_one_message_each);
 	tcase_add_test(t, test_nobody_listens_queue_bounded);
+	tcase_add_test(t, test_queue_bytes_bounded);
 	tcase_add_test(t, test_tcp_octet_counting);
 	tcase_add_test(t, test_tcp_reconnects_when_receiver_appears);
 	suite_add_tcase(s, t);
