@@ -8,9 +8,10 @@
  * `update` (at most once per update interval while it changes) and `summary`
  * (when it ends: idle for the group window, evicted, shutdown, end of
  * input; replay has no window).  Allow-listed connections form groups of
- * their own that never alert and end with a summary (allowed_by).  It also turns CLOSE reports into `flow` events when asked.  The
- * table is sized once; when full the least recently seen group is ended
- * (summary) and counted.
+ * their own that never alert and end with a summary (allowed_by).  It also
+ * turns CLOSE reports into `flow` events when asked.  The table is sized
+ * once; when full the least recently seen group is ended (summary) and
+ * counted.
  */
 #ifndef SN_GROUPS_H
 #define SN_GROUPS_H

@@ -122,6 +122,8 @@ static void copy_json_str(char *dst, size_t cap, json_t *v)
 static void keep_summary(struct report *R, json_t *ev)
 {
 	char key[1024], skey[1200];
+	if (json_object_get(ev, "allowed_by"))
+		return; /* allow-listed connections: never a row, and not the same group */
 	group_key(ev, key, sizeof key);
 	snprintf(skey, sizeof skey, "%s|%s", str_of(ev, "sensor"), key);
 	json_t *old = json_object_get(R->summaries, skey);

@@ -118,6 +118,18 @@ def test_allow_users():
                   s[0]["BytesReceived"] == sum(f["BytesReceived"] for f in flows) and
                   sorted(s[0]["flow_ids"]) == sorted(f["flow_id"] for f in flows),
                   json.dumps(s)[:500])
+    # `report` over summaries only: an allowed group's summary is not a row
+    with tempfile.TemporaryDirectory() as tmp:
+        log, cfg = os.path.join(tmp, "a.json"), os.path.join(tmp, "low.yaml")
+        with open(cfg, "w", encoding="utf-8") as f:
+            f.write(LOW1 + "  allow_users: [c2user]\n")
+        subprocess.run([SENSOR, "-c", cfg, "-r", os.path.join(PCAPS, ALLOW[0][0]), "-o", log,
+                        "--no-flows", "--no-table"], capture_output=True, timeout=60, check=False)
+        r = subprocess.run([SENSOR, "report", "-c", cfg, log], capture_output=True,
+                           timeout=60, check=False)
+        out = r.stdout.decode()
+        check("allow: report over summaries shows no row for the allowed group",
+              r.returncode == 0 and "c2user" not in out and "no group met the rule" in out, out)
     # without the allow list the same capture alerts, with the same figures
     ev, _ = replay(LOW1, ["amqp091-pika-userpass-5672.pcap"])
     s = groups(ev, "summary")
