@@ -250,6 +250,17 @@ def part_chromium(c, sensor, tmp, inputs, rows):
     for x in rows:
         c.expect(x["dest_ip"] in r.stdout and all(reason in r.stdout for reason in x["reasons"]),
                  f"group {x['src_ip']} -> {x['dest_ip']}:{x['dest_port']} and its reasons in the DOM")
+    # the sorter: a click on BytesSent (column 11) orders the rows by it, ascending
+    clicked = os.path.join(tmp, "clicked.html")
+    with open(clicked, "w", encoding="utf-8") as f:
+        f.write(text.replace("</body>", "<script>document.querySelectorAll('#groups th')[10].click();"
+                                         "</script></body>"))
+    r2 = chromium(["--dump-dom", "file://" + clicked], tmp)
+    order = [int(m) for m in re.findall(r'<tr class="group[^"]*" id="group-\d+">(?:<td[^>]*>[^<]*</td>){10}'
+                                         r'<td class="num">(\d+)</td>', r2.stdout)]
+    c.expect(len(order) == n and order == sorted(order) and order != [x["BytesSent"] for x in rows],
+             f"clicking BytesSent sorts the rows by it: {order}")
+    c.expect(not console_errors(r2.stderr), "sorting raises no console error")
     os.makedirs(ARTIFACTS, exist_ok=True)
     shot = os.path.join(ARTIFACTS, "report.png")
     if os.path.exists(shot):
