@@ -672,7 +672,7 @@ static int usage_error(const char *msg, const char *arg)
 	fprintf(stderr, "pubsub-sensor: report: %s%s%s%s\n", msg, arg ? " '" : "", arg ? arg : "",
 		arg ? "'" : "");
 	fprintf(stderr, "usage: pubsub-sensor report [--format table|csv|json|html] [-c CONFIG] "
-			"[-o FILE] EVENTS.json...\n");
+			"[-o FILE] [--min-connections N] [--min-suspicion LEVEL] EVENTS.json...\n");
 	return SN_EXIT_USAGE;
 }
 
@@ -711,11 +711,15 @@ int sn_report_main(int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "min-connections", required_argument, NULL, 'm' },
+		{ "min-suspicion", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum fmt f = FMT_TABLE;
 	const char *config = NULL, *output = NULL;
+	unsigned long min_conns = 0;
+	int min_susp = -1;
 	int ch;
 	optind = 1;
 	opterr = 0;
@@ -729,9 +733,26 @@ int sn_report_main(int argc, char **argv)
 			else return usage_error("--format is table, csv, json or html, not", optarg);
 			break;
 		case 'c': config = optarg; break;
+		case 'm': {
+			char *end;
+			errno = 0;
+			min_conns = strtoul(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || *end || errno || min_conns < 1 ||
+			    min_conns > 1000000000)
+				return usage_error("--min-connections wants a whole number from 1 to "
+						   "1000000000, not", optarg);
+			break;
+		}
+		case 's':
+			if (strcmp(optarg, "low") == 0) min_susp = SN_SUSP_LOW;
+			else if (strcmp(optarg, "medium") == 0) min_susp = SN_SUSP_MEDIUM;
+			else if (strcmp(optarg, "high") == 0) min_susp = SN_SUSP_HIGH;
+			else return usage_error("--min-suspicion is low, medium or high, not", optarg);
+			break;
 		case 'o': output = optarg; break;
 		case 'h':
-			printf("usage: pubsub-sensor report [--format table|csv|json|html] [-c CONFIG] [-o FILE] EVENTS.json...\n"
+			printf("usage: pubsub-sensor report [--format table|csv|json|html] [-c CONFIG] [-o FILE]\n"
+			       "                            [--min-connections N] [--min-suspicion LEVEL] EVENTS.json...\n"
 			       "Rebuilds the search's groups from the flow events of one or many sensors' event\n"
 			       "logs (gzip'd too) with the rules of CONFIG; logs without flow events give their\n"
 			       "latest summary per sensor and group, summed across sensors.\n");
@@ -755,6 +776,10 @@ int sn_report_main(int argc, char **argv)
 			return SN_EXIT_USAGE;
 		}
 	}
+	if (min_conns) /* as replay's options: they replace the configuration's rule */
+		R.cfg.rules.min_connections = (uint32_t)min_conns;
+	if (min_susp >= 0)
+		R.cfg.rules.min_suspicion = (enum sn_suspicion)min_susp;
 	R.flows = json_array();
 	R.seen_flows = json_object();
 	R.summaries = json_object();

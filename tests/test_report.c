@@ -112,6 +112,22 @@ START_TEST(test_group_split_across_sensors)
 	/* one sensor alone has one connection: below the rule, no row */
 	ck_assert_int_eq(report(out, sizeof out, "json", "a.json", NULL), 0);
 	ck_assert_str_eq(out, "[]\n");
+	/* ... unless the rule asks for one connection, as replay's option does */
+	char *argv[] = { (char *)"report", (char *)"--min-connections", (char *)"1", (char *)"--format",
+			 (char *)"json", (char *)"-o", NULL, NULL, NULL };
+	char opath[300], apath[300];
+	snprintf(opath, sizeof opath, "%s/one.txt", dir);
+	snprintf(apath, sizeof apath, "%s/a.json", dir);
+	argv[6] = opath;
+	argv[7] = apath;
+	ck_assert_int_eq(sn_report_main(8, argv), 0);
+	FILE *f = fopen(opath, "r");
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(out, 1, sizeof out - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(out, "\"ConnectionCount\": 1"));
+	ck_assert_ptr_nonnull(strstr(out, "(threshold 1)\""));
 	/* the same log twice counts its connection once */
 	ck_assert_int_eq(report(out, sizeof out, "json", "a.json", "a.json", NULL), 0);
 	ck_assert_str_eq(out, "[]\n");
@@ -162,6 +178,10 @@ START_TEST(test_usage_errors)
 	ck_assert_int_eq(sn_report_main(1, none), 2);
 	char *fmt[] = { (char *)"report", (char *)"--format", (char *)"xml", (char *)"x", NULL };
 	ck_assert_int_eq(sn_report_main(4, fmt), 2);
+	char *mc[] = { (char *)"report", (char *)"--min-connections", (char *)"0", (char *)"x", NULL };
+	ck_assert_int_eq(sn_report_main(4, mc), 2);
+	char *ms[] = { (char *)"report", (char *)"--min-suspicion", (char *)"urgent", (char *)"x", NULL };
+	ck_assert_int_eq(sn_report_main(4, ms), 2);
 	char out[256];
 	ck_assert_int_eq(report(out, sizeof out, "table", "absent.json", NULL), 1);
 }
