@@ -10,6 +10,8 @@
  */
 #include "defrag.h"
 
+#include "keyhash.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,7 +41,7 @@ struct slot {
 
 struct sn_defrag {
 	struct sn_defrag_config cfg;
-	uint64_t secret[4];
+	struct sn_keyhash hkey;   /* bucket hash secret, from the seed */
 	struct slot *slots;
 	uint8_t *data;            /* max_datagrams * SN_DEFRAG_KEEP */
 	uint8_t *map;             /* max_datagrams * SN_DEFRAG_KEEP / 8: byte kept */
@@ -52,35 +54,16 @@ struct sn_defrag {
 	uint8_t out[SN_DEFRAG_KEEP]; /* the last completed datagram's bytes */
 };
 
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static inline uint64_t mum(uint64_t a, uint64_t b)
-{
-	__extension__ typedef unsigned __int128 u128;
-	u128 r = (u128)a * b;
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
-}
-
-static uint64_t load64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof v);
-	return v;
-}
-
+/* The datagram's key as words for the keyed hash (keyhash.h). */
 static uint32_t frag_bucket(const struct sn_defrag *df, const struct sn_frag *f)
 {
-	const uint64_t *s = df->secret;
-	uint64_t h = mum(load64(f->src.b) ^ s[0], load64(f->src.b + 8) ^ s[1]);
-	h ^= mum(load64(f->dst.b) ^ s[2], load64(f->dst.b + 8) ^ s[3]);
-	h = mum(h ^ f->ctx ^ s[1], ((uint64_t)f->id << 8 | f->proto) ^ s[2]);
-	return (uint32_t)h & df->bucket_mask;
+	uint64_t w[6];
+
+	memcpy(&w[0], f->src.b, 16);
+	memcpy(&w[2], f->dst.b, 16);
+	w[4] = f->ctx;
+	w[5] = (uint64_t)f->id << 16 | (uint64_t)f->proto << 8 | f->src.family;
+	return (uint32_t)sn_keyhash_words(&df->hkey, w, 6) & df->bucket_mask;
 }
 
 static bool same_datagram(const struct slot *s, const struct sn_frag *f)
@@ -112,8 +95,7 @@ struct sn_defrag *sn_defrag_create(const struct sn_defrag_config *cfg, uint64_t 
 	if (!df)
 		return NULL;
 	df->cfg = *cfg;
-	for (size_t k = 0; k < 4; k++)
-		df->secret[k] = splitmix64(&seed);
+	sn_keyhash_init(&df->hkey, seed);
 	uint32_t nb = 1;
 	while (nb < cfg->max_datagrams * 2u)
 		nb <<= 1;
