@@ -62,6 +62,12 @@ def replay(config, pcaps, table=False):
     return events, p.stdout.decode("utf-8", "replace")
 
 
+def ran(events):
+    """The replay ended with its stats event: a check that something is
+    absent means nothing unless the run itself completed."""
+    return bool(events) and events[-1].get("event_type") == "stats"
+
+
 def groups(events, kind=None):
     return [e for e in events if e["event_type"] in ("alert", "update", "summary")
             and (kind is None or e["event_type"] == kind)]
@@ -89,7 +95,7 @@ def test_refuted():
           len(s) == 1 and s[0]["Suspicion"] == "low" and
           any("rules.refuted: demote" in x for x in s[0]["reasons"]), json.dumps(s)[:400])
     ev, _ = replay("rules:\n  refuted: demote\n", ["neg-http-on-61613-curl.pcap"])
-    check("refuted/demote: no alert at the default min_suspicion medium", not groups(ev))
+    check("refuted/demote: no alert at the default min_suspicion medium", ran(ev) and not groups(ev))
     ev, _ = replay(LOW1 + "  refuted: ignore\n", ["neg-http-on-61613-curl.pcap"])
     flows = [e for e in ev if e["event_type"] == "flow"]
     check("refuted/ignore: no group, both flows still written",
@@ -110,7 +116,7 @@ def test_allow_users():
             flows = [e for e in ev if e["event_type"] == "flow"]
             a, s = groups(ev, "alert") + groups(ev, "update"), groups(ev, "summary")
             check(f"allow/{pcap} ({'any' if cfg else 'default'} thresholds): no alert or update",
-                  not a, json.dumps(a)[:300])
+                  ran(ev) and not a, json.dumps(a)[:300] if a else "the replay did not finish")
             check(f"allow/{pcap}: one summary naming rules.allow_users[1], counted whole",
                   len(s) == 1 and s[0].get("allowed_by") == "rules.allow_users[1]" and
                   s[0]["Users"] == [user] and s[0]["ConnectionCount"] == len(flows) == 2 and
