@@ -23,9 +23,35 @@
 
 enum sn_verdict {
 	SN_NEED_MORE = 0, /* not decided yet: call again with more bytes */
-	SN_MATCH,         /* this protocol's handshake is present and well formed */
-	SN_NO_MATCH,      /* these bytes are not this protocol */
+	SN_MATCH,         /* this protocol's opening is present and well formed */
+	SN_NO_MATCH,      /* these bytes contradict this protocol */
+	SN_MALFORMED,     /* the opening names this protocol (name, version) but the
+			     handshake then breaks its specification: a match, with
+			     meta->malformed saying what was wrong (Zeek's "protocol
+			     violation"; from an implant, itself a signal) */
 };
+
+/* True for the two answers that confirm the protocol. */
+static inline bool sn_verdict_confirms(enum sn_verdict v)
+{
+	return v == SN_MATCH || v == SN_MALFORMED;
+}
+
+/*
+ * What carried the protocol's bytes to the dissector.  TLS: a ClientHello
+ * whose protocol only its port names; TLS_ALPN: a ClientHello whose ALPN
+ * names the protocol; WEBSOCKET: the protocol's messages rode WebSocket
+ * frames (websocket.h).
+ */
+enum sn_carrier {
+	SN_CARRIER_NONE = 0,
+	SN_CARRIER_TLS,
+	SN_CARRIER_TLS_ALPN,
+	SN_CARRIER_WEBSOCKET,
+};
+
+/* The contract's `details.carrier` value ("tls-alpn", "websocket"), or NULL. */
+const char *sn_carrier_name(enum sn_carrier c);
 
 /* The four pub/sub protocols.  NONE: not (yet) one of them. */
 enum sn_proto {
@@ -44,6 +70,7 @@ const char *sn_proto_name(enum sn_proto p);
 #define SN_META_TOPICS 16  /* topics kept per connection (details.topics) */
 #define SN_META_ALPN 8     /* ALPN protocol names kept */
 #define SN_META_ALPN_STR 32
+#define SN_META_MALFORMED 96 /* longest `malformed` explanation */
 
 /*
  * What a dissector learned.  Every string is NUL-terminated and empty when
@@ -54,6 +81,19 @@ struct sn_meta {
 	enum sn_proto proto;   /* protocol confirmed; NONE for a bare TLS hello */
 	bool truncated;        /* some string was longer than its field */
 	bool midstream;        /* confirmed mid-stream, without the handshake */
+	bool truncated_handshake; /* the handshake ran past the bytes kept: fields after
+				     that point are missing */
+	char malformed[SN_META_MALFORMED]; /* with SN_MALFORMED: what broke the spec */
+	uint32_t skip;         /* NEED_MORE only: leading client bytes the dissector
+				  has finished with (an XML prolog); the core may
+				  drop them to make room, and calls again with the
+				  bytes after them (client_at_start stays true) */
+
+	/* carrier (TLS, WebSocket) */
+	enum sn_carrier carrier;
+	char ws_path[SN_META_STR];
+	char ws_host[SN_META_STR];
+	char ws_protocol[32];
 
 	char client_id[SN_META_STR]; /* MQTT client identifier */
 	char user[SN_META_STR];      /* MQTT username, STOMP login, XMPP authcid, AMQP user */
@@ -85,8 +125,7 @@ struct sn_meta {
 	char stomp_accept_version[32];
 	char stomp_host[SN_META_STR];
 
-	/* TLS ClientHello (any port) */
-	bool is_tls;                 /* a ClientHello was parsed */
+	/* TLS ClientHello (any port); a parsed hello sets carrier TLS or TLS_ALPN */
 	char tls_sni[SN_META_STR];
 	uint8_t n_alpn;
 	char tls_alpn[SN_META_ALPN][SN_META_ALPN_STR];
@@ -145,6 +184,8 @@ enum sn_verdict sn_diss_tls(const struct sn_stream *s, struct sn_meta *out);
 
 /* Copy a string into a meta field, truncating and flagging meta->truncated. */
 void sn_meta_set(struct sn_meta *m, char *dst, size_t cap, const char *src, size_t n);
+/* Says what broke the specification (meta->malformed), printf-style. */
+void sn_meta_malformed(struct sn_meta *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append a topic unless already present or the list is full. */
 void sn_meta_add_topic(struct sn_meta *m, const char *topic, size_t n);
 /* Decode RFC 4648 base64 (whitespace ignored); returns bytes written or -1. */

@@ -7,11 +7,17 @@
  * 2019) 2.2.2 (properties) and 3.1.2.11 / 3.1.3.2 (CONNECT and will
  * properties); MQTT 3.1 (IBM) for the "MQIsdp" protocol name.
  *
- * Only the client direction is read.  The CONNECT is validated eagerly:
- * the first wrong byte answers NO_MATCH, a consistent prefix NEED_MORE, and
- * MATCH needs the whole packet with every byte of its remaining length
- * accounted for.  Parsing starts at offset 0 whether or not the capture saw
- * the stream's start.
+ * Only the client direction is read.  The verdict comes from the CONNECT's
+ * opening: the fixed header, a sane remaining length, the protocol name
+ * (MQTT or MQIsdp) and a level of 3, 4 or 5.  A wrong byte before that
+ * answers NO_MATCH.  After it the packet is MQTT whatever follows: while
+ * bytes keep coming the answer waits for the whole packet (NEED_MORE), a
+ * packet cut by the core's bound is a MATCH with truncated_handshake and
+ * the fields read so far, and a packet that breaks the specification
+ * (invalid flags, a length inside that runs past the remaining length,
+ * bytes left over) is SN_MALFORMED with meta->malformed saying what broke.
+ * Parsing starts at offset 0 whether or not the capture saw the stream's
+ * start.
  *
  * A connection the capture joined after its CONNECT (client_at_start
  * false) can still be confirmed from the packets that follow, read in both
@@ -48,6 +54,16 @@ enum mq_type {
 /* How reading a field went: whole, cut short by the buffer, or malformed. */
 enum mq_rc { MQ_OK = 0, MQ_SHORT, MQ_BAD };
 
+/* How far a CONNECT got, for the verdict. */
+struct mq_connect {
+	uint8_t level;
+	bool opened;          /* fixed header, name and level are MQTT's */
+	uint32_t props_len;   /* the last property length read (MQTT 5.0) */
+	bool props_short;     /* ... and it ran past the bytes */
+	uint8_t bad_flags;    /* connect flags that break 3.1.2.3-3.1.2.9, or 0 */
+	bool flags_bad;
+};
+
 /* Variable byte integer (3.1.1 section 2.2.3): at most 4 bytes. */
 static enum mq_rc read_vbi(struct sn_cursor *c, uint32_t *val)
 {
@@ -80,13 +96,17 @@ static enum mq_rc read_str(struct sn_cursor *c, struct sn_meta *m, char *dst, si
 }
 
 /* MQTT 5 properties: a variable byte integer length, then that many bytes. */
-static enum mq_rc skip_props(struct sn_cursor *c)
+static enum mq_rc skip_props(struct sn_cursor *c, struct mq_connect *k)
 {
 	uint32_t len;
 	enum mq_rc rc = read_vbi(c, &len);
 
 	if (rc != MQ_OK)
 		return rc;
+	if (k) {
+		k->props_len = len;
+		k->props_short = sn_cur_remaining(c) < len;
+	}
 	return sn_cur_skip(c, len) ? MQ_OK : MQ_SHORT;
 }
 
@@ -139,13 +159,13 @@ static bool flags_valid(uint8_t flags, uint8_t level)
 
 /* Payload (3.1.3): client id, will, user name, password, in that order. */
 static enum mq_rc parse_payload(struct sn_cursor *c, struct sn_meta *m, uint8_t flags,
-				uint8_t level)
+				struct mq_connect *k)
 {
 	enum mq_rc rc = read_str(c, m, m->client_id, sizeof m->client_id);
 
 	if (rc == MQ_OK && (flags & MQ_FLAG_WILL)) {
-		if (level == 5)
-			rc = skip_props(c);
+		if (k->level == 5)
+			rc = skip_props(c, k);
 		if (rc == MQ_OK)
 			rc = read_str(c, m, m->will_topic, sizeof m->will_topic);
 		if (rc == MQ_OK)
@@ -159,17 +179,21 @@ static enum mq_rc parse_payload(struct sn_cursor *c, struct sn_meta *m, uint8_t 
 }
 
 /* Variable header and payload of a CONNECT, over the body bytes seen so far. */
-static enum mq_rc parse_connect_body(struct sn_cursor *c, struct sn_meta *m, uint8_t *level)
+static enum mq_rc parse_connect_body(struct sn_cursor *c, struct sn_meta *m, struct mq_connect *k)
 {
-	enum mq_rc rc = parse_protocol(c, m, level);
+	enum mq_rc rc = parse_protocol(c, m, &k->level);
 
 	if (rc != MQ_OK)
 		return rc;
+	k->opened = true;
 	if (!sn_cur_has(c, 1))
 		return MQ_SHORT;
 	uint8_t flags = sn_cur_u8(c);
-	if (!flags_valid(flags, *level))
+	if (!flags_valid(flags, k->level)) {
+		k->flags_bad = true;
+		k->bad_flags = flags;
 		return MQ_BAD;
+	}
 	uint16_t keepalive = sn_cur_be16(c);
 	if (!sn_cur_ok(c))
 		return MQ_SHORT;
@@ -177,17 +201,33 @@ static enum mq_rc parse_connect_body(struct sn_cursor *c, struct sn_meta *m, uin
 	m->keepalive = keepalive;
 	m->has_clean_session = true;
 	m->clean_session = (flags & MQ_FLAG_CLEAN) != 0;
-	if (*level == 5 && (rc = skip_props(c)) != MQ_OK)
+	if (k->level == 5 && (rc = skip_props(c, k)) != MQ_OK)
 		return rc;
-	return parse_payload(c, m, flags, *level);
+	return parse_payload(c, m, flags, k);
+}
+
+/* What broke a CONNECT whose opening was MQTT's, into m->malformed. */
+static void explain(struct sn_meta *m, const struct mq_connect *k, uint32_t rl, size_t left)
+{
+	if (k->flags_bad)
+		sn_meta_malformed(m, "MQTT CONNECT flags 0x%02x break the specification", k->bad_flags);
+	else if (k->props_short)
+		sn_meta_malformed(m, "MQTT %s property length %u exceeds the packet", m->mqtt_version,
+				  k->props_len);
+	else if (left)
+		sn_meta_malformed(m, "MQTT CONNECT has %zu bytes after its payload", left);
+	else
+		sn_meta_malformed(m, "a length inside the MQTT CONNECT runs past its remaining length %u",
+				  rl);
 }
 
 /*
  * The CONNECT packet at the cursor.  A read that runs off the end of a
  * body that has fully arrived means a length inside disagrees with the
- * remaining length: malformed, not "need more".
+ * remaining length: malformed, not "need more" (explained in m once the
+ * opening was MQTT's).
  */
-static enum mq_rc parse_connect(struct sn_cursor *c, struct sn_meta *m, uint8_t *level)
+static enum mq_rc parse_connect(struct sn_cursor *c, struct sn_meta *m, struct mq_connect *k)
 {
 	uint32_t rl = 0;
 
@@ -202,12 +242,20 @@ static enum mq_rc parse_connect(struct sn_cursor *c, struct sn_meta *m, uint8_t 
 		return MQ_BAD;
 	bool whole = sn_cur_remaining(c) >= rl;
 	struct sn_cursor body = sn_cur_sub(c, whole ? rl : sn_cur_remaining(c));
-	rc = parse_connect_body(&body, m, level);
-	if (rc == MQ_SHORT)
-		return whole ? MQ_BAD : MQ_SHORT;
-	/* Parsed to the end but bytes of the remaining length are left over. */
-	if (rc == MQ_OK && (!whole || sn_cur_remaining(&body) != 0))
-		return MQ_BAD;
+	rc = parse_connect_body(&body, m, k);
+	size_t left = 0;
+	if (rc == MQ_SHORT && whole) {
+		rc = MQ_BAD;
+	} else if (rc == MQ_SHORT && k->props_short && k->props_len > rl) {
+		rc = MQ_BAD; /* no amount of further bytes can hold it */
+	} else if (rc == MQ_OK) {
+		/* Parsed to the end but bytes of the remaining length are left over. */
+		left = whole ? sn_cur_remaining(&body) : rl - sn_cur_offset(&body);
+		if (left != 0)
+			rc = MQ_BAD;
+	}
+	if (rc == MQ_BAD && k->opened)
+		explain(m, k, rl, left);
 	return rc;
 }
 
@@ -232,7 +280,7 @@ static bool note_publish(uint8_t first, struct sn_cursor *pkt, struct sn_meta *m
 static bool note_subscribe(struct sn_cursor *pkt, struct sn_meta *m, uint8_t level)
 {
 	sn_cur_skip(pkt, 2);
-	if (level == 5 && skip_props(pkt) != MQ_OK)
+	if (level == 5 && skip_props(pkt, NULL) != MQ_OK)
 		return false;
 	if (!sn_cur_ok(pkt) || sn_cur_remaining(pkt) == 0)
 		return false;
@@ -667,12 +715,22 @@ static enum sn_verdict mqtt_midstream(const struct sn_stream *s, struct sn_meta 
 enum sn_verdict sn_diss_mqtt(const struct sn_stream *s, struct sn_meta *out)
 {
 	struct sn_cursor c = sn_cur_make(s->client, s->client_len);
-	uint8_t level = 0;
-	enum mq_rc rc = parse_connect(&c, out, &level);
+	struct mq_connect k = { 0 };
+	enum mq_rc rc = parse_connect(&c, out, &k);
 
 	if (rc == MQ_OK) {
 		out->proto = SN_PROTO_MQTT;
-		walk_packets(&c, out, level);
+		walk_packets(&c, out, k.level);
+		return SN_MATCH;
+	}
+	if (k.opened && rc == MQ_BAD) {
+		out->proto = SN_PROTO_MQTT;
+		return SN_MALFORMED;
+	}
+	if (k.opened && s->final) {
+		/* cut by the core's bound: the opening decides, the fields read so far stay */
+		out->proto = SN_PROTO_MQTT;
+		out->truncated_handshake = true;
 		return SN_MATCH;
 	}
 	/* Nothing half-parsed may leak out with a non-match verdict. */

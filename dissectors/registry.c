@@ -6,6 +6,8 @@
  * The table is indexed by enum sn_dissector_id with designated
  * initializers, so adding a protocol is one line here and one enum value.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "dissector.h"
@@ -42,6 +44,28 @@ const struct sn_dissector *sn_dissector_for_proto(enum sn_proto p)
 			return &registry[i];
 	}
 	return NULL;
+}
+
+const char *sn_carrier_name(enum sn_carrier c)
+{
+	switch (c) {
+	case SN_CARRIER_TLS_ALPN:
+		return "tls-alpn";
+	case SN_CARRIER_WEBSOCKET:
+		return "websocket";
+	case SN_CARRIER_NONE:
+	case SN_CARRIER_TLS:
+		break;
+	}
+	return NULL;
+}
+
+void sn_meta_malformed(struct sn_meta *m, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m->malformed, sizeof m->malformed, fmt, ap);
+	va_end(ap);
 }
 
 const char *sn_proto_name(enum sn_proto p)

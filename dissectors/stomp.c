@@ -7,17 +7,19 @@
  *
  * Everything that shares the word CONNECT is refused on the byte after it:
  * HTTP's "CONNECT host:443 HTTP/1.1" and NATS's "CONNECT {...}" both have a
- * space there.  Headers are bounded in number and length, and the scan in
- * bytes, so a client that never ends its headers is refused, not buffered.
+ * space there.  The verdict comes from the opening: the command line and
+ * header syntax.  Leading heart-beat EOLs are reported in meta->skip, so
+ * any number of them fits the core's budget.  The scan is bounded in
+ * header lines and bytes, and the bounds never refuse: past them the answer
+ * is "need more", and a frame cut by the core's bound after at least one
+ * complete header line is a MATCH with truncated_handshake.
  */
 #include <string.h>
 
 #include "dissector.h"
 
 #define STOMP_SCAN_MAX 4096    /* client bytes examined */
-#define STOMP_EOLS_MAX 16      /* heart-beat EOLs accepted before the frame */
 #define STOMP_HEADERS_MAX 32   /* header lines in the CONNECT frame */
-#define STOMP_LINE_MAX 1024    /* longest header line */
 
 /* Headers kept; STOMP 1.2: the first of repeated headers wins. */
 enum stomp_seen { SEEN_ACCEPT = 1u << 0, SEEN_HOST = 1u << 1, SEEN_LOGIN = 1u << 2 };
@@ -35,21 +37,20 @@ static bool cur_is(const struct sn_cursor *v, const char *lit)
 	return sn_cur_remaining(v) == n && sn_cur_starts_with(v, lit, n);
 }
 
-static enum sn_cur_step skip_heartbeats(struct sn_cursor *c)
+/* Heart-beat EOLs before the frame; *done is the offset after the last one. */
+static enum sn_cur_step skip_heartbeats(struct sn_cursor *c, size_t *done)
 {
-	for (size_t i = 0; i <= STOMP_EOLS_MAX; i++) {
+	for (;;) {
+		*done = sn_cur_offset(c);
 		if (sn_cur_remaining(c) == 0)
 			return SN_CUR_SHORT;
 		uint8_t b = sn_cur_peek(c, 0);
 		if (b != '\n' && b != '\r')
 			return SN_CUR_OK;
-		if (i == STOMP_EOLS_MAX)
-			return SN_CUR_BAD;
 		enum sn_cur_step st = eat_eol(c);
 		if (st != SN_CUR_OK)
 			return st;
 	}
-	return SN_CUR_BAD;
 }
 
 static enum sn_cur_step read_command(struct sn_cursor *c, struct sn_meta *m)
@@ -125,10 +126,8 @@ static enum sn_cur_step next_line(struct sn_cursor *c, struct sn_cursor *line)
 		struct sn_cursor partial = sn_cur_rest(c);
 		if (sn_cur_find(&partial, '\0') >= 0)
 			return SN_CUR_BAD;
-		return sn_cur_remaining(c) > STOMP_LINE_MAX ? SN_CUR_BAD : SN_CUR_SHORT;
+		return SN_CUR_SHORT;
 	}
-	if (at > STOMP_LINE_MAX)
-		return SN_CUR_BAD;
 	size_t n = (size_t)at;
 	if (n > 0 && sn_cur_peek(c, n - 1) == '\r')
 		n--;
@@ -137,11 +136,13 @@ static enum sn_cur_step next_line(struct sn_cursor *c, struct sn_cursor *line)
 	return SN_CUR_OK;
 }
 
-static enum sn_cur_step read_headers(struct sn_cursor *c, struct sn_meta *m)
+/* Header lines up to the blank one; *lines counts the complete ones. */
+static enum sn_cur_step read_headers(struct sn_cursor *c, struct sn_meta *m, size_t *lines)
 {
 	unsigned seen = 0;
 
 	for (size_t i = 0; i <= STOMP_HEADERS_MAX; i++) {
+		*lines = i;
 		struct sn_cursor line;
 		enum sn_cur_step st = next_line(c, &line);
 		if (st != SN_CUR_OK)
@@ -149,12 +150,12 @@ static enum sn_cur_step read_headers(struct sn_cursor *c, struct sn_meta *m)
 		if (sn_cur_remaining(&line) == 0)
 			return SN_CUR_OK;
 		if (i == STOMP_HEADERS_MAX)
-			return SN_CUR_BAD;
+			return SN_CUR_SHORT; /* more header lines than scanned: a bound */
 		st = header_line(&line, m, &seen);
 		if (st != SN_CUR_OK)
 			return st;
 	}
-	return SN_CUR_BAD;
+	return SN_CUR_SHORT;
 }
 
 enum sn_verdict sn_diss_stomp(const struct sn_stream *s, struct sn_meta *out)
@@ -162,13 +163,26 @@ enum sn_verdict sn_diss_stomp(const struct sn_stream *s, struct sn_meta *out)
 	size_t len = s->client_len < STOMP_SCAN_MAX ? s->client_len : STOMP_SCAN_MAX;
 	struct sn_cursor c = sn_cur_make(s->client, len);
 
-	enum sn_cur_step st = skip_heartbeats(&c);
+	size_t eols = 0, lines = 0;
+	enum sn_cur_step st = skip_heartbeats(&c, &eols);
+	bool command = false;
 	if (st == SN_CUR_OK)
 		st = read_command(&c, out);
-	if (st == SN_CUR_OK)
-		st = read_headers(&c, out);
-	if (st == SN_CUR_SHORT && !s->final && s->client_len < STOMP_SCAN_MAX)
+	if (st == SN_CUR_OK) {
+		command = true;
+		st = read_headers(&c, out, &lines);
+	}
+	if (st == SN_CUR_SHORT && command && lines > 0 && (s->final || s->client_len >= STOMP_SCAN_MAX)) {
+		/* the opening is STOMP's; the rest was cut */
+		out->proto = SN_PROTO_STOMP;
+		out->truncated_handshake = true;
+		return SN_MATCH;
+	}
+	if (st == SN_CUR_SHORT && !s->final) {
+		memset(out, 0, sizeof *out);
+		out->skip = s->client_at_start ? (uint32_t)eols : 0;
 		return SN_NEED_MORE;
+	}
 	if (st != SN_CUR_OK)
 		return SN_NO_MATCH;
 	out->proto = SN_PROTO_STOMP;

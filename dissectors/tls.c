@@ -4,9 +4,11 @@
  * Specs: RFC 8446 section 5.1 (record layer) and 4.1.2 (ClientHello),
  * RFC 6066 section 3 (server_name), RFC 7301 section 3.1 (ALPN).
  *
- * TLS is a carrier, not one of the pub/sub protocols: a MATCH sets
- * is_tls and leaves proto NONE, unless an offered ALPN name is a pub/sub
- * protocol ("mqtt", "x-amzn-mqtt-ca", "xmpp-client", "xmpp-server").
+ * TLS is a carrier, not one of the pub/sub protocols: a MATCH sets the
+ * carrier TLS and leaves proto NONE, unless an offered ALPN name is a
+ * pub/sub protocol ("mqtt", "x-amzn-mqtt-ca" for AWS IoT on 443,
+ * "xmpp-client", "xmpp-server", "stomp", "amqp"): then the carrier is
+ * TLS_ALPN and proto names it, on any port.
  *
  * A ClientHello may be split over several handshake records and each
  * record over several segments, so the handshake bytes are first gathered
@@ -144,6 +146,8 @@ static enum sn_proto alpn_proto(const struct sn_cursor *name)
 		{ "x-amzn-mqtt-ca", SN_PROTO_MQTT },
 		{ "xmpp-client", SN_PROTO_XMPP },
 		{ "xmpp-server", SN_PROTO_XMPP },
+		{ "stomp", SN_PROTO_STOMP },
+		{ "amqp", SN_PROTO_AMQP },
 	};
 
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
@@ -248,7 +252,8 @@ enum sn_verdict sn_diss_tls(const struct sn_stream *s, struct sn_meta *out)
 		struct sn_cursor h = sn_cur_make(hs.buf, hs.len);
 		sn_cur_skip(&h, 4);
 		if (parse_hello(&h, out, partial)) {
-			out->is_tls = true;
+			out->carrier = out->proto != SN_PROTO_NONE ? SN_CARRIER_TLS_ALPN : SN_CARRIER_TLS;
+			out->truncated_handshake = partial;
 			return SN_MATCH;
 		}
 		rc = TLS_BAD;

@@ -9,10 +9,19 @@
  *
  * The XML reader is a small subset: a prolog, start tags and their
  * attributes, never a tree.  Entities are not expanded (the kept values
- * are identifiers).  It reads at most XMPP_SCAN_MAX bytes and at most
- * XMPP_ELEMENTS_MAX start tags after the header, so hostile input costs a
- * bounded amount of work and refuses on the first byte that cannot start
- * a stream (HTTP, TLS, binary).
+ * are identifiers).  The prolog may hold any amount of white space,
+ * comments and processing instructions before the header: each complete
+ * item is reported in meta->skip, so the core can drop it and keep reading
+ * within its per-connection budget.  Its own bounds (names, values,
+ * attributes kept, XMPP_SCAN_MAX bytes, XMPP_ELEMENTS_MAX start tags
+ * after the header) cost hostile input a bounded amount of work and never
+ * refuse: past them the answer is "need more", and the core's byte bound
+ * leaves such a connection undecided.  It refuses on the first byte that
+ * cannot start or continue a stream (HTTP, TLS, binary).
+ *
+ * RFC 7395 (XMPP over WebSocket) opens with an empty <open/> element in
+ * the namespace urn:ietf:params:xml:ns:xmpp-framing; it counts as the
+ * stream header.
  *
  * A connection the capture joined after its stream header (client_at_start
  * false) is confirmed by a complete, well-formed start tag of a top-level
@@ -29,14 +38,13 @@
 
 #define XMPP_SCAN_MAX 4096     /* client bytes examined */
 #define XMPP_NAME_MAX 64       /* longest element or attribute name */
-#define XMPP_VALUE_MAX 512     /* longest attribute value */
-#define XMPP_ATTRS_MAX 16      /* attributes per start tag */
-#define XMPP_DECL_MAX 256      /* longest XML declaration */
+#define XMPP_ATTRS_MAX 64      /* attributes read per start tag */
 #define XMPP_ELEMENTS_MAX 64   /* start tags examined after the header */
 #define XMPP_AUTH_MAX 1024     /* longest base64 SASL PLAIN response */
 
 static const char streams_ns[] = "http://etherx.jabber.org/streams";
 static const char tls_ns[] = "urn:ietf:params:xml:ns:xmpp-tls";
+static const char framing_ns[] = "urn:ietf:params:xml:ns:xmpp-framing";
 
 struct xml_attr {
 	struct sn_cursor name;
@@ -111,7 +119,7 @@ static enum sn_cur_step read_name(struct sn_cursor *c, struct sn_cursor *name)
 	while (n < have && n <= XMPP_NAME_MAX && is_name_char(sn_cur_peek(c, n)))
 		n++;
 	if (n > XMPP_NAME_MAX)
-		return SN_CUR_BAD;
+		return SN_CUR_SHORT; /* a bound, not a contradiction */
 	if (n == have)
 		return SN_CUR_SHORT;
 	if (n == 0)
@@ -130,10 +138,8 @@ static enum sn_cur_step read_value(struct sn_cursor *c, struct sn_cursor *value)
 		return SN_CUR_BAD;
 	long at = sn_cur_find(c, quote);
 	if (at < 0)
-		return sn_cur_remaining(c) > XMPP_VALUE_MAX ? SN_CUR_BAD : SN_CUR_SHORT;
-	if (at > XMPP_VALUE_MAX)
-		return SN_CUR_BAD;
-	*value = sn_cur_sub(c, (size_t)at);
+		return SN_CUR_SHORT;
+	*value = sn_cur_sub(c, (size_t)at); /* kept values are cut to their fields */
 	sn_cur_skip(c, 1);
 	return sn_cur_find(value, '<') < 0 ? SN_CUR_OK : SN_CUR_BAD;
 }
@@ -171,14 +177,16 @@ static enum sn_cur_step read_attrs(struct sn_cursor *c, struct xml_tag *t)
 			return sn_cur_eat_literal(c, "/>");
 		}
 		/* Attributes are separated from the name and each other by space. */
-		if (!spaced || i == XMPP_ATTRS_MAX)
+		if (!spaced)
 			return SN_CUR_BAD;
+		if (i >= XMPP_ATTRS_MAX)
+			return SN_CUR_SHORT; /* more attributes than kept: a bound */
 		enum sn_cur_step st = read_attr(c, &t->attrs[t->n_attrs]);
 		if (st != SN_CUR_OK)
 			return st;
 		t->n_attrs++;
 	}
-	return SN_CUR_BAD;
+	return SN_CUR_SHORT;
 }
 
 /* A start tag, the cursor just past its '<'. */
@@ -237,39 +245,52 @@ static bool stream_ns_bound(const struct xml_tag *t)
 	return false;
 }
 
-/* "<?xml" already read: the rest of the declaration up to "?>". */
-static enum sn_cur_step skip_decl(struct sn_cursor *c)
+/* Skips to just past `end`; SHORT when it is not in the bytes left. */
+static enum sn_cur_step skip_past(struct sn_cursor *c, const char *end)
 {
-	if (sn_cur_remaining(c) == 0)
-		return SN_CUR_SHORT;
-	if (!is_space(sn_cur_peek(c, 0)))
-		return SN_CUR_BAD; /* <?xml-stylesheet and friends */
-	long at = sn_cur_find(c, '>');
-	if (at < 0)
-		return sn_cur_remaining(c) > XMPP_DECL_MAX ? SN_CUR_BAD : SN_CUR_SHORT;
-	if (at == 0 || at > XMPP_DECL_MAX || sn_cur_peek(c, (size_t)at - 1) != '?')
-		return SN_CUR_BAD;
-	struct sn_cursor decl = sn_cur_sub(c, (size_t)at + 1);
-	return sn_cur_find(&decl, '<') < 0 ? SN_CUR_OK : SN_CUR_BAD;
+	size_t n = strlen(end);
+	for (;;) {
+		long at = sn_cur_find(c, (uint8_t)end[0]);
+		if (at < 0)
+			return SN_CUR_SHORT;
+		sn_cur_skip(c, (size_t)at);
+		if (sn_cur_remaining(c) < n)
+			return SN_CUR_SHORT;
+		if (sn_cur_starts_with(c, end, n)) {
+			sn_cur_skip(c, n);
+			return SN_CUR_OK;
+		}
+		sn_cur_skip(c, 1);
+	}
 }
 
-/* Optional UTF-8 byte order mark, whitespace and XML declaration. */
-static enum sn_cur_step skip_prolog(struct sn_cursor *c)
+/*
+ * XML 1.0 prolog: an optional byte order mark, then any number of white
+ * space runs, comments and processing instructions (the XML declaration
+ * is one).  *done is the offset after the last complete item.
+ */
+static enum sn_cur_step skip_prolog(struct sn_cursor *c, size_t *done)
 {
 	enum sn_cur_step st = sn_cur_eat_literal(c, "\xEF\xBB\xBF");
 	if (st == SN_CUR_SHORT)
 		return st;
-	skip_space(c);
-	st = sn_cur_eat_literal(c, "<?xml");
-	if (st == SN_CUR_SHORT)
-		return st;
-	if (st == SN_CUR_OK) {
-		st = skip_decl(c);
+	for (;;) {
+		skip_space(c);
+		*done = sn_cur_offset(c);
+		if (sn_cur_remaining(c) == 0)
+			return SN_CUR_SHORT;
+		if (sn_cur_remaining(c) < 4 && sn_cur_peek_is(c, 0, '<') &&
+		    (sn_cur_remaining(c) == 1 || sn_cur_peek_is(c, 1, '?') || sn_cur_peek_is(c, 1, '!')))
+			return SN_CUR_SHORT; /* "<", "<?", "<!", "<!-" */
+		if (sn_cur_starts_with(c, "<?", 2))
+			st = skip_past(c, "?>");
+		else if (sn_cur_starts_with(c, "<!--", 4))
+			st = skip_past(c, "-->");
+		else
+			return SN_CUR_OK;
 		if (st != SN_CUR_OK)
 			return st;
-		skip_space(c);
 	}
-	return SN_CUR_OK;
 }
 
 static enum sn_cur_step read_stream_header(struct sn_cursor *c, struct xml_tag *t)
@@ -280,12 +301,15 @@ static enum sn_cur_step read_stream_header(struct sn_cursor *c, struct xml_tag *
 	st = read_name(c, &t->name);
 	if (st != SN_CUR_OK)
 		return st;
-	/* Refuse <html>, <?php, SOAP... before reading their attributes. */
-	if (!local_name_is(&t->name, "stream"))
+	/* Refuse <html>, SOAP... before reading their attributes. */
+	bool open = cur_is(&t->name, "open");
+	if (!open && !local_name_is(&t->name, "stream"))
 		return SN_CUR_BAD;
 	st = read_attrs(c, t);
 	if (st != SN_CUR_OK)
 		return st;
+	if (open) /* RFC 7395 3.3.2 */
+		return tag_declares_ns(t, framing_ns) ? SN_CUR_OK : SN_CUR_BAD;
 	return !t->empty && stream_ns_bound(t) ? SN_CUR_OK : SN_CUR_BAD;
 }
 
@@ -304,7 +328,8 @@ static void header_meta(const struct xml_tag *t, struct sn_meta *m)
 			put_value(a->value, m->xmpp_from, sizeof m->xmpp_from, m);
 		else if (cur_is(&a->name, "version"))
 			put_value(a->value, m->xmpp_version, sizeof m->xmpp_version, m);
-		else if (cur_is(&a->name, "xmlns") && !cur_is(&a->value, streams_ns))
+		else if (cur_is(&a->name, "xmlns") && !cur_is(&a->value, streams_ns) &&
+			 !cur_is(&a->value, framing_ns))
 			put_value(a->value, m->xmpp_ns, sizeof m->xmpp_ns, m);
 	}
 }
@@ -507,8 +532,9 @@ enum sn_verdict sn_diss_xmpp(const struct sn_stream *s, struct sn_meta *out)
 	size_t len = s->client_len < XMPP_SCAN_MAX ? s->client_len : XMPP_SCAN_MAX;
 	struct sn_cursor c = sn_cur_make(s->client, len);
 	struct xml_tag header;
+	size_t prolog_done = 0;
 
-	enum sn_cur_step st = skip_prolog(&c);
+	enum sn_cur_step st = skip_prolog(&c, &prolog_done);
 	if (st == SN_CUR_OK)
 		st = read_stream_header(&c, &header);
 	if (st != SN_CUR_OK && !s->client_at_start) {
@@ -519,8 +545,11 @@ enum sn_verdict sn_diss_xmpp(const struct sn_stream *s, struct sn_meta *out)
 		if (mid == SN_CUR_SHORT)
 			st = SN_CUR_SHORT;
 	}
-	if (st == SN_CUR_SHORT && !s->final && s->client_len < XMPP_SCAN_MAX)
+	if (st == SN_CUR_SHORT && !s->final) {
+		if (s->client_at_start)
+			out->skip = (uint32_t)prolog_done;
 		return SN_NEED_MORE;
+	}
 	if (st != SN_CUR_OK)
 		return SN_NO_MATCH;
 

@@ -1,24 +1,64 @@
 /*
  * detect.c - protocol classification dispatch (detect.h): the order in
- * which dissectors run over a connection's first bytes, the mapping of
- * their answers and the server port to a verdict (payload, tls, refuted,
- * port), and the detail phase that re-runs the matching dissector.
+ * which dissectors run over a connection's first bytes, the WebSocket
+ * carrier, the mapping of their answers and the server port to a verdict
+ * (payload, tls, refuted, port), and the detail phase that re-runs the
+ * matching dissector.
  */
 #include "detect.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-/* Runs one dissector unless it already refused; NO_MATCH is remembered. */
-static enum sn_verdict try_dissector(struct sn_detect *st, int id, const struct sn_stream *s,
+#include "websocket.h"
+
+struct sn_detect_ctx {
+	uint32_t msg_bytes;
+	uint8_t *buf[2];     /* WebSocket messages, client and server */
+	uint8_t *scratch;    /* one compressed message */
+	uint8_t *arena;      /* zlib's memory */
+	struct sn_ws_info ws;
+};
+
+struct sn_detect_ctx *sn_detect_ctx_create(uint32_t msg_bytes)
+{
+	struct sn_detect_ctx *ctx = calloc(1, sizeof *ctx);
+	if (!ctx)
+		return NULL;
+	ctx->msg_bytes = msg_bytes;
+	ctx->buf[0] = malloc(msg_bytes + 1u);
+	ctx->buf[1] = malloc(msg_bytes + 1u);
+	ctx->scratch = malloc(msg_bytes + 1u);
+	ctx->arena = malloc(SN_WS_ARENA_BYTES);
+	if (!ctx->buf[0] || !ctx->buf[1] || !ctx->scratch || !ctx->arena) {
+		sn_detect_ctx_destroy(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+void sn_detect_ctx_destroy(struct sn_detect_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	free(ctx->buf[0]);
+	free(ctx->buf[1]);
+	free(ctx->scratch);
+	free(ctx->arena);
+	free(ctx);
+}
+
+/* Runs one dissector unless it already refused; NO_MATCH is remembered in *excluded. */
+static enum sn_verdict try_dissector(uint8_t *excluded, int id, const struct sn_stream *s,
 				     struct sn_meta *meta)
 {
 	const struct sn_dissector *d = sn_dissector_get((enum sn_dissector_id)id);
-	if ((st->excluded & (1u << id)) || !d || !d->dissect)
+	if ((*excluded & (1u << id)) || !d || !d->dissect)
 		return SN_NO_MATCH;
 	memset(meta, 0, sizeof *meta);
 	enum sn_verdict v = d->dissect(s, meta);
 	if (v == SN_NO_MATCH)
-		st->excluded |= (uint8_t)(1u << id);
+		*excluded = (uint8_t)(*excluded | (1u << id));
 	return v;
 }
 
@@ -33,14 +73,16 @@ static int dissector_id_for(enum sn_proto p)
 }
 
 /*
- * The server port's dissector first, then the others in registry order,
- * TLS last.  MATCH (with *id and the scratch meta), NEED_MORE, or NO_MATCH
- * when every dissector refused.
+ * The hinted protocol's dissector first, then the others in registry
+ * order, TLS last.  MATCH or MALFORMED (with *id and the scratch meta),
+ * NEED_MORE (with *skip: the client bytes every waiting dissector is done
+ * with), or NO_MATCH when every dissector refused.
  */
-static enum sn_verdict run_dissectors(struct sn_detect *st, enum sn_proto port,
-				      const struct sn_stream *s, struct sn_meta *meta, int *id)
+static enum sn_verdict run_dissectors(uint8_t *excluded, enum sn_proto hint,
+				      const struct sn_stream *s, struct sn_meta *meta, int *id,
+				      uint32_t *skip)
 {
-	int first = dissector_id_for(port);
+	int first = dissector_id_for(hint);
 	int order[SN_DISS_COUNT + 1];
 	int n = 0;
 
@@ -53,39 +95,116 @@ static enum sn_verdict run_dissectors(struct sn_detect *st, enum sn_proto port,
 		order[n++] = SN_DISS_TLS;
 
 	bool pending = false;
+	uint32_t done = UINT32_MAX;
 	for (int k = 0; k < n; k++) {
-		enum sn_verdict v = try_dissector(st, order[k], s, meta);
-		if (v == SN_MATCH) {
+		enum sn_verdict v = try_dissector(excluded, order[k], s, meta);
+		if (sn_verdict_confirms(v)) {
 			*id = order[k];
-			return SN_MATCH;
+			return v;
 		}
-		pending |= v == SN_NEED_MORE;
+		if (v == SN_NEED_MORE) {
+			pending = true;
+			done = meta->skip < done ? meta->skip : done;
+		}
 	}
+	*skip = pending ? done : 0;
 	return pending ? SN_NEED_MORE : SN_NO_MATCH;
 }
 
-bool sn_detect_classify(struct sn_detect *d, uint8_t port_info, const struct sn_stream *s,
-			struct sn_meta *meta, struct sn_detect_verdict *out)
+static void ws_meta(const struct sn_ws_info *ws, struct sn_meta *m)
+{
+	m->carrier = SN_CARRIER_WEBSOCKET;
+	sn_meta_set(m, m->ws_path, sizeof m->ws_path, ws->path, strlen(ws->path));
+	sn_meta_set(m, m->ws_host, sizeof m->ws_host, ws->host, strlen(ws->host));
+	sn_meta_set(m, m->ws_protocol, sizeof m->ws_protocol, ws->protocol, strlen(ws->protocol));
+	m->truncated = m->truncated || ws->truncated;
+}
+
+/*
+ * The WebSocket carrier: unwraps s into ctx's buffers (*in) and notes in d
+ * whether the client opened with an upgrade.  SN_MATCH when the dissectors
+ * may run on *in.
+ */
+static enum sn_verdict ws_unwrap(struct sn_detect *d, struct sn_detect_ctx *ctx,
+				 const struct sn_stream *s, struct sn_stream *in)
+{
+	struct sn_ws_out out = { .buf = { ctx->buf[0], ctx->buf[1] },
+				 .cap = { ctx->msg_bytes, ctx->msg_bytes },
+				 .scratch = ctx->scratch, .scratch_cap = ctx->msg_bytes,
+				 .arena = ctx->arena, .arena_cap = SN_WS_ARENA_BYTES };
+	enum sn_verdict v = sn_ws_unwrap(s, &ctx->ws, &out);
+	if (v == SN_NO_MATCH)
+		d->carrier = SN_DETECT_WS_NO;
+	if (v != SN_MATCH)
+		return v;
+	d->carrier = SN_DETECT_WS_YES;
+	if (ctx->ws.server_refused)
+		return SN_NO_MATCH; /* a refused upgrade carries nothing */
+	*in = (struct sn_stream){ out.buf[0], out.len[0], out.buf[1], out.len[1], true, s->final };
+	return SN_MATCH;
+}
+
+/* The dissectors over the messages of a WebSocket connection. */
+static enum sn_verdict run_in_websocket(struct sn_detect *d, struct sn_detect_ctx *ctx,
+					const struct sn_stream *s, uint8_t *excluded,
+					struct sn_meta *meta, int *id)
+{
+	struct sn_stream in;
+	enum sn_verdict v = ws_unwrap(d, ctx, s, &in);
+	if (v != SN_MATCH)
+		return v;
+	uint32_t skip;
+	v = run_dissectors(excluded, sn_ws_protocol_proto(ctx->ws.protocol), &in, meta, id, &skip);
+	if (sn_verdict_confirms(v))
+		ws_meta(&ctx->ws, meta);
+	return v;
+}
+
+/*
+ * One pass over s: the bytes as they are, then (once every dissector
+ * refused them, or once the connection is known to be WebSocket) the
+ * messages inside.  `record` keeps NO_MATCH answers in d.
+ */
+static enum sn_verdict one_pass(struct sn_detect *d, struct sn_detect_ctx *ctx, enum sn_proto port,
+				const struct sn_stream *s, bool record, struct sn_meta *meta, int *id,
+				uint32_t *skip)
+{
+	uint8_t outer = d->excluded, inner = d->inner_excluded;
+	enum sn_verdict v = SN_NO_MATCH;
+
+	*skip = 0;
+	if (d->carrier != SN_DETECT_WS_YES)
+		v = run_dissectors(&outer, port, s, meta, id, skip);
+	if (v == SN_NO_MATCH && ctx && d->carrier != SN_DETECT_WS_NO && s->client_at_start)
+		v = run_in_websocket(d, ctx, s, &inner, meta, id);
+	if (record) {
+		d->excluded = outer;
+		d->inner_excluded = inner;
+	}
+	return v;
+}
+
+static void fill_verdict(struct sn_detect_verdict *out, enum sn_verdict v, int id,
+			 const struct sn_meta *meta, uint8_t port_info, bool at_start)
 {
 	enum sn_proto port = sn_port_proto(port_info);
-	int id = -1;
-	enum sn_verdict v = run_dissectors(d, port, s, meta, &id);
+	bool tls = meta->carrier == SN_CARRIER_TLS || meta->carrier == SN_CARRIER_TLS_ALPN;
 
-	if (v == SN_NEED_MORE && !s->final)
-		return false;
-	out->dissector = id;
-	if (v == SN_MATCH && !meta->is_tls) {
+	out->dissector = sn_verdict_confirms(v) ? id : -1;
+	out->undecided = false;
+	out->malformed = v == SN_MALFORMED;
+	if (sn_verdict_confirms(v) && !tls) {
 		out->proto = meta->proto != SN_PROTO_NONE
 				     ? meta->proto
 				     : sn_dissector_get((enum sn_dissector_id)id)->proto;
 		out->evidence = SN_EVIDENCE_PAYLOAD;
-	} else if (v == SN_MATCH && meta->proto != SN_PROTO_NONE) {
+	} else if (sn_verdict_confirms(v) && meta->proto != SN_PROTO_NONE) {
 		out->proto = meta->proto;
 		out->evidence = SN_EVIDENCE_TLS;
-	} else if (v == SN_MATCH && port != SN_PROTO_NONE && (port_info & SN_PORT_TLS)) {
+	} else if (sn_verdict_confirms(v) && port != SN_PROTO_NONE && (port_info & SN_PORT_TLS)) {
 		out->proto = port;
 		out->evidence = SN_EVIDENCE_TLS;
-	} else if (v == SN_NO_MATCH && port != SN_PROTO_NONE && s->client_at_start) {
+	} else if (v == SN_NO_MATCH && port != SN_PROTO_NONE && at_start) {
 		/* only a stream seen from its first byte can refute its port */
 		out->proto = port;
 		out->evidence = SN_EVIDENCE_REFUTED;
@@ -93,17 +212,56 @@ bool sn_detect_classify(struct sn_detect *d, uint8_t port_info, const struct sn_
 		/* undecided, or TLS that names nothing on a clear-text port */
 		out->proto = port;
 		out->evidence = SN_EVIDENCE_PORT;
+		out->undecided = v == SN_NEED_MORE;
 	}
+}
+
+bool sn_detect_classify(struct sn_detect *d, struct sn_detect_ctx *ctx, uint8_t port_info,
+			const struct sn_stream *s, struct sn_meta *meta, struct sn_detect_verdict *out,
+			uint32_t *skip)
+{
+	enum sn_proto port = sn_port_proto(port_info);
+	struct sn_stream open = *s;
+	int id = -1;
+
+	/* While bytes may come, a NO_MATCH is the bytes contradicting a dissector. */
+	open.final = false;
+	enum sn_verdict v = one_pass(d, ctx, port, &open, true, meta, &id, skip);
+	if (v == SN_NEED_MORE && !s->final)
+		return false;
+	if (v == SN_NEED_MORE) {
+		/* The bytes stopped: the waiting dissectors judge on what is there
+		 * (an opening cut by the bound); their refusals now mean only that
+		 * the bytes ran out, so they are not kept. */
+		uint32_t unused;
+		v = one_pass(d, ctx, port, s, false, meta, &id, &unused);
+		if (!sn_verdict_confirms(v))
+			v = SN_NEED_MORE;
+	}
+	*skip = 0;
+	fill_verdict(out, v, id, meta, port_info, s->client_at_start);
 	return true;
 }
 
-bool sn_detect_detail(int id, const struct sn_stream *s, struct sn_meta *meta)
+bool sn_detect_detail(const struct sn_detect *d, struct sn_detect_ctx *ctx, int id,
+		      const struct sn_stream *s, struct sn_meta *meta)
 {
-	const struct sn_dissector *d = sn_dissector_get((enum sn_dissector_id)id);
-	if (!d || !d->dissect)
+	const struct sn_dissector *dis = sn_dissector_get((enum sn_dissector_id)id);
+	if (!dis || !dis->dissect)
 		return false;
+	if (d->carrier == SN_DETECT_WS_YES && ctx) {
+		struct sn_detect scratch = *d;
+		struct sn_stream in;
+		if (ws_unwrap(&scratch, ctx, s, &in) != SN_MATCH)
+			return false;
+		memset(meta, 0, sizeof *meta);
+		if (!sn_verdict_confirms(dis->dissect(&in, meta)))
+			return false;
+		ws_meta(&ctx->ws, meta);
+		return true;
+	}
 	memset(meta, 0, sizeof *meta);
-	return d->dissect(s, meta) == SN_MATCH;
+	return sn_verdict_confirms(dis->dissect(s, meta));
 }
 
 static bool str_same(const char *x, const char *y, size_t cap)
@@ -118,7 +276,8 @@ bool sn_meta_same(const struct sn_meta *x, const struct sn_meta *y)
 	    x->has_clean_session != y->has_clean_session || x->clean_session != y->clean_session ||
 	    x->n_topics != y->n_topics || x->topics_truncated != y->topics_truncated ||
 	    x->has_starttls != y->has_starttls ||
-	    x->starttls != y->starttls || x->is_tls != y->is_tls || x->n_alpn != y->n_alpn)
+	    x->starttls != y->starttls || x->carrier != y->carrier || x->n_alpn != y->n_alpn ||
+	    x->truncated_handshake != y->truncated_handshake)
 		return false;
 	for (size_t k = 0; k < x->n_topics && k < SN_META_TOPICS; k++)
 		if (!str_same(x->topics[k], y->topics[k], SN_META_STR))
@@ -139,5 +298,9 @@ bool sn_meta_same(const struct sn_meta *x, const struct sn_meta *y)
 	       str_same(x->stomp_accept_version, y->stomp_accept_version,
 			sizeof x->stomp_accept_version) &&
 	       str_same(x->stomp_host, y->stomp_host, SN_META_STR) &&
-	       str_same(x->tls_sni, y->tls_sni, SN_META_STR);
+	       str_same(x->tls_sni, y->tls_sni, SN_META_STR) &&
+	       str_same(x->malformed, y->malformed, SN_META_MALFORMED) &&
+	       str_same(x->ws_path, y->ws_path, SN_META_STR) &&
+	       str_same(x->ws_host, y->ws_host, SN_META_STR) &&
+	       str_same(x->ws_protocol, y->ws_protocol, sizeof x->ws_protocol);
 }

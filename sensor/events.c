@@ -172,6 +172,24 @@ static void other_details(struct sn_json *j, const struct sn_meta *m)
 	sn_json_array_end(j);
 }
 
+/* Contract version 2: carriers, malformed and cut handshakes. */
+static void carrier_details(struct sn_json *j, const struct sn_meta *m)
+{
+	const char *carrier = sn_carrier_name(m->carrier);
+	if (carrier) {
+		sn_json_key(j, "carrier");
+		sn_json_string(j, carrier);
+	}
+	key_field(j, "ws_path", m->ws_path, sizeof(m->ws_path));
+	key_field(j, "ws_host", m->ws_host, sizeof(m->ws_host));
+	key_field(j, "ws_protocol", m->ws_protocol, sizeof(m->ws_protocol));
+	key_field(j, "malformed", m->malformed, sizeof(m->malformed));
+	if (m->truncated_handshake) {
+		sn_json_key(j, "truncated_handshake");
+		sn_json_bool(j, true);
+	}
+}
+
 /* `details`: only the keys that are present, in the spec's order. */
 /* details.tunnel: the encapsulations removed, outermost first ("vxlan:5001"). */
 static void tunnel_details(struct sn_json *j, const uint32_t *layers, uint8_t n)
@@ -198,6 +216,7 @@ static void key_details(struct sn_json *j, const struct sn_meta *m, const uint32
 	xmpp_details(j, m);
 	other_details(j, m);
 	tunnel_details(j, layers, n_layers);
+	carrier_details(j, m);
 	sn_json_object_end(j);
 }
 

@@ -39,8 +39,11 @@
 #define SN_FLOW_NIL UINT32_MAX
 #define SN_FLOW_LAYERSETS 4096 /* distinct tunnel layer lists held at once */
 _Static_assert(SN_CONN_TUNNEL_MAX == SN_LAYERS_MAX, "a report holds every listed layer");
-#define SN_FLOW_CLIENT_SEGS 16 /* client data segments before a final call */
-#define SN_FLOW_TOTAL_SEGS 32  /* data segments both ways before a final call */
+#define SN_FLOW_PROBE_BUDGET 65536 /* client bytes a flow may read past its buffer by dropping
+				       what its dissectors are done with (an XML prolog) */
+#define SN_FLOW_SKIP_ROUNDS 64      /* drop-and-refill rounds for one segment */
+#define SN_FLOW_DETAIL_SEGS 16      /* client segments read for metadata after the verdict
+				       (topics); the verdict itself never waits on a count */
 
 enum { SN_LRU_NEW = 0, SN_LRU_EST, SN_LRU_CLOSING, SN_LRU_COUNT };
 
@@ -86,11 +89,11 @@ struct sn_flow_cold {
 	uint32_t isn[2];           /* SYN / SYN-ACK sequence numbers */
 	uint32_t meta;             /* slot in the meta pool, SN_FLOW_NIL */
 	uint32_t rep_prev, rep_next; /* reported list */
-	uint16_t segs[2];          /* data segments seen while classifying */
 	uint8_t flags;             /* SN_FC_* */
 	struct sn_detect det;      /* dissectors that refused (detect.h) */
 	uint8_t match;             /* dissector that matched, for the detail phase */
 	uint16_t layers;           /* tunnel layer list (layerset.h), NONE = none */
+	uint8_t detail_segs;       /* client segments seen in the detail phase */
 };
 
 struct sn_flow_table {
@@ -116,6 +119,7 @@ struct sn_flow_table {
 	uint32_t n_meta, n_meta_free;
 	struct sn_flow_stats st;
 	struct sn_meta scratch;         /* what the last dissector call wrote */
+	struct sn_detect_ctx *dctx;     /* carriers' scratch memory (detect.h) */
 	struct sn_conn_report rep;      /* the report being sent */
 };
 
@@ -398,12 +402,6 @@ static void maybe_open(struct sn_flow_table *ft, uint32_t i, uint64_t now_us,
 
 /* ---- classification ------------------------------------------------------ */
 
-static bool segs_exhausted(const struct sn_flow_cold *c)
-{
-	return c->segs[0] >= SN_FLOW_CLIENT_SEGS ||
-	       c->segs[0] + c->segs[1] >= SN_FLOW_TOTAL_SEGS;
-}
-
 /*
  * Records the verdict.  A clear-text match keeps the buffer a little longer
  * (the detail phase) when its meta could be stored; anything else returns
@@ -426,27 +424,36 @@ static void set_verdict(struct sn_flow_table *ft, uint32_t i, enum sn_proto prot
 	if (kept && ev == SN_EVIDENCE_PAYLOAD && f->buf != SN_REASM_NONE &&
 	    !sn_reasm_full(ft->pool, f->buf, SN_DIR_C2S)) {
 		c->match = (uint8_t)id;
-		c->segs[0] = 0;
-		c->segs[1] = 0;
+		c->detail_segs = 0;
 		return;
 	}
 	release_buffer(ft, i);
 }
 
-/* Turns one dissector pass into a verdict, if it gives one. */
-static void decide(struct sn_flow_table *ft, uint32_t i, const struct sn_stream *s,
-		   uint64_t now_us)
+/*
+ * Turns one dissector pass into a verdict, if it gives one.  Returns false
+ * while undecided; *skip then holds the client bytes the waiting
+ * dissectors are done with.
+ */
+static bool decide(struct sn_flow_table *ft, uint32_t i, const struct sn_stream *s,
+		   uint64_t now_us, uint32_t *skip)
 {
 	struct sn_detect_verdict v;
 
-	if (!sn_detect_classify(&ft->cold[i].det, server_info(ft, i), s, &ft->scratch, &v))
-		return;
+	if (!sn_detect_classify(&ft->cold[i].det, ft->dctx, server_info(ft, i), s, &ft->scratch, &v,
+				skip))
+		return false;
 	ft->st.classified++;
+	if (v.undecided)
+		ft->st.undecided++;
+	if (v.malformed)
+		ft->st.malformed++;
 	set_verdict(ft, i, v.proto, v.evidence, v.dissector);
 	if (ft->flows[i].evidence == SN_EVIDENCE_PAYLOAD ||
 	    ft->flows[i].evidence == SN_EVIDENCE_TLS)
 		ft->st.confirmed++;
 	maybe_open(ft, i, now_us, &ft->scratch);
+	return true;
 }
 
 /* The stream view of a flow's buffer. */
@@ -461,16 +468,38 @@ static void buffer_stream(const struct sn_flow_table *ft, uint32_t i, struct sn_
 	s->server = sn_reasm_prefix(ft->pool, f->buf, SN_DIR_S2C, &s->server_len);
 	/* A lost first segment leaves a hole at the start: the bytes after it are mid-stream. */
 	s->client_at_start = (c->flags & SN_FC_ISN_C) && cd->base == c->isn[0] + 1 &&
-			     (s->client_len > 0 || cd->n_ranges == 0);
-	s->final = segs_exhausted(c) || sn_reasm_full(ft->pool, f->buf, SN_DIR_C2S);
+			     (s->client_len > 0 || cd->held == 0);
+	s->final = sn_reasm_full(ft->pool, f->buf, SN_DIR_C2S);
 }
 
-static void classify_buffer(struct sn_flow_table *ft, uint32_t i, bool final, uint64_t now_us)
+/*
+ * Classifies the buffer.  `ended`: no more bytes will come.  When the
+ * client's bound is reached undecided, the prefix the dissectors are done
+ * with is dropped (within the per-flow budget) to make room, and the
+ * bytes dropped are returned; otherwise the bytes that are there decide,
+ * or the flow stays undecided (never refuted for having stopped).
+ */
+static uint32_t classify_buffer(struct sn_flow_table *ft, uint32_t i, bool ended, uint64_t now_us)
 {
 	struct sn_stream s;
+	uint32_t skip = 0;
 	buffer_stream(ft, i, &s);
-	s.final |= final;
-	decide(ft, i, &s, now_us);
+	bool full = s.final;
+	s.final = ended;
+	if (decide(ft, i, &s, now_us, &skip) || ended)
+		return 0;
+	if (!full)
+		return 0;
+	struct sn_reasm_dir *cd = sn_reasm_dir(ft->pool, ft->flows[i].buf, SN_DIR_C2S);
+	if (skip > 0 && (uint64_t)cd->skipped + skip <= SN_FLOW_PROBE_BUDGET) {
+		sn_reasm_consume(ft->pool, ft->flows[i].buf, SN_DIR_C2S, skip);
+		ft->st.probe_skipped += skip;
+		return skip;
+	}
+	ft->st.probe_budget_hit++;
+	s.final = true;
+	decide(ft, i, &s, now_us, &skip);
+	return 0;
 }
 
 /* No buffer was free: a stream view of just this segment. */
@@ -489,8 +518,8 @@ static void classify_segment(struct sn_flow_table *ft, uint32_t i, int dir,
 		s.server = pkt->payload;
 		s.server_len = pkt->payload_len;
 	}
-	s.final = segs_exhausted(c);
-	decide(ft, i, &s, pkt->ts_us);
+	uint32_t skip;
+	decide(ft, i, &s, pkt->ts_us, &skip);
 }
 
 /* After a match: re-run the matching dissector for richer meta. */
@@ -501,13 +530,15 @@ static void detail_step(struct sn_flow_table *ft, uint32_t i, bool grew, uint64_
 	struct sn_stream s;
 
 	buffer_stream(ft, i, &s);
-	if (grew && sn_detect_detail(ft->cold[i].match, &s, &ft->scratch) &&
+	if (grew && sn_detect_detail(&ft->cold[i].det, ft->dctx, ft->cold[i].match, &s, &ft->scratch) &&
 	    !sn_meta_same(kept, &ft->scratch)) {
 		memcpy(kept, &ft->scratch, sizeof *kept);
 		if (f->flags & SN_FF_REPORTED)
 			send_report(ft, i, SN_REPORT_UPDATE, now_us, SN_CLOSE_NONE, true, NULL);
 	}
-	if (s.final)
+	if (grew)
+		ft->cold[i].detail_segs++;
+	if (s.final || ft->cold[i].detail_segs >= SN_FLOW_DETAIL_SEGS)
 		release_buffer(ft, i);
 }
 
@@ -556,9 +587,7 @@ static void swap_roles(struct sn_flow_table *ft, uint32_t i)
 	f->flags &= (uint8_t)~(SN_FF_VERDICT | SN_FF_QUIET);
 	f->proto = SN_PROTO_NONE;
 	f->evidence = SN_EVIDENCE_PORT;
-	c->det.excluded = 0;
-	c->segs[0] = 0;
-	c->segs[1] = 0;
+	memset(&c->det, 0, sizeof c->det);
 }
 
 /* SYN or SYN-ACK: roles, ISN, and "the server answered".  Returns the direction. */
@@ -638,8 +667,6 @@ static void on_payload(struct sn_flow_table *ft, uint32_t i, int dir, const stru
 	}
 	if ((f->flags & SN_FF_VERDICT) && f->buf == SN_REASM_NONE)
 		return;
-	if (c->segs[dir] < UINT16_MAX)
-		c->segs[dir]++;
 	if (f->buf == SN_REASM_NONE && ((c->flags & SN_FC_RECLAIMED) || !attach_buffer(ft, i))) {
 		classify_segment(ft, i, dir, pkt, seq);
 		return;
@@ -651,8 +678,15 @@ static void on_payload(struct sn_flow_table *ft, uint32_t i, int dir, const stru
 		detail_step(ft, i, rc == SN_REASM_GREW && dir == SN_DIR_C2S, pkt->ts_us);
 		return;
 	}
-	if (rc == SN_REASM_GREW || segs_exhausted(c) || sn_reasm_full(ft->pool, f->buf, SN_DIR_C2S))
-		classify_buffer(ft, i, false, pkt->ts_us);
+	/* Dropping a finished prefix makes room: place the rest of this segment. */
+	for (int round = 0; round < SN_FLOW_SKIP_ROUNDS; round++) {
+		if (rc != SN_REASM_GREW && !sn_reasm_full(ft->pool, f->buf, SN_DIR_C2S))
+			break;
+		if (classify_buffer(ft, i, false, pkt->ts_us) == 0 || dir != SN_DIR_C2S ||
+		    f->buf == SN_REASM_NONE)
+			break;
+		rc = sn_reasm_add(ft->pool, f->buf, dir, seq, pkt->payload, pkt->payload_len);
+	}
 }
 
 /* ---- ending flows --------------------------------------------------------- */
@@ -1018,6 +1052,7 @@ static int alloc_arrays(struct sn_flow_table *ft)
 	ft->flows = sn_bigmem_alloc(flows_bytes(ft));
 	ft->cold = sn_bigmem_alloc(cold_bytes(ft));
 	ft->pool = sn_reasm_pool_create(cfg->classify_buffers, cfg->buffer_bytes);
+	ft->dctx = sn_detect_ctx_create(cfg->buffer_bytes);
 	ft->n_meta = cfg->classify_buffers;
 	ft->metas = calloc(ft->n_meta ? ft->n_meta : 1, sizeof ft->metas[0]);
 	ft->meta_free = calloc(ft->n_meta ? ft->n_meta : 1, sizeof ft->meta_free[0]);
@@ -1029,7 +1064,8 @@ static int alloc_arrays(struct sn_flow_table *ft)
 									    : SN_FLOW_LAYERSETS,
 					   ft->secret.k.s[0] ^ 0x9e3779b97f4a7c15ULL);
 	if (!ft->flows || !ft->cold || !ft->pool || !ft->metas || !ft->meta_free ||
-	    !ft->slot_owner || !ft->slot_prev || !ft->slot_next || !ft->layersets)
+	    !ft->slot_owner || !ft->slot_prev || !ft->slot_next || !ft->layersets ||
+	    !ft->dctx)
 		return -ENOMEM;
 	return 0;
 }
@@ -1080,6 +1116,7 @@ void sn_flow_table_destroy(struct sn_flow_table *ft)
 	sn_bigmem_free(ft->flows, flows_bytes(ft));
 	sn_bigmem_free(ft->cold, cold_bytes(ft));
 	sn_reasm_pool_destroy(ft->pool);
+	sn_detect_ctx_destroy(ft->dctx);
 	free(ft->metas);
 	free(ft->meta_free);
 	free(ft->slot_owner);

@@ -49,6 +49,11 @@ struct sn_flow_stats {
 	uint64_t meta_exhausted;      /* a confirmed flow found no meta slot: later
 					 UPDATE/CLOSE reports carry empty meta */
 	uint64_t out_of_window;       /* segments outside the first-bytes window */
+	uint64_t undecided;           /* verdicts left undecided: the bytes stopped (the bound,
+					 or the connection's end) before any dissector could tell */
+	uint64_t malformed;           /* verdicts that confirmed a protocol breaking its spec */
+	uint64_t probe_skipped;       /* client bytes dropped as finished (an XML prolog) */
+	uint64_t probe_budget_hit;    /* flows whose buffer and probe budget ran out undecided */
 	uint64_t reports;             /* reports sent to the aggregator */
 	uint64_t tunnel_lists_full;   /* a tunnelled flow's layer list was not kept
 					 (its reports carry no details.tunnel) */

@@ -515,6 +515,10 @@ static void rate(const struct sn_groups *gs, struct sn_group *g)
 		.trusted_pattern = g->trusted_pattern[0] ? g->trusted_pattern : NULL,
 		.process_name = g->process_name[0] ? g->process_name : NULL,
 		.tls_alpn = g->tls_alpn[0] ? g->tls_alpn : NULL,
+		.ws_path = g->has_details && g->details.carrier == SN_CARRIER_WEBSOCKET
+				   ? g->details.ws_path
+				   : NULL,
+		.malformed = g->has_details && g->details.malformed[0] ? g->details.malformed : NULL,
 		.connections = g->connections,
 		.min_connections = cfg->rules.min_connections,
 	};

@@ -205,6 +205,10 @@ void sn_worker_counts(const struct sn_worker *w, struct sn_worker_counts *out)
 	out->meta_exhausted = fs.meta_exhausted;
 	out->buffers_reclaimed = fs.buffers_reclaimed;
 	out->tunnel_lists_full = fs.tunnel_lists_full;
+	out->undecided = fs.undecided;
+	out->malformed = fs.malformed;
+	out->probe_skipped = fs.probe_skipped;
+	out->probe_budget_hit = fs.probe_budget_hit;
 }
 
 void sn_worker_counts_add(struct sn_worker_counts *sum, const struct sn_worker_counts *c)
@@ -234,6 +238,10 @@ void sn_worker_counts_add(struct sn_worker_counts *sum, const struct sn_worker_c
 	sum->meta_exhausted += c->meta_exhausted;
 	sum->buffers_reclaimed += c->buffers_reclaimed;
 	sum->tunnel_lists_full += c->tunnel_lists_full;
+	sum->undecided += c->undecided;
+	sum->malformed += c->malformed;
+	sum->probe_skipped += c->probe_skipped;
+	sum->probe_budget_hit += c->probe_budget_hit;
 }
 
 /* ---- aggregator ------------------------------------------------------- */
@@ -511,6 +519,8 @@ void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_
 		"tcp_checksum_bad", "ip_fragments",
 		"ip_reassembled", "ip_reassembly_timeouts", "ip_reassembly_overflow",
 		"ip_fragments_invalid", "tunnelled_segments", "tunnel_too_deep", "tunnel_lists_full",
+		"classify_undecided", "classify_malformed", "classify_probe_skipped_bytes",
+		"classify_probe_budget_hit",
 	};
 	const struct sn_decode_stats *d = &c->decode;
 	const uint64_t values[] = {
@@ -521,6 +531,7 @@ void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_
 		d->tcp_checksum_bad, d->fragments, d->defrag.reassembled, d->defrag.timeouts,
 		d->defrag.overflow, d->defrag.invalid, d->tunnelled, d->tunnel_too_deep,
 		c->tunnel_lists_full,
+		c->undecided, c->malformed, c->probe_skipped, c->probe_budget_hit,
 	};
 	_Static_assert(sizeof names / sizeof names[0] == sizeof values / sizeof values[0],
 		       "one name per counter");

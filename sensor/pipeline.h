@@ -100,6 +100,7 @@ struct sn_worker_counts {
 	uint64_t evicted_half_open, evicted_established;
 	uint64_t pool_exhausted, meta_exhausted, buffers_reclaimed;
 	uint64_t tunnel_lists_full;
+	uint64_t undecided, malformed, probe_skipped, probe_budget_hit;
 };
 void sn_worker_counts(const struct sn_worker *w, struct sn_worker_counts *out);
 /* sum += c */

@@ -1,9 +1,10 @@
 /*
  * reassembly.c - first-bytes buffers: segments placed by sequence number.
  *
- * Owns the per-direction placement rules (base, contiguous prefix, a few
- * held out-of-order ranges, first copy wins, a hard bound) and the pool the
- * flow table borrows buffers from.  All memory is allocated at pool
+ * Owns the per-direction placement rules (base, contiguous prefix,
+ * out-of-order bytes held in place under a bitmap, first copy wins, a hard
+ * bound, dropping a finished prefix) and the pool the flow table borrows
+ * buffers from.  All memory is allocated at pool
  * creation; adding a segment only copies bytes, through struct sn_cursor.
  */
 #include "reassembly.h"
@@ -26,6 +27,7 @@ struct sn_reasm_pool {
 	uint32_t in_use;
 	struct sn_reasm_slot *slots;
 	uint8_t *data; /* n_slots * 2 * dir_bytes */
+	uint8_t *maps; /* n_slots * 2 * SN_REASM_MAP_BYTES(dir_bytes) */
 };
 
 void sn_reasm_dir_reset(struct sn_reasm_dir *d)
@@ -41,79 +43,18 @@ void sn_reasm_dir_set_base(struct sn_reasm_dir *d, uint32_t base_seq)
 	d->based = true;
 }
 
-/* Copies buf[from, to) from the segment whose byte 0 sits at offset rel0. */
-static void copy_span(uint8_t *buf, uint32_t from, uint32_t to, const uint8_t *data, uint32_t len,
-		      int64_t rel0)
+static bool map_get(const uint8_t *map, uint32_t i)
 {
-	struct sn_cursor c = sn_cur_make(data, len);
-	sn_cur_skip(&c, (size_t)((int64_t)from - rel0));
-	sn_cur_copy(&c, buf + from, to - from);
+	return (map[i >> 3] >> (i & 7)) & 1u;
 }
 
-/* Copies only the bytes of [s, e) that no earlier segment filled. */
-static void copy_gaps(const struct sn_reasm_dir *d, uint8_t *buf, uint32_t s, uint32_t e,
-		      const uint8_t *data, uint32_t len, int64_t rel0)
+static void map_set(uint8_t *map, uint32_t i)
 {
-	uint32_t pos = s;
-	for (uint8_t i = 0; i < d->n_ranges && pos < e; i++) {
-		const struct sn_reasm_range *r = &d->ranges[i];
-		if (r->end <= pos)
-			continue;
-		if (r->start >= e)
-			break;
-		if (r->start > pos)
-			copy_span(buf, pos, r->start, data, len, rel0);
-		pos = r->end;
-	}
-	if (pos < e)
-		copy_span(buf, pos, e, data, len, rel0);
+	map[i >> 3] = (uint8_t)(map[i >> 3] | (1u << (i & 7)));
 }
 
-/* True when [s, e) would need a range slot of its own. */
-static bool needs_slot(const struct sn_reasm_dir *d, uint32_t s, uint32_t e)
-{
-	if (s <= d->contig)
-		return false;
-	for (uint8_t i = 0; i < d->n_ranges; i++)
-		if (d->ranges[i].start <= e && d->ranges[i].end >= s)
-			return false;
-	return true;
-}
-
-/* Merges [s, e) into the ranges, then lets the prefix absorb what touches it. */
-static void insert_range(struct sn_reasm_dir *d, uint32_t s, uint32_t e)
-{
-	struct sn_reasm_range out[SN_REASM_RANGES + 1];
-	uint8_t n = 0;
-	bool placed = false;
-
-	for (uint8_t i = 0; i < d->n_ranges; i++) {
-		struct sn_reasm_range r = d->ranges[i];
-		if (r.end < s) {
-			out[n++] = r;
-		} else if (r.start > e) {
-			if (!placed)
-				out[n++] = (struct sn_reasm_range){ s, e };
-			placed = true;
-			out[n++] = r;
-		} else {
-			s = r.start < s ? r.start : s;
-			e = r.end > e ? r.end : e;
-		}
-	}
-	if (!placed)
-		out[n++] = (struct sn_reasm_range){ s, e };
-
-	uint8_t i = 0;
-	for (; i < n && out[i].start <= d->contig; i++)
-		if (out[i].end > d->contig)
-			d->contig = out[i].end;
-	d->n_ranges = (uint8_t)(n - i);
-	memcpy(d->ranges, out + i, (size_t)d->n_ranges * sizeof out[0]);
-}
-
-enum sn_reasm_rc sn_reasm_dir_add(struct sn_reasm_dir *d, uint8_t *buf, uint32_t cap, uint32_t seq,
-				  const uint8_t *data, uint32_t len)
+enum sn_reasm_rc sn_reasm_dir_add(struct sn_reasm_dir *d, uint8_t *buf, uint8_t *map, uint32_t cap,
+				  uint32_t seq, const uint8_t *data, uint32_t len)
 {
 	if (len == 0 || !data)
 		return SN_REASM_OLD;
@@ -131,13 +72,53 @@ enum sn_reasm_rc sn_reasm_dir_add(struct sn_reasm_dir *d, uint8_t *buf, uint32_t
 		return SN_REASM_OLD;
 	if (s < (int64_t)d->contig)
 		s = d->contig;
-	if (needs_slot(d, (uint32_t)s, (uint32_t)e) && d->n_ranges == SN_REASM_RANGES)
-		return SN_REASM_DROPPED;
 
+	/* First copy wins: only bytes no earlier segment filled are written. */
+	struct sn_cursor c = sn_cur_make(data, len);
+	sn_cur_skip(&c, (size_t)(s - rel0));
+	uint32_t placed = 0;
+	for (uint32_t i = (uint32_t)s; i < (uint32_t)e; i++) {
+		uint8_t b = sn_cur_u8(&c);
+		if (map_get(map, i))
+			continue;
+		buf[i] = b;
+		map_set(map, i);
+		placed++;
+	}
+	if (placed == 0)
+		return SN_REASM_OLD;
+	d->held += placed;
 	uint32_t before = d->contig;
-	copy_gaps(d, buf, (uint32_t)s, (uint32_t)e, data, len, rel0);
-	insert_range(d, (uint32_t)s, (uint32_t)e);
+	while (d->contig < cap && map_get(map, d->contig)) {
+		d->contig++;
+		d->held--;
+	}
 	return d->contig > before ? SN_REASM_GREW : SN_REASM_HELD;
+}
+
+void sn_reasm_dir_consume(struct sn_reasm_dir *d, uint8_t *buf, uint8_t *map, uint32_t cap,
+			  uint32_t n)
+{
+	if (n == 0 || n > d->contig)
+		return;
+	memmove(buf, buf + n, cap - n);
+	for (uint32_t i = 0; i < cap; i++) {
+		bool bit = i + n < cap && map_get(map, i + n);
+		map[i >> 3] = (uint8_t)((map[i >> 3] & ~(1u << (i & 7))) | ((unsigned)bit << (i & 7)));
+	}
+	d->base += n;
+	d->contig -= n;
+	d->skipped += n;
+}
+
+static uint8_t *dir_buf(const struct sn_reasm_pool *p, uint32_t slot, int dir)
+{
+	return p->data + ((size_t)slot * 2 + (dir ? 1 : 0)) * p->dir_bytes;
+}
+
+static uint8_t *dir_map(const struct sn_reasm_pool *p, uint32_t slot, int dir)
+{
+	return p->maps + ((size_t)slot * 2 + (dir ? 1 : 0)) * SN_REASM_MAP_BYTES(p->dir_bytes);
 }
 
 struct sn_reasm_pool *sn_reasm_pool_create(uint32_t slots, uint32_t dir_bytes)
@@ -154,7 +135,8 @@ struct sn_reasm_pool *sn_reasm_pool_create(uint32_t slots, uint32_t dir_bytes)
 		goto out_nomem;
 	p->slots = calloc(slots, sizeof p->slots[0]);
 	p->data = malloc((size_t)slots * 2 * dir_bytes + 1);
-	if (!p->slots || !p->data)
+	p->maps = calloc((size_t)slots * 2, SN_REASM_MAP_BYTES(dir_bytes) + 1);
+	if (!p->slots || !p->data || !p->maps)
 		goto out_nomem;
 	for (uint32_t i = slots; i-- > 0;) {
 		p->slots[i].next_free = p->free_head;
@@ -174,6 +156,7 @@ void sn_reasm_pool_destroy(struct sn_reasm_pool *p)
 		return;
 	free(p->slots);
 	free(p->data);
+	free(p->maps);
 	free(p);
 }
 
@@ -187,6 +170,7 @@ uint32_t sn_reasm_acquire(struct sn_reasm_pool *p)
 	s->next_free = SN_REASM_NONE;
 	sn_reasm_dir_reset(&s->dir[0]);
 	sn_reasm_dir_reset(&s->dir[1]);
+	memset(dir_map(p, slot, 0), 0, 2 * SN_REASM_MAP_BYTES(p->dir_bytes));
 	p->in_use++;
 	return slot;
 }
@@ -210,10 +194,6 @@ uint32_t sn_reasm_dir_bytes(const struct sn_reasm_pool *p)
 	return p->dir_bytes;
 }
 
-static uint8_t *dir_buf(const struct sn_reasm_pool *p, uint32_t slot, int dir)
-{
-	return p->data + ((size_t)slot * 2 + (dir ? 1 : 0)) * p->dir_bytes;
-}
 
 struct sn_reasm_dir *sn_reasm_dir(struct sn_reasm_pool *p, uint32_t slot, int dir)
 {
@@ -223,8 +203,8 @@ struct sn_reasm_dir *sn_reasm_dir(struct sn_reasm_pool *p, uint32_t slot, int di
 enum sn_reasm_rc sn_reasm_add(struct sn_reasm_pool *p, uint32_t slot, int dir, uint32_t seq,
 			      const uint8_t *data, uint32_t len)
 {
-	return sn_reasm_dir_add(sn_reasm_dir(p, slot, dir), dir_buf(p, slot, dir), p->dir_bytes, seq,
-				data, len);
+	return sn_reasm_dir_add(sn_reasm_dir(p, slot, dir), dir_buf(p, slot, dir), dir_map(p, slot, dir),
+				p->dir_bytes, seq, data, len);
 }
 
 const uint8_t *sn_reasm_prefix(const struct sn_reasm_pool *p, uint32_t slot, int dir, size_t *len)
@@ -236,4 +216,10 @@ const uint8_t *sn_reasm_prefix(const struct sn_reasm_pool *p, uint32_t slot, int
 bool sn_reasm_full(const struct sn_reasm_pool *p, uint32_t slot, int dir)
 {
 	return p->slots[slot].dir[dir ? 1 : 0].contig >= p->dir_bytes;
+}
+
+void sn_reasm_consume(struct sn_reasm_pool *p, uint32_t slot, int dir, uint32_t n)
+{
+	sn_reasm_dir_consume(sn_reasm_dir(p, slot, dir), dir_buf(p, slot, dir), dir_map(p, slot, dir),
+			     p->dir_bytes, n);
 }

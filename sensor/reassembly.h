@@ -21,29 +21,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SN_REASM_RANGES 4          /* out-of-order ranges held per direction */
 #define SN_REASM_NONE UINT32_MAX   /* "no slot" */
 
-/* A filled byte range [start, end), offsets from the direction's base. */
-struct sn_reasm_range {
-	uint32_t start, end;
-};
+/* Bytes of bitmap a buffer of cap bytes needs. */
+#define SN_REASM_MAP_BYTES(cap) (((size_t)(cap) + 7u) / 8u)
 
-/* One direction's bookkeeping; its bytes live in a caller-supplied buffer. */
+/*
+ * One direction's bookkeeping; its bytes and their bitmap live in
+ * caller-supplied memory (buf[cap], map[SN_REASM_MAP_BYTES(cap)]).
+ */
 struct sn_reasm_dir {
 	uint32_t base;    /* sequence number of byte 0 */
 	uint32_t contig;  /* bytes [0, contig) are present */
+	uint32_t held;    /* bytes present beyond contig (out of order) */
+	uint32_t skipped; /* bytes dropped from the front (sn_reasm_consume) */
 	bool based;       /* base is known */
-	uint8_t n_ranges; /* held ranges beyond contig, sorted, disjoint */
-	struct sn_reasm_range ranges[SN_REASM_RANGES];
 };
 
 enum sn_reasm_rc {
 	SN_REASM_OLD = 0,  /* nothing new: a retransmission or an empty segment */
 	SN_REASM_HELD,     /* new bytes stored, but the prefix did not grow */
 	SN_REASM_GREW,     /* the contiguous prefix grew */
-	SN_REASM_DROPPED,  /* outside the window (before base, past the bound) or
-			      no free range slot to hold it out of order */
+	SN_REASM_DROPPED,  /* outside the window: before base or past the bound */
 };
 
 /* Forgets everything; the next segment (or sn_reasm_dir_set_base) sets the base. */
@@ -54,10 +53,19 @@ void sn_reasm_dir_set_base(struct sn_reasm_dir *d, uint32_t base_seq);
 
 /*
  * Places `len` bytes of `data` starting at sequence number `seq` into
- * buf[0, cap).  The first segment of an unbased direction becomes its base.
+ * buf[0, cap), marking them in map.  The first segment of an unbased
+ * direction becomes its base.  The caller zeroes map with the direction.
  */
-enum sn_reasm_rc sn_reasm_dir_add(struct sn_reasm_dir *d, uint8_t *buf, uint32_t cap, uint32_t seq,
-				  const uint8_t *data, uint32_t len);
+enum sn_reasm_rc sn_reasm_dir_add(struct sn_reasm_dir *d, uint8_t *buf, uint8_t *map, uint32_t cap,
+				  uint32_t seq, const uint8_t *data, uint32_t len);
+
+/*
+ * Drops the first n bytes of the contiguous prefix (n <= contig): the
+ * rest moves to the front and the base advances, so the bound makes room
+ * for bytes further on (a dissector finished with a prolog).
+ */
+void sn_reasm_dir_consume(struct sn_reasm_dir *d, uint8_t *buf, uint8_t *map, uint32_t cap,
+			  uint32_t n);
 
 /* The pool of buffers: `slots` slots of two directions of `dir_bytes` each. */
 struct sn_reasm_pool;
@@ -83,5 +91,8 @@ const uint8_t *sn_reasm_prefix(const struct sn_reasm_pool *p, uint32_t slot, int
 
 /* True when the contiguous prefix reached the bound. */
 bool sn_reasm_full(const struct sn_reasm_pool *p, uint32_t slot, int dir);
+
+/* sn_reasm_dir_consume() on a slot's direction. */
+void sn_reasm_consume(struct sn_reasm_pool *p, uint32_t slot, int dir, uint32_t n);
 
 #endif /* SN_REASSEMBLY_H */

@@ -194,8 +194,12 @@ static void reason_evidence(const struct sn_rule_facts *f, struct sn_rating *out
 		if (f->midstream && f->proto != SN_PROTO_NONE)
 			add_reason(out, "%s traffic seen in clear (connection picked up mid-stream)",
 				   name);
+		else if (f->ws_path)
+			add_reason(out, "%s inside WebSocket frames (path %.60s)", name, f->ws_path);
 		else if ((unsigned)f->proto < SN_PROTO_COUNT && in_clear[f->proto])
 			add_reason(out, "%s", in_clear[f->proto]);
+		if (f->malformed)
+			add_reason(out, "malformed %s handshake: %.100s", name, f->malformed);
 		break;
 	case SN_EVIDENCE_TLS:
 		if (f->tls_alpn && f->tls_alpn[0])

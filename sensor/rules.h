@@ -38,6 +38,8 @@ struct sn_rule_facts {
 	const char *trusted_pattern;  /* the pattern that matched (for the reason) */
 	const char *process_name;     /* NULL when unknown */
 	const char *tls_alpn;         /* ALPN that named the protocol, or NULL */
+	const char *ws_path;          /* the protocol rode WebSocket frames on this path, or NULL */
+	const char *malformed;        /* what broke the handshake's specification, or NULL */
 	uint64_t connections;
 	uint32_t min_connections;
 };

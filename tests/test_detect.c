@@ -10,6 +10,8 @@
 
 static const uint8_t connect_pkt[] = { 0x10, 0x14, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x02, 0x00,
 				       0x3c, 0x00, 0x08, 's',  'e',  'n',  's',  'o', 'r', '-',  '1' };
+static const struct sn_detect no_carrier = { 0 };
+static uint32_t skip_out;
 static const char http_get[] = "GET / HTTP/1.1\r\nHost: example\r\nAccept: */*\r\n\r\n";
 
 static struct sn_stream client_stream(const void *b, size_t n, bool at_start, bool final)
@@ -29,7 +31,7 @@ START_TEST(mqtt_payload_on_any_port)
 	struct sn_meta m;
 	struct sn_detect_verdict v;
 	struct sn_stream s = client_stream(connect_pkt, sizeof connect_pkt, true, false);
-	ck_assert(sn_detect_classify(&d, 0, &s, &m, &v));
+	ck_assert(sn_detect_classify(&d, NULL, 0, &s, &m, &v, &skip_out));
 	ck_assert_int_eq(v.proto, SN_PROTO_MQTT);
 	ck_assert_int_eq(v.evidence, SN_EVIDENCE_PAYLOAD);
 	ck_assert_int_eq(v.dissector, SN_DISS_MQTT);
@@ -43,10 +45,10 @@ START_TEST(partial_connect_waits_then_port_at_final)
 	struct sn_meta m;
 	struct sn_detect_verdict v;
 	struct sn_stream s = client_stream(connect_pkt, 1, true, false);
-	ck_assert(!sn_detect_classify(&d, SN_PROTO_MQTT, &s, &m, &v));
+	ck_assert(!sn_detect_classify(&d, NULL, SN_PROTO_MQTT, &s, &m, &v, &skip_out));
 	s.final = true;
 	s.client_at_start = false; /* mid-stream bytes can never refute the port */
-	ck_assert(sn_detect_classify(&d, SN_PROTO_MQTT, &s, &m, &v));
+	ck_assert(sn_detect_classify(&d, NULL, SN_PROTO_MQTT, &s, &m, &v, &skip_out));
 	ck_assert_int_eq(v.proto, SN_PROTO_MQTT);
 	ck_assert_int_eq(v.evidence, SN_EVIDENCE_PORT);
 }
@@ -58,14 +60,14 @@ START_TEST(http_refutes_port_only_from_start)
 	struct sn_meta m;
 	struct sn_detect_verdict v;
 	struct sn_stream s = client_stream(http_get, strlen(http_get), true, false);
-	ck_assert(sn_detect_classify(&d, SN_PROTO_MQTT, &s, &m, &v));
+	ck_assert(sn_detect_classify(&d, NULL, SN_PROTO_MQTT, &s, &m, &v, &skip_out));
 	ck_assert_int_eq(v.evidence, SN_EVIDENCE_REFUTED);
 	ck_assert_int_eq(v.proto, SN_PROTO_MQTT);
 	ck_assert_uint_eq(d.excluded, (1u << SN_DISS_COUNT) - 1); /* all refused */
 
 	struct sn_detect d2 = { 0 };
 	s.client_at_start = false;
-	ck_assert(sn_detect_classify(&d2, SN_PROTO_MQTT, &s, &m, &v));
+	ck_assert(sn_detect_classify(&d2, NULL, SN_PROTO_MQTT, &s, &m, &v, &skip_out));
 	ck_assert_int_eq(v.evidence, SN_EVIDENCE_PORT);
 }
 END_TEST
@@ -76,7 +78,7 @@ START_TEST(http_on_plain_port_names_nothing)
 	struct sn_meta m;
 	struct sn_detect_verdict v;
 	struct sn_stream s = client_stream(http_get, strlen(http_get), true, false);
-	ck_assert(sn_detect_classify(&d, 0, &s, &m, &v));
+	ck_assert(sn_detect_classify(&d, NULL, 0, &s, &m, &v, &skip_out));
 	ck_assert_int_eq(v.proto, SN_PROTO_NONE);
 	ck_assert_int_eq(v.dissector, -1);
 }
@@ -88,7 +90,7 @@ START_TEST(excluded_dissector_not_run_again)
 	struct sn_meta m;
 	struct sn_detect_verdict v;
 	struct sn_stream s = client_stream(connect_pkt, sizeof connect_pkt, true, true);
-	ck_assert(sn_detect_classify(&d, SN_PROTO_MQTT, &s, &m, &v));
+	ck_assert(sn_detect_classify(&d, NULL, SN_PROTO_MQTT, &s, &m, &v, &skip_out));
 	ck_assert_int_ne(v.evidence, SN_EVIDENCE_PAYLOAD);
 }
 END_TEST
@@ -102,7 +104,7 @@ START_TEST(tls_hello_on_tls_port)
 	struct sn_meta m;
 	struct sn_detect_verdict v;
 	struct sn_stream s = client_stream(buf, (size_t)n, true, true);
-	ck_assert(sn_detect_classify(&d, SN_PROTO_MQTT | SN_PORT_TLS, &s, &m, &v));
+	ck_assert(sn_detect_classify(&d, NULL, SN_PROTO_MQTT | SN_PORT_TLS, &s, &m, &v, &skip_out));
 	ck_assert_int_eq(v.proto, SN_PROTO_MQTT);
 	ck_assert_int_eq(v.evidence, SN_EVIDENCE_TLS);
 	ck_assert_int_eq(v.dissector, SN_DISS_TLS);
@@ -120,9 +122,9 @@ START_TEST(meta_same_compares_fields)
 	strcpy(b.user, "u");
 	ck_assert(!sn_meta_same(&a, &b));
 	struct sn_stream s = client_stream(connect_pkt, sizeof connect_pkt, true, false);
-	ck_assert(sn_detect_detail(SN_DISS_MQTT, &s, &a));
+	ck_assert(sn_detect_detail(&no_carrier, NULL, SN_DISS_MQTT, &s, &a));
 	ck_assert_str_eq(a.client_id, "sensor-1");
-	ck_assert(!sn_detect_detail(SN_DISS_XMPP, &s, &a));
+	ck_assert(!sn_detect_detail(&no_carrier, NULL, SN_DISS_XMPP, &s, &a));
 }
 END_TEST
 

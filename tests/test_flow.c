@@ -844,7 +844,7 @@ START_TEST(tls_on_tls_port_is_tls_evidence)
 	ck_assert_int_eq(reps[0].evidence, SN_EVIDENCE_TLS);
 	ck_assert_int_eq(reps[0].port_proto, SN_PROTO_MQTT);
 	ck_assert(reps[0].port_is_tls);
-	ck_assert(reps[0].meta.is_tls);
+	ck_assert_int_eq(reps[0].meta.carrier, SN_CARRIER_TLS);
 }
 END_TEST
 

@@ -740,7 +740,7 @@ START_TEST(test_tls_alpn_remembered)
 	r.port_is_tls = true;
 	r.evidence = SN_EVIDENCE_TLS;
 	memset(&r.meta, 0, sizeof(r.meta));
-	r.meta.is_tls = true;
+	r.meta.carrier = SN_CARRIER_TLS;
 	r.meta.proto = SN_PROTO_MQTT;
 	r.meta.n_alpn = 1;
 	strcpy(r.meta.tls_alpn[0], "mqtt");

@@ -41,18 +41,41 @@ static size_t connect_len(const uint8_t *buf, size_t n)
 	return i + 1 + rl;
 }
 
-/* Every strict prefix of the CONNECT: NEED_MORE, and NO_MATCH when final. */
+/* Bytes of the opening: fixed header, protocol name, level. */
+static size_t opening_len(const uint8_t *buf, size_t n)
+{
+	size_t at = connect_len(buf, n) - 0;
+	size_t vbi = 1;
+	while (vbi < 5 && (buf[vbi] & 0x80))
+		vbi++;
+	(void)at;
+	return vbi + 1 + 2 + ((size_t)buf[vbi + 1] << 8 | buf[vbi + 2]) + 1;
+}
+
+/*
+ * Every strict prefix of the CONNECT waits (NEED_MORE).  When no more bytes
+ * will come, a prefix without the whole opening is refused, and one with it
+ * is MQTT with truncated_handshake: the opening decides.
+ */
 static void check_truncations(const uint8_t *buf, size_t n)
 {
 	struct sn_meta m;
 	size_t whole = connect_len(buf, n);
+	size_t open = opening_len(buf, n);
 	ck_assert_uint_le(whole, n);
 	for (size_t k = 0; k < whole; k++) {
 		ck_assert_msg(run(buf, k, false, &m) == SN_NEED_MORE, "prefix %zu", k);
 		ck_assert_int_eq(m.proto, SN_PROTO_NONE);
-		ck_assert_msg(run(buf, k, true, &m) == SN_NO_MATCH, "final prefix %zu", k);
+		if (k < open) {
+			ck_assert_msg(run(buf, k, true, &m) == SN_NO_MATCH, "final prefix %zu", k);
+		} else {
+			ck_assert_msg(run(buf, k, true, &m) == SN_MATCH, "final prefix %zu", k);
+			ck_assert_int_eq(m.proto, SN_PROTO_MQTT);
+			ck_assert(m.truncated_handshake);
+		}
 	}
 	ck_assert_int_eq(run(buf, whole, false, &m), SN_MATCH);
+	ck_assert(!m.truncated_handshake);
 }
 
 static bool has_topic(const struct sn_meta *m, const char *t)
@@ -252,8 +275,9 @@ START_TEST(will_v311)
 	uint8_t cut[sizeof b];
 	memcpy(cut, b, sizeof b);
 	cut[1] = 0x1d;
-	ck_assert_int_eq(run(cut, sizeof cut, false, &m), SN_NO_MATCH);
-	ck_assert_str_eq(m.will_topic, "");
+	ck_assert_int_eq(run(cut, sizeof cut, false, &m), SN_MALFORMED);
+	ck_assert_str_eq(m.will_topic, "w/t"); /* what was read before the break stays */
+	ck_assert_str_eq(m.malformed, "a length inside the MQTT CONNECT runs past its remaining length 29");
 }
 END_TEST
 
@@ -287,7 +311,53 @@ START_TEST(password_without_user)
 	ck_assert_str_eq(m.user, "");
 	/* 3.1.1 does not */
 	uint8_t b[sizeof v311_min];
-	ck_assert_int_eq(run(b, with_flags(b, 0x42), false, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run(b, with_flags(b, 0x42), false, &m), SN_MALFORMED);
+	ck_assert_str_eq(m.malformed, "MQTT CONNECT flags 0x42 break the specification");
+}
+END_TEST
+
+/* MQTT 5.0 CONNECT with a property length of 4351 in a 47-byte packet (suricata-verify). */
+START_TEST(v5_property_length_past_packet_is_malformed)
+{
+	uint8_t b[49] = { 0x10, 47, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x05, 0x02, 0x00, 0x3c, 0xff, 0x21 };
+	struct sn_meta m;
+	ck_assert_int_eq(run(b, sizeof b, false, &m), SN_MALFORMED);
+	ck_assert_int_eq(m.proto, SN_PROTO_MQTT);
+	ck_assert_str_eq(m.mqtt_version, "5.0");
+	ck_assert_str_eq(m.malformed, "MQTT 5.0 property length 4351 exceeds the packet");
+	/* known before the packet is complete: no amount of bytes can hold it */
+	ck_assert_int_eq(run(b, 20, false, &m), SN_MALFORMED);
+}
+END_TEST
+
+/* A CONNECT longer than the bytes kept (3 KB of user properties, a long id or password). */
+START_TEST(connect_longer_than_the_bound_decides_on_its_opening)
+{
+	static uint8_t b[4096];
+	size_t props = 3000, n = 0;
+	size_t rl = 10 + 2 + props + 4;
+	b[n++] = 0x10;
+	b[n++] = (uint8_t)(0x80 | (rl & 0x7f));
+	b[n++] = (uint8_t)(rl >> 7);
+	memcpy(b + n, "\x00\x04MQTT\x05\x02\x00\x3c", 10);
+	n += 10;
+	b[n++] = (uint8_t)(0x80 | (props & 0x7f));
+	b[n++] = (uint8_t)(props >> 7);
+	memset(b + n, 0x26, props); /* user property bytes */
+	n += props;
+	memcpy(b + n, "\x00\x02id", 4);
+	n += 4;
+	struct sn_meta m;
+	for (size_t k = 2047; k <= 2049; k++) {
+		ck_assert_int_eq(run(b, k, false, &m), SN_NEED_MORE);
+		ck_assert_int_eq(run(b, k, true, &m), SN_MATCH);
+		ck_assert(m.truncated_handshake);
+		ck_assert_str_eq(m.mqtt_version, "5.0");
+		ck_assert_uint_eq(m.keepalive, 60);
+	}
+	ck_assert_int_eq(run(b, n, false, &m), SN_MATCH);
+	ck_assert(!m.truncated_handshake);
+	ck_assert_str_eq(m.client_id, "id");
 }
 END_TEST
 
@@ -305,9 +375,11 @@ START_TEST(bad_reserved_flag)
 {
 	uint8_t b[sizeof v311_min];
 	struct sn_meta m;
-	ck_assert_int_eq(run(b, with_flags(b, 0x03), false, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run(b, with_flags(b, 0x03), false, &m), SN_MALFORMED);
+	ck_assert_int_eq(m.proto, SN_PROTO_MQTT);
+	ck_assert_str_eq(m.mqtt_version, "3.1.1");
 	/* decided as soon as the flags byte is visible */
-	ck_assert_int_eq(run(b, 10, false, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run(b, 10, false, &m), SN_MALFORMED);
 }
 END_TEST
 
@@ -315,7 +387,7 @@ START_TEST(will_qos_3)
 {
 	uint8_t b[sizeof v311_min];
 	struct sn_meta m;
-	ck_assert_int_eq(run(b, with_flags(b, 0x1e), false, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run(b, with_flags(b, 0x1e), false, &m), SN_MALFORMED);
 }
 END_TEST
 
@@ -323,8 +395,8 @@ START_TEST(will_qos_without_will)
 {
 	uint8_t b[sizeof v311_min];
 	struct sn_meta m;
-	ck_assert_int_eq(run(b, with_flags(b, 0x0a), false, &m), SN_NO_MATCH);
-	ck_assert_int_eq(run(b, with_flags(b, 0x22), false, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run(b, with_flags(b, 0x0a), false, &m), SN_MALFORMED);
+	ck_assert_int_eq(run(b, with_flags(b, 0x22), false, &m), SN_MALFORMED);
 }
 END_TEST
 
@@ -355,9 +427,10 @@ START_TEST(string_past_end)
 	struct sn_meta m;
 	memcpy(b, v311_min, sizeof b);
 	b[13] = 0x05; /* client id claims 5 bytes, 2 remain in the packet */
-	ck_assert_int_eq(run(b, sizeof b, false, &m), SN_NO_MATCH);
-	ck_assert_int_eq(m.proto, SN_PROTO_NONE);
+	ck_assert_int_eq(run(b, sizeof b, false, &m), SN_MALFORMED);
+	ck_assert_int_eq(m.proto, SN_PROTO_MQTT);
 	ck_assert_str_eq(m.client_id, "");
+	ck_assert_str_eq(m.malformed, "a length inside the MQTT CONNECT runs past its remaining length 14");
 }
 END_TEST
 
@@ -368,9 +441,10 @@ START_TEST(trailing_bytes_in_packet)
 	memcpy(b, v311_min, sizeof v311_min);
 	b[1] = 0x0f;
 	b[sizeof v311_min] = 0x00;
-	ck_assert_int_eq(run(b, sizeof b, false, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run(b, sizeof b, false, &m), SN_MALFORMED);
+	ck_assert_str_eq(m.malformed, "MQTT CONNECT has 1 bytes after its payload");
 	/* even before the extra byte arrives, the fields are known to end early */
-	ck_assert_int_eq(run(b, sizeof v311_min, false, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run(b, sizeof v311_min, false, &m), SN_MALFORMED);
 }
 END_TEST
 
@@ -924,6 +998,8 @@ Suite *mqtt_suite(void)
 	tcase_add_test(conn, will_v311);
 	tcase_add_test(conn, will_v5_with_properties);
 	tcase_add_test(conn, password_without_user);
+	tcase_add_test(conn, v5_property_length_past_packet_is_malformed);
+	tcase_add_test(conn, connect_longer_than_the_bound_decides_on_its_opening);
 	tcase_add_test(conn, clean_session_flag);
 	tcase_add_test(conn, bad_reserved_flag);
 	tcase_add_test(conn, will_qos_3);

@@ -1,6 +1,7 @@
 /*
  * test_reassembly.c - first-bytes buffers: sequence placement, held
- * out-of-order ranges, first copy wins, the bound, wrap-around, the pool.
+ * out-of-order bytes (any number of holes), first copy wins, the bound,
+ * wrap-around, dropping a finished prefix, the pool.
  */
 #include <check.h>
 #include <string.h>
@@ -11,16 +12,18 @@
 
 static struct sn_reasm_dir d;
 static uint8_t buf[CAP];
+static uint8_t map[SN_REASM_MAP_BYTES(CAP)];
 
 static void setup(void)
 {
 	sn_reasm_dir_reset(&d);
 	memset(buf, 0, sizeof buf);
+	memset(map, 0, sizeof map);
 }
 
 static enum sn_reasm_rc add(uint32_t seq, const char *s)
 {
-	return sn_reasm_dir_add(&d, buf, CAP, seq, (const uint8_t *)s, (uint32_t)strlen(s));
+	return sn_reasm_dir_add(&d, buf, map, CAP, seq, (const uint8_t *)s, (uint32_t)strlen(s));
 }
 
 START_TEST(first_segment_sets_base)
@@ -56,10 +59,10 @@ START_TEST(out_of_order_is_held_then_joined)
 	sn_reasm_dir_set_base(&d, 10);
 	ck_assert_int_eq(add(13, "def"), SN_REASM_HELD);
 	ck_assert_uint_eq(d.contig, 0);
-	ck_assert_uint_eq(d.n_ranges, 1);
+	ck_assert_uint_eq(d.held, 3);
 	ck_assert_int_eq(add(10, "abc"), SN_REASM_GREW);
 	ck_assert_uint_eq(d.contig, 6);
-	ck_assert_uint_eq(d.n_ranges, 0);
+	ck_assert_uint_eq(d.held, 0);
 	ck_assert_mem_eq(buf, "abcdef", 6);
 }
 END_TEST
@@ -69,7 +72,7 @@ START_TEST(three_pieces_reversed)
 	sn_reasm_dir_set_base(&d, 0);
 	ck_assert_int_eq(add(6, "ghi"), SN_REASM_HELD);
 	ck_assert_int_eq(add(3, "def"), SN_REASM_HELD);
-	ck_assert_uint_eq(d.n_ranges, 1); /* merged: adjacent */
+	ck_assert_uint_eq(d.held, 6);
 	ck_assert_int_eq(add(0, "abc"), SN_REASM_GREW);
 	ck_assert_uint_eq(d.contig, 9);
 	ck_assert_mem_eq(buf, "abcdefghi", 9);
@@ -150,28 +153,54 @@ START_TEST(segment_straddles_wrap)
 }
 END_TEST
 
-START_TEST(range_list_full_drops_new_island)
+/* Any number of holes fits inside the bound: every other byte first. */
+START_TEST(many_holes_are_all_held)
 {
 	sn_reasm_dir_set_base(&d, 0);
-	for (uint32_t k = 0; k < SN_REASM_RANGES; k++)
-		ck_assert_int_eq(add(2 + 4 * k, "x"), SN_REASM_HELD);
-	ck_assert_uint_eq(d.n_ranges, SN_REASM_RANGES);
-	ck_assert_int_eq(add(40, "y"), SN_REASM_DROPPED);
-	/* Touching an existing island still works. */
-	ck_assert_int_eq(add(3, "z"), SN_REASM_HELD);
-	/* Filling from the start absorbs everything it reaches. */
-	ck_assert_int_eq(add(0, "0123456789abcdef"), SN_REASM_GREW);
-	ck_assert_uint_eq(d.contig, 16);
-	ck_assert_uint_eq(d.n_ranges, 0);
-	ck_assert_mem_eq(buf, "01", 2);
-	ck_assert_int_eq(buf[2], 'x');
-	ck_assert_int_eq(buf[3], 'z');
+	for (uint32_t k = 1; k < CAP; k += 2)
+		ck_assert_int_eq(add(k, "x"), SN_REASM_HELD);
+	ck_assert_uint_eq(d.held, CAP / 2);
+	ck_assert_uint_eq(d.contig, 0);
+	/* First copy wins over a held byte. */
+	ck_assert_int_eq(add(1, "z"), SN_REASM_OLD);
+	for (uint32_t k = 0; k < CAP; k += 2)
+		ck_assert_int_eq(add(k, "y"), SN_REASM_GREW);
+	ck_assert_uint_eq(d.contig, CAP);
+	ck_assert_uint_eq(d.held, 0);
+	for (uint32_t k = 0; k < CAP; k++)
+		ck_assert_int_eq(buf[k], k % 2 ? 'x' : 'y');
+}
+END_TEST
+
+/* Dropping a finished prefix moves the rest, held bytes included. */
+START_TEST(consume_makes_room)
+{
+	sn_reasm_dir_set_base(&d, 100);
+	ck_assert_int_eq(add(100, "0123456789"), SN_REASM_GREW);
+	ck_assert_int_eq(add(112, "cd"), SN_REASM_HELD);
+	sn_reasm_dir_consume(&d, buf, map, CAP, 4);
+	ck_assert_uint_eq(d.base, 104);
+	ck_assert_uint_eq(d.contig, 6);
+	ck_assert_uint_eq(d.skipped, 4);
+	ck_assert_mem_eq(buf, "456789", 6);
+	ck_assert_int_eq(add(110, "ab"), SN_REASM_GREW);
+	ck_assert_uint_eq(d.contig, 10);
+	ck_assert_mem_eq(buf, "456789abcd", 10);
+	/* The bound now reaches 4 bytes further. */
+	char fill[CAP + 1];
+	memset(fill, 'f', CAP);
+	fill[CAP] = '\0';
+	ck_assert_int_eq(add(114, fill), SN_REASM_GREW);
+	ck_assert_uint_eq(d.contig, CAP);
+	/* more than the prefix: nothing */
+	sn_reasm_dir_consume(&d, buf, map, CAP, CAP + 1);
+	ck_assert_uint_eq(d.base, 104);
 }
 END_TEST
 
 START_TEST(empty_segment_is_old)
 {
-	ck_assert_int_eq(sn_reasm_dir_add(&d, buf, CAP, 5, (const uint8_t *)"", 0), SN_REASM_OLD);
+	ck_assert_int_eq(sn_reasm_dir_add(&d, buf, map, CAP, 5, (const uint8_t *)"", 0), SN_REASM_OLD);
 	ck_assert(!d.based);
 }
 END_TEST
@@ -261,7 +290,8 @@ Suite *reassembly_suite(void)
 	tcase_add_test(t, before_base_trimmed_or_dropped);
 	tcase_add_test(t, sequence_wraps_around);
 	tcase_add_test(t, segment_straddles_wrap);
-	tcase_add_test(t, range_list_full_drops_new_island);
+	tcase_add_test(t, many_holes_are_all_held);
+	tcase_add_test(t, consume_makes_room);
 	tcase_add_test(t, empty_segment_is_old);
 	tcase_add_test(t, all_orders_of_four);
 	suite_add_tcase(s, t);

@@ -168,11 +168,11 @@ static void check_truncations(const uint8_t *b, size_t whole)
 	ck_assert_int_eq(run(b, whole, false, &full), SN_MATCH);
 	for (size_t k = 0; k < whole; k++) {
 		ck_assert_msg(run(b, k, false, &m) == SN_NEED_MORE, "prefix %zu", k);
-		ck_assert(!m.is_tls);
+		ck_assert_int_eq(m.carrier, SN_CARRIER_NONE);
 		enum sn_verdict v = run(b, k, true, &m);
 		ck_assert_msg(v == SN_NO_MATCH || v == SN_MATCH, "final prefix %zu", k);
 		if (v == SN_MATCH) {
-			ck_assert(m.is_tls);
+			ck_assert(m.carrier == SN_CARRIER_TLS || m.carrier == SN_CARRIER_TLS_ALPN);
 			ck_assert(m.tls_sni[0] == '\0' || strcmp(m.tls_sni, full.tls_sni) == 0);
 		}
 	}
@@ -195,7 +195,7 @@ static void check_capture(const char *pcap, uint16_t port, const char *sni)
 	struct sn_meta m;
 	size_t n = load(pcap, port);
 	ck_assert_int_eq(run(sample, n, false, &m), SN_MATCH);
-	ck_assert(m.is_tls);
+	ck_assert(m.carrier == SN_CARRIER_TLS || m.carrier == SN_CARRIER_TLS_ALPN);
 	ck_assert_int_eq(m.proto, SN_PROTO_NONE);
 	ck_assert_str_eq(m.tls_sni, sni);
 	ck_assert_uint_eq(m.n_alpn, 0);
@@ -247,7 +247,7 @@ START_TEST(sni_alpn_two_records)
 	build_hello(&hs, &o);
 	wrap_two(&hs, hs.n / 2, &rec);
 	ck_assert_int_eq(run(rec.b, rec.n, false, &m), SN_MATCH);
-	ck_assert(m.is_tls);
+	ck_assert(m.carrier == SN_CARRIER_TLS || m.carrier == SN_CARRIER_TLS_ALPN);
 	ck_assert_str_eq(m.tls_sni, "broker.example");
 	ck_assert_uint_eq(m.n_alpn, 1);
 	ck_assert_str_eq(m.tls_alpn[0], "mqtt");
@@ -279,7 +279,7 @@ START_TEST(hello_cut_by_bound)
 	wrap_records(&hs, sizeof hs.b, &rec);
 	ck_assert_int_eq(run(rec.b, 2048, false, &m), SN_NEED_MORE);
 	ck_assert_int_eq(run(rec.b, 2048, true, &m), SN_MATCH);
-	ck_assert(m.is_tls);
+	ck_assert(m.carrier == SN_CARRIER_TLS || m.carrier == SN_CARRIER_TLS_ALPN);
 	ck_assert_str_eq(m.tls_sni, "broker.example");
 	ck_assert_int_eq(m.proto, SN_PROTO_MQTT);
 	ck_assert_int_eq(run(rec.b, rec.n, false, &m), SN_MATCH);
@@ -421,7 +421,7 @@ START_TEST(no_extensions)
 	struct sn_meta m;
 	one_record(&o, &rec);
 	ck_assert_int_eq(run(rec.b, rec.n, false, &m), SN_MATCH);
-	ck_assert(m.is_tls);
+	ck_assert(m.carrier == SN_CARRIER_TLS || m.carrier == SN_CARRIER_TLS_ALPN);
 	ck_assert_uint_eq(m.n_alpn, 0);
 }
 END_TEST
@@ -457,7 +457,7 @@ static void expect_no_match(const uint8_t *b, size_t n)
 {
 	struct sn_meta m;
 	ck_assert_int_eq(run(b, n, false, &m), SN_NO_MATCH);
-	ck_assert(!m.is_tls);
+	ck_assert_int_eq(m.carrier, SN_CARRIER_NONE);
 	ck_assert_str_eq(m.tls_sni, "");
 	ck_assert_int_eq(m.proto, SN_PROTO_NONE);
 }

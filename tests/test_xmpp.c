@@ -325,7 +325,8 @@ START_TEST(other_xml_refused)
 	ck_assert_int_eq(run_str("<!DOCTYPE html>", &m), SN_NO_MATCH);
 	ck_assert_int_eq(run_str("<?xml version='1.0'?><soap:Envelope xmlns:soap='x'>", &m),
 			 SN_NO_MATCH);
-	ck_assert_int_eq(run_str("<?xml-stylesheet href='a'?>", &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_str("<?xml-stylesheet href='a'?>", &m), SN_NEED_MORE); /* a PI: prolog */
+	ck_assert_int_eq(run_str("<?xml-stylesheet href='a'?><html>", &m), SN_NO_MATCH);
 	ck_assert_int_eq(run_str("<streamer xmlns='http://etherx.jabber.org/streams'>", &m),
 			 SN_NO_MATCH);
 	ck_assert_int_eq(run_str("<h", &m), SN_NEED_MORE);
@@ -363,16 +364,18 @@ END_TEST
 
 /* ---- bounds ---- */
 
-START_TEST(long_value_refused)
+START_TEST(long_value_is_read)
 {
 	struct sn_meta m;
 	char buf[2048];
 	int n = snprintf(buf, sizeof buf, "<stream:stream to='");
 	memset(buf + n, 'a', 600);
 	buf[n + 600] = '\0';
-	ck_assert_int_eq(run_str(buf, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_str(buf, &m), SN_NEED_MORE);
 	strcat(buf, "' xmlns:stream='http://etherx.jabber.org/streams'>");
-	ck_assert_int_eq(run_str(buf, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_str(buf, &m), SN_MATCH);
+	ck_assert_uint_eq(strlen(m.xmpp_to), SN_META_STR - 1);
+	ck_assert(m.truncated);
 }
 END_TEST
 
@@ -390,43 +393,88 @@ START_TEST(long_kept_value_truncated)
 }
 END_TEST
 
-START_TEST(too_many_attributes_refused)
+/* 63 attributes after xmlns are read; past 64 the bound leaves it undecided. */
+START_TEST(many_attributes_are_a_bound_not_a_refusal)
 {
 	struct sn_meta m;
-	char buf[2048] = "<stream:stream xmlns:stream='http://etherx.jabber.org/streams'";
-	for (int i = 0; i < 20; i++) {
+	static char buf[4096];
+	strcpy(buf, "<stream:stream xmlns:stream='http://etherx.jabber.org/streams'");
+	for (int i = 0; i < 63; i++) {
 		char a[32];
 		snprintf(a, sizeof a, " a%d='v'", i);
 		strcat(buf, a);
 	}
+	ck_assert_int_eq(run_str(strcat(buf, " to='x'>") - 0, &m), SN_NEED_MORE);
+	buf[strlen(buf) - 8] = '\0';
 	strcat(buf, ">");
-	ck_assert_int_eq(run_str(buf, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_str(buf, &m), SN_MATCH);
 }
 END_TEST
 
-START_TEST(endless_prolog_refused_at_scan_limit)
+/* A prolog is never refused for its length: what is done with is reported in skip. */
+START_TEST(long_prolog_is_reported_as_done_with)
 {
 	struct sn_meta m;
 	static uint8_t ws[8192];
 	memset(ws, ' ', sizeof ws);
 	ck_assert_int_eq(run(ws, 1000, &m), SN_NEED_MORE);
-	ck_assert_int_eq(run(ws, sizeof ws, &m), SN_NO_MATCH);
-	/* an unterminated declaration */
+	ck_assert_uint_eq(m.skip, 1000);
+	ck_assert_int_eq(run(ws, sizeof ws, &m), SN_NEED_MORE);
+	/* an unterminated declaration: nothing done with yet */
 	static uint8_t decl[600];
 	memset(decl, 'v', sizeof decl);
 	memcpy(decl, "<?xml ", 6);
 	ck_assert_int_eq(run(decl, 100, &m), SN_NEED_MORE);
-	ck_assert_int_eq(run(decl, sizeof decl, &m), SN_NO_MATCH);
+	ck_assert_uint_eq(m.skip, 0);
+	ck_assert_int_eq(run(decl, sizeof decl, &m), SN_NEED_MORE);
+	ck_assert_uint_eq(m.skip, 0);
 }
 END_TEST
 
-START_TEST(long_name_refused)
+/* A 345-byte declaration, comments and processing instructions before the header. */
+START_TEST(declaration_comments_and_instructions)
+{
+	struct sn_meta m;
+	static char buf[2048];
+	strcpy(buf, "<?xml version='1.0' encoding='UTF-8' ");
+	size_t n = strlen(buf);
+	memset(buf + n, ' ', 345 - n - 2);
+	strcpy(buf + 343, "?>");
+	size_t decl = strlen(buf);
+	strcat(buf, "\n<!-- a comment with <tags> and -- dashes -->\n<?pi data?>  ");
+	size_t done = strlen(buf);
+	strcat(buf, "<stream:stream to='c2.example' xmlns='jabber:client' "
+		    "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>");
+	ck_assert_uint_eq(decl, 345);
+	ck_assert_int_eq(run_str(buf, &m), SN_MATCH);
+	ck_assert_str_eq(m.xmpp_to, "c2.example");
+	ck_assert_int_eq(run(buf, done + 3, &m), SN_NEED_MORE);
+	ck_assert_uint_eq(m.skip, done);
+	ck_assert_int_eq(run(buf, decl + 3, &m), SN_NEED_MORE);
+	ck_assert_uint_eq(m.skip, decl + 1); /* the declaration and the newline after it */
+}
+END_TEST
+
+/* RFC 7395: XMPP over WebSocket opens with <open/> in the framing namespace. */
+START_TEST(websocket_framing_open)
+{
+	struct sn_meta m;
+	ck_assert_int_eq(run_str("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='c2.example' version='1.0'/>",
+				 &m),
+			 SN_MATCH);
+	ck_assert_str_eq(m.xmpp_to, "c2.example");
+	ck_assert_str_eq(m.xmpp_ns, "");
+	ck_assert_int_eq(run_str("<open xmlns='urn:example:other'/>", &m), SN_NO_MATCH);
+}
+END_TEST
+
+START_TEST(long_name_is_a_bound)
 {
 	struct sn_meta m;
 	char buf[128] = "<";
 	memset(buf + 1, 'n', 100);
 	buf[101] = '\0';
-	ck_assert_int_eq(run_str(buf, &m), SN_NO_MATCH);
+	ck_assert_int_eq(run_str(buf, &m), SN_NEED_MORE); /* a bound: undecided, not refuted */
 }
 END_TEST
 
@@ -641,11 +689,13 @@ Suite *xmpp_suite(void)
 	tcase_add_test(tc, other_xml_refused);
 	tcase_add_test(tc, tls_and_random_refused);
 	tcase_add_test(tc, empty_and_final);
-	tcase_add_test(tc, long_value_refused);
+	tcase_add_test(tc, long_value_is_read);
 	tcase_add_test(tc, long_kept_value_truncated);
-	tcase_add_test(tc, too_many_attributes_refused);
-	tcase_add_test(tc, endless_prolog_refused_at_scan_limit);
-	tcase_add_test(tc, long_name_refused);
+	tcase_add_test(tc, many_attributes_are_a_bound_not_a_refusal);
+	tcase_add_test(tc, long_prolog_is_reported_as_done_with);
+	tcase_add_test(tc, declaration_comments_and_instructions);
+	tcase_add_test(tc, websocket_framing_open);
+	tcase_add_test(tc, long_name_is_a_bound);
 	tcase_add_test(tc, attributes_need_separating_space);
 	tcase_add_test(tc, many_elements_after_header_bounded);
 	suite_add_tcase(s, tc);
