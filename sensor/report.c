@@ -236,12 +236,21 @@ static void meta_from(struct sn_meta *m, json_t *ev, enum sn_proto proto)
 		      json_object_get(d, "stomp_accept_version"));
 	copy_json_str(m->stomp_host, sizeof m->stomp_host, json_object_get(d, "stomp_host"));
 	copy_json_str(m->tls_sni, sizeof m->tls_sni, json_object_get(d, "tls_sni"));
-	m->is_tls = m->tls_sni[0] != '\0';
 	json_t *alpn = json_object_get(d, "tls_alpn");
 	for (size_t i = 0; i < json_array_size(alpn) && m->n_alpn < SN_META_ALPN; i++)
 		copy_json_str(m->tls_alpn[m->n_alpn++], SN_META_ALPN_STR, json_array_get(alpn, i));
-	if (m->n_alpn)
-		m->is_tls = true;
+	if (m->tls_sni[0] || m->n_alpn)
+		m->carrier = SN_CARRIER_TLS;
+	const char *carrier = json_string_value(json_object_get(d, "carrier"));
+	if (carrier && strcmp(carrier, "tls-alpn") == 0)
+		m->carrier = SN_CARRIER_TLS_ALPN;
+	else if (carrier && strcmp(carrier, "websocket") == 0)
+		m->carrier = SN_CARRIER_WEBSOCKET;
+	copy_json_str(m->ws_path, sizeof m->ws_path, json_object_get(d, "ws_path"));
+	copy_json_str(m->ws_host, sizeof m->ws_host, json_object_get(d, "ws_host"));
+	copy_json_str(m->ws_protocol, sizeof m->ws_protocol, json_object_get(d, "ws_protocol"));
+	copy_json_str(m->malformed, sizeof m->malformed, json_object_get(d, "malformed"));
+	m->truncated_handshake = json_is_true(json_object_get(d, "truncated_handshake"));
 }
 
 static enum sn_evidence evidence_of(const char *s)
