@@ -714,6 +714,24 @@ START_TEST(test_golden_errors)
 }
 END_TEST
 
+/* rules.refuted: count (default), demote, ignore; anything else names the choices. */
+START_TEST(test_rules_refuted)
+{
+	struct sn_config c;
+	char msg[512];
+
+	sn_config_defaults(&c);
+	ck_assert_int_eq(c.rules.refuted, SN_REFUTED_COUNT);
+	ck_assert_int_eq(load(&c, "rules:\n  refuted: demote\n", msg, sizeof msg), 0);
+	ck_assert_int_eq(c.rules.refuted, SN_REFUTED_DEMOTE);
+	ck_assert_int_eq(load(&c, "rules:\n  refuted: ignore\n", msg, sizeof msg), 0);
+	ck_assert_int_eq(c.rules.refuted, SN_REFUTED_IGNORE);
+	ck_assert_int_ne(load(&c, "rules:\n  refuted: drop\n", msg, sizeof msg), 0);
+	ck_assert_ptr_nonnull(strstr(msg, "test.yaml:2:12"));
+	ck_assert_ptr_nonnull(strstr(msg, "rules.refuted: expected count, demote or ignore"));
+}
+END_TEST
+
 Suite *config_suite(void);
 
 Suite *config_suite(void)
@@ -725,6 +743,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_shipped_file_equals_defaults);
 	tcase_add_test(tc, test_shipped_file_documents_every_key);
+	tcase_add_test(tc, test_rules_refuted);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("load");
