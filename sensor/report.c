@@ -43,7 +43,8 @@ struct report {
 	json_t *flows;         /* flow events of logs that have them */
 	json_t *seen_flows;    /* "sensor|src|sport|dst|dport|first" -> true (duplicates) */
 	json_t *summaries;     /* "sensor|key" -> latest summary, logs without flows */
-	json_t *groups;        /* key -> latest group event of the rebuilt aggregator */
+	json_t *groups;        /* key -> latest alert/update of a rebuilt group still open */
+	json_t *ended;         /* key -> its summaries, every instance added up (as replay's table) */
 	uint64_t skipped_lines, duplicate_flows;
 };
 
@@ -293,7 +294,13 @@ static bool report_from_flow(struct sn_aggregator *ag, json_t *ev, struct sn_con
 	return true;
 }
 
-/* The rebuilt aggregator's output: keep the latest group event per key. */
+static void sum_into(json_t *row, json_t *s);
+
+/*
+ * The rebuilt aggregator's output.  A group's summary ends it; a key that
+ * comes back (a group evicted when tables.max_groups is full) adds its next
+ * summary to the first, as the replay's table adds up every instance.
+ */
 static void collect_group(void *ctx, const char *type, const char *line, size_t len, uint64_t ts)
 {
 	struct report *R = ctx;
@@ -305,7 +312,18 @@ static void collect_group(void *ctx, const char *type, const char *line, size_t 
 		return;
 	char key[1024];
 	group_key(ev, key, sizeof key);
-	json_object_set_new(R->groups, key, ev);
+	if (strcmp(type, "summary") != 0) {
+		json_object_set_new(R->groups, key, ev);
+		return;
+	}
+	json_object_del(R->groups, key);
+	json_t *prev = json_object_get(R->ended, key);
+	if (prev) {
+		sum_into(prev, ev);
+		json_decref(ev);
+	} else {
+		json_object_set_new(R->ended, key, ev);
+	}
 }
 
 static int cmp_flow_time(const void *a, const void *b)
@@ -323,6 +341,7 @@ static int rebuild_from_flows(struct report *R)
 	char err[512];
 	struct sn_config cfg = R->cfg;
 	cfg.output.flows = false;
+	cfg.tables.group_window = 0; /* as a replay: the search's stats has no window */
 	cfg.output.syslog.target[0] = '\0';
 	struct sn_aggregator *ag = sn_aggregator_create(&cfg, NULL, false, err, sizeof err);
 	if (!ag) {
@@ -436,10 +455,15 @@ static json_t *build_rows(struct report *R)
 	json_t *rows = json_object(); /* key -> row */
 	const char *key;
 	json_t *g;
-	json_object_foreach(R->groups, key, g) {
-		json_t *row = row_from_group(g);
-		json_object_set_new(row, "source", json_string("flows"));
-		json_object_set_new(rows, key, row);
+	json_t *sets[2] = { R->ended, R->groups }; /* after the flush every group has ended */
+	for (int s = 0; s < 2; s++) {
+		json_object_foreach(sets[s], key, g) {
+			if (json_object_get(rows, key))
+				continue;
+			json_t *row = row_from_group(g);
+			json_object_set_new(row, "source", json_string("flows"));
+			json_object_set_new(rows, key, row);
+		}
 	}
 	json_object_foreach(R->summaries, key, g) {
 		char k[1024];
@@ -793,6 +817,7 @@ int sn_report_main(int argc, char **argv)
 	R.seen_flows = json_object();
 	R.summaries = json_object();
 	R.groups = json_object();
+	R.ended = json_object();
 	char *line = malloc(SN_REPORT_LINE_MAX);
 	int code = 0;
 	if (!line) {
@@ -821,5 +846,6 @@ int sn_report_main(int argc, char **argv)
 	json_decref(R.seen_flows);
 	json_decref(R.summaries);
 	json_decref(R.groups);
+	json_decref(R.ended);
 	return code;
 }

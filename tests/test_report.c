@@ -172,6 +172,53 @@ START_TEST(test_csv_formula_guard)
 }
 END_TEST
 
+/* A flow to 203.0.113.<host>:1883 at second `sec` (0..59). */
+static int flow_to(char *out, size_t cap, int host, int sport, int sec)
+{
+	return snprintf(out, cap,
+		"{\"timestamp\":\"2026-11-28T01:00:%02d.500000Z\",\"event_type\":\"flow\",\"sensor\":\"a\","
+		"\"FirstSeen\":\"2026-11-28T01:00:%02d.000000Z\",\"LastSeen\":\"2026-11-28T01:00:%02d.500000Z\","
+		"\"src_ip\":\"10.0.0.1\",\"src_port\":%d,\"dest_ip\":\"203.0.113.%d\",\"dest_port\":1883,"
+		"\"Protocol\":\"MQTT\",\"IsExternal\":\"yes\",\"process_name\":null,\"Users\":[],"
+		"\"BytesSent\":10,\"BytesReceived\":5,\"PacketsSent\":2,\"PacketsReceived\":2,"
+		"\"evidence\":\"payload\",\"client_ids\":[],\"details\":{},\"close\":\"fin\"}\n",
+		sec, sec, sec, sport, host);
+}
+
+START_TEST(test_evicted_group_instances_add_up)
+{
+	/* group .1 alerts (2 connections), 16 other groups evict it from a table of
+	   16, then it comes back and alerts again: one row of 4, as replay's table */
+	static char log[65536], out[65536];
+	size_t len = 0;
+	int sport = 40000;
+	len += (size_t)flow_to(log + len, sizeof log - len, 1, sport++, 0);
+	len += (size_t)flow_to(log + len, sizeof log - len, 1, sport++, 1);
+	for (int h = 2; h <= 17; h++)
+		len += (size_t)flow_to(log + len, sizeof log - len, h, sport++, h);
+	len += (size_t)flow_to(log + len, sizeof log - len, 1, sport++, 18);
+	flow_to(log + len, sizeof log - len, 1, sport++, 19);
+	write_file("a.json", log, false);
+	write_file("small.yaml", "tables:\n  max_groups: 16\n", false);
+	char cpath[300], apath[300], opath[300];
+	snprintf(cpath, sizeof cpath, "%s/small.yaml", dir);
+	snprintf(apath, sizeof apath, "%s/a.json", dir);
+	snprintf(opath, sizeof opath, "%s/out.txt", dir);
+	char *argv[] = { (char *)"report", (char *)"-c", cpath, (char *)"--format", (char *)"json",
+			 (char *)"-o", opath, apath, NULL };
+	ck_assert_int_eq(sn_report_main(8, argv), 0);
+	FILE *f = fopen(opath, "r");
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(out, 1, sizeof out - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(out, "\"dest_ip\": \"203.0.113.1\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"ConnectionCount\": 4"));
+	ck_assert_ptr_nonnull(strstr(out, "\"FirstSeen\": \"2026-11-28T01:00:00.000000Z\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"LastSeen\": \"2026-11-28T01:00:19.500000Z\""));
+}
+END_TEST
+
 START_TEST(test_usage_errors)
 {
 	char *none[] = { (char *)"report", NULL };
@@ -196,6 +243,7 @@ Suite *report_suite(void)
 	tcase_add_test(t, test_group_split_across_sensors);
 	tcase_add_test(t, test_summaries_summed);
 	tcase_add_test(t, test_csv_formula_guard);
+	tcase_add_test(t, test_evicted_group_instances_add_up);
 	tcase_add_test(t, test_usage_errors);
 	suite_add_tcase(s, t);
 	return s;
