@@ -6,30 +6,94 @@
 
 #include <string.h>
 
-uint64_t sn_csum_add(uint64_t sum, const uint8_t *p, size_t n)
-{
-	/* 32-bit big-endian words into a 64-bit accumulator: no carry is lost
-	 * for any n below 2^34 bytes, and the fold takes care of the rest. */
-	while (n >= 4) {
-		sum += (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-		p += 4;
-		n -= 4;
-	}
-	if (n >= 2) {
-		sum += (uint32_t)p[0] << 8 | p[1];
-		p += 2;
-		n -= 2;
-	}
-	if (n)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
-}
-
 uint16_t sn_csum_fold(uint64_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)sum;
+}
+
+/* Folded to a constant by the compiler. */
+static inline bool little_endian(void)
+{
+	const uint16_t one = 1;
+	uint8_t first;
+	memcpy(&first, &one, 1);
+	return first == 1;
+}
+
+/*
+ * The sum is taken in the machine's byte order, four bytes at a time into
+ * four independent 64-bit accumulators (no carry can be lost below 2^32
+ * words, and the additions do not wait on each other), folded to 16 bits,
+ * then swapped back to network order (RFC 1071 section 2(B): the
+ * one's-complement sum does not depend on byte order but for that swap),
+ * so that sums of separate pieces, each starting at an even offset, add up.
+ */
+uint64_t sn_csum_add(uint64_t sum, const uint8_t *p, size_t n)
+{
+	uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+	uint32_t w[4];
+	while (n >= 16) {
+		memcpy(w, p, 16);
+		a0 += w[0];
+		a1 += w[1];
+		a2 += w[2];
+		a3 += w[3];
+		p += 16;
+		n -= 16;
+	}
+	uint8_t tail[16] = { 0 };
+	if (n) {
+		memcpy(tail, p, n);
+		memcpy(w, tail, 16);
+		a0 += w[0];
+		a1 += w[1];
+		a2 += w[2];
+		a3 += w[3];
+	}
+	uint64_t acc = (a0 & 0xffffffffu) + (a0 >> 32) + (a1 & 0xffffffffu) + (a1 >> 32) +
+		       (a2 & 0xffffffffu) + (a2 >> 32) + (a3 & 0xffffffffu) + (a3 >> 32);
+	uint16_t folded = sn_csum_fold(acc);
+	if (little_endian())
+		folded = (uint16_t)(folded << 8 | folded >> 8);
+	return sum + folded;
+}
+
+/* 32-bit words of n bytes (n a multiple of 4) added in machine order. */
+static inline uint64_t add_words(uint64_t acc, const uint8_t *p, size_t n)
+{
+	uint32_t w;
+	for (size_t i = 0; i < n; i += 4) {
+		memcpy(&w, p + i, 4);
+		acc += w;
+	}
+	return acc;
+}
+
+bool sn_csum_tcp_ok(const uint8_t *src, const uint8_t *dst, size_t alen, const uint8_t *seg,
+		    uint32_t len)
+{
+	uint64_t acc = add_words(add_words(0, src, alen), dst, alen);
+	uint64_t a1 = 0;
+	size_t n = len;
+	uint32_t w[2];
+	while (n >= 8) {
+		memcpy(w, seg, 8);
+		acc += w[0];
+		a1 += w[1];
+		seg += 8;
+		n -= 8;
+	}
+	uint8_t tail[8] = { 0 };
+	memcpy(tail, seg, n);
+	memcpy(w, tail, 8);
+	acc += (uint64_t)w[0] + w[1] + (a1 & 0xffffffffu) + (a1 >> 32);
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	uint16_t folded = sn_csum_fold(acc);
+	if (little_endian())
+		folded = (uint16_t)(folded << 8 | folded >> 8);
+	return sn_csum_fold((uint64_t)folded + len + 6) == 0xffff;
 }
 
 void sn_csum_policy_init(struct sn_csum_policy *p, enum sn_checksum_mode mode)

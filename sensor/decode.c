@@ -352,35 +352,35 @@ static bool tcp_options_ok(struct sn_cursor opt)
 }
 
 /* The TCP checksum over the pseudo-header and the whole segment verifies. */
-static bool tcp_checksum_ok(const struct sn_packet *o, struct sn_cursor seg, uint32_t len)
+static bool tcp_checksum_ok(const struct sn_addr *src, const struct sn_addr *dst,
+			    const uint8_t *seg, uint32_t len)
 {
-	size_t alen = o->src.family == 4 ? 4 : 16;
-	uint64_t sum = sn_csum_add(0, o->src.b, alen);
-	sum = sn_csum_add(sum, o->dst.b, alen);
-	sum += (uint64_t)len + IP_PROTO_TCP;
-	sum = sn_csum_add(sum, seg.p + seg.off, len);
-	return sn_csum_fold(sum) == 0xffff;
+	return sn_csum_tcp_ok(src->b, dst->b, src->family == 4 ? 4 : 16, seg, len);
+}
+
+bool sn_packet_checksum_bad(const struct sn_packet *pkt)
+{
+	return pkt->csum_pending && !tcp_checksum_ok(&pkt->src, &pkt->dst, pkt->tcp, pkt->tcp_len);
 }
 
 /*
- * Applies the checksum policy to a segment whose bytes were all captured.
- * Returns false when the segment must be dropped.
+ * Applies the checksum policy to a segment whose bytes were all captured:
+ * while `auto` samples, its checksum is computed and recorded (nothing is
+ * dropped); once validating, the segment is marked for the flow table.
  */
-static bool checksum_admits(struct dec *d, struct sn_cursor seg, uint32_t len)
+static void checksum_policy(struct dec *d, struct sn_cursor seg, uint32_t len)
 {
 	struct sn_csum_policy *p = &d->dc->csum;
 	if (!sn_csum_policy_wants(p) || d->no_checksum || sn_cur_remaining(&seg) != len)
-		return true;
-	bool bad = !tcp_checksum_ok(d->out, seg, len);
+		return;
+	const uint8_t *bytes = seg.p + seg.off;
 	if (!p->decided) {
-		sn_csum_policy_observe(p, bad);
-		return true; /* nothing is dropped before auto has decided */
+		sn_csum_policy_observe(p, !tcp_checksum_ok(&d->out->src, &d->out->dst, bytes, len));
+		return;
 	}
-	if (bad && p->validate) {
-		d->st->tcp_checksum_bad++;
-		return false;
-	}
-	return true;
+	d->out->csum_pending = true;
+	d->out->tcp = bytes;
+	d->out->tcp_len = len;
 }
 
 /*
@@ -405,8 +405,8 @@ static enum sn_decode_rc decode_tcp(struct dec *d, struct sn_cursor l4, uint32_t
 		return fail(d, SN_DERR_TCP_BAD_OFFSET);
 	if (!sn_cur_has(&l4, hdr - TCP_MIN_HDR))
 		return fail(d, SN_DERR_TCP_TRUNCATED);
-	if (d->dc && !checksum_admits(d, seg, l4_wire))
-		return SN_DECODE_SKIP;
+	if (d->dc)
+		checksum_policy(d, seg, l4_wire);
 	if (d->sample_only)
 		return SN_DECODE_SKIP;
 	/* Bad option lengths are counted, but the segment is still usable. */
@@ -622,8 +622,8 @@ static enum sn_decode_rc decode_ipip(struct dec *d, struct sn_cursor l4, uint32_
 }
 
 /* The upper layer of an IP packet (or reassembled datagram). */
-static enum sn_decode_rc decode_l4(struct dec *d, uint8_t proto, struct sn_cursor l4,
-				   uint32_t wire)
+static inline enum sn_decode_rc decode_l4(struct dec *d, uint8_t proto, struct sn_cursor l4,
+					  uint32_t wire)
 {
 	switch (proto) {
 	case IP_PROTO_TCP:
@@ -718,8 +718,10 @@ static enum sn_decode_rc decode_ipv4(struct dec *d)
 	d->out->src.family = d->out->dst.family = 4;
 	sn_cur_copy(&h, d->out->src.b, 4);
 	sn_cur_copy(&h, d->out->dst.b, 4);
-	memset(d->out->src.b + 4, 0, 12);
-	memset(d->out->dst.b + 4, 0, 12);
+	if (d->depth) { /* an outer IPv6 header may have filled them */
+		memset(d->out->src.b + 4, 0, 12);
+		memset(d->out->dst.b + 4, 0, 12);
+	}
 	bool unknown_len = total == 0;
 	if (unknown_len)
 		total = ip_len_unknown(d);

@@ -78,7 +78,6 @@ struct sn_decode_stats {
 	uint64_t not_ip;           /* ARP and other non-IP frames (skipped) */
 	uint64_t not_tcp;          /* IP but not TCP (skipped) */
 	uint64_t fragments;        /* IP fragments (held for reassembly, or skipped) */
-	uint64_t tcp_checksum_bad; /* segments dropped for a bad TCP checksum */
 	uint64_t tunnelled;        /* frames with at least one tunnel removed */
 	uint64_t tunnel_too_deep;  /* frames nested deeper than SN_TUNNEL_MAX_DEPTH (skipped) */
 	struct sn_defrag_stats defrag;
@@ -127,6 +126,9 @@ struct sn_packet {
 	uint8_t n_layers;        /* encapsulations listed in layers[] */
 	bool reassembled;        /* payload points into the decoder's reassembly buffer */
 	uint64_t tunnel_ctx;     /* keyed hash of the tunnels' outer addresses and ids; 0 = none */
+	bool csum_pending;       /* the checksum policy wants this whole segment checked */
+	const uint8_t *tcp;      /* when csum_pending: the segment (header + payload) */
+	uint32_t tcp_len;
 	uint8_t tcp_flags;
 	uint32_t seq, ack;
 	uint32_t ip_bytes;       /* IP-layer length from the header (not caplen) */
@@ -149,6 +151,14 @@ enum sn_decode_rc {
 enum sn_decode_rc sn_decode_packet(int linktype, const uint8_t *frame, uint32_t caplen,
 				   uint32_t wirelen, uint64_t ts_us, struct sn_packet *out,
 				   struct sn_decode_stats *st);
+
+/*
+ * The TCP checksum of a segment with csum_pending set is wrong.  Checking
+ * every segment would read every captured byte, so the decoder only marks
+ * a segment and the flow table asks where a bad one could change what is
+ * seen: control segments and payload that would reach classification.
+ */
+bool sn_packet_checksum_bad(const struct sn_packet *pkt);
 
 #define SN_TUNNEL_MAX_PORTS 4
 

@@ -882,12 +882,33 @@ static void prefetch_victims(const struct sn_flow_table *ft)
 }
 
 /* One segment, its key and hash already known. */
+/*
+ * A segment's checksum matters where a forged one could change what the
+ * table sees: a control segment (SYN, FIN, RST, bare ACK), or payload that
+ * would reach classification (a new connection, or one whose first bytes
+ * are still kept).  The payload of a connection already decided is only
+ * counted, so its bytes are not read again.
+ */
+static bool checksum_matters(const struct sn_flow_table *ft, uint32_t i,
+			     const struct sn_packet *pkt)
+{
+	if (i == SN_FLOW_NIL || pkt->payload_wire_len == 0 ||
+	    (pkt->tcp_flags & (SN_TCP_SYN | SN_TCP_FIN | SN_TCP_RST)))
+		return true;
+	const struct sn_flow *f = &ft->flows[i];
+	return !(f->flags & SN_FF_VERDICT) || f->buf != SN_REASM_NONE;
+}
+
 static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
 		    const struct sn_flow_key *k, bool src_is_a, uint64_t h)
 {
 	prefetch_victims(ft);
 	uint32_t i = lookup(ft, k, h);
 
+	if (pkt->csum_pending && checksum_matters(ft, i, pkt) && sn_packet_checksum_bad(pkt)) {
+		ft->st.checksum_bad++; /* never reaches the connection */
+		return;
+	}
 	if (i == SN_FLOW_NIL) {
 		if (!starts_flow(pkt))
 			return;

@@ -209,6 +209,7 @@ void sn_worker_counts(const struct sn_worker *w, struct sn_worker_counts *out)
 	out->malformed = fs.malformed;
 	out->probe_skipped = fs.probe_skipped;
 	out->probe_budget_hit = fs.probe_budget_hit;
+	out->checksum_bad = fs.checksum_bad;
 }
 
 void sn_worker_counts_add(struct sn_worker_counts *sum, const struct sn_worker_counts *c)
@@ -219,7 +220,6 @@ void sn_worker_counts_add(struct sn_worker_counts *sum, const struct sn_worker_c
 	sum->decode.not_ip += c->decode.not_ip;
 	sum->decode.not_tcp += c->decode.not_tcp;
 	sum->decode.fragments += c->decode.fragments;
-	sum->decode.tcp_checksum_bad += c->decode.tcp_checksum_bad;
 	sum->decode.tunnelled += c->decode.tunnelled;
 	sum->decode.tunnel_too_deep += c->decode.tunnel_too_deep;
 	sum->decode.defrag.fragments += c->decode.defrag.fragments;
@@ -242,6 +242,7 @@ void sn_worker_counts_add(struct sn_worker_counts *sum, const struct sn_worker_c
 	sum->malformed += c->malformed;
 	sum->probe_skipped += c->probe_skipped;
 	sum->probe_budget_hit += c->probe_budget_hit;
+	sum->checksum_bad += c->checksum_bad;
 }
 
 /* ---- aggregator ------------------------------------------------------- */
@@ -528,7 +529,7 @@ void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_
 		ag->have_log ? ag->log.errors : 0, live ? live->report_queue_full : 0,
 		ag->syslog ? sn_syslog_dropped(ag->syslog) : 0, c->buffers_reclaimed, gs.allow_held,
 		gs.allow_held_evicted, gs.refuted_ignored,
-		d->tcp_checksum_bad, d->fragments, d->defrag.reassembled, d->defrag.timeouts,
+		c->checksum_bad, d->fragments, d->defrag.reassembled, d->defrag.timeouts,
 		d->defrag.overflow, d->defrag.invalid, d->tunnelled, d->tunnel_too_deep,
 		c->tunnel_lists_full,
 		c->undecided, c->malformed, c->probe_skipped, c->probe_budget_hit,

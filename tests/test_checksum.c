@@ -24,6 +24,33 @@ START_TEST(odd_length_and_verification)
 }
 END_TEST
 
+/* The one-pass TCP check agrees with the piecewise sum, every length 0..100. */
+START_TEST(tcp_one_pass_matches_pieces)
+{
+	uint8_t src[16], dst[16], seg[104];
+	for (unsigned i = 0; i < sizeof seg; i++)
+		seg[i] = (uint8_t)(i * 37 + 11);
+	for (unsigned i = 0; i < 16; i++)
+		src[i] = (uint8_t)(i * 13 + 1), dst[i] = (uint8_t)(i * 29 + 7);
+	for (size_t alen = 4; alen <= 16; alen += 12) {
+		for (uint32_t len = 20; len <= 100; len++) {
+			seg[16] = seg[17] = 0; /* the checksum field */
+			uint64_t sum = sn_csum_add(0, src, alen);
+			sum = sn_csum_add(sum, dst, alen);
+			sum += (uint64_t)len + 6;
+			sum = sn_csum_add(sum, seg, len);
+			uint16_t ck = (uint16_t)~sn_csum_fold(sum);
+			seg[16] = (uint8_t)(ck >> 8);
+			seg[17] = (uint8_t)ck;
+			ck_assert_msg(sn_csum_tcp_ok(src, dst, alen, seg, len), "alen %zu len %u", alen, len);
+			seg[len - 1] ^= 0x40;
+			ck_assert(!sn_csum_tcp_ok(src, dst, alen, seg, len));
+			seg[len - 1] ^= 0x40;
+		}
+	}
+}
+END_TEST
+
 START_TEST(policy_yes_no)
 {
 	struct sn_csum_policy p;
@@ -77,6 +104,7 @@ Suite *checksum_suite(void)
 	TCase *t = tcase_create("checksum");
 	tcase_add_test(t, rfc1071_example);
 	tcase_add_test(t, odd_length_and_verification);
+	tcase_add_test(t, tcp_one_pass_matches_pieces);
 	tcase_add_test(t, policy_yes_no);
 	tcase_add_test(t, policy_auto_offload_turns_off);
 	tcase_add_test(t, policy_auto_few_bad_validates);
