@@ -1,8 +1,9 @@
 /*
  * test_hotpath.c - no heap allocation per packet: the packet path of
  * sensor/pipeline.c (decoder, flow table, dissectors, reassembly, rules,
- * groups, events, the event log) allocates only when a worker and the
- * aggregator are created.
+ * groups, events, the event log), driven per packet as the daemon does or
+ * through replay's lookahead window (sensor/lookahead.c), allocates only
+ * when a worker, the aggregator and the window are created.
  *
  * A capture is read into memory first, replayed once to warm up (every
  * table touched, every group alerted, flushed at the end of input), then
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lookahead.h"
 #include "pipeline.h"
 #include "testutil.h"
 
@@ -71,16 +73,28 @@ static void load(const char *name, struct capture *c)
  * `count`.  The groups' end-of-input flush (once per run: it sorts the
  * groups into creation order in an array it allocates) comes after.
  */
+static void tick_after(void *ag, struct sn_worker *w)
+{
+	sn_aggregator_tick(ag, sn_worker_now(w));
+}
+
 static uint64_t replay(const struct capture *c, uint64_t shift, struct sn_worker *w,
-		       struct sn_aggregator *ag, bool count)
+		       struct sn_aggregator *ag, bool count, struct sn_lookahead *la)
 {
 	if (count)
 		sn_test_alloc_arm();
 	for (size_t i = 0; i < c->n; i++) {
-		sn_worker_packet(w, c->bytes + c->pkt[i].off, c->pkt[i].caplen, c->pkt[i].wirelen,
-				 c->pkt[i].ts_us + shift);
+		const uint8_t *frame = c->bytes + c->pkt[i].off;
+		if (la) { /* replay.c's window: prepare, prefetch, process */
+			sn_lookahead_push(la, frame, c->pkt[i].caplen, c->pkt[i].wirelen,
+					  c->pkt[i].ts_us + shift);
+			continue;
+		}
+		sn_worker_packet(w, frame, c->pkt[i].caplen, c->pkt[i].wirelen, c->pkt[i].ts_us + shift);
 		sn_aggregator_tick(ag, sn_worker_now(w));
 	}
+	if (la)
+		sn_lookahead_drain(la);
 	uint64_t end = sn_worker_now(w);
 	sn_worker_report_live(w);
 	sn_worker_advance(w, end + 1000000u);
@@ -116,7 +130,7 @@ END_TEST
 
 /* Replays `name` twice under cfg; the second replay must not allocate. */
 static void no_allocation_after_warm_up(const char *name, struct sn_config *cfg, const char *log,
-					bool want_table)
+					bool want_table, bool window)
 {
 	static struct capture c;
 	char err[512];
@@ -126,14 +140,17 @@ static void no_allocation_after_warm_up(const char *name, struct sn_config *cfg,
 	ck_assert_msg(ag != NULL, "%s", err);
 	struct sn_worker *w = sn_worker_create(cfg, c.linktype, sn_aggregator_report, ag, 7);
 	ck_assert_ptr_nonnull(w);
+	static struct sn_lookahead la;
+	if (window)
+		ck_assert_int_eq(sn_lookahead_init(&la, w, tick_after, ag), 0);
 
-	replay(&c, 0, w, ag, false);
+	replay(&c, 0, w, ag, false, window ? &la : NULL);
 	struct sn_worker_counts warm;
 	sn_worker_counts(w, &warm);
 	ck_assert_uint_gt(warm.flows_created, 0);
 	ck_assert_uint_gt(warm.classified, 0);
 
-	uint64_t n = replay(&c, DAY_US, w, ag, true);
+	uint64_t n = replay(&c, DAY_US, w, ag, true, window ? &la : NULL);
 	void *first = sn_test_alloc_first_caller();
 
 	Dl_info where;
@@ -150,6 +167,8 @@ static void no_allocation_after_warm_up(const char *name, struct sn_config *cfg,
 		      name, (unsigned long long)n, c.n, where.dli_sname ? where.dli_sname : "here",
 		      where.dli_fname ? where.dli_fname : "?",
 		      (unsigned long)((const char *)first - (const char *)where.dli_fbase));
+	if (window)
+		sn_lookahead_free(&la);
 	sn_worker_destroy(w);
 	sn_aggregator_destroy(ag);
 	free(c.bytes);
@@ -163,11 +182,12 @@ START_TEST(demo_no_allocation_after_warm_up)
 	sn_config_defaults(&cfg);
 	snprintf(cfg.sensor_name, sizeof cfg.sensor_name, "hot");
 	cfg.output.flows = true;
-	no_allocation_after_warm_up("demo.pcap", &cfg, "/dev/null", false);
+	no_allocation_after_warm_up("demo.pcap", &cfg, "/dev/null", false, false);
 }
 END_TEST
 
-/* Replay's shape: the table kept, every group of a golden capture alerting. */
+/* Replay's shape: the lookahead window, the table kept, every group of a
+   golden capture alerting. */
 START_TEST(golden_table_no_allocation_after_warm_up)
 {
 	struct sn_config cfg;
@@ -178,11 +198,23 @@ START_TEST(golden_table_no_allocation_after_warm_up)
 	cfg.rules.min_connections = 1;
 	cfg.rules.min_suspicion = SN_SUSP_LOW;
 	no_allocation_after_warm_up("xmpp-slixmpp-login-plaintext-5222.pcap", &cfg, "/dev/null",
-				    true);
+				    true, true);
 }
 END_TEST
 
 /* Small tables: eviction and pool exhaustion on the path, still no allocation. */
+/* The demo through replay's lookahead window. */
+START_TEST(demo_window_no_allocation_after_warm_up)
+{
+	struct sn_config cfg;
+
+	sn_config_defaults(&cfg);
+	snprintf(cfg.sensor_name, sizeof cfg.sensor_name, "hot");
+	cfg.output.flows = true;
+	no_allocation_after_warm_up("demo.pcap", &cfg, "/dev/null", true, true);
+}
+END_TEST
+
 START_TEST(small_tables_no_allocation_after_warm_up)
 {
 	struct sn_config cfg;
@@ -193,7 +225,7 @@ START_TEST(small_tables_no_allocation_after_warm_up)
 	cfg.tables.max_flows = 16;
 	cfg.tables.max_groups = 4;
 	cfg.tables.classify_buffers = 2;
-	no_allocation_after_warm_up("demo.pcap", &cfg, "/dev/null", false);
+	no_allocation_after_warm_up("demo.pcap", &cfg, "/dev/null", false, false);
 }
 END_TEST
 
@@ -206,6 +238,7 @@ Suite *hotpath_suite(void)
 	tcase_add_test(t, counter_counts);
 	tcase_add_test(t, demo_no_allocation_after_warm_up);
 	tcase_add_test(t, golden_table_no_allocation_after_warm_up);
+	tcase_add_test(t, demo_window_no_allocation_after_warm_up);
 	tcase_add_test(t, small_tables_no_allocation_after_warm_up);
 	suite_add_tcase(s, t);
 	return s;
