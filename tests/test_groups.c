@@ -955,6 +955,53 @@ START_TEST(test_allow_user_after_open)
 }
 END_TEST
 
+/* XMPP: the SASL user follows the stream header; a CLOSE ends the hold. */
+START_TEST(test_allow_xmpp_user_at_close)
+{
+	allow_user("implant01");
+	struct sn_groups *g = make(16, true);
+	struct sn_conn_report r = amqp(SN_REPORT_OPEN, T0 + SEC, 1, "");
+
+	r.proto = r.port_proto = r.meta.proto = SN_PROTO_XMPP;
+	r.server_port = 5222;
+	feed(g, &r);
+	ck_assert_uint_eq(stats(g).connections, 0);
+	r.kind = SN_REPORT_CLOSE;
+	strcpy(r.meta.user, "implant01");
+	r.bytes[0] += 30;
+	r.bytes_delta[0] = 30;
+	r.bytes_delta[1] = 0;
+	feed(g, &r);
+	ck_assert_uint_eq(rec.n_flows, 1);
+	ck_assert_uint_eq(stats(g).allowed, 1);
+	sn_groups_flush(g, T0 + 5 * SEC);
+	ck_assert_uint_eq(rec.n, 1);
+	ck_assert_str_eq(rec.ev[0].g.allowed_by, "rules.allow_users[0]");
+	ck_assert_uint_eq(rec.ev[0].g.bytes_sent, 130);
+	ck_assert_uint_eq(rec.ev[0].g.connections, 1);
+	sn_groups_destroy(g);
+}
+END_TEST
+
+/* A held connection whose slot a later one needs is decided early, counted. */
+START_TEST(test_allow_hold_slot_reused)
+{
+	allow_user("c2user");
+	struct sn_groups *g = make(16, false);
+	struct sn_conn_report r = amqp(SN_REPORT_OPEN, T0 + SEC, 1, "");
+
+	feed(g, &r);
+	r = amqp(SN_REPORT_OPEN, T0 + 2 * SEC, 2, "");
+	r.flow_id = 1 + 1024; /* the same slot of the 1,024 */
+	feed(g, &r);
+	struct sn_groups_stats st = stats(g);
+	ck_assert_uint_eq(st.allow_held, 2);
+	ck_assert_uint_eq(st.allow_held_evicted, 1);
+	ck_assert_uint_eq(st.connections, 1); /* the first, counted without its user */
+	sn_groups_destroy(g);
+}
+END_TEST
+
 /* Another user, or none before the hold ends: counted and alerting as ever. */
 START_TEST(test_allow_other_user_and_hold_timeout)
 {
@@ -1285,6 +1332,8 @@ Suite *groups_suite(void)
 	tcase_add_test(t, test_allow_list_not_counted);
 	tcase_add_test(t, test_allowed_destination);
 	tcase_add_test(t, test_allow_user_after_open);
+	tcase_add_test(t, test_allow_xmpp_user_at_close);
+	tcase_add_test(t, test_allow_hold_slot_reused);
 	tcase_add_test(t, test_allow_other_user_and_hold_timeout);
 	tcase_add_test(t, test_allow_mixed_group);
 	tcase_add_test(t, test_rules_swap_alerts_on_next_report);
