@@ -45,7 +45,8 @@ _Static_assert(SN_CONN_TUNNEL_MAX == SN_LAYERS_MAX, "a report holds every listed
 #define SN_FLOW_DETAIL_SEGS 16      /* client segments read for metadata after the verdict
 				       (topics); the verdict itself never waits on a count */
 
-enum { SN_LRU_NEW = 0, SN_LRU_EST, SN_LRU_CLOSING, SN_LRU_COUNT };
+/* half-open, established, one FIN, ended (lingering to count its last packets) */
+enum { SN_LRU_NEW = 0, SN_LRU_EST, SN_LRU_CLOSING, SN_LRU_ENDED, SN_LRU_COUNT };
 
 /* struct sn_flow.flags */
 #define SN_FF_CLIENT_IS_A 0x01 /* the key's endpoint `a` is the client */
@@ -55,6 +56,8 @@ enum { SN_LRU_NEW = 0, SN_LRU_EST, SN_LRU_CLOSING, SN_LRU_COUNT };
 #define SN_FF_FIN_C 0x10
 #define SN_FF_FIN_S 0x20
 #define SN_FF_QUIET 0x40       /* verdict in and never reportable */
+#define SN_FF_ENDED 0x80       /* FIN both ways or RST: lingers on the closing list
+				  to count the last packets (the final ACK) */
 
 /* struct sn_flow_cold.flags */
 #define SN_FC_DATA_C 0x01
@@ -385,6 +388,15 @@ static void send_report(struct sn_flow_table *ft, uint32_t i, enum sn_report_kin
 	ft->st.reports++;
 	if (ft->cfg.report)
 		ft->cfg.report(ft->cfg.report_ctx, r);
+}
+
+/* Bytes or packets since the last report. */
+static bool counts_changed(const struct sn_flow_table *ft, uint32_t i)
+{
+	const struct sn_flow *f = &ft->flows[i];
+	const struct sn_flow_cold *c = &ft->cold[i];
+	return f->bytes[0] != c->rep_bytes[0] || f->bytes[1] != c->rep_bytes[1] ||
+	       f->packets[0] != c->rep_packets[0] || f->packets[1] != c->rep_packets[1];
 }
 
 /* OPEN once the flow counts, its verdict is in and it is reportable. */
@@ -721,15 +733,49 @@ static void finalize(struct sn_flow_table *ft, uint32_t i, uint64_t now_us)
 	maybe_open(ft, i, now_us, NULL);
 }
 
+/*
+ * Removes a flow, with its CLOSE report if it was reported.  A flow that
+ * ended (FIN both ways, RST) says so whatever removes it, and its report
+ * carries the time of its last packet.
+ */
 static void close_flow(struct sn_flow_table *ft, uint32_t i, enum sn_close_reason why,
 		       uint64_t now_us)
 {
 	struct sn_flow *f = &ft->flows[i];
+	uint8_t both = SN_FF_FIN_C | SN_FF_FIN_S;
+	if (f->flags & SN_FF_ENDED) {
+		why = (f->flags & both) == both ? SN_CLOSE_FIN : SN_CLOSE_RST;
+		now_us = f->last_us;
+	}
 	if (f->flags & SN_FF_ESTABLISHED)
 		finalize(ft, i, now_us);
 	if (f->flags & SN_FF_REPORTED)
 		send_report(ft, i, SN_REPORT_CLOSE, now_us, why, false, NULL);
 	free_flow(ft, i);
+}
+
+/*
+ * The connection is over.  One that counted gets its verdict (and OPEN)
+ * now, then lingers on the closing list for timeout_closed after its last
+ * packet, so that packets still on the way (the last ACK, a retransmitted
+ * FIN) are counted before its CLOSE report; one that never counted goes at
+ * once.
+ */
+static void end_flow(struct sn_flow_table *ft, uint32_t i, uint64_t now_us)
+{
+	struct sn_flow *f = &ft->flows[i];
+	ft->st.closed++;
+	if (!(f->flags & SN_FF_ESTABLISHED)) {
+		close_flow(ft, i, SN_CLOSE_NONE, now_us);
+		return;
+	}
+	finalize(ft, i, now_us);
+	release_buffer(ft, i);
+	/* the aggregator hears the figures up to the close now, not a linger later */
+	if ((f->flags & SN_FF_REPORTED) && counts_changed(ft, i))
+		send_report(ft, i, SN_REPORT_UPDATE, now_us, SN_CLOSE_NONE, false, NULL);
+	f->flags |= SN_FF_ENDED;
+	lru_move(ft, i, SN_LRU_ENDED);
 }
 
 static void on_fin_rst(struct sn_flow_table *ft, uint32_t i, int dir, const struct sn_packet *pkt)
@@ -738,24 +784,24 @@ static void on_fin_rst(struct sn_flow_table *ft, uint32_t i, int dir, const stru
 	uint8_t both = SN_FF_FIN_C | SN_FF_FIN_S;
 
 	if (pkt->tcp_flags & SN_TCP_RST) {
-		ft->st.closed++;
-		close_flow(ft, i, SN_CLOSE_RST, pkt->ts_us);
+		end_flow(ft, i, pkt->ts_us);
 		return;
 	}
 	f->flags |= dir == SN_DIR_C2S ? SN_FF_FIN_C : SN_FF_FIN_S;
 	if ((f->flags & both) == both) {
-		ft->st.closed++;
-		close_flow(ft, i, SN_CLOSE_FIN, pkt->ts_us);
+		end_flow(ft, i, pkt->ts_us);
 		return;
 	}
 	if (f->flags & SN_FF_ESTABLISHED)
 		lru_move(ft, i, SN_LRU_CLOSING);
 }
 
-/* Evicts the oldest idle flow, half-open ones first. */
+/* Evicts the oldest idle flow: half-open ones first, then ended ones. */
 static void evict_one(struct sn_flow_table *ft, uint64_t now_us)
 {
 	uint32_t v = ft->lru[SN_LRU_NEW].head;
+	if (v == SN_FLOW_NIL)
+		v = ft->lru[SN_LRU_ENDED].head;
 	if (v == SN_FLOW_NIL) {
 		uint32_t e = ft->lru[SN_LRU_EST].head, c = ft->lru[SN_LRU_CLOSING].head;
 		v = c;
@@ -764,7 +810,9 @@ static void evict_one(struct sn_flow_table *ft, uint64_t now_us)
 	}
 	if (v == SN_FLOW_NIL)
 		return;
-	if (ft->flows[v].flags & SN_FF_ESTABLISHED)
+	if (ft->flows[v].flags & SN_FF_ENDED)
+		; /* over already: only its last packets go uncounted */
+	else if (ft->flows[v].flags & SN_FF_ESTABLISHED)
 		ft->st.evicted_established++;
 	else
 		ft->st.evicted_half_open++;
@@ -909,6 +957,14 @@ static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
 		ft->st.checksum_bad++; /* never reaches the connection */
 		return;
 	}
+
+	/* A new SYN on a 4-tuple whose connection ended: that one is done. */
+	if (i != SN_FLOW_NIL && (ft->flows[i].flags & SN_FF_ENDED) &&
+	    (pkt->tcp_flags & (SN_TCP_SYN | SN_TCP_ACK)) == SN_TCP_SYN) {
+		close_flow(ft, i, SN_CLOSE_NONE, pkt->ts_us);
+		i = SN_FLOW_NIL;
+	}
+
 	if (i == SN_FLOW_NIL) {
 		if (!starts_flow(pkt))
 			return;
@@ -918,6 +974,10 @@ static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
 	}
 	struct sn_flow *f = &ft->flows[i];
 	int dir = client_is_a(f) == src_is_a ? SN_DIR_C2S : SN_DIR_S2C;
+	if (f->flags & SN_FF_ENDED) {
+		count_packet(ft, i, dir, pkt);
+		return;
+	}
 	if (pkt->tcp_flags & SN_TCP_SYN)
 		dir = handshake(ft, i, pkt, dir);
 	count_packet(ft, i, dir, pkt);
@@ -991,7 +1051,7 @@ static uint32_t expired_head(const struct sn_flow_table *ft, uint8_t list, uint6
 
 bool sn_flow_table_expire(struct sn_flow_table *ft, uint64_t now_us, uint32_t budget)
 {
-	static const uint8_t order[] = { SN_LRU_NEW, SN_LRU_CLOSING, SN_LRU_EST };
+	static const uint8_t order[] = { SN_LRU_NEW, SN_LRU_ENDED, SN_LRU_CLOSING, SN_LRU_EST };
 	uint32_t done = 0;
 	bool more = false;
 	for (size_t k = 0; k < sizeof order; k++) {
@@ -1001,7 +1061,8 @@ bool sn_flow_table_expire(struct sn_flow_table *ft, uint64_t now_us, uint32_t bu
 				more = true;
 				break;
 			}
-			ft->st.expired++;
+			if (!(ft->flows[i].flags & SN_FF_ENDED))
+				ft->st.expired++;
 			close_flow(ft, i, SN_CLOSE_TIMEOUT, now_us);
 			done++;
 		}
@@ -1012,10 +1073,7 @@ bool sn_flow_table_expire(struct sn_flow_table *ft, uint64_t now_us, uint32_t bu
 void sn_flow_table_report_live(struct sn_flow_table *ft, uint64_t now_us)
 {
 	for (uint32_t i = ft->rep_head; i != SN_FLOW_NIL; i = ft->cold[i].rep_next) {
-		const struct sn_flow *f = &ft->flows[i];
-		const struct sn_flow_cold *c = &ft->cold[i];
-		if (f->bytes[0] != c->rep_bytes[0] || f->bytes[1] != c->rep_bytes[1] ||
-		    f->packets[0] != c->rep_packets[0] || f->packets[1] != c->rep_packets[1])
+		if (counts_changed(ft, i))
 			send_report(ft, i, SN_REPORT_UPDATE, now_us, SN_CLOSE_NONE, false, NULL);
 	}
 }
@@ -1105,6 +1163,7 @@ static void init_lists(struct sn_flow_table *ft)
 	ft->timeout_us[SN_LRU_NEW] = ft->cfg.timeout_new_s * SN_US_PER_S;
 	ft->timeout_us[SN_LRU_EST] = ft->cfg.timeout_established_s * SN_US_PER_S;
 	ft->timeout_us[SN_LRU_CLOSING] = ft->cfg.timeout_closed_s * SN_US_PER_S;
+	ft->timeout_us[SN_LRU_ENDED] = ft->cfg.timeout_closed_s * SN_US_PER_S;
 }
 
 struct sn_flow_table *sn_flow_table_create(const struct sn_flow_config *cfg, uint64_t seed)

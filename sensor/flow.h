@@ -84,7 +84,7 @@ void sn_flow_table_process_hashed(struct sn_flow_table *ft, const struct sn_pack
 
 /*
  * Expires flows idle past their timeout at packet time now_us, closing at
- * most `budget` of them (half-open first, then closing, then established;
+ * most `budget` of them (half-open first, then ended, one-FIN, established;
  * least recently active first in each), so that after a flood no single
  * call stalls capture.  Returns true when more flows are already due: call
  * again on the next packet or tick until it returns false.

@@ -9,10 +9,10 @@ are: IP-layer bytes, taken from the IP length fields (IPv4 total length,
 IPv6 40 + payload length), so they do not depend on how much of each packet
 was captured.  A connection is the client's address and port; packets from
 the client to the server count as sent, the others as received.  A
-connection ends with the packet that completes its close: the second FIN
-(one from each side) or the first RST; later packets of the same address
-pair (the last ACK) are not counted, and a SYN after the close starts a new
-connection.  Handles
+connection is closed by the second FIN (one from each side) or the first
+RST, and every packet of the same address pair up to 10 s
+(tables.flow_timeout_closed) after its last one still counts (the last ACK,
+a retransmitted FIN); a SYN after the close starts a new connection.  Handles
 Ethernet (with VLAN tags), Linux cooked (SLL, SLL2), BSD loopback and raw IP
 link types.  Prints one JSON object per line, in order of first packet:
 {"src_ip", "src_port", "dest_ip", "dest_port", "BytesSent", "BytesReceived",
@@ -33,14 +33,15 @@ def records(data):
     else:
         raise ValueError("not a classic pcap file")
     link = struct.unpack(end + "I", data[20:24])[0] & 0x0FFFFFFF
+    nano = magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
     off = 24
     while off + 16 <= len(data):
-        caplen = struct.unpack(end + "I", data[off + 8:off + 12])[0]
+        sec, frac, caplen = struct.unpack(end + "III", data[off:off + 12])
         frame = data[off + 16:off + 16 + caplen]
         off += 16 + caplen
         if len(frame) < caplen:
             break
-        yield link, frame
+        yield link, frame, sec * 1000000 + (frac // 1000 if nano else frac)
 
 
 def network_layer(link, frame):
@@ -93,6 +94,7 @@ def tcp_packet(link, frame):
 
 
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
+LINGER_US = 10 * 1000000  # tables.flow_timeout_closed
 
 
 def flows(path, server_ip, server_port):
@@ -100,7 +102,7 @@ def flows(path, server_ip, server_port):
         data = f.read()
     done, live = [], {}
     server_ip = str(ipaddress.ip_address(server_ip))
-    for link, frame in records(data):
+    for link, frame, ts in records(data):
         p = tcp_packet(link, frame)
         if p is None:
             continue
@@ -113,9 +115,8 @@ def flows(path, server_ip, server_port):
             continue
         c = live.get(key)
         if c is not None and c["closed"]:
-            if not (flags & SYN and not flags & ACK):
-                continue  # after the close: not part of the connection
-            c = None
+            if flags & SYN and not flags & ACK or ts - c["last"] >= LINGER_US:
+                c = None  # a new connection, or long after the close
         if c is None:
             c = live[key] = {"src_ip": key[0], "src_port": key[1], "dest_ip": server_ip,
                              "dest_port": server_port, "BytesSent": 0, "BytesReceived": 0,
@@ -124,12 +125,13 @@ def flows(path, server_ip, server_port):
             done.append(c)
         c["Bytes" + way] += length
         c["Packets" + way] += 1
+        c["last"] = ts
         if flags & FIN:
             c["fin"].add(way)
         if flags & RST or len(c["fin"]) == 2:
             c["closed"] = True
     for c in done:
-        del c["fin"], c["closed"]
+        del c["fin"], c["closed"], c["last"]
     return done
 
 

@@ -158,6 +158,15 @@ static void fin(struct conv *cv, int dir)
 	*seq += 1;
 }
 
+/*
+ * An ended connection lingers for T_CLOSED after its last packet (to count
+ * the last ACK); its CLOSE report comes when it is removed.
+ */
+static void linger_out(const struct conv *cv)
+{
+	sn_flow_table_expire(ft, cv->ts + T_CLOSED * SEC, SN_FLOW_EXPIRE_BUDGET);
+}
+
 static void rst(struct conv *cv, int dir)
 {
 	pkt_at(cv, dir, SN_TCP_RST | SN_TCP_ACK, dir == C ? cv->cseq : cv->sseq, NULL, 0);
@@ -470,8 +479,10 @@ START_TEST(detail_phase_sends_meta_update)
 	/* The CLOSE carries the latest meta. */
 	fin(&cv, C);
 	fin(&cv, S);
-	ck_assert_int_eq(nrep, 3);
-	ck_assert_uint_eq(reps[2].meta.n_topics, 1);
+	linger_out(&cv);
+	ck_assert_int_eq(nrep, 4); /* the end brings an UPDATE of the counts, then CLOSE */
+	ck_assert_int_eq(reps[3].kind, SN_REPORT_CLOSE);
+	ck_assert_uint_eq(reps[3].meta.n_topics, 1);
 }
 END_TEST
 
@@ -506,24 +517,110 @@ START_TEST(fin_both_ways_closes_fin)
 	fin(&cv, C);
 	ck_assert_int_eq(nrep, 1);
 	fin(&cv, S);
+	ck_assert_uint_eq(stats().closed, 1);
+	/* the figures up to the close go out at once; CLOSE waits for the last ACK */
 	ck_assert_int_eq(nrep, 2);
-	const struct sn_conn_report *r = &reps[1];
+	const struct sn_conn_report *u = &reps[1];
+	ck_assert_int_eq(u->kind, SN_REPORT_UPDATE);
+	ck_assert_uint_eq(u->packets_delta[C], 1); /* the FIN after the OPEN */
+	ck_assert_uint_eq(u->packets_delta[S], 2);
+	ck_assert_uint_eq(u->bytes_delta[S], 40 + LEN(connack_pkt) + 40);
+	c_ack(&cv);
+	uint64_t last = cv.ts;
+	sn_flow_table_expire(ft, last + T_CLOSED * SEC - 1, SN_FLOW_EXPIRE_BUDGET);
+	ck_assert_int_eq(nrep, 2);
+	ck_assert_uint_eq(stats().flows_active, 1);
+	linger_out(&cv);
+	ck_assert_int_eq(nrep, 3);
+	const struct sn_conn_report *r = &reps[2];
 	ck_assert_int_eq(r->kind, SN_REPORT_CLOSE);
 	ck_assert_int_eq(r->close, SN_CLOSE_FIN);
 	ck_assert_int_eq(r->proto, SN_PROTO_MQTT);
 	ck_assert_str_eq(r->meta.client_id, "sensor-1");
-	ck_assert_uint_eq(r->packets[C], 4);
+	ck_assert_uint_eq(r->packets[C], 5); /* SYN, ACK, CONNECT, FIN, the last ACK */
 	ck_assert_uint_eq(r->packets[S], 3);
-	ck_assert_uint_eq(r->packets_delta[C], 1); /* the FIN after the OPEN */
-	ck_assert_uint_eq(r->packets_delta[S], 2);
-	ck_assert_uint_eq(r->bytes_delta[S], 40 + LEN(connack_pkt) + 40);
-	ck_assert_uint_eq(r->bytes[C], reps[0].bytes[C] + r->bytes_delta[C]);
+	ck_assert_uint_eq(r->packets_delta[C], 1); /* the last ACK */
+	ck_assert_uint_eq(r->packets_delta[S], 0);
+	ck_assert_uint_eq(r->bytes_delta[C], 40);
+	ck_assert_uint_eq(r->bytes[C], 40 + 40 + 40 + LEN(connect_pkt) + 40 + 40);
+	ck_assert_uint_eq(r->bytes[C], reps[0].bytes[C] + u->bytes_delta[C] + r->bytes_delta[C]);
+	ck_assert_uint_eq(r->last_us, last); /* LastSeen: the last packet */
+	ck_assert_uint_eq(r->ts_us, last);
 	struct sn_flow_stats st = stats();
 	ck_assert_uint_eq(st.closed, 1);
+	ck_assert_uint_eq(st.expired, 0);
 	ck_assert_uint_eq(st.flows_active, 0);
 	/* A late ACK does not bring it back. */
 	c_ack(&cv);
 	ck_assert_uint_eq(stats().flows_active, 0);
+}
+END_TEST
+
+/* Whatever removes an ended flow (end of input, eviction), it ended by FIN. */
+START_TEST(ended_flow_flushed_says_fin)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	shake(&cv);
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	fin(&cv, C);
+	fin(&cv, S);
+	c_ack(&cv);
+	sn_flow_table_flush(ft, cv.ts + 5 * SEC, SN_CLOSE_END_OF_INPUT);
+	ck_assert_int_eq(nrep, 3); /* OPEN, UPDATE at the close, CLOSE */
+	ck_assert_int_eq(reps[2].close, SN_CLOSE_FIN);
+	ck_assert_uint_eq(reps[2].ts_us, cv.ts);
+	ck_assert_uint_eq(reps[2].packets[C], 5);
+}
+END_TEST
+
+/* A new SYN on the 4-tuple of an ended connection starts a new one. */
+START_TEST(syn_after_end_is_a_new_connection)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	shake(&cv);
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	fin(&cv, C);
+	fin(&cv, S);
+	c_ack(&cv);
+	uint64_t first_close = cv.ts;
+	cv.cseq += 100000;
+	cv.sseq += 100000;
+	shake(&cv);
+	ck_assert_int_eq(nrep, 3); /* OPEN, UPDATE at the close, CLOSE */
+	ck_assert_int_eq(reps[2].kind, SN_REPORT_CLOSE);
+	ck_assert_int_eq(reps[2].close, SN_CLOSE_FIN);
+	ck_assert_uint_eq(reps[2].ts_us, first_close);
+	ck_assert_uint_eq(reps[2].packets[C], 5);
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_int_eq(nrep, 4);
+	ck_assert_int_eq(reps[3].kind, SN_REPORT_OPEN);
+	ck_assert_uint_eq(reps[3].packets[C], 3);
+	ck_assert_uint_ne(reps[3].flow_id, reps[2].flow_id);
+	ck_assert_uint_eq(stats().flows_created, 2);
+}
+END_TEST
+
+/* Ended flows are evicted before established ones, and not counted as evictions. */
+START_TEST(ended_flows_evicted_before_established)
+{
+	make_table(16, 8);
+	struct conv est = conv4(1, 40001, 1883);
+	shake(&est); /* the oldest entry */
+	for (int k = 0; k < 15; k++) {
+		struct conv e = conv4((uint8_t)(2 + k), (uint16_t)(41000 + k), 1883);
+		e.ts = est.ts + (uint64_t)(k + 1) * 10000;
+		shake(&e);
+		rst(&e, C);
+	}
+	ck_assert_uint_eq(stats().flows_active, 16);
+	struct conv n = conv4(100, 42000, 1883);
+	n.ts = est.ts + SEC;
+	c_syn(&n);
+	struct sn_flow_stats st = stats();
+	ck_assert_uint_eq(st.flows_active, 16);
+	ck_assert_uint_eq(st.evicted_established + st.evicted_half_open, 0);
+	data(&est, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_uint_eq(stats().flows_created, 17); /* est kept its entry */
 }
 END_TEST
 
@@ -534,8 +631,13 @@ START_TEST(rst_closes_rst)
 	data(&cv, C, connect_pkt, LEN(connect_pkt));
 	rst(&cv, C);
 	ck_assert_int_eq(nrep, 2);
-	ck_assert_int_eq(reps[1].kind, SN_REPORT_CLOSE);
-	ck_assert_int_eq(reps[1].close, SN_CLOSE_RST);
+	ck_assert_int_eq(reps[1].kind, SN_REPORT_UPDATE);
+	data(&cv, S, connack_pkt, LEN(connack_pkt)); /* was on its way: counted */
+	linger_out(&cv);
+	ck_assert_int_eq(nrep, 3);
+	ck_assert_int_eq(reps[2].kind, SN_REPORT_CLOSE);
+	ck_assert_int_eq(reps[2].close, SN_CLOSE_RST);
+	ck_assert_uint_eq(reps[2].packets[S], 2);
 	ck_assert_uint_eq(stats().flows_active, 0);
 }
 END_TEST
@@ -547,6 +649,8 @@ START_TEST(pubsub_port_without_payload_reported_at_close)
 	ck_assert_int_eq(nrep, 0);
 	fin(&cv, C);
 	fin(&cv, S);
+	ck_assert_int_eq(nrep, 1); /* OPEN when it ended; CLOSE once it is removed */
+	linger_out(&cv);
 	ck_assert_int_eq(nrep, 2);
 	ck_assert_int_eq(reps[0].kind, SN_REPORT_OPEN);
 	ck_assert_int_eq(reps[0].proto, SN_PROTO_XMPP);
@@ -776,6 +880,7 @@ START_TEST(reclaimed_flow_never_refuted)
 	data(&a, C, http_get, (uint32_t)strlen(http_get)); /* mid-stream now: no refutation */
 	fin(&a, C);
 	fin(&a, S);
+	linger_out(&a);
 	int close = -1;
 	for (int k = 0; k < nrep; k++)
 		if (reps[k].client_port == 40001 && reps[k].kind == SN_REPORT_CLOSE)
@@ -796,8 +901,10 @@ START_TEST(zero_buffers_still_classify)
 	ck_assert_int_eq(reps[0].evidence, SN_EVIDENCE_PAYLOAD);
 	fin(&a, C);
 	fin(&a, S);
-	ck_assert_int_eq(nrep, 2);
-	ck_assert_int_eq(reps[1].proto, SN_PROTO_MQTT);
+	linger_out(&a);
+	ck_assert_int_eq(nrep, 3);
+	ck_assert_int_eq(reps[2].kind, SN_REPORT_CLOSE);
+	ck_assert_int_eq(reps[2].proto, SN_PROTO_MQTT);
 }
 END_TEST
 
@@ -1351,7 +1458,7 @@ START_TEST(flow_id_stable_across_reports_and_unique)
 	fin(&a, C);
 	fin(&a, S);
 	sn_flow_table_flush(ft, b.ts + 10, SN_CLOSE_END_OF_INPUT);
-	ck_assert_int_eq(nrep, 5);
+	ck_assert_int_eq(nrep, 6); /* a: OPEN, UPDATE, UPDATE (its FINs), CLOSE; b: OPEN, CLOSE */
 	uint64_t ida = 0, idb = 0;
 	for (int k = 0; k < nrep; k++) {
 		uint64_t *id = reps[k].client_port == 40001 ? &ida : &idb;
@@ -1446,6 +1553,9 @@ Suite *flow_suite(void)
 	t = tcase_create("close");
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, fin_both_ways_closes_fin);
+	tcase_add_test(t, ended_flow_flushed_says_fin);
+	tcase_add_test(t, syn_after_end_is_a_new_connection);
+	tcase_add_test(t, ended_flows_evicted_before_established);
 	tcase_add_test(t, rst_closes_rst);
 	tcase_add_test(t, pubsub_port_without_payload_reported_at_close);
 	tcase_add_test(t, plain_port_without_payload_not_reported);
