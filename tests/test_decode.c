@@ -904,6 +904,169 @@ START_TEST(every_project_capture_decodes)
 }
 END_TEST
 
+/* ---- the decoder: tunnels, reassembly, checksum marks -------------------- */
+
+/* VXLAN (VNI vni) over IPv4 UDP to 4789 around an Ethernet frame of l3 type `type`. */
+static void add_vxlan(struct frame *f, const struct frame *inner_l3, unsigned type, uint32_t vni,
+		      bool reverse_outer)
+{
+	struct frame u = { .n = 0 };
+	put16(&u, 50000);
+	put16(&u, 4789);
+	put16(&u, (unsigned)(16 + 14 + inner_l3->n));
+	put16(&u, 0);
+	put32(&u, 0x08000000);
+	put32(&u, vni << 8);
+	add_eth(&u, type);
+	put(&u, inner_l3->b, inner_l3->n);
+	struct frame ip = { .n = 0 };
+	add_ipv4(&ip, &u, 17, 0, 0, false);
+	if (reverse_outer) { /* swap the outer addresses: the other direction */
+		uint8_t t[4];
+		memcpy(t, ip.b + 12, 4);
+		memcpy(ip.b + 12, ip.b + 16, 4);
+		memcpy(ip.b + 16, t, 4);
+	}
+	add_eth(f, 0x0800);
+	put(f, ip.b, ip.n);
+}
+
+static struct sn_decoder dec;
+
+static void decoder_setup(void)
+{
+	struct sn_decoder_config c;
+	sn_decoder_defaults(&c);
+	c.defrag.max_datagrams = 16;
+	c.defrag.max_fragments = 16;
+	c.defrag.timeout_s = 30;
+	c.checksum = SN_CHECKSUM_YES;
+	ck_assert_int_eq(sn_decoder_init(&dec, &c, 99), 0);
+}
+
+static void decoder_teardown(void)
+{
+	sn_decoder_free(&dec);
+}
+
+START_TEST(vxlan_inner_segment_and_layers)
+{
+	struct frame seg = default_segment(), l3 = { .n = 0 }, f = { .n = 0 }, g = { .n = 0 };
+	add_ipv4(&l3, &seg, 6, 0, 0, false);
+	add_vxlan(&f, &l3, 0x0800, 5001, false);
+	add_vxlan(&g, &l3, 0x0800, 5001, true);
+	struct sn_packet p, q;
+	struct sn_decode_stats st = { 0 };
+	ck_assert_int_eq(sn_decode_frame(&dec, SN_DLT_EN10MB, f.b, (uint32_t)f.n, (uint32_t)f.n, 7,
+					 &p, &st), SN_DECODE_TCP);
+	ck_assert_uint_eq(p.src.b[0], 192); /* the inner addresses */
+	ck_assert_uint_eq(p.dport, TEST_DPORT);
+	ck_assert_uint_eq(p.n_layers, 1);
+	ck_assert_uint_eq(p.layers[0], SN_LAYER_ID(SN_LAYER_VXLAN, 5001));
+	ck_assert_uint_eq(p.ip_bytes, l3.n);
+	ck_assert_uint_ne(p.tunnel_ctx, 0);
+	ck_assert_uint_eq(st.tunnelled, 1);
+	char text[SN_LAYER_STRLEN];
+	sn_layer_format(p.layers[0], text);
+	ck_assert_str_eq(text, "vxlan:5001");
+	/* the other direction of the same tunnel has the same context */
+	ck_assert_int_eq(sn_decode_frame(&dec, SN_DLT_EN10MB, g.b, (uint32_t)g.n, (uint32_t)g.n, 7,
+					 &q, &st), SN_DECODE_TCP);
+	ck_assert_uint_eq(p.tunnel_ctx, q.tunnel_ctx);
+	/* another VNI, another context */
+	struct frame h = { .n = 0 };
+	add_vxlan(&h, &l3, 0x0800, 5002, false);
+	ck_assert_int_eq(sn_decode_frame(&dec, SN_DLT_EN10MB, h.b, (uint32_t)h.n, (uint32_t)h.n, 7,
+					 &q, &st), SN_DECODE_TCP);
+	ck_assert_uint_ne(p.tunnel_ctx, q.tunnel_ctx);
+}
+END_TEST
+
+START_TEST(vxlan_nested_too_deep_is_counted)
+{
+	struct frame seg = default_segment(), cur = { .n = 0 };
+	add_ipv4(&cur, &seg, 6, 0, 0, false);
+	/* five VXLAN layers: one more than SN_TUNNEL_MAX_DEPTH */
+	for (int i = 0; i < SN_TUNNEL_MAX_DEPTH + 1; i++) {
+		struct frame next = { .n = 0 }, ip = { .n = 0 };
+		add_vxlan(&next, &cur, 0x0800, (uint32_t)i, false);
+		/* strip the Ethernet header: the next layer wraps the outer IPv4 */
+		memcpy(ip.b, next.b + 14, next.n - 14);
+		ip.n = next.n - 14;
+		cur = ip;
+	}
+	struct frame f = { .n = 0 };
+	add_eth(&f, 0x0800);
+	put(&f, cur.b, cur.n);
+	struct sn_packet p;
+	struct sn_decode_stats st = { 0 };
+	ck_assert_int_eq(sn_decode_frame(&dec, SN_DLT_EN10MB, f.b, (uint32_t)f.n, (uint32_t)f.n, 7,
+					 &p, &st), SN_DECODE_SKIP);
+	ck_assert_uint_eq(st.tunnel_too_deep, 1);
+}
+END_TEST
+
+START_TEST(vxlan_without_i_flag_is_an_error)
+{
+	struct frame seg = default_segment(), l3 = { .n = 0 }, f = { .n = 0 };
+	add_ipv4(&l3, &seg, 6, 0, 0, false);
+	add_vxlan(&f, &l3, 0x0800, 1, false);
+	f.b[14 + 20 + 8] = 0; /* VXLAN flags */
+	struct sn_packet p;
+	struct sn_decode_stats st = { 0 };
+	ck_assert_int_eq(sn_decode_frame(&dec, SN_DLT_EN10MB, f.b, (uint32_t)f.n, (uint32_t)f.n, 7,
+					 &p, &st), SN_DECODE_ERROR);
+	ck_assert_uint_eq(st.errors[SN_DERR_TUNNEL_BAD_HEADER], 1);
+}
+END_TEST
+
+START_TEST(ipv4_eight_byte_fragments_reassembled)
+{
+	struct frame seg = default_segment(); /* 32 + 8 = 40 bytes of TCP */
+	struct sn_decode_stats st = { 0 };
+	struct sn_packet p;
+	enum sn_decode_rc rc = SN_DECODE_ERROR;
+	for (unsigned off = 0; off < seg.n; off += 8) {
+		struct frame piece = { .n = 0 }, f = { .n = 0 };
+		put(&piece, seg.b + off, seg.n - off < 8 ? seg.n - off : 8);
+		add_eth(&f, 0x0800);
+		add_ipv4(&f, &piece, 6, 0, (off / 8) | (off + 8 < seg.n ? 0x2000u : 0), false);
+		rc = sn_decode_frame(&dec, SN_DLT_EN10MB, f.b, (uint32_t)f.n, (uint32_t)f.n, 7, &p,
+				     &st);
+		if (off + 8 < seg.n)
+			ck_assert_int_eq(rc, SN_DECODE_SKIP);
+	}
+	ck_assert_int_eq(rc, SN_DECODE_TCP);
+	ck_assert(p.reassembled);
+	ck_assert_uint_eq(p.sport, TEST_SPORT);
+	ck_assert_uint_eq(p.seq, TEST_SEQ);
+	ck_assert_uint_eq(p.ip_bytes, 20 + seg.n);
+	ck_assert_uint_eq(p.payload_len, TEST_PAYLOAD_LEN);
+	ck_assert_mem_eq(p.payload, TEST_PAYLOAD, TEST_PAYLOAD_LEN);
+	ck_assert_uint_eq(st.fragments, 5);
+	ck_assert_uint_eq(st.defrag.reassembled, 1);
+}
+END_TEST
+
+START_TEST(checksum_marks_whole_segments_only)
+{
+	struct frame seg = default_segment(), f = { .n = 0 };
+	add_eth(&f, 0x0800);
+	add_ipv4(&f, &seg, 6, 0, 0, false);
+	struct sn_packet p;
+	struct sn_decode_stats st = { 0 };
+	ck_assert_int_eq(sn_decode_frame(&dec, SN_DLT_EN10MB, f.b, (uint32_t)f.n, (uint32_t)f.n, 7,
+					 &p, &st), SN_DECODE_TCP);
+	ck_assert(p.csum_pending);
+	ck_assert(sn_packet_checksum_bad(&p)); /* the test segment's checksum is 0 */
+	/* cut by the snap length: cannot be checked, so not marked */
+	ck_assert_int_eq(sn_decode_frame(&dec, SN_DLT_EN10MB, f.b, (uint32_t)f.n - 4,
+					 (uint32_t)f.n, 7, &p, &st), SN_DECODE_TCP);
+	ck_assert(!p.csum_pending);
+	ck_assert(!sn_packet_checksum_bad(&p));
+}
+END_TEST
+
 Suite *decode_suite(void)
 {
 	Suite *s = suite_create("decode");
@@ -969,5 +1132,13 @@ Suite *decode_suite(void)
 	tcase_add_test(real, real_capture_matches_tcpdump);
 	tcase_add_test(real, every_project_capture_decodes);
 	suite_add_tcase(s, real);
+	TCase *dc = tcase_create("decoder");
+	tcase_add_checked_fixture(dc, decoder_setup, decoder_teardown);
+	tcase_add_test(dc, vxlan_inner_segment_and_layers);
+	tcase_add_test(dc, vxlan_nested_too_deep_is_counted);
+	tcase_add_test(dc, vxlan_without_i_flag_is_an_error);
+	tcase_add_test(dc, ipv4_eight_byte_fragments_reassembled);
+	tcase_add_test(dc, checksum_marks_whole_segments_only);
+	suite_add_tcase(s, dc);
 	return s;
 }
