@@ -43,8 +43,10 @@ static inline void sn_fuzz_check_str(const char *s, size_t cap)
 
 static inline void sn_fuzz_check_meta(const struct sn_meta *m, enum sn_verdict v)
 {
-	if (v != SN_NEED_MORE && v != SN_MATCH && v != SN_NO_MATCH)
+	if (v != SN_NEED_MORE && v != SN_MATCH && v != SN_NO_MATCH && v != SN_MALFORMED)
 		abort();
+	if (v == SN_MALFORMED && (m->malformed[0] == '\0' || m->proto == SN_PROTO_NONE))
+		abort(); /* a malformed match names its protocol and says what broke */
 	if (m->n_topics > SN_META_TOPICS || m->n_alpn > SN_META_ALPN)
 		abort();
 	if ((unsigned)m->proto >= SN_PROTO_COUNT)
@@ -62,6 +64,12 @@ static inline void sn_fuzz_check_meta(const struct sn_meta *m, enum sn_verdict v
 	sn_fuzz_check_str(m->stomp_accept_version, sizeof m->stomp_accept_version);
 	sn_fuzz_check_str(m->stomp_host, sizeof m->stomp_host);
 	sn_fuzz_check_str(m->tls_sni, sizeof m->tls_sni);
+	sn_fuzz_check_str(m->malformed, sizeof m->malformed);
+	sn_fuzz_check_str(m->ws_path, sizeof m->ws_path);
+	sn_fuzz_check_str(m->ws_host, sizeof m->ws_host);
+	sn_fuzz_check_str(m->ws_protocol, sizeof m->ws_protocol);
+	if (v == SN_NEED_MORE && m->skip > 65536)
+		abort();
 	for (size_t i = 0; i < m->n_topics; i++)
 		sn_fuzz_check_str(m->topics[i], sizeof m->topics[i]);
 	for (size_t i = 0; i < m->n_alpn; i++)
