@@ -157,6 +157,9 @@ static const struct sn_key rules_keys[] = {
 	KEY_LIST("allow_users", K_STRS, rules.allow_users, rules.n_allow_users),
 	KEY_U32("nonstandard_port_raise", rules.nonstandard_port_raise, 0, 2),
 	{ .name = "refuted", .kind = K_REFUTED, .off = CFG_OFF(rules.refuted) },
+	KEY_U32("beacon_min_gaps", rules.beacon_min_gaps, 2, SN_BEACON_STARTS - 1),
+	KEY_U32("beacon_max_jitter_pct", rules.beacon_max_jitter_pct, 0, 100),
+	KEY_U32("beacon_raise", rules.beacon_raise, 0, 2),
 };
 
 static const struct sn_key tables_keys[] = {
@@ -350,6 +353,9 @@ void sn_config_defaults(struct sn_config *cfg)
 	cfg->rules.min_suspicion = SN_SUSP_MEDIUM;
 	cfg->rules.nonstandard_port_raise = 1;
 	cfg->rules.refuted = SN_REFUTED_COUNT;
+	cfg->rules.beacon_min_gaps = 4;
+	cfg->rules.beacon_max_jitter_pct = 10;
+	cfg->rules.beacon_raise = 1;
 
 	cfg->tables.max_flows = 262144;
 	cfg->tables.max_groups = 16384;

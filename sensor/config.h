@@ -36,6 +36,7 @@ enum sn_flush_policy {
 #define SN_CFG_MAX_NETS 64
 #define SN_CFG_MAX_PORTS 16
 #define SN_CFG_MAX_PATTERNS 32
+#define SN_BEACON_STARTS 32 /* connection starts kept per group for beacons */
 #define SN_CFG_STR 256
 
 struct sn_proto_ports {
@@ -81,6 +82,9 @@ struct sn_config {
 		size_t n_allow_users;
 		uint32_t nonstandard_port_raise; /* steps added for a protocol on a foreign port; default 1 */
 		enum sn_refuted_policy refuted;  /* default count */
+		uint32_t beacon_min_gaps;        /* gaps between connection starts needed; default 4 */
+		uint32_t beacon_max_jitter_pct;  /* MAD/median at most this, in percent; default 10 */
+		uint32_t beacon_raise;           /* steps a regular beacon adds; default 1 */
 	} rules;
 
 	struct {

@@ -332,6 +332,16 @@ size_t sn_events_format_group(struct sn_events *ev, enum sn_group_event kind,
 	key_string(&j, "mitre_technique", SN_MITRE_TECHNIQUE);
 	key_flow_ids(&j, g);
 	key_truncated(&j, g->truncated);
+	if (g->beacon.samples) {
+		sn_json_key(&j, "beacon");
+		sn_json_object_begin(&j);
+		sn_json_key(&j, "interval_s");
+		sn_json_milli(&j, g->beacon.interval_ms);
+		sn_json_key(&j, "jitter");
+		sn_json_milli(&j, g->beacon.jitter_milli);
+		key_uint(&j, "samples", g->beacon.samples);
+		sn_json_object_end(&j);
+	}
 	if (kind == SN_EV_SUMMARY && g->allowed_by[0])
 		key_string(&j, "allowed_by", g->allowed_by);
 	return finish(&j);

@@ -463,6 +463,20 @@ static void fold_mqtt_client(struct sn_groups *gs, struct sn_group *g,
 		copy_str(g->trusted_pattern, sizeof(g->trusted_pattern), pattern);
 }
 
+/* A connection start for the beacon measure (beacon.h): the ring keeps the
+ * last SN_BEACON_STARTS. */
+static void fold_start(const struct sn_groups *gs, struct sn_group *g, uint64_t first_us)
+{
+	const struct sn_config *cfg = gs->rules->cfg;
+
+	g->starts[g->starts_at] = first_us;
+	g->starts_at = (uint8_t)((g->starts_at + 1) % SN_BEACON_STARTS);
+	if (g->n_starts < SN_BEACON_STARTS)
+		g->n_starts++;
+	sn_beacon_measure(g->starts, g->n_starts, cfg->rules.beacon_min_gaps,
+			  cfg->rules.beacon_max_jitter_pct, &g->beacon);
+}
+
 static void fold(struct sn_groups *gs, struct sn_group *g, const struct sn_conn_report *r)
 {
 	enum sn_evidence ev = r->evidence;
@@ -476,6 +490,7 @@ static void fold(struct sn_groups *gs, struct sn_group *g, const struct sn_conn_
 			g->truncated |= SN_TRUNC_FLOW_IDS;
 		if (r->proto == SN_PROTO_MQTT)
 			fold_mqtt_client(gs, g, r);
+		fold_start(gs, g, r->first_us);
 	}
 	if (r->first_us < g->first_us)
 		g->first_us = r->first_us;
@@ -519,6 +534,7 @@ static void rate(const struct sn_groups *gs, struct sn_group *g)
 				   ? g->details.ws_path
 				   : NULL,
 		.malformed = g->has_details && g->details.malformed[0] ? g->details.malformed : NULL,
+		.beacon = g->beacon.samples ? &g->beacon : NULL,
 		.connections = g->connections,
 		.min_connections = cfg->rules.min_connections,
 	};

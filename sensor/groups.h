@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "beacon.h"
 #include "conn.h"
 #include "lru.h"
 #include "rules.h"
@@ -69,6 +70,11 @@ struct sn_group {
 	bool has_details;
 	struct sn_meta details;       /* first confirmed connection; topics merged */
 	struct sn_rating rating;
+
+	/* beacons: the last SN_BEACON_STARTS connection starts (a ring) */
+	uint64_t starts[SN_BEACON_STARTS];
+	uint8_t n_starts, starts_at;
+	struct sn_beacon beacon;      /* samples 0: not (yet) regular */
 
 	/* emission state (groups.c only) */
 	bool alerted;

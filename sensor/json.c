@@ -171,6 +171,17 @@ void sn_json_uint(struct sn_json *j, uint64_t v)
 	j->need_comma = true;
 }
 
+void sn_json_milli(struct sn_json *j, uint64_t thousandths)
+{
+	char tmp[32];
+	int n = snprintf(tmp, sizeof(tmp), "%" PRIu64 ".%03u", thousandths / 1000,
+			 (unsigned)(thousandths % 1000));
+
+	separate(j);
+	put(j, tmp, (size_t)n);
+	j->need_comma = true;
+}
+
 void sn_json_int(struct sn_json *j, int64_t v)
 {
 	char tmp[24];

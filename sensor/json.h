@@ -31,6 +31,8 @@ void sn_json_string(struct sn_json *j, const char *s);
 void sn_json_string_n(struct sn_json *j, const char *s, size_t n);
 void sn_json_uint(struct sn_json *j, uint64_t v);
 void sn_json_int(struct sn_json *j, int64_t v);
+/* A number given in thousandths, written with three decimals (60012 -> 60.012). */
+void sn_json_milli(struct sn_json *j, uint64_t thousandths);
 void sn_json_bool(struct sn_json *j, bool v);
 void sn_json_null(struct sn_json *j);
 /* "2026-11-28T01:02:03.123456Z" from microseconds since the epoch. */

@@ -239,12 +239,16 @@ void sn_rules_rate(const struct sn_rules *r, const struct sn_rule_facts *f, stru
 	/* trust wins over the raise: trusted MQTT clients stay low on any port */
 	bool trusted = f->proto == SN_PROTO_MQTT && mqtt_exception(f);
 	bool foreign = on_foreign_port(f) && raise > 0 && !trusted;
+	uint32_t braise = r->cfg->rules.beacon_raise;
+	bool beacon = f->beacon && f->beacon->samples > 0;
 	bool demote = f->evidence == SN_EVIDENCE_REFUTED &&
 		      r->cfg->rules.refuted == SN_REFUTED_DEMOTE && level > SN_SUSP_LOW;
 
 	memset(out, 0, sizeof *out);
 	if (foreign)
 		level = level + raise > SN_SUSP_HIGH ? SN_SUSP_HIGH : level + raise;
+	if (beacon && braise > 0 && !trusted)
+		level = level + braise > SN_SUSP_HIGH ? SN_SUSP_HIGH : level + braise;
 	if (demote)
 		level--;
 	out->suspicion = (enum sn_suspicion)level;
@@ -264,6 +268,10 @@ void sn_rules_rate(const struct sn_rules *r, const struct sn_rule_facts *f, stru
 	if (demote)
 		add_reason(out, "rated one step lower: no connection's payload is %s (rules.refuted: demote)",
 			   name);
+	if (beacon)
+		add_reason(out, "regular beacon every ~%llu s%s",
+			   (unsigned long long)((f->beacon->interval_ms + 500) / 1000),
+			   braise > 0 && trusted ? " (not raised: trusted clients)" : "");
 	reason_exception(f, out);
 	add_reason(out, "%llu connection%s (threshold %u)", (unsigned long long)f->connections,
 		   f->connections == 1 ? "" : "s", (unsigned)f->min_connections);

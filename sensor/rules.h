@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "beacon.h"
 #include "config.h"
 #include "conn.h"
 
@@ -40,6 +41,7 @@ struct sn_rule_facts {
 	const char *tls_alpn;         /* ALPN that named the protocol, or NULL */
 	const char *ws_path;          /* the protocol rode WebSocket frames on this path, or NULL */
 	const char *malformed;        /* what broke the handshake's specification, or NULL */
+	const struct sn_beacon *beacon; /* the group's starts are regular, or NULL */
 	uint64_t connections;
 	uint32_t min_connections;
 };

@@ -343,6 +343,28 @@ END_TEST
 
 /* ---- payload beats port ---------------------------------------------------------- */
 
+START_TEST(test_beacon_raise)
+{
+	struct sn_beacon b = { .samples = 5, .interval_ms = 60012, .jitter_milli = 16 };
+	struct sn_rule_facts f = facts(SN_PROTO_MQTT, 1883, false);
+	struct sn_rating r = rate(&f);
+
+	ck_assert(r.suspicion == SN_SUSP_LOW); /* internal MQTT */
+	ck_assert(!has_reason(&r, "regular beacon every ~60 s"));
+	f.beacon = &b;
+	r = rate(&f);
+	ck_assert(r.suspicion == SN_SUSP_MEDIUM);
+	ck_assert(has_reason(&r, "regular beacon every ~60 s"));
+	cfg.rules.beacon_raise = 0;
+	r = rate(&f);
+	ck_assert(r.suspicion == SN_SUSP_LOW);
+	ck_assert(has_reason(&r, "regular beacon every ~60 s"));
+	cfg.rules.beacon_raise = 2;
+	r = rate(&f);
+	ck_assert(r.suspicion == SN_SUSP_HIGH);
+}
+END_TEST
+
 START_TEST(test_nonstandard_port_raise)
 {
 	static const struct {
@@ -665,6 +687,7 @@ Suite *rules_suite(void)
 	tcase_add_test(tc, test_mosquitto_exception);
 	tcase_add_test(tc, test_trusted_clients_exception);
 	tcase_add_test(tc, test_nonstandard_port_raise);
+	tcase_add_test(tc, test_beacon_raise);
 	tcase_add_test(tc, test_no_raise_without_confirmation);
 	tcase_add_test(tc, test_raise_on_another_protocols_port);
 	tcase_add_test(tc, test_trusted_external_mqtt_not_raised);
