@@ -153,10 +153,23 @@ struct sn_stream {
  */
 typedef enum sn_verdict (*sn_dissect_fn)(const struct sn_stream *s, struct sn_meta *out);
 
+#define SN_DISS_MAX_PORTS 4 /* default ports listed per dissector (0 ends a list) */
+
+/*
+ * A registry entry: everything the rest of the sensor needs to know about a
+ * protocol.  The configuration's `protocols.<name>` section and its default
+ * ports, the port map built from them, the protocol's name in events and
+ * the probe budget all follow from this entry.
+ */
 struct sn_dissector {
-	const char *name;      /* "mqtt", "xmpp", "amqp", "stomp", "tls" */
+	const char *name;      /* "mqtt", "xmpp", "amqp", "stomp", "tls"; the config key */
+	const char *label;     /* the contract's protocol name ("MQTT"); NULL for tls */
 	enum sn_proto proto;   /* NONE for tls: it is a carrier, not a protocol */
 	sn_dissect_fn dissect;
+	uint16_t ports[SN_DISS_MAX_PORTS];     /* default clear-text server ports */
+	uint16_t tls_ports[SN_DISS_MAX_PORTS]; /* default TLS server ports */
+	uint32_t probe_budget; /* leading client bytes this dissector may have dropped
+				  (meta->skip) before it decides; 0: it never skips */
 };
 
 enum sn_dissector_id {
@@ -172,6 +185,10 @@ enum sn_dissector_id {
 const struct sn_dissector *sn_dissector_get(enum sn_dissector_id id);
 /* The dissector for a protocol (MQTT..STOMP), or NULL. */
 const struct sn_dissector *sn_dissector_for_proto(enum sn_proto p);
+/* The number of default ports in a registry list (ports or tls_ports). */
+size_t sn_dissector_port_count(const uint16_t ports[SN_DISS_MAX_PORTS]);
+/* The largest probe budget of any dissector: what a flow may drop undecided. */
+uint32_t sn_dissector_probe_budget(void);
 
 /* One entry point per protocol (dissectors/<name>.c). */
 enum sn_verdict sn_diss_mqtt(const struct sn_stream *s, struct sn_meta *out);

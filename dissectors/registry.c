@@ -4,7 +4,10 @@
  * fields, collecting topics, and RFC 4648 base64 (SASL PLAIN payloads).
  *
  * The table is indexed by enum sn_dissector_id with designated
- * initializers, so adding a protocol is one line here and one enum value.
+ * initializers.  An entry holds the protocol's names, default ports, TLS
+ * ports and probe budget; the configuration's `protocols:` section, its
+ * defaults and the port map are built from it, so adding a protocol is one
+ * entry here, its enum values and its metadata fields (meta_fields.h).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,20 +15,22 @@
 
 #include "dissector.h"
 
-static const struct sn_dissector registry[SN_DISS_COUNT] = {
-	[SN_DISS_MQTT] = { .name = "mqtt", .proto = SN_PROTO_MQTT, .dissect = sn_diss_mqtt },
-	[SN_DISS_XMPP] = { .name = "xmpp", .proto = SN_PROTO_XMPP, .dissect = sn_diss_xmpp },
-	[SN_DISS_AMQP] = { .name = "amqp", .proto = SN_PROTO_AMQP, .dissect = sn_diss_amqp },
-	[SN_DISS_STOMP] = { .name = "stomp", .proto = SN_PROTO_STOMP, .dissect = sn_diss_stomp },
-	[SN_DISS_TLS] = { .name = "tls", .proto = SN_PROTO_NONE, .dissect = sn_diss_tls },
-};
+/* Bytes of XML prolog (declaration, comments, whitespace) or STOMP
+ * heart-beats a dissector may have dropped before the opening. */
+#define SN_PROBE_64K 65536
 
-static const char *const proto_names[SN_PROTO_COUNT] = {
-	[SN_PROTO_NONE] = "none",
-	[SN_PROTO_MQTT] = "MQTT",
-	[SN_PROTO_XMPP] = "XMPP",
-	[SN_PROTO_AMQP] = "AMQP",
-	[SN_PROTO_STOMP] = "STOMP",
+static const struct sn_dissector registry[SN_DISS_COUNT] = {
+	[SN_DISS_MQTT] = { .name = "mqtt", .label = "MQTT", .proto = SN_PROTO_MQTT,
+			   .dissect = sn_diss_mqtt, .ports = { 1883 }, .tls_ports = { 8883 } },
+	[SN_DISS_XMPP] = { .name = "xmpp", .label = "XMPP", .proto = SN_PROTO_XMPP,
+			   .dissect = sn_diss_xmpp, .ports = { 5222, 5269 }, .tls_ports = { 5223 },
+			   .probe_budget = SN_PROBE_64K },
+	[SN_DISS_AMQP] = { .name = "amqp", .label = "AMQP", .proto = SN_PROTO_AMQP,
+			   .dissect = sn_diss_amqp, .ports = { 5672 }, .tls_ports = { 5671 } },
+	[SN_DISS_STOMP] = { .name = "stomp", .label = "STOMP", .proto = SN_PROTO_STOMP,
+			    .dissect = sn_diss_stomp, .ports = { 61613 }, .tls_ports = { 61614 },
+			    .probe_budget = SN_PROBE_64K },
+	[SN_DISS_TLS] = { .name = "tls", .proto = SN_PROTO_NONE, .dissect = sn_diss_tls },
 };
 
 const struct sn_dissector *sn_dissector_get(enum sn_dissector_id id)
@@ -44,6 +49,23 @@ const struct sn_dissector *sn_dissector_for_proto(enum sn_proto p)
 			return &registry[i];
 	}
 	return NULL;
+}
+
+size_t sn_dissector_port_count(const uint16_t ports[SN_DISS_MAX_PORTS])
+{
+	size_t n = 0;
+	while (n < SN_DISS_MAX_PORTS && ports[n] != 0)
+		n++;
+	return n;
+}
+
+uint32_t sn_dissector_probe_budget(void)
+{
+	uint32_t max = 0;
+	for (size_t i = 0; i < SN_DISS_COUNT; i++)
+		if (registry[i].probe_budget > max)
+			max = registry[i].probe_budget;
+	return max;
 }
 
 const char *sn_carrier_name(enum sn_carrier c)
@@ -70,9 +92,8 @@ void sn_meta_malformed(struct sn_meta *m, const char *fmt, ...)
 
 const char *sn_proto_name(enum sn_proto p)
 {
-	if ((unsigned)p >= SN_PROTO_COUNT)
-		return "none";
-	return proto_names[p];
+	const struct sn_dissector *d = sn_dissector_for_proto(p);
+	return d && d->label ? d->label : "none";
 }
 
 /*

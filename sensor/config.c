@@ -111,39 +111,34 @@ static const struct sn_key capture_keys[] = {
 	KEY_LIST("geneve_ports", K_PORTS, capture.geneve_ports, capture.n_geneve_ports),
 };
 
-static const struct sn_key mqtt_keys[] = {
-	KEY_LIST("ports", K_PORTS, protocols[SN_PROTO_MQTT].ports, protocols[SN_PROTO_MQTT].n_ports),
-	KEY_LIST("tls_ports", K_PORTS, protocols[SN_PROTO_MQTT].tls_ports,
-		 protocols[SN_PROTO_MQTT].n_tls_ports),
+/*
+ * `protocols:` has one section per protocol of the dissector registry
+ * (dissectors/registry.c), named as its entry and holding these two keys;
+ * the offsets here are protocol 0's, shifted by protocol_port_keys().
+ */
+static const struct sn_key port_keys[] = {
+	KEY_LIST("ports", K_PORTS, protocols[0].ports, protocols[0].n_ports),
+	KEY_LIST("tls_ports", K_PORTS, protocols[0].tls_ports, protocols[0].n_tls_ports),
 };
+#define N_PORT_KEYS ARRAY_SIZE(port_keys)
 
-static const struct sn_key xmpp_keys[] = {
-	KEY_LIST("ports", K_PORTS, protocols[SN_PROTO_XMPP].ports, protocols[SN_PROTO_XMPP].n_ports),
-	KEY_LIST("tls_ports", K_PORTS, protocols[SN_PROTO_XMPP].tls_ports,
-		 protocols[SN_PROTO_XMPP].n_tls_ports),
-};
+/* port_keys for protocol p (enum sn_proto). */
+static void protocol_port_keys(size_t p, struct sn_key out[N_PORT_KEYS])
+{
+	size_t shift = p * sizeof(struct sn_proto_ports);
+	for (size_t i = 0; i < N_PORT_KEYS; i++) {
+		out[i] = port_keys[i];
+		out[i].off += shift;
+		out[i].count_off += shift;
+	}
+}
 
-static const struct sn_key amqp_keys[] = {
-	KEY_LIST("ports", K_PORTS, protocols[SN_PROTO_AMQP].ports, protocols[SN_PROTO_AMQP].n_ports),
-	KEY_LIST("tls_ports", K_PORTS, protocols[SN_PROTO_AMQP].tls_ports,
-		 protocols[SN_PROTO_AMQP].n_tls_ports),
-};
-
-static const struct sn_key stomp_keys[] = {
-	KEY_LIST("ports", K_PORTS, protocols[SN_PROTO_STOMP].ports, protocols[SN_PROTO_STOMP].n_ports),
-	KEY_LIST("tls_ports", K_PORTS, protocols[SN_PROTO_STOMP].tls_ports,
-		 protocols[SN_PROTO_STOMP].n_tls_ports),
-};
-
-
-/* In enum sn_proto order, so entry i describes protocol i + 1. */
-static const struct sn_key protocol_keys[] = {
-	KEY_SECTION("mqtt", K_SECTION, mqtt_keys),
-	KEY_SECTION("xmpp", K_SECTION, xmpp_keys),
-	KEY_SECTION("amqp", K_SECTION, amqp_keys),
-	KEY_SECTION("stomp", K_SECTION, stomp_keys),
-};
-_Static_assert(ARRAY_SIZE(protocol_keys) == SN_PROTO_COUNT - 1, "one entry per protocol");
+/* The config section name of protocol p: its registry entry's name. */
+static const char *protocol_key(size_t p)
+{
+	const struct sn_dissector *d = sn_dissector_for_proto((enum sn_proto)p);
+	return d ? d->name : "?";
+}
 
 static const struct sn_key rules_keys[] = {
 	KEY_U32("min_connections", rules.min_connections, 1, 1000000000),
@@ -209,7 +204,7 @@ static const struct sn_key top_keys[] = {
 	KEY_STR("sensor_name", sensor_name),
 	KEY_SECTION("capture", K_SECTION, capture_keys),
 	KEY_LIST("home_networks", K_CIDRS, home_networks, n_home_networks),
-	KEY_SECTION("protocols", K_PROTOCOLS, protocol_keys),
+	{ .name = "protocols", .kind = K_PROTOCOLS },
 	KEY_SECTION("rules", K_SECTION, rules_keys),
 	KEY_SECTION("tables", K_SECTION, tables_keys),
 	KEY_SECTION("output", K_SECTION, output_keys),
@@ -313,17 +308,15 @@ static void default_home_networks(struct sn_config *cfg)
 			cfg->n_home_networks++;
 }
 
+/* Every protocol's ports as its registry entry lists them. */
 static void default_protocols(struct sn_config *cfg)
 {
-	static const uint16_t mqtt[] = { 1883 }, mqtt_tls[] = { 8883 };
-	static const uint16_t xmpp[] = { 5222, 5269 }, xmpp_tls[] = { 5223 };
-	static const uint16_t amqp[] = { 5672 }, amqp_tls[] = { 5671 };
-	static const uint16_t stomp[] = { 61613 }, stomp_tls[] = { 61614 };
-
-	set_ports(&cfg->protocols[SN_PROTO_MQTT], mqtt, 1, mqtt_tls, 1);
-	set_ports(&cfg->protocols[SN_PROTO_XMPP], xmpp, 2, xmpp_tls, 1);
-	set_ports(&cfg->protocols[SN_PROTO_AMQP], amqp, 1, amqp_tls, 1);
-	set_ports(&cfg->protocols[SN_PROTO_STOMP], stomp, 1, stomp_tls, 1);
+	for (size_t p = SN_PROTO_MQTT; p < SN_PROTO_COUNT; p++) {
+		const struct sn_dissector *d = sn_dissector_for_proto((enum sn_proto)p);
+		if (d)
+			set_ports(&cfg->protocols[p], d->ports, sn_dissector_port_count(d->ports),
+				  d->tls_ports, sn_dissector_port_count(d->tls_ports));
+	}
 }
 
 void sn_config_defaults(struct sn_config *cfg)
@@ -847,6 +840,7 @@ static int set_list(struct loader *L, const yaml_node_t *n, const char *path,
 static int apply_section(struct loader *L, const yaml_node_t *n, const char *path,
 			 const struct sn_key *keys, size_t n_keys);
 static int check_ports(struct loader *L, const yaml_node_t *protocols);
+static int apply_protocols(struct loader *L, const yaml_node_t *n, const char *path);
 
 /* A string key's own check; the error points at the value. */
 static int check_string(struct loader *L, const yaml_node_t *n, const char *path,
@@ -865,7 +859,7 @@ static int apply_key(struct loader *L, const yaml_node_t *n, const char *path,
 	case K_SECTION:
 		return apply_section(L, n, path, k->sub, k->n_sub);
 	case K_PROTOCOLS:
-		if (apply_section(L, n, path, k->sub, k->n_sub) != 0)
+		if (apply_protocols(L, n, path) != 0)
 			return -1;
 		return check_ports(L, n);
 	case K_STR:
@@ -964,6 +958,38 @@ static int apply_section(struct loader *L, const yaml_node_t *n, const char *pat
 	return 0;
 }
 
+/* `protocols:`: a section per registry protocol, each with port_keys. */
+static int apply_protocols(struct loader *L, const yaml_node_t *n, const char *path)
+{
+	struct sn_key names[SN_PROTO_COUNT - 1];
+	for (size_t p = SN_PROTO_MQTT; p < SN_PROTO_COUNT; p++)
+		names[p - 1] = (struct sn_key){ .name = protocol_key(p), .kind = K_SECTION };
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_MAPPING_NODE)
+		return fail_at(L->err, n->start_mark, "%s: expected a mapping of keys", path);
+	yaml_node_pair_t *pairs = n->data.mapping.pairs.start;
+	size_t count = (size_t)(n->data.mapping.pairs.top - pairs);
+	for (size_t i = 0; i < count; i++) {
+		const yaml_node_t *key = yaml_document_get_node(L->doc, pairs[i].key);
+		const yaml_node_t *value = yaml_document_get_node(L->doc, pairs[i].value);
+		char sub[128];
+		if (key->type != YAML_SCALAR_NODE)
+			return fail_at(L->err, key->start_mark, "%s: keys must be plain names", path);
+		snprintf(sub, sizeof sub, "%.40s.%.40s", path, scalar_text(key));
+		const struct sn_key *k = find_key(names, ARRAY_SIZE(names), scalar_text(key));
+		if (!k)
+			return unknown_key(L, key, sub, names, ARRAY_SIZE(names));
+		if (seen_before(L, pairs, i, k->name))
+			return fail_at(L->err, key->start_mark, "duplicate key '%s'", sub);
+		struct sn_key keys[N_PORT_KEYS];
+		protocol_port_keys((size_t)(k - names) + SN_PROTO_MQTT, keys);
+		if (apply_section(L, value, sub, keys, N_PORT_KEYS) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* ---- one port, one protocol ----------------------------------------------- */
 
 struct port_ref {
@@ -997,7 +1023,7 @@ static const yaml_node_t *mapping_get(yaml_document_t *doc, const yaml_node_t *m
 static const yaml_node_t *port_node(struct loader *L, const yaml_node_t *protocols,
 				    const struct port_ref *r)
 {
-	const yaml_node_t *proto = mapping_get(L->doc, protocols, protocol_keys[r->proto - 1].name);
+	const yaml_node_t *proto = mapping_get(L->doc, protocols, protocol_key(r->proto));
 	const yaml_node_t *list = mapping_get(L->doc, proto, r->tls ? "tls_ports" : "ports");
 
 	if (!list || list->type != YAML_SEQUENCE_NODE)
@@ -1019,10 +1045,10 @@ static int port_conflict(struct loader *L, const yaml_node_t *protocols,
 		n = port_node(L, protocols, first);
 	}
 	char path[80];
-	snprintf(path, sizeof path, "protocols.%s.%s[%zu]", protocol_keys[blame->proto - 1].name,
+	snprintf(path, sizeof path, "protocols.%s.%s[%zu]", protocol_key(blame->proto),
 		 blame->tls ? "tls_ports" : "ports", blame->index);
 	const struct port_ref *other = blame == second ? first : second;
-	const char *owner = protocol_keys[other->proto - 1].name;
+	const char *owner = protocol_key(other->proto);
 	const char *fmt = first->proto == second->proto ? "%s: port %u is listed twice for %s"
 							: "%s: port %u already belongs to %s";
 	return fail_at(L->err, n ? n->start_mark : protocols->start_mark, fmt, path,
@@ -1266,9 +1292,17 @@ static void print_section(FILE *out, const struct sn_config *cfg, const struct s
 		fprintf(out, "%*s%s:", depth * 2, "", k->name);
 		switch (k->kind) {
 		case K_SECTION:
-		case K_PROTOCOLS:
 			fputc('\n', out);
 			print_section(out, cfg, k->sub, k->n_sub, depth + 1);
+			continue;
+		case K_PROTOCOLS:
+			fputc('\n', out);
+			for (size_t pr = SN_PROTO_MQTT; pr < SN_PROTO_COUNT; pr++) {
+				struct sn_key pk[N_PORT_KEYS];
+				protocol_port_keys(pr, pk);
+				fprintf(out, "%*s%s:\n", (depth + 1) * 2, "", protocol_key(pr));
+				print_section(out, cfg, pk, N_PORT_KEYS, depth + 2);
+			}
 			continue;
 		case K_STR:
 		case K_TARGET:

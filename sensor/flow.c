@@ -39,8 +39,6 @@
 #define SN_FLOW_NIL UINT32_MAX
 #define SN_FLOW_LAYERSETS 4096 /* distinct tunnel layer lists held at once */
 _Static_assert(SN_CONN_TUNNEL_MAX == SN_LAYERS_MAX, "a report holds every listed layer");
-#define SN_FLOW_PROBE_BUDGET 65536 /* client bytes a flow may read past its buffer by dropping
-				       what its dissectors are done with (an XML prolog) */
 #define SN_FLOW_SKIP_ROUNDS 64      /* drop-and-refill rounds for one segment */
 #define SN_FLOW_DETAIL_SEGS 16      /* client segments read for metadata after the verdict
 				       (topics); the verdict itself never waits on a count */
@@ -487,7 +485,8 @@ static void buffer_stream(const struct sn_flow_table *ft, uint32_t i, struct sn_
 /*
  * Classifies the buffer.  `ended`: no more bytes will come.  When the
  * client's bound is reached undecided, the prefix the dissectors are done
- * with is dropped (within the per-flow budget) to make room, and the
+ * with is dropped (within the largest probe budget in the dissector
+ * registry: client bytes a flow may read past its buffer) to make room, and the
  * bytes dropped are returned; otherwise the bytes that are there decide,
  * or the flow stays undecided (never refuted for having stopped).
  */
@@ -503,7 +502,7 @@ static uint32_t classify_buffer(struct sn_flow_table *ft, uint32_t i, bool ended
 	if (!full)
 		return 0;
 	struct sn_reasm_dir *cd = sn_reasm_dir(ft->pool, ft->flows[i].buf, SN_DIR_C2S);
-	if (skip > 0 && (uint64_t)cd->skipped + skip <= SN_FLOW_PROBE_BUDGET) {
+	if (skip > 0 && (uint64_t)cd->skipped + skip <= sn_dissector_probe_budget()) {
 		sn_reasm_consume(ft->pool, ft->flows[i].buf, SN_DIR_C2S, skip);
 		ft->st.probe_skipped += skip;
 		return skip;

@@ -732,6 +732,41 @@ START_TEST(test_rules_refuted)
 }
 END_TEST
 
+/*
+ * The protocols: section and its defaults come from the dissector registry:
+ * one section per registry protocol, named as its entry, holding its ports.
+ */
+START_TEST(test_protocols_follow_registry)
+{
+	struct sn_config c;
+	sn_config_defaults(&c);
+	for (int p = SN_PROTO_MQTT; p < SN_PROTO_COUNT; p++) {
+		const struct sn_dissector *d = sn_dissector_for_proto((enum sn_proto)p);
+		ck_assert_uint_eq(c.protocols[p].n_ports, sn_dissector_port_count(d->ports));
+		ck_assert_uint_eq(c.protocols[p].n_tls_ports, sn_dissector_port_count(d->tls_ports));
+		for (size_t k = 0; k < c.protocols[p].n_ports; k++)
+			ck_assert_uint_eq(c.protocols[p].ports[k], d->ports[k]);
+		for (size_t k = 0; k < c.protocols[p].n_tls_ports; k++)
+			ck_assert_uint_eq(c.protocols[p].tls_ports[k], d->tls_ports[k]);
+	}
+	expect_error("protocols:\n  mqt:\n    ports: [1]\n",
+		     "test.yaml:2:3: unknown key 'protocols.mqt' (did you mean 'mqtt'?)");
+	expect_error("protocols:\n  stomp: {}\n  stomp: {}\n",
+		     "test.yaml:3:3: duplicate key 'protocols.stomp'");
+	load_ok(&c, "protocols:\n  stomp:\n    ports: [1, 2]\n  amqp:\n    tls_ports: []\n");
+	ck_assert_uint_eq(c.protocols[SN_PROTO_STOMP].n_ports, 2);
+	ck_assert_uint_eq(c.protocols[SN_PROTO_STOMP].ports[1], 2);
+	ck_assert_uint_eq(c.protocols[SN_PROTO_STOMP].tls_ports[0], 61614);
+	ck_assert_uint_eq(c.protocols[SN_PROTO_AMQP].n_tls_ports, 0);
+	ck_assert_uint_eq(c.protocols[SN_PROTO_AMQP].ports[0], 5672);
+	char *out = print_to_string(&c);
+	ck_assert_ptr_nonnull(strstr(out, "protocols:\n  mqtt:\n    ports: [1883]\n"
+					  "    tls_ports: [8883]\n  xmpp:\n"));
+	ck_assert_ptr_nonnull(strstr(out, "  stomp:\n    ports: [1, 2]\n"));
+	free(out);
+}
+END_TEST
+
 Suite *config_suite(void);
 
 Suite *config_suite(void)
@@ -741,6 +776,7 @@ Suite *config_suite(void)
 
 	tc = tcase_create("defaults");
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_protocols_follow_registry);
 	tcase_add_test(tc, test_shipped_file_equals_defaults);
 	tcase_add_test(tc, test_shipped_file_documents_every_key);
 	tcase_add_test(tc, test_rules_refuted);

@@ -48,6 +48,37 @@ START_TEST(for_proto)
 }
 END_TEST
 
+/* The registry entry is where a protocol's ports and probe budget live. */
+START_TEST(entry_ports_and_budget)
+{
+	const struct sn_dissector *x = sn_dissector_get(SN_DISS_XMPP);
+	ck_assert_uint_eq(sn_dissector_port_count(x->ports), 2);
+	ck_assert_uint_eq(x->ports[0], 5222);
+	ck_assert_uint_eq(x->ports[1], 5269);
+	ck_assert_uint_eq(sn_dissector_port_count(x->tls_ports), 1);
+	ck_assert_uint_eq(x->tls_ports[0], 5223);
+	const struct sn_dissector *m = sn_dissector_get(SN_DISS_MQTT);
+	ck_assert_uint_eq(m->ports[0], 1883);
+	ck_assert_uint_eq(m->tls_ports[0], 8883);
+	ck_assert_uint_eq(sn_dissector_get(SN_DISS_AMQP)->ports[0], 5672);
+	ck_assert_uint_eq(sn_dissector_get(SN_DISS_AMQP)->tls_ports[0], 5671);
+	ck_assert_uint_eq(sn_dissector_get(SN_DISS_STOMP)->ports[0], 61613);
+	ck_assert_uint_eq(sn_dissector_get(SN_DISS_STOMP)->tls_ports[0], 61614);
+	ck_assert_uint_eq(sn_dissector_port_count(sn_dissector_get(SN_DISS_TLS)->ports), 0);
+	/* XMPP drops an XML prolog, STOMP heart-beats: 64 KiB each; MQTT never skips */
+	ck_assert_uint_eq(x->probe_budget, 65536);
+	ck_assert_uint_eq(sn_dissector_get(SN_DISS_STOMP)->probe_budget, 65536);
+	ck_assert_uint_eq(m->probe_budget, 0);
+	ck_assert_uint_eq(sn_dissector_probe_budget(), 65536);
+	/* every protocol has a config name and an event label */
+	for (int p = SN_PROTO_MQTT; p < SN_PROTO_COUNT; p++) {
+		const struct sn_dissector *d = sn_dissector_for_proto((enum sn_proto)p);
+		ck_assert_ptr_nonnull(d->label);
+		ck_assert_str_eq(sn_proto_name((enum sn_proto)p), d->label);
+	}
+}
+END_TEST
+
 START_TEST(proto_names)
 {
 	ck_assert_str_eq(sn_proto_name(SN_PROTO_NONE), "none");
@@ -286,6 +317,7 @@ Suite *registry_suite(void)
 	tcase_add_test(tab, get_out_of_range);
 	tcase_add_test(tab, for_proto);
 	tcase_add_test(tab, proto_names);
+	tcase_add_test(tab, entry_ports_and_budget);
 	suite_add_tcase(s, tab);
 
 	TCase *set = tcase_create("meta_set");
