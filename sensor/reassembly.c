@@ -45,7 +45,7 @@ void sn_reasm_dir_set_base(struct sn_reasm_dir *d, uint32_t base_seq)
 
 static bool map_get(const uint8_t *map, uint32_t i)
 {
-	return (map[i >> 3] >> (i & 7)) & 1u;
+	return ((unsigned)map[i >> 3] >> (i & 7)) & 1u;
 }
 
 static void map_set(uint8_t *map, uint32_t i)
