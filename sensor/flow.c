@@ -477,7 +477,7 @@ static void buffer_stream(const struct sn_flow_table *ft, uint32_t i, struct sn_
 	s->client = sn_reasm_prefix(ft->pool, f->buf, SN_DIR_C2S, &s->client_len);
 	s->server = sn_reasm_prefix(ft->pool, f->buf, SN_DIR_S2C, &s->server_len);
 	/* A lost first segment leaves a hole at the start: the bytes after it are mid-stream. */
-	s->client_at_start = (c->flags & SN_FC_ISN_C) && cd->base == c->isn[0] + 1 &&
+	s->client_at_start = (c->flags & SN_FC_ISN_C) && cd->base - cd->skipped == c->isn[0] + 1 &&
 			     (s->client_len > 0 || cd->held == 0);
 	s->final = sn_reasm_full(ft->pool, f->buf, SN_DIR_C2S);
 }
