@@ -155,6 +155,16 @@ static const struct sn_key rules_keys[] = {
 	KEY_U32("beacon_min_gaps", rules.beacon_min_gaps, 2, SN_BEACON_STARTS - 1),
 	KEY_U32("beacon_max_jitter_pct", rules.beacon_max_jitter_pct, 0, 100),
 	KEY_U32("beacon_raise", rules.beacon_raise, 0, 2),
+	KEY_LIST("command_patterns", K_STRS, rules.command_patterns, rules.n_command_patterns),
+	KEY_LIST("public_brokers", K_STRS, rules.public_brokers, rules.n_public_brokers),
+	KEY_U32("public_broker_raise", rules.public_broker_raise, 0, 2),
+	KEY_LIST("allow_server_names", K_STRS, rules.allow_server_names,
+		 rules.n_allow_server_names),
+	KEY_LIST("allow_client_ids", K_PATTERNS, rules.allow_client_ids, rules.n_allow_client_ids),
+	KEY_LIST("allow_processes", K_PATTERNS, rules.allow_processes, rules.n_allow_processes),
+	KEY_LIST("allow_sources", K_CIDRS, rules.allow_sources, rules.n_allow_sources),
+	KEY_LIST("trusted_mqtt_processes", K_PATTERNS, rules.trusted_mqtt_processes,
+		 rules.n_trusted_mqtt_processes),
 };
 
 static const struct sn_key tables_keys[] = {
@@ -308,6 +318,32 @@ static void default_home_networks(struct sn_config *cfg)
 			cfg->n_home_networks++;
 }
 
+static void set_strs(char (*dst)[SN_CFG_STR], size_t *n, const char *const *src, size_t count)
+{
+	for (*n = 0; *n < count && *n < SN_CFG_MAX_PATTERNS; (*n)++)
+		snprintf(dst[*n], SN_CFG_STR, "%s", src[*n]);
+}
+
+/* Command-channel words and public brokers (their operators' public documentation). */
+static void default_rule_lists(struct sn_config *cfg)
+{
+	static const char *const commands[] = { "c2/", "cmd", "command", "shell", "exec", "task" };
+	static const char *const brokers[] = {
+		"broker.hivemq.com", "test.mosquitto.org", "broker.emqx.io",
+		"mqtt.eclipseprojects.io", "mqtt.flespi.io", "public.mqtthq.com",
+		"broker.mqttdashboard.com", "public.cloud.shiftr.io", "cloudamqp.com",
+	};
+	static const char *const processes[] = { "^mosquitto$" };
+
+	set_strs(cfg->rules.command_patterns, &cfg->rules.n_command_patterns, commands,
+		 ARRAY_SIZE(commands));
+	set_strs(cfg->rules.public_brokers, &cfg->rules.n_public_brokers, brokers,
+		 ARRAY_SIZE(brokers));
+	set_strs(cfg->rules.trusted_mqtt_processes, &cfg->rules.n_trusted_mqtt_processes,
+		 processes, ARRAY_SIZE(processes));
+	cfg->rules.public_broker_raise = 1;
+}
+
 /* Every protocol's ports as its registry entry lists them. */
 static void default_protocols(struct sn_config *cfg)
 {
@@ -349,6 +385,7 @@ void sn_config_defaults(struct sn_config *cfg)
 	cfg->rules.beacon_min_gaps = 4;
 	cfg->rules.beacon_max_jitter_pct = 10;
 	cfg->rules.beacon_raise = 1;
+	default_rule_lists(cfg);
 
 	cfg->tables.max_flows = 262144;
 	cfg->tables.max_groups = 16384;

@@ -85,6 +85,25 @@ struct sn_config {
 		uint32_t beacon_min_gaps;        /* gaps between connection starts needed; default 4 */
 		uint32_t beacon_max_jitter_pct;  /* MAD/median at most this, in percent; default 10 */
 		uint32_t beacon_raise;           /* steps a regular beacon adds; default 1 */
+		/* command channels: topic/destination substrings, case-insensitive */
+		char command_patterns[SN_CFG_MAX_PATTERNS][SN_CFG_STR];
+		size_t n_command_patterns;
+		/* public brokers: server name suffixes (dest_host) */
+		char public_brokers[SN_CFG_MAX_PATTERNS][SN_CFG_STR];
+		size_t n_public_brokers;
+		uint32_t public_broker_raise;    /* default 1 */
+		/* more allow lists (same mechanism as allow_users) */
+		char allow_server_names[SN_CFG_MAX_PATTERNS][SN_CFG_STR]; /* dest_host suffixes */
+		size_t n_allow_server_names;
+		char allow_client_ids[SN_CFG_MAX_PATTERNS][SN_CFG_STR]; /* ERE, case-insensitive */
+		size_t n_allow_client_ids;
+		char allow_processes[SN_CFG_MAX_PATTERNS][SN_CFG_STR];  /* ERE on process_name */
+		size_t n_allow_processes;
+		struct sn_cidr allow_sources[SN_CFG_MAX_NETS];
+		size_t n_allow_sources;
+		/* the search's mosquitto exception, by process name (ERE, case-sensitive) */
+		char trusted_mqtt_processes[SN_CFG_MAX_PATTERNS][SN_CFG_STR];
+		size_t n_trusted_mqtt_processes;
 	} rules;
 
 	struct {

@@ -83,6 +83,7 @@ struct sn_conn_report {
 	enum sn_close_reason close;   /* CLOSE only */
 	bool meta_changed;            /* meta differs from the previous report */
 	char process_name[64];        /* local attribution; empty = unknown (null) */
+	char dest_host[SN_META_STR];  /* the server's name (set by the aggregator); "" = null */
 	struct sn_meta meta;
 	uint64_t flow_id;              /* unique within one sensor run, the same in every
 				       report of the connection: the capture worker's

@@ -94,6 +94,18 @@ static void key_addr(struct sn_json *j, const char *key, const struct sn_addr *a
 	sn_json_string(j, text);
 }
 
+/* dest_host: the server's name, or null (contract version 2). */
+static void key_host(struct sn_json *j, const char *host, size_t cap)
+{
+	size_t n = strnlen(host, cap);
+
+	sn_json_key(j, "dest_host");
+	if (n)
+		sn_json_string_n(j, host, n);
+	else
+		sn_json_null(j);
+}
+
 static void key_process(struct sn_json *j, const char *name, size_t cap)
 {
 	size_t n = strnlen(name, cap);
@@ -206,9 +218,29 @@ static void tunnel_details(struct sn_json *j, const uint32_t *layers, uint8_t n)
 	sn_json_array_end(j);
 }
 
-/* layers/n_layers: a connection's tunnel (flow events), or NULL/0. */
+/* A group's findings beyond the connection's meta (contract version 2). */
+static void group_details(struct sn_json *j, const struct sn_group *g)
+{
+	if (!g)
+		return;
+	if (g->public_broker) {
+		sn_json_key(j, "public_broker");
+		sn_json_string_n(j, g->dest_host, strnlen(g->dest_host, sizeof(g->dest_host)));
+	}
+	if (g->command_topics == 0)
+		return;
+	sn_json_key(j, "command_topics");
+	sn_json_array_begin(j);
+	for (size_t i = 0; i < SN_META_TOPICS && i < g->details.n_topics; i++)
+		if (g->command_topics & (1u << i))
+			sn_json_string_n(j, g->details.topics[i],
+					 strnlen(g->details.topics[i], sizeof(g->details.topics[i])));
+	sn_json_array_end(j);
+}
+
+/* layers/n_layers: a connection's tunnel (flow events), or NULL/0; g: a group's. */
 static void key_details(struct sn_json *j, const struct sn_meta *m, const uint32_t *layers,
-			uint8_t n_layers)
+			uint8_t n_layers, const struct sn_group *g)
 {
 	sn_json_key(j, "details");
 	sn_json_object_begin(j);
@@ -217,6 +249,7 @@ static void key_details(struct sn_json *j, const struct sn_meta *m, const uint32
 	other_details(j, m);
 	tunnel_details(j, layers, n_layers);
 	carrier_details(j, m);
+	group_details(j, g);
 	sn_json_object_end(j);
 }
 
@@ -328,10 +361,11 @@ size_t sn_events_format_group(struct sn_events *ev, enum sn_group_event kind,
 	key_string(&j, "evidence", sn_evidence_name(g->evidence));
 	key_reasons(&j, &g->rating);
 	key_names(&j, "client_ids", g->client_ids, g->n_client_ids);
-	key_details(&j, &g->details, NULL, 0);
+	key_details(&j, &g->details, NULL, 0, g);
 	key_string(&j, "mitre_technique", SN_MITRE_TECHNIQUE);
 	key_flow_ids(&j, g);
 	key_truncated(&j, g->truncated);
+	key_host(&j, g->dest_host, sizeof(g->dest_host));
 	if (g->beacon.samples) {
 		sn_json_key(&j, "beacon");
 		sn_json_object_begin(&j);
@@ -401,7 +435,8 @@ size_t sn_events_format_flow(struct sn_events *ev, const struct sn_conn_report *
 	key_string(&j, "evidence", sn_evidence_name(r->evidence));
 	key_single(&j, "client_ids", proto == SN_PROTO_MQTT ? r->meta.client_id : "",
 		   sizeof(r->meta.client_id));
-	key_details(&j, &r->meta, r->tunnel, r->n_tunnel);
+	key_details(&j, &r->meta, r->tunnel, r->n_tunnel, NULL);
+	key_host(&j, r->dest_host, sizeof(r->dest_host));
 	key_string(&j, "close", sn_close_reason_name(r->close));
 	key_cim(&j, r, proto);
 	key_uint(&j, "flow_id", r->flow_id);

@@ -90,6 +90,8 @@ struct sn_groups {
 	uint32_t n_held;           /* slots in state HELD */
 	uint64_t held_due_us;      /* no held connection is due before this */
 
+	struct sn_conn_report named; /* the report being handled, with its dest_host */
+
 	struct sn_groups_stats st;
 };
 
@@ -498,6 +500,8 @@ static void fold(struct sn_groups *gs, struct sn_group *g, const struct sn_conn_
 		g->last_us = r->last_us;
 	g->bytes_sent += r->bytes_delta[SN_DIR_C2S];
 	g->bytes_received += r->bytes_delta[SN_DIR_S2C];
+	if (g->dest_host[0] == '\0' && r->dest_host[0])
+		copy_str(g->dest_host, sizeof(g->dest_host), r->dest_host);
 	add_name(g->users, &g->n_users, r->meta.user, &g->truncated, SN_TRUNC_USERS);
 	if (r->proto == SN_PROTO_MQTT)
 		add_name(g->client_ids, &g->n_client_ids, r->meta.client_id, &g->truncated,
@@ -514,9 +518,32 @@ static void fold(struct sn_groups *gs, struct sn_group *g, const struct sn_conn_
 	fold_details(gs, g, r);
 }
 
+/* Which of the group's topics are command channels (bits over details.topics). */
+static const char *command_topics(const struct sn_groups *gs, struct sn_group *g, size_t *n)
+{
+	const char *first = NULL;
+	size_t k = g->details.n_topics < SN_META_TOPICS ? g->details.n_topics : SN_META_TOPICS;
+
+	g->command_topics = 0;
+	*n = 0;
+	for (size_t i = 0; g->has_details && i < k; i++) {
+		if (!sn_rules_command_topic(gs->rules, g->details.topics[i]))
+			continue;
+		g->command_topics |= (uint16_t)(1u << i);
+		if (!first)
+			first = g->details.topics[i];
+		(*n)++;
+	}
+	return first;
+}
+
 static void rate(const struct sn_groups *gs, struct sn_group *g)
 {
 	const struct sn_config *cfg = gs->rules->cfg;
+	size_t n_command = 0;
+	const char *command = command_topics(gs, g, &n_command);
+
+	g->public_broker = sn_rules_public_broker(gs->rules, g->dest_host) != NULL;
 	struct sn_rule_facts f = {
 		.proto = g->proto,
 		.port_proto = g->port_proto,
@@ -535,6 +562,9 @@ static void rate(const struct sn_groups *gs, struct sn_group *g)
 				   : NULL,
 		.malformed = g->has_details && g->details.malformed[0] ? g->details.malformed : NULL,
 		.beacon = g->beacon.samples ? &g->beacon : NULL,
+		.public_broker = g->public_broker ? g->dest_host : NULL,
+		.command_topic = command,
+		.n_command_topics = n_command,
 		.connections = g->connections,
 		.min_connections = cfg->rules.min_connections,
 	};
@@ -703,9 +733,24 @@ static void hold(struct sn_groups *gs, struct held *h, const struct sn_conn_repo
 		gs->held_due_us = h->due_us;
 }
 
-void sn_groups_report(void *groups, const struct sn_conn_report *r)
+static void report(struct sn_groups *gs, const struct sn_conn_report *r);
+
+/* Every report gets its server's name (dest_host) before anything looks at it. */
+void sn_groups_report(void *groups, const struct sn_conn_report *in)
 {
 	struct sn_groups *gs = groups;
+
+	if (in->dest_host[0] || !sn_rules_server_name(&in->meta)[0]) {
+		report(gs, in);
+		return;
+	}
+	gs->named = *in; /* a report is not per packet: one copy is cheap */
+	copy_str(gs->named.dest_host, sizeof(gs->named.dest_host), sn_rules_server_name(&in->meta));
+	report(gs, &gs->named);
+}
+
+static void report(struct sn_groups *gs, const struct sn_conn_report *r)
+{
 	char by[SN_ALLOWED_BY_LEN];
 
 	if (r->proto == SN_PROTO_NONE)

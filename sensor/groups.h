@@ -75,6 +75,9 @@ struct sn_group {
 	uint64_t starts[SN_BEACON_STARTS];
 	uint8_t n_starts, starts_at;
 	struct sn_beacon beacon;      /* samples 0: not (yet) regular */
+	char dest_host[SN_META_STR];  /* the first server name a connection showed; "" = null */
+	bool public_broker;           /* dest_host is on rules.public_brokers */
+	uint16_t command_topics;      /* bit i: details.topics[i] matches a command pattern */
 
 	/* emission state (groups.c only) */
 	bool alerted;

@@ -23,22 +23,42 @@
 #include <strings.h>
 
 
+static int compile_list(regex_t *out, size_t *n_out, const char (*patterns)[SN_CFG_STR],
+			size_t n, int flags, const char *key, char *err, size_t errlen)
+{
+	*n_out = 0;
+	for (size_t i = 0; i < n && i < SN_CFG_MAX_PATTERNS; i++) {
+		int rc = regcomp(&out[i], patterns[i], REG_EXTENDED | REG_NOSUB | flags);
+		if (rc != 0) {
+			char why[128];
+			regerror(rc, &out[i], why, sizeof why);
+			snprintf(err, errlen, "rules.%s[%zu]: bad regular expression '%s': %s", key, i,
+				 patterns[i], why);
+			return -1;
+		}
+		*n_out = i + 1;
+	}
+	return 0;
+}
+
 int sn_rules_init(struct sn_rules *r, const struct sn_config *cfg, char *err, size_t errlen)
 {
 	memset(r, 0, sizeof *r);
 	r->cfg = cfg;
-	for (size_t i = 0; i < cfg->rules.n_trusted_mqtt_clients && i < SN_CFG_MAX_PATTERNS; i++) {
-		const char *pattern = cfg->rules.trusted_mqtt_clients[i];
-		int rc = regcomp(&r->trusted[i], pattern, REG_EXTENDED | REG_ICASE | REG_NOSUB);
-		if (rc != 0) {
-			char why[128];
-			regerror(rc, &r->trusted[i], why, sizeof why);
-			snprintf(err, errlen, "rules.trusted_mqtt_clients[%zu]: bad regular expression '%s': %s",
-				 i, pattern, why);
-			sn_rules_free(r);
-			return -1;
-		}
-		r->n_trusted = i + 1;
+	if (compile_list(r->trusted, &r->n_trusted, cfg->rules.trusted_mqtt_clients,
+			 cfg->rules.n_trusted_mqtt_clients, REG_ICASE, "trusted_mqtt_clients", err,
+			 errlen) != 0 ||
+	    compile_list(r->trusted_proc, &r->n_trusted_proc, cfg->rules.trusted_mqtt_processes,
+			 cfg->rules.n_trusted_mqtt_processes, 0, "trusted_mqtt_processes", err,
+			 errlen) != 0 ||
+	    compile_list(r->allow_client, &r->n_allow_client, cfg->rules.allow_client_ids,
+			 cfg->rules.n_allow_client_ids, REG_ICASE, "allow_client_ids", err,
+			 errlen) != 0 ||
+	    compile_list(r->allow_proc, &r->n_allow_proc, cfg->rules.allow_processes,
+			 cfg->rules.n_allow_processes, REG_ICASE, "allow_processes", err,
+			 errlen) != 0) {
+		sn_rules_free(r);
+		return -1;
 	}
 	return 0;
 }
@@ -47,7 +67,13 @@ void sn_rules_free(struct sn_rules *r)
 {
 	for (size_t i = 0; i < r->n_trusted; i++)
 		regfree(&r->trusted[i]);
-	r->n_trusted = 0;
+	for (size_t i = 0; i < r->n_trusted_proc; i++)
+		regfree(&r->trusted_proc[i]);
+	for (size_t i = 0; i < r->n_allow_client; i++)
+		regfree(&r->allow_client[i]);
+	for (size_t i = 0; i < r->n_allow_proc; i++)
+		regfree(&r->allow_proc[i]);
+	r->n_trusted = r->n_trusted_proc = r->n_allow_client = r->n_allow_proc = 0;
 }
 
 /* ::ffff:a.b.c.d is the IPv4 host a.b.c.d for the home-network test. */
@@ -89,6 +115,47 @@ const char *sn_rules_trusted_client(const struct sn_rules *r, const char *client
 	return NULL;
 }
 
+static const char *first_match(const regex_t *re, size_t n, const char (*patterns)[SN_CFG_STR],
+			       const char *s, size_t *at)
+{
+	if (!s || s[0] == '\0')
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (regexec(&re[i], s, 0, NULL, 0) == 0) {
+			if (at)
+				*at = i;
+			return patterns[i];
+		}
+	return NULL;
+}
+
+const char *sn_rules_trusted_process(const struct sn_rules *r, const char *process_name)
+{
+	return first_match(r->trusted_proc, r->n_trusted_proc, r->cfg->rules.trusted_mqtt_processes,
+			   process_name, NULL);
+}
+
+const char *sn_rules_server_name(const struct sn_meta *m)
+{
+	if (m->tls_sni[0])
+		return m->tls_sni;
+	if (m->ws_host[0])
+		return m->ws_host;
+	return m->xmpp_to;
+}
+
+bool sn_rules_command_topic(const struct sn_rules *r, const char *topic)
+{
+	if (strcmp(topic, "#") == 0)
+		return true;
+	for (size_t i = 0; i < r->cfg->rules.n_command_patterns && i < SN_CFG_MAX_PATTERNS; i++) {
+		const char *word = r->cfg->rules.command_patterns[i];
+		if (word[0] && strcasestr(topic, word))
+			return true;
+	}
+	return false;
+}
+
 /* "broker.example.com" is allowed by "example.com" and "broker.example.com". */
 static bool name_has_suffix(const char *name, const char *suffix)
 {
@@ -125,31 +192,54 @@ bool sn_rules_allowed(const struct sn_rules *r, const struct sn_conn_report *c, 
 			list = "allow_users";
 			at = i;
 		}
+	for (size_t i = 0; !list && c->dest_host[0] && i < cfg->rules.n_allow_server_names; i++)
+		if (name_has_suffix(c->dest_host, cfg->rules.allow_server_names[i])) {
+			list = "allow_server_names";
+			at = i;
+		}
+	if (!list && c->proto == SN_PROTO_MQTT &&
+	    first_match(r->allow_client, r->n_allow_client, cfg->rules.allow_client_ids,
+			c->meta.client_id, &at))
+		list = "allow_client_ids";
+	if (!list && first_match(r->allow_proc, r->n_allow_proc, cfg->rules.allow_processes,
+				 c->process_name, &at))
+		list = "allow_processes";
+	struct sn_addr client = unmap_v4(&c->client);
+	for (size_t i = 0; !list && i < cfg->rules.n_allow_sources && i < SN_CFG_MAX_NETS; i++)
+		if (sn_cidr_contains(&cfg->rules.allow_sources[i], &client)) {
+			list = "allow_sources";
+			at = i;
+		}
 	if (list && by && cap)
 		snprintf(by, cap, "rules.%s[%zu]", list, at);
 	return list != NULL;
 }
 
+const char *sn_rules_public_broker(const struct sn_rules *r, const char *host)
+{
+	if (!host || host[0] == '\0')
+		return NULL;
+	for (size_t i = 0; i < r->cfg->rules.n_public_brokers && i < SN_CFG_MAX_PATTERNS; i++)
+		if (name_has_suffix(host, r->cfg->rules.public_brokers[i]))
+			return r->cfg->rules.public_brokers[i];
+	return NULL;
+}
+
 /* ---- rating ---------------------------------------------------------------- */
 
-static bool is_mosquitto(const char *process_name)
+/* The search's exception: a trusted process (mosquitto), or only trusted client ids. */
+static bool mqtt_exception(const struct sn_rules *r, const struct sn_rule_facts *f)
 {
-	return process_name && strcasestr(process_name, "mosquitto") != NULL;
+	return sn_rules_trusted_process(r, f->process_name) || f->all_trusted_clients;
 }
 
-/* The search's exception: the mosquitto process, or only trusted client ids. */
-static bool mqtt_exception(const struct sn_rule_facts *f)
-{
-	return is_mosquitto(f->process_name) || f->all_trusted_clients;
-}
-
-static enum sn_suspicion base_rating(const struct sn_rule_facts *f)
+static enum sn_suspicion base_rating(const struct sn_rules *r, const struct sn_rule_facts *f)
 {
 	bool xmpp_or_stomp = f->proto == SN_PROTO_XMPP || f->proto == SN_PROTO_STOMP;
 
 	if (f->external && xmpp_or_stomp)
 		return SN_SUSP_HIGH;
-	if (f->external && f->proto == SN_PROTO_MQTT && !mqtt_exception(f))
+	if (f->external && f->proto == SN_PROTO_MQTT && !mqtt_exception(r, f))
 		return SN_SUSP_HIGH;
 	if (f->external && f->proto == SN_PROTO_AMQP)
 		return SN_SUSP_MEDIUM;
@@ -219,12 +309,14 @@ static void reason_evidence(const struct sn_rule_facts *f, struct sn_rating *out
 	}
 }
 
-static void reason_exception(const struct sn_rule_facts *f, struct sn_rating *out)
+static void reason_exception(const struct sn_rules *r, const struct sn_rule_facts *f,
+			     struct sn_rating *out)
 {
 	if (!f->external || f->proto != SN_PROTO_MQTT)
 		return;
-	if (is_mosquitto(f->process_name))
-		add_reason(out, "process name matches mosquitto");
+	const char *proc = sn_rules_trusted_process(r, f->process_name);
+	if (proc)
+		add_reason(out, "process name matches trusted pattern '%.60s'", proc);
 	if (f->all_trusted_clients)
 		add_reason(out, "MQTT client ids match trusted pattern '%.60s'",
 			   f->trusted_pattern ? f->trusted_pattern : "");
@@ -234,10 +326,11 @@ void sn_rules_rate(const struct sn_rules *r, const struct sn_rule_facts *f, stru
 {
 	const char *name = sn_proto_name(f->proto);
 	bool xmpp = f->proto == SN_PROTO_XMPP;
-	unsigned level = base_rating(f);
+	unsigned level = base_rating(r, f);
 	uint32_t raise = r->cfg->rules.nonstandard_port_raise;
 	/* trust wins over the raise: trusted MQTT clients stay low on any port */
-	bool trusted = f->proto == SN_PROTO_MQTT && mqtt_exception(f);
+	bool trusted = f->proto == SN_PROTO_MQTT && mqtt_exception(r, f);
+	uint32_t praise = r->cfg->rules.public_broker_raise;
 	bool foreign = on_foreign_port(f) && raise > 0 && !trusted;
 	uint32_t braise = r->cfg->rules.beacon_raise;
 	bool beacon = f->beacon && f->beacon->samples > 0;
@@ -249,6 +342,8 @@ void sn_rules_rate(const struct sn_rules *r, const struct sn_rule_facts *f, stru
 		level = level + raise > SN_SUSP_HIGH ? SN_SUSP_HIGH : level + raise;
 	if (beacon && braise > 0 && !trusted)
 		level = level + braise > SN_SUSP_HIGH ? SN_SUSP_HIGH : level + braise;
+	if (f->public_broker && praise > 0 && !trusted)
+		level = level + praise > SN_SUSP_HIGH ? SN_SUSP_HIGH : level + praise;
 	if (demote)
 		level--;
 	out->suspicion = (enum sn_suspicion)level;
@@ -272,7 +367,14 @@ void sn_rules_rate(const struct sn_rules *r, const struct sn_rule_facts *f, stru
 		add_reason(out, "regular beacon every ~%llu s%s",
 			   (unsigned long long)((f->beacon->interval_ms + 500) / 1000),
 			   braise > 0 && trusted ? " (not raised: trusted clients)" : "");
-	reason_exception(f, out);
+	if (f->public_broker)
+		add_reason(out, "public %s %s %.80s", name, xmpp ? "server" : "broker",
+			   f->public_broker);
+	if (f->command_topic)
+		add_reason(out, "command channel: %s '%.60s'%s",
+			   f->proto == SN_PROTO_MQTT ? "topic" : "destination", f->command_topic,
+			   f->n_command_topics > 1 ? " and more" : "");
+	reason_exception(r, f, out);
 	add_reason(out, "%llu connection%s (threshold %u)", (unsigned long long)f->connections,
 		   f->connections == 1 ? "" : "s", (unsigned)f->min_connections);
 }

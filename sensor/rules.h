@@ -42,6 +42,9 @@ struct sn_rule_facts {
 	const char *ws_path;          /* the protocol rode WebSocket frames on this path, or NULL */
 	const char *malformed;        /* what broke the handshake's specification, or NULL */
 	const struct sn_beacon *beacon; /* the group's starts are regular, or NULL */
+	const char *public_broker;    /* the public broker entry dest_host matched, or NULL */
+	const char *command_topic;    /* the first topic matching a command pattern, or NULL */
+	size_t n_command_topics;
 	uint64_t connections;
 	uint32_t min_connections;
 };
@@ -50,6 +53,12 @@ struct sn_rules {
 	const struct sn_config *cfg;
 	regex_t trusted[SN_CFG_MAX_PATTERNS];
 	size_t n_trusted;
+	regex_t trusted_proc[SN_CFG_MAX_PATTERNS];   /* rules.trusted_mqtt_processes */
+	size_t n_trusted_proc;
+	regex_t allow_client[SN_CFG_MAX_PATTERNS];   /* rules.allow_client_ids */
+	size_t n_allow_client;
+	regex_t allow_proc[SN_CFG_MAX_PATTERNS];     /* rules.allow_processes */
+	size_t n_allow_proc;
 };
 
 /* Compiles the configuration.  0, or -1 with a message in err. */
@@ -59,12 +68,25 @@ void sn_rules_free(struct sn_rules *r);
 /* True when addr is outside every home network. */
 bool sn_rules_is_external(const struct sn_rules *r, const struct sn_addr *addr);
 
+/* The trusted_mqtt_processes pattern a process name matches, or NULL. */
+const char *sn_rules_trusted_process(const struct sn_rules *r, const char *process_name);
+
+/* The server's name as the wire told it: TLS SNI, WebSocket Host, XMPP `to`; "" if none. */
+const char *sn_rules_server_name(const struct sn_meta *m);
+
+/* The rules.public_brokers entry a server name is (or ends in "." and), or NULL. */
+const char *sn_rules_public_broker(const struct sn_rules *r, const char *host);
+
+/* True when a topic or filter is "#" or contains a rules.command_patterns word. */
+bool sn_rules_command_topic(const struct sn_rules *r, const char *topic);
+
 /* The pattern a client id matches, or NULL. */
 const char *sn_rules_trusted_client(const struct sn_rules *r, const char *client_id);
 
 /*
  * True when a connection is on an allow list (destination network, TLS
- * server name suffix, user); the entry that allowed it goes to by[cap]
+ * server name suffix, user, dest_host suffix, MQTT client id, process,
+ * source network); the entry that allowed it goes to by[cap]
  * ("rules.allow_users[0]") when by is not NULL.  Such connections never
  * count toward an alert (groups.c).
  */

@@ -142,7 +142,106 @@ def test_beacons():
           len(s) == 1 and "beacon" in s[0] and s[0]["Suspicion"] == "low", json.dumps(s)[:400])
 
 
-TESTS = [test_beacons]
+# --- command channels: SUBSCRIBE c2/commands/# and PUBLISH to a cmd topic ---
+
+def test_command_channels():
+    req = mqtt_connect("bot1") + mqtt_subscribe("c2/commands/#") + \
+        mqtt_publish("status/bot1", b"up") + mqtt_publish("dev/CMD/out", b"secret-payload")
+    ev = replay("sensor_name: cmd\n", mqtt_conns([T0, T0 + 7], server="198.51.100.9",
+                                                   request=req), "command")
+    s = groups(ev, "summary")
+    d = s[0]["details"] if len(s) == 1 else {}
+    check("command: details.command_topics lists the matching topic and filter only",
+          sorted(d.get("command_topics", [])) == ["c2/commands/#", "dev/CMD/out"],
+          json.dumps(d))
+    check("command: a reason names the first",
+          s and "command channel: topic 'c2/commands/#' and more" in s[0]["reasons"],
+          json.dumps(s[0]["reasons"] if s else None))
+    check("command: no payload bytes anywhere in the output",
+          not any("secret-payload" in json.dumps(e) for e in ev))
+    req = mqtt_connect("bot1") + mqtt_subscribe("#")
+    ev = replay("sensor_name: cmd\n", mqtt_conns([T0, T0 + 7], server="198.51.100.9",
+                                                   request=req), "command/#")
+    s = groups(ev, "summary")
+    check("command: SUBSCRIBE to # is a command channel",
+          len(s) == 1 and s[0]["details"].get("command_topics") == ["#"], json.dumps(s)[:400])
+    req = mqtt_connect("meter") + mqtt_subscribe("sensors/+/temp")
+    ev = replay("sensor_name: cmd\n", mqtt_conns([T0, T0 + 7], server="198.51.100.9",
+                                                   request=req), "command/control")
+    s = groups(ev, "summary")
+    check("command/control: ordinary topics are no command channel",
+          len(s) == 1 and "command_topics" not in s[0]["details"] and
+          not any("command channel" in r for r in s[0]["reasons"]), json.dumps(s)[:400])
+
+
+# --- the broker's name from TLS SNI; public brokers ---
+
+def client_hello(sni):
+    name = sni.encode()
+    sni_ext = struct.pack("!HBH", len(name) + 3, 0, len(name)) + name
+    ext = struct.pack("!HH", 0, len(sni_ext)) + sni_ext
+    body = b"\x03\x03" + bytes(32) + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00" + \
+        struct.pack("!H", len(ext)) + ext
+    hs = b"\x01" + struct.pack("!I", len(body))[1:] + body
+    return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
+
+
+SERVER_HELLO = b"\x16\x03\x03\x00\x04\x02\x00\x00\x00"
+
+
+def tls_conns(sni, server="10.0.0.9", n=2):
+    pkts = []
+    for i in range(n):
+        pkts += gen_pcap.conversation(T0 + 10 * i, "10.0.0.5", server, 41000 + i, 8883,
+                                      client_hello(sni), SERVER_HELLO)
+    return pkts
+
+
+def test_public_broker():
+    ev = replay("sensor_name: pb\n", tls_conns("broker.hivemq.com"), "public broker")
+    s = groups(ev, "summary")
+    flows = [e for e in ev if e["event_type"] == "flow"]
+    check("public broker: group dest_host from the SNI, details.public_broker",
+          len(s) == 1 and s[0].get("dest_host") == "broker.hivemq.com" and
+          s[0]["details"].get("public_broker") == "broker.hivemq.com", json.dumps(s)[:500])
+    check("public broker: reason, and internal MQTT (low) raised to medium, alerted",
+          s and "public MQTT broker broker.hivemq.com" in s[0]["reasons"] and
+          s[0]["Suspicion"] == "medium" and groups(ev, "alert"), json.dumps(s)[:500])
+    check("public broker: flows carry dest_host",
+          len(flows) == 2 and all(f.get("dest_host") == "broker.hivemq.com" for f in flows),
+          json.dumps(flows)[:300])
+    ev = replay("sensor_name: pb\nrules:\n  min_suspicion: low\n",
+                tls_conns("mqtt.example.org"), "public broker/control")
+    s = groups(ev, "summary")
+    check("public broker/control: another name is no public broker, stays low",
+          len(s) == 1 and s[0].get("dest_host") == "mqtt.example.org" and
+          "public_broker" not in s[0]["details"] and s[0]["Suspicion"] == "low",
+          json.dumps(s)[:400])
+
+
+# --- allow lists: server name, client id, source network (process: unit tests) ---
+
+def test_allow_lists():
+    cases = [
+        ("allow_server_names: [hivemq.com]", tls_conns("broker.hivemq.com", "198.51.100.9"),
+         "rules.allow_server_names[0]"),
+        ("allow_client_ids: ['^nothing$', '^DEV[0-9]+$']",
+         mqtt_conns([T0, T0 + 5], server="198.51.100.9"), "rules.allow_client_ids[1]"),
+        ("allow_sources: [10.0.0.0/24]", mqtt_conns([T0, T0 + 5], server="198.51.100.9"),
+         "rules.allow_sources[0]"),
+    ]
+    for line, pkts, by in cases:
+        ev = replay(f"sensor_name: allow\nrules:\n  {line}\n", pkts, f"allow/{by}")
+        s = groups(ev, "summary")
+        check(f"allow/{by}: no alert, one summary naming the entry, counted",
+              not groups(ev, "alert") and len(s) == 1 and s[0].get("allowed_by") == by and
+              s[0]["ConnectionCount"] == 2, json.dumps(groups(ev))[:400])
+        ev = replay("sensor_name: allow\n", pkts, f"allow/{by} control")
+        check(f"allow/{by} control: without the list the same capture alerts",
+              len(groups(ev, "alert")) == 1, json.dumps(groups(ev))[:300])
+
+
+TESTS = [test_beacons, test_command_channels, test_public_broker, test_allow_lists]
 
 
 def main():

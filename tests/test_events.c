@@ -261,7 +261,7 @@ START_TEST(test_group_allowed_by_on_summary)
 	g.allowed = true;
 	strcpy(g.allowed_by, "rules.allow_users[0]");
 	sn_events_format_group(&ev, SN_EV_SUMMARY, &g, T1);
-	ck_assert_ptr_nonnull(strstr(ev.line, ",\"truncated\":[],\"allowed_by\":\"rules.allow_users[0]\"}\n"));
+	ck_assert_ptr_nonnull(strstr(ev.line, ",\"truncated\":[],\"dest_host\":null,\"allowed_by\":\"rules.allow_users[0]\"}\n"));
 	sn_events_format_group(&ev, SN_EV_UPDATE, &g, T1);
 	ck_assert_ptr_null(strstr(ev.line, "allowed_by"));
 }

@@ -258,6 +258,73 @@ START_TEST(test_allow_users)
 }
 END_TEST
 
+START_TEST(test_allow_other_kinds)
+{
+	char by[SN_ALLOWED_BY_LEN];
+	struct sn_conn_report c = report_to("198.51.100.7");
+
+	add_string(cfg.rules.allow_server_names, &cfg.rules.n_allow_server_names, "example.com");
+	add_string(cfg.rules.allow_client_ids, &cfg.rules.n_allow_client_ids, "^meter-[0-9]+$");
+	add_string(cfg.rules.allow_processes, &cfg.rules.n_allow_processes, "^telegraf$");
+	ck_assert(sn_cidr_parse("10.9.0.0/16", &cfg.rules.allow_sources[0]));
+	cfg.rules.n_allow_sources = 1;
+	reinit();
+	ck_assert(!sn_rules_allowed(&rules, &c, by, sizeof by));
+
+	snprintf(c.dest_host, sizeof c.dest_host, "broker.Example.com");
+	ck_assert(sn_rules_allowed(&rules, &c, by, sizeof by));
+	ck_assert_str_eq(by, "rules.allow_server_names[0]");
+	snprintf(c.dest_host, sizeof c.dest_host, "notexample.com");
+	ck_assert(!sn_rules_allowed(&rules, &c, by, sizeof by));
+	c.dest_host[0] = '\0';
+
+	snprintf(c.meta.client_id, sizeof c.meta.client_id, "METER-17");
+	ck_assert(sn_rules_allowed(&rules, &c, by, sizeof by));
+	ck_assert_str_eq(by, "rules.allow_client_ids[0]");
+	c.proto = SN_PROTO_AMQP; /* client ids are MQTT's */
+	ck_assert(!sn_rules_allowed(&rules, &c, by, sizeof by));
+	c.proto = SN_PROTO_MQTT;
+	snprintf(c.meta.client_id, sizeof c.meta.client_id, "meter-17x");
+	ck_assert(!sn_rules_allowed(&rules, &c, by, sizeof by));
+
+	snprintf(c.process_name, sizeof c.process_name, "telegraf");
+	ck_assert(sn_rules_allowed(&rules, &c, by, sizeof by));
+	ck_assert_str_eq(by, "rules.allow_processes[0]");
+	snprintf(c.process_name, sizeof c.process_name, "telegraf2");
+	ck_assert(!sn_rules_allowed(&rules, &c, by, sizeof by));
+
+	c.client = addr("10.9.3.4");
+	ck_assert(sn_rules_allowed(&rules, &c, by, sizeof by));
+	ck_assert_str_eq(by, "rules.allow_sources[0]");
+}
+END_TEST
+
+START_TEST(test_command_topics_and_public_brokers)
+{
+	ck_assert(sn_rules_command_topic(&rules, "c2/commands/#"));
+	ck_assert(sn_rules_command_topic(&rules, "#"));
+	ck_assert(sn_rules_command_topic(&rules, "dev/7/CMD"));
+	ck_assert(sn_rules_command_topic(&rules, "bot/shell/in"));
+	ck_assert(!sn_rules_command_topic(&rules, "sensors/+/temp"));
+	ck_assert(!sn_rules_command_topic(&rules, "a/#"));
+	ck_assert_str_eq(sn_rules_public_broker(&rules, "broker.hivemq.com"), "broker.hivemq.com");
+	ck_assert_str_eq(sn_rules_public_broker(&rules, "x1.rmq.cloudamqp.com"), "cloudamqp.com");
+	ck_assert_ptr_null(sn_rules_public_broker(&rules, "hivemq.com"));
+	ck_assert_ptr_null(sn_rules_public_broker(&rules, "notbroker.hivemq.com.evil"));
+
+	struct sn_rule_facts f = facts(SN_PROTO_MQTT, 1883, false);
+	f.public_broker = "broker.hivemq.com";
+	f.command_topic = "c2/commands/#";
+	f.n_command_topics = 1;
+	struct sn_rating r = rate(&f);
+	ck_assert_int_eq(r.suspicion, SN_SUSP_MEDIUM);
+	ck_assert(has_reason(&r, "public MQTT broker broker.hivemq.com"));
+	ck_assert(has_reason(&r, "command channel: topic 'c2/commands/#'"));
+	cfg.rules.public_broker_raise = 0;
+	ck_assert_int_eq(rate(&f).suspicion, SN_SUSP_LOW);
+}
+END_TEST
+
 /* ---- the case() ---------------------------------------------------------------- */
 
 START_TEST(test_case_rows)
@@ -300,20 +367,30 @@ END_TEST
 
 START_TEST(test_mosquitto_exception)
 {
-	static const char *const names[] = { "mosquitto", "/usr/sbin/Mosquitto",
-					     "MOSQUITTO_SUB", "mosquitto_pub" };
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+	/* rules.trusted_mqtt_processes: ["^mosquitto$"] spares the broker only */
+	static const char *const trusted[] = { "mosquitto" };
+	static const char *const not_trusted[] = { "mosquitto_pub", "mosquitto_sub", "Mosquitto",
+						   "python3", "nc" };
+	for (size_t i = 0; i < ARRAY_SIZE(trusted); i++) {
 		struct sn_rule_facts f = facts(SN_PROTO_MQTT, 1883, true);
-		f.process_name = names[i];
+		f.process_name = trusted[i];
 		struct sn_rating r = rate(&f);
 		ck_assert_int_eq(r.suspicion, SN_SUSP_LOW);
-		ck_assert(has_reason(&r, "process name matches mosquitto"));
+		ck_assert(has_reason(&r, "process name matches trusted pattern '^mosquitto$'"));
 	}
+	for (size_t i = 0; i < ARRAY_SIZE(not_trusted); i++) {
+		struct sn_rule_facts f = facts(SN_PROTO_MQTT, 1883, true);
+		f.process_name = not_trusted[i];
+		struct sn_rating r = rate(&f);
+		ck_assert_msg(r.suspicion == SN_SUSP_HIGH, "%s", not_trusted[i]);
+	}
+	/* the search's (?i)mosquitto, spelled in POSIX */
+	snprintf(cfg.rules.trusted_mqtt_processes[0], SN_CFG_STR, "%s",
+		 "[Mm][Oo][Ss][Qq][Uu][Ii][Tt][Tt][Oo]");
+	reinit();
 	struct sn_rule_facts f = facts(SN_PROTO_MQTT, 1883, true);
-	f.process_name = "python3";
-	struct sn_rating r = rate(&f);
-	ck_assert_int_eq(r.suspicion, SN_SUSP_HIGH);
-	ck_assert(!has_reason(&r, "process name matches mosquitto"));
+	f.process_name = "mosquitto_sub";
+	ck_assert_int_eq(rate(&f).suspicion, SN_SUSP_LOW);
 	/* the exception is MQTT's only */
 	f = facts(SN_PROTO_XMPP, 5222, true);
 	f.process_name = "mosquitto";
@@ -613,14 +690,14 @@ END_TEST
 START_TEST(test_reasons_both_exceptions)
 {
 	struct sn_rule_facts f = facts(SN_PROTO_MQTT, 1883, true);
-	f.process_name = "mosquitto_sub";
+	f.process_name = "mosquitto";
 	f.all_trusted_clients = true;
 	f.trusted_pattern = "^a$";
 	struct sn_rating r = rate(&f);
 	static const char *const want[] = {
 		"external MQTT broker",
 		"MQTT CONNECT seen in clear",
-		"process name matches mosquitto",
+		"process name matches trusted pattern '^mosquitto$'",
 		"MQTT client ids match trusted pattern '^a$'",
 		"3 connections (threshold 2)",
 	};
@@ -678,6 +755,8 @@ Suite *rules_suite(void)
 	tcase_add_test(tc, test_allow_destinations);
 	tcase_add_test(tc, test_allow_tls_server_names);
 	tcase_add_test(tc, test_allow_users);
+	tcase_add_test(tc, test_allow_other_kinds);
+	tcase_add_test(tc, test_command_topics_and_public_brokers);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("rate");
