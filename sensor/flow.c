@@ -54,7 +54,7 @@ enum { SN_LRU_NEW = 0, SN_LRU_EST, SN_LRU_CLOSING, SN_LRU_ENDED, SN_LRU_COUNT };
 #define SN_FF_FIN_C 0x10
 #define SN_FF_FIN_S 0x20
 #define SN_FF_QUIET 0x40       /* verdict in and never reportable */
-#define SN_FF_ENDED 0x80       /* FIN both ways or RST: lingers on the closing list
+#define SN_FF_ENDED 0x80       /* FIN both ways or RST: lingers on the ended list
 				  to count the last packets (the final ACK) */
 
 /* struct sn_flow_cold.flags */

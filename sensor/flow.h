@@ -1,13 +1,18 @@
 /*
  * flow.h - the TCP connection table of one capture worker.
  *
- * Connections are keyed by a normalised 5-tuple plus VLAN id, hashed with a
- * seed chosen at start.  The table  is sized once (max_flows) and never
- * allocates per packet; when it is full the oldest idle flow is evicted,
- * half-open ones first, and counted.  While a connection has no verdict it
- * borrows a first-bytes buffer from a bounded pool (reassembly.c) and the
- * dissectors are run over it; after the verdict its packets only update
- * counters.  Time is packet time: timeouts compare packet timestamps.
+ * Connections are keyed by a normalised 5-tuple plus VLAN id (flowkey.h),
+ * hashed with a seed chosen at start.  The table is sized once (max_flows)
+ * and never allocates per packet; when it is full the oldest idle flow is
+ * evicted, half-open ones first (a SYN-ACK without a seen SYN stays
+ * half-open until the client acknowledges it), then ended ones, and
+ * counted.  While a connection has no verdict it borrows a first-bytes
+ * buffer from a bounded pool (reassembly.c; when the pool is empty the
+ * least recently active holder's buffer is reclaimed) and detect.c runs the
+ * dissectors over it; after the verdict its packets only update counters.
+ * A connection that ended (FIN both ways, RST) stays timeout_closed after
+ * its last packet so that every packet of it is counted.  Time is packet
+ * time: timeouts compare packet timestamps.
  */
 #ifndef SN_FLOW_H
 #define SN_FLOW_H
