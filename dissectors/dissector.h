@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "cursor.h"
+#include "meta_fields.h"
 
 enum sn_verdict {
 	SN_NEED_MORE = 0, /* not decided yet: call again with more bytes */
@@ -79,57 +80,39 @@ const char *sn_proto_name(enum sn_proto p);
  */
 struct sn_meta {
 	enum sn_proto proto;   /* protocol confirmed; NONE for a bare TLS hello */
-	bool truncated;        /* some string was longer than its field */
-	bool midstream;        /* confirmed mid-stream, without the handshake */
-	bool truncated_handshake; /* the handshake ran past the bytes kept: fields after
-				     that point are missing */
-	char malformed[SN_META_MALFORMED]; /* with SN_MALFORMED: what broke the spec */
 	uint32_t skip;         /* NEED_MORE only: leading client bytes the dissector
 				  has finished with (an XML prolog); the core may
 				  drop them to make room, and calls again with the
 				  bytes after them (client_at_start stays true) */
-
-	/* carrier (TLS, WebSocket) */
-	enum sn_carrier carrier;
-	char ws_path[SN_META_STR];
-	char ws_host[SN_META_STR];
-	char ws_protocol[32];
-
-	char client_id[SN_META_STR]; /* MQTT client identifier */
-	char user[SN_META_STR];      /* MQTT username, STOMP login, XMPP authcid, AMQP user */
-
-	/* MQTT */
-	char mqtt_version[8];        /* "3.1", "3.1.1", "5.0" */
-	bool has_keepalive;
-	uint16_t keepalive;
-	bool has_clean_session;
-	bool clean_session;
-	char will_topic[SN_META_STR];
-	uint8_t n_topics;
-	bool topics_truncated;       /* a further topic came when the list was full */
-	char topics[SN_META_TOPICS][SN_META_STR];
-
-	/* XMPP */
-	char xmpp_to[SN_META_STR];
-	char xmpp_from[SN_META_STR];
-	char xmpp_ns[32];            /* "jabber:client", "jabber:server", ... */
-	char xmpp_version[16];
-	bool has_starttls;
-	bool starttls;
-
-	/* AMQP */
-	char amqp_version[12];       /* "0-9-1", "0-8", "0-9", "0-10", "1.0", "1.0-sasl", "1.0-tls" */
-
-	/* STOMP */
-	char stomp_command[8];       /* "CONNECT" or "STOMP" */
-	char stomp_accept_version[32];
-	char stomp_host[SN_META_STR];
-
-	/* TLS ClientHello (any port); a parsed hello sets carrier TLS or TLS_ALPN */
-	char tls_sni[SN_META_STR];
-	uint8_t n_alpn;
-	char tls_alpn[SN_META_ALPN][SN_META_ALPN_STR];
+	/* the protocol and carrier fields, declared in meta_fields.h */
+	SN_META_FIELDS(SN_META_DECL)
+	SN_META_CARRIER_FIELDS(SN_META_DECL)
 };
+
+/*
+ * The fields of struct sn_meta as a table (meta_fields.c, from
+ * meta_fields.h): comparison for updates, `details` in events and the
+ * report command's read-back walk it.
+ */
+enum sn_meta_kind { SN_MK_STR, SN_MK_LIST, SN_MK_UINT, SN_MK_BOOL, SN_MK_FLAG, SN_MK_CARRIER };
+
+struct sn_meta_field {
+	const char *json;      /* key in `details`, or NULL */
+	enum sn_meta_kind kind;
+	size_t off;            /* the value: char[size], char[items][size], uint16_t, bool, enum */
+	size_t aux_off;        /* LIST: uint8_t count; UINT, BOOL: bool has_ flag */
+	size_t size;           /* STR: buffer; LIST: one item's buffer */
+	size_t items;          /* LIST: capacity */
+};
+
+/* Every field, in `details` order; the first sn_meta_n_proto_fields come
+ * before a connection's tunnel, the rest (carrier fields) after it. */
+extern const struct sn_meta_field sn_meta_fields[];
+extern const size_t sn_meta_n_fields, sn_meta_n_proto_fields;
+
+/* Whether x and y hold the same metadata (every field, and proto). */
+bool sn_meta_same(const struct sn_meta *x, const struct sn_meta *y);
+
 
 /*
  * The bytes a dissector is handed: each direction from its first byte, in

@@ -172,10 +172,10 @@ static bool parse_alpn(struct sn_cursor *ext, struct sn_meta *m)
 			return false;
 		if (m->proto == SN_PROTO_NONE)
 			m->proto = alpn_proto(&name);
-		if (m->n_alpn < SN_META_ALPN) {
-			sn_meta_set(m, m->tls_alpn[m->n_alpn], SN_META_ALPN_STR, (const char *)name.p,
+		if (m->n_tls_alpn < SN_META_ALPN) {
+			sn_meta_set(m, m->tls_alpn[m->n_tls_alpn], SN_META_ALPN_STR, (const char *)name.p,
 				    name.len);
-			m->n_alpn++;
+			m->n_tls_alpn++;
 		}
 	}
 	return true;

@@ -47,7 +47,7 @@ static inline void sn_fuzz_check_meta(const struct sn_meta *m, enum sn_verdict v
 		abort();
 	if (v == SN_MALFORMED && (m->malformed[0] == '\0' || m->proto == SN_PROTO_NONE))
 		abort(); /* a malformed match names its protocol and says what broke */
-	if (m->n_topics > SN_META_TOPICS || m->n_alpn > SN_META_ALPN)
+	if (m->n_topics > SN_META_TOPICS || m->n_tls_alpn > SN_META_ALPN)
 		abort();
 	if ((unsigned)m->proto >= SN_PROTO_COUNT)
 		abort();
@@ -72,7 +72,7 @@ static inline void sn_fuzz_check_meta(const struct sn_meta *m, enum sn_verdict v
 		abort();
 	for (size_t i = 0; i < m->n_topics; i++)
 		sn_fuzz_check_str(m->topics[i], sizeof m->topics[i]);
-	for (size_t i = 0; i < m->n_alpn; i++)
+	for (size_t i = 0; i < m->n_tls_alpn; i++)
 		sn_fuzz_check_str(m->tls_alpn[i], sizeof m->tls_alpn[i]);
 }
 

@@ -77,7 +77,4 @@ bool sn_detect_classify(struct sn_detect *d, struct sn_detect_ctx *ctx, uint8_t 
 bool sn_detect_detail(const struct sn_detect *d, struct sn_detect_ctx *ctx, int id,
 		      const struct sn_stream *s, struct sn_meta *meta);
 
-/* Two metas say the same (field by field: padding bytes may differ). */
-bool sn_meta_same(const struct sn_meta *x, const struct sn_meta *y);
-
 #endif /* SN_DETECT_H */

@@ -132,77 +132,64 @@ static void begin_event(struct sn_json *j, struct sn_events *ev, const char *typ
 	sn_json_uint(j, SN_SCHEMA_VERSION);
 }
 
-static void mqtt_details(struct sn_json *j, const struct sn_meta *m)
+/* One metadata field (meta_fields.h) into `details`, when present. */
+static void meta_field(struct sn_json *j, const struct sn_meta_field *f, const struct sn_meta *m)
 {
-	key_field(j, "mqtt_version", m->mqtt_version, sizeof(m->mqtt_version));
-	if (m->has_keepalive) {
-		sn_json_key(j, "keepalive");
-		sn_json_uint(j, m->keepalive);
-	}
-	if (m->has_clean_session) {
-		sn_json_key(j, "clean_session");
-		sn_json_bool(j, m->clean_session);
-	}
-	key_field(j, "will_topic", m->will_topic, sizeof(m->will_topic));
-	size_t n = m->n_topics < SN_META_TOPICS ? m->n_topics : SN_META_TOPICS;
-	if (n == 0)
+	const char *p = (const char *)m + f->off;
+	const char *aux = (const char *)m + f->aux_off;
+
+	if (!f->json)
 		return;
-	sn_json_key(j, "topics");
-	sn_json_array_begin(j);
-	for (size_t i = 0; i < n; i++)
-		sn_json_string_n(j, m->topics[i], strnlen(m->topics[i], sizeof(m->topics[i])));
-	sn_json_array_end(j);
-}
-
-static void xmpp_details(struct sn_json *j, const struct sn_meta *m)
-{
-	key_field(j, "xmpp_to", m->xmpp_to, sizeof(m->xmpp_to));
-	key_field(j, "xmpp_from", m->xmpp_from, sizeof(m->xmpp_from));
-	key_field(j, "xmpp_ns", m->xmpp_ns, sizeof(m->xmpp_ns));
-	key_field(j, "xmpp_version", m->xmpp_version, sizeof(m->xmpp_version));
-	if (m->has_starttls) {
-		sn_json_key(j, "starttls");
-		sn_json_bool(j, m->starttls);
-	}
-}
-
-static void other_details(struct sn_json *j, const struct sn_meta *m)
-{
-	key_field(j, "amqp_version", m->amqp_version, sizeof(m->amqp_version));
-	key_field(j, "stomp_command", m->stomp_command, sizeof(m->stomp_command));
-	key_field(j, "stomp_accept_version", m->stomp_accept_version,
-		  sizeof(m->stomp_accept_version));
-	key_field(j, "stomp_host", m->stomp_host, sizeof(m->stomp_host));
-	key_field(j, "tls_sni", m->tls_sni, sizeof(m->tls_sni));
-	size_t n = m->n_alpn < SN_META_ALPN ? m->n_alpn : SN_META_ALPN;
-	if (n == 0)
+	switch (f->kind) {
+	case SN_MK_STR:
+		key_field(j, f->json, p, f->size);
 		return;
-	sn_json_key(j, "tls_alpn");
-	sn_json_array_begin(j);
-	for (size_t i = 0; i < n; i++)
-		sn_json_string_n(j, m->tls_alpn[i], strnlen(m->tls_alpn[i], sizeof(m->tls_alpn[i])));
-	sn_json_array_end(j);
+	case SN_MK_LIST: {
+		size_t n = *(const uint8_t *)aux < f->items ? *(const uint8_t *)aux : f->items;
+		if (n == 0)
+			return;
+		sn_json_key(j, f->json);
+		sn_json_array_begin(j);
+		for (size_t i = 0; i < n; i++)
+			sn_json_string_n(j, p + i * f->size, strnlen(p + i * f->size, f->size));
+		sn_json_array_end(j);
+		return;
+	}
+	case SN_MK_UINT:
+		if (*(const bool *)aux) {
+			sn_json_key(j, f->json);
+			sn_json_uint(j, *(const uint16_t *)p);
+		}
+		return;
+	case SN_MK_BOOL:
+		if (*(const bool *)aux) {
+			sn_json_key(j, f->json);
+			sn_json_bool(j, *(const bool *)p);
+		}
+		return;
+	case SN_MK_FLAG:
+		if (*(const bool *)p) {
+			sn_json_key(j, f->json);
+			sn_json_bool(j, true);
+		}
+		return;
+	case SN_MK_CARRIER: {
+		const char *name = sn_carrier_name(*(const enum sn_carrier *)p);
+		if (name) {
+			sn_json_key(j, f->json);
+			sn_json_string(j, name);
+		}
+		return;
+	}
+	}
 }
 
-/* Contract version 2: carriers, malformed and cut handshakes. */
-static void carrier_details(struct sn_json *j, const struct sn_meta *m)
+static void meta_fields(struct sn_json *j, const struct sn_meta *m, size_t from, size_t to)
 {
-	const char *carrier = sn_carrier_name(m->carrier);
-	if (carrier) {
-		sn_json_key(j, "carrier");
-		sn_json_string(j, carrier);
-	}
-	key_field(j, "ws_path", m->ws_path, sizeof(m->ws_path));
-	key_field(j, "ws_host", m->ws_host, sizeof(m->ws_host));
-	key_field(j, "ws_protocol", m->ws_protocol, sizeof(m->ws_protocol));
-	key_field(j, "malformed", m->malformed, sizeof(m->malformed));
-	if (m->truncated_handshake) {
-		sn_json_key(j, "truncated_handshake");
-		sn_json_bool(j, true);
-	}
+	for (size_t i = from; i < to; i++)
+		meta_field(j, &sn_meta_fields[i], m);
 }
 
-/* `details`: only the keys that are present, in the spec's order. */
 /* details.tunnel: the encapsulations removed, outermost first ("vxlan:5001"). */
 static void tunnel_details(struct sn_json *j, const uint32_t *layers, uint8_t n)
 {
@@ -238,17 +225,18 @@ static void group_details(struct sn_json *j, const struct sn_group *g)
 	sn_json_array_end(j);
 }
 
-/* layers/n_layers: a connection's tunnel (flow events), or NULL/0; g: a group's. */
+/*
+ * `details`: only the keys that are present, in the order of meta_fields.h.
+ * layers/n_layers: a connection's tunnel (flow events), or NULL/0; g: a group's.
+ */
 static void key_details(struct sn_json *j, const struct sn_meta *m, const uint32_t *layers,
 			uint8_t n_layers, const struct sn_group *g)
 {
 	sn_json_key(j, "details");
 	sn_json_object_begin(j);
-	mqtt_details(j, m);
-	xmpp_details(j, m);
-	other_details(j, m);
+	meta_fields(j, m, 0, sn_meta_n_proto_fields);
 	tunnel_details(j, layers, n_layers);
-	carrier_details(j, m);
+	meta_fields(j, m, sn_meta_n_proto_fields, sn_meta_n_fields);
 	group_details(j, g);
 	sn_json_object_end(j);
 }

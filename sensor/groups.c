@@ -445,7 +445,7 @@ static void fold_details(struct sn_groups *gs, struct sn_group *g, const struct 
 	merge_topics(&g->details, &r->meta);
 	if (g->details.topics_truncated)
 		g->truncated |= SN_TRUNC_TOPICS;
-	if (r->evidence == SN_EVIDENCE_TLS && r->meta.n_alpn > 0 && r->meta.proto != SN_PROTO_NONE &&
+	if (r->evidence == SN_EVIDENCE_TLS && r->meta.n_tls_alpn > 0 && r->meta.proto != SN_PROTO_NONE &&
 	    g->tls_alpn[0] == '\0')
 		copy_str(g->tls_alpn, sizeof(g->tls_alpn), r->meta.tls_alpn[0]);
 }

@@ -203,55 +203,69 @@ static int read_log(struct report *R, const char *path, char *line)
 
 /* ---- flows back through the aggregator ---------------------------------- */
 
-static void meta_from(struct sn_meta *m, json_t *ev, enum sn_proto proto)
+static enum sn_carrier carrier_of(const char *name)
+{
+	for (int c = SN_CARRIER_NONE; name && c <= SN_CARRIER_WEBSOCKET; c++) {
+		const char *n = sn_carrier_name((enum sn_carrier)c);
+		if (n && strcmp(n, name) == 0)
+			return (enum sn_carrier)c;
+	}
+	return SN_CARRIER_NONE;
+}
+
+/* One metadata field (meta_fields.h) back from `details`. */
+static void field_from(struct sn_meta *m, const struct sn_meta_field *f, json_t *d)
+{
+	char *p = (char *)m + f->off;
+	char *aux = (char *)m + f->aux_off;
+	json_t *v = f->json ? json_object_get(d, f->json) : NULL;
+
+	if (!v)
+		return;
+	switch (f->kind) {
+	case SN_MK_STR:
+		copy_json_str(p, f->size, v);
+		return;
+	case SN_MK_LIST: {
+		uint8_t *n = (uint8_t *)aux;
+		for (size_t i = 0; i < json_array_size(v) && *n < f->items; i++, (*n)++)
+			copy_json_str(p + *n * f->size, f->size, json_array_get(v, i));
+		return;
+	}
+	case SN_MK_UINT:
+		if (json_is_integer(v)) {
+			*(bool *)aux = true;
+			*(uint16_t *)p = (uint16_t)json_integer_value(v);
+		}
+		return;
+	case SN_MK_BOOL:
+		if (json_is_boolean(v)) {
+			*(bool *)aux = true;
+			*(bool *)p = json_is_true(v);
+		}
+		return;
+	case SN_MK_FLAG:
+		*(bool *)p = json_is_true(v);
+		return;
+	case SN_MK_CARRIER:
+		*(enum sn_carrier *)p = carrier_of(json_string_value(v));
+		return;
+	}
+}
+
+void sn_report_meta_from(struct sn_meta *m, json_t *ev, enum sn_proto proto)
 {
 	json_t *d = json_object_get(ev, "details");
+	json_t *cid = json_array_get(json_object_get(ev, "client_ids"), 0);
 	m->proto = proto;
-	copy_json_str(m->client_id, sizeof m->client_id, json_array_get(json_object_get(ev, "client_ids"), 0));
+	m->has_client_id = json_is_string(cid); /* "" is a client id too */
+	copy_json_str(m->client_id, sizeof m->client_id, cid);
 	copy_json_str(m->user, sizeof m->user, json_array_get(json_object_get(ev, "Users"), 0));
-	copy_json_str(m->mqtt_version, sizeof m->mqtt_version, json_object_get(d, "mqtt_version"));
-	json_t *v;
-	if ((v = json_object_get(d, "keepalive")) && json_is_integer(v)) {
-		m->has_keepalive = true;
-		m->keepalive = (uint16_t)json_integer_value(v);
-	}
-	if ((v = json_object_get(d, "clean_session")) && json_is_boolean(v)) {
-		m->has_clean_session = true;
-		m->clean_session = json_is_true(v);
-	}
-	copy_json_str(m->will_topic, sizeof m->will_topic, json_object_get(d, "will_topic"));
-	json_t *topics = json_object_get(d, "topics");
-	for (size_t i = 0; i < json_array_size(topics) && m->n_topics < SN_META_TOPICS; i++)
-		copy_json_str(m->topics[m->n_topics++], SN_META_STR, json_array_get(topics, i));
-	copy_json_str(m->xmpp_to, sizeof m->xmpp_to, json_object_get(d, "xmpp_to"));
-	copy_json_str(m->xmpp_from, sizeof m->xmpp_from, json_object_get(d, "xmpp_from"));
-	copy_json_str(m->xmpp_ns, sizeof m->xmpp_ns, json_object_get(d, "xmpp_ns"));
-	copy_json_str(m->xmpp_version, sizeof m->xmpp_version, json_object_get(d, "xmpp_version"));
-	if ((v = json_object_get(d, "starttls")) && json_is_boolean(v)) {
-		m->has_starttls = true;
-		m->starttls = json_is_true(v);
-	}
-	copy_json_str(m->amqp_version, sizeof m->amqp_version, json_object_get(d, "amqp_version"));
-	copy_json_str(m->stomp_command, sizeof m->stomp_command, json_object_get(d, "stomp_command"));
-	copy_json_str(m->stomp_accept_version, sizeof m->stomp_accept_version,
-		      json_object_get(d, "stomp_accept_version"));
-	copy_json_str(m->stomp_host, sizeof m->stomp_host, json_object_get(d, "stomp_host"));
-	copy_json_str(m->tls_sni, sizeof m->tls_sni, json_object_get(d, "tls_sni"));
-	json_t *alpn = json_object_get(d, "tls_alpn");
-	for (size_t i = 0; i < json_array_size(alpn) && m->n_alpn < SN_META_ALPN; i++)
-		copy_json_str(m->tls_alpn[m->n_alpn++], SN_META_ALPN_STR, json_array_get(alpn, i));
-	if (m->tls_sni[0] || m->n_alpn)
+	for (size_t i = 0; i < sn_meta_n_fields; i++)
+		field_from(m, &sn_meta_fields[i], d);
+	/* a ClientHello without a carrier name: TLS named by its port */
+	if (m->carrier == SN_CARRIER_NONE && (m->tls_sni[0] || m->n_tls_alpn))
 		m->carrier = SN_CARRIER_TLS;
-	const char *carrier = json_string_value(json_object_get(d, "carrier"));
-	if (carrier && strcmp(carrier, "tls-alpn") == 0)
-		m->carrier = SN_CARRIER_TLS_ALPN;
-	else if (carrier && strcmp(carrier, "websocket") == 0)
-		m->carrier = SN_CARRIER_WEBSOCKET;
-	copy_json_str(m->ws_path, sizeof m->ws_path, json_object_get(d, "ws_path"));
-	copy_json_str(m->ws_host, sizeof m->ws_host, json_object_get(d, "ws_host"));
-	copy_json_str(m->ws_protocol, sizeof m->ws_protocol, json_object_get(d, "ws_protocol"));
-	copy_json_str(m->malformed, sizeof m->malformed, json_object_get(d, "malformed"));
-	m->truncated_handshake = json_is_true(json_object_get(d, "truncated_handshake"));
 }
 
 static enum sn_evidence evidence_of(const char *s)
@@ -290,7 +304,7 @@ static bool report_from_flow(struct sn_aggregator *ag, json_t *ev, struct sn_con
 	r->flow_id = uint_of(ev, "flow_id");
 	r->meta_changed = true;
 	copy_json_str(r->process_name, sizeof r->process_name, json_object_get(ev, "process_name"));
-	meta_from(&r->meta, ev, r->proto);
+	sn_report_meta_from(&r->meta, ev, r->proto);
 	return true;
 }
 

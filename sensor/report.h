@@ -17,8 +17,16 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "../dissectors/dissector.h"
+
 /* `pubsub-sensor report ...`: argv[0] is "report".  Returns the exit code. */
 int sn_report_main(int argc, char **argv);
+
+/*
+ * A flow event's metadata back into *m (zeroed by the caller): client_ids
+ * and Users, then every `details` key of meta_fields.h.
+ */
+void sn_report_meta_from(struct sn_meta *m, json_t *ev, enum sn_proto proto);
 
 /*
  * The HTML page: the sortable table, a timeline of connections per group,

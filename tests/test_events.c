@@ -428,7 +428,7 @@ START_TEST(test_details_every_protocol)
 	strcpy(r.meta.stomp_accept_version, "1.2");
 	strcpy(r.meta.stomp_host, "/");
 	strcpy(r.meta.tls_sni, "broker.example");
-	r.meta.n_alpn = 2;
+	r.meta.n_tls_alpn = 2;
 	strcpy(r.meta.tls_alpn[0], "mqtt");
 	strcpy(r.meta.tls_alpn[1], "x-amqp");
 	strcpy(r.meta.client_id, "not-mqtt"); /* client ids are MQTT's only */

@@ -742,7 +742,7 @@ START_TEST(test_tls_alpn_remembered)
 	memset(&r.meta, 0, sizeof(r.meta));
 	r.meta.carrier = SN_CARRIER_TLS;
 	r.meta.proto = SN_PROTO_MQTT;
-	r.meta.n_alpn = 1;
+	r.meta.n_tls_alpn = 1;
 	strcpy(r.meta.tls_alpn[0], "mqtt");
 	strcpy(r.meta.tls_sni, "broker.example");
 	feed(g, &r);

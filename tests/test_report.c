@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "events.h"
 #include "report.h"
 
 static char dir[200];
@@ -234,6 +235,71 @@ START_TEST(test_usage_errors)
 }
 END_TEST
 
+/* Sets every field of meta_fields.h to a value of its own (i: the field's index). */
+static void fill_every_field(struct sn_meta *m)
+{
+	for (size_t i = 0; i < sn_meta_n_fields; i++) {
+		const struct sn_meta_field *f = &sn_meta_fields[i];
+		char *p = (char *)m + f->off;
+		char *aux = (char *)m + f->aux_off;
+		switch (f->kind) {
+		case SN_MK_STR:
+			snprintf(p, f->size, "v%zu", i);
+			break;
+		case SN_MK_LIST:
+			*(uint8_t *)aux = 2;
+			snprintf(p, f->size, "a%zu", i);
+			snprintf(p + f->size, f->size, "b%zu", i);
+			break;
+		case SN_MK_UINT:
+			*(bool *)aux = true;
+			*(uint16_t *)p = (uint16_t)(100 + i);
+			break;
+		case SN_MK_BOOL:
+			*(bool *)aux = true;
+			*(bool *)p = i % 2 == 0;
+			break;
+		case SN_MK_FLAG:
+			*(bool *)p = f->json != NULL; /* bookkeeping flags are not written */
+			break;
+		case SN_MK_CARRIER:
+			*(enum sn_carrier *)p = SN_CARRIER_WEBSOCKET;
+			break;
+		}
+	}
+	m->has_client_id = true;
+}
+
+/*
+ * Every metadata field a flow event writes comes back from it: events.c's
+ * `details` and report.c's read-back follow the one declaration.
+ */
+START_TEST(test_details_round_trip)
+{
+	static struct sn_conn_report r;
+	static struct sn_events ev;
+	struct sn_meta back;
+	memset(&r, 0, sizeof r);
+	r.kind = SN_REPORT_CLOSE;
+	r.proto = r.port_proto = r.meta.proto = SN_PROTO_MQTT;
+	r.server_port = 1883;
+	r.evidence = SN_EVIDENCE_PAYLOAD;
+	r.close = SN_CLOSE_FIN;
+	fill_every_field(&r.meta);
+	sn_events_init(&ev, "s1", NULL);
+	ck_assert_uint_gt(sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, false, 1000000), 0);
+	json_t *line = json_loads(ev.line, 0, NULL);
+	ck_assert_ptr_nonnull(line);
+	memset(&back, 0, sizeof back);
+	sn_report_meta_from(&back, line, SN_PROTO_MQTT);
+	ck_assert_msg(sn_meta_same(&r.meta, &back), "round trip differs: %s", ev.line);
+	/* and a changed value is seen */
+	back.topics[1][0] = 'z';
+	ck_assert(!sn_meta_same(&r.meta, &back));
+	json_decref(line);
+}
+END_TEST
+
 Suite *report_suite(void);
 Suite *report_suite(void)
 {
@@ -245,6 +311,7 @@ Suite *report_suite(void)
 	tcase_add_test(t, test_csv_formula_guard);
 	tcase_add_test(t, test_evicted_group_instances_add_up);
 	tcase_add_test(t, test_usage_errors);
+	tcase_add_test(t, test_details_round_trip);
 	suite_add_tcase(s, t);
 	return s;
 }

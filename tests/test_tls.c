@@ -53,8 +53,8 @@ static void put_bytes(struct buf *b, const void *p, size_t n)
 
 struct hello_opts {
 	const char *sni;            /* NULL: no server_name extension */
-	const char *const *alpn;    /* n_alpn names */
-	size_t n_alpn;
+	const char *const *alpn;    /* n_tls_alpn names */
+	size_t n_tls_alpn;
 	unsigned sid_len;           /* session id length (32 in TLS 1.3 hellos) */
 	bool no_extensions;
 };
@@ -106,8 +106,8 @@ static void build_hello(struct buf *hs, const struct hello_opts *o)
 	put8(&body, 0); /* null compression */
 	if (o->sni)
 		put_sni(&ext, o->sni);
-	if (o->n_alpn)
-		put_alpn(&ext, o->alpn, o->n_alpn);
+	if (o->n_tls_alpn)
+		put_alpn(&ext, o->alpn, o->n_tls_alpn);
 	put16(&ext, 43); /* supported_versions: TLS 1.3 */
 	put16(&ext, 3);
 	put8(&ext, 2);
@@ -198,7 +198,7 @@ static void check_capture(const char *pcap, uint16_t port, const char *sni)
 	ck_assert(m.carrier == SN_CARRIER_TLS || m.carrier == SN_CARRIER_TLS_ALPN);
 	ck_assert_int_eq(m.proto, SN_PROTO_NONE);
 	ck_assert_str_eq(m.tls_sni, sni);
-	ck_assert_uint_eq(m.n_alpn, 0);
+	ck_assert_uint_eq(m.n_tls_alpn, 0);
 	ck_assert(!m.truncated);
 	check_truncations(sample, hello_end(sample, n));
 }
@@ -240,7 +240,7 @@ static const char *const alpn_mqtt[] = { "mqtt" };
 START_TEST(sni_alpn_two_records)
 {
 	struct hello_opts o = {
-		.sni = "broker.example", .alpn = alpn_mqtt, .n_alpn = 1, .sid_len = 32
+		.sni = "broker.example", .alpn = alpn_mqtt, .n_tls_alpn = 1, .sid_len = 32
 	};
 	struct buf hs, rec;
 	struct sn_meta m;
@@ -249,7 +249,7 @@ START_TEST(sni_alpn_two_records)
 	ck_assert_int_eq(run(rec.b, rec.n, false, &m), SN_MATCH);
 	ck_assert(m.carrier == SN_CARRIER_TLS || m.carrier == SN_CARRIER_TLS_ALPN);
 	ck_assert_str_eq(m.tls_sni, "broker.example");
-	ck_assert_uint_eq(m.n_alpn, 1);
+	ck_assert_uint_eq(m.n_tls_alpn, 1);
 	ck_assert_str_eq(m.tls_alpn[0], "mqtt");
 	ck_assert_int_eq(m.proto, SN_PROTO_MQTT);
 	check_truncations(rec.b, rec.n);
@@ -259,7 +259,7 @@ END_TEST
 /* A hello longer than the core keeps (padding, big key shares): judged on its head. */
 START_TEST(hello_cut_by_bound)
 {
-	struct hello_opts o = { .sni = "broker.example", .alpn = alpn_mqtt, .n_alpn = 1, .sid_len = 32 };
+	struct hello_opts o = { .sni = "broker.example", .alpn = alpn_mqtt, .n_tls_alpn = 1, .sid_len = 32 };
 	struct buf hs, rec;
 	struct sn_meta m;
 	build_hello(&hs, &o);
@@ -290,7 +290,7 @@ END_TEST
 
 START_TEST(split_at_every_offset)
 {
-	struct hello_opts o = { .sni = "h.example", .alpn = alpn_mqtt, .n_alpn = 1 };
+	struct hello_opts o = { .sni = "h.example", .alpn = alpn_mqtt, .n_tls_alpn = 1 };
 	struct buf hs, rec;
 	struct sn_meta m;
 	build_hello(&hs, &o);
@@ -336,7 +336,7 @@ END_TEST
 START_TEST(alpn_xmpp)
 {
 	static const char *const names[] = { "xmpp-client" };
-	struct hello_opts o = { .alpn = names, .n_alpn = 1 };
+	struct hello_opts o = { .alpn = names, .n_tls_alpn = 1 };
 	struct buf rec;
 	struct sn_meta m;
 	one_record(&o, &rec);
@@ -354,13 +354,13 @@ END_TEST
 START_TEST(alpn_aws_mqtt_after_h2)
 {
 	static const char *const names[] = { "h2", "x-amzn-mqtt-ca" };
-	struct hello_opts o = { .alpn = names, .n_alpn = 2 };
+	struct hello_opts o = { .alpn = names, .n_tls_alpn = 2 };
 	struct buf rec;
 	struct sn_meta m;
 	one_record(&o, &rec);
 	ck_assert_int_eq(run(rec.b, rec.n, false, &m), SN_MATCH);
 	ck_assert_int_eq(m.proto, SN_PROTO_MQTT);
-	ck_assert_uint_eq(m.n_alpn, 2);
+	ck_assert_uint_eq(m.n_tls_alpn, 2);
 	ck_assert_str_eq(m.tls_alpn[0], "h2");
 	ck_assert_str_eq(m.tls_alpn[1], "x-amzn-mqtt-ca");
 }
@@ -369,13 +369,13 @@ END_TEST
 START_TEST(alpn_web_is_not_pubsub)
 {
 	static const char *const names[] = { "h2", "http/1.1", "mqttx", "mqt" };
-	struct hello_opts o = { .alpn = names, .n_alpn = 4 };
+	struct hello_opts o = { .alpn = names, .n_tls_alpn = 4 };
 	struct buf rec;
 	struct sn_meta m;
 	one_record(&o, &rec);
 	ck_assert_int_eq(run(rec.b, rec.n, false, &m), SN_MATCH);
 	ck_assert_int_eq(m.proto, SN_PROTO_NONE);
-	ck_assert_uint_eq(m.n_alpn, 4);
+	ck_assert_uint_eq(m.n_tls_alpn, 4);
 	ck_assert_str_eq(m.tls_alpn[1], "http/1.1");
 }
 END_TEST
@@ -383,12 +383,12 @@ END_TEST
 START_TEST(alpn_list_capped)
 {
 	static const char *const names[] = { "a", "b", "c", "d", "e", "f", "g", "h", "i", "mqtt" };
-	struct hello_opts o = { .alpn = names, .n_alpn = 10 };
+	struct hello_opts o = { .alpn = names, .n_tls_alpn = 10 };
 	struct buf rec;
 	struct sn_meta m;
 	one_record(&o, &rec);
 	ck_assert_int_eq(run(rec.b, rec.n, false, &m), SN_MATCH);
-	ck_assert_uint_eq(m.n_alpn, SN_META_ALPN);
+	ck_assert_uint_eq(m.n_tls_alpn, SN_META_ALPN);
 	ck_assert_str_eq(m.tls_alpn[SN_META_ALPN - 1], "h");
 	/* names past the kept ones still count as evidence */
 	ck_assert_int_eq(m.proto, SN_PROTO_MQTT);
@@ -403,7 +403,7 @@ START_TEST(long_names_truncated)
 	memset(proto, 'p', sizeof proto - 1);
 	proto[sizeof proto - 1] = '\0';
 	const char *const names[] = { proto };
-	struct hello_opts o = { .sni = host, .alpn = names, .n_alpn = 1 };
+	struct hello_opts o = { .sni = host, .alpn = names, .n_tls_alpn = 1 };
 	struct buf rec;
 	struct sn_meta m;
 	one_record(&o, &rec);
@@ -422,7 +422,7 @@ START_TEST(no_extensions)
 	one_record(&o, &rec);
 	ck_assert_int_eq(run(rec.b, rec.n, false, &m), SN_MATCH);
 	ck_assert(m.carrier == SN_CARRIER_TLS || m.carrier == SN_CARRIER_TLS_ALPN);
-	ck_assert_uint_eq(m.n_alpn, 0);
+	ck_assert_uint_eq(m.n_tls_alpn, 0);
 }
 END_TEST
 
@@ -449,7 +449,7 @@ END_TEST
 /* A default hello in one record, for corrupting one byte. */
 static void base_record(struct buf *rec)
 {
-	struct hello_opts o = { .sni = "a.example", .alpn = alpn_mqtt, .n_alpn = 1, .sid_len = 32 };
+	struct hello_opts o = { .sni = "a.example", .alpn = alpn_mqtt, .n_tls_alpn = 1, .sid_len = 32 };
 	one_record(&o, rec);
 }
 
