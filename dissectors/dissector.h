@@ -84,6 +84,10 @@ struct sn_meta {
 				  has finished with (an XML prolog); the core may
 				  drop them to make room, and calls again with the
 				  bytes after them (client_at_start stays true) */
+	uint32_t want;         /* NEED_MORE only: client bytes the dissector needs in all
+				  (a TLS ClientHello longer than the core's buffer), 0
+				  when unknown; the core may give the flow a larger
+				  buffer to hold them */
 	/* the protocol and carrier fields, declared in meta_fields.h */
 	SN_META_FIELDS(SN_META_DECL)
 	SN_META_CARRIER_FIELDS(SN_META_DECL)

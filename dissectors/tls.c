@@ -11,8 +11,13 @@
  * TLS_ALPN and proto names it, on any port.
  *
  * A ClientHello may be split over several handshake records and each
- * record over several segments, so the handshake bytes are first gathered
- * from successive records into a bounded buffer on the stack, then parsed.
+ * record over several segments.  A hello inside its first record (nearly
+ * all of them) is parsed where it lies, at any length up to the record
+ * limit; while it is incomplete the answer is NEED_MORE with meta->want
+ * saying how many client bytes it takes, so the core can give the flow a
+ * larger buffer (a 3 KB padding extension before the ALPN list must not
+ * hide it).  A hello spread over several records is gathered into a
+ * bounded buffer on the stack, then parsed.
  */
 #include <string.h>
 
@@ -23,6 +28,10 @@
 #define TLS_RECORD_MAX 16384  /* plaintext record limit, RFC 8446 5.1 */
 #define TLS_RECORDS_MAX 64    /* records gathered for one hello, at most */
 #define TLS_HELLO_MAX 8192    /* handshake bytes kept; real hellos are < 2 KiB */
+/* The longest body the ClientHello's fields allow (4.1.2): version, random,
+ * session id, cipher suites, compression methods, extensions, each at its
+ * largest length. */
+#define TLS_HELLO_SPEC_MAX (2 + 32 + 1 + 32 + 2 + 65534 + 1 + 255 + 2 + 65535)
 #define TLS_EXT_SERVER_NAME 0
 #define TLS_EXT_ALPN 16
 #define TLS_SNI_HOST_NAME 0
@@ -70,9 +79,10 @@ static enum tls_rc check_hs_header(struct tls_hs *hs)
 		return TLS_BAD;
 	uint32_t body = sn_cur_be24(&h);
 	/* version + random + three length bytes is the least a hello holds */
-	if (body < 38 || body > TLS_HELLO_MAX - 4)
+	if (body < 38 || body > TLS_HELLO_SPEC_MAX)
 		return TLS_BAD;
-	hs->want = 4 + (size_t)body;
+	/* A longer hello than the buffer holds is read as far as it goes. */
+	hs->want = 4 + (size_t)(body > TLS_HELLO_MAX - 4 ? TLS_HELLO_MAX - 4 : body);
 	return TLS_OK;
 }
 
@@ -235,8 +245,57 @@ static bool parse_hello(struct sn_cursor *c, struct sn_meta *m, bool partial)
 	return sn_cur_ok(c) && parse_extensions(c, m, partial);
 }
 
+/*
+ * Parses hello bytes h (the 4-byte handshake header first); `partial`: the
+ * hello goes on past them.  MATCH, or NO_MATCH with *out cleared.
+ */
+static enum sn_verdict judge(struct sn_cursor *h, struct sn_meta *out, bool partial)
+{
+	sn_cur_skip(h, 4);
+	if (parse_hello(h, out, partial)) {
+		out->carrier = out->proto != SN_PROTO_NONE ? SN_CARRIER_TLS_ALPN : SN_CARRIER_TLS;
+		out->truncated_handshake = partial;
+		return SN_MATCH;
+	}
+	memset(out, 0, sizeof *out);
+	return SN_NO_MATCH;
+}
+
+/*
+ * The hello inside the first record, parsed in place.  Returns false when
+ * it is not there (not one record, or too few bytes to tell): the gathering
+ * path decides.
+ */
+static bool in_first_record(const struct sn_stream *s, struct sn_meta *out, enum sn_verdict *v)
+{
+	struct sn_cursor c = sn_cur_make(s->client, s->client_len);
+	uint16_t frag = 0;
+	if (read_record_header(&c, &frag) != TLS_OK || !sn_cur_has(&c, 4))
+		return false;
+	struct sn_cursor peek = c;
+	if (sn_cur_u8(&peek) != TLS_HS_CLIENT_HELLO)
+		return false;
+	uint32_t body = sn_cur_be24(&peek);
+	if (body < 38 || (size_t)body + 4 > frag)
+		return false;
+	size_t whole = 4 + (size_t)body;
+	size_t have = sn_cur_remaining(&c) < whole ? sn_cur_remaining(&c) : whole;
+	struct sn_cursor h = sn_cur_sub(&c, have);
+	if (have < whole && !s->final) {
+		out->want = (uint32_t)(5 + whole);
+		*v = SN_NEED_MORE;
+		return true;
+	}
+	*v = judge(&h, out, have < whole);
+	return true;
+}
+
 enum sn_verdict sn_diss_tls(const struct sn_stream *s, struct sn_meta *out)
 {
+	enum sn_verdict v;
+	if (in_first_record(s, out, &v))
+		return v;
+
 	struct sn_cursor c = sn_cur_make(s->client, s->client_len);
 	struct tls_hs hs; /* buf is written before it is read: no 8 KiB memset */
 	hs.len = 0;
@@ -244,19 +303,17 @@ enum sn_verdict sn_diss_tls(const struct sn_stream *s, struct sn_meta *out)
 	enum tls_rc rc = gather_hello(&c, &hs);
 
 	/*
-	 * A hello longer than the core's bound (post-quantum key shares make
-	 * them ~2 KiB) is judged, once no more bytes will come, on what arrived.
+	 * A hello longer than the core's bound, or than the gathering buffer,
+	 * is judged, once no more bytes will come, on what arrived.
 	 */
 	bool partial = rc == TLS_SHORT && s->final && hs.want != 0;
 	if (rc == TLS_OK || partial) {
 		struct sn_cursor h = sn_cur_make(hs.buf, hs.len);
-		sn_cur_skip(&h, 4);
-		if (parse_hello(&h, out, partial)) {
-			out->carrier = out->proto != SN_PROTO_NONE ? SN_CARRIER_TLS_ALPN : SN_CARRIER_TLS;
-			out->truncated_handshake = partial;
-			return SN_MATCH;
-		}
-		rc = TLS_BAD;
+		struct sn_cursor hdr = sn_cur_make(hs.buf, hs.len);
+		sn_cur_skip(&hdr, 1);
+		if (rc == TLS_OK && hs.len < (size_t)sn_cur_be24(&hdr) + 4)
+			partial = true; /* the gathering buffer was the limit */
+		return judge(&h, out, partial);
 	}
 	memset(out, 0, sizeof *out);
 	if (rc == TLS_SHORT && !s->final)

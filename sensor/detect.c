@@ -95,7 +95,7 @@ static enum sn_verdict run_dissectors(uint8_t *excluded, enum sn_proto hint,
 		order[n++] = SN_DISS_TLS;
 
 	bool pending = false;
-	uint32_t done = UINT32_MAX;
+	uint32_t done = UINT32_MAX, want = 0;
 	for (int k = 0; k < n; k++) {
 		enum sn_verdict v = try_dissector(excluded, order[k], s, meta);
 		if (sn_verdict_confirms(v)) {
@@ -105,9 +105,12 @@ static enum sn_verdict run_dissectors(uint8_t *excluded, enum sn_proto hint,
 		if (v == SN_NEED_MORE) {
 			pending = true;
 			done = meta->skip < done ? meta->skip : done;
+			want = meta->want > want ? meta->want : want;
 		}
 	}
 	*skip = pending ? done : 0;
+	memset(meta, 0, sizeof *meta);
+	meta->want = want; /* the most client bytes a waiting dissector asked for */
 	return pending ? SN_NEED_MORE : SN_NO_MATCH;
 }
 

@@ -63,7 +63,8 @@ static inline enum sn_proto sn_port_proto(uint8_t info)
  * *skip then says how many leading client bytes every waiting dissector is
  * finished with (the core may drop them to make room).  Else fills *out.
  * *meta is scratch: after a match it holds the matching dissector's
- * metadata.  port_info is the server port's port map entry.
+ * metadata; while undecided, meta->want holds the most client bytes a
+ * waiting dissector asked for (0: none said).  port_info is the server port's port map entry.
  */
 bool sn_detect_classify(struct sn_detect *d, struct sn_detect_ctx *ctx, uint8_t port_info,
 			const struct sn_stream *s, struct sn_meta *meta, struct sn_detect_verdict *out,

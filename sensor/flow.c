@@ -40,6 +40,9 @@
 #define SN_FLOW_LAYERSETS 4096 /* distinct tunnel layer lists held at once */
 _Static_assert(SN_CONN_TUNNEL_MAX == SN_LAYERS_MAX, "a report holds every listed layer");
 #define SN_FLOW_SKIP_ROUNDS 64      /* drop-and-refill rounds for one segment */
+#define SN_FLOW_LARGE_BUFFERS 8     /* large first-bytes buffers per table ... */
+#define SN_FLOW_LARGE_BYTES (16384 + 5) /* ... each one TLS record: a ClientHello inside
+					   its first record fits whole */
 #define SN_FLOW_DETAIL_SEGS 16      /* client segments read for metadata after the verdict
 				       (topics); the verdict itself never waits on a count */
 
@@ -265,7 +268,11 @@ static void release_buffer(struct sn_flow_table *ft, uint32_t i)
 static void reclaim_buffer(struct sn_flow_table *ft)
 {
 	uint32_t slot = ft->slot_head;
-	if (slot == SN_FLOW_NIL)
+	/* a large buffer's return would not free a small one */
+	for (int k = 0; k < SN_FLOW_LARGE_BUFFERS && slot != SN_FLOW_NIL &&
+			sn_reasm_is_large(ft->pool, slot); k++)
+		slot = ft->slot_next[slot];
+	if (slot == SN_FLOW_NIL || sn_reasm_is_large(ft->pool, slot))
 		return;
 	uint32_t v = ft->slot_owner[slot];
 	if (!(ft->flows[v].flags & SN_FF_VERDICT))
@@ -501,6 +508,22 @@ static uint32_t classify_buffer(struct sn_flow_table *ft, uint32_t i, bool ended
 		return 0;
 	if (!full)
 		return 0;
+	/* An opening that announced more bytes than the buffer holds (a long
+	 * TLS ClientHello) moves into a large buffer, while one is free. */
+	uint32_t slot = ft->flows[i].buf;
+	if (skip == 0 && ft->scratch.want > sn_reasm_dir_bytes(ft->pool) &&
+	    !sn_reasm_is_large(ft->pool, slot)) {
+		slot_unlink(ft, slot);
+		uint32_t big = sn_reasm_grow(ft->pool, slot);
+		if (big != SN_REASM_NONE) {
+			ft->flows[i].buf = big;
+			slot_append(ft, big, i);
+			ft->st.large_grown++;
+			return 1;
+		}
+		slot_append(ft, slot, i);
+		ft->st.large_exhausted++;
+	}
 	struct sn_reasm_dir *cd = sn_reasm_dir(ft->pool, ft->flows[i].buf, SN_DIR_C2S);
 	if (skip > 0 && (uint64_t)cd->skipped + skip <= sn_dissector_probe_budget()) {
 		sn_reasm_consume(ft->pool, ft->flows[i].buf, SN_DIR_C2S, skip);
@@ -1129,12 +1152,14 @@ static int alloc_arrays(struct sn_flow_table *ft)
 		return rc;
 	ft->flows = sn_bigmem_alloc(flows_bytes(ft));
 	ft->cold = sn_bigmem_alloc(cold_bytes(ft));
-	ft->pool = sn_reasm_pool_create(cfg->classify_buffers, cfg->buffer_bytes);
+	ft->pool = sn_reasm_pool_create2(cfg->classify_buffers, cfg->buffer_bytes,
+					 cfg->classify_buffers ? SN_FLOW_LARGE_BUFFERS : 0,
+					 SN_FLOW_LARGE_BYTES);
 	ft->dctx = sn_detect_ctx_create(cfg->buffer_bytes);
 	ft->n_meta = cfg->classify_buffers;
 	ft->metas = calloc(ft->n_meta ? ft->n_meta : 1, sizeof ft->metas[0]);
 	ft->meta_free = calloc(ft->n_meta ? ft->n_meta : 1, sizeof ft->meta_free[0]);
-	size_t slots = cfg->classify_buffers ? cfg->classify_buffers : 1;
+	size_t slots = cfg->classify_buffers ? (size_t)cfg->classify_buffers + SN_FLOW_LARGE_BUFFERS : 1;
 	ft->slot_owner = calloc(slots, sizeof ft->slot_owner[0]);
 	ft->slot_prev = calloc(slots, sizeof ft->slot_prev[0]);
 	ft->slot_next = calloc(slots, sizeof ft->slot_next[0]);

@@ -59,6 +59,9 @@ struct sn_flow_stats {
 	uint64_t malformed;           /* verdicts that confirmed a protocol breaking its spec */
 	uint64_t probe_skipped;       /* client bytes dropped as finished (an XML prolog) */
 	uint64_t probe_budget_hit;    /* flows whose buffer and probe budget ran out undecided */
+	uint64_t large_grown;         /* flows moved to a large buffer (a long TLS ClientHello) */
+	uint64_t large_exhausted;     /* such a flow found no large buffer free: judged on
+					 the bytes its buffer holds */
 	uint64_t reports;             /* reports sent to the aggregator */
 	uint64_t checksum_bad;        /* segments dropped for a bad TCP checksum */
 	uint64_t tunnel_lists_full;   /* a tunnelled flow's layer list was not kept

@@ -209,6 +209,8 @@ void sn_worker_counts(const struct sn_worker *w, struct sn_worker_counts *out)
 	out->malformed = fs.malformed;
 	out->probe_skipped = fs.probe_skipped;
 	out->probe_budget_hit = fs.probe_budget_hit;
+	out->large_grown = fs.large_grown;
+	out->large_exhausted = fs.large_exhausted;
 	out->checksum_bad = fs.checksum_bad;
 }
 
@@ -242,6 +244,8 @@ void sn_worker_counts_add(struct sn_worker_counts *sum, const struct sn_worker_c
 	sum->malformed += c->malformed;
 	sum->probe_skipped += c->probe_skipped;
 	sum->probe_budget_hit += c->probe_budget_hit;
+	sum->large_grown += c->large_grown;
+	sum->large_exhausted += c->large_exhausted;
 	sum->checksum_bad += c->checksum_bad;
 }
 
@@ -521,7 +525,7 @@ void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_
 		"ip_reassembled", "ip_reassembly_timeouts", "ip_reassembly_overflow",
 		"ip_fragments_invalid", "tunnelled_segments", "tunnel_too_deep", "tunnel_lists_full",
 		"classify_undecided", "classify_malformed", "classify_probe_skipped_bytes",
-		"classify_probe_budget_hit",
+		"classify_probe_budget_hit", "classify_large_buffers", "classify_large_buffers_exhausted",
 	};
 	const struct sn_decode_stats *d = &c->decode;
 	const uint64_t values[] = {
@@ -532,7 +536,8 @@ void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_
 		c->checksum_bad, d->fragments, d->defrag.reassembled, d->defrag.timeouts,
 		d->defrag.overflow, d->defrag.invalid, d->tunnelled, d->tunnel_too_deep,
 		c->tunnel_lists_full,
-		c->undecided, c->malformed, c->probe_skipped, c->probe_budget_hit,
+		c->undecided, c->malformed, c->probe_skipped, c->probe_budget_hit, c->large_grown,
+		c->large_exhausted,
 	};
 	_Static_assert(sizeof names / sizeof names[0] == sizeof values / sizeof values[0],
 		       "one name per counter");

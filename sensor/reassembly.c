@@ -20,14 +20,21 @@ struct sn_reasm_slot {
 	uint32_t next_free; /* free list link, SN_REASM_NONE at the end */
 };
 
-struct sn_reasm_pool {
-	uint32_t n_slots;
-	uint32_t dir_bytes;
-	uint32_t free_head;
+/* One class of slots: `n` slots of two directions of `bytes` each. */
+struct sn_reasm_class {
+	uint32_t n;
+	uint32_t bytes;
+	uint32_t free_head; /* index within the class */
 	uint32_t in_use;
 	struct sn_reasm_slot *slots;
-	uint8_t *data; /* n_slots * 2 * dir_bytes */
-	uint8_t *maps; /* n_slots * 2 * SN_REASM_MAP_BYTES(dir_bytes) */
+	uint8_t *data; /* n * 2 * bytes */
+	uint8_t *maps; /* n * 2 * SN_REASM_MAP_BYTES(bytes) */
+};
+
+/* Slot numbers [0, small.n) are small, [small.n, small.n + large.n) large. */
+struct sn_reasm_pool {
+	struct sn_reasm_class small;
+	struct sn_reasm_class large;
 };
 
 void sn_reasm_dir_reset(struct sn_reasm_dir *d)
@@ -111,115 +118,187 @@ void sn_reasm_dir_consume(struct sn_reasm_dir *d, uint8_t *buf, uint8_t *map, ui
 	d->skipped += n;
 }
 
+/* The class a slot number belongs to, and its index within it. */
+static const struct sn_reasm_class *class_of(const struct sn_reasm_pool *p, uint32_t *slot)
+{
+	if (*slot < p->small.n)
+		return &p->small;
+	*slot -= p->small.n;
+	return &p->large;
+}
+
+static struct sn_reasm_slot *slot_rec(const struct sn_reasm_pool *p, uint32_t slot)
+{
+	const struct sn_reasm_class *k = class_of(p, &slot);
+	return &k->slots[slot];
+}
+
+static uint32_t slot_cap(const struct sn_reasm_pool *p, uint32_t slot)
+{
+	return class_of(p, &slot)->bytes;
+}
+
 static uint8_t *dir_buf(const struct sn_reasm_pool *p, uint32_t slot, int dir)
 {
-	return p->data + ((size_t)slot * 2 + (dir ? 1 : 0)) * p->dir_bytes;
+	const struct sn_reasm_class *k = class_of(p, &slot);
+	return k->data + ((size_t)slot * 2 + (dir ? 1 : 0)) * k->bytes;
 }
 
 static uint8_t *dir_map(const struct sn_reasm_pool *p, uint32_t slot, int dir)
 {
-	return p->maps + ((size_t)slot * 2 + (dir ? 1 : 0)) * SN_REASM_MAP_BYTES(p->dir_bytes);
+	const struct sn_reasm_class *k = class_of(p, &slot);
+	return k->maps + ((size_t)slot * 2 + (dir ? 1 : 0)) * SN_REASM_MAP_BYTES(k->bytes);
+}
+
+static void class_free(struct sn_reasm_class *k)
+{
+	free(k->slots);
+	free(k->data);
+	free(k->maps);
+}
+
+static bool class_init(struct sn_reasm_class *k, uint32_t n, uint32_t bytes)
+{
+	k->n = n;
+	k->bytes = bytes;
+	k->free_head = SN_REASM_NONE;
+	if (n == 0)
+		return true;
+	if (bytes && (size_t)n > SIZE_MAX / 2 / bytes)
+		return false;
+	k->slots = calloc(n, sizeof k->slots[0]);
+	k->data = malloc((size_t)n * 2 * bytes + 1);
+	k->maps = calloc((size_t)n * 2, SN_REASM_MAP_BYTES(bytes) + 1);
+	if (!k->slots || !k->data || !k->maps)
+		return false;
+	for (uint32_t i = n; i-- > 0;) {
+		k->slots[i].next_free = k->free_head;
+		k->free_head = i;
+	}
+	return true;
 }
 
 struct sn_reasm_pool *sn_reasm_pool_create(uint32_t slots, uint32_t dir_bytes)
 {
+	return sn_reasm_pool_create2(slots, dir_bytes, 0, 0);
+}
+
+struct sn_reasm_pool *sn_reasm_pool_create2(uint32_t slots, uint32_t dir_bytes, uint32_t large_slots,
+					    uint32_t large_bytes)
+{
 	struct sn_reasm_pool *p = calloc(1, sizeof *p);
 	if (!p)
 		return NULL;
-	p->n_slots = slots;
-	p->dir_bytes = dir_bytes;
-	p->free_head = SN_REASM_NONE;
-	if (slots == 0)
-		return p;
-	if (dir_bytes && (size_t)slots > SIZE_MAX / 2 / dir_bytes)
-		goto out_nomem;
-	p->slots = calloc(slots, sizeof p->slots[0]);
-	p->data = malloc((size_t)slots * 2 * dir_bytes + 1);
-	p->maps = calloc((size_t)slots * 2, SN_REASM_MAP_BYTES(dir_bytes) + 1);
-	if (!p->slots || !p->data || !p->maps)
-		goto out_nomem;
-	for (uint32_t i = slots; i-- > 0;) {
-		p->slots[i].next_free = p->free_head;
-		p->free_head = i;
+	if (large_bytes <= dir_bytes || (uint64_t)slots + large_slots >= SN_REASM_NONE)
+		large_slots = 0;
+	if (!class_init(&p->small, slots, dir_bytes) || !class_init(&p->large, large_slots, large_bytes)) {
+		sn_reasm_pool_destroy(p);
+		errno = ENOMEM;
+		return NULL;
 	}
 	return p;
-
-out_nomem:
-	sn_reasm_pool_destroy(p);
-	errno = ENOMEM;
-	return NULL;
 }
 
 void sn_reasm_pool_destroy(struct sn_reasm_pool *p)
 {
 	if (!p)
 		return;
-	free(p->slots);
-	free(p->data);
-	free(p->maps);
+	class_free(&p->small);
+	class_free(&p->large);
 	free(p);
+}
+
+/* A free slot of class k (index within it), reset, or SN_REASM_NONE. */
+static uint32_t class_acquire(struct sn_reasm_class *k)
+{
+	uint32_t slot = k->free_head;
+	if (slot == SN_REASM_NONE)
+		return SN_REASM_NONE;
+	struct sn_reasm_slot *s = &k->slots[slot];
+	k->free_head = s->next_free;
+	s->next_free = SN_REASM_NONE;
+	sn_reasm_dir_reset(&s->dir[0]);
+	sn_reasm_dir_reset(&s->dir[1]);
+	memset(k->maps + (size_t)slot * 2 * SN_REASM_MAP_BYTES(k->bytes), 0,
+	       2 * SN_REASM_MAP_BYTES(k->bytes));
+	k->in_use++;
+	return slot;
 }
 
 uint32_t sn_reasm_acquire(struct sn_reasm_pool *p)
 {
-	uint32_t slot = p->free_head;
-	if (slot == SN_REASM_NONE)
-		return SN_REASM_NONE;
-	struct sn_reasm_slot *s = &p->slots[slot];
-	p->free_head = s->next_free;
-	s->next_free = SN_REASM_NONE;
-	sn_reasm_dir_reset(&s->dir[0]);
-	sn_reasm_dir_reset(&s->dir[1]);
-	memset(dir_map(p, slot, 0), 0, 2 * SN_REASM_MAP_BYTES(p->dir_bytes));
-	p->in_use++;
-	return slot;
+	return class_acquire(&p->small);
 }
 
 void sn_reasm_release(struct sn_reasm_pool *p, uint32_t slot)
 {
-	if (slot >= p->n_slots)
+	if (slot >= p->small.n + p->large.n)
 		return;
-	p->slots[slot].next_free = p->free_head;
-	p->free_head = slot;
-	p->in_use--;
+	struct sn_reasm_class *k = slot < p->small.n ? &p->small : &p->large;
+	uint32_t i = slot < p->small.n ? slot : slot - p->small.n;
+	k->slots[i].next_free = k->free_head;
+	k->free_head = i;
+	k->in_use--;
+}
+
+uint32_t sn_reasm_grow(struct sn_reasm_pool *p, uint32_t slot)
+{
+	if (slot >= p->small.n)
+		return SN_REASM_NONE;
+	uint32_t i = class_acquire(&p->large);
+	if (i == SN_REASM_NONE)
+		return SN_REASM_NONE;
+	uint32_t big = p->small.n + i;
+	for (int dir = 0; dir < 2; dir++) {
+		*sn_reasm_dir(p, big, dir) = *sn_reasm_dir(p, slot, dir);
+		memcpy(dir_buf(p, big, dir), dir_buf(p, slot, dir), p->small.bytes);
+		/* bit i is byte i>>3 in both maps; the small map's spare bits are 0 */
+		memcpy(dir_map(p, big, dir), dir_map(p, slot, dir), SN_REASM_MAP_BYTES(p->small.bytes));
+	}
+	sn_reasm_release(p, slot);
+	return big;
+}
+
+bool sn_reasm_is_large(const struct sn_reasm_pool *p, uint32_t slot)
+{
+	return slot >= p->small.n && slot != SN_REASM_NONE;
 }
 
 uint32_t sn_reasm_in_use(const struct sn_reasm_pool *p)
 {
-	return p->in_use;
+	return p->small.in_use + p->large.in_use;
 }
 
 uint32_t sn_reasm_dir_bytes(const struct sn_reasm_pool *p)
 {
-	return p->dir_bytes;
+	return p->small.bytes;
 }
-
 
 struct sn_reasm_dir *sn_reasm_dir(struct sn_reasm_pool *p, uint32_t slot, int dir)
 {
-	return &p->slots[slot].dir[dir ? 1 : 0];
+	return &slot_rec(p, slot)->dir[dir ? 1 : 0];
 }
 
 enum sn_reasm_rc sn_reasm_add(struct sn_reasm_pool *p, uint32_t slot, int dir, uint32_t seq,
 			      const uint8_t *data, uint32_t len)
 {
 	return sn_reasm_dir_add(sn_reasm_dir(p, slot, dir), dir_buf(p, slot, dir), dir_map(p, slot, dir),
-				p->dir_bytes, seq, data, len);
+				slot_cap(p, slot), seq, data, len);
 }
 
 const uint8_t *sn_reasm_prefix(const struct sn_reasm_pool *p, uint32_t slot, int dir, size_t *len)
 {
-	*len = p->slots[slot].dir[dir ? 1 : 0].contig;
+	*len = slot_rec(p, slot)->dir[dir ? 1 : 0].contig;
 	return dir_buf(p, slot, dir);
 }
 
 bool sn_reasm_full(const struct sn_reasm_pool *p, uint32_t slot, int dir)
 {
-	return p->slots[slot].dir[dir ? 1 : 0].contig >= p->dir_bytes;
+	return slot_rec(p, slot)->dir[dir ? 1 : 0].contig >= slot_cap(p, slot);
 }
 
 void sn_reasm_consume(struct sn_reasm_pool *p, uint32_t slot, int dir, uint32_t n)
 {
 	sn_reasm_dir_consume(sn_reasm_dir(p, slot, dir), dir_buf(p, slot, dir), dir_map(p, slot, dir),
-			     p->dir_bytes, n);
+			     slot_cap(p, slot), n);
 }

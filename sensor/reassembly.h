@@ -12,7 +12,10 @@
  * numbers that wrap around 2^32 need no special case.
  *
  * The buffers come from a pool sized once (struct sn_reasm_pool); a
- * connection borrows one slot (both directions) until its verdict.
+ * connection borrows one slot (both directions) until its verdict.  The
+ * pool may hold a few large slots besides: a connection whose opening
+ * announces more bytes than a slot holds (a long TLS ClientHello) moves
+ * into one (sn_reasm_grow) while one is free.
  */
 #ifndef SN_REASSEMBLY_H
 #define SN_REASSEMBLY_H
@@ -72,11 +75,22 @@ struct sn_reasm_pool;
 
 /* NULL when memory cannot be had (errno set).  slots may be 0. */
 struct sn_reasm_pool *sn_reasm_pool_create(uint32_t slots, uint32_t dir_bytes);
+/* The same with `large_slots` slots of `large_bytes` per direction besides
+ * (none unless large_bytes > dir_bytes). */
+struct sn_reasm_pool *sn_reasm_pool_create2(uint32_t slots, uint32_t dir_bytes, uint32_t large_slots,
+					    uint32_t large_bytes);
 void sn_reasm_pool_destroy(struct sn_reasm_pool *p);
 
 /* A free slot with both directions reset, or SN_REASM_NONE. */
 uint32_t sn_reasm_acquire(struct sn_reasm_pool *p);
 void sn_reasm_release(struct sn_reasm_pool *p, uint32_t slot);
+/*
+ * Moves a small slot's bytes and state into a free large slot and releases
+ * the small one: the new slot number, or SN_REASM_NONE (the slot is kept)
+ * when it is large already or no large slot is free.
+ */
+uint32_t sn_reasm_grow(struct sn_reasm_pool *p, uint32_t slot);
+bool sn_reasm_is_large(const struct sn_reasm_pool *p, uint32_t slot);
 uint32_t sn_reasm_in_use(const struct sn_reasm_pool *p);
 uint32_t sn_reasm_dir_bytes(const struct sn_reasm_pool *p);
 

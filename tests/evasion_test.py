@@ -280,10 +280,7 @@ def pieces(data, n):
 
 # Known gaps: case name substring -> why.  Counted as "xfailed", not failed;
 # one that passes is reported so the entry can go.
-XFAIL = {
-    "tls-alpn-mqtt-hello-2049": "a ClientHello longer than tables.buffer_bytes is judged on its first part",
-    "tls-alpn-mqtt-hello-16000": "a ClientHello longer than tables.buffer_bytes is judged on its first part",
-}
+XFAIL = {}
 
 
 class Runner(dt.Runner):

@@ -271,6 +271,49 @@ START_TEST(pool_of_zero_slots)
 }
 END_TEST
 
+/* A full small slot moves into a large one with its bytes, holes and
+ * bases, and then takes bytes up to the large bound. */
+START_TEST(pool_grow_into_large)
+{
+	struct sn_reasm_pool *p = sn_reasm_pool_create2(1, 16, 1, 40);
+	ck_assert_ptr_nonnull(p);
+	uint32_t a = sn_reasm_acquire(p);
+	ck_assert(!sn_reasm_is_large(p, a));
+	ck_assert_int_eq(sn_reasm_add(p, a, 0, 100, (const uint8_t *)"0123456789", 10), SN_REASM_GREW);
+	ck_assert_int_eq(sn_reasm_add(p, a, 0, 112, (const uint8_t *)"CDEF", 4), SN_REASM_HELD);
+	ck_assert_int_eq(sn_reasm_add(p, a, 1, 500, (const uint8_t *)"srv", 3), SN_REASM_GREW);
+	/* bytes past the small bound are dropped before the move */
+	ck_assert_int_eq(sn_reasm_add(p, a, 0, 116, (const uint8_t *)"GHIJ", 4), SN_REASM_DROPPED);
+
+	uint32_t b = sn_reasm_grow(p, a);
+	ck_assert_uint_ne(b, SN_REASM_NONE);
+	ck_assert(sn_reasm_is_large(p, b));
+	ck_assert_uint_eq(sn_reasm_grow(p, b), SN_REASM_NONE); /* large already */
+	ck_assert_uint_eq(sn_reasm_in_use(p), 1);
+	ck_assert_uint_eq(sn_reasm_acquire(p), a); /* the small slot was returned */
+
+	size_t n;
+	const uint8_t *c = sn_reasm_prefix(p, b, 1, &n);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_mem_eq(c, "srv", 3);
+	/* the hole 110..111 is filled: the held CDEF joins the prefix */
+	ck_assert_int_eq(sn_reasm_add(p, b, 0, 110, (const uint8_t *)"ab", 2), SN_REASM_GREW);
+	c = sn_reasm_prefix(p, b, 0, &n);
+	ck_assert_uint_eq(n, 16);
+	ck_assert_mem_eq(c, "0123456789abCDEF", 16);
+	ck_assert(!sn_reasm_full(p, b, 0));
+	ck_assert_int_eq(sn_reasm_add(p, b, 0, 116, (const uint8_t *)"GHIJKLMNOPQRSTUVWXYZ0123456789", 30),
+			 SN_REASM_GREW);
+	c = sn_reasm_prefix(p, b, 0, &n);
+	ck_assert_uint_eq(n, 40);
+	ck_assert_mem_eq(c + 16, "GHIJKLMNOPQRSTUVWXYZ0123", 24);
+	ck_assert(sn_reasm_full(p, b, 0));
+	sn_reasm_release(p, b);
+	ck_assert_uint_eq(sn_reasm_in_use(p), 1);
+	sn_reasm_pool_destroy(p);
+}
+END_TEST
+
 Suite *reassembly_suite(void);
 
 Suite *reassembly_suite(void)
@@ -299,6 +342,7 @@ Suite *reassembly_suite(void)
 	TCase *p = tcase_create("pool");
 	tcase_add_test(p, pool_acquire_release);
 	tcase_add_test(p, pool_of_zero_slots);
+	tcase_add_test(p, pool_grow_into_large);
 	suite_add_tcase(s, p);
 	return s;
 }

@@ -57,6 +57,7 @@ struct hello_opts {
 	size_t n_tls_alpn;
 	unsigned sid_len;           /* session id length (32 in TLS 1.3 hellos) */
 	bool no_extensions;
+	unsigned pad;               /* padding extension (RFC 7685) of this many bytes before ALPN */
 };
 
 /* SNI extension (RFC 6066 3): list of one host_name entry. */
@@ -106,6 +107,12 @@ static void build_hello(struct buf *hs, const struct hello_opts *o)
 	put8(&body, 0); /* null compression */
 	if (o->sni)
 		put_sni(&ext, o->sni);
+	if (o->pad) {
+		put16(&ext, 21);
+		put16(&ext, o->pad);
+		for (unsigned i = 0; i < o->pad; i++)
+			put8(&ext, 0);
+	}
 	if (o->n_tls_alpn)
 		put_alpn(&ext, o->alpn, o->n_tls_alpn);
 	put16(&ext, 43); /* supported_versions: TLS 1.3 */
@@ -508,13 +515,46 @@ START_TEST(hello_too_big)
 {
 	struct buf rec;
 	base_record(&rec);
-	rec.b[6] = 0x00; /* handshake length 0x00ffff */
+	rec.b[6] = 0x00; /* handshake length 0x00ffff: longer than the buffers, but legal */
 	rec.b[7] = 0xff;
 	rec.b[8] = 0xff;
+	struct sn_meta m;
+	ck_assert_int_eq(run(rec.b, 9, false, &m), SN_NEED_MORE);
+	rec.b[6] = 0x02; /* 0x02ffff: more than the hello's fields can hold */
 	expect_no_match(rec.b, 9);
+	rec.b[6] = 0x00;
 	rec.b[7] = 0x00; /* shorter than any hello */
 	rec.b[8] = 0x10;
 	expect_no_match(rec.b, 9);
+}
+END_TEST
+
+/*
+ * A 12 KB hello in one record (ALPN after a padding extension): while its
+ * bytes are incomplete the answer is NEED_MORE with `want` = the record's
+ * length; complete, the ALPN names MQTT; cut short by the end of the
+ * bytes, it is TLS with a truncated handshake, never refuted.
+ */
+START_TEST(long_hello_in_one_record)
+{
+	struct hello_opts o = { .sni = "big.example", .alpn = alpn_mqtt, .n_tls_alpn = 1, .pad = 12000 };
+	struct buf rec;
+	struct sn_meta m;
+	one_record(&o, &rec);
+	ck_assert_uint_gt(rec.n, 12000);
+	ck_assert_int_eq(run(rec.b, 2048, false, &m), SN_NEED_MORE);
+	ck_assert_uint_eq(m.want, rec.n);
+	ck_assert_int_eq(run(rec.b, rec.n - 1, false, &m), SN_NEED_MORE);
+	ck_assert_int_eq(run(rec.b, rec.n, false, &m), SN_MATCH);
+	ck_assert_int_eq(m.proto, SN_PROTO_MQTT);
+	ck_assert_int_eq(m.carrier, SN_CARRIER_TLS_ALPN);
+	ck_assert(!m.truncated_handshake);
+	ck_assert_str_eq(m.tls_sni, "big.example");
+	ck_assert_int_eq(run(rec.b, 2048, true, &m), SN_MATCH);
+	ck_assert_int_eq(m.proto, SN_PROTO_NONE);
+	ck_assert_int_eq(m.carrier, SN_CARRIER_TLS);
+	ck_assert(m.truncated_handshake);
+	ck_assert_str_eq(m.tls_sni, "big.example");
 }
 END_TEST
 
@@ -664,6 +704,7 @@ Suite *tls_suite(void)
 	tcase_add_test(bad, not_client_hello);
 	tcase_add_test(bad, bad_record_length);
 	tcase_add_test(bad, hello_too_big);
+	tcase_add_test(bad, long_hello_in_one_record);
 	tcase_add_test(bad, non_handshake_record_mid_hello);
 	tcase_add_test(bad, bad_session_id);
 	tcase_add_test(bad, bad_cipher_suites);
