@@ -111,14 +111,46 @@ void sn_csum_policy_decide(struct sn_csum_policy *p)
 	p->decided = true;
 	/* More than half bad: offload on the capturing host, not an attack. */
 	p->validate = !(p->bad * 2 > p->sampled);
+	/* A source mostly bad is the offloading host itself (it sent them). */
+	for (uint32_t i = 0; p->validate && i < p->n_sources; i++) {
+		const struct sn_csum_source *s = &p->sources[i];
+		if (s->bad <= s->good)
+			continue;
+		if (p->n_offloaded == SN_CSUM_OFFLOADED)
+			p->validate = false; /* offload on many hosts: trust none */
+		else
+			p->offloaded[p->n_offloaded++] = s->addr;
+	}
 }
 
-void sn_csum_policy_observe(struct sn_csum_policy *p, bool bad)
+void sn_csum_policy_observe(struct sn_csum_policy *p, const struct sn_addr *src, bool bad)
 {
 	if (p->decided)
 		return;
 	p->sampled++;
 	p->bad += bad;
+	uint32_t i = 0;
+	while (i < p->n_sources && !sn_addr_equal(&p->sources[i].addr, src))
+		i++;
+	if (i == p->n_sources && i < SN_CSUM_SOURCES) {
+		memset(&p->sources[i], 0, sizeof p->sources[i]);
+		p->sources[i].addr = *src;
+		p->n_sources++;
+	}
+	if (i < p->n_sources) {
+		p->sources[i].bad += bad;
+		p->sources[i].good += !bad;
+	}
 	if (p->sampled >= SN_CSUM_SAMPLE)
 		sn_csum_policy_decide(p);
+}
+
+bool sn_csum_policy_validates(const struct sn_csum_policy *p, const struct sn_addr *src)
+{
+	if (!p->validate || !p->decided)
+		return false;
+	for (uint32_t i = 0; i < p->n_offloaded; i++)
+		if (sn_addr_equal(&p->offloaded[i], src))
+			return false;
+	return true;
 }

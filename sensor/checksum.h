@@ -4,11 +4,14 @@
  *
  * A host with checksum offload hands its own outgoing segments to the
  * capture before the NIC fills the checksum in, so such captures carry bad
- * checksums on perfectly good traffic.  `auto` looks at the first
- * SN_CSUM_SAMPLE segments whose bytes were captured whole: more than half
- * bad means offload, and the capture is not validated; otherwise a segment
- * with a bad checksum is dropped before it reaches the flow table.  Until
- * the sample is complete nothing is dropped.
+ * checksums on perfectly good traffic - every segment that host sent.
+ * `auto` looks at the first SN_CSUM_SAMPLE segments whose bytes were
+ * captured whole: more than half bad means offload everywhere, and the
+ * capture is not validated; otherwise a source address most of whose
+ * sampled segments are bad is taken for the offloading host and its
+ * segments are not validated, and every other segment with a bad checksum
+ * is dropped before it can change a verdict.  Until the sample is complete
+ * nothing is dropped.
  */
 #ifndef SN_CHECKSUM_H
 #define SN_CHECKSUM_H
@@ -16,6 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "addr.h"
 
 /* capture.checksum_validation */
 enum sn_checksum_mode {
@@ -39,11 +44,23 @@ uint16_t sn_csum_fold(uint64_t sum);
 bool sn_csum_tcp_ok(const uint8_t *src, const uint8_t *dst, size_t alen, const uint8_t *seg,
 		    uint32_t len);
 
+#define SN_CSUM_SOURCES 64   /* source addresses followed while sampling */
+#define SN_CSUM_OFFLOADED 8  /* offloading sources exempted; more: not validated */
+
+struct sn_csum_source {
+	struct sn_addr addr;
+	uint32_t good, bad;
+};
+
 struct sn_csum_policy {
 	enum sn_checksum_mode mode;
 	bool decided;             /* auto has made up its mind (yes/no: always) */
 	bool validate;            /* drop segments whose checksum is bad */
 	uint32_t sampled, bad;    /* auto: whole segments seen, bad among them */
+	uint32_t n_sources;
+	struct sn_csum_source sources[SN_CSUM_SOURCES];
+	uint32_t n_offloaded;     /* after deciding: sources not validated */
+	struct sn_addr offloaded[SN_CSUM_OFFLOADED];
 };
 
 void sn_csum_policy_init(struct sn_csum_policy *p, enum sn_checksum_mode mode);
@@ -52,8 +69,10 @@ static inline bool sn_csum_policy_wants(const struct sn_csum_policy *p)
 {
 	return p->validate || !p->decided;
 }
-/* Records one whole segment's checksum result (auto, undecided). */
-void sn_csum_policy_observe(struct sn_csum_policy *p, bool bad);
+/* Records one whole segment's checksum result and its source (auto, undecided). */
+void sn_csum_policy_observe(struct sn_csum_policy *p, const struct sn_addr *src, bool bad);
+/* Validating, and src is not an offloading host's address. */
+bool sn_csum_policy_validates(const struct sn_csum_policy *p, const struct sn_addr *src);
 /* Ends the sample early (end of a capture's pre-scan): decides on what was seen. */
 void sn_csum_policy_decide(struct sn_csum_policy *p);
 

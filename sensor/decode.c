@@ -375,9 +375,12 @@ static void checksum_policy(struct dec *d, struct sn_cursor seg, uint32_t len)
 		return;
 	const uint8_t *bytes = seg.p + seg.off;
 	if (!p->decided) {
-		sn_csum_policy_observe(p, !tcp_checksum_ok(&d->out->src, &d->out->dst, bytes, len));
+		sn_csum_policy_observe(p, &d->out->src,
+				       !tcp_checksum_ok(&d->out->src, &d->out->dst, bytes, len));
 		return;
 	}
+	if (!sn_csum_policy_validates(p, &d->out->src))
+		return;
 	d->out->csum_pending = true;
 	d->out->tcp = bytes;
 	d->out->tcp_len = len;

@@ -395,6 +395,11 @@ def main():
         R.expect_conn(f"checksum-decoy-yes-{port}", frames_plain(dec), cid, b4,
                       counters={"tcp_checksum_bad": 1},
                       extra_yaml="capture:\n  checksum_validation: yes\n")
+        # offload on the client host only: all its segments bad, the server's fine
+        one = [(d, q) for (d, q) in bad_checksums(pk4) if d == 0]
+        oneway = [one.pop(0) if d == 0 else (d, p) for d, p in pk4]
+        R.expect_conn(f"checksum-offload-client-only-{port}", frames_plain(oneway), cid, b4,
+                      counters={"tcp_checksum_bad": 0})
         off = bad_checksums(pk4)
         R.expect_conn(f"checksum-offload-{port}", frames_plain(off), cid, b4,
                       counters={"tcp_checksum_bad": 0})

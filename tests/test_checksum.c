@@ -5,6 +5,12 @@
 
 #include "checksum.h"
 
+static struct sn_addr host(uint8_t last)
+{
+	struct sn_addr a = { .family = 4, .b = { 10, 0, 0, last } };
+	return a;
+}
+
 START_TEST(rfc1071_example)
 {
 	/* RFC 1071 section 3: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2 */
@@ -51,6 +57,33 @@ START_TEST(tcp_one_pass_matches_pieces)
 }
 END_TEST
 
+/* Offload on the capturing host: every segment it sent is bad, the rest good. */
+START_TEST(policy_auto_offloading_source_exempted)
+{
+	struct sn_csum_policy p;
+	struct sn_addr me = host(1), peer = host(2), other = host(3);
+	sn_csum_policy_init(&p, SN_CHECKSUM_AUTO);
+	for (int i = 0; i < 40; i++)
+		sn_csum_policy_observe(&p, i % 2 ? &me : &peer, i % 2); /* 50%: not all off */
+	sn_csum_policy_observe(&p, &other, false);
+	sn_csum_policy_decide(&p);
+	ck_assert(p.validate);
+	ck_assert(!sn_csum_policy_validates(&p, &me));
+	ck_assert(sn_csum_policy_validates(&p, &peer));
+	ck_assert(sn_csum_policy_validates(&p, &other));
+	/* more offloading hosts than are followed: nothing is validated */
+	sn_csum_policy_init(&p, SN_CHECKSUM_AUTO);
+	for (uint8_t h = 0; h < SN_CSUM_OFFLOADED + 1; h++) {
+		struct sn_addr a = host((uint8_t)(100 + h));
+		sn_csum_policy_observe(&p, &a, true);
+	}
+	for (int i = 0; i < 20; i++)
+		sn_csum_policy_observe(&p, &peer, false);
+	sn_csum_policy_decide(&p);
+	ck_assert(!sn_csum_policy_validates(&p, &peer));
+}
+END_TEST
+
 START_TEST(policy_yes_no)
 {
 	struct sn_csum_policy p;
@@ -67,26 +100,34 @@ START_TEST(policy_auto_offload_turns_off)
 	sn_csum_policy_init(&p, SN_CHECKSUM_AUTO);
 	ck_assert(!p.decided && sn_csum_policy_wants(&p));
 	for (int i = 0; i < SN_CSUM_SAMPLE - 1; i++)
-		sn_csum_policy_observe(&p, i % 3 != 0); /* two thirds bad */
+		{
+		struct sn_addr a = host((uint8_t)(i % 5));
+		sn_csum_policy_observe(&p, &a, i % 3 != 0); /* two thirds bad */
+	}
 	ck_assert(!p.decided);
-	sn_csum_policy_observe(&p, true);
+	struct sn_addr a = host(1);
+	sn_csum_policy_observe(&p, &a, true);
 	ck_assert(p.decided && !p.validate);
+	ck_assert(!sn_csum_policy_validates(&p, &a));
 }
 END_TEST
 
 START_TEST(policy_auto_few_bad_validates)
 {
 	struct sn_csum_policy p;
+	struct sn_addr c = host(1), s = host(2);
 	sn_csum_policy_init(&p, SN_CHECKSUM_AUTO);
-	sn_csum_policy_observe(&p, true);
+	sn_csum_policy_observe(&p, &c, true); /* a decoy from a client otherwise fine */
 	for (int i = 0; i < 9; i++)
-		sn_csum_policy_observe(&p, false);
+		sn_csum_policy_observe(&p, i % 2 ? &c : &s, false);
 	sn_csum_policy_decide(&p); /* end of a short capture */
 	ck_assert(p.decided && p.validate);
+	ck_assert(sn_csum_policy_validates(&p, &c));
+	ck_assert(sn_csum_policy_validates(&p, &s));
 	/* exactly half is not "more than half" */
 	sn_csum_policy_init(&p, SN_CHECKSUM_AUTO);
-	sn_csum_policy_observe(&p, true);
-	sn_csum_policy_observe(&p, false);
+	sn_csum_policy_observe(&p, &c, true);
+	sn_csum_policy_observe(&p, &s, false);
 	sn_csum_policy_decide(&p);
 	ck_assert(p.validate);
 	/* nothing checkable: validate (nothing to drop anyway) */
@@ -105,6 +146,7 @@ Suite *checksum_suite(void)
 	tcase_add_test(t, rfc1071_example);
 	tcase_add_test(t, odd_length_and_verification);
 	tcase_add_test(t, tcp_one_pass_matches_pieces);
+	tcase_add_test(t, policy_auto_offloading_source_exempted);
 	tcase_add_test(t, policy_yes_no);
 	tcase_add_test(t, policy_auto_offload_turns_off);
 	tcase_add_test(t, policy_auto_few_bad_validates);
