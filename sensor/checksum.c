@@ -145,12 +145,10 @@ void sn_csum_policy_observe(struct sn_csum_policy *p, const struct sn_addr *src,
 		sn_csum_policy_decide(p);
 }
 
-bool sn_csum_policy_validates(const struct sn_csum_policy *p, const struct sn_addr *src)
+bool sn_csum__offloaded(const struct sn_csum_policy *p, const struct sn_addr *src)
 {
-	if (!p->validate || !p->decided)
-		return false;
 	for (uint32_t i = 0; i < p->n_offloaded; i++)
 		if (sn_addr_equal(&p->offloaded[i], src))
-			return false;
-	return true;
+			return true;
+	return false;
 }

@@ -71,8 +71,14 @@ static inline bool sn_csum_policy_wants(const struct sn_csum_policy *p)
 }
 /* Records one whole segment's checksum result and its source (auto, undecided). */
 void sn_csum_policy_observe(struct sn_csum_policy *p, const struct sn_addr *src, bool bad);
-/* Validating, and src is not an offloading host's address. */
-bool sn_csum_policy_validates(const struct sn_csum_policy *p, const struct sn_addr *src);
+bool sn_csum__offloaded(const struct sn_csum_policy *p, const struct sn_addr *src);
+/* Validating, and src is not an offloading host's address (inline: every
+ * whole segment asks). */
+static inline bool sn_csum_policy_validates(const struct sn_csum_policy *p,
+					    const struct sn_addr *src)
+{
+	return p->validate && p->decided && (p->n_offloaded == 0 || !sn_csum__offloaded(p, src));
+}
 /* Ends the sample early (end of a capture's pre-scan): decides on what was seen. */
 void sn_csum_policy_decide(struct sn_csum_policy *p);
 
