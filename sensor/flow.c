@@ -67,6 +67,8 @@ enum { SN_LRU_NEW = 0, SN_LRU_EST, SN_LRU_CLOSING, SN_LRU_ENDED, SN_LRU_COUNT };
 #define SN_FC_ISN_S 0x08
 #define SN_FC_RECLAIMED 0x10 /* lost its buffer undecided: classified per segment,
 				 mid-stream, so it can never be refuted */
+#define SN_FC_CSUM_A 0x20    /* endpoint a of the key sent a segment with a good checksum */
+#define SN_FC_CSUM_B 0x40    /* the same for endpoint b */
 
 /* The part every packet touches.  Index 0 of arrays: client to server. */
 struct sn_flow {
@@ -975,9 +977,23 @@ static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
 	prefetch_victims(ft);
 	uint32_t i = lookup(ft, k, h);
 
-	if (pkt->csum_pending && checksum_matters(ft, i, pkt) && sn_packet_checksum_bad(pkt)) {
-		ft->st.checksum_bad++; /* never reaches the connection */
-		return;
+	/*
+	 * A segment with a bad checksum never reaches the connection once its
+	 * sender has shown a good one on it (a decoy); a sender that never
+	 * has is a host with checksum offload in a capture that mixes hosts,
+	 * or a capture that starts mid-connection, and its segments count.
+	 */
+	uint8_t side = src_is_a ? SN_FC_CSUM_A : SN_FC_CSUM_B, good = 0;
+	if (pkt->csum_pending && checksum_matters(ft, i, pkt)) {
+		bool shown = i != SN_FLOW_NIL && (ft->cold[i].flags & side);
+		if (!sn_packet_checksum_bad(pkt)) {
+			good = side;
+		} else if (shown) {
+			ft->st.checksum_bad++;
+			return;
+		} else {
+			ft->st.checksum_unproven++;
+		}
 	}
 
 	/* A new SYN on a 4-tuple whose connection ended: that one is done. */
@@ -995,6 +1011,7 @@ static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
 			return;
 	}
 	struct sn_flow *f = &ft->flows[i];
+	ft->cold[i].flags |= good;
 	int dir = client_is_a(f) == src_is_a ? SN_DIR_C2S : SN_DIR_S2C;
 	if (f->flags & SN_FF_ENDED) {
 		count_packet(ft, i, dir, pkt);

@@ -64,6 +64,8 @@ struct sn_flow_stats {
 					 the bytes its buffer holds */
 	uint64_t reports;             /* reports sent to the aggregator */
 	uint64_t checksum_bad;        /* segments dropped for a bad TCP checksum */
+	uint64_t checksum_unproven;   /* bad-checksum segments kept: their sender had shown
+					 no good checksum on the connection (offload) */
 	uint64_t tunnel_lists_full;   /* a tunnelled flow's layer list was not kept
 					 (its reports carry no details.tunnel) */
 };

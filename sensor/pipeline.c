@@ -212,6 +212,7 @@ void sn_worker_counts(const struct sn_worker *w, struct sn_worker_counts *out)
 	out->large_grown = fs.large_grown;
 	out->large_exhausted = fs.large_exhausted;
 	out->checksum_bad = fs.checksum_bad;
+	out->checksum_unproven = fs.checksum_unproven;
 }
 
 void sn_worker_counts_add(struct sn_worker_counts *sum, const struct sn_worker_counts *c)
@@ -247,6 +248,7 @@ void sn_worker_counts_add(struct sn_worker_counts *sum, const struct sn_worker_c
 	sum->large_grown += c->large_grown;
 	sum->large_exhausted += c->large_exhausted;
 	sum->checksum_bad += c->checksum_bad;
+	sum->checksum_unproven += c->checksum_unproven;
 }
 
 /* ---- aggregator ------------------------------------------------------- */
@@ -526,6 +528,7 @@ void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_
 		"ip_fragments_invalid", "tunnelled_segments", "tunnel_too_deep", "tunnel_lists_full",
 		"classify_undecided", "classify_malformed", "classify_probe_skipped_bytes",
 		"classify_probe_budget_hit", "classify_large_buffers", "classify_large_buffers_exhausted",
+		"tcp_checksum_unproven",
 	};
 	const struct sn_decode_stats *d = &c->decode;
 	const uint64_t values[] = {
@@ -537,7 +540,7 @@ void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_
 		d->defrag.overflow, d->defrag.invalid, d->tunnelled, d->tunnel_too_deep,
 		c->tunnel_lists_full,
 		c->undecided, c->malformed, c->probe_skipped, c->probe_budget_hit, c->large_grown,
-		c->large_exhausted,
+		c->large_exhausted, c->checksum_unproven,
 	};
 	_Static_assert(sizeof names / sizeof names[0] == sizeof values / sizeof values[0],
 		       "one name per counter");

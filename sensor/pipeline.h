@@ -101,7 +101,7 @@ struct sn_worker_counts {
 	uint64_t pool_exhausted, meta_exhausted, buffers_reclaimed;
 	uint64_t tunnel_lists_full;
 	uint64_t undecided, malformed, probe_skipped, probe_budget_hit, large_grown, large_exhausted;
-	uint64_t checksum_bad;
+	uint64_t checksum_bad, checksum_unproven;
 };
 void sn_worker_counts(const struct sn_worker *w, struct sn_worker_counts *out);
 /* sum += c */

@@ -19,7 +19,9 @@ the protocol's standard port and on a non-standard one (8080 or 443):
              and after whitespace runs that put the header at 2,047..65,535;
              STOMP after 3,000 heart-beat newlines;
   below TCP  a bad-checksum decoy with the CONNECT's sequence number before
-             it, IPv4 fragments of 8 bytes splitting the TCP header, IPv6
+             it, a host with checksum offload among hosts without (its
+             connection counts, a decoy from a sender that showed good
+             checksums does not), IPv4 fragments of 8 bytes splitting the TCP header, IPv6
              fragment headers, each tunnel type of tests/decode_test.py
              nested two deep (inside VXLAN, and VXLAN inside it);
   carriers   MQTT over WebSocket (80 and 8080, with and without
@@ -401,6 +403,24 @@ def main():
         b4, b6 = dt.sums(small), dt.sums(small6)
         R.case(f"checksum-decoy-{port}", dt.frames_plain(dt.with_decoy(small)), "MQTT",
                client_id=f"cid-{port}", want_bytes=b4)
+        # A capture mixing hosts: one host with checksum offload (every segment
+        # it sends carries a bad checksum) among three whose checksums are good,
+        # so `auto` validates; the offload host's connection must still count,
+        # while a decoy after a good checksum from the same sender never does.
+        mixed = []
+        for n in range(3):
+            mixed += dt.frames_plain(dt.conversation(False, 41000 + n, port, f"good-{n}"))
+        off = [(d, p) if d == 1 else dt.bad_checksums([(d, p)])[0]
+               for d, p in dt.conversation(False, 42000, port, f"offload-{port}")]
+        mixed += dt.frames_plain(off)
+        mixed += dt.frames_plain(dt.with_decoy(dt.conversation(False, 43000, port, f"decoyed-{port}")))
+        ev, err = R.replay(f"checksum-offload-one-host-{port}", mixed)
+        got = {tuple(f.get("client_ids") or []): f.get("evidence") for f in ev or []
+               if f.get("event_type") == "flow"}
+        want = {(f"good-{n}",): "payload" for n in range(3)}
+        want[(f"offload-{port}",)] = "payload"
+        want[(f"decoyed-{port}",)] = "payload"
+        R.check(f"checksum-offload-one-host-{port}", got == want, f"{err} flows {got}, expected {want}")
         R.case(f"ipv4-fragments-8-{port}", dt.frag4(small, 8), "MQTT", client_id=f"cid-{port}",
                want_bytes=b4)
         R.case(f"ipv6-fragments-8-{port}", dt.frag6(small6, 8), "MQTT", client_id=f"cid-{port}",
