@@ -6,7 +6,10 @@
  *   0-8/0-9/0-9-1: Connection.Start-Ok (class 10, method 11) with mechanism
  *                  PLAIN (RFC 4616) or AMQPLAIN (a field table with LOGIN);
  *   1.0 SASL:      the sasl-init performative (descriptor 0x41, part 5.3.3.2)
- *                  with mechanism PLAIN.
+ *                  with mechanism PLAIN;
+ * and for 0-9-1 the `connection_name` client property (a longstr in
+ * Start-Ok's client-properties table, as RabbitMQ clients send it) and the
+ * virtual host of Connection.Open (class 10, method 40).
  * The header alone confirms the protocol; a malformed frame after it only
  * means no user.  A connection the capture joined after the header
  * (client_at_start false) is confirmed instead by two complete 0-9-1
@@ -27,6 +30,8 @@
 #define AMQP091_FRAME_END 0xCE
 #define AMQP091_CLASS_CONNECTION 10
 #define AMQP091_METHOD_START_OK 11
+#define AMQP091_METHOD_OPEN 40
+#define AMQP_TABLE_FIELDS_MAX 32 /* client-properties entries examined for connection_name */
 
 #define AMQP10_FRAME_SASL 1
 #define AMQP10_SASL_INIT 0x41
@@ -137,12 +142,62 @@ static void login_response_user(const struct sn_cursor *mech, struct sn_cursor *
 	}
 }
 
+/*
+ * Skips one field-table value of type `type` (0-9-1 section 4.2.5.5, with
+ * RabbitMQ's errata types).  False for a type it does not know.
+ */
+static bool skip_field_value(struct sn_cursor *t, uint8_t type)
+{
+	switch (type) {
+	case 't': case 'b': case 'B':
+		return sn_cur_skip(t, 1);
+	case 's': case 'u': case 'U':
+		return sn_cur_skip(t, 2);
+	case 'I': case 'i': case 'f':
+		return sn_cur_skip(t, 4);
+	case 'D':
+		return sn_cur_skip(t, 5);
+	case 'l': case 'L': case 'd': case 'T':
+		return sn_cur_skip(t, 8);
+	case 'S': case 'x': case 'A': case 'F':
+		return sn_cur_skip(t, sn_cur_be32(t));
+	case 'V':
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The `connection_name` longstr of a client-properties table, if there is one. */
+static void connection_name(struct sn_cursor *table, struct sn_meta *m)
+{
+	for (size_t i = 0; i < AMQP_TABLE_FIELDS_MAX && sn_cur_remaining(table) > 0; i++) {
+		struct sn_cursor name = sn_cur_sub(table, sn_cur_u8(table));
+		uint8_t type = sn_cur_u8(table);
+		if (!sn_cur_ok(table))
+			return;
+		if (type == 'S' && cur_is(&name, "connection_name")) {
+			uint32_t n = sn_cur_be32(table);
+			sn_cur_string(table, n, m->amqp_connection_name,
+				      sizeof m->amqp_connection_name, &m->truncated);
+			return;
+		}
+		if (!skip_field_value(table, type))
+			return;
+	}
+}
+
 /* Connection.Start-Ok arguments (0-9-1 section 1.4.2.2). True when it was one. */
 static bool start_ok_user(struct sn_cursor *p, struct sn_meta *m)
 {
-	if (sn_cur_be16(p) != AMQP091_CLASS_CONNECTION || sn_cur_be16(p) != AMQP091_METHOD_START_OK)
+	struct sn_cursor head = sn_cur_rest(p);
+	if (sn_cur_be16(&head) != AMQP091_CLASS_CONNECTION ||
+	    sn_cur_be16(&head) != AMQP091_METHOD_START_OK)
 		return false;
-	sn_cur_skip(p, sn_cur_be32(p)); /* client-properties table */
+	*p = head;
+	struct sn_cursor props = sn_cur_sub(p, sn_cur_be32(p)); /* client-properties table */
+	if (sn_cur_ok(p))
+		connection_name(&props, m);
 	struct sn_cursor mech = sn_cur_sub(p, sn_cur_u8(p));
 	struct sn_cursor resp = sn_cur_sub(p, sn_cur_be32(p));
 	if (sn_cur_ok(p))
@@ -150,7 +205,20 @@ static bool start_ok_user(struct sn_cursor *p, struct sn_meta *m)
 	return true;
 }
 
-/* 0-9-1 general frame (section 4.2.3): type, channel, size, payload, 0xCE. */
+/* Connection.Open arguments (0-9-1 section 1.4.2.7): virtual-host first. True when it was one. */
+static bool open_vhost(struct sn_cursor *p, struct sn_meta *m)
+{
+	if (sn_cur_be16(p) != AMQP091_CLASS_CONNECTION || sn_cur_be16(p) != AMQP091_METHOD_OPEN)
+		return false;
+	uint8_t n = sn_cur_u8(p);
+	sn_cur_string(p, n, m->amqp_vhost, sizeof m->amqp_vhost, &m->truncated);
+	return true;
+}
+
+/*
+ * 0-9-1 general frame (section 4.2.3): type, channel, size, payload, 0xCE.
+ * The client sends Start-Ok, Tune-Ok, then Open.
+ */
 static void amqp091_user(struct sn_cursor *c, struct sn_meta *m)
 {
 	for (size_t i = 0; i < AMQP_FRAMES_MAX; i++) {
@@ -160,7 +228,9 @@ static void amqp091_user(struct sn_cursor *c, struct sn_meta *m)
 		struct sn_cursor payload = sn_cur_sub(c, size);
 		if (sn_cur_u8(c) != AMQP091_FRAME_END || !sn_cur_ok(c))
 			return;
-		if (type == AMQP091_FRAME_METHOD && start_ok_user(&payload, m))
+		if (type != AMQP091_FRAME_METHOD || start_ok_user(&payload, m))
+			continue;
+		if (open_vhost(&payload, m))
 			return;
 	}
 }

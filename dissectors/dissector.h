@@ -72,6 +72,8 @@ const char *sn_proto_name(enum sn_proto p);
 #define SN_META_ALPN 8     /* ALPN protocol names kept */
 #define SN_META_ALPN_STR 32
 #define SN_META_MALFORMED 96 /* longest `malformed` explanation */
+#define SN_META_USER_PROPS 16    /* MQTT 5.0 user properties kept (details.mqtt_user_properties) */
+#define SN_META_USER_PROP_STR 64 /* longest kept "key=value" */
 
 /*
  * What a dissector learned.  Every string is NUL-terminated and empty when

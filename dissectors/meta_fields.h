@@ -35,14 +35,21 @@
 	X(STR, will_topic, "will_topic", SN_META_STR, 0) \
 	X(LIST, topics, "topics", SN_META_TOPICS, SN_META_STR) \
 	X(FLAG, topics_truncated, NULL, 0, 0)   /* a further topic came when the list was full */ \
+	X(LIST, mqtt_user_properties, "mqtt_user_properties", SN_META_USER_PROPS, \
+	  SN_META_USER_PROP_STR)                /* MQTT 5.0 CONNECT user properties, "key=value" */ \
+	X(FLAG, mqtt_user_properties_truncated, "mqtt_user_properties_truncated", 0, 0) \
 	/* XMPP */ \
 	X(STR, xmpp_to, "xmpp_to", SN_META_STR, 0) \
 	X(STR, xmpp_from, "xmpp_from", SN_META_STR, 0) \
 	X(STR, xmpp_ns, "xmpp_ns", 32, 0)       /* "jabber:client", "jabber:server", ... */ \
 	X(STR, xmpp_version, "xmpp_version", 16, 0) \
 	X(BOOL, starttls, "starttls", 0, 0) \
+	X(STR, xmpp_user, "xmpp_user", SN_META_STR, 0) /* SASL PLAIN authcid or SCRAM n= user */ \
+	X(STR, xmpp_jid, "xmpp_jid", SN_META_STR, 0)   /* bound JID (server's <jid>, else requested) */ \
 	/* AMQP */ \
 	X(STR, amqp_version, "amqp_version", 12, 0) /* "0-9-1", "0-10", "1.0", "1.0-sasl"... */ \
+	X(STR, amqp_vhost, "amqp_vhost", SN_META_STR, 0) /* 0-9-1 Connection.Open virtual-host */ \
+	X(STR, amqp_connection_name, "amqp_connection_name", SN_META_STR, 0) /* Start-Ok property */ \
 	/* STOMP */ \
 	X(STR, stomp_command, "stomp_command", 8, 0) /* "CONNECT" or "STOMP" */ \
 	X(STR, stomp_accept_version, "stomp_accept_version", 32, 0) \

@@ -95,6 +95,67 @@ static enum mq_rc read_str(struct sn_cursor *c, struct sn_meta *m, char *dst, si
 	return MQ_OK;
 }
 
+/* 5.0 property values by identifier (defined with the mid-stream checks). */
+enum mq_prop_kind { MQ_PK_BAD, MQ_PK_BYTE, MQ_PK_TWO, MQ_PK_FOUR, MQ_PK_VBI, MQ_PK_STR, MQ_PK_PAIR };
+static enum mq_prop_kind prop_kind(uint8_t id);
+static bool skip_prop_value(struct sn_cursor *p, enum mq_prop_kind kind);
+
+#define MQ_USER_PROPERTY 0x26
+
+/* Appends src[0..n) to dst (length *len, capacity cap); false when it was cut. */
+static bool append(char *dst, size_t *len, size_t cap, const uint8_t *src, size_t n)
+{
+	struct sn_cursor c = sn_cur_make(src, n);
+	while (sn_cur_remaining(&c) > 0 && *len + 1 < cap) {
+		uint8_t b = sn_cur_u8(&c);
+		if (b == 0)
+			break;
+		dst[(*len)++] = (char)b;
+	}
+	dst[*len] = '\0';
+	return sn_cur_remaining(&c) == 0;
+}
+
+/* One User Property (5.0 section 3.1.2.11.8): a key and a value string, kept as "key=value". */
+static void user_property(struct sn_cursor *p, struct sn_meta *m)
+{
+	struct sn_cursor key = sn_cur_sub(p, sn_cur_be16(p));
+	struct sn_cursor value = sn_cur_sub(p, sn_cur_be16(p));
+	if (!sn_cur_ok(p))
+		return;
+	if (m->n_mqtt_user_properties >= SN_META_USER_PROPS) {
+		m->mqtt_user_properties_truncated = true; /* full: the rest are said to be cut */
+		return;
+	}
+	char *item = m->mqtt_user_properties[m->n_mqtt_user_properties++];
+	size_t len = 0;
+	bool whole = append(item, &len, SN_META_USER_PROP_STR, key.p, key.len) &&
+		     append(item, &len, SN_META_USER_PROP_STR, (const uint8_t *)"=", 1) &&
+		     append(item, &len, SN_META_USER_PROP_STR, value.p, value.len);
+	if (!whole)
+		m->mqtt_user_properties_truncated = true;
+}
+
+/*
+ * The user properties among a CONNECT's 5.0 properties, as far as the
+ * bytes go; the list itself is checked by skip_props.  Every property read
+ * consumes at least its identifier byte, so the walk ends with the bytes.
+ */
+static void user_properties(struct sn_cursor c, struct sn_meta *m)
+{
+	uint32_t len;
+	if (read_vbi(&c, &len) != MQ_OK)
+		return;
+	struct sn_cursor p = sn_cur_sub(&c, len < sn_cur_remaining(&c) ? len : sn_cur_remaining(&c));
+	while (sn_cur_remaining(&p) > 0 && sn_cur_ok(&p)) {
+		uint8_t id = sn_cur_u8(&p);
+		if (id == MQ_USER_PROPERTY)
+			user_property(&p, m);
+		else if (!skip_prop_value(&p, prop_kind(id)))
+			return;
+	}
+}
+
 /* MQTT 5 properties: a variable byte integer length, then that many bytes. */
 static enum mq_rc skip_props(struct sn_cursor *c, struct mq_connect *k)
 {
@@ -163,6 +224,7 @@ static enum mq_rc parse_payload(struct sn_cursor *c, struct sn_meta *m, uint8_t 
 {
 	enum mq_rc rc = read_str(c, m, m->client_id, sizeof m->client_id);
 
+	m->has_client_id = rc == MQ_OK; /* present, even when empty (3.1.3.1) */
 	if (rc == MQ_OK && (flags & MQ_FLAG_WILL)) {
 		if (k->level == 5)
 			rc = skip_props(c, k);
@@ -201,8 +263,11 @@ static enum mq_rc parse_connect_body(struct sn_cursor *c, struct sn_meta *m, str
 	m->keepalive = keepalive;
 	m->has_clean_session = true;
 	m->clean_session = (flags & MQ_FLAG_CLEAN) != 0;
-	if (k->level == 5 && (rc = skip_props(c, k)) != MQ_OK)
-		return rc;
+	if (k->level == 5) {
+		user_properties(sn_cur_rest(c), m);
+		if ((rc = skip_props(c, k)) != MQ_OK)
+			return rc;
+	}
 	return parse_payload(c, m, flags, k);
 }
 
@@ -377,7 +442,6 @@ static bool code_in(uint8_t b, struct mq_codes set)
 }
 
 /* 5.0 section 2.2.2.2: the size of each property's value, by identifier. */
-enum mq_prop_kind { MQ_PK_BAD, MQ_PK_BYTE, MQ_PK_TWO, MQ_PK_FOUR, MQ_PK_VBI, MQ_PK_STR, MQ_PK_PAIR };
 
 static enum mq_prop_kind prop_kind(uint8_t id)
 {

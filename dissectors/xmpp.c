@@ -4,8 +4,13 @@
  * stream header (section 4.7) whose element is `stream` in the namespace
  * http://etherx.jabber.org/streams.  From the header it keeps to, from,
  * version and the default namespace (jabber:client, jabber:server...);
- * later in the client bytes it notes a STARTTLS request (section 5.4.2.1)
- * and the authcid of a SASL PLAIN <auth> sent in clear (section 6.4.2).
+ * later in the client bytes it notes a STARTTLS request (section 5.4.2.1),
+ * the user of a SASL <auth> sent in clear (section 6.4.2): the authcid of
+ * PLAIN or the `n=` user of a SCRAM client-first message (RFC 5802
+ * section 5.1), and the resource the client asks to bind (section 7.2);
+ * in the server bytes, the JID the server bound (<bind><jid>, section 7.6).
+ * details.xmpp_user is the SASL user, details.xmpp_jid the bound JID (the
+ * server's, else user@to/resource from the client's request).
  *
  * The XML reader is a small subset: a prolog, start tags and their
  * attributes, never a tree.  Entities are not expanded (the kept values
@@ -31,6 +36,7 @@
  * match sets meta->midstream and keeps only the domain of a client
  * stanza's `to` as xmpp_to.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "dissector.h"
@@ -41,6 +47,7 @@
 #define XMPP_ATTRS_MAX 64      /* attributes read per start tag */
 #define XMPP_ELEMENTS_MAX 64   /* start tags examined after the header */
 #define XMPP_AUTH_MAX 1024     /* longest base64 SASL PLAIN response */
+#define XMPP_SERVER_ELEMENTS_MAX 256 /* server start tags examined for the bound <jid> */
 
 static const char streams_ns[] = "http://etherx.jabber.org/streams";
 static const char tls_ns[] = "urn:ietf:params:xml:ns:xmpp-tls";
@@ -335,42 +342,110 @@ static void header_meta(const struct xml_tag *t, struct sn_meta *m)
 }
 
 /*
- * <auth mechanism='PLAIN'>BASE64</auth>, the cursor just past the start
- * tag.  Until the text is complete the user is simply not known yet.
+ * The text after a start tag (the cursor just past it) up to the next '<',
+ * as a cursor over at most `max` bytes; false until the text is complete.
  */
-static void auth_plain_user(struct sn_cursor *c, const struct xml_tag *t, struct sn_meta *m)
+static bool element_text(const struct sn_cursor *c, size_t max, struct sn_cursor *text)
 {
-	struct sn_cursor mech;
+	long at = sn_cur_find(c, '<');
+	if (at < 0 || (size_t)at > max)
+		return false;
+	struct sn_cursor rest = sn_cur_rest(c);
+	*text = sn_cur_sub(&rest, (size_t)at);
+	return sn_cur_ok(&rest);
+}
+
+/*
+ * SCRAM client-first message (RFC 5802 section 7): gs2-header
+ * ("n,," "y,," or "p=cb,," with an optional "a=authzid" between the
+ * commas), then "n=" saslname "," ...; in saslname "=2C" is ',' and
+ * "=3D" is '='.
+ */
+static void scram_user(struct sn_cursor msg, struct sn_meta *m)
+{
+	for (int commas = 0; commas < 2;) { /* past the gs2-header's two commas */
+		if (sn_cur_remaining(&msg) == 0)
+			return;
+		if (sn_cur_u8(&msg) == ',')
+			commas++;
+	}
+	if (!sn_cur_starts_with(&msg, "n=", 2) || !sn_cur_skip(&msg, 2))
+		return;
+	char user[SN_META_STR];
+	size_t k = 0;
+	while (sn_cur_remaining(&msg) > 0 && !sn_cur_peek_is(&msg, 0, ',')) {
+		uint8_t b = sn_cur_u8(&msg);
+		if (b == '=' && sn_cur_starts_with(&msg, "2C", 2)) {
+			b = ',';
+			sn_cur_skip(&msg, 2);
+		} else if (b == '=' && sn_cur_starts_with(&msg, "3D", 2)) {
+			b = '=';
+			sn_cur_skip(&msg, 2);
+		}
+		if (b == 0)
+			break;
+		if (k + 1 < sizeof user)
+			user[k++] = (char)b;
+		else
+			m->truncated = true;
+	}
+	sn_meta_set(m, m->user, sizeof m->user, user, k);
+}
+
+/*
+ * <auth mechanism='PLAIN'>BASE64</auth> or a SCRAM-* mechanism, the
+ * cursor just past the start tag.  Until the text is complete the user is
+ * simply not known yet.
+ */
+static void auth_user(struct sn_cursor *c, const struct xml_tag *t, struct sn_meta *m)
+{
+	struct sn_cursor mech, b64;
 	char text[XMPP_AUTH_MAX];
 	uint8_t msg[XMPP_AUTH_MAX];
 
-	if (t->empty || m->user[0] || !tag_attr(t, "mechanism", &mech) || !cur_is(&mech, "PLAIN"))
+	if (t->empty || m->user[0] || !tag_attr(t, "mechanism", &mech))
 		return;
-	long at = sn_cur_find(c, '<');
-	if (at < 0 || at > XMPP_AUTH_MAX)
+	bool plain = cur_is(&mech, "PLAIN");
+	if (!plain && !sn_cur_starts_with(&mech, "SCRAM-", 6))
 		return;
-	struct sn_cursor b64 = sn_cur_rest(c);
-	if (!sn_cur_copy(&b64, text, (size_t)at))
+	if (!element_text(c, sizeof text, &b64))
 		return;
-	long n = sn_base64_decode(text, (size_t)at, msg, sizeof msg);
+	size_t n_text = sn_cur_remaining(&b64);
+	if (!sn_cur_copy(&b64, text, n_text))
+		return;
+	long n = sn_base64_decode(text, n_text, msg, sizeof msg);
 	if (n <= 0)
 		return;
-	struct sn_cursor plain = sn_cur_make(msg, (size_t)n);
-	sn_sasl_plain_user(&plain, m);
+	struct sn_cursor dec = sn_cur_make(msg, (size_t)n);
+	if (plain)
+		sn_sasl_plain_user(&dec, m);
+	else
+		scram_user(dec, m);
 }
 
-static void note_element(struct sn_cursor *c, const struct xml_tag *t, struct sn_meta *m)
+/* What the client's elements told beyond struct sn_meta's fields. */
+struct xmpp_client {
+	char resource[SN_META_STR]; /* the resource it asked to bind */
+};
+
+static void note_element(struct sn_cursor *c, const struct xml_tag *t, struct sn_meta *m,
+			 struct xmpp_client *x)
 {
+	struct sn_cursor text;
+
 	if (local_name_is(&t->name, "starttls") && tag_declares_ns(t, tls_ns)) {
 		m->has_starttls = true;
 		m->starttls = true;
 	} else if (local_name_is(&t->name, "auth")) {
-		auth_plain_user(c, t, m);
+		auth_user(c, t, m);
+	} else if (local_name_is(&t->name, "resource") && !t->empty && !x->resource[0] &&
+		   element_text(c, XMPP_SCAN_MAX, &text)) {
+		put_value(text, x->resource, sizeof x->resource, m);
 	}
 }
 
 /* Start tags the client sent after its stream header, a bounded number. */
-static void scan_elements(struct sn_cursor *c, struct sn_meta *m)
+static void scan_elements(struct sn_cursor *c, struct sn_meta *m, struct xmpp_client *x)
 {
 	struct xml_tag t;
 
@@ -382,8 +457,55 @@ static void scan_elements(struct sn_cursor *c, struct sn_meta *m)
 		if (st == SN_CUR_SHORT)
 			return;
 		if (st == SN_CUR_OK)
-			note_element(c, &t, m);
+			note_element(c, &t, m, x);
 		/* SN_CUR_BAD: an end tag or text with '<'; look for the next one. */
+	}
+}
+
+/* The JID the server bound (<jid> inside <bind>), from the server bytes. */
+static void server_jid(const struct sn_stream *s, struct sn_meta *m)
+{
+	size_t len = s->server_len < XMPP_SCAN_MAX ? s->server_len : XMPP_SCAN_MAX;
+	struct sn_cursor c = sn_cur_make(s->server, len);
+	struct sn_cursor text;
+	struct xml_tag t;
+
+	for (size_t i = 0; i < XMPP_SERVER_ELEMENTS_MAX; i++) {
+		long at = sn_cur_find(&c, '<');
+		if (at < 0 || !sn_cur_skip(&c, (size_t)at + 1))
+			return;
+		enum sn_cur_step st = read_tag(&c, &t);
+		if (st == SN_CUR_SHORT)
+			return;
+		if (st == SN_CUR_OK && !t.empty && local_name_is(&t.name, "jid") &&
+		    element_text(&c, SN_META_STR * 2, &text) && sn_cur_remaining(&text) > 0) {
+			put_value(text, m->xmpp_jid, sizeof m->xmpp_jid, m);
+			return;
+		}
+	}
+}
+
+/*
+ * The identity fields once both sides are read: xmpp_user is the SASL user;
+ * xmpp_jid the server's bound JID, else user@to/resource as the client asked;
+ * Users falls back on the bound JID's local part.
+ */
+static void identity(const struct sn_stream *s, struct sn_meta *m, const struct xmpp_client *x)
+{
+	sn_meta_set(m, m->xmpp_user, sizeof m->xmpp_user, m->user, strlen(m->user));
+	if (s->server)
+		server_jid(s, m);
+	if (!m->xmpp_jid[0] && m->user[0] && m->xmpp_to[0] && x->resource[0]) {
+		char jid[3 * SN_META_STR + 2];
+		int n = snprintf(jid, sizeof jid, "%s@%s/%s", m->user, m->xmpp_to, x->resource);
+		if (n > 0)
+			sn_meta_set(m, m->xmpp_jid, sizeof m->xmpp_jid, jid, (size_t)n);
+	}
+	if (!m->user[0] && m->xmpp_jid[0]) {
+		const char *at = strchr(m->xmpp_jid, '@');
+		if (at)
+			sn_meta_set(m, m->user, sizeof m->user, m->xmpp_jid,
+				    (size_t)(at - m->xmpp_jid));
 	}
 }
 
@@ -555,6 +677,8 @@ enum sn_verdict sn_diss_xmpp(const struct sn_stream *s, struct sn_meta *out)
 
 	out->proto = SN_PROTO_XMPP;
 	header_meta(&header, out);
-	scan_elements(&c, out);
+	struct xmpp_client x = { .resource = "" };
+	scan_elements(&c, out, &x);
+	identity(s, out, &x);
 	return SN_MATCH;
 }

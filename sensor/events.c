@@ -263,6 +263,16 @@ static void key_single(struct sn_json *j, const char *key, const char *s, size_t
 	sn_json_array_end(j);
 }
 
+/* client_ids of one MQTT connection: its client id, "" when the CONNECT's was empty. */
+static void key_client_id(struct sn_json *j, const struct sn_meta *m)
+{
+	sn_json_key(j, "client_ids");
+	sn_json_array_begin(j);
+	if (m && (m->has_client_id || m->client_id[0]))
+		sn_json_string_n(j, m->client_id, strnlen(m->client_id, sizeof(m->client_id)));
+	sn_json_array_end(j);
+}
+
 static void key_uint(struct sn_json *j, const char *key, uint64_t v)
 {
 	sn_json_key(j, key);
@@ -421,8 +431,7 @@ size_t sn_events_format_flow(struct sn_events *ev, const struct sn_conn_report *
 	key_uint(&j, "PacketsSent", r->packets[SN_DIR_C2S]);
 	key_uint(&j, "PacketsReceived", r->packets[SN_DIR_S2C]);
 	key_string(&j, "evidence", sn_evidence_name(r->evidence));
-	key_single(&j, "client_ids", proto == SN_PROTO_MQTT ? r->meta.client_id : "",
-		   sizeof(r->meta.client_id));
+	key_client_id(&j, proto == SN_PROTO_MQTT ? &r->meta : NULL);
 	key_details(&j, &r->meta, r->tunnel, r->n_tunnel, NULL);
 	key_host(&j, r->dest_host, sizeof(r->dest_host));
 	key_string(&j, "close", sn_close_reason_name(r->close));

@@ -387,12 +387,13 @@ static struct sn_group *create(struct sn_groups *gs, const struct group_key *k, 
 
 /* Adds s to a sorted, distinct, capped list of names; a new name that does
  * not fit sets the list's truncated bit. */
+/* Adds s to the sorted names; an empty s only when `empty_ok` (an MQTT client id of ""). */
 static bool add_name(char (*names)[SN_GROUP_NAME_LEN], uint8_t *n, const char *s, uint8_t *trunc,
-		     uint8_t bit)
+		     uint8_t bit, bool empty_ok)
 {
 	size_t at = 0;
 
-	if (s[0] == '\0')
+	if (s[0] == '\0' && !empty_ok)
 		return false;
 	while (at < *n && strncmp(names[at], s, SN_GROUP_NAME_LEN - 1) < 0)
 		at++;
@@ -502,10 +503,10 @@ static void fold(struct sn_groups *gs, struct sn_group *g, const struct sn_conn_
 	g->bytes_received += r->bytes_delta[SN_DIR_S2C];
 	if (g->dest_host[0] == '\0' && r->dest_host[0])
 		copy_str(g->dest_host, sizeof(g->dest_host), r->dest_host);
-	add_name(g->users, &g->n_users, r->meta.user, &g->truncated, SN_TRUNC_USERS);
+	add_name(g->users, &g->n_users, r->meta.user, &g->truncated, SN_TRUNC_USERS, false);
 	if (r->proto == SN_PROTO_MQTT)
 		add_name(g->client_ids, &g->n_client_ids, r->meta.client_id, &g->truncated,
-			 SN_TRUNC_CLIENT_IDS);
+			 SN_TRUNC_CLIENT_IDS, r->meta.has_client_id);
 	if (ev == SN_EVIDENCE_REFUTED) {
 		g->any_refuted = true;
 		if (!g->any_unrefuted)

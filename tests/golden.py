@@ -3,8 +3,10 @@
 
 For each capture: every event validates against tests/spec/events.schema.json;
 the groups (summary events) and flows agree with EXPECTED.tsv (protocol,
-server port, connection count, evidence, client ids, users, XMPP to, AMQP
-version, STOMP host); two runs give byte-identical output.
+server port, connection count, evidence, client ids with an empty one as
+"", users, XMPP to, SASL user and bound JIDs, AMQP version, virtual host
+and connection names, MQTT 5.0 user properties, STOMP host); two runs give
+byte-identical output.
 
 A capture listed in tests/data/known-gaps.tsv is a known gap: the sensor
 must still run cleanly on it (exit 0, valid events, one stats event,
@@ -67,6 +69,29 @@ def field_list(details, name):
     return [v for v in m.group(1).split(",") if v]
 
 
+def client_ids(details):
+    """client_id=a,b from the details column; '(empty)' is a CONNECT whose
+    client id was present and empty, reported as ""."""
+    if re.search(r"\bclient_id=\(empty\)", details):
+        return [""]
+    return field_list(details, "client_id")
+
+
+def identity(details):
+    """The identity EXPECTED.tsv gives beyond users and client ids: the
+    bound JIDs (their local part is the SASL user), the AMQP virtual host
+    and connection names, the MQTT 5.0 user properties."""
+    jids = field_list(details, "JID") or []
+    props = re.findall(r"\buser-property (\S+=[^;]*)", details)
+    return {
+        "jids": jids,
+        "xmpp_users": sorted({j.split("@", 1)[0] for j in jids if "@" in j}),
+        "vhost": (field_list(details, "vhost") or [None])[0],
+        "connection_names": field_list(details, "connection_name") or [],
+        "user_properties": [p.strip() for p in props],
+    }
+
+
 def run(sensor, pcap, extra=()):
     cmd = [sensor, "-c", os.path.join(HERE, "data", "golden.yaml"), "-r", pcap, "-o", "-",
            "--flows", "--no-table", *extra]
@@ -105,7 +130,7 @@ def check_group(c, row, g):
     want_ev = EVIDENCE.get(row["confirmed_by_payload"])
     c.expect(g["evidence"] == want_ev, f"evidence {g['evidence']} != {want_ev}")
     d = g["details"]
-    ids = field_list(details, "client_id")
+    ids = client_ids(details)
     if ids is not None and want_ev == "payload":
         c.expect(g["client_ids"] == sorted(set(ids)), f"client_ids {g['client_ids']} != {ids}")
     users = set()
@@ -113,6 +138,7 @@ def check_group(c, row, g):
         v = field_list(details, key)
         if v:
             users.update(v)
+    users.update(identity(details)["xmpp_users"])
     if want_ev == "payload":
         c.expect(set(g["Users"]) == users, f"Users {g['Users']} != {sorted(users)}")
     if proto == "XMPP" and want_ev == "payload":
@@ -128,10 +154,43 @@ def check_group(c, row, g):
     if proto == "MQTT" and want_ev == "payload":
         topics = field_list(details, "topics") or []
         c.expect(set(topics) <= set(d.get("topics", [])), f"topics {d.get('topics')} lacks {topics}")
+    ident = identity(details)
+    if want_ev == "payload" and ident["xmpp_users"]:
+        c.expect(d.get("xmpp_user") in ident["xmpp_users"],
+                 f"xmpp_user {d.get('xmpp_user')} not in {ident['xmpp_users']}")
+    if want_ev == "payload" and ident["vhost"] is not None:
+        c.expect(d.get("amqp_vhost") == ident["vhost"],
+                 f"amqp_vhost {d.get('amqp_vhost')} != {ident['vhost']}")
     if want_ev == "tls":
         sni = re.search(r"SNI=([^ ;]+)", details)
         if sni and sni.group(1) != "(none)":
             c.expect(d.get("tls_sni") == sni.group(1), f"tls_sni {d.get('tls_sni')}")
+
+
+def check_flow_identity(c, row, flows):
+    """Each connection's identity fields against EXPECTED.tsv: one bound JID
+    and one AMQP connection name per connection (as a set: the capture's
+    order), the virtual host and MQTT 5.0 user properties on every one."""
+    ident = identity(row["details"])
+    details = [f.get("details", {}) for f in flows]
+    if ident["jids"]:
+        got = sorted(d.get("xmpp_jid", "") for d in details)
+        c.expect(got == sorted(ident["jids"]), f"xmpp_jid {got} != {sorted(ident['jids'])}")
+    if ident["connection_names"]:
+        got = sorted(d.get("amqp_connection_name", "") for d in details)
+        want = sorted(ident["connection_names"])
+        c.expect(got == want, f"amqp_connection_name {got} != {want}")
+    if ident["vhost"] is not None:
+        got = {d.get("amqp_vhost") for d in details}
+        c.expect(got == {ident["vhost"]}, f"amqp_vhost {got} != {ident['vhost']}")
+    if ident["user_properties"]:
+        for d in details:
+            c.expect(d.get("mqtt_user_properties") == ident["user_properties"],
+                     f"mqtt_user_properties {d.get('mqtt_user_properties')} != {ident['user_properties']}")
+    ids = client_ids(row["details"])
+    if ids == [""]:
+        for f in flows:
+            c.expect(f["client_ids"] == [""], f"flow client_ids {f['client_ids']} != [\"\"]")
 
 
 def community_id(src, sport, dst, dport, seed=0):
@@ -182,6 +241,8 @@ def check_capture(sensor, pcaps, row, validator):
     c.expect(len(groups) == 1, f"{len(groups)} groups, expected 1")
     c.expect(len(alerts) == 1, f"{len(alerts)} alerts, expected 1")
     c.expect(len(flows) == int(row["connections"]), f"{len(flows)} flows != {row['connections']}")
+    if row["confirmed_by_payload"] == "yes":
+        check_flow_identity(c, row, flows)
     if groups:
         check_group(c, row, groups[0])
         g = groups[0]

@@ -172,6 +172,9 @@ START_TEST(pika_userpass)
 	ck_assert_int_eq(m.proto, SN_PROTO_AMQP);
 	ck_assert_str_eq(m.amqp_version, "0-9-1");
 	ck_assert_str_eq(m.user, "c2user");
+	/* EXPECTED.tsv: Connection.Open vhost=c2; connection_name=implant-pika-1,... */
+	ck_assert_str_eq(m.amqp_vhost, "c2");
+	ck_assert_str_eq(m.amqp_connection_name, "implant-pika-1");
 	check_truncations(sample, n, "0-9-1", "c2user");
 }
 END_TEST
@@ -182,6 +185,8 @@ START_TEST(oneshot_pika_guest)
 	size_t n = load("oneshot-amqp091-pika-5672.pcap", 5672);
 	ck_assert_int_eq(run(sample, n, &m), SN_MATCH);
 	ck_assert_str_eq(m.user, "guest");
+	ck_assert_str_eq(m.amqp_vhost, "/");
+	ck_assert_str_eq(m.amqp_connection_name, "metrics-exporter");
 	check_truncations(sample, n, "0-9-1", "guest");
 }
 END_TEST
@@ -735,6 +740,80 @@ START_TEST(mid_random_never_matches)
 }
 END_TEST
 
+/* ---- virtual host and connection_name ---- */
+
+/* Start-Ok whose client-properties table holds other types before connection_name,
+ * then Tune-Ok, then Connection.Open with virtual host "/c2". */
+START_TEST(client_properties_and_open)
+{
+	struct buf props = { .n = 0 }, args = { .n = 0 }, b = { .n = 0 };
+	struct sn_meta m;
+	put_shortstr(&props, "capabilities");
+	put_u8(&props, 'F');
+	put_be32(&props, 7);
+	put_shortstr(&props, "acks"); /* 5 bytes, then type and value: 7 */
+	put_u8(&props, 't');
+	put_u8(&props, 1);
+	put_shortstr(&props, "n");
+	put_u8(&props, 'I');
+	put_be32(&props, 7);
+	put_shortstr(&props, "big");
+	put_u8(&props, 'l');
+	put_be32(&props, 0);
+	put_be32(&props, 9);
+	put_shortstr(&props, "connection_name");
+	put_u8(&props, 'S');
+	put_longstr(&props, "implant-7", 9);
+	put_header(&b, 0, 0, 9, 1);
+	put_be16(&args, 10);
+	put_be16(&args, 11);
+	put_be32(&args, (uint32_t)props.n);
+	put(&args, props.b, props.n);
+	put_shortstr(&args, "PLAIN");
+	put_longstr(&args, "\0u7\0pw", 6);
+	put_shortstr(&args, "en_US");
+	put_frame(&b, 1, 0, args.b, args.n);
+	static const uint8_t tune_ok[] = { 0, 10, 0, 31, 0, 0, 0, 2, 0, 0, 0, 60 };
+	put_frame(&b, 1, 0, tune_ok, sizeof tune_ok);
+	static const uint8_t open[] = { 0, 10, 0, 40, 3, '/', 'c', '2', 0, 0 };
+	put_frame(&b, 1, 0, open, sizeof open);
+	ck_assert_int_eq(run(b.b, b.n, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "u7");
+	ck_assert_str_eq(m.amqp_connection_name, "implant-7");
+	ck_assert_str_eq(m.amqp_vhost, "/c2");
+	check_truncations(b.b, b.n, "0-9-1", "u7");
+	/* Open cut short: the vhost is not known yet, the rest is */
+	ck_assert_int_eq(run(b.b, b.n - 3, &m), SN_MATCH);
+	ck_assert_str_eq(m.amqp_vhost, "");
+	ck_assert_str_eq(m.amqp_connection_name, "implant-7");
+}
+END_TEST
+
+/* A field type the reader does not know ends the table walk: no name, no harm. */
+START_TEST(client_properties_unknown_type)
+{
+	struct buf args = { .n = 0 }, b = { .n = 0 };
+	struct sn_meta m;
+	put_header(&b, 0, 0, 9, 1);
+	put_be16(&args, 10);
+	put_be16(&args, 11);
+	put_be32(&args, 3 + 1 + 16 + 1 + 4 + 1); /* "ab" ? then connection_name S "x" */
+	put_shortstr(&args, "ab");
+	put_u8(&args, '?');
+	put_shortstr(&args, "connection_name");
+	put_u8(&args, 'S');
+	put_be32(&args, 1);
+	put_u8(&args, 'x');
+	put_shortstr(&args, "PLAIN");
+	put_longstr(&args, "\0u8\0pw", 6);
+	put_shortstr(&args, "en_US");
+	put_frame(&b, 1, 0, args.b, args.n);
+	ck_assert_int_eq(run(b.b, b.n, &m), SN_MATCH);
+	ck_assert_str_eq(m.amqp_connection_name, "");
+	ck_assert_str_eq(m.user, "u8");
+}
+END_TEST
+
 Suite *amqp_suite(void);
 
 Suite *amqp_suite(void)
@@ -743,6 +822,8 @@ Suite *amqp_suite(void)
 	TCase *tc = tcase_create("sn_diss_amqp");
 
 	tcase_add_test(tc, pika_userpass);
+	tcase_add_test(tc, client_properties_and_open);
+	tcase_add_test(tc, client_properties_unknown_type);
 	tcase_add_test(tc, oneshot_pika_guest);
 	tcase_add_test(tc, nonstandard_port_5673);
 	tcase_add_test(tc, proton_amqp10_sasl_plain);

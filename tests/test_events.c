@@ -377,6 +377,53 @@ START_TEST(test_flow_community_id_seed)
 }
 END_TEST
 
+/* client_ids: [""] for a CONNECT whose client id was empty, [] when none was seen. */
+START_TEST(test_flow_empty_client_id)
+{
+	static struct sn_events ev;
+	struct sn_conn_report r;
+
+	sample_flow(&r);
+	r.meta.client_id[0] = '\0';
+	r.meta.has_client_id = true;
+	sn_events_init(&ev, "s1", NULL);
+	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, false, T1);
+	SN_JSON_EXPECT(ev.line, "client_ids", "[\"\"]");
+	r.meta.has_client_id = false;
+	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, false, T1);
+	SN_JSON_EXPECT(ev.line, "client_ids", "[]");
+	/* only MQTT has client ids */
+	r.meta.has_client_id = true;
+	sn_events_format_flow(&ev, &r, SN_PROTO_STOMP, false, T1);
+	SN_JSON_EXPECT(ev.line, "client_ids", "[]");
+}
+END_TEST
+
+/* The identity fields in details, after their protocol's other keys. */
+START_TEST(test_flow_identity_details)
+{
+	static struct sn_events ev;
+	struct sn_conn_report r;
+
+	sample_flow(&r);
+	strcpy(r.meta.mqtt_user_properties[0], "agent=x");
+	strcpy(r.meta.mqtt_user_properties[1], "k=\"v\"");
+	r.meta.n_mqtt_user_properties = 2;
+	r.meta.mqtt_user_properties_truncated = true;
+	strcpy(r.meta.amqp_vhost, "c2");
+	strcpy(r.meta.amqp_connection_name, "implant-1");
+	strcpy(r.meta.xmpp_user, "u");
+	strcpy(r.meta.xmpp_jid, "u@d/r");
+	sn_events_init(&ev, "s1", NULL);
+	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, false, T1);
+	SN_JSON_EXPECT(ev.line, "details",
+		       "{\"mqtt_version\":\"5.0\",\"keepalive\":30,\"will_topic\":\"c2/will\","
+		       "\"mqtt_user_properties\":[\"agent=x\",\"k=\\\"v\\\"\"],"
+		       "\"mqtt_user_properties_truncated\":true,\"xmpp_user\":\"u\","
+		       "\"xmpp_jid\":\"u@d/r\",\"amqp_vhost\":\"c2\",\"amqp_connection_name\":\"implant-1\"}");
+}
+END_TEST
+
 START_TEST(test_flow_refuted_named_by_port)
 {
 	static struct sn_events ev;
@@ -833,6 +880,8 @@ Suite *events_suite(void)
 	tcase_add_test(t, test_flow_fields);
 	tcase_add_test(t, test_flow_community_id_seed);
 	tcase_add_test(t, test_flow_refuted_named_by_port);
+	tcase_add_test(t, test_flow_empty_client_id);
+	tcase_add_test(t, test_flow_identity_details);
 	tcase_add_test(t, test_details_every_protocol);
 	suite_add_tcase(s, t);
 

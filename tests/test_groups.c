@@ -644,6 +644,29 @@ START_TEST(test_flow_ids_capped_at_64)
 }
 END_TEST
 
+/* A CONNECT with an empty client id is a client id of "", once; one without any is none. */
+START_TEST(test_empty_client_id_kept)
+{
+	struct sn_groups *g = make(16, false);
+
+	for (unsigned i = 0; i < 3; i++) {
+		struct sn_conn_report r = conn(SN_REPORT_OPEN, T0 + i, (uint16_t)(i + 1));
+		r.meta.has_client_id = i < 2; /* the third's CONNECT was not seen */
+		feed(g, &r);
+	}
+	struct sn_conn_report r = conn(SN_REPORT_OPEN, T0 + 5, 9);
+	r.meta.has_client_id = true;
+	strcpy(r.meta.client_id, "named");
+	feed(g, &r);
+	sn_groups_flush(g, T0 + SEC);
+	const struct sn_group *last = &rec.ev[rec.n - 1].g;
+	ck_assert_uint_eq(last->n_client_ids, 2);
+	ck_assert_str_eq(last->client_ids[0], "");
+	ck_assert_str_eq(last->client_ids[1], "named");
+	sn_groups_destroy(g);
+}
+END_TEST
+
 START_TEST(test_client_ids_only_for_mqtt)
 {
 	struct sn_groups *g = make(16, false);
@@ -1315,6 +1338,7 @@ Suite *groups_suite(void)
 	tcase_add_test(t, test_users_sorted_distinct);
 	tcase_add_test(t, test_client_ids_sorted_capped);
 	tcase_add_test(t, test_client_ids_only_for_mqtt);
+	tcase_add_test(t, test_empty_client_id_kept);
 	tcase_add_test(t, test_lists_truncated_at_17);
 	tcase_add_test(t, test_topics_truncated_by_dissector);
 	tcase_add_test(t, test_flow_ids_capped_at_64);

@@ -4,6 +4,7 @@
  * and other protocols that must not be taken for MQTT.
  */
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "dissector.h"
@@ -131,6 +132,10 @@ START_TEST(v5_properties)
 	ck_assert_str_eq(m.mqtt_version, "5.0");
 	ck_assert_str_eq(m.client_id, "v5-props-1");
 	ck_assert_uint_eq(m.keepalive, 60);
+	/* EXPECTED.tsv: CONNECT properties ... user-property agent=implant-v5 */
+	ck_assert_uint_eq(m.n_mqtt_user_properties, 1);
+	ck_assert_str_eq(m.mqtt_user_properties[0], "agent=implant-v5");
+	ck_assert(!m.mqtt_user_properties_truncated);
 	/* the PUBLISH carries properties after its topic */
 	ck_assert_uint_eq(m.n_topics, 1);
 	ck_assert_str_eq(m.topics[0], "c2/beacon");
@@ -157,6 +162,7 @@ START_TEST(art_a_empty_client_id)
 	size_t n = load("art-a-mqtt-pub-beacon-x3-1883.pcap", 1883);
 	ck_assert_int_eq(run(sample, n, false, &m), SN_MATCH);
 	ck_assert_str_eq(m.client_id, "");
+	ck_assert(m.has_client_id); /* present and empty, not absent */
 	ck_assert_str_eq(m.mqtt_version, "3.1.1");
 	ck_assert_uint_eq(m.keepalive, 60);
 	ck_assert_uint_eq(m.n_topics, 1);
@@ -975,6 +981,118 @@ START_TEST(mid_random_never_matches)
 }
 END_TEST
 
+/* ---- MQTT 5.0 user properties and the empty client id ---- */
+
+/* A 5.0 CONNECT with `n` user properties key<i>=v<i> (and a session expiry first). */
+static size_t v5_user_props(uint8_t *b, size_t cap, unsigned n, size_t value_len)
+{
+	uint8_t props[8192];
+	size_t p = 0;
+	props[p++] = 0x11; /* session expiry */
+	props[p++] = 0; props[p++] = 0; props[p++] = 0; props[p++] = 60;
+	for (unsigned i = 0; i < n; i++) {
+		char key[16];
+		int kn = snprintf(key, sizeof key, "key%u", i);
+		props[p++] = 0x26;
+		props[p++] = 0;
+		props[p++] = (uint8_t)kn;
+		memcpy(props + p, key, (size_t)kn);
+		p += (size_t)kn;
+		props[p++] = (uint8_t)(value_len >> 8);
+		props[p++] = (uint8_t)value_len;
+		memset(props + p, 'v', value_len);
+		p += value_len;
+	}
+	ck_assert_uint_lt(p, 16384);
+	size_t body = 10u + (p < 128 ? 1u : 2u) + p + 4u;
+	size_t k = 0;
+	b[k++] = 0x10;
+	if (body < 128) {
+		b[k++] = (uint8_t)body;
+	} else {
+		b[k++] = (uint8_t)(0x80 | (body & 0x7f));
+		b[k++] = (uint8_t)(body >> 7);
+	}
+	static const uint8_t head[] = { 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x05, 0x02, 0x00, 0x3c };
+	memcpy(b + k, head, sizeof head);
+	k += sizeof head;
+	if (p < 128) {
+		b[k++] = (uint8_t)p;
+	} else {
+		b[k++] = (uint8_t)(0x80 | (p & 0x7f));
+		b[k++] = (uint8_t)(p >> 7);
+	}
+	memcpy(b + k, props, p);
+	k += p;
+	static const uint8_t id[] = { 0x00, 0x02, 'i', 'd' };
+	memcpy(b + k, id, sizeof id);
+	k += sizeof id;
+	ck_assert_uint_le(k, cap);
+	return k;
+}
+
+START_TEST(user_properties_kept)
+{
+	static uint8_t b[16384];
+	struct sn_meta m;
+	size_t n = v5_user_props(b, sizeof b, 3, 2);
+	ck_assert_int_eq(run(b, n, false, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_mqtt_user_properties, 3);
+	ck_assert_str_eq(m.mqtt_user_properties[0], "key0=vv");
+	ck_assert_str_eq(m.mqtt_user_properties[2], "key2=vv");
+	ck_assert(!m.mqtt_user_properties_truncated);
+	ck_assert_str_eq(m.client_id, "id");
+	check_truncations(b, n);
+}
+END_TEST
+
+/* At most SN_META_USER_PROPS kept, each cut at SN_META_USER_PROP_STR - 1 bytes; said so. */
+START_TEST(user_properties_bounded)
+{
+	static uint8_t b[16384];
+	struct sn_meta m;
+	size_t n = v5_user_props(b, sizeof b, 16, 2);
+	ck_assert_int_eq(run(b, n, false, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_mqtt_user_properties, 16);
+	ck_assert(!m.mqtt_user_properties_truncated);
+	n = v5_user_props(b, sizeof b, 17, 2);
+	ck_assert_int_eq(run(b, n, false, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_mqtt_user_properties, 16);
+	ck_assert_str_eq(m.mqtt_user_properties[15], "key15=vv");
+	ck_assert(m.mqtt_user_properties_truncated);
+	ck_assert_str_eq(m.client_id, "id");
+	/* "key0=" + 58 v's is 63 bytes: kept whole; one more is cut */
+	n = v5_user_props(b, sizeof b, 1, 58);
+	ck_assert_int_eq(run(b, n, false, &m), SN_MATCH);
+	ck_assert_uint_eq(strlen(m.mqtt_user_properties[0]), 63);
+	ck_assert(!m.mqtt_user_properties_truncated);
+	n = v5_user_props(b, sizeof b, 1, 59);
+	ck_assert_int_eq(run(b, n, false, &m), SN_MATCH);
+	ck_assert_uint_eq(strlen(m.mqtt_user_properties[0]), 63);
+	ck_assert(m.mqtt_user_properties_truncated);
+	/* 3 KB of properties (the evasion): still MQTT, the first 16 kept */
+	n = v5_user_props(b, sizeof b, 40, 70);
+	ck_assert_int_eq(run(b, n, false, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_mqtt_user_properties, 16);
+	ck_assert(m.mqtt_user_properties_truncated);
+}
+END_TEST
+
+START_TEST(client_id_present_or_absent)
+{
+	struct sn_meta m;
+	/* 3.1.1, clean session, keepalive 60, client id "" */
+	static const uint8_t empty[] = { 0x10, 0x0c, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x02,
+					 0x00, 0x3c, 0x00, 0x00 };
+	ck_assert_int_eq(run(empty, sizeof empty, false, &m), SN_MATCH);
+	ck_assert(m.has_client_id);
+	ck_assert_str_eq(m.client_id, "");
+	/* the CONNECT cut before its client id: not known, so not "" */
+	ck_assert_int_eq(run(empty, sizeof empty - 2, false, &m), SN_NEED_MORE);
+	ck_assert(!m.has_client_id);
+}
+END_TEST
+
 Suite *mqtt_suite(void);
 
 Suite *mqtt_suite(void)
@@ -984,6 +1102,9 @@ Suite *mqtt_suite(void)
 	tcase_add_test(cap, paho_v311);
 	tcase_add_test(cap, v31_mqisdp);
 	tcase_add_test(cap, v5_properties);
+	tcase_add_test(cap, user_properties_kept);
+	tcase_add_test(cap, user_properties_bounded);
+	tcase_add_test(cap, client_id_present_or_absent);
 	tcase_add_test(cap, v311_userpass);
 	tcase_add_test(cap, art_a_empty_client_id);
 	tcase_add_test(cap, art_c_subscribe_filter);

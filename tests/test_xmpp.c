@@ -95,7 +95,8 @@ START_TEST(oneshot_stream_header)
 }
 END_TEST
 
-START_TEST(slixmpp_scram_login_has_no_plain_user)
+/* EXPECTED.tsv: SASL SCRAM-SHA-1; bound JID=implant01@localhost/host1,... */
+START_TEST(slixmpp_scram_login_user_and_jid)
 {
 	struct sn_meta m;
 	size_t n = load("xmpp-slixmpp-login-plaintext-5222.pcap", 5222);
@@ -103,9 +104,12 @@ START_TEST(slixmpp_scram_login_has_no_plain_user)
 	ck_assert_str_eq(m.xmpp_to, "localhost");
 	ck_assert_str_eq(m.xmpp_ns, "jabber:client");
 	ck_assert_str_eq(m.xmpp_version, "1.0");
-	ck_assert_str_eq(m.user, "");
+	ck_assert_str_eq(m.user, "implant01");
+	ck_assert_str_eq(m.xmpp_user, "implant01");
+	/* the client bytes alone: the JID as the client asked for it */
+	ck_assert_str_eq(m.xmpp_jid, "implant01@localhost/host1");
 	ck_assert(!m.starttls);
-	check_truncations(sample, n, "");
+	check_truncations(sample, n, "implant01");
 }
 END_TEST
 
@@ -127,7 +131,9 @@ START_TEST(nonstandard_port_8222)
 	size_t n = load("xmpp-nonstd-port-8222-slixmpp.pcap", 8222);
 	ck_assert_int_eq(run(sample, n, &m), SN_MATCH);
 	ck_assert_str_eq(m.xmpp_to, "localhost");
-	check_truncations(sample, n, "");
+	ck_assert_str_eq(m.xmpp_user, "implant01");
+	ck_assert_str_eq(m.xmpp_jid, "implant01@localhost/alt1");
+	check_truncations(sample, n, "implant01");
 }
 END_TEST
 
@@ -660,6 +666,78 @@ START_TEST(mid_random_never_matches)
 }
 END_TEST
 
+/* ---- identity: SCRAM user, bound JID ---- */
+
+#define CLIENT_HEADER "<stream:stream to='example.com' xmlns='jabber:client' " \
+		      "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
+
+/* RFC 5802 section 5.1: n=, with "=2C" and "=3D" escapes, after a gs2 header with authzid. */
+START_TEST(scram_client_first_user)
+{
+	struct sn_meta m;
+	/* base64("n,a=admin,n=bob=2Cx=3Dy,r=fyko+d2lbbFgONRv9qkxdawL") */
+	char auth[512];
+	static const char b64[] = "bixhPWFkbWluLG49Ym9iPTJDeD0zRHkscj1meWtvK2QybGJiRmdPTlJ2OXFreGRhd0w=";
+	snprintf(auth, sizeof auth,
+		 CLIENT_HEADER "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>%s</auth>",
+		 b64);
+	ck_assert_int_eq(run_str(auth, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "bob,x=y");
+	ck_assert_str_eq(m.xmpp_user, "bob,x=y");
+	ck_assert_str_eq(m.xmpp_jid, ""); /* no bind seen */
+	/* the text not yet complete: no user */
+	auth[strlen(auth) - 10] = '\0';
+	ck_assert_int_eq(run_str(auth, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "");
+	/* a mechanism this reader does not know keeps no user */
+	ck_assert_int_eq(run_str(CLIENT_HEADER "<auth mechanism='DIGEST-MD5'>bixuPWJvYixyPXgK</auth>", &m),
+			 SN_MATCH);
+	ck_assert_str_eq(m.user, "");
+}
+END_TEST
+
+/* RFC 6120 section 7.6: the server's <jid> wins over the resource the client asked for. */
+START_TEST(bound_jid_from_server)
+{
+	static const char client[] = CLIENT_HEADER
+		"<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+		"<resource>r1</resource></bind></iq>";
+	static const char server[] = "<?xml version='1.0'?><stream:stream from='example.com' "
+		"xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
+		"<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>"
+		"<iq type='result' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+		"<jid>alice@example.com/laptop-7</jid></bind></iq>";
+	struct sn_meta m;
+	ck_assert_int_eq(sn_test_dissect(sn_diss_xmpp, client, strlen(client), server, strlen(server),
+					 true, false, &m),
+			 SN_MATCH);
+	ck_assert_str_eq(m.xmpp_jid, "alice@example.com/laptop-7");
+	ck_assert_str_eq(m.user, "alice"); /* no SASL seen: the JID's local part */
+	ck_assert_str_eq(m.xmpp_user, "");
+	/* the server's answer cut before </jid>: nothing from it, and no user to build one */
+	ck_assert_int_eq(sn_test_dissect(sn_diss_xmpp, client, strlen(client), server,
+					 strlen(server) - 22, true, false, &m),
+			 SN_MATCH);
+	ck_assert_str_eq(m.xmpp_jid, "");
+	ck_assert_str_eq(m.user, "");
+}
+END_TEST
+
+START_TEST(plain_user_and_requested_resource)
+{
+	/* base64("\0carol\0secret") */
+	static const char client[] = CLIENT_HEADER
+		"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGNhcm9sAHNlY3JldA==</auth>"
+		"<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+		"<resource>desk</resource></bind></iq>";
+	struct sn_meta m;
+	ck_assert_int_eq(run_str(client, &m), SN_MATCH);
+	ck_assert_str_eq(m.user, "carol");
+	ck_assert_str_eq(m.xmpp_user, "carol");
+	ck_assert_str_eq(m.xmpp_jid, "carol@example.com/desk");
+}
+END_TEST
+
 Suite *xmpp_suite(void);
 
 Suite *xmpp_suite(void)
@@ -669,9 +747,12 @@ Suite *xmpp_suite(void)
 
 	tcase_add_test(tc, art_b_stream_header);
 	tcase_add_test(tc, oneshot_stream_header);
-	tcase_add_test(tc, slixmpp_scram_login_has_no_plain_user);
+	tcase_add_test(tc, slixmpp_scram_login_user_and_jid);
 	tcase_add_test(tc, s2s_header_from_and_server_ns);
 	tcase_add_test(tc, nonstandard_port_8222);
+	tcase_add_test(tc, scram_client_first_user);
+	tcase_add_test(tc, bound_jid_from_server);
+	tcase_add_test(tc, plain_user_and_requested_resource);
 	tcase_add_test(tc, starttls_request);
 	tcase_add_test(tc, starttls_prefixed_element);
 	tcase_add_test(tc, starttls_wrong_namespace_ignored);
