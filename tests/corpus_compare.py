@@ -6,6 +6,12 @@ lists the TCP connections tshark decodes as that protocol and checks that
 the sensor's flow events confirm the same connections (same endpoints,
 same protocol, evidence payload).  Run with `make corpus SHARED=../shared`;
 needs tshark.  Prints one line per file and the totals.
+
+Then, by the role the manifest's notes give each file: every `positive`
+file must have each protocol its notes name (MQTT, XMPP, AMQP, STOMP)
+confirmed on at least one connection (evidence payload, or tls for a
+ClientHello), and no `negative` file may have any connection confirmed by
+payload.  Exits 1 when either fails.
 """
 import argparse
 import csv
@@ -50,6 +56,46 @@ def sensor_flows(sensor, path):
     return flows, p.returncode, p.stderr.strip()
 
 
+def named_protocols(notes):
+    """The pub/sub protocols the first sentence of a manifest note names."""
+    head = notes.split(".")[0].upper().replace("/", " ").replace("(", " ")
+    return {w for w in ("MQTT", "XMPP", "AMQP", "STOMP") if w in head.split()}
+
+
+def role_check(sensor, corpus, rows):
+    """(positives confirmed, positives, negatives confirmed by payload, negatives)."""
+    pos_ok = pos = neg_bad = neg = 0
+    for row in rows:
+        notes = row["notes"]
+        role = notes.split()[0].rstrip(":").lower() if notes else ""
+        path = os.path.join(corpus, row["path"])
+        if not row["path"].startswith("public/") or path.endswith((".gz", ".cap")):
+            continue
+        if role == "positive":
+            want = named_protocols(notes)
+            if not want:
+                continue
+            flows, _, _ = sensor_flows(sensor, path)
+            seen = {p for p, ev in flows.values() if ev in ("payload", "tls")}
+            pos += 1
+            if want <= seen:
+                pos_ok += 1
+                print(f"pos   {row['path']}: {', '.join(sorted(want))} confirmed")
+            else:
+                print(f"MISS  {row['path']}: {', '.join(sorted(want - seen))} not confirmed "
+                      f"(flows: {sorted(set(flows.values()))})")
+        elif role.startswith("negative"):
+            flows, _, _ = sensor_flows(sensor, path)
+            bad = sorted({(p, ev) for p, ev in flows.values() if ev == "payload"})
+            neg += 1
+            if bad:
+                neg_bad += 1
+                print(f"FALSE {row['path']}: confirmed by payload as {bad}")
+            else:
+                print(f"neg   {row['path']}: nothing confirmed by payload")
+    return pos_ok, pos, neg_bad, neg
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sensor", default="./pubsub-sensor")
@@ -81,7 +127,10 @@ def main():
                     print(f"DIFF  {row['path']} {PROTOS[proto]} {ends}: sensor says {got} "
                           f"(exit {rc}{', ' + err[:120] if err else ''})")
     print(f"corpus: {agree} connections agree, {differ} differ")
-    return 0
+    pos_ok, pos, neg_bad, neg = role_check(args.sensor, args.corpus, rows)
+    print(f"corpus: {pos_ok} of {pos} positive files confirmed, "
+          f"{neg_bad} of {neg} negative files confirmed by payload")
+    return 0 if pos_ok == pos and neg_bad == 0 else 1
 
 
 if __name__ == "__main__":
