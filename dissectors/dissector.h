@@ -54,13 +54,23 @@ enum sn_carrier {
 /* The contract's `details.carrier` value ("tls-alpn", "websocket"), or NULL. */
 const char *sn_carrier_name(enum sn_carrier c);
 
-/* The four pub/sub protocols.  NONE: not (yet) one of them. */
+/*
+ * The pub/sub protocols, in registry order: X(NAME, name) gives
+ * SN_PROTO_NAME, SN_DISS_NAME and the entry point sn_diss_name
+ * (dissectors/name.c).  A protocol is added here, in registry.c (its
+ * entry) and in meta_fields.h (its fields).
+ */
+#define SN_PROTOCOLS(X) \
+	X(MQTT, mqtt) \
+	X(XMPP, xmpp) \
+	X(AMQP, amqp) \
+	X(STOMP, stomp)
+
+#define SN_PROTO_ENUM(NAME, name) SN_PROTO_##NAME,
+/* NONE: not (yet) one of the protocols. */
 enum sn_proto {
 	SN_PROTO_NONE = 0,
-	SN_PROTO_MQTT,
-	SN_PROTO_XMPP,
-	SN_PROTO_AMQP,
-	SN_PROTO_STOMP,
+	SN_PROTOCOLS(SN_PROTO_ENUM)
 	SN_PROTO_COUNT
 };
 
@@ -143,12 +153,14 @@ struct sn_stream {
 typedef enum sn_verdict (*sn_dissect_fn)(const struct sn_stream *s, struct sn_meta *out);
 
 #define SN_DISS_MAX_PORTS 4 /* default ports listed per dissector (0 ends a list) */
+#define SN_DISS_MAX_NAMES 8 /* ALPN or WebSocket names per dissector (NULL ends a list) */
 
 /*
  * A registry entry: everything the rest of the sensor needs to know about a
  * protocol.  The configuration's `protocols.<name>` section and its default
- * ports, the port map built from them, the protocol's name in events and
- * the probe budget all follow from this entry.
+ * ports, the port map built from them, the protocol's name in events, the
+ * probe budget, the TLS ALPN and WebSocket subprotocol names that announce
+ * it and its rule reason all follow from this entry.
  */
 struct sn_dissector {
 	const char *name;      /* "mqtt", "xmpp", "amqp", "stomp", "tls"; the config key */
@@ -159,16 +171,19 @@ struct sn_dissector {
 	uint16_t tls_ports[SN_DISS_MAX_PORTS]; /* default TLS server ports */
 	uint32_t probe_budget; /* leading client bytes this dissector may have dropped
 				  (meta->skip) before it decides; 0: it never skips */
+	const char *alpn[SN_DISS_MAX_NAMES];         /* TLS ALPN names that announce it */
+	const char *ws_protocols[SN_DISS_MAX_NAMES]; /* Sec-WebSocket-Protocol names */
+	const char *in_clear;  /* the reason a payload match gives ("MQTT CONNECT seen in clear") */
 };
 
+#define SN_DISS_ENUM(NAME, name) SN_DISS_##NAME,
+/* The protocols' dissectors in SN_PROTOCOLS order, then TLS (a carrier). */
 enum sn_dissector_id {
-	SN_DISS_MQTT = 0,
-	SN_DISS_XMPP,
-	SN_DISS_AMQP,
-	SN_DISS_STOMP,
+	SN_PROTOCOLS(SN_DISS_ENUM)
 	SN_DISS_TLS,
 	SN_DISS_COUNT
 };
+_Static_assert(SN_DISS_COUNT <= 8, "detect.c keeps refusals in one byte");
 
 /* registry.c: the table of dissectors, indexed by enum sn_dissector_id. */
 const struct sn_dissector *sn_dissector_get(enum sn_dissector_id id);
@@ -180,11 +195,15 @@ size_t sn_dissector_port_count(const uint16_t ports[SN_DISS_MAX_PORTS]);
 uint32_t sn_dissector_probe_budget(void);
 
 /* One entry point per protocol (dissectors/<name>.c). */
-enum sn_verdict sn_diss_mqtt(const struct sn_stream *s, struct sn_meta *out);
-enum sn_verdict sn_diss_xmpp(const struct sn_stream *s, struct sn_meta *out);
-enum sn_verdict sn_diss_amqp(const struct sn_stream *s, struct sn_meta *out);
-enum sn_verdict sn_diss_stomp(const struct sn_stream *s, struct sn_meta *out);
+#define SN_DISS_DECL(NAME, name) \
+	enum sn_verdict sn_diss_##name(const struct sn_stream *s, struct sn_meta *out);
+SN_PROTOCOLS(SN_DISS_DECL)
 enum sn_verdict sn_diss_tls(const struct sn_stream *s, struct sn_meta *out);
+
+/* The protocol an ALPN protocol name announces (registry entries' `alpn`), or NONE. */
+enum sn_proto sn_registry_alpn_proto(const uint8_t *name, size_t n);
+/* The protocol a Sec-WebSocket-Protocol name announces (case-insensitive), or NONE. */
+enum sn_proto sn_registry_ws_proto(const char *name);
 
 /* Helpers shared by dissectors (registry.c). */
 

@@ -5,13 +5,16 @@
  *
  * The table is indexed by enum sn_dissector_id with designated
  * initializers.  An entry holds the protocol's names, default ports, TLS
- * ports and probe budget; the configuration's `protocols:` section, its
- * defaults and the port map are built from it, so adding a protocol is one
- * entry here, its enum values and its metadata fields (meta_fields.h).
+ * ports, probe budget, ALPN and WebSocket names and rule reason; the
+ * configuration's `protocols:` section, its defaults, the port map, the
+ * carriers and the rules read them from here, so adding a protocol is one
+ * entry here, one line in SN_PROTOCOLS (dissector.h) and its metadata
+ * fields (meta_fields.h).
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dissector.h"
 
@@ -20,16 +23,34 @@
 #define SN_PROBE_64K 65536
 
 static const struct sn_dissector registry[SN_DISS_COUNT] = {
-	[SN_DISS_MQTT] = { .name = "mqtt", .label = "MQTT", .proto = SN_PROTO_MQTT,
-			   .dissect = sn_diss_mqtt, .ports = { 1883 }, .tls_ports = { 8883 } },
-	[SN_DISS_XMPP] = { .name = "xmpp", .label = "XMPP", .proto = SN_PROTO_XMPP,
-			   .dissect = sn_diss_xmpp, .ports = { 5222, 5269 }, .tls_ports = { 5223 },
-			   .probe_budget = SN_PROBE_64K },
-	[SN_DISS_AMQP] = { .name = "amqp", .label = "AMQP", .proto = SN_PROTO_AMQP,
-			   .dissect = sn_diss_amqp, .ports = { 5672 }, .tls_ports = { 5671 } },
-	[SN_DISS_STOMP] = { .name = "stomp", .label = "STOMP", .proto = SN_PROTO_STOMP,
-			    .dissect = sn_diss_stomp, .ports = { 61613 }, .tls_ports = { 61614 },
-			    .probe_budget = SN_PROBE_64K },
+	[SN_DISS_MQTT] = {
+		.name = "mqtt", .label = "MQTT", .proto = SN_PROTO_MQTT, .dissect = sn_diss_mqtt,
+		.ports = { 1883 }, .tls_ports = { 8883 },
+		.alpn = { "mqtt", "x-amzn-mqtt-ca" },
+		.ws_protocols = { "mqtt", "mqttv3.1", "mqttv3.1.1", "mqttv5" },
+		.in_clear = "MQTT CONNECT seen in clear",
+	},
+	[SN_DISS_XMPP] = {
+		.name = "xmpp", .label = "XMPP", .proto = SN_PROTO_XMPP, .dissect = sn_diss_xmpp,
+		.ports = { 5222, 5269 }, .tls_ports = { 5223 }, .probe_budget = SN_PROBE_64K,
+		.alpn = { "xmpp-client", "xmpp-server" },
+		.ws_protocols = { "xmpp" },
+		.in_clear = "XMPP stream header seen in clear",
+	},
+	[SN_DISS_AMQP] = {
+		.name = "amqp", .label = "AMQP", .proto = SN_PROTO_AMQP, .dissect = sn_diss_amqp,
+		.ports = { 5672 }, .tls_ports = { 5671 },
+		.alpn = { "amqp" },
+		.ws_protocols = { "amqp" },
+		.in_clear = "AMQP protocol header seen in clear",
+	},
+	[SN_DISS_STOMP] = {
+		.name = "stomp", .label = "STOMP", .proto = SN_PROTO_STOMP, .dissect = sn_diss_stomp,
+		.ports = { 61613 }, .tls_ports = { 61614 }, .probe_budget = SN_PROBE_64K,
+		.alpn = { "stomp" },
+		.ws_protocols = { "v10.stomp", "v11.stomp", "v12.stomp", "stomp" },
+		.in_clear = "STOMP CONNECT frame seen in clear",
+	},
 	[SN_DISS_TLS] = { .name = "tls", .proto = SN_PROTO_NONE, .dissect = sn_diss_tls },
 };
 
@@ -66,6 +87,24 @@ uint32_t sn_dissector_probe_budget(void)
 		if (registry[i].probe_budget > max)
 			max = registry[i].probe_budget;
 	return max;
+}
+
+enum sn_proto sn_registry_alpn_proto(const uint8_t *name, size_t n)
+{
+	for (size_t i = 0; i < SN_DISS_COUNT; i++)
+		for (size_t k = 0; k < SN_DISS_MAX_NAMES && registry[i].alpn[k]; k++)
+			if (strlen(registry[i].alpn[k]) == n && memcmp(registry[i].alpn[k], name, n) == 0)
+				return registry[i].proto;
+	return SN_PROTO_NONE;
+}
+
+enum sn_proto sn_registry_ws_proto(const char *name)
+{
+	for (size_t i = 0; i < SN_DISS_COUNT; i++)
+		for (size_t k = 0; k < SN_DISS_MAX_NAMES && registry[i].ws_protocols[k]; k++)
+			if (strcasecmp(registry[i].ws_protocols[k], name) == 0)
+				return registry[i].proto;
+	return SN_PROTO_NONE;
 }
 
 const char *sn_carrier_name(enum sn_carrier c)

@@ -145,27 +145,15 @@ static bool parse_sni(struct sn_cursor *ext, struct sn_meta *m)
 	return true;
 }
 
-/* The pub/sub protocol an ALPN name announces, or NONE. */
+/* The pub/sub protocol an ALPN name announces (the registry's names), or NONE. */
 static enum sn_proto alpn_proto(const struct sn_cursor *name)
 {
-	static const struct {
-		const char *alpn;
-		enum sn_proto proto;
-	} known[] = {
-		{ "mqtt", SN_PROTO_MQTT },
-		{ "x-amzn-mqtt-ca", SN_PROTO_MQTT },
-		{ "xmpp-client", SN_PROTO_XMPP },
-		{ "xmpp-server", SN_PROTO_XMPP },
-		{ "stomp", SN_PROTO_STOMP },
-		{ "amqp", SN_PROTO_AMQP },
-	};
-
-	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
-		size_t n = strlen(known[i].alpn);
-		if (sn_cur_remaining(name) == n && sn_cur_starts_with(name, known[i].alpn, n))
-			return known[i].proto;
-	}
-	return SN_PROTO_NONE;
+	struct sn_cursor c = sn_cur_rest(name);
+	uint8_t buf[256];
+	size_t n = sn_cur_remaining(&c);
+	if (n > sizeof buf || !sn_cur_copy(&c, buf, n))
+		return SN_PROTO_NONE;
+	return sn_registry_alpn_proto(buf, n);
 }
 
 /* ALPN (RFC 7301 3.1): non-empty names, each with a 1-byte length. */

@@ -464,25 +464,5 @@ enum sn_verdict sn_ws_unwrap(const struct sn_stream *s, struct sn_ws_info *info,
 
 enum sn_proto sn_ws_protocol_proto(const char *name)
 {
-	static const struct {
-		const char *name;
-		enum sn_proto proto;
-	} names[] = {
-		{ "mqtt", SN_PROTO_MQTT },     { "mqttv3.1", SN_PROTO_MQTT },
-		{ "mqttv3.1.1", SN_PROTO_MQTT }, { "mqttv5", SN_PROTO_MQTT },
-		{ "v10.stomp", SN_PROTO_STOMP }, { "v11.stomp", SN_PROTO_STOMP },
-		{ "v12.stomp", SN_PROTO_STOMP }, { "stomp", SN_PROTO_STOMP },
-		{ "xmpp", SN_PROTO_XMPP },     { "amqp", SN_PROTO_AMQP },
-	};
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		size_t n = strlen(names[i].name);
-		if (strlen(name) != n)
-			continue;
-		size_t j = 0;
-		while (j < n && lower((uint8_t)name[j]) == (uint8_t)names[i].name[j])
-			j++;
-		if (j == n)
-			return names[i].proto;
-	}
-	return SN_PROTO_NONE;
+	return sn_registry_ws_proto(name);
 }

@@ -271,13 +271,8 @@ static void add_reason(struct sn_rating *out, const char *fmt, ...)
 /* What proved the protocol, as the group's best evidence says. */
 static void reason_evidence(const struct sn_rule_facts *f, struct sn_rating *out)
 {
-	static const char *const in_clear[SN_PROTO_COUNT] = {
-		[SN_PROTO_MQTT] = "MQTT CONNECT seen in clear",
-		[SN_PROTO_XMPP] = "XMPP stream header seen in clear",
-		[SN_PROTO_AMQP] = "AMQP protocol header seen in clear",
-		[SN_PROTO_STOMP] = "STOMP CONNECT frame seen in clear",
-	};
 	const char *name = sn_proto_name(f->proto);
+	const struct sn_dissector *d = sn_dissector_for_proto(f->proto); /* its in_clear reason */
 
 	switch (f->evidence) {
 	case SN_EVIDENCE_PAYLOAD:
@@ -286,8 +281,8 @@ static void reason_evidence(const struct sn_rule_facts *f, struct sn_rating *out
 				   name);
 		else if (f->ws_path)
 			add_reason(out, "%s inside WebSocket frames (path %.60s)", name, f->ws_path);
-		else if ((unsigned)f->proto < SN_PROTO_COUNT && in_clear[f->proto])
-			add_reason(out, "%s", in_clear[f->proto]);
+		else if (d && d->in_clear)
+			add_reason(out, "%s", d->in_clear);
 		if (f->malformed)
 			add_reason(out, "malformed %s handshake: %.100s", name, f->malformed);
 		break;

@@ -79,6 +79,38 @@ START_TEST(entry_ports_and_budget)
 }
 END_TEST
 
+/* The carriers' names for each protocol come from its registry entry. */
+START_TEST(entry_carrier_names)
+{
+	static const struct {
+		const char *name;
+		enum sn_proto proto;
+	} alpn[] = {
+		{ "mqtt", SN_PROTO_MQTT }, { "x-amzn-mqtt-ca", SN_PROTO_MQTT },
+		{ "xmpp-client", SN_PROTO_XMPP }, { "xmpp-server", SN_PROTO_XMPP },
+		{ "stomp", SN_PROTO_STOMP }, { "amqp", SN_PROTO_AMQP },
+		{ "h2", SN_PROTO_NONE }, { "MQTT", SN_PROTO_NONE }, { "mqt", SN_PROTO_NONE },
+		{ "mqttx", SN_PROTO_NONE },
+	};
+	for (size_t i = 0; i < sizeof alpn / sizeof alpn[0]; i++)
+		ck_assert_int_eq(sn_registry_alpn_proto((const uint8_t *)alpn[i].name,
+							strlen(alpn[i].name)),
+				 alpn[i].proto);
+	ck_assert_int_eq(sn_registry_alpn_proto((const uint8_t *)"mqtt", 3), SN_PROTO_NONE);
+	ck_assert_int_eq(sn_registry_ws_proto("MQTTv3.1.1"), SN_PROTO_MQTT);
+	ck_assert_int_eq(sn_registry_ws_proto("mqttv5"), SN_PROTO_MQTT);
+	ck_assert_int_eq(sn_registry_ws_proto("v12.stomp"), SN_PROTO_STOMP);
+	ck_assert_int_eq(sn_registry_ws_proto("xmpp"), SN_PROTO_XMPP);
+	ck_assert_int_eq(sn_registry_ws_proto("amqp"), SN_PROTO_AMQP);
+	ck_assert_int_eq(sn_registry_ws_proto("chat"), SN_PROTO_NONE);
+	ck_assert_int_eq(sn_registry_ws_proto(""), SN_PROTO_NONE);
+	ck_assert_str_eq(sn_dissector_for_proto(SN_PROTO_AMQP)->in_clear,
+			 "AMQP protocol header seen in clear");
+	for (int p = SN_PROTO_MQTT; p < SN_PROTO_COUNT; p++)
+		ck_assert_ptr_nonnull(sn_dissector_for_proto((enum sn_proto)p)->in_clear);
+}
+END_TEST
+
 START_TEST(proto_names)
 {
 	ck_assert_str_eq(sn_proto_name(SN_PROTO_NONE), "none");
@@ -318,6 +350,7 @@ Suite *registry_suite(void)
 	tcase_add_test(tab, for_proto);
 	tcase_add_test(tab, proto_names);
 	tcase_add_test(tab, entry_ports_and_budget);
+	tcase_add_test(tab, entry_carrier_names);
 	suite_add_tcase(s, tab);
 
 	TCase *set = tcase_create("meta_set");
