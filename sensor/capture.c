@@ -19,10 +19,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <linux/if_packet.h>
 
 #include "decode.h"
 #include "gzstream.h"
+
+_Static_assert(SN_CAPTURE_READ_BUFFER >= SN_PCAPREAD_BLOCK, "the read buffer holds a block");
 
 #define SN_CAPTURE_TIMEOUT_MS 100
 #define SN_SUPPORTED_LINKTYPES "EN10MB, LINUX_SLL, LINUX_SLL2, NULL, LOOP, RAW, IPV4, IPV6"
@@ -101,9 +104,12 @@ fail:
  * buf, when given, becomes the stream's buffer (SN_CAPTURE_READ_BUFFER
  * bytes) before anything is read from it.
  */
-static pcap_t *open_path(const char *path, char *buf, char err[SN_CAPTURE_ERRLEN])
+static pcap_t *open_path(const char *path, char *buf, struct sn_pcapread *records,
+			 bool *classic, char err[SN_CAPTURE_ERRLEN])
 {
 	struct stat sb;
+	uint8_t hdr[SN_PCAPREAD_HEADER];
+	*classic = false;
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		snprintf(err, SN_CAPTURE_ERRLEN, "cannot open '%s': %s", path, strerror(errno));
@@ -114,17 +120,29 @@ static pcap_t *open_path(const char *path, char *buf, char err[SN_CAPTURE_ERRLEN
 		snprintf(err, SN_CAPTURE_ERRLEN, "cannot open '%s': %s", path, strerror(EISDIR));
 		return NULL;
 	}
+	/* A regular classic pcap file: its records are read into buf by the
+	 * record reader, and the stream keeps its small default buffer. */
+	if (buf && records && S_ISREG(sb.st_mode) &&
+	    pread(fileno(f), hdr, sizeof hdr, 0) == (ssize_t)sizeof hdr &&
+	    sn_pcapread_header(records, hdr, sizeof hdr))
+		*classic = true;
 	/* glibc ignores a size given without the buffer itself */
-	if (buf)
+	else if (buf)
 		setvbuf(f, buf, _IOFBF, SN_CAPTURE_READ_BUFFER);
-	return open_stream(f, path, true, err);
+	pcap_t *p = open_stream(f, path, true, err);
+	if (p && *classic)
+		sn_pcapread_start(records, pcap_file(p), (uint8_t *)buf);
+	else
+		*classic = false;
+	return p;
 }
 
 pcap_t *sn_capture_open_file(const char *path, char err[SN_CAPTURE_ERRLEN])
 {
 	if (strcmp(path, "-") == 0)
 		return open_stream(stdin, path, false, err);
-	return open_path(path, NULL, err);
+	bool classic;
+	return open_path(path, NULL, NULL, &classic, err);
 }
 
 int sn_capture_file_open(struct sn_capture_file *cf, const char *path,
@@ -132,6 +150,7 @@ int sn_capture_file_open(struct sn_capture_file *cf, const char *path,
 {
 	cf->pcap = NULL;
 	cf->buf = NULL;
+	cf->classic = false;
 	if (strcmp(path, "-") == 0) {
 		cf->pcap = open_stream(stdin, path, false, err);
 		return cf->pcap ? 0 : -EINVAL;
@@ -141,7 +160,7 @@ int sn_capture_file_open(struct sn_capture_file *cf, const char *path,
 		snprintf(err, SN_CAPTURE_ERRLEN, "cannot open '%s': %s", path, strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	cf->pcap = open_path(path, cf->buf, err);
+	cf->pcap = open_path(path, cf->buf, &cf->records, &cf->classic, err);
 	if (!cf->pcap) {
 		free(cf->buf);
 		cf->buf = NULL;
@@ -158,6 +177,7 @@ void sn_capture_file_close(struct sn_capture_file *cf)
 	free(cf->buf);
 	cf->pcap = NULL;
 	cf->buf = NULL;
+	cf->classic = false;
 }
 
 bool sn_capture_check_linktype(pcap_t *p, const char *source, char err[SN_CAPTURE_ERRLEN])

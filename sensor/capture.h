@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "pcapread.h"
 
 #define SN_CAPTURE_ERRLEN 512
 
@@ -42,7 +43,15 @@ pcap_t *sn_capture_open_file(const char *path, char err[SN_CAPTURE_ERRLEN]);
 
 struct sn_capture_file {
 	pcap_t *pcap;
-	char *buf; /* the stream's buffer (owned), or NULL */
+	char *buf; /* the stream's buffer, or the record reader's block (owned), or NULL */
+	/*
+	 * A regular classic pcap file (pcapread.h): its records can be read
+	 * with `records` from buf, with no copy, instead of pcap_next_ex (which
+	 * still works, through the stream's default buffer).  The records
+	 * bypass the handle's BPF filter: read them only without one.
+	 */
+	bool classic;
+	struct sn_pcapread records;
 };
 
 /* 0, or -errno with err set; on failure cf is left closed. */

@@ -1,9 +1,10 @@
 /*
  * lookahead.c - the replay window of lookahead.h.
  *
- * Slots are a ring.  A frame is copied whole into its slot before it is
- * decoded, so the decoded view (payload included) stays valid until the
- * packet leaves.  The copies are spaced a little more than
+ * Slots are a ring.  A frame pushed with sn_lookahead_push is copied whole
+ * into its slot before it is decoded, so the decoded view (payload
+ * included) stays valid until the packet leaves; one pushed with
+ * sn_lookahead_push_stable is decoded where it lies.  The copies are spaced a little more than
  * SN_LOOKAHEAD_FRAME apart: at exact power-of-two strides every frame's
  * first bytes would compete for the same few L1 cache sets.
  */
@@ -19,12 +20,14 @@
 _Static_assert((SN_LOOKAHEAD & SN_LOOKAHEAD_MASK) == 0, "window is a power of two");
 
 int sn_lookahead_init(struct sn_lookahead *la, struct sn_worker *w, sn_lookahead_fn after,
-		      void *ctx)
+		      void *ctx, bool copies)
 {
 	memset(la, 0, sizeof *la);
 	la->w = w;
 	la->after = after;
 	la->ctx = ctx;
+	if (!copies)
+		return 0;
 	la->frames = malloc((size_t)SN_LOOKAHEAD * SN_LOOKAHEAD_STRIDE);
 	return la->frames ? 0 : -ENOMEM;
 }
@@ -65,6 +68,29 @@ static void hint_middle(struct sn_lookahead *la)
 			   &la->slot[(la->head + la->count - 1 - SN_LOOKAHEAD / 2) & SN_LOOKAHEAD_MASK]);
 }
 
+/* Prepares a frame that stays in place (copied or not) into slot i. */
+static void push_prepared(struct sn_lookahead *la, unsigned i, const uint8_t *frame,
+			  uint32_t caplen, uint32_t wirelen, uint64_t ts_us)
+{
+	sn_worker_prepare(la->w, frame, caplen, wirelen, ts_us, &la->slot[i]);
+	la->count++;
+	if (la->slot[i].pkt.reassembled) {
+		/* Its bytes live in the decoder until the next frame: process it now. */
+		sn_lookahead_drain(la);
+		return;
+	}
+	hint_middle(la);
+}
+
+void sn_lookahead_push_stable(struct sn_lookahead *la, const uint8_t *frame, uint32_t caplen,
+			      uint32_t wirelen, uint64_t ts_us)
+{
+	if (la->count == SN_LOOKAHEAD)
+		process_oldest(la);
+	push_prepared(la, (la->head + la->count) & SN_LOOKAHEAD_MASK, frame, caplen, wirelen,
+		      ts_us);
+}
+
 void sn_lookahead_push(struct sn_lookahead *la, const uint8_t *frame, uint32_t caplen,
 		       uint32_t wirelen, uint64_t ts_us)
 {
@@ -81,12 +107,5 @@ void sn_lookahead_push(struct sn_lookahead *la, const uint8_t *frame, uint32_t c
 	unsigned i = (la->head + la->count) & SN_LOOKAHEAD_MASK;
 	uint8_t *copy = slot_frame(la, i);
 	memcpy(copy, frame, caplen);
-	sn_worker_prepare(w, copy, caplen, wirelen, ts_us, &la->slot[i]);
-	la->count++;
-	if (la->slot[i].pkt.reassembled) {
-		/* Its bytes live in the decoder until the next frame: process it now. */
-		sn_lookahead_drain(la);
-		return;
-	}
-	hint_middle(la);
+	push_prepared(la, i, copy, caplen, wirelen, ts_us);
 }

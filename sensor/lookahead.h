@@ -6,7 +6,8 @@
  * Processing a segment waits on two dependent memory reads: its index
  * line, then the entry that line names.  libpcap returns every packet in
  * the same buffer, so a packet cannot simply be read early; instead each
- * frame is copied into one of SN_LOOKAHEAD slots and prepared on arrival
+ * frame is copied into one of SN_LOOKAHEAD slots (or, read from a block
+ * that stays in place, pointed to where it lies) and prepared on arrival
  * (decoded, its index line fetched: sn_worker_prepare), its entry is
  * fetched half a window later (sn_worker_prefetch), and it is processed
  * SN_LOOKAHEAD packets later (sn_worker_process).  Packets still leave the
@@ -40,16 +41,25 @@ struct sn_lookahead {
 };
 
 /*
- * Sets up a window feeding w.  Without memory for the frames it still
- * works, processing each packet as it comes; returns -ENOMEM then, else 0.
+ * Sets up a window feeding w; `copies`: room for frame copies, for
+ * sn_lookahead_push.  Without memory for them it still works, processing
+ * each copied packet as it comes; returns -ENOMEM then, else 0.
  */
 int sn_lookahead_init(struct sn_lookahead *la, struct sn_worker *w, sn_lookahead_fn after,
-		      void *ctx);
+		      void *ctx, bool copies);
 void sn_lookahead_free(struct sn_lookahead *la);
 
 /* One captured frame (decoded with the worker's link type); may process an older one. */
 void sn_lookahead_push(struct sn_lookahead *la, const uint8_t *frame, uint32_t caplen,
 		       uint32_t wirelen, uint64_t ts_us);
+
+/*
+ * A frame whose bytes stay where they are until the window is drained (a
+ * block of the file, pcapread.h): no copy.  The caller drains the window
+ * before those bytes move.
+ */
+void sn_lookahead_push_stable(struct sn_lookahead *la, const uint8_t *frame, uint32_t caplen,
+			      uint32_t wirelen, uint64_t ts_us);
 
 /* Processes every packet still in the window (end of a file). */
 void sn_lookahead_drain(struct sn_lookahead *la);

@@ -105,29 +105,51 @@ static void tick_after_packet(void *ag, struct sn_worker *w)
  * through a short lookahead window (lookahead.h) so that the flow table's
  * memory reads for later packets overlap the work on earlier ones.
  */
-static uint64_t replay_file(pcap_t *p, const char *name, struct sn_worker *w,
-			    struct sn_aggregator *ag)
+static uint64_t replay_file(struct sn_capture_file *cf, bool filtered, const char *name,
+			    struct sn_worker *w, struct sn_aggregator *ag)
 {
+	pcap_t *p = cf->pcap;
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	struct sn_lookahead la;
 	uint64_t n = 0;
 	int rc = 0;
+	const char *why = NULL;
+	/* Records straight from the read block (no filter to apply): no copies. */
+	bool blocks = cf->classic && !filtered;
 	sn_worker_set_linktype(w, pcap_datalink(p));
 	checksum_prescan(name, pcap_datalink(p), w);
-	(void)sn_lookahead_init(&la, w, tick_after_packet, ag); /* without memory: no window */
-	while (!log_reader_gone(ag) && (rc = pcap_next_ex(p, &h, &data)) == 1) {
-		n++;
-		sn_lookahead_push(&la, data, h->caplen, h->len, sn_capture_time_us(h));
+	/* without memory for copies: no window */
+	(void)sn_lookahead_init(&la, w, tick_after_packet, ag, !blocks);
+	if (blocks) {
+		struct pcap_pkthdr rh;
+		const uint8_t *rd;
+		while (!log_reader_gone(ag)) {
+			if (!sn_pcapread_buffered(&cf->records))
+				sn_lookahead_drain(&la); /* the block is about to move */
+			if ((rc = sn_pcapread_next(&cf->records, &rh, &rd)) != 1)
+				break;
+			n++;
+			sn_lookahead_push_stable(&la, rd, rh.caplen, rh.len, sn_capture_time_us(&rh));
+		}
+		if (rc < 0)
+			why = cf->records.err;
+	} else {
+		while (!log_reader_gone(ag) && (rc = pcap_next_ex(p, &h, &data)) == 1) {
+			n++;
+			sn_lookahead_push(&la, data, h->caplen, h->len, sn_capture_time_us(h));
+		}
+		if (rc == PCAP_ERROR)
+			why = pcap_geterr(p);
 	}
 	sn_lookahead_drain(&la);
 	sn_lookahead_free(&la);
-	if (rc == PCAP_ERROR)
+	if (why)
 		fprintf(stderr,
 			"pubsub-sensor: warning: '%s' is cut off or damaged at packet %llu (%s); "
 			"the %llu packets before it were processed\n",
 			strcmp(name, "-") == 0 ? "standard input" : name, (unsigned long long)(n + 1),
-			pcap_geterr(p), (unsigned long long)n);
+			why, (unsigned long long)n);
 	return n;
 }
 
@@ -211,7 +233,7 @@ int sn_replay_run(const struct sn_config *cfg, const struct sn_replay_options *o
 		goto out;
 	}
 	for (size_t i = 0; i < o->n_files && !log_reader_gone(ag); i++)
-		replay_file(files[i].pcap, o->files[i], w, ag);
+		replay_file(&files[i], cfg->capture.filter[0] != '\0', o->files[i], w, ag);
 	finish(w, ag); /* the stats event flushes the log */
 	sn_aggregator_finish_outputs(ag); /* syslog: send what is queued, a few seconds at most */
 	status = check_log(ag, o->log_path) != 0 ? 1 : 0;

@@ -142,7 +142,7 @@ static void no_allocation_after_warm_up(const char *name, struct sn_config *cfg,
 	ck_assert_ptr_nonnull(w);
 	static struct sn_lookahead la;
 	if (window)
-		ck_assert_int_eq(sn_lookahead_init(&la, w, tick_after, ag), 0);
+		ck_assert_int_eq(sn_lookahead_init(&la, w, tick_after, ag, true), 0);
 
 	replay(&c, 0, w, ag, false, window ? &la : NULL);
 	struct sn_worker_counts warm;

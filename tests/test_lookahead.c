@@ -129,7 +129,7 @@ static void replay(struct run *r, const char *const *names, size_t n, bool windo
 	memset(r, 0, sizeof *r);
 	cur = r;
 	struct sn_worker *w = worker_open(max_flows);
-	ck_assert_int_eq(sn_lookahead_init(&la, w, after_packet, NULL), 0);
+	ck_assert_int_eq(sn_lookahead_init(&la, w, after_packet, NULL, true), 0);
 	for (size_t f = 0; f < n; f++) {
 		pcap_t *p = pcap_open_offline(sn_test_pcap_path(names[f]), err);
 		ck_assert_msg(p != NULL, "%s", err);
@@ -260,7 +260,7 @@ START_TEST(no_frames_means_no_window)
 	memset(runs[1], 0, sizeof *runs[1]);
 	cur = runs[1];
 	struct sn_worker *w = worker_open(4096);
-	ck_assert_int_eq(sn_lookahead_init(&la, w, after_packet, NULL), 0);
+	ck_assert_int_eq(sn_lookahead_init(&la, w, after_packet, NULL, true), 0);
 	sn_lookahead_free(&la); /* frames gone: the fallback path */
 	for (size_t f = 0; f < 2; f++) {
 		pcap_t *p = pcap_open_offline(sn_test_pcap_path(captures[f]), err);
