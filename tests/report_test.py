@@ -20,7 +20,6 @@
    build/test-artifacts/report.png.
 5. Errors: no log, an unreadable log, a bad --format.
 
-Starts chromium: run under `flock /tmp/pubsub-live.lock`.
 Prints "report: N passed, M failed[, K skipped]".
 """
 import argparse

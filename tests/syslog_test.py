@@ -21,7 +21,7 @@ rsyslogd -N1 first), then:
    connection carrying an MQTT CONNECT; after SIGTERM every event of its
    log arrived.
 
-Run under `flock /tmp/pubsub-live.lock`.  Prints "syslog: N passed, M failed[, K skipped]".
+Prints "syslog: N passed, M failed[, K skipped]".
 """
 import argparse
 import glob
