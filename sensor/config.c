@@ -97,6 +97,8 @@ static int validate_filter(const char *value, char *msg, size_t cap)
 
 /* In enum sn_checksum_mode order. */
 static const char *const checksum_names[] = { "auto", "yes", "no" };
+/* In enum sn_attribution_mode order. */
+static const char *const attribution_names[] = { "auto", "on", "off" };
 
 static const struct sn_key capture_keys[] = {
 	KEY_STR("interface", capture.interface),
@@ -109,6 +111,7 @@ static const struct sn_key capture_keys[] = {
 	KEY_ENUM("checksum_validation", capture.checksum_validation, checksum_names),
 	KEY_LIST("vxlan_ports", K_PORTS, capture.vxlan_ports, capture.n_vxlan_ports),
 	KEY_LIST("geneve_ports", K_PORTS, capture.geneve_ports, capture.n_geneve_ports),
+	KEY_ENUM("attribution", capture.attribution, attribution_names),
 };
 
 /*

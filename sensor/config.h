@@ -39,6 +39,9 @@ enum sn_flush_policy {
 #define SN_BEACON_STARTS 32 /* connection starts kept per group for beacons */
 #define SN_CFG_STR 256
 
+/* capture.attribution: find the local process of each connection. */
+enum sn_attribution_mode { SN_ATTRIBUTION_AUTO = 0, SN_ATTRIBUTION_ON, SN_ATTRIBUTION_OFF };
+
 struct sn_proto_ports {
 	uint16_t ports[SN_CFG_MAX_PORTS];
 	size_t n_ports;
@@ -61,6 +64,7 @@ struct sn_config {
 		size_t n_vxlan_ports;
 		uint16_t geneve_ports[4]; /* UDP ports decoded as Geneve; default [6081] */
 		size_t n_geneve_ports;
+		int attribution;        /* enum sn_attribution_mode; default auto */
 	} capture;
 
 	struct sn_cidr home_networks[SN_CFG_MAX_NETS];

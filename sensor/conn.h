@@ -84,6 +84,9 @@ struct sn_conn_report {
 	bool meta_changed;            /* meta differs from the previous report */
 	char process_name[64];        /* local attribution; empty = unknown (null) */
 	char dest_host[SN_META_STR];  /* the server's name (set by the aggregator); "" = null */
+	uint32_t process_pid;         /* host attribution (aggregator); 0 = unknown */
+	char process_exe[128];
+	char process_user[64];
 	struct sn_meta meta;
 	uint64_t flow_id;              /* unique within one sensor run, the same in every
 				       report of the connection: the capture worker's

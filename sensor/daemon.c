@@ -12,6 +12,9 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +42,7 @@ struct sn_daemon {
 	char log_path[SN_CFG_STR];
 	struct sn_workers *workers;  /* the capture threads */
 	struct sn_aggregator *ag;
+	struct sn_attr *attr;        /* host attribution (capture.attribution), or NULL */
 
 	uint64_t next_stats_ms;
 	uint64_t next_error_report_ms;
@@ -200,8 +204,27 @@ static void on_signal(uv_signal_t *s, int signum)
 	}
 }
 
+/*
+ * Host attribution reads other users' /proc/PID/fd: after the switch to
+ * the sensor's user, CAP_SYS_PTRACE alone stays (permitted and effective),
+ * every other capability is gone.  Without it attribution names only the
+ * sensor user's own processes (the misses are counted).
+ */
+static void keep_ptrace_only(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct data[2];
+	memset(data, 0, sizeof data);
+	data[0].permitted = data[0].effective = 1u << CAP_SYS_PTRACE;
+	if (syscall(SYS_capset, &h, data) != 0)
+		fprintf(stderr, "pubsub-sensor: warning: cannot keep CAP_SYS_PTRACE for "
+				"capture.attribution (%s): only the sensor user's processes are named\n",
+			strerror(errno));
+	prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L);
+}
+
 /* Switches from root to the configured user; 0, or -1 with a message. */
-static int drop_privileges(const struct sn_config *cfg)
+static int drop_privileges(const struct sn_config *cfg, bool attribution)
 {
 	if (geteuid() != 0)
 		return 0;
@@ -227,6 +250,9 @@ static int drop_privileges(const struct sn_config *cfg)
 		}
 		gid = gr->gr_gid;
 	}
+	bool keep = attribution;
+	if (keep)
+		prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L);
 	if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(pw->pw_uid) != 0) {
 		fprintf(stderr, "pubsub-sensor: cannot switch to user '%s': %s\n", cfg->daemon.user,
 			strerror(errno));
@@ -236,6 +262,8 @@ static int drop_privileges(const struct sn_config *cfg)
 		fprintf(stderr, "pubsub-sensor: privileges could not be dropped; refusing to run\n");
 		return -1;
 	}
+	if (keep)
+		keep_ptrace_only();
 	return 0;
 }
 
@@ -271,6 +299,7 @@ static struct sn_workers *open_workers(struct sn_daemon *d, char err[SN_CAPTURE_
 		.seed = sn_random_seed(),
 		.wake = wake_loop,
 		.wake_ctx = d,
+		.attr = d->attr,
 	};
 	return sn_workers_open(&wo, err);
 }
@@ -301,16 +330,21 @@ static int start_workers(struct sn_daemon *d)
 
 static int setup(struct sn_daemon *d)
 {
+	d->attr = sn_attribution_open(&d->cfg, d->interface, sn_random_seed());
 	if (open_captures(d) != 0)
 		return -1;
 	write_pid_file(d->cfg.daemon.pid_file);
-	if (drop_privileges(&d->cfg) != 0)
+	if (drop_privileges(&d->cfg, d->attr != NULL) != 0)
 		return -1;
 	char msg[512];
 	const char *log = d->log_path[0] ? d->log_path : NULL;
 	d->ag = sn_aggregator_create(&d->cfg, log, false, msg, sizeof msg);
 	if (!d->ag || sn_aggregator_open_syslog(d->ag, d->loop, msg, sizeof msg) != 0) {
 		fprintf(stderr, "pubsub-sensor: %s\n", msg);
+		return -1;
+	}
+	if (sn_aggregator_set_attribution(d->ag, d->attr) != 0) {
+		fprintf(stderr, "pubsub-sensor: out of memory for capture.attribution: set it to off\n");
 		return -1;
 	}
 	return 0;
@@ -358,6 +392,7 @@ int sn_daemon_run(const struct sn_config *cfg, const struct sn_daemon_options *o
 out:
 	sn_workers_close(d.workers);
 	sn_aggregator_destroy(d.ag);
+	sn_attribution_close(d.attr);
 	uv_loop_close(d.loop);
 	if (cfg->daemon.pid_file[0])
 		unlink(cfg->daemon.pid_file);

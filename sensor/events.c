@@ -205,11 +205,25 @@ static void tunnel_details(struct sn_json *j, const uint32_t *layers, uint8_t n)
 	sn_json_array_end(j);
 }
 
+/* Host attribution: the process behind the connection (contract version 2). */
+static void process_details(struct sn_json *j, uint32_t pid, const char *exe, size_t exe_cap,
+			    const char *user, size_t user_cap)
+{
+	if (pid == 0)
+		return;
+	sn_json_key(j, "process_pid");
+	sn_json_uint(j, pid);
+	key_field(j, "process_exe", exe, exe_cap);
+	key_field(j, "process_user", user, user_cap);
+}
+
 /* A group's findings beyond the connection's meta (contract version 2). */
 static void group_details(struct sn_json *j, const struct sn_group *g)
 {
 	if (!g)
 		return;
+	process_details(j, g->process_pid, g->process_exe, sizeof(g->process_exe), g->process_user,
+			sizeof(g->process_user));
 	if (g->public_broker) {
 		sn_json_key(j, "public_broker");
 		sn_json_string_n(j, g->dest_host, strnlen(g->dest_host, sizeof(g->dest_host)));
@@ -227,16 +241,20 @@ static void group_details(struct sn_json *j, const struct sn_group *g)
 
 /*
  * `details`: only the keys that are present, in the order of meta_fields.h.
- * layers/n_layers: a connection's tunnel (flow events), or NULL/0; g: a group's.
+ * layers/n_layers: a connection's tunnel (flow events), or NULL/0; g: a group's;
+ * r: a flow's report (its process), or NULL.
  */
 static void key_details(struct sn_json *j, const struct sn_meta *m, const uint32_t *layers,
-			uint8_t n_layers, const struct sn_group *g)
+			uint8_t n_layers, const struct sn_group *g, const struct sn_conn_report *r)
 {
 	sn_json_key(j, "details");
 	sn_json_object_begin(j);
 	meta_fields(j, m, 0, sn_meta_n_proto_fields);
 	tunnel_details(j, layers, n_layers);
 	meta_fields(j, m, sn_meta_n_proto_fields, sn_meta_n_fields);
+	if (r)
+		process_details(j, r->process_pid, r->process_exe, sizeof(r->process_exe),
+				r->process_user, sizeof(r->process_user));
 	group_details(j, g);
 	sn_json_object_end(j);
 }
@@ -359,7 +377,7 @@ size_t sn_events_format_group(struct sn_events *ev, enum sn_group_event kind,
 	key_string(&j, "evidence", sn_evidence_name(g->evidence));
 	key_reasons(&j, &g->rating);
 	key_names(&j, "client_ids", g->client_ids, g->n_client_ids);
-	key_details(&j, &g->details, NULL, 0, g);
+	key_details(&j, &g->details, NULL, 0, g, NULL);
 	key_string(&j, "mitre_technique", SN_MITRE_TECHNIQUE);
 	key_flow_ids(&j, g);
 	key_truncated(&j, g->truncated);
@@ -432,7 +450,7 @@ size_t sn_events_format_flow(struct sn_events *ev, const struct sn_conn_report *
 	key_uint(&j, "PacketsReceived", r->packets[SN_DIR_S2C]);
 	key_string(&j, "evidence", sn_evidence_name(r->evidence));
 	key_client_id(&j, proto == SN_PROTO_MQTT ? &r->meta : NULL);
-	key_details(&j, &r->meta, r->tunnel, r->n_tunnel, NULL);
+	key_details(&j, &r->meta, r->tunnel, r->n_tunnel, NULL, r);
 	key_host(&j, r->dest_host, sizeof(r->dest_host));
 	key_string(&j, "close", sn_close_reason_name(r->close));
 	key_cim(&j, r, proto);

@@ -501,6 +501,11 @@ static void fold(struct sn_groups *gs, struct sn_group *g, const struct sn_conn_
 		g->last_us = r->last_us;
 	g->bytes_sent += r->bytes_delta[SN_DIR_C2S];
 	g->bytes_received += r->bytes_delta[SN_DIR_S2C];
+	if (g->process_pid == 0 && r->process_pid) {
+		g->process_pid = r->process_pid;
+		copy_str(g->process_exe, sizeof(g->process_exe), r->process_exe);
+		copy_str(g->process_user, sizeof(g->process_user), r->process_user);
+	}
 	if (g->dest_host[0] == '\0' && r->dest_host[0])
 		copy_str(g->dest_host, sizeof(g->dest_host), r->dest_host);
 	add_name(g->users, &g->n_users, r->meta.user, &g->truncated, SN_TRUNC_USERS, false);

@@ -78,6 +78,9 @@ struct sn_group {
 	char dest_host[SN_META_STR];  /* the first server name a connection showed; "" = null */
 	bool public_broker;           /* dest_host is on rules.public_brokers */
 	uint16_t command_topics;      /* bit i: details.topics[i] matches a command pattern */
+	uint32_t process_pid;         /* host attribution: the first connection's process */
+	char process_exe[128];
+	char process_user[64];
 
 	/* emission state (groups.c only) */
 	bool alerted;

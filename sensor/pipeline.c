@@ -6,10 +6,13 @@
 #include "pipeline.h"
 
 #include <errno.h>
+#include <ifaddrs.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "attribution.h"
 #include "clock.h"
 #include "eventlog.h"
 #include "events.h"
@@ -33,6 +36,7 @@ struct sn_worker {
 	uint64_t next_expire_us;  /* next flow expiry pass */
 	bool expire_pending;      /* the last pass hit its budget: go on at once */
 	uint8_t port_map[SN_PORT_MAP_SIZE]; /* the flow table reads it */
+	struct sn_attr *attr;     /* host attribution, or NULL */
 };
 
 static void decoder_config_from(struct sn_decoder_config *dc, const struct sn_config *cfg)
@@ -146,14 +150,29 @@ uint64_t sn_worker_now(const struct sn_worker *w)
 	return w->now_us;
 }
 
+void sn_worker_set_attribution(struct sn_worker *w, struct sn_attr *attr)
+{
+	w->attr = attr;
+}
+
+/* A client's first SYN to a pub/sub port: the owning process is looked up
+ * now, while even a short-lived client still holds its socket. */
+static void attribute_syn(struct sn_worker *w, const struct sn_packet *pkt)
+{
+	if (w->attr && (pkt->tcp_flags & 0x12) == 0x02 && w->port_map[pkt->dport] != 0)
+		sn_attr_request(w->attr, &pkt->src, pkt->sport, &pkt->dst, pkt->dport);
+}
+
 void sn_worker_packet(struct sn_worker *w, const uint8_t *frame, uint32_t caplen,
 		      uint32_t wirelen, uint64_t ts_us)
 {
 	struct sn_packet pkt;
 	sn_worker_advance(w, ts_us);
 	if (sn_decode_frame(&w->decoder, w->linktype, frame, caplen, wirelen, ts_us, &pkt,
-			    &w->decode) == SN_DECODE_TCP)
+			    &w->decode) == SN_DECODE_TCP) {
+		attribute_syn(w, &pkt);
 		sn_flow_table_process(w->flows, &pkt);
+	}
 }
 
 void sn_worker_prepare(struct sn_worker *w, const uint8_t *frame, uint32_t caplen,
@@ -174,8 +193,10 @@ void sn_worker_prefetch(const struct sn_worker *w, const struct sn_worker_pendin
 void sn_worker_process(struct sn_worker *w, const struct sn_worker_pending *p)
 {
 	sn_worker_advance(w, p->ts_us);
-	if (p->tcp)
+	if (p->tcp) {
+		attribute_syn(w, &p->pkt);
 		sn_flow_table_process_hashed(w->flows, &p->pkt, p->hash);
+	}
 }
 
 void sn_worker_report_live(struct sn_worker *w)
@@ -271,6 +292,15 @@ struct sn_aggregator {
 	struct sn_syslog *syslog;  /* NULL: output.syslog.target is empty */
 	uint64_t now_us;
 	uint64_t next_tick_us;
+	/* host attribution: the answer per connection, so every report of it
+	 * names the same process (direct-mapped by flow id) */
+	struct sn_attr *attr;
+	struct attr_memo {
+		uint64_t flow_id;
+		bool found;
+		struct sn_attr_result res;
+	} *memo;
+	struct sn_conn_report attributed;
 };
 
 static struct sn_ruleset *ruleset_create(const struct sn_config *cfg, char *err, size_t errlen)
@@ -431,7 +461,79 @@ void sn_aggregator_destroy(struct sn_aggregator *ag)
 		sn_eventlog_close(&ag->log);
 	}
 	ruleset_destroy(ag->rs);
+	free(ag->memo);
 	free(ag);
+}
+
+#define SN_ATTR_MEMO 4096
+#define SN_ATTR_BUDGET_MS 50 /* one lookup's /proc scan, and the aggregator's wait for it */
+
+/* True when the interface carries this host's own traffic. */
+static bool interface_is_local(const char *interface)
+{
+	struct ifaddrs *list = NULL;
+	bool local = false;
+
+	if (!interface || strcmp(interface, "any") == 0)
+		return true;
+	if (getifaddrs(&list) != 0)
+		return false;
+	for (struct ifaddrs *i = list; i && !local; i = i->ifa_next)
+		local = i->ifa_name && strcmp(i->ifa_name, interface) == 0 && i->ifa_addr &&
+			(i->ifa_addr->sa_family == AF_INET || i->ifa_addr->sa_family == AF_INET6);
+	freeifaddrs(list);
+	return local;
+}
+
+struct sn_attr *sn_attribution_open(const struct sn_config *cfg, const char *interface,
+				    uint64_t seed)
+{
+	if (cfg->capture.attribution == SN_ATTRIBUTION_OFF ||
+	    (cfg->capture.attribution == SN_ATTRIBUTION_AUTO && !interface_is_local(interface)))
+		return NULL;
+	return sn_attr_create(SN_ATTR_BUDGET_MS, seed);
+}
+
+void sn_attribution_close(struct sn_attr *attr)
+{
+	sn_attr_destroy(attr);
+}
+
+int sn_aggregator_set_attribution(struct sn_aggregator *ag, struct sn_attr *attr)
+{
+	if (attr && !ag->memo) {
+		ag->memo = calloc(SN_ATTR_MEMO, sizeof *ag->memo);
+		if (!ag->memo)
+			return -1;
+	}
+	ag->attr = attr;
+	return 0;
+}
+
+/* The report with its process filled in (or r itself when unknown). */
+static const struct sn_conn_report *attribute(struct sn_aggregator *ag,
+					      const struct sn_conn_report *r)
+{
+	if (!ag->attr || r->proto == SN_PROTO_NONE || r->process_name[0] || r->flow_id == 0)
+		return r;
+	struct attr_memo *m = &ag->memo[(r->flow_id ^ (r->flow_id >> 48)) % SN_ATTR_MEMO];
+	if (m->flow_id != r->flow_id) {
+		if (r->kind != SN_REPORT_OPEN)
+			return r; /* its OPEN was not attributed, or its memo slot was reused */
+		m->flow_id = r->flow_id;
+		m->found = sn_attr_get(ag->attr, &r->client, r->client_port, &r->server,
+				       r->server_port, &m->res);
+	}
+	if (!m->found)
+		return r;
+	ag->attributed = *r;
+	snprintf(ag->attributed.process_name, sizeof ag->attributed.process_name, "%s",
+		 m->res.comm);
+	ag->attributed.process_pid = m->res.pid;
+	snprintf(ag->attributed.process_exe, sizeof ag->attributed.process_exe, "%s", m->res.exe);
+	snprintf(ag->attributed.process_user, sizeof ag->attributed.process_user, "%s",
+		 m->res.user);
+	return &ag->attributed;
 }
 
 void sn_aggregator_report(void *ctx, const struct sn_conn_report *r)
@@ -439,7 +541,7 @@ void sn_aggregator_report(void *ctx, const struct sn_conn_report *r)
 	struct sn_aggregator *ag = ctx;
 	if (r->ts_us > ag->now_us)
 		ag->now_us = r->ts_us;
-	sn_groups_report(ag->groups, r);
+	sn_groups_report(ag->groups, attribute(ag, r));
 }
 
 void sn_aggregator_tick(struct sn_aggregator *ag, uint64_t now_us)
@@ -529,7 +631,13 @@ void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_
 		"classify_undecided", "classify_malformed", "classify_probe_skipped_bytes",
 		"classify_probe_budget_hit", "classify_large_buffers", "classify_large_buffers_exhausted",
 		"tcp_checksum_unproven",
+		"attribution_found", "attribution_miss_socket", "attribution_miss_process",
+		"attribution_miss_budget", "attribution_miss_late", "attribution_queue_full",
 	};
+	struct sn_attr_stats as;
+	memset(&as, 0, sizeof as);
+	if (ag->attr)
+		sn_attr_stats(ag->attr, &as);
 	const struct sn_decode_stats *d = &c->decode;
 	const uint64_t values[] = {
 		c->evicted_half_open, gs.groups_evicted, c->pool_exhausted, c->meta_exhausted,
@@ -541,6 +649,8 @@ void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_
 		c->tunnel_lists_full,
 		c->undecided, c->malformed, c->probe_skipped, c->probe_budget_hit, c->large_grown,
 		c->large_exhausted, c->checksum_unproven,
+		as.found, as.miss_socket, as.miss_process, as.miss_budget, as.miss_late,
+		as.queue_full,
 	};
 	_Static_assert(sizeof names / sizeof names[0] == sizeof values / sizeof values[0],
 		       "one name per counter");

@@ -40,6 +40,10 @@ void sn_worker_destroy(struct sn_worker *w);
 /* The worker's index among capture workers: part of every flow_id it hands
    out, so ids are unique across workers.  Before the first packet. */
 void sn_worker_set_index(struct sn_worker *w, uint32_t index);
+/* Host attribution (attribution.h): a client's first SYN to a pub/sub port
+ * asks for its process.  NULL: none. */
+struct sn_attr;
+void sn_worker_set_attribution(struct sn_worker *w, struct sn_attr *attr);
 /* A new capture source (the next file, a reopened interface). */
 void sn_worker_set_linktype(struct sn_worker *w, int linktype);
 /* Configuration reload: rebuilds the port map from cfg->protocols. */
@@ -142,6 +146,16 @@ enum sn_proto sn_aggregator_port_proto(const struct sn_aggregator *ag, uint16_t 
 
 /* Connection report entry point (sn_report_fn); ctx is the aggregator. */
 void sn_aggregator_report(void *ag, const struct sn_conn_report *r);
+/* Host attribution: reports get process_name and the process details from
+ * attr (answers kept per flow id).  0, or -1 when out of memory. */
+int sn_aggregator_set_attribution(struct sn_aggregator *ag, struct sn_attr *attr);
+/* Host attribution for a live capture on interface when capture.attribution
+ * says so (on: yes; off: no; auto: when the interface is "any" or has an
+ * address of this host, so not on a bare mirror port); NULL when not or it
+ * cannot start. */
+struct sn_attr *sn_attribution_open(const struct sn_config *cfg, const char *interface,
+				    uint64_t seed);
+void sn_attribution_close(struct sn_attr *attr);
 /* Periodic work at packet time now_us (updates, group expiry), once a second. */
 void sn_aggregator_tick(struct sn_aggregator *ag, uint64_t now_us);
 /* The latest packet time the aggregator has seen. */

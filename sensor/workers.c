@@ -185,6 +185,7 @@ struct sn_workers {
 	int fanout_group;
 	sn_wake_fn wake;
 	void *wake_ctx;
+	struct sn_attr *attr;
 	atomic_bool stop;
 	atomic_bool failed;
 	uint32_t count;
@@ -404,6 +405,7 @@ static int slot_init(struct sn_workers *ws, uint32_t i, uint64_t seed,
 		return -ENOMEM;
 	}
 	sn_worker_set_index(s->w, i);
+	sn_worker_set_attribution(s->w, ws->attr);
 	s->pcap = sn_capture_open_interface(&ws->cfg, ws->interface, ws->fanout_group, err);
 	if (!s->pcap)
 		return -EIO;
@@ -444,6 +446,7 @@ struct sn_workers *sn_workers_open(const struct sn_workers_options *o,
 	ws->fanout_group = o->fanout_group;
 	ws->wake = o->wake;
 	ws->wake_ctx = o->wake_ctx;
+	ws->attr = o->attr;
 	atomic_init(&ws->stop, false);
 	atomic_init(&ws->failed, false);
 	if (o->count == 0) {

@@ -75,6 +75,7 @@ struct sn_workers_options {
 	uint64_t seed;               /* flow-table hash seed (worker i uses seed + i) */
 	sn_wake_fn wake;             /* reports are waiting; called from worker threads */
 	void *wake_ctx;
+	struct sn_attr *attr;        /* host attribution asked at SYNs, or NULL */
 };
 
 struct sn_workers;
