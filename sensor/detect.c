@@ -109,7 +109,6 @@ static enum sn_verdict run_dissectors(uint8_t *excluded, enum sn_proto hint,
 		}
 	}
 	*skip = pending ? done : 0;
-	memset(meta, 0, sizeof *meta);
 	meta->want = want; /* the most client bytes a waiting dissector asked for */
 	return pending ? SN_NEED_MORE : SN_NO_MATCH;
 }

@@ -80,9 +80,20 @@ enum sn_reasm_rc sn_reasm_dir_add(struct sn_reasm_dir *d, uint8_t *buf, uint8_t 
 	if (s < (int64_t)d->contig)
 		s = d->contig;
 
-	/* First copy wins: only bytes no earlier segment filled are written. */
 	struct sn_cursor c = sn_cur_make(data, len);
 	sn_cur_skip(&c, (size_t)(s - rel0));
+	/*
+	 * In order with nothing held beyond the prefix (nearly every segment):
+	 * no byte of [s, e) was filled, so they are copied at once.  The map is
+	 * read only at and beyond `contig`, so the prefix needs no bits.
+	 */
+	if (d->held == 0 && s == (int64_t)d->contig) {
+		sn_cur_copy(&c, buf + s, (size_t)(e - s));
+		d->contig = (uint32_t)e;
+		return SN_REASM_GREW;
+	}
+
+	/* First copy wins: only bytes no earlier segment filled are written. */
 	uint32_t placed = 0;
 	for (uint32_t i = (uint32_t)s; i < (uint32_t)e; i++) {
 		uint8_t b = sn_cur_u8(&c);
