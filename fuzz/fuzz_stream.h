@@ -47,33 +47,24 @@ static inline void sn_fuzz_check_meta(const struct sn_meta *m, enum sn_verdict v
 		abort();
 	if (v == SN_MALFORMED && (m->malformed[0] == '\0' || m->proto == SN_PROTO_NONE))
 		abort(); /* a malformed match names its protocol and says what broke */
-	if (m->n_topics > SN_META_TOPICS || m->n_tls_alpn > SN_META_ALPN)
-		abort();
 	if ((unsigned)m->proto >= SN_PROTO_COUNT)
 		abort();
-	sn_fuzz_check_str(m->client_id, sizeof m->client_id);
-	sn_fuzz_check_str(m->user, sizeof m->user);
-	sn_fuzz_check_str(m->mqtt_version, sizeof m->mqtt_version);
-	sn_fuzz_check_str(m->will_topic, sizeof m->will_topic);
-	sn_fuzz_check_str(m->xmpp_to, sizeof m->xmpp_to);
-	sn_fuzz_check_str(m->xmpp_from, sizeof m->xmpp_from);
-	sn_fuzz_check_str(m->xmpp_ns, sizeof m->xmpp_ns);
-	sn_fuzz_check_str(m->xmpp_version, sizeof m->xmpp_version);
-	sn_fuzz_check_str(m->amqp_version, sizeof m->amqp_version);
-	sn_fuzz_check_str(m->stomp_command, sizeof m->stomp_command);
-	sn_fuzz_check_str(m->stomp_accept_version, sizeof m->stomp_accept_version);
-	sn_fuzz_check_str(m->stomp_host, sizeof m->stomp_host);
-	sn_fuzz_check_str(m->tls_sni, sizeof m->tls_sni);
-	sn_fuzz_check_str(m->malformed, sizeof m->malformed);
-	sn_fuzz_check_str(m->ws_path, sizeof m->ws_path);
-	sn_fuzz_check_str(m->ws_host, sizeof m->ws_host);
-	sn_fuzz_check_str(m->ws_protocol, sizeof m->ws_protocol);
-	if (v == SN_NEED_MORE && m->skip > 65536)
+	if (v == SN_NEED_MORE && m->skip > sn_dissector_probe_budget())
 		abort();
-	for (size_t i = 0; i < m->n_topics; i++)
-		sn_fuzz_check_str(m->topics[i], sizeof m->topics[i]);
-	for (size_t i = 0; i < m->n_tls_alpn; i++)
-		sn_fuzz_check_str(m->tls_alpn[i], sizeof m->tls_alpn[i]);
+	/* every field meta_fields.h declares: strings terminated, lists within capacity */
+	for (size_t f = 0; f < sn_meta_n_fields; f++) {
+		const struct sn_meta_field *d = &sn_meta_fields[f];
+		const char *p = (const char *)m + d->off;
+		if (d->kind == SN_MK_STR)
+			sn_fuzz_check_str(p, d->size);
+		if (d->kind != SN_MK_LIST)
+			continue;
+		uint8_t n = *(const uint8_t *)((const char *)m + d->aux_off);
+		if (n > d->items)
+			abort();
+		for (size_t i = 0; i < n; i++)
+			sn_fuzz_check_str(p + i * d->size, d->size);
+	}
 }
 
 /* Runs fn over the input as described above; always returns 0. */
