@@ -14,6 +14,7 @@
 #ifndef SN_FUZZ_STREAM_H
 #define SN_FUZZ_STREAM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,33 +68,47 @@ static inline void sn_fuzz_check_meta(const struct sn_meta *m, enum sn_verdict v
 	}
 }
 
-/* Runs fn over the input as described above; always returns 0. */
-static inline int sn_fuzz_dissect(sn_dissect_fn fn, const uint8_t *data, size_t size)
+/*
+ * Splits an input as described above into *s, both directions in heap
+ * copies of exactly their size (free them with sn_fuzz_stream_free).
+ * False when the input is too short to have a header.
+ */
+static inline bool sn_fuzz_stream(const uint8_t *data, size_t size, struct sn_stream *s)
 {
 	if (size < SN_FUZZ_HDR)
-		return 0;
+		return false;
 	size_t body = size - SN_FUZZ_HDR;
 	size_t clen = (size_t)data[1] << 8 | data[2];
 	if (clen > body)
 		clen = body;
-	uint8_t *client = sn_fuzz_dup(data + SN_FUZZ_HDR, clen);
-	uint8_t *server = sn_fuzz_dup(data + SN_FUZZ_HDR + clen, body - clen);
-	struct sn_stream s = {
-		.client = client,
-		.client_len = clen,
-		.server = server,
-		.server_len = body - clen,
-		.client_at_start = (data[0] & 1) != 0,
-		.final = false,
-	};
+	s->client = sn_fuzz_dup(data + SN_FUZZ_HDR, clen);
+	s->client_len = clen;
+	s->server = sn_fuzz_dup(data + SN_FUZZ_HDR + clen, body - clen);
+	s->server_len = body - clen;
+	s->client_at_start = (data[0] & 1) != 0;
+	s->final = false;
+	return true;
+}
+
+static inline void sn_fuzz_stream_free(struct sn_stream *s)
+{
+	free((void *)(uintptr_t)s->client);
+	free((void *)(uintptr_t)s->server);
+}
+
+/* Runs fn over the input as described above; always returns 0. */
+static inline int sn_fuzz_dissect(sn_dissect_fn fn, const uint8_t *data, size_t size)
+{
+	struct sn_stream s;
+	if (!sn_fuzz_stream(data, size, &s))
+		return 0;
 	for (int pass = 0; pass < 2; pass++) {
 		struct sn_meta meta;
 		memset(&meta, 0, sizeof meta);
 		s.final = pass == 1;
 		sn_fuzz_check_meta(&meta, fn(&s, &meta));
 	}
-	free(client);
-	free(server);
+	sn_fuzz_stream_free(&s);
 	return 0;
 }
 

@@ -31,15 +31,9 @@ static void run_inner(const struct sn_stream *in)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size < SN_FUZZ_HDR)
+	struct sn_stream s;
+	if (!sn_fuzz_stream(data, size, &s))
 		return 0;
-	size_t body = size - SN_FUZZ_HDR;
-	size_t clen = (size_t)data[1] << 8 | data[2];
-	if (clen > body)
-		clen = body;
-	uint8_t *client = sn_fuzz_dup(data + SN_FUZZ_HDR, clen);
-	uint8_t *server = sn_fuzz_dup(data + SN_FUZZ_HDR + clen, body - clen);
-	struct sn_stream s = { client, clen, server, body - clen, (data[0] & 1) != 0, false };
 	struct sn_ws_out out = { .buf = { bufs[0], bufs[1] }, .cap = { MSG_CAP, MSG_CAP },
 				 .scratch = scratch, .scratch_cap = sizeof scratch,
 				 .arena = arena, .arena_cap = sizeof arena };
@@ -60,7 +54,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(c);
 		free(sv);
 	}
-	free(client);
-	free(server);
+	sn_fuzz_stream_free(&s);
 	return 0;
 }

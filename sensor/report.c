@@ -50,20 +50,19 @@ struct report {
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static const char *str_of(json_t *o, const char *k)
+const char *sn_report_str(json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
 	return s ? s : "";
 }
 
-static uint64_t uint_of(json_t *o, const char *k)
+uint64_t sn_report_uint(json_t *o, const char *k)
 {
 	json_int_t v = json_integer_value(json_object_get(o, k));
 	return v > 0 ? (uint64_t)v : 0;
 }
 
-/* "2026-11-28T01:02:03.123456Z" -> microseconds since the epoch; 0 if not that. */
-static uint64_t parse_time(const char *s)
+uint64_t sn_report_time_us(const char *s)
 {
 	struct tm tm;
 	memset(&tm, 0, sizeof tm);
@@ -98,17 +97,17 @@ static enum sn_suspicion suspicion_of(const char *s)
 static void group_key(json_t *ev, char *out, size_t cap)
 {
 	json_t *pn = json_object_get(ev, "process_name");
-	snprintf(out, cap, "%s|%s|%llu|%s|%s|%s", str_of(ev, "src_ip"), str_of(ev, "dest_ip"),
-		 (unsigned long long)uint_of(ev, "dest_port"), str_of(ev, "Protocol"),
-		 str_of(ev, "IsExternal"), json_is_string(pn) ? json_string_value(pn) : "");
+	snprintf(out, cap, "%s|%s|%llu|%s|%s|%s", sn_report_str(ev, "src_ip"), sn_report_str(ev, "dest_ip"),
+		 (unsigned long long)sn_report_uint(ev, "dest_port"), sn_report_str(ev, "Protocol"),
+		 sn_report_str(ev, "IsExternal"), json_is_string(pn) ? json_string_value(pn) : "");
 }
 
 /* The key without IsExternal (a connection's group under any configuration). */
 static void conn_key(json_t *ev, char *out, size_t cap)
 {
 	json_t *pn = json_object_get(ev, "process_name");
-	snprintf(out, cap, "%s|%s|%llu|%s|%s", str_of(ev, "src_ip"), str_of(ev, "dest_ip"),
-		 (unsigned long long)uint_of(ev, "dest_port"), str_of(ev, "Protocol"),
+	snprintf(out, cap, "%s|%s|%llu|%s|%s", sn_report_str(ev, "src_ip"), sn_report_str(ev, "dest_ip"),
+		 (unsigned long long)sn_report_uint(ev, "dest_port"), sn_report_str(ev, "Protocol"),
 		 json_is_string(pn) ? json_string_value(pn) : "");
 }
 
@@ -126,10 +125,10 @@ static void keep_summary(struct report *R, json_t *ev)
 	if (json_object_get(ev, "allowed_by"))
 		return; /* allow-listed connections: never a row, and not the same group */
 	group_key(ev, key, sizeof key);
-	snprintf(skey, sizeof skey, "%s|%s", str_of(ev, "sensor"), key);
+	snprintf(skey, sizeof skey, "%s|%s", sn_report_str(ev, "sensor"), key);
 	json_t *old = json_object_get(R->summaries, skey);
 	/* the latest per sensor and group: by timestamp, then by order in the log */
-	if (old && strcmp(str_of(old, "timestamp"), str_of(ev, "timestamp")) > 0)
+	if (old && strcmp(sn_report_str(old, "timestamp"), sn_report_str(ev, "timestamp")) > 0)
 		return;
 	json_object_set(R->summaries, skey, ev);
 }
@@ -137,9 +136,9 @@ static void keep_summary(struct report *R, json_t *ev)
 static void keep_flow(struct report *R, json_t *ev)
 {
 	char id[1200];
-	snprintf(id, sizeof id, "%s|%s|%llu|%s|%llu|%s", str_of(ev, "sensor"), str_of(ev, "src_ip"),
-		 (unsigned long long)uint_of(ev, "src_port"), str_of(ev, "dest_ip"),
-		 (unsigned long long)uint_of(ev, "dest_port"), str_of(ev, "FirstSeen"));
+	snprintf(id, sizeof id, "%s|%s|%llu|%s|%llu|%s", sn_report_str(ev, "sensor"), sn_report_str(ev, "src_ip"),
+		 (unsigned long long)sn_report_uint(ev, "src_port"), sn_report_str(ev, "dest_ip"),
+		 (unsigned long long)sn_report_uint(ev, "dest_port"), sn_report_str(ev, "FirstSeen"));
 	if (json_object_get(R->seen_flows, id)) {
 		R->duplicate_flows++;
 		return;
@@ -176,7 +175,7 @@ static int read_log(struct report *R, const char *path, char *line)
 			json_decref(ev);
 			continue;
 		}
-		if (strcmp(type, "flow") == 0 && proto_of(str_of(ev, "Protocol")) != SN_PROTO_NONE) {
+		if (strcmp(type, "flow") == 0 && proto_of(sn_report_str(ev, "Protocol")) != SN_PROTO_NONE) {
 			keep_flow(R, ev);
 			flows++;
 		} else if (strcmp(type, "summary") == 0) {
@@ -284,24 +283,24 @@ static bool report_from_flow(struct sn_aggregator *ag, json_t *ev, struct sn_con
 {
 	memset(r, 0, sizeof *r);
 	r->kind = SN_REPORT_OPEN;
-	r->first_us = parse_time(str_of(ev, "FirstSeen"));
-	r->last_us = parse_time(str_of(ev, "LastSeen"));
+	r->first_us = sn_report_time_us(sn_report_str(ev, "FirstSeen"));
+	r->last_us = sn_report_time_us(sn_report_str(ev, "LastSeen"));
 	r->ts_us = r->first_us;
-	if (!r->first_us || !sn_addr_parse(str_of(ev, "src_ip"), &r->client) ||
-	    !sn_addr_parse(str_of(ev, "dest_ip"), &r->server))
+	if (!r->first_us || !sn_addr_parse(sn_report_str(ev, "src_ip"), &r->client) ||
+	    !sn_addr_parse(sn_report_str(ev, "dest_ip"), &r->server))
 		return false;
-	r->client_port = (uint16_t)uint_of(ev, "src_port");
-	r->server_port = (uint16_t)uint_of(ev, "dest_port");
-	r->proto = proto_of(str_of(ev, "Protocol"));
+	r->client_port = (uint16_t)sn_report_uint(ev, "src_port");
+	r->server_port = (uint16_t)sn_report_uint(ev, "dest_port");
+	r->proto = proto_of(sn_report_str(ev, "Protocol"));
 	bool tls = false;
 	r->port_proto = sn_aggregator_port_proto(ag, r->server_port, &tls);
 	r->port_is_tls = tls;
-	r->evidence = evidence_of(str_of(ev, "evidence"));
-	r->bytes[SN_DIR_C2S] = r->bytes_delta[SN_DIR_C2S] = uint_of(ev, "BytesSent");
-	r->bytes[SN_DIR_S2C] = r->bytes_delta[SN_DIR_S2C] = uint_of(ev, "BytesReceived");
-	r->packets[SN_DIR_C2S] = r->packets_delta[SN_DIR_C2S] = uint_of(ev, "PacketsSent");
-	r->packets[SN_DIR_S2C] = r->packets_delta[SN_DIR_S2C] = uint_of(ev, "PacketsReceived");
-	r->flow_id = uint_of(ev, "flow_id");
+	r->evidence = evidence_of(sn_report_str(ev, "evidence"));
+	r->bytes[SN_DIR_C2S] = r->bytes_delta[SN_DIR_C2S] = sn_report_uint(ev, "BytesSent");
+	r->bytes[SN_DIR_S2C] = r->bytes_delta[SN_DIR_S2C] = sn_report_uint(ev, "BytesReceived");
+	r->packets[SN_DIR_C2S] = r->packets_delta[SN_DIR_C2S] = sn_report_uint(ev, "PacketsSent");
+	r->packets[SN_DIR_S2C] = r->packets_delta[SN_DIR_S2C] = sn_report_uint(ev, "PacketsReceived");
+	r->flow_id = sn_report_uint(ev, "flow_id");
 	r->meta_changed = true;
 	copy_json_str(r->process_name, sizeof r->process_name, json_object_get(ev, "process_name"));
 	sn_report_meta_from(&r->meta, ev, r->proto);
@@ -343,8 +342,8 @@ static void collect_group(void *ctx, const char *type, const char *line, size_t 
 static int cmp_flow_time(const void *a, const void *b)
 {
 	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	int c = strcmp(str_of(x, "FirstSeen"), str_of(y, "FirstSeen"));
-	return c ? c : strcmp(str_of(x, "LastSeen"), str_of(y, "LastSeen"));
+	int c = strcmp(sn_report_str(x, "FirstSeen"), sn_report_str(y, "FirstSeen"));
+	return c ? c : strcmp(sn_report_str(x, "LastSeen"), sn_report_str(y, "LastSeen"));
 }
 
 static int rebuild_from_flows(struct report *R)
@@ -408,7 +407,7 @@ static int cmp_str_json(const void *a, const void *b)
 	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
 }
 
-static void sort_strings(json_t *arr)
+void sn_report_sort(json_t *arr, int (*cmp)(const void *, const void *))
 {
 	size_t n = json_array_size(arr);
 	if (n < 2)
@@ -418,11 +417,16 @@ static void sort_strings(json_t *arr)
 		return;
 	for (size_t i = 0; i < n; i++)
 		v[i] = json_incref(json_array_get(arr, i));
-	qsort(v, n, sizeof *v, cmp_str_json);
+	qsort(v, n, sizeof *v, cmp);
 	json_array_clear(arr);
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(arr, v[i]);
 	free(v);
+}
+
+static void sort_strings(json_t *arr)
+{
+	sn_report_sort(arr, cmp_str_json);
 }
 
 static const char *const row_fields[] = {
@@ -448,12 +452,12 @@ static void sum_into(json_t *row, json_t *s)
 {
 	const char *n[] = { "ConnectionCount", "BytesSent", "BytesReceived" };
 	for (size_t i = 0; i < 3; i++)
-		json_object_set_new(row, n[i], json_integer((json_int_t)(uint_of(row, n[i]) + uint_of(s, n[i]))));
-	if (strcmp(str_of(s, "FirstSeen"), str_of(row, "FirstSeen")) < 0)
+		json_object_set_new(row, n[i], json_integer((json_int_t)(sn_report_uint(row, n[i]) + sn_report_uint(s, n[i]))));
+	if (strcmp(sn_report_str(s, "FirstSeen"), sn_report_str(row, "FirstSeen")) < 0)
 		json_object_set(row, "FirstSeen", json_object_get(s, "FirstSeen"));
-	if (strcmp(str_of(s, "LastSeen"), str_of(row, "LastSeen")) > 0)
+	if (strcmp(sn_report_str(s, "LastSeen"), sn_report_str(row, "LastSeen")) > 0)
 		json_object_set(row, "LastSeen", json_object_get(s, "LastSeen"));
-	if (suspicion_of(str_of(s, "Suspicion")) > suspicion_of(str_of(row, "Suspicion")))
+	if (suspicion_of(sn_report_str(s, "Suspicion")) > suspicion_of(sn_report_str(row, "Suspicion")))
 		json_object_set(row, "Suspicion", json_object_get(s, "Suspicion"));
 	size_t i;
 	json_t *x;
@@ -523,8 +527,8 @@ static json_t *build_rows(struct report *R)
 	json_t *out = json_array();
 	json_object_foreach(rows, key, row) {
 		sort_strings(json_object_get(row, "sensors"));
-		bool met = uint_of(row, "ConnectionCount") >= R->cfg.rules.min_connections &&
-			   suspicion_of(str_of(row, "Suspicion")) >= R->cfg.rules.min_suspicion;
+		bool met = sn_report_uint(row, "ConnectionCount") >= R->cfg.rules.min_connections &&
+			   suspicion_of(sn_report_str(row, "Suspicion")) >= R->cfg.rules.min_suspicion;
 		if (met)
 			json_array_append(out, row);
 	}
@@ -536,13 +540,13 @@ static json_t *build_rows(struct report *R)
 static int cmp_rows(const void *a, const void *b)
 {
 	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-	enum sn_suspicion sx = suspicion_of(str_of(x, "Suspicion")), sy = suspicion_of(str_of(y, "Suspicion"));
+	enum sn_suspicion sx = suspicion_of(sn_report_str(x, "Suspicion")), sy = suspicion_of(sn_report_str(y, "Suspicion"));
 	if (sx != sy)
 		return sx > sy ? -1 : 1;
-	uint64_t cx = uint_of(x, "ConnectionCount"), cy = uint_of(y, "ConnectionCount");
+	uint64_t cx = sn_report_uint(x, "ConnectionCount"), cy = sn_report_uint(y, "ConnectionCount");
 	if (cx != cy)
 		return cx > cy ? -1 : 1;
-	int c = strcmp(str_of(x, "FirstSeen"), str_of(y, "FirstSeen"));
+	int c = strcmp(sn_report_str(x, "FirstSeen"), sn_report_str(y, "FirstSeen"));
 	if (c)
 		return c;
 	char kx[1024], ky[1024];
@@ -553,19 +557,7 @@ static int cmp_rows(const void *a, const void *b)
 
 static void sort_rows(json_t *rows)
 {
-	size_t n = json_array_size(rows);
-	if (n < 2)
-		return;
-	json_t **v = malloc(n * sizeof *v);
-	if (!v)
-		return;
-	for (size_t i = 0; i < n; i++)
-		v[i] = json_incref(json_array_get(rows, i));
-	qsort(v, n, sizeof *v, cmp_rows);
-	json_array_clear(rows);
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(rows, v[i]);
-	free(v);
+	sn_report_sort(rows, cmp_rows);
 }
 
 /* ---- table, CSV, JSON -------------------------------------------------- */

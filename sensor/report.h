@@ -15,6 +15,7 @@
 #define SN_REPORT_H
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "../dissectors/dissector.h"
@@ -27,6 +28,14 @@ int sn_report_main(int argc, char **argv);
  * and Users, then every `details` key of meta_fields.h.
  */
 void sn_report_meta_from(struct sn_meta *m, json_t *ev, enum sn_proto proto);
+
+/* Shared readers of event fields: a string ("" when absent), a count (0). */
+const char *sn_report_str(json_t *o, const char *k);
+uint64_t sn_report_uint(json_t *o, const char *k);
+/* "2026-11-28T01:02:03.123456Z" -> microseconds since the epoch; 0 if not that. */
+uint64_t sn_report_time_us(const char *iso);
+/* Sorts a JSON array in place by cmp over its elements (json_t *const *). */
+void sn_report_sort(json_t *arr, int (*cmp)(const void *, const void *));
 
 /*
  * The HTML page: the sortable table, a timeline of connections per group,

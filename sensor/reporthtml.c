@@ -48,29 +48,9 @@ static void html(FILE *out, const char *s)
 	free(e);
 }
 
-static const char *str(json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : "";
-}
-
-static uint64_t num(json_t *o, const char *k)
-{
-	json_int_t v = json_integer_value(json_object_get(o, k));
-	return v > 0 ? (uint64_t)v : 0;
-}
-
 static double seconds(const char *iso)
 {
-	struct tm tm;
-	memset(&tm, 0, sizeof tm);
-	unsigned us = 0;
-	if (sscanf(iso, "%4d-%2d-%2dT%2d:%2d:%2d.%6uZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &us) != 7)
-		return 0;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return (double)timegm(&tm) + us / 1e6;
+	return (double)sn_report_time_us(iso) / 1e6;
 }
 
 static void join(FILE *out, json_t *arr, const char *sep, const char *empty)
@@ -89,11 +69,11 @@ static void join(FILE *out, json_t *arr, const char *sep, const char *empty)
 /* "src → dest:port PROTO" */
 static void label(FILE *out, json_t *row)
 {
-	html(out, str(row, "src_ip"));
+	html(out, sn_report_str(row, "src_ip"));
 	fputs(" \xe2\x86\x92 ", out);
-	html(out, str(row, "dest_ip"));
-	fprintf(out, ":%" PRIu64 " ", num(row, "dest_port"));
-	html(out, str(row, "Protocol"));
+	html(out, sn_report_str(row, "dest_ip"));
+	fprintf(out, ":%" PRIu64 " ", sn_report_uint(row, "dest_port"));
+	html(out, sn_report_str(row, "Protocol"));
 }
 
 static const char *const cols[] = {
@@ -113,7 +93,7 @@ static void table(FILE *out, json_t *rows)
 	size_t i;
 	json_t *row;
 	json_array_foreach(rows, i, row) {
-		fprintf(out, "<tr class=\"group %s\" id=\"group-%zu\">", str(row, "Suspicion")[0] == 'h' ? "high" : "medium", i + 1);
+		fprintf(out, "<tr class=\"group %s\" id=\"group-%zu\">", sn_report_str(row, "Suspicion")[0] == 'h' ? "high" : "medium", i + 1);
 		for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
 			json_t *v = json_object_get(row, cols[c]);
 			fputs(json_is_integer(v) ? "<td class=\"num\">" : "<td>", out);
@@ -161,7 +141,7 @@ static void timeline(FILE *out, json_t *rows)
 		     "<svg id=\"timeline\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" "
 		     "width=\"%d\" height=\"%zu\" role=\"img\">\n", W_LABEL + W_PLOT + 120, n * ROW_H + 12);
 	json_array_foreach(rows, i, row) {
-		double t0 = seconds(str(row, "FirstSeen")), t1 = seconds(str(row, "LastSeen"));
+		double t0 = seconds(sn_report_str(row, "FirstSeen")), t1 = seconds(sn_report_str(row, "LastSeen"));
 		double span = t1 > t0 ? t1 - t0 : 1;
 		double y = (double)i * ROW_H + 6;
 		fprintf(out, "<text x=\"4\" y=\"%.0f\" class=\"lbl\">", y + 13);
@@ -170,18 +150,18 @@ static void timeline(FILE *out, json_t *rows)
 		fprintf(out, "<line x1=\"%d\" x2=\"%d\" y1=\"%.0f\" y2=\"%.0f\" class=\"grid\"/>\n", W_LABEL,
 			W_LABEL + W_PLOT, y + 9, y + 9);
 		json_array_foreach(json_object_get(row, "connections"), j, c) {
-			double a = seconds(str(c, "FirstSeen")) - t0, b = seconds(str(c, "LastSeen")) - t0;
+			double a = seconds(sn_report_str(c, "FirstSeen")) - t0, b = seconds(sn_report_str(c, "LastSeen")) - t0;
 			double x = W_LABEL + a / span * (W_PLOT - 4), w = (b - a) / span * (W_PLOT - 4);
-			int s = sensor_index(sensors, str(c, "sensor"));
+			int s = sensor_index(sensors, sn_report_str(c, "sensor"));
 			fprintf(out, "<rect class=\"conn\" x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" height=\"14\" fill=\"%s\">"
 				     "<title>", x, y + 2, w < 4 ? 4 : w, palette[(size_t)s % 8]);
-			html(out, str(c, "sensor"));
+			html(out, sn_report_str(c, "sensor"));
 			fputs(": ", out);
-			html(out, str(c, "FirstSeen"));
+			html(out, sn_report_str(c, "FirstSeen"));
 			fputs(" \xe2\x80\x93 ", out);
-			html(out, str(c, "LastSeen"));
+			html(out, sn_report_str(c, "LastSeen"));
 			fprintf(out, ", %" PRIu64 " B sent, %" PRIu64 " B received</title></rect>\n",
-				num(c, "BytesSent"), num(c, "BytesReceived"));
+				sn_report_uint(c, "BytesSent"), sn_report_uint(c, "BytesReceived"));
 		}
 		fprintf(out, "<text x=\"%d\" y=\"%.0f\" class=\"axis\">%.3f s</text>\n", W_LABEL + W_PLOT + 8,
 			y + 13, t1 - t0);
@@ -202,7 +182,7 @@ static void bytes_chart(FILE *out, json_t *rows)
 	size_t i;
 	json_t *row;
 	json_array_foreach(rows, i, row) {
-		uint64_t t = num(row, "BytesSent") + num(row, "BytesReceived");
+		uint64_t t = sn_report_uint(row, "BytesSent") + sn_report_uint(row, "BytesReceived");
 		if (t > max)
 			max = t;
 	}
@@ -211,7 +191,7 @@ static void bytes_chart(FILE *out, json_t *rows)
 		     "width=\"%d\" height=\"%zu\" role=\"img\">\n", W_LABEL + W_PLOT + 120, n * ROW_H + 20);
 	json_array_foreach(rows, i, row) {
 		double y = (double)i * ROW_H + 6;
-		uint64_t s = num(row, "BytesSent"), r = num(row, "BytesReceived");
+		uint64_t s = sn_report_uint(row, "BytesSent"), r = sn_report_uint(row, "BytesReceived");
 		double ws = (double)s / (double)max * W_PLOT, wr = (double)r / (double)max * W_PLOT;
 		fprintf(out, "<text x=\"4\" y=\"%.0f\" class=\"lbl\">", y + 13);
 		label(out, row);
@@ -235,7 +215,7 @@ static void reasons(FILE *out, json_t *rows)
 		fprintf(out, "<section class=\"why\" id=\"why-%zu\"><h3>", i + 1);
 		label(out, row);
 		fputs(" &mdash; ", out);
-		html(out, str(row, "Suspicion"));
+		html(out, sn_report_str(row, "Suspicion"));
 		fputs("</h3>\n<ul>\n", out);
 		json_array_foreach(json_object_get(row, "reasons"), j, x) {
 			fputs("<li>", out);
