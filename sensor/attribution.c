@@ -33,7 +33,7 @@
 #define SN_ATTR_SLOTS 1024
 #define SN_ATTR_QUEUE 64
 #define SN_ATTR_INODES 256
-#define SN_ATTR_MAX_PROCS 65536 /* /proc entries looked at per scan, at most */
+#define SN_ATTR_MAX_PROCS 32768 /* processes looked at per scan, at most */
 
 enum slot_state { SLOT_FREE = 0, SLOT_PENDING, SLOT_DONE, SLOT_MISS };
 
@@ -44,6 +44,7 @@ struct tuple {
 
 struct slot {
 	enum slot_state state;
+	bool retried;              /* a miss was looked up once more, at the report */
 	struct tuple key;
 	struct sn_attr_result res;
 };
@@ -177,37 +178,43 @@ static bool holds_inode(const char *pid, const char *want)
 
 enum scan_result { SCAN_FOUND, SCAN_NONE, SCAN_BUDGET };
 
-/* Walks /proc for the process holding the inode; uid_only: that uid's first. */
-static enum scan_result scan_proc(uint64_t inode, uint32_t uid, bool uid_only, uint64_t deadline_us,
-				  uint32_t *pid_out)
+static int by_pid_desc(const void *x, const void *y)
 {
-	char want[40];
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	return a < b ? 1 : a > b ? -1 : 0;
+}
+
+/*
+ * Walks /proc for the process holding the inode, newest (highest) pid
+ * first: a short-lived client was forked just before it connected, so it
+ * is found before it exits.
+ */
+static enum scan_result scan_proc(uint64_t inode, uint64_t deadline_us, uint32_t *pid_out)
+{
+	static _Thread_local uint32_t pids[SN_ATTR_MAX_PROCS];
+	char want[40], name[16];
+	size_t n = 0;
+
 	snprintf(want, sizeof want, "socket:[%llu]", (unsigned long long)inode);
 	DIR *d = opendir("/proc");
 	if (!d)
 		return SCAN_NONE;
-	enum scan_result r = SCAN_NONE;
 	struct dirent *e;
-	for (uint32_t seen = 0; r == SCAN_NONE && seen < SN_ATTR_MAX_PROCS && (e = readdir(d)) != NULL;
-	     seen++) {
-		if (e->d_name[0] < '1' || e->d_name[0] > '9')
-			continue;
-		if (mono_us() > deadline_us) {
-			r = SCAN_BUDGET;
-			break;
-		}
-		if (uid_only) {
-			struct stat st;
-			if (fstatat(dirfd(d), e->d_name, &st, 0) != 0 || st.st_uid != uid)
-				continue;
-		}
-		if (holds_inode(e->d_name, want)) {
-			*pid_out = (uint32_t)strtoul(e->d_name, NULL, 10);
-			r = SCAN_FOUND;
+	while (n < SN_ATTR_MAX_PROCS && (e = readdir(d)) != NULL)
+		if (e->d_name[0] >= '1' && e->d_name[0] <= '9')
+			pids[n++] = (uint32_t)strtoul(e->d_name, NULL, 10);
+	closedir(d);
+	qsort(pids, n, sizeof pids[0], by_pid_desc);
+	for (size_t i = 0; i < n; i++) {
+		if (mono_us() > deadline_us)
+			return SCAN_BUDGET;
+		snprintf(name, sizeof name, "%u", pids[i]);
+		if (holds_inode(name, want)) {
+			*pid_out = pids[i];
+			return SCAN_FOUND;
 		}
 	}
-	closedir(d);
-	return r;
+	return SCAN_NONE;
 }
 
 static void read_small(const char *path, char *out, size_t cap)
@@ -266,9 +273,7 @@ static uint64_t *lookup(struct sn_attr *a, const struct tuple *t, uint32_t budge
 			return NULL;
 		}
 	}
-	enum scan_result r = scan_proc(inode, uid, true, deadline, &pid);
-	if (r == SCAN_NONE)
-		r = scan_proc(inode, uid, false, deadline, &pid);
+	enum scan_result r = scan_proc(inode, deadline, &pid);
 	if (r == SCAN_BUDGET)
 		return a ? &a->st.miss_budget : &dummy;
 	if (r != SCAN_FOUND || !describe(pid, uid, out))
@@ -386,16 +391,23 @@ void sn_attr_destroy(struct sn_attr *a)
 	free(a);
 }
 
-/* Under the lock: (re)start the lookup of t in its slot; false when the queue is full. */
-static bool ask(struct sn_attr *a, const struct tuple *t, uint32_t idx)
+/*
+ * Under the lock: (re)start the lookup of t in its slot; false when the
+ * queue is full.  retry: a miss of the same connection is looked up once
+ * more (the report comes later than the SYN; a lookup at the SYN can miss
+ * a socket that is still being set up).
+ */
+static bool ask(struct sn_attr *a, const struct tuple *t, uint32_t idx, bool retry)
 {
 	struct slot *s = &a->slots[idx];
-	if (s->state != SLOT_FREE && tuple_eq(&s->key, t))
+	bool same = s->state != SLOT_FREE && tuple_eq(&s->key, t);
+	if (same && !(retry && s->state == SLOT_MISS && !s->retried))
 		return true; /* asked already */
 	if (a->q_len == SN_ATTR_QUEUE) {
 		a->st.queue_full++;
 		return false;
 	}
+	s->retried = same;
 	s->state = SLOT_PENDING;
 	s->key = *t;
 	a->queue[(a->q_head + a->q_len) % SN_ATTR_QUEUE] = idx;
@@ -412,7 +424,7 @@ void sn_attr_request(struct sn_attr *a, const struct sn_addr *client, uint16_t c
 	uint32_t idx = slot_of(a, &t);
 
 	pthread_mutex_lock(&a->mu);
-	ask(a, &t, idx);
+	ask(a, &t, idx, false);
 	pthread_mutex_unlock(&a->mu);
 }
 
@@ -431,7 +443,7 @@ bool sn_attr_get(struct sn_attr *a, const struct sn_addr *client, uint16_t cport
 	until.tv_nsec = (long)(ns % 1000000000u);
 
 	pthread_mutex_lock(&a->mu);
-	if (ask(a, &t, idx)) {
+	if (ask(a, &t, idx, true)) {
 		while (s->state == SLOT_PENDING && tuple_eq(&s->key, &t))
 			if (pthread_cond_timedwait(&a->done, &a->mu, &until) == ETIMEDOUT)
 				break;

@@ -4,8 +4,8 @@
  * When the sensor captures on the host where the client runs, the socket
  * behind a connection is found with netlink sock_diag (INET_DIAG, exact
  * lookup by the 4-tuple, IPv4 and IPv6, also a v4-mapped IPv6 socket) and
- * the process holding that socket inode by a scan of /proc/PID/fd, first
- * over the processes of the socket's uid.  Lookups run in a helper thread:
+ * the process holding that socket inode by a scan of /proc/PID/fd, newest
+ * process first.  Lookups run in a helper thread:
  * capture workers only ask (sn_attr_request, at a connection's first SYN,
  * before a short-lived client can exit), the aggregator collects the
  * answer when the connection is reported (sn_attr_get, waiting at most the
