@@ -11,6 +11,9 @@
 #   flood.pcap  2M half-open SYNs with a few hundred pub/sub connections
 #               hidden inside
 #
+# Then bench/live.sh: the live daemon's highest lossless packet rate on a
+# veth pair in a network namespace, beside tcpdump's (root, trafgen).
+#
 # First, bench/hashflood.c: 100,000 groups and replay-table rows from
 # sources crafted to collide under an unkeyed hash against 100,000
 # ordinary ones (fails above a ratio of 2).
@@ -63,6 +66,16 @@ $MAKE --no-print-directory "$DIR/hashflood"
 "$PYTHON" bench/measure.py --sensor ./pubsub-sensor --bare "$DIR/bare" --config bench/bench.yaml \
 	--dir "$DIR" --runs "$RUNS" --results "$DIR/results.md" \
 	"$DIR/mix.pcap:$DIR/mix.tsv" "$DIR/flood.pcap:$DIR/flood.tsv" || status=$?
+
+# Live: the daemon's lossless packet rate beside tcpdump's (bench/live.sh;
+# a network namespace, so under the shared lock; skipped without root).
+echo "bench: live capture rates (waiting for /tmp/pubsub-live.lock)"
+if flock -w 900 /tmp/pubsub-live.lock sh bench/live.sh ./pubsub-sensor "$DIR/live.md"; then
+	[ -f "$DIR/live.md" ] && printf '\n## Live capture\n\n' >>"$DIR/results.md" &&
+		cat "$DIR/live.md" >>"$DIR/results.md"
+else
+	status=1
+fi
 
 elapsed=$(( $(date +%s) - started ))
 printf '\n_make bench took %s s (%s runs per program and file)._\n' "$elapsed" "$RUNS" \

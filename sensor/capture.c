@@ -5,8 +5,8 @@
  * file or interface, the cause, and where there is one, the fix.  Offline
  * files can be read through a large stdio buffer (struct sn_capture_file)
  * so that a replay is not dominated by small read(2) calls.  Live
- * handles are non-blocking (the daemon polls their descriptor), in immediate
- * mode with a 100 ms timeout, and may join a Linux PACKET_FANOUT group so
+ * handles are non-blocking (the daemon polls their descriptor), in block
+ * mode (TPACKET_V3) with a 5 ms block timeout, and may join a Linux PACKET_FANOUT group so
  * that several workers each see whole connections.
  */
 #include "capture.h"
@@ -27,7 +27,14 @@
 
 _Static_assert(SN_CAPTURE_READ_BUFFER >= SN_PCAPREAD_BLOCK, "the read buffer holds a block");
 
-#define SN_CAPTURE_TIMEOUT_MS 100
+/*
+ * Live handles are not in immediate mode: libpcap then uses TPACKET_V3
+ * blocks, which the kernel hands over when full or SN_CAPTURE_TIMEOUT_MS
+ * after their first packet, one wakeup per block instead of per packet,
+ * and which hold packets at their own size rather than in snaplen-sized
+ * frames.  A packet waits at most that long before it is read.
+ */
+#define SN_CAPTURE_TIMEOUT_MS 5
 #define SN_SUPPORTED_LINKTYPES "EN10MB, LINUX_SLL, LINUX_SLL2, NULL, LOOP, RAW, IPV4, IPV6"
 
 /* How a source is named in messages: the path quoted, or standard input. */
@@ -211,7 +218,7 @@ static int set_options(pcap_t *p, const struct sn_live_options *o)
 	if (pcap_set_snaplen(p, clamp_int(o->snaplen ? o->snaplen : 65535)) != 0 ||
 	    pcap_set_promisc(p, o->promiscuous ? 1 : 0) != 0 ||
 	    pcap_set_timeout(p, SN_CAPTURE_TIMEOUT_MS) != 0 ||
-	    pcap_set_immediate_mode(p, 1) != 0)
+	    pcap_set_immediate_mode(p, 0) != 0)
 		return -EINVAL;
 	if (o->buffer_mib > 0 &&
 	    pcap_set_buffer_size(p, clamp_int((uint64_t)o->buffer_mib << 20)) != 0)

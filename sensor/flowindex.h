@@ -43,7 +43,7 @@ struct sn_flowindex {
 /* A lookup in progress: candidates come out one at a time. */
 struct sn_flowindex_probe {
 	uint32_t group;
-	uint32_t slot;
+	uint32_t slot;   /* the group's matching slots not yet offered (bit per slot) */
 	uint32_t steps;  /* groups visited, bounded by the group count */
 	uint16_t tag;
 };

@@ -114,6 +114,36 @@ START_TEST(shared_tag_offers_all_candidates)
 }
 END_TEST
 
+/*
+ * Tags are compared four to a word: in a full group, each of the ten slots
+ * is offered for its own tag only, whatever tags its neighbours hold (tags
+ * one bit apart at the top and bottom of the lane, all-ones, and one equal
+ * to a lane of the overflow count that follows the tags).
+ */
+START_TEST(every_slot_matches_only_its_tag)
+{
+	static const uint16_t tags[SN_FLOWINDEX_SLOTS] = { 0x0001, 0x8001, 0x7fff, 0xffff, 0x8000,
+							   0x0100, 0x0101, 0xfffe, 0x4000, 0x0003 };
+	struct sn_flowindex x;
+	uint32_t c[16];
+	ck_assert_int_eq(sn_flowindex_init(&x, 64), 0);
+	for (uint32_t s = 0; s < SN_FLOWINDEX_SLOTS; s++)
+		ck_assert_int_eq(sn_flowindex_insert(&x, H(5, tags[s]), 100 + s), 0);
+	/* three more spill into group 6 and make group 5's overflow 3 */
+	for (uint32_t s = 0; s < 3; s++)
+		ck_assert_int_eq(sn_flowindex_insert(&x, H(5, 0x0200), 200 + s), 0);
+	ck_assert_uint_eq(x.groups[5].overflow, 3);
+	for (uint32_t s = 0; s < SN_FLOWINDEX_SLOTS; s++) {
+		ck_assert_uint_eq(candidates(&x, H(5, tags[s]), c, 16), 1);
+		ck_assert_uint_eq(c[0], 100 + s);
+	}
+	ck_assert_uint_eq(candidates(&x, H(5, 0x0200), c, 16), 3);
+	ck_assert_uint_eq(candidates(&x, H(5, 0x0002), c, 16), 0);
+	ck_assert_uint_eq(candidates(&x, H(5, 0x0004), c, 16), 0);
+	sn_flowindex_free(&x);
+}
+END_TEST
+
 /* 25 keys with one home group spill over two more; removal undoes the counts. */
 START_TEST(overflow_spills_and_recovers)
 {
@@ -261,6 +291,7 @@ Suite *flowindex_suite(void)
 	tcase_add_test(t, init_sizes);
 	tcase_add_test(t, insert_find_remove);
 	tcase_add_test(t, tag_zero_is_not_empty);
+	tcase_add_test(t, every_slot_matches_only_its_tag);
 	tcase_add_test(t, shared_tag_offers_all_candidates);
 	tcase_add_test(t, overflow_spills_and_recovers);
 	tcase_add_test(t, overflow_wraps_around);
