@@ -74,7 +74,7 @@ fi
 # meta-test are left out: valgrind cannot run an ASan binary, the package
 # holds the normal build, the soak measures the normal build's memory, and
 # the stand-in test checks the test scripts, not the build.
-for t in golden cli aggregate intel attribution install flowtable bytes decode evasion demo splunk syslog report malformed snaplen standin valgrind live workers tunnels faults soak packaging; do
+for t in golden cli aggregate intel attribution install flowtable bytes decode evasion demo splunk syslog report malformed snaplen standin valgrind live websocket workers tunnels faults soak packaging; do
 	case $t in
 	golden) cmd="/usr/bin/python3 tests/golden.py --sensor $sensor" ;;
 	*) cmd="sh tests/$t-test.sh $sensor" ;;
