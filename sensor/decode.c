@@ -572,15 +572,25 @@ static bool port_in(uint16_t port, const uint16_t *ports, size_t n)
 
 /*
  * UDP: only VXLAN (RFC 7348) and Geneve (RFC 8926) on their configured
- * destination ports are looked into; anything else is not TCP.
+ * destination ports are looked into, and DNS responses (source port 53)
+ * are handed up for their names; anything else is not TCP.
  */
 static enum sn_decode_rc decode_udp(struct dec *d, struct sn_cursor l4, uint32_t wire)
 {
-	sn_cur_skip(&l4, 2);
+	uint16_t sport = sn_cur_be16(&l4);
 	uint16_t dport = sn_cur_be16(&l4);
 	sn_cur_skip(&l4, 4); /* length, checksum */
 	if (!sn_cur_ok(&l4))
 		return wire < 8 ? fail(d, SN_DERR_UDP_TRUNCATED) : skip(&d->st->not_tcp);
+	if (sport == 53 && !d->sample_only) {
+		struct sn_cursor rest = sn_cur_rest(&l4);
+		d->out->sport = sport;
+		d->out->dport = dport;
+		d->out->payload = rest.p;
+		d->out->payload_len = (uint32_t)sn_cur_remaining(&rest);
+		d->st->not_tcp++;
+		return SN_DECODE_DNS;
+	}
 	const struct sn_decoder *dc = d->dc;
 	bool vxlan = dc ? port_in(dport, dc->vxlan_ports, dc->n_vxlan_ports)
 			: dport == default_vxlan_port;

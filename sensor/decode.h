@@ -142,6 +142,7 @@ enum sn_decode_rc {
 	SN_DECODE_TCP = 0,   /* *out holds a TCP segment */
 	SN_DECODE_SKIP,      /* well formed but not for us (non-TCP, later fragment) */
 	SN_DECODE_ERROR,     /* malformed or truncated: one error counter was bumped */
+	SN_DECODE_DNS,       /* *out holds a UDP datagram from port 53 (payload, src, dst) */
 };
 
 /*

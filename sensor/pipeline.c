@@ -14,6 +14,7 @@
 
 #include "attribution.h"
 #include "clock.h"
+#include "dns.h"
 #include "eventlog.h"
 #include "events.h"
 #include "flow.h"
@@ -37,7 +38,32 @@ struct sn_worker {
 	bool expire_pending;      /* the last pass hit its budget: go on at once */
 	uint8_t port_map[SN_PORT_MAP_SIZE]; /* the flow table reads it */
 	struct sn_attr *attr;     /* host attribution, or NULL */
+	struct sn_dns dns;        /* names from DNS answers seen by this worker */
+	sn_report_fn report;      /* where reports go, after dest_host is stamped */
+	void *report_ctx;
+	struct sn_conn_report stamped;
 };
+
+/*
+ * Reports leave the worker with the server's name from a DNS answer the
+ * client received (dest_host), unless the connection named it itself (TLS
+ * SNI, WebSocket Host, XMPP to: the aggregator prefers those).
+ */
+static void worker_report(void *ctx, const struct sn_conn_report *r)
+{
+	struct sn_worker *w = ctx;
+	const char *name = NULL;
+
+	if (r->dest_host[0] == '\0' && sn_rules_server_name(&r->meta)[0] == '\0')
+		name = sn_dns_name(&w->dns, &r->client, &r->server, r->first_us);
+	if (!name) {
+		w->report(w->report_ctx, r);
+		return;
+	}
+	w->stamped = *r;
+	snprintf(w->stamped.dest_host, sizeof w->stamped.dest_host, "%s", name);
+	w->report(w->report_ctx, &w->stamped);
+}
 
 static void decoder_config_from(struct sn_decoder_config *dc, const struct sn_config *cfg)
 {
@@ -65,6 +91,13 @@ struct sn_worker *sn_worker_create(const struct sn_config *cfg, int linktype,
 		return NULL;
 	}
 	w->linktype = linktype;
+	w->report = report;
+	w->report_ctx = report_ctx;
+	if (sn_dns_init(&w->dns, seed ^ 0x5bd1e9955bd1e995ULL) != 0) {
+		sn_decoder_free(&w->decoder);
+		free(w);
+		return NULL;
+	}
 	sn_port_map_build(w->port_map, cfg);
 	struct sn_flow_config fc = {
 		.max_flows = cfg->tables.max_flows,
@@ -74,11 +107,12 @@ struct sn_worker *sn_worker_create(const struct sn_config *cfg, int linktype,
 		.timeout_established_s = cfg->tables.flow_timeout_established,
 		.timeout_closed_s = cfg->tables.flow_timeout_closed,
 		.port_map = w->port_map,
-		.report = report,
-		.report_ctx = report_ctx,
+		.report = worker_report,
+		.report_ctx = w,
 	};
 	w->flows = sn_flow_table_create(&fc, seed);
 	if (!w->flows) {
+		sn_dns_free(&w->dns);
 		sn_decoder_free(&w->decoder);
 		free(w);
 		return NULL;
@@ -91,6 +125,7 @@ void sn_worker_destroy(struct sn_worker *w)
 	if (!w)
 		return;
 	sn_flow_table_destroy(w->flows);
+	sn_dns_free(&w->dns);
 	sn_decoder_free(&w->decoder);
 	free(w);
 }
@@ -168,10 +203,13 @@ void sn_worker_packet(struct sn_worker *w, const uint8_t *frame, uint32_t caplen
 {
 	struct sn_packet pkt;
 	sn_worker_advance(w, ts_us);
-	if (sn_decode_frame(&w->decoder, w->linktype, frame, caplen, wirelen, ts_us, &pkt,
-			    &w->decode) == SN_DECODE_TCP) {
+	enum sn_decode_rc rc = sn_decode_frame(&w->decoder, w->linktype, frame, caplen, wirelen,
+					       ts_us, &pkt, &w->decode);
+	if (rc == SN_DECODE_TCP) {
 		attribute_syn(w, &pkt);
 		sn_flow_table_process(w->flows, &pkt);
+	} else if (rc == SN_DECODE_DNS) {
+		sn_dns_response(&w->dns, &pkt.dst, pkt.payload, pkt.payload_len, ts_us);
 	}
 }
 
@@ -179,8 +217,11 @@ void sn_worker_prepare(struct sn_worker *w, const uint8_t *frame, uint32_t caple
 		       uint32_t wirelen, uint64_t ts_us, struct sn_worker_pending *p)
 {
 	p->ts_us = ts_us;
-	p->tcp = sn_decode_frame(&w->decoder, w->linktype, frame, caplen, wirelen, ts_us, &p->pkt,
-				 &w->decode) == SN_DECODE_TCP;
+	enum sn_decode_rc rc = sn_decode_frame(&w->decoder, w->linktype, frame, caplen, wirelen,
+					       ts_us, &p->pkt, &w->decode);
+	p->tcp = rc == SN_DECODE_TCP;
+	if (rc == SN_DECODE_DNS) /* names first: the connection to the address follows */
+		sn_dns_response(&w->dns, &p->pkt.dst, p->pkt.payload, p->pkt.payload_len, ts_us);
 	p->hash = p->tcp ? sn_flow_table_hint(w->flows, &p->pkt) : 0;
 }
 

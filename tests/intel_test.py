@@ -103,7 +103,7 @@ def mqtt_publish(topic, payload):
 CONNACK = b"\x20\x02\x00\x00"
 
 
-def mqtt_conns(starts, client="10.0.0.5", server="10.0.0.9", port=1883, request=None):
+def mqtt_conns(starts, client="10.0.0.5", server="10.0.0.9", port=1883, request=None):  # noqa
     pkts = []
     for i, t in enumerate(starts):
         pkts += gen_pcap.conversation(t, client, server, 40000 + i, port,
@@ -219,6 +219,61 @@ def test_public_broker():
           json.dumps(s)[:400])
 
 
+# --- the broker's name from DNS answers seen on the wire ---
+
+def dns_name(name):
+    return b"".join(bytes([len(x)]) + x.encode() for x in name.split(".")) + b"\0"
+
+
+def dns_response(qname, cname, addr, ttl):
+    """A response: qname CNAME cname (compressed pointer to the question), cname A addr."""
+    hdr = struct.pack("!HHHHHH", 0x1234, 0x8180, 1, 2, 0, 0)
+    q = dns_name(qname) + struct.pack("!HH", 1, 1)
+    target = dns_name(cname)
+    a1 = b"\xc0\x0c" + struct.pack("!HHIH", 5, 1, ttl, len(target)) + target
+    cname_at = 12 + len(q) + 12  # where the CNAME's target name starts
+    a2 = struct.pack("!H", 0xc000 | cname_at) + struct.pack("!HHIH", 1, 1, ttl, 4) + \
+        bytes(int(x) for x in addr.split("."))
+    return hdr + q + a1 + a2
+
+
+def udp_frame(src, dst, sport, dport, payload):
+    s, d = gen_pcap._ip4(src), gen_pcap._ip4(dst)
+    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, s, d)
+    ip = ip[:10] + struct.pack("!H", gen_pcap._csum(ip)) + ip[12:]
+    return b"\x02\0\0\0\0\x02" + b"\x02\0\0\0\0\x01" + b"\x08\x00" + ip + udp
+
+
+def test_dns_names():
+    resp = dns_response("broker.hivemq.com", "edge.example-cdn.net", "198.51.100.77", 300)
+    pkts = [(T0 - 1, udp_frame("10.0.0.53", "10.0.0.5", 53, 33000, resp))]
+    pkts += mqtt_conns([T0, T0 + 5], server="198.51.100.77")
+    # another client never saw the answer; a connection after the TTL is not named
+    pkts += mqtt_conns([T0 + 10, T0 + 15], client="10.0.0.6", server="198.51.100.77")
+    pkts += mqtt_conns([T0 + 400], server="198.51.100.77", port=1884)
+    cfg = ("sensor_name: dns\nrules:\n  min_connections: 1\nprotocols:\n  mqtt:\n"
+           "    ports: [1883, 1884]\n")
+    ev = replay(cfg, pkts, "dns")
+    s = {(e["src_ip"], e["dest_port"]): e for e in groups(ev, "summary")}
+    g = s.get(("10.0.0.5", 1883), {})
+    check("dns: the client that got the answer: dest_host broker.hivemq.com (through the CNAME)",
+          g.get("dest_host") == "broker.hivemq.com", json.dumps(g)[:400])
+    check("dns: public broker by its DNS name: details.public_broker and the reason",
+          g.get("details", {}).get("public_broker") == "broker.hivemq.com" and
+          "public MQTT broker broker.hivemq.com" in g.get("reasons", []), json.dumps(g)[:400])
+    flows = [e for e in ev if e["event_type"] == "flow" and e["src_ip"] == "10.0.0.5" and
+             e["dest_port"] == 1883]
+    check("dns: its flows carry dest_host", len(flows) == 2 and
+          all(f["dest_host"] == "broker.hivemq.com" for f in flows), json.dumps(flows)[:300])
+    o = s.get(("10.0.0.6", 1883), {})
+    check("dns: another client that saw no answer: dest_host null",
+          o and o.get("dest_host") is None, json.dumps(o)[:300])
+    late = s.get(("10.0.0.5", 1884), {})
+    check("dns: after the record's TTL (300 s): dest_host null",
+          late and late.get("dest_host") is None, json.dumps(late)[:300])
+
+
 # --- allow lists: server name, client id, source network (process: unit tests) ---
 
 def test_allow_lists():
@@ -241,7 +296,8 @@ def test_allow_lists():
               len(groups(ev, "alert")) == 1, json.dumps(groups(ev))[:300])
 
 
-TESTS = [test_beacons, test_command_channels, test_public_broker, test_allow_lists]
+TESTS = [test_beacons, test_command_channels, test_public_broker, test_dns_names,
+         test_allow_lists]
 
 
 def main():
