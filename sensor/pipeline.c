@@ -275,6 +275,10 @@ void sn_worker_counts(const struct sn_worker *w, struct sn_worker_counts *out)
 	out->large_exhausted = fs.large_exhausted;
 	out->checksum_bad = fs.checksum_bad;
 	out->checksum_unproven = fs.checksum_unproven;
+	out->dns_responses = w->dns.st.responses;
+	out->dns_addresses = w->dns.st.addresses;
+	out->dns_malformed = w->dns.st.malformed;
+	out->dns_replaced = w->dns.st.replaced;
 }
 
 void sn_worker_counts_add(struct sn_worker_counts *sum, const struct sn_worker_counts *c)
@@ -311,6 +315,10 @@ void sn_worker_counts_add(struct sn_worker_counts *sum, const struct sn_worker_c
 	sum->large_exhausted += c->large_exhausted;
 	sum->checksum_bad += c->checksum_bad;
 	sum->checksum_unproven += c->checksum_unproven;
+	sum->dns_responses += c->dns_responses;
+	sum->dns_addresses += c->dns_addresses;
+	sum->dns_malformed += c->dns_malformed;
+	sum->dns_replaced += c->dns_replaced;
 }
 
 /* ---- aggregator ------------------------------------------------------- */
@@ -674,6 +682,7 @@ void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_
 		"tcp_checksum_unproven",
 		"attribution_found", "attribution_miss_socket", "attribution_miss_process",
 		"attribution_miss_budget", "attribution_miss_late", "attribution_queue_full",
+		"dns_responses", "dns_addresses", "dns_malformed", "dns_replaced",
 	};
 	struct sn_attr_stats as;
 	memset(&as, 0, sizeof as);
@@ -692,6 +701,7 @@ void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_
 		c->large_exhausted, c->checksum_unproven,
 		as.found, as.miss_socket, as.miss_process, as.miss_budget, as.miss_late,
 		as.queue_full,
+		c->dns_responses, c->dns_addresses, c->dns_malformed, c->dns_replaced,
 	};
 	_Static_assert(sizeof names / sizeof names[0] == sizeof values / sizeof values[0],
 		       "one name per counter");

@@ -269,6 +269,11 @@ def test_dns_names():
     o = s.get(("10.0.0.6", 1883), {})
     check("dns: another client that saw no answer: dest_host null",
           o and o.get("dest_host") is None, json.dumps(o)[:300])
+    st = [e for e in ev if e["event_type"] == "stats"]
+    c = st[-1].get("counters", {}) if st else {}
+    check("dns: stats count one response, one address, nothing malformed",
+          c.get("dns_responses") == 1 and c.get("dns_addresses") == 1 and
+          c.get("dns_malformed") == 0, json.dumps(c)[:400])
     late = s.get(("10.0.0.5", 1884), {})
     check("dns: after the record's TTL (300 s): dest_host null",
           late and late.get("dest_host") is None, json.dumps(late)[:300])
