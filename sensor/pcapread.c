@@ -6,35 +6,44 @@
 
 #include <string.h>
 
-#include "cursor.h"
-
 #define SN_REC_HEADER 16u
 
 _Static_assert(SN_PCAPREAD_MAX_CAPLEN + SN_REC_HEADER <= SN_PCAPREAD_BLOCK,
 	       "a whole record fits in a block");
 
+/*
+ * A 32-bit field of the file or record header (not packet bytes: these
+ * are checked to be in the block before they are read), in the file's
+ * byte order.
+ */
 static uint32_t field(const struct sn_pcapread *r, const uint8_t *p)
 {
-	struct sn_cursor c = sn_cur_make(p, 4);
-	return r->swapped ? sn_cur_be32(&c) : sn_cur_le32(&c);
+	uint32_t v;
+	memcpy(&v, p, sizeof v);
+	return r->swapped ? __builtin_bswap32(v) : v;
 }
 
 bool sn_pcapread_header(struct sn_pcapread *r, const uint8_t *hdr, size_t n)
 {
 	if (n < SN_PCAPREAD_HEADER)
 		return false;
-	struct sn_cursor c = sn_cur_make(hdr, n);
-	uint32_t magic = sn_cur_le32(&c);
+	uint32_t magic;
+	uint16_t major, minor;
+	memcpy(&magic, hdr, sizeof magic);
 	memset(r, 0, sizeof *r);
-	switch (magic) {
+	switch (magic) { /* as the host reads it: the file's order is the host's or the other */
 	case 0xa1b2c3d4u: break;
 	case 0xa1b23c4du: r->nsec = true; break;
 	case 0xd4c3b2a1u: r->swapped = true; break;
 	case 0x4d3cb2a1u: r->swapped = r->nsec = true; break;
 	default: return false;
 	}
-	uint16_t major = r->swapped ? sn_cur_be16(&c) : sn_cur_le16(&c);
-	uint16_t minor = r->swapped ? sn_cur_be16(&c) : sn_cur_le16(&c);
+	memcpy(&major, hdr + 4, sizeof major);
+	memcpy(&minor, hdr + 6, sizeof minor);
+	if (r->swapped) {
+		major = __builtin_bswap16(major);
+		minor = __builtin_bswap16(minor);
+	}
 	if (major != 2 || minor != 4)
 		return false; /* older layouts (lengths swapped): libpcap's own reader */
 	uint32_t snaplen = field(r, hdr + 16);

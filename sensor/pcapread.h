@@ -31,7 +31,7 @@ struct sn_pcapread {
 	uint8_t *buf;      /* SN_PCAPREAD_BLOCK bytes (the caller's) */
 	size_t len, pos;   /* bytes in buf, next record's offset */
 	uint32_t snaplen;  /* the file's, as libpcap sanitises it */
-	bool swapped, nsec, eof;
+	bool swapped, nsec, eof; /* swapped: the file's byte order is not the host's */
 	char err[160];     /* the reason for a -1 from sn_pcapread_next */
 };
 
