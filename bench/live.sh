@@ -1,7 +1,7 @@
 #!/bin/sh
 # live.sh SENSOR - `make bench`'s live part: the highest packet rate at
 # which the daemon loses nothing, beside tcpdump's on the same interface
-# at the same rates (run under /tmp/pubsub-live.lock by bench/run.sh).
+# at the same rates (run by bench/run.sh).
 #
 # A veth pair inside a throw-away network namespace (removed on exit with
 # every device in it; no traffic leaves it).  trafgen (Debian's netsniff-ng)
