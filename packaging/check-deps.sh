@@ -13,7 +13,7 @@ mode=${1:-build}
 build_pkgs="gcc make pkg-config libpcap-dev libuv1-dev libyaml-dev nettle-dev zlib1g-dev libjansson-dev check"
 test_pkgs="python3 python3-jsonschema python3-scapy tcpreplay tcpdump tshark wireshark-common iproute2 netcat-openbsd procps psmisc \
 mosquitto mosquitto-clients prosody rabbitmq-server python3-paho-mqtt python3-stomp python3-pika \
-clang valgrind rsyslog rsyslog-relp chromium"
+clang valgrind rsyslog rsyslog-relp chromium lintian"
 
 case "$mode" in
 build|install) want=$build_pkgs ;;
