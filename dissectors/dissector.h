@@ -174,6 +174,11 @@ struct sn_dissector {
 	const char *alpn[SN_DISS_MAX_NAMES];         /* TLS ALPN names that announce it */
 	const char *ws_protocols[SN_DISS_MAX_NAMES]; /* Sec-WebSocket-Protocol names */
 	const char *in_clear;  /* the reason a payload match gives ("MQTT CONNECT seen in clear") */
+	const char *opening;   /* the bytes a client stream seen from its start can begin
+				  with (Zeek's cheap signature before the analyzer); NULL:
+				  any.  The core answers NO_MATCH for any other first byte
+				  without calling the dissector (test_registry holds the
+				  dissectors to it) */
 };
 
 #define SN_DISS_ENUM(NAME, name) SN_DISS_##NAME,

@@ -29,6 +29,7 @@ static const struct sn_dissector registry[SN_DISS_COUNT] = {
 		.alpn = { "mqtt", "x-amzn-mqtt-ca" },
 		.ws_protocols = { "mqtt", "mqttv3.1", "mqttv3.1.1", "mqttv5" },
 		.in_clear = "MQTT CONNECT seen in clear",
+		.opening = "\x10", /* CONNECT */
 	},
 	[SN_DISS_XMPP] = {
 		.name = "xmpp", .label = "XMPP", .proto = SN_PROTO_XMPP, .dissect = sn_diss_xmpp,
@@ -36,6 +37,7 @@ static const struct sn_dissector registry[SN_DISS_COUNT] = {
 		.alpn = { "xmpp-client", "xmpp-server" },
 		.ws_protocols = { "xmpp" },
 		.in_clear = "XMPP stream header seen in clear",
+		.opening = "<\xEF \t\r\n", /* a prolog or a start tag */
 	},
 	[SN_DISS_AMQP] = {
 		.name = "amqp", .label = "AMQP", .proto = SN_PROTO_AMQP, .dissect = sn_diss_amqp,
@@ -43,6 +45,7 @@ static const struct sn_dissector registry[SN_DISS_COUNT] = {
 		.alpn = { "amqp" },
 		.ws_protocols = { "amqp" },
 		.in_clear = "AMQP protocol header seen in clear",
+		.opening = "A", /* "AMQP" */
 	},
 	[SN_DISS_STOMP] = {
 		.name = "stomp", .label = "STOMP", .proto = SN_PROTO_STOMP, .dissect = sn_diss_stomp,
@@ -50,8 +53,10 @@ static const struct sn_dissector registry[SN_DISS_COUNT] = {
 		.alpn = { "stomp" },
 		.ws_protocols = { "v10.stomp", "v11.stomp", "v12.stomp", "stomp" },
 		.in_clear = "STOMP CONNECT frame seen in clear",
+		.opening = "CS\r\n", /* CONNECT, STOMP or heart-beats */
 	},
-	[SN_DISS_TLS] = { .name = "tls", .proto = SN_PROTO_NONE, .dissect = sn_diss_tls },
+	[SN_DISS_TLS] = { .name = "tls", .proto = SN_PROTO_NONE, .dissect = sn_diss_tls,
+			  .opening = "\x16" /* a handshake record */ },
 };
 
 const struct sn_dissector *sn_dissector_get(enum sn_dissector_id id)

@@ -48,6 +48,14 @@ void sn_detect_ctx_destroy(struct sn_detect_ctx *ctx)
 	free(ctx);
 }
 
+/* False when a stream seen from its start begins with a byte d's opening never has. */
+static bool could_open(const struct sn_dissector *d, const struct sn_stream *s)
+{
+	if (!d->opening || !s->client_at_start || s->client_len == 0)
+		return true;
+	return memchr(d->opening, s->client[0], strlen(d->opening)) != NULL;
+}
+
 /* Runs one dissector unless it already refused; NO_MATCH is remembered in *excluded. */
 static enum sn_verdict try_dissector(uint8_t *excluded, int id, const struct sn_stream *s,
 				     struct sn_meta *meta)
@@ -55,6 +63,11 @@ static enum sn_verdict try_dissector(uint8_t *excluded, int id, const struct sn_
 	const struct sn_dissector *d = sn_dissector_get((enum sn_dissector_id)id);
 	if ((*excluded & (1u << id)) || !d || !d->dissect)
 		return SN_NO_MATCH;
+	if (!could_open(d, s)) {
+		/* the first byte rules it out: no call, and no 5 KB meta to clear */
+		*excluded = (uint8_t)(*excluded | (1u << id));
+		return SN_NO_MATCH;
+	}
 	memset(meta, 0, sizeof *meta);
 	enum sn_verdict v = d->dissect(s, meta);
 	if (v == SN_NO_MATCH)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dissector.h"
+#include "testutil.h"
 
 /* ---- table ---- */
 
@@ -339,6 +340,52 @@ START_TEST(b64_no_terminator_needed)
 }
 END_TEST
 
+/*
+ * A dissector's `opening` is a promise the core relies on to skip calling
+ * it: a client stream seen from its start whose first byte is not in the
+ * opening is never this protocol.  For every such byte, followed by the
+ * rest of a valid opening and by random bytes, the dissector itself says
+ * NO_MATCH, final or not.
+ */
+START_TEST(opening_bytes_are_the_dissectors_own)
+{
+	static const char *tails[] = {
+		"\x11\x00\x04MQTT\x04\x02\x00\x3c\x00\x05ws-c2", "MQP\x00\x00\x09\x01",
+		"?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams'>",
+		"stream:stream xmlns:stream='http://etherx.jabber.org/streams'>",
+		"ONNECT\nlogin:x\n\n", "TOMP\nhost:/\n\n", "\x03\x01\x00\x05\x01\x00\x00\x01\x03",
+	};
+	uint64_t x = 0x2545f4914f6cdd1dULL;
+	for (int id = 0; id < SN_DISS_COUNT; id++) {
+		const struct sn_dissector *d = sn_dissector_get((enum sn_dissector_id)id);
+		ck_assert_ptr_nonnull(d->opening);
+		for (unsigned b = 0; b < 256; b++) {
+			if (memchr(d->opening, (int)b, strlen(d->opening)))
+				continue;
+			uint8_t buf[160];
+			for (size_t t = 0; t < sizeof tails / sizeof tails[0] + 4; t++) {
+				size_t n = 1;
+				buf[0] = (uint8_t)b;
+				if (t < sizeof tails / sizeof tails[0]) {
+					memcpy(buf + 1, tails[t], strlen(tails[t]));
+					n += strlen(tails[t]);
+				} else {
+					for (; n < sizeof buf; n++) {
+						x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+						buf[n] = (uint8_t)x;
+					}
+				}
+				struct sn_meta m;
+				for (int final = 0; final < 2; final++)
+					ck_assert_msg(sn_test_dissect(d->dissect, buf, n, NULL, 0, true, final, &m) ==
+							      SN_NO_MATCH,
+						      "%s answered on first byte 0x%02x (tail %zu)", d->name, b, t);
+			}
+		}
+	}
+}
+END_TEST
+
 Suite *registry_suite(void);
 
 Suite *registry_suite(void)
@@ -351,6 +398,7 @@ Suite *registry_suite(void)
 	tcase_add_test(tab, proto_names);
 	tcase_add_test(tab, entry_ports_and_budget);
 	tcase_add_test(tab, entry_carrier_names);
+	tcase_add_test(tab, opening_bytes_are_the_dissectors_own);
 	suite_add_tcase(s, tab);
 
 	TCase *set = tcase_create("meta_set");
