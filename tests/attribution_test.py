@@ -93,19 +93,36 @@ def check_alert(t, label, src, proto, want_name, pid, exe_end):
     return a
 
 
+def short_lived(t, label, argv_of, stdin, proto, name, exe_end, srcs):
+    """A client that may exit before a passive sensor can look it up (the
+    lookup races it: attribution_miss_socket): tried from up to three
+    addresses; one must be named, and no alert may name another process."""
+    for i, src in enumerate(srcs):
+        p = started(argv_of(src), stdin)
+        pid = p.pid
+        finish(p)
+        alerts = t.wait_for(lambda: t.find("alert", src, proto), 3.0)
+        named = alerts and alerts[0]["process_name"] is not None
+        if alerts and alerts[0]["process_name"] not in (None, name):
+            t.check(False, f"{label}: never a wrong process name", alerts[0]["process_name"])
+            return
+        if named or i == len(srcs) - 1:
+            check_alert(t, label, src, proto, name, pid, exe_end)
+            if i:
+                t.notes.append(f"{label}: named on try {i + 1} (the client outran the lookup before)")
+            return
+
+
 def run(t, work):
     msg = "host:root:Linux"
+    time.sleep(1.0)  # the capture settles
     # (a) mosquitto_pub publishing
-    p = started(live_test.pub_argv("127.0.0.21", "c2/beacon", msg))
-    pid = p.pid
-    finish(p)
-    check_alert(t, "(a) mosquitto_pub", "127.0.0.21", "MQTT", "mosquitto_pub", pid, "mosquitto_pub")
+    short_lived(t, "(a) mosquitto_pub", lambda s: live_test.pub_argv(s, "c2/beacon", msg), None,
+                "MQTT", "mosquitto_pub", "mosquitto_pub", ["127.0.0.21", "127.0.0.31", "127.0.0.41"])
     # (b) nc sending an XMPP stream header
-    p = started(live_test.nc_argv("127.0.0.22"), live_test.XMPP_HEADER + "\n")
-    pid = p.pid
-    finish(p)
-    check_alert(t, "(b) nc", "127.0.0.22", "XMPP", "nc", pid, "nc.openbsd" if
-                os.path.realpath(shutil.which("nc") or "").endswith("nc.openbsd") else "nc")
+    short_lived(t, "(b) nc", live_test.nc_argv, live_test.XMPP_HEADER + "\n", "XMPP", "nc",
+                "nc.openbsd" if os.path.realpath(shutil.which("nc") or "").endswith("nc.openbsd")
+                else "nc", ["127.0.0.22", "127.0.0.32", "127.0.0.42"])
     # (c) mosquitto_sub subscribing to c2/commands/#
     p = started(["mosquitto_sub", "-A", "127.0.0.23", "-h", "127.0.0.1", "-p", "1883", "-t",
                  "c2/commands/#", "-C", "1", "-W", "5"])
