@@ -32,7 +32,12 @@ _Static_assert(SN_CAPTURE_READ_BUFFER >= SN_PCAPREAD_BLOCK, "the read buffer hol
  * blocks, which the kernel hands over when full or SN_CAPTURE_TIMEOUT_MS
  * after their first packet, one wakeup per block instead of per packet,
  * and which hold packets at their own size rather than in snaplen-sized
- * frames.  A packet waits at most that long before it is read.
+ * frames.  A packet waits at most that long before it is read.  Host
+ * attribution needs more: it asks the kernel about a connection at its
+ * first SYN, and a short-lived client (mosquitto_pub, nc) has closed its
+ * socket by the time a block is handed over on a quiet link, so with
+ * attribution on the handle is in immediate mode (o->immediate), trading
+ * the block mode's peak rate for naming the process.
  */
 #define SN_CAPTURE_TIMEOUT_MS 5
 #define SN_SUPPORTED_LINKTYPES "EN10MB, LINUX_SLL, LINUX_SLL2, NULL, LOOP, RAW, IPV4, IPV6"
@@ -218,7 +223,7 @@ static int set_options(pcap_t *p, const struct sn_live_options *o)
 	if (pcap_set_snaplen(p, clamp_int(o->snaplen ? o->snaplen : 65535)) != 0 ||
 	    pcap_set_promisc(p, o->promiscuous ? 1 : 0) != 0 ||
 	    pcap_set_timeout(p, SN_CAPTURE_TIMEOUT_MS) != 0 ||
-	    pcap_set_immediate_mode(p, 0) != 0)
+	    pcap_set_immediate_mode(p, o->immediate ? 1 : 0) != 0)
 		return -EINVAL;
 	if (o->buffer_mib > 0 &&
 	    pcap_set_buffer_size(p, clamp_int((uint64_t)o->buffer_mib << 20)) != 0)
@@ -385,6 +390,7 @@ pcap_t *sn_capture_open_interface(const struct sn_config *cfg, const char *inter
 		.buffer_mib = cfg->capture.buffer_mib,
 		.promiscuous = cfg->capture.promiscuous,
 		.fanout_group = fanout_group,
+		.immediate = cfg->capture.immediate,
 	};
 	pcap_t *p = sn_capture_open_live(&lo, err);
 	if (p && !sn_capture_check_linktype(p, interface, err)) {

@@ -25,6 +25,7 @@ struct sn_live_options {
 	uint32_t buffer_mib;
 	bool promiscuous;
 	int fanout_group;        /* >0: join PACKET_FANOUT group (hash, defrag) */
+	bool immediate;          /* each packet at once instead of in TPACKET_V3 blocks */
 };
 
 /* Opens a classic pcap or pcapng file ("-" = standard input). NULL + err. */

@@ -65,6 +65,9 @@ struct sn_config {
 		uint16_t geneve_ports[4]; /* UDP ports decoded as Geneve; default [6081] */
 		size_t n_geneve_ports;
 		int attribution;        /* enum sn_attribution_mode; default auto */
+		bool immediate;         /* not a key: set by the daemon when host attribution
+					   runs, which must see each connection's first SYN
+					   while the client still holds its socket */
 	} capture;
 
 	struct sn_cidr home_networks[SN_CFG_MAX_NETS];

@@ -331,6 +331,7 @@ static int start_workers(struct sn_daemon *d)
 static int setup(struct sn_daemon *d)
 {
 	d->attr = sn_attribution_open(&d->cfg, d->interface, sn_random_seed());
+	d->cfg.capture.immediate = d->attr != NULL; /* capture.c: attribution needs each SYN at once */
 	if (open_captures(d) != 0)
 		return -1;
 	write_pid_file(d->cfg.daemon.pid_file);
