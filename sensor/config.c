@@ -41,7 +41,6 @@ enum key_kind {
 	K_FLUSH,     /* enum sn_flush_policy */
 	K_FACILITY,  /* uint32_t syslog facility code, by name ("local5") */
 	K_TARGET,    /* K_STR holding a syslog target ("", unix:, unix-stream:, udp://, tcp://) */
-	K_REFUTED,   /* enum sn_refuted_policy */
 	K_CIDRS,     /* struct sn_cidr[max_items] + size_t count */
 	K_STRS,      /* char[max_items][SN_CFG_STR] + size_t count */
 	K_PATTERNS,  /* K_STRS whose items must compile as regular expressions */
@@ -94,6 +93,10 @@ static int validate_filter(const char *value, char *msg, size_t cap)
 
 #define KEY_ENUM(n, m, words) \
 	{ .name = n, .kind = K_ENUM, .off = CFG_OFF(m), .names = words, .n_names = ARRAY_SIZE(words) }
+
+/* In enum sn_refuted_policy order; KEY_ENUM stores an int. */
+static const char *const refuted_names[] = { "count", "demote", "ignore" };
+_Static_assert(sizeof(enum sn_refuted_policy) == sizeof(int), "rules.refuted is a KEY_ENUM");
 
 /* In enum sn_checksum_mode order. */
 static const char *const checksum_names[] = { "auto", "yes", "no" };
@@ -154,7 +157,7 @@ static const struct sn_key rules_keys[] = {
 		 rules.n_allow_tls_server_names),
 	KEY_LIST("allow_users", K_STRS, rules.allow_users, rules.n_allow_users),
 	KEY_U32("nonstandard_port_raise", rules.nonstandard_port_raise, 0, 2),
-	{ .name = "refuted", .kind = K_REFUTED, .off = CFG_OFF(rules.refuted) },
+	KEY_ENUM("refuted", rules.refuted, refuted_names), /* enum sn_refuted_policy order */
 	KEY_U32("beacon_min_gaps", rules.beacon_min_gaps, 2, SN_BEACON_STARTS - 1),
 	KEY_U32("beacon_max_jitter_pct", rules.beacon_max_jitter_pct, 0, 100),
 	KEY_U32("beacon_raise", rules.beacon_raise, 0, 2),
@@ -226,7 +229,6 @@ static const struct sn_key top_keys[] = {
 
 static const char *const suspicion_names[] = { "low", "medium", "high" };
 static const char *const flush_names[] = { "every_event", "interval" };
-static const char *const refuted_names[] = { "count", "demote", "ignore" };
 
 /* RFC 5424 facility codes 0..23, by name. */
 static const char *const facility_names[] = {
@@ -687,17 +689,6 @@ static int set_target(struct loader *L, const yaml_node_t *n, const char *path,
 	return 0;
 }
 
-static int set_refuted(struct loader *L, const yaml_node_t *n, const char *path,
-		       const struct sn_key *k)
-{
-	int i = pick_name(n, refuted_names, ARRAY_SIZE(refuted_names));
-
-	if (i < 0)
-		return fail_at(L->err, n->start_mark, "%s: expected count, demote or ignore", path);
-	*(enum sn_refuted_policy *)field(L->cfg, k->off) = (enum sn_refuted_policy)i;
-	return 0;
-}
-
 static int set_enum(struct loader *L, const yaml_node_t *n, const char *path,
 		    const struct sn_key *k)
 {
@@ -920,8 +911,6 @@ static int apply_key(struct loader *L, const yaml_node_t *n, const char *path,
 		return set_facility(L, n, path, k);
 	case K_TARGET:
 		return set_target(L, n, path, k);
-	case K_REFUTED:
-		return set_refuted(L, n, path, k);
 	case K_ENUM:
 		return set_enum(L, n, path, k);
 	default:
@@ -1366,11 +1355,6 @@ static void print_section(FILE *out, const struct sn_config *cfg, const struct s
 		case K_FACILITY:
 			fprintf(out, " %s\n", sn_syslog_facility_name(*(const uint32_t *)p));
 			continue;
-		case K_REFUTED: {
-			size_t v = (size_t)*(const enum sn_refuted_policy *)p;
-			fprintf(out, " %s\n", refuted_names[v < ARRAY_SIZE(refuted_names) ? v : 0]);
-			continue;
-		}
 		case K_ENUM: {
 			int v = *(const int *)p;
 			fprintf(out, " %s\n", v >= 0 && (size_t)v < k->n_names ? k->names[v] : "?");
