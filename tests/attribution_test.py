@@ -95,14 +95,18 @@ def check_alert(t, label, src, proto, want_name, pid, exe_end):
 
 def short_lived(t, label, argv_of, stdin, proto, name, exe_end, srcs):
     """A client that may exit before a passive sensor can look it up (the
-    lookup races it: attribution_miss_socket): tried from up to three
-    addresses; one must be named, and no alert may name another process."""
+    lookup races it: attribution_miss_socket, or an exe link gone while the
+    name was read): tried from up to three addresses; one must be named in
+    full, and no alert may name another process."""
     for i, src in enumerate(srcs):
         p = started(argv_of(src), stdin)
         pid = p.pid
         finish(p)
         alerts = t.wait_for(lambda: t.find("alert", src, proto), 3.0)
-        named = alerts and alerts[0]["process_name"] is not None
+        # named in full: the exe link too (a client exiting during the lookup
+        # can leave its name read and its exe link already gone)
+        named = alerts and alerts[0]["process_name"] is not None and \
+            alerts[0]["details"].get("process_exe")
         if alerts and alerts[0]["process_name"] not in (None, name):
             t.check(False, f"{label}: never a wrong process name", alerts[0]["process_name"])
             return
