@@ -186,15 +186,7 @@ def main():
             t.notes.append("attribution counters: " + ", ".join(
                 f"{k} {v}" for k, v in c.items() if k.startswith("attribution_")))
     finally:
-        if t.proc and t.proc.poll() is None:
-            t.proc.kill()
-        t.stop_brokers()
-        for n in t.notes:
-            print("note:", n)
-        if t.failed:
-            print("sensor stderr:\n" + t.stderr()[-2000:])
-        shutil.rmtree(work, ignore_errors=True)
-        print(f"attribution: {t.passed} passed, {t.failed} failed")
+        live_test.finish(t, work, "attribution")
     return 0 if t.failed == 0 else 1
 
 

@@ -255,6 +255,20 @@ def test_usr1_and_term(t):
     t.check(events and events[-1]["event_type"] == "stats", "SIGTERM: final stats event last")
 
 
+def finish(t, work, name):
+    """Stops what a run started, prints its notes (and the sensor's stderr
+    after a failure) and the closing line "NAME: N passed, M failed"."""
+    if t.proc and t.proc.poll() is None:
+        t.proc.kill()
+    t.stop_brokers()
+    for n in t.notes:
+        print("note:", n)
+    if t.failed:
+        print("sensor stderr:\n" + t.stderr()[-2000:])
+    shutil.rmtree(work, ignore_errors=True)
+    print(f"{name}: {t.passed} passed, {t.failed} failed")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sensor", required=True)
@@ -274,15 +288,7 @@ def main():
         test_bad_reload(t)
         test_usr1_and_term(t)
     finally:
-        if t.proc and t.proc.poll() is None:
-            t.proc.kill()
-        t.stop_brokers()
-        for n in t.notes:
-            print("note:", n)
-        if t.failed:
-            print("sensor stderr:\n" + t.stderr()[-2000:])
-        shutil.rmtree(work, ignore_errors=True)
-        print(f"live: {t.passed} passed, {t.failed} failed")
+        finish(t, work, "live")
     return 0 if t.failed == 0 else 1
 
 
