@@ -10,6 +10,17 @@
  * and for 0-9-1 the `connection_name` client property (a longstr in
  * Start-Ok's client-properties table, as RabbitMQ clients send it) and the
  * virtual host of Connection.Open (class 10, method 40).
+ * The 0-9-1 client frames after the header are walked (section 4.2.3:
+ * type, channel, size, payload, frame-end 0xCE; AMQP_WALK_MAX frames at
+ * most, stopping at the first cut or broken one) and the names of the
+ * channels the client uses join meta->topics, the list MQTT topics use, so
+ * the rules' command patterns apply to them:
+ *   queue.declare (50/10), basic.consume (60/20):  the queue name;
+ *   queue.bind (50/20):    the queue name, and `exchange/routing-key`;
+ *   basic.publish (60/40): `exchange/routing-key`, or the routing key
+ *                          alone for the default (nameless) exchange,
+ *                          where the routing key is a queue name.
+ * Empty names (a server-named queue) are not listed.
  * The header alone confirms the protocol; a malformed frame after it only
  * means no user.  A connection the capture joined after the header
  * (client_at_start false) is confirmed instead by two complete 0-9-1
@@ -23,7 +34,8 @@
 #include "sasl.h"
 
 #define AMQP_HEADER_LEN 8
-#define AMQP_FRAMES_MAX 4      /* client frames examined after the header */
+#define AMQP_FRAMES_MAX 4      /* 1.0 SASL frames examined after the header */
+#define AMQP_WALK_MAX 64       /* 0-9-1 client frames examined after the header */
 #define AMQPLAIN_FIELDS_MAX 8  /* table entries examined for LOGIN */
 
 #define AMQP091_FRAME_METHOD 1
@@ -31,6 +43,12 @@
 #define AMQP091_CLASS_CONNECTION 10
 #define AMQP091_METHOD_START_OK 11
 #define AMQP091_METHOD_OPEN 40
+#define AMQP091_CLASS_QUEUE 50
+#define AMQP091_METHOD_QUEUE_DECLARE 10
+#define AMQP091_METHOD_QUEUE_BIND 20
+#define AMQP091_CLASS_BASIC 60
+#define AMQP091_METHOD_BASIC_CONSUME 20
+#define AMQP091_METHOD_BASIC_PUBLISH 40
 #define AMQP_TABLE_FIELDS_MAX 32 /* client-properties entries examined for connection_name */
 
 #define AMQP10_FRAME_SASL 1
@@ -187,14 +205,9 @@ static void connection_name(struct sn_cursor *table, struct sn_meta *m)
 	}
 }
 
-/* Connection.Start-Ok arguments (0-9-1 section 1.4.2.2). True when it was one. */
-static bool start_ok_user(struct sn_cursor *p, struct sn_meta *m)
+/* Connection.Start-Ok arguments (0-9-1 section 1.4.2.2). */
+static void start_ok_user(struct sn_cursor *p, struct sn_meta *m)
 {
-	struct sn_cursor head = sn_cur_rest(p);
-	if (sn_cur_be16(&head) != AMQP091_CLASS_CONNECTION ||
-	    sn_cur_be16(&head) != AMQP091_METHOD_START_OK)
-		return false;
-	*p = head;
 	struct sn_cursor props = sn_cur_sub(p, sn_cur_be32(p)); /* client-properties table */
 	if (sn_cur_ok(p))
 		connection_name(&props, m);
@@ -202,36 +215,101 @@ static bool start_ok_user(struct sn_cursor *p, struct sn_meta *m)
 	struct sn_cursor resp = sn_cur_sub(p, sn_cur_be32(p));
 	if (sn_cur_ok(p))
 		login_response_user(&mech, &resp, m);
-	return true;
 }
 
-/* Connection.Open arguments (0-9-1 section 1.4.2.7): virtual-host first. True when it was one. */
-static bool open_vhost(struct sn_cursor *p, struct sn_meta *m)
+/* Connection.Open arguments (0-9-1 section 1.4.2.7): virtual-host first. */
+static void open_vhost(struct sn_cursor *p, struct sn_meta *m)
 {
-	if (sn_cur_be16(p) != AMQP091_CLASS_CONNECTION || sn_cur_be16(p) != AMQP091_METHOD_OPEN)
-		return false;
 	uint8_t n = sn_cur_u8(p);
 	sn_cur_string(p, n, m->amqp_vhost, sizeof m->amqp_vhost, &m->truncated);
-	return true;
+}
+
+/* A shortstr (section 4.2.5.3): one length octet, then that many octets. */
+static struct sn_cursor shortstr(struct sn_cursor *p)
+{
+	return sn_cur_sub(p, sn_cur_u8(p));
+}
+
+/* A queue name into the topic list (empty: a server-named queue, not listed). */
+static void note_queue(struct sn_cursor q, struct sn_meta *m)
+{
+	if (sn_cur_remaining(&q) > 0)
+		sn_meta_add_topic(m, (const char *)q.p, q.len);
+}
+
+/* `exchange/routing-key`, or the key alone for the default exchange, into the topic list. */
+static void note_route(struct sn_cursor x, struct sn_cursor key, struct sn_meta *m)
+{
+	char route[2 * 255 + 2];
+	size_t n = 0;
+
+	if (sn_cur_remaining(&x) == 0) {
+		note_queue(key, m);
+		return;
+	}
+	memcpy(route, x.p, x.len);
+	n = x.len;
+	route[n++] = '/';
+	if (key.len)
+		memcpy(route + n, key.p, key.len);
+	n += key.len;
+	sn_meta_add_topic(m, route, n);
+}
+
+/* queue.declare, queue.bind, basic.consume, basic.publish: reserved-1, then names. */
+static void note_channel_method(uint16_t cls, uint16_t method, struct sn_cursor *p, struct sn_meta *m)
+{
+	sn_cur_skip(p, 2); /* reserved-1 (ticket) */
+	if (cls == AMQP091_CLASS_QUEUE && method == AMQP091_METHOD_QUEUE_BIND) {
+		struct sn_cursor q = shortstr(p), x = shortstr(p), key = shortstr(p);
+		if (!sn_cur_ok(p))
+			return;
+		note_queue(q, m);
+		note_route(x, key, m);
+	} else if (cls == AMQP091_CLASS_BASIC && method == AMQP091_METHOD_BASIC_PUBLISH) {
+		struct sn_cursor x = shortstr(p), key = shortstr(p);
+		if (sn_cur_ok(p))
+			note_route(x, key, m);
+	} else {
+		struct sn_cursor q = shortstr(p);
+		if (sn_cur_ok(p))
+			note_queue(q, m);
+	}
+}
+
+/* One method frame's payload: class id, method id, arguments (section 4.2.4). */
+static void note_method(struct sn_cursor *p, struct sn_meta *m)
+{
+	uint16_t cls = sn_cur_be16(p), method = sn_cur_be16(p);
+
+	if (!sn_cur_ok(p))
+		return;
+	if (cls == AMQP091_CLASS_CONNECTION && method == AMQP091_METHOD_START_OK)
+		start_ok_user(p, m);
+	else if (cls == AMQP091_CLASS_CONNECTION && method == AMQP091_METHOD_OPEN)
+		open_vhost(p, m);
+	else if ((cls == AMQP091_CLASS_QUEUE && (method == AMQP091_METHOD_QUEUE_DECLARE ||
+						 method == AMQP091_METHOD_QUEUE_BIND)) ||
+		 (cls == AMQP091_CLASS_BASIC && (method == AMQP091_METHOD_BASIC_CONSUME ||
+						 method == AMQP091_METHOD_BASIC_PUBLISH)))
+		note_channel_method(cls, method, p, m);
 }
 
 /*
- * 0-9-1 general frame (section 4.2.3): type, channel, size, payload, 0xCE.
- * The client sends Start-Ok, Tune-Ok, then Open.
+ * 0-9-1 general frames (section 4.2.3): type, channel, size, payload, 0xCE.
+ * The client sends Start-Ok, Tune-Ok, Open, then its channels' methods.
  */
-static void amqp091_user(struct sn_cursor *c, struct sn_meta *m)
+static void amqp091_walk_client(struct sn_cursor *c, struct sn_meta *m)
 {
-	for (size_t i = 0; i < AMQP_FRAMES_MAX; i++) {
+	for (size_t i = 0; i < AMQP_WALK_MAX && sn_cur_remaining(c) > 0; i++) {
 		uint8_t type = sn_cur_u8(c);
 		sn_cur_be16(c); /* channel */
 		uint32_t size = sn_cur_be32(c);
 		struct sn_cursor payload = sn_cur_sub(c, size);
 		if (sn_cur_u8(c) != AMQP091_FRAME_END || !sn_cur_ok(c))
 			return;
-		if (type != AMQP091_FRAME_METHOD || start_ok_user(&payload, m))
-			continue;
-		if (open_vhost(&payload, m))
-			return;
+		if (type == AMQP091_FRAME_METHOD)
+			note_method(&payload, m);
 	}
 }
 
@@ -433,7 +511,7 @@ enum sn_verdict sn_diss_amqp(const struct sn_stream *s, struct sn_meta *out)
 	sn_meta_set(out, out->amqp_version, sizeof out->amqp_version, v->name, strlen(v->name));
 	sn_cur_skip(&c, AMQP_HEADER_LEN);
 	if (v->family == AMQP_FAMILY_091)
-		amqp091_user(&c, out);
+		amqp091_walk_client(&c, out);
 	else if (v->family == AMQP_FAMILY_10_SASL)
 		amqp10_sasl_user(&c, out);
 	return SN_MATCH;

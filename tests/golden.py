@@ -151,7 +151,7 @@ def check_group(c, row, g):
         host = field_list(details, "host")
         want = host[0] if host and not host[0].startswith("(none") else None
         c.expect(d.get("stomp_host") == want, f"stomp_host {d.get('stomp_host')} != {want}")
-    if proto == "MQTT" and want_ev == "payload":
+    if want_ev == "payload":  # MQTT topics, STOMP destinations, AMQP queues and routes
         topics = field_list(details, "topics") or []
         c.expect(set(topics) <= set(d.get("topics", [])), f"topics {d.get('topics')} lacks {topics}")
     ident = identity(details)

@@ -174,6 +174,87 @@ def test_command_channels():
           not any("command channel" in r for r in s[0]["reasons"]), json.dumps(s)[:400])
 
 
+# --- command channels in STOMP destinations and AMQP queue names ---
+
+STOMP_CONNECTED = b"CONNECTED\nversion:1.2\n\n\x00"
+
+
+def stomp_frame(command, headers, body=b""):
+    head = command + "\n" + "".join(f"{k}:{v}\n" for k, v in headers) + "\n"
+    return head.encode() + body + b"\x00"
+
+
+def stomp_request(dest, verb="SUBSCRIBE"):
+    frames = stomp_frame("CONNECT", [("accept-version", "1.2"), ("host", "/")]) + b"\n"
+    if verb == "SUBSCRIBE":
+        frames += stomp_frame("SUBSCRIBE", [("id", "0"), ("destination", dest), ("ack", "auto")])
+    else:
+        frames += stomp_frame("SEND", [("destination", dest), ("content-length", "2")], b"hi")
+    return frames
+
+
+def amqp_frame(ftype, channel, payload):
+    return struct.pack("!BHI", ftype, channel, len(payload)) + payload + b"\xce"
+
+
+def amqp_shortstr(s):
+    b = s.encode()
+    return bytes([len(b)]) + b
+
+
+def amqp_method(cls, method, args):
+    return amqp_frame(1, 1, struct.pack("!HH", cls, method) + args)
+
+
+def amqp_request(queue):
+    """Protocol header, channel.open, queue.declare and basic.consume of `queue`."""
+    return (b"AMQP\x00\x00\x09\x01" + amqp_frame(1, 1, struct.pack("!HH", 20, 10) + b"\x00") +
+            amqp_method(50, 10, b"\x00\x00" + amqp_shortstr(queue) + b"\x00" + b"\0\0\0\0") +
+            amqp_method(60, 20, b"\x00\x00" + amqp_shortstr(queue) + amqp_shortstr("ctag") +
+                        b"\x00" + b"\0\0\0\0"))
+
+
+AMQP_START = amqp_frame(1, 0, struct.pack("!HH", 10, 10) + b"\x00\x09" + b"\0\0\0\0" +
+                        b"\0\0\0\x05PLAIN" + b"\0\0\0\x05en_US")
+
+
+def command_case(label, request, reply, port, proto, want_topics, want_reason):
+    pkts = []
+    for i, t in enumerate([T0, T0 + 7]):
+        pkts += gen_pcap.conversation(t, "10.0.0.5", "198.51.100.9", 40000 + i, port, request,
+                                      reply)
+    ev = replay("sensor_name: cmd\nrules:\n  min_suspicion: low\n", pkts, label)
+    s = groups(ev, "summary")
+    d = s[0]["details"] if len(s) == 1 else {}
+    check(f"{label}: one {proto} group whose details.topics name the channel",
+          len(s) == 1 and s[0]["Protocol"] == proto and
+          all(t in d.get("topics", []) for t in want_topics), json.dumps(s)[:400])
+    if want_reason:
+        check(f"{label}: details.command_topics {want_topics} and the reason",
+              d.get("command_topics") == want_topics and
+              f"command channel: destination '{want_topics[0]}'" in s[0]["reasons"],
+              json.dumps(s)[:500])
+    else:
+        check(f"{label}: no command channel",
+              "command_topics" not in d and
+              not any("command channel" in r for r in s[0]["reasons"] if s), json.dumps(s)[:400])
+
+
+def test_command_destinations():
+    for port in (61613, 9999):
+        command_case(f"command/stomp:{port}", stomp_request("/queue/c2.commands"),
+                     STOMP_CONNECTED, port, "STOMP", ["/queue/c2.commands"], True)
+    command_case("command/stomp SEND", stomp_request("/queue/agent.exec", "SEND"),
+                 STOMP_CONNECTED, 61613, "STOMP", ["/queue/agent.exec"], True)
+    command_case("command/stomp benign", stomp_request("/topic/weather"), STOMP_CONNECTED,
+                 61613, "STOMP", ["/topic/weather"], False)
+    for port in (5672, 15999):
+        command_case(f"command/amqp:{port}", amqp_request("cmd-queue"), AMQP_START, port,
+                     "AMQP", ["cmd-queue"], True)
+    command_case("command/amqp benign", amqp_request("weather-readings"), AMQP_START, 5672,
+                 "AMQP", ["weather-readings"], False)
+
+
 # --- the broker's name from TLS SNI; public brokers ---
 
 def client_hello(sni):
@@ -301,7 +382,7 @@ def test_allow_lists():
               len(groups(ev, "alert")) == 1, json.dumps(groups(ev))[:300])
 
 
-TESTS = [test_beacons, test_command_channels, test_public_broker, test_dns_names,
+TESTS = [test_beacons, test_command_channels, test_command_destinations, test_public_broker, test_dns_names,
          test_allow_lists]
 
 

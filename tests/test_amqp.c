@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "dissector.h"
@@ -814,6 +815,112 @@ START_TEST(client_properties_unknown_type)
 }
 END_TEST
 
+/* ---- channel methods after the handshake: queue names into the topic list ---- */
+
+/* A method frame on channel 1: class, method, reserved-1, then the given shortstrs. */
+static void put_names(struct buf *b, uint16_t cls, uint16_t method, const char *const *names,
+		      size_t n)
+{
+	struct buf args = { .n = 0 };
+	put_be16(&args, cls);
+	put_be16(&args, method);
+	put_be16(&args, 0); /* reserved-1 */
+	for (size_t i = 0; i < n; i++)
+		put_shortstr(&args, names[i]);
+	put_u8(&args, 0); /* bits */
+	put_be32(&args, 0); /* an empty arguments table */
+	put_frame(b, 1, 1, args.b, args.n);
+}
+
+START_TEST(queue_names_from_channel_methods)
+{
+	struct buf b = { .n = 0 };
+	struct sn_meta m;
+	static const uint8_t channel_open[] = { 0, 20, 0, 10, 0 };
+	static const char *const declare[] = { "cmd-queue" };
+	static const char *const bind[] = { "cmd-queue", "tasks", "agent.7" };
+	static const char *const consume[] = { "cmd-queue", "ctag" };
+	static const char *const publish[] = { "amq.topic", "weather.today" };
+	static const char *const publish_default[] = { "", "results" };
+	static const char *const declare_server_named[] = { "" };
+
+	put_header(&b, 0, 0, 9, 1);
+	put_frame(&b, 1, 1, channel_open, sizeof channel_open);
+	put_names(&b, 50, 10, declare, 1);
+	put_names(&b, 50, 10, declare_server_named, 1);
+	put_names(&b, 50, 20, bind, 3);
+	put_names(&b, 60, 20, consume, 2);
+	put_names(&b, 60, 40, publish, 2);
+	put_names(&b, 60, 40, publish_default, 2);
+	ck_assert_int_eq(run(b.b, b.n, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, 4);
+	ck_assert_str_eq(m.topics[0], "cmd-queue");
+	ck_assert_str_eq(m.topics[1], "tasks/agent.7");
+	ck_assert_str_eq(m.topics[2], "amq.topic/weather.today");
+	ck_assert_str_eq(m.topics[3], "results"); /* default exchange: the key is a queue */
+	ck_assert(!m.topics_truncated);
+	/* every prefix: still AMQP, never more names than the whole */
+	for (size_t k = 8; k < b.n; k++) {
+		ck_assert_int_eq(run(b.b, k, &m), SN_MATCH);
+		ck_assert_uint_le(m.n_topics, 4);
+	}
+}
+END_TEST
+
+START_TEST(queue_walk_stops_at_a_broken_frame)
+{
+	struct buf b = { .n = 0 };
+	struct sn_meta m;
+	static const char *const one[] = { "one" };
+	static const char *const two[] = { "two" };
+
+	put_header(&b, 0, 0, 9, 1);
+	put_names(&b, 60, 20, one, 1);
+	b.b[b.n - 1] = 0x00; /* frame-end is not 0xCE */
+	put_names(&b, 60, 20, two, 1);
+	ck_assert_int_eq(run(b.b, b.n, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, 0);
+	/* a shortstr running past its frame: that frame gives nothing, the walk goes on */
+	struct buf c = { .n = 0 };
+	static const uint8_t hostile[] = { 0, 60, 0, 20, 0, 0, 200, 'x' };
+	put_header(&c, 0, 0, 9, 1);
+	put_frame(&c, 1, 1, hostile, sizeof hostile);
+	put_names(&c, 60, 20, two, 1);
+	ck_assert_int_eq(run(c.b, c.n, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, 1);
+	ck_assert_str_eq(m.topics[0], "two");
+}
+END_TEST
+
+static enum sn_verdict run_n_consumes(size_t n, struct sn_meta *m)
+{
+	struct buf b = { .n = 0 };
+	put_header(&b, 0, 0, 9, 1);
+	for (size_t i = 0; i < n; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "q%zu", i);
+		const char *const names[] = { name };
+		put_names(&b, 60, 20, names, 1);
+	}
+	return run(b.b, b.n, m);
+}
+
+START_TEST(queue_list_bound)
+{
+	struct sn_meta m;
+
+	ck_assert_int_eq(run_n_consumes(SN_META_TOPICS - 1, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, SN_META_TOPICS - 1);
+	ck_assert(!m.topics_truncated);
+	ck_assert_int_eq(run_n_consumes(SN_META_TOPICS, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, SN_META_TOPICS);
+	ck_assert(!m.topics_truncated);
+	ck_assert_int_eq(run_n_consumes(SN_META_TOPICS + 1, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, SN_META_TOPICS);
+	ck_assert(m.topics_truncated);
+}
+END_TEST
+
 Suite *amqp_suite(void);
 
 Suite *amqp_suite(void)
@@ -822,6 +929,9 @@ Suite *amqp_suite(void)
 	TCase *tc = tcase_create("sn_diss_amqp");
 
 	tcase_add_test(tc, pika_userpass);
+	tcase_add_test(tc, queue_names_from_channel_methods);
+	tcase_add_test(tc, queue_walk_stops_at_a_broken_frame);
+	tcase_add_test(tc, queue_list_bound);
 	tcase_add_test(tc, client_properties_and_open);
 	tcase_add_test(tc, client_properties_unknown_type);
 	tcase_add_test(tc, oneshot_pika_guest);

@@ -360,6 +360,128 @@ START_TEST(scan_limit_decides_on_the_opening)
 }
 END_TEST
 
+/* ---- frames after CONNECT: destinations into the topic list ------------ */
+
+#define STOMP_CONNECT_FRAME "CONNECT\naccept-version:1.2\nhost:/\n\n\0"
+
+/* A CONNECT frame (with its NUL) and then `rest`, n bytes of it. */
+static enum sn_verdict run_after_connect(const void *rest, size_t n, struct sn_meta *m)
+{
+	static uint8_t b[8192];
+	size_t k = sizeof STOMP_CONNECT_FRAME - 1; /* with the frame's NUL, written out */
+	memcpy(b, STOMP_CONNECT_FRAME, k);
+	ck_assert_uint_le(k + n, sizeof b);
+	memcpy(b + k, rest, n);
+	return run(b, k + n, m);
+}
+
+START_TEST(subscribe_and_send_destinations)
+{
+	static const char rest[] =
+		"\n\r\n" /* heart-beats */
+		"SUBSCRIBE\nid:0\ndestination:/queue/c2.commands\nack:auto\n\n\0"
+		"SEND\ndestination:/topic/weather\ncontent-length:5\n\nab\0cd\0\n"
+		"SUBSCRIBE\nid:1\ndestination:/queue/a\\cb\ndestination:/queue/second\n\n\0"
+		"UNSUBSCRIBE\nid:0\n\n\0"
+		"SUBSCRIBE\nid:2\ndestination:/queue/c2.commands\n\n\0"; /* a repeat: listed once */
+	struct sn_meta m;
+
+	ck_assert_int_eq(run_after_connect(rest, sizeof rest - 1, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, 3);
+	ck_assert_str_eq(m.topics[0], "/queue/c2.commands");
+	ck_assert_str_eq(m.topics[1], "/topic/weather");
+	ck_assert_str_eq(m.topics[2], "/queue/a:b"); /* \c decoded; the first header wins */
+	ck_assert(!m.topics_truncated);
+	ck_assert_str_eq(m.stomp_command, "CONNECT");
+}
+END_TEST
+
+START_TEST(connect_body_by_content_length)
+{
+	/* The CONNECT's own body holds a NUL: content-length decides where it ends. */
+	static const char b[] = "STOMP\ncontent-length:3\n\nx\0y\0"
+				"SUBSCRIBE\ndestination:/queue/cmd\n\n\0";
+	struct sn_meta m;
+
+	ck_assert_int_eq(run(b, sizeof b - 1, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, 1);
+	ck_assert_str_eq(m.topics[0], "/queue/cmd");
+}
+END_TEST
+
+START_TEST(walk_stops_at_odd_or_cut_frames)
+{
+	struct sn_meta m;
+	/* an unknown command ends the walk: what follows is not read */
+	static const char unknown[] = "HELLO\n\n\0SUBSCRIBE\ndestination:/queue/x\n\n\0";
+	ck_assert_int_eq(run_after_connect(unknown, sizeof unknown - 1, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, 0);
+	/* a frame without its NUL yet is not complete */
+	static const char cut[] = "SUBSCRIBE\ndestination:/queue/cut\n\n";
+	ck_assert_int_eq(run_after_connect(cut, sizeof cut - 1, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, 0);
+	/* content-length that the NUL does not follow */
+	static const char badlen[] = "SEND\ndestination:/queue/one\ncontent-length:1\n\nab\0"
+				     "SUBSCRIBE\ndestination:/queue/two\n\n\0";
+	ck_assert_int_eq(run_after_connect(badlen, sizeof badlen - 1, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, 0);
+	/* content-length that is not a number */
+	static const char nonnum[] = "SEND\ndestination:/queue/one\ncontent-length:1x\n\na\0";
+	ck_assert_int_eq(run_after_connect(nonnum, sizeof nonnum - 1, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, 0);
+	/* a CONNECT without the NUL after its headers: no walk, the verdict stands */
+	static const char nonul[] = "CONNECT\nhost:/\n\nSUBSCRIBE\ndestination:/queue/x\n\n\0";
+	ck_assert_int_eq(run(nonul, sizeof nonul - 1, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, 0);
+}
+END_TEST
+
+/* n SUBSCRIBE frames with distinct destinations after a CONNECT. */
+static enum sn_verdict run_n_subscribes(size_t n, struct sn_meta *m)
+{
+	static char rest[4096];
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(rest + k, sizeof rest - k, "SUBSCRIBE\ndestination:/queue/q%zu\n\n", i);
+		ck_assert(w > 0 && (size_t)w + 1 < sizeof rest - k);
+		k += (size_t)w;
+		rest[k++] = '\0';
+	}
+	return run_after_connect(rest, k, m);
+}
+
+START_TEST(destination_list_bound)
+{
+	struct sn_meta m;
+
+	ck_assert_int_eq(run_n_subscribes(SN_META_TOPICS - 1, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, SN_META_TOPICS - 1);
+	ck_assert(!m.topics_truncated);
+	ck_assert_int_eq(run_n_subscribes(SN_META_TOPICS, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, SN_META_TOPICS);
+	ck_assert(!m.topics_truncated);
+	ck_assert_int_eq(run_n_subscribes(SN_META_TOPICS + 1, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, SN_META_TOPICS);
+	ck_assert(m.topics_truncated); /* said, and the verdict is the same */
+	ck_assert_str_eq(m.topics[SN_META_TOPICS - 1], "/queue/q15");
+}
+END_TEST
+
+START_TEST(walk_prefixes_never_break_the_verdict)
+{
+	static const char b[] = STOMP_CONNECT_FRAME "\n"
+				"SUBSCRIBE\ndestination:/queue/c2.commands\n\n\0"
+				"SEND\ndestination:/queue/x\ncontent-length:2\n\n\0\0\0";
+	struct sn_meta m;
+	size_t open = sizeof STOMP_CONNECT_FRAME - 1; /* up to the NUL: headers complete */
+	for (size_t k = open; k <= sizeof b - 1; k++) {
+		ck_assert_int_eq(run(b, k, &m), SN_MATCH);
+		ck_assert_uint_le(m.n_topics, 2);
+	}
+	ck_assert_uint_eq(m.n_topics, 2);
+}
+END_TEST
+
 Suite *stomp_suite(void);
 
 Suite *stomp_suite(void)
@@ -390,6 +512,11 @@ Suite *stomp_suite(void)
 	tcase_add_test(tc, long_line_is_read);
 	tcase_add_test(tc, many_heartbeats_are_skipped);
 	tcase_add_test(tc, scan_limit_decides_on_the_opening);
+	tcase_add_test(tc, subscribe_and_send_destinations);
+	tcase_add_test(tc, connect_body_by_content_length);
+	tcase_add_test(tc, walk_stops_at_odd_or_cut_frames);
+	tcase_add_test(tc, destination_list_bound);
+	tcase_add_test(tc, walk_prefixes_never_break_the_verdict);
 	suite_add_tcase(s, tc);
 	return s;
 }
