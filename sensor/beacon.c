@@ -29,6 +29,12 @@ static uint64_t median(const uint64_t *v, size_t n)
 	return n % 2 ? v[n / 2] : v[n / 2 - 1] / 2 + v[n / 2] / 2 + (v[n / 2 - 1] % 2 + v[n / 2] % 2) / 2;
 }
 
+bool sn_beacon_regular(const struct sn_beacon *b, uint32_t min_gaps, uint32_t max_jitter_pct)
+{
+	return b->samples > 0 && b->samples >= min_gaps &&
+	       (uint64_t)b->jitter_milli * 100 <= (uint64_t)max_jitter_pct * 1000;
+}
+
 bool sn_beacon_measure(const uint64_t *starts, size_t n, uint32_t min_gaps,
 		       uint32_t max_jitter_pct, struct sn_beacon *out)
 {
@@ -52,11 +58,13 @@ bool sn_beacon_measure(const uint64_t *starts, size_t n, uint32_t min_gaps,
 		dev[i] = gaps[i] > med ? gaps[i] - med : med - gaps[i];
 	sort_u64(dev, g);
 	uint64_t mad = median(dev, g);
-	uint64_t jitter = mad * 1000 / med; /* mad <= med, so this fits */
-	if (jitter * 100 > (uint64_t)max_jitter_pct * 1000)
+	struct sn_beacon b = {
+		.samples = (uint32_t)g,
+		.interval_ms = (med + 500) / 1000,
+		.jitter_milli = (uint32_t)(mad * 1000 / med), /* mad <= med, so this fits */
+	};
+	if (!sn_beacon_regular(&b, min_gaps, max_jitter_pct))
 		return false;
-	out->samples = (uint32_t)g;
-	out->interval_ms = (med + 500) / 1000;
-	out->jitter_milli = (uint32_t)jitter;
+	*out = b;
 	return true;
 }

@@ -30,4 +30,12 @@ struct sn_beacon {
 bool sn_beacon_measure(const uint64_t *starts, size_t n, uint32_t min_gaps,
 		       uint32_t max_jitter_pct, struct sn_beacon *out);
 
+/*
+ * True when a measure (sn_beacon_measure with no threshold: min_gaps 1,
+ * max_jitter_pct 100) passes the thresholds: the same test
+ * sn_beacon_measure applies, for series measured where the thresholds are
+ * not known (a connection's client messages, measured by its worker).
+ */
+bool sn_beacon_regular(const struct sn_beacon *b, uint32_t min_gaps, uint32_t max_jitter_pct);
+
 #endif /* SN_BEACON_H */

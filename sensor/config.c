@@ -161,6 +161,7 @@ static const struct sn_key rules_keys[] = {
 	KEY_U32("beacon_min_gaps", rules.beacon_min_gaps, 2, SN_BEACON_STARTS - 1),
 	KEY_U32("beacon_max_jitter_pct", rules.beacon_max_jitter_pct, 0, 100),
 	KEY_U32("beacon_raise", rules.beacon_raise, 0, 2),
+	KEY_U32("message_beacon_raise", rules.message_beacon_raise, 0, 2),
 	KEY_LIST("command_patterns", K_STRS, rules.command_patterns, rules.n_command_patterns),
 	KEY_LIST("public_brokers", K_STRS, rules.public_brokers, rules.n_public_brokers),
 	KEY_U32("public_broker_raise", rules.public_broker_raise, 0, 2),
@@ -187,6 +188,7 @@ static const struct sn_key tables_keys[] = {
 	KEY_U32("defrag_datagrams", tables.defrag_datagrams, 0, 1048576),
 	KEY_U32("defrag_fragments", tables.defrag_fragments, 2, 8192),
 	KEY_DUR("defrag_timeout", tables.defrag_timeout, 1, 3600),
+	KEY_U32("message_timing_flows", tables.message_timing_flows, 0, 16777213),
 };
 
 static const struct sn_key syslog_keys[] = {
@@ -379,6 +381,7 @@ void sn_config_defaults(struct sn_config *cfg)
 	cfg->tables.defrag_datagrams = 1024;
 	cfg->tables.defrag_fragments = 64;
 	cfg->tables.defrag_timeout = 30;
+	cfg->tables.message_timing_flows = 4096;
 
 	default_home_networks(cfg);
 	default_protocols(cfg);
@@ -390,6 +393,7 @@ void sn_config_defaults(struct sn_config *cfg)
 	cfg->rules.beacon_min_gaps = 4;
 	cfg->rules.beacon_max_jitter_pct = 10;
 	cfg->rules.beacon_raise = 1;
+	cfg->rules.message_beacon_raise = 1;
 	default_rule_lists(cfg);
 
 	cfg->tables.max_flows = 262144;

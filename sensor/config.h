@@ -92,6 +92,7 @@ struct sn_config {
 		uint32_t beacon_min_gaps;        /* gaps between connection starts needed; default 4 */
 		uint32_t beacon_max_jitter_pct;  /* MAD/median at most this, in percent; default 10 */
 		uint32_t beacon_raise;           /* steps a regular beacon adds; default 1 */
+		uint32_t message_beacon_raise;   /* steps regular messages in one connection add; 1 */
 		/* command channels: topic/destination substrings, case-insensitive */
 		char command_patterns[SN_CFG_MAX_PATTERNS][SN_CFG_STR];
 		size_t n_command_patterns;
@@ -126,6 +127,7 @@ struct sn_config {
 		uint32_t defrag_datagrams;   /* IP datagrams reassembled at once; default 1024 */
 		uint32_t defrag_fragments;   /* fragments accepted per datagram; default 64 */
 		uint32_t defrag_timeout;     /* seconds an incomplete datagram is held; default 30 */
+		uint32_t message_timing_flows; /* MQTT connections whose message times are kept; 4096 */
 	} tables;
 
 	struct {

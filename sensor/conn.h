@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "beacon.h"
 #include "../dissectors/dissector.h"
 
 /*
@@ -56,6 +57,30 @@ enum sn_report_kind {
 	SN_REPORT_CLOSE,    /* last report: close says why */
 };
 
+/* Client messages whose times one followed connection keeps (msgtiming.h). */
+enum sn_msg_kind { SN_MSG_PINGREQ = 0, SN_MSG_PUBLISH, SN_MSG_KINDS };
+
+/* Whether a connection's client messages were timed, and why they stopped. */
+enum sn_msg_timing {
+	SN_MSGT_NONE = 0,     /* not followed: not MQTT in clear from its first byte */
+	SN_MSGT_FOLLOWED,     /* every client byte since the verdict was walked */
+	SN_MSGT_GAP,          /* stopped at a sequence gap, reordering or uncaptured bytes */
+	SN_MSGT_MALFORMED,    /* stopped at bytes that are no MQTT fixed header */
+	SN_MSGT_NO_STATE,     /* none followed: every follow state was in use */
+};
+
+/*
+ * The client messages of one connection: per kind, how many were seen and
+ * the rhythm of the last SN_BEACON_STARTS of them, measured as beacon.c
+ * measures connection starts but with no threshold applied (samples 0: fewer
+ * than two, or a burst); the aggregator's rules decide what is regular.
+ */
+struct sn_conn_msgs {
+	uint8_t timing;                       /* enum sn_msg_timing */
+	uint32_t messages[SN_MSG_KINDS];
+	struct sn_beacon rhythm[SN_MSG_KINDS];
+};
+
 /* Index 0: client to server ("sent"); 1: server to client ("received"). */
 enum { SN_DIR_C2S = 0, SN_DIR_S2C = 1 };
 
@@ -88,6 +113,7 @@ struct sn_conn_report {
 	char process_exe[128];
 	char process_user[64];
 	struct sn_meta meta;
+	struct sn_conn_msgs msgs;     /* client message times (MQTT in clear) */
 	uint64_t flow_id;              /* unique within one sensor run, the same in every
 				       report of the connection: the capture worker's
 				       index in the top 16 bits, a count below */

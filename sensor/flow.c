@@ -34,6 +34,7 @@
 #include "flowkey.h"
 #include "lru.h"
 #include "layerset.h"
+#include "msgtiming.h"
 #include "reassembly.h"
 
 #define SN_FLOW_NIL UINT32_MAX
@@ -43,6 +44,7 @@ _Static_assert(SN_CONN_TUNNEL_MAX == SN_LAYERS_MAX, "a report holds every listed
 #define SN_FLOW_LARGE_BUFFERS 8     /* large first-bytes buffers per table ... */
 #define SN_FLOW_LARGE_BYTES (16384 + 5) /* ... each one TLS record: a ClientHello inside
 					   its first record fits whole */
+#define SN_FLOW_FOLLOW_FULL 0xffffffu /* wanted a follow state, none was free */
 #define SN_FLOW_DETAIL_SEGS 16      /* client segments read for metadata after the verdict
 				       (topics); the verdict itself never waits on a count */
 
@@ -100,6 +102,8 @@ struct sn_flow_cold {
 	uint8_t match;             /* dissector that matched, for the detail phase */
 	uint16_t layers;           /* tunnel layer list (layerset.h), NONE = none */
 	uint8_t detail_segs;       /* client segments seen in the detail phase */
+	uint8_t follow_hi;         /* follow state (msgtiming.h) in 24 bits: 0 none, */
+	uint16_t follow_lo;        /* SN_FLOW_FOLLOW_FULL when none was free */
 };
 
 struct sn_flow_table {
@@ -126,6 +130,7 @@ struct sn_flow_table {
 	struct sn_flow_stats st;
 	struct sn_meta scratch;         /* what the last dissector call wrote */
 	struct sn_detect_ctx *dctx;     /* carriers' scratch memory (detect.h) */
+	struct sn_msgt_pool *msgt;      /* follow states of MQTT connections (msgtiming.h) */
 	struct sn_conn_report rep;      /* the report being sent */
 };
 
@@ -156,6 +161,24 @@ static const struct sn_meta *flow_meta(const struct sn_flow_table *ft, uint32_t 
 {
 	uint32_t m = ft->cold[i].meta;
 	return m == SN_FLOW_NIL ? NULL : &ft->metas[m];
+}
+
+static uint32_t follow_of(const struct sn_flow_cold *c)
+{
+	return (uint32_t)c->follow_hi << 16 | c->follow_lo;
+}
+
+static void set_follow(struct sn_flow_cold *c, uint32_t st)
+{
+	c->follow_hi = (uint8_t)(st >> 16);
+	c->follow_lo = (uint16_t)st;
+}
+
+/* A connection whose client messages are timed once it has a state: MQTT in clear. */
+static bool followable(const struct sn_flow *f)
+{
+	return (f->flags & SN_FF_VERDICT) && f->proto == SN_PROTO_MQTT &&
+	       f->evidence == SN_EVIDENCE_PAYLOAD;
 }
 
 /* ---- lists ------------------------------------------------------------ */
@@ -306,6 +329,14 @@ static bool attach_buffer(struct sn_flow_table *ft, uint32_t i)
 	return true;
 }
 
+static void release_follow(struct sn_flow_table *ft, uint32_t i)
+{
+	uint32_t st = follow_of(&ft->cold[i]);
+	if (st != SN_FLOW_FOLLOW_FULL)
+		sn_msgt_release(ft->msgt, st);
+	set_follow(&ft->cold[i], 0);
+}
+
 static void release_meta(struct sn_flow_table *ft, uint32_t i)
 {
 	struct sn_flow_cold *c = &ft->cold[i];
@@ -392,6 +423,10 @@ static void send_report(struct sn_flow_table *ft, uint32_t i, enum sn_report_kin
 		memcpy(&r->meta, meta, sizeof r->meta);
 	else
 		memset(&r->meta, 0, sizeof r->meta);
+	uint32_t st = follow_of(&ft->cold[i]);
+	sn_msgt_describe(ft->msgt, st, &r->msgs);
+	if (st == SN_FLOW_FOLLOW_FULL)
+		r->msgs.timing = SN_MSGT_NO_STATE;
 	ft->st.reports++;
 	if (ft->cfg.report)
 		ft->cfg.report(ft->cfg.report_ctx, r);
@@ -450,6 +485,23 @@ static void set_verdict(struct sn_flow_table *ft, uint32_t i, enum sn_proto prot
 }
 
 /*
+ * MQTT in clear, seen from the client's first byte and not inside
+ * WebSocket frames: its client messages are timed from here on.
+ */
+static void follow_start(struct sn_flow_table *ft, uint32_t i, const struct sn_stream *s)
+{
+	const struct sn_flow *f = &ft->flows[i];
+	struct sn_flow_cold *c = &ft->cold[i];
+
+	if (!followable(f) || !s->client_at_start || c->det.carrier == SN_DETECT_WS_YES)
+		return;
+	if (f->buf != SN_REASM_NONE && sn_reasm_dir(ft->pool, f->buf, SN_DIR_C2S)->skipped)
+		return;
+	uint32_t st = sn_msgt_start(ft->msgt, c->isn[0] + 1, s->client, s->client_len);
+	set_follow(c, st ? st : SN_FLOW_FOLLOW_FULL);
+}
+
+/*
  * Turns one dissector pass into a verdict, if it gives one.  Returns false
  * while undecided; *skip then holds the client bytes the waiting
  * dissectors are done with.
@@ -468,6 +520,7 @@ static bool decide(struct sn_flow_table *ft, uint32_t i, const struct sn_stream 
 	if (v.malformed)
 		ft->st.malformed++;
 	set_verdict(ft, i, v.proto, v.evidence, v.dissector);
+	follow_start(ft, i, s);
 	if (ft->flows[i].evidence == SN_EVIDENCE_PAYLOAD ||
 	    ft->flows[i].evidence == SN_EVIDENCE_TLS)
 		ft->st.confirmed++;
@@ -620,6 +673,7 @@ static void swap_roles(struct sn_flow_table *ft, uint32_t i)
 	/* Start classification over: what was seen was read the wrong way round. */
 	release_buffer(ft, i);
 	release_meta(ft, i);
+	release_follow(ft, i);
 	f->flags &= (uint8_t)~(SN_FF_VERDICT | SN_FF_QUIET);
 	f->proto = SN_PROTO_NONE;
 	f->evidence = SN_EVIDENCE_PORT;
@@ -701,6 +755,9 @@ static void on_payload(struct sn_flow_table *ft, uint32_t i, int dir, const stru
 		if ((c->flags & (SN_FC_DATA_C | SN_FC_DATA_S)) == (SN_FC_DATA_C | SN_FC_DATA_S))
 			establish(ft, i);
 	}
+	if (dir == SN_DIR_C2S && followable(f) && follow_of(c) != 0)
+		sn_msgt_feed(ft->msgt, follow_of(c), seq, pkt->payload, pkt->payload_len,
+			     pkt->payload_wire_len, pkt->ts_us);
 	if ((f->flags & SN_FF_VERDICT) && f->buf == SN_REASM_NONE)
 		return;
 	if (f->buf == SN_REASM_NONE && ((c->flags & SN_FC_RECLAIMED) || !attach_buffer(ft, i))) {
@@ -732,6 +789,7 @@ static void free_flow(struct sn_flow_table *ft, uint32_t i)
 	struct sn_flow *f = &ft->flows[i];
 	release_buffer(ft, i);
 	release_meta(ft, i);
+	release_follow(ft, i);
 	sn_layerset_release(ft->layersets, ft->cold[i].layers);
 	ft->cold[i].layers = SN_LAYERSET_NONE;
 	if (f->flags & SN_FF_REPORTED)
@@ -959,7 +1017,8 @@ static void prefetch_victims(const struct sn_flow_table *ft)
  * table sees: a control segment (SYN, FIN, RST, bare ACK), or payload that
  * would reach classification (a new connection, or one whose first bytes
  * are still kept).  The payload of a connection already decided is only
- * counted, so its bytes are not read again.
+ * counted, so its bytes are not read again, unless its client messages
+ * are timed (MQTT in clear).
  */
 static bool checksum_matters(const struct sn_flow_table *ft, uint32_t i,
 			     const struct sn_packet *pkt)
@@ -968,7 +1027,7 @@ static bool checksum_matters(const struct sn_flow_table *ft, uint32_t i,
 	    (pkt->tcp_flags & (SN_TCP_SYN | SN_TCP_FIN | SN_TCP_RST)))
 		return true;
 	const struct sn_flow *f = &ft->flows[i];
-	return !(f->flags & SN_FF_VERDICT) || f->buf != SN_REASM_NONE;
+	return !(f->flags & SN_FF_VERDICT) || f->buf != SN_REASM_NONE || followable(f);
 }
 
 static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
@@ -1144,7 +1203,13 @@ void sn_flow_table_set_worker(struct sn_flow_table *ft, uint16_t worker)
 
 void sn_flow_table_stats(const struct sn_flow_table *ft, struct sn_flow_stats *out)
 {
+	struct sn_msgt_stats ms;
 	*out = ft->st;
+	sn_msgt_stats(ft->msgt, &ms);
+	out->msg_followed = ms.followed;
+	out->msg_pool_full = ms.pool_full;
+	out->msg_lost = ms.lost;
+	out->msg_malformed = ms.malformed;
 	out->flows_active = ft->active;
 	out->flows_half_open = ft->half_open;
 }
@@ -1173,6 +1238,7 @@ static int alloc_arrays(struct sn_flow_table *ft)
 					 cfg->classify_buffers ? SN_FLOW_LARGE_BUFFERS : 0,
 					 SN_FLOW_LARGE_BYTES);
 	ft->dctx = sn_detect_ctx_create(cfg->buffer_bytes);
+	ft->msgt = sn_msgt_pool_create(cfg->message_timing_flows);
 	ft->n_meta = cfg->classify_buffers;
 	ft->metas = calloc(ft->n_meta ? ft->n_meta : 1, sizeof ft->metas[0]);
 	ft->meta_free = calloc(ft->n_meta ? ft->n_meta : 1, sizeof ft->meta_free[0]);
@@ -1185,7 +1251,7 @@ static int alloc_arrays(struct sn_flow_table *ft)
 					   ft->secret.k.s[0] ^ 0x9e3779b97f4a7c15ULL);
 	if (!ft->flows || !ft->cold || !ft->pool || !ft->metas || !ft->meta_free ||
 	    !ft->slot_owner || !ft->slot_prev || !ft->slot_next || !ft->layersets ||
-	    !ft->dctx)
+	    !ft->dctx || !ft->msgt)
 		return -ENOMEM;
 	return 0;
 }
@@ -1238,6 +1304,7 @@ void sn_flow_table_destroy(struct sn_flow_table *ft)
 	sn_bigmem_free(ft->cold, cold_bytes(ft));
 	sn_reasm_pool_destroy(ft->pool);
 	sn_detect_ctx_destroy(ft->dctx);
+	sn_msgt_pool_destroy(ft->msgt);
 	free(ft->metas);
 	free(ft->meta_free);
 	free(ft->slot_owner);

@@ -9,7 +9,9 @@
  * counted.  While a connection has no verdict it borrows a first-bytes
  * buffer from a bounded pool (reassembly.c; when the pool is empty the
  * least recently active holder's buffer is reclaimed) and detect.c runs the
- * dissectors over it; after the verdict its packets only update counters.
+ * dissectors over it; after the verdict its packets only update counters,
+ * except the client segments of MQTT in clear, whose message times a
+ * follow state keeps (msgtiming.h) while one is free.
  * A connection that ended (FIN both ways, RST) stays timeout_closed after
  * its last packet so that every packet of it is counted.  Time is packet
  * time: timeouts compare packet timestamps.
@@ -30,6 +32,7 @@ struct sn_flow_config {
 	uint32_t timeout_new_s;      /* half-open (no answer yet) idle timeout */
 	uint32_t timeout_established_s;
 	uint32_t timeout_closed_s;   /* after one FIN */
+	uint32_t message_timing_flows; /* follow states for MQTT message times (msgtiming.h) */
 	const uint8_t *port_map;     /* 65536 entries: enum sn_proto | SN_PORT_TLS */
 	sn_report_fn report;         /* where connection reports go */
 	void *report_ctx;
@@ -66,6 +69,10 @@ struct sn_flow_stats {
 	uint64_t checksum_bad;        /* segments dropped for a bad TCP checksum */
 	uint64_t checksum_unproven;   /* bad-checksum segments kept: their sender had shown
 					 no good checksum on the connection (offload) */
+	uint64_t msg_followed;        /* msgtiming.h's counters */
+	uint64_t msg_pool_full;
+	uint64_t msg_lost;
+	uint64_t msg_malformed;
 	uint64_t tunnel_lists_full;   /* a tunnelled flow's layer list was not kept
 					 (its reports carry no details.tunnel) */
 };

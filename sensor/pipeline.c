@@ -106,6 +106,7 @@ struct sn_worker *sn_worker_create(const struct sn_config *cfg, int linktype,
 		.timeout_new_s = cfg->tables.flow_timeout_new,
 		.timeout_established_s = cfg->tables.flow_timeout_established,
 		.timeout_closed_s = cfg->tables.flow_timeout_closed,
+		.message_timing_flows = cfg->tables.message_timing_flows,
 		.port_map = w->port_map,
 		.report = worker_report,
 		.report_ctx = w,
@@ -279,6 +280,10 @@ void sn_worker_counts(const struct sn_worker *w, struct sn_worker_counts *out)
 	out->dns_addresses = w->dns.st.addresses;
 	out->dns_malformed = w->dns.st.malformed;
 	out->dns_replaced = w->dns.st.replaced;
+	out->msg_followed = fs.msg_followed;
+	out->msg_pool_full = fs.msg_pool_full;
+	out->msg_lost = fs.msg_lost;
+	out->msg_malformed = fs.msg_malformed;
 }
 
 void sn_worker_counts_add(struct sn_worker_counts *sum, const struct sn_worker_counts *c)
@@ -319,6 +324,10 @@ void sn_worker_counts_add(struct sn_worker_counts *sum, const struct sn_worker_c
 	sum->dns_addresses += c->dns_addresses;
 	sum->dns_malformed += c->dns_malformed;
 	sum->dns_replaced += c->dns_replaced;
+	sum->msg_followed += c->msg_followed;
+	sum->msg_pool_full += c->msg_pool_full;
+	sum->msg_lost += c->msg_lost;
+	sum->msg_malformed += c->msg_malformed;
 }
 
 /* ---- aggregator ------------------------------------------------------- */
@@ -680,6 +689,7 @@ void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_
 		"classify_undecided", "classify_malformed", "classify_probe_skipped_bytes",
 		"classify_probe_budget_hit", "classify_large_buffers", "classify_large_buffers_exhausted",
 		"tcp_checksum_unproven",
+		"msg_timing_followed", "msg_timing_pool_full", "msg_timing_lost", "msg_timing_malformed",
 		"attribution_found", "attribution_miss_socket", "attribution_miss_process",
 		"attribution_miss_budget", "attribution_miss_late", "attribution_queue_full",
 		"dns_responses", "dns_addresses", "dns_malformed", "dns_replaced",
@@ -699,6 +709,7 @@ void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_
 		c->tunnel_lists_full,
 		c->undecided, c->malformed, c->probe_skipped, c->probe_budget_hit, c->large_grown,
 		c->large_exhausted, c->checksum_unproven,
+		c->msg_followed, c->msg_pool_full, c->msg_lost, c->msg_malformed,
 		as.found, as.miss_socket, as.miss_process, as.miss_budget, as.miss_late,
 		as.queue_full,
 		c->dns_responses, c->dns_addresses, c->dns_malformed, c->dns_replaced,

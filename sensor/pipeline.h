@@ -107,6 +107,7 @@ struct sn_worker_counts {
 	uint64_t undecided, malformed, probe_skipped, probe_budget_hit, large_grown, large_exhausted;
 	uint64_t checksum_bad, checksum_unproven;
 	uint64_t dns_responses, dns_addresses, dns_malformed, dns_replaced; /* dns.h */
+	uint64_t msg_followed, msg_pool_full, msg_lost, msg_malformed; /* msgtiming.h */
 };
 void sn_worker_counts(const struct sn_worker *w, struct sn_worker_counts *out);
 /* sum += c */

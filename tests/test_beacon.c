@@ -4,6 +4,7 @@
  * threshold, starts in any order.
  */
 #include <check.h>
+#include <string.h>
 
 #include "beacon.h"
 
@@ -75,6 +76,26 @@ START_TEST(test_burst_is_not_a_beacon)
 }
 END_TEST
 
+/* Measured with no threshold, then judged: the same verdicts as measuring with them. */
+START_TEST(test_regular_after_measure)
+{
+	uint64_t t[] = { 0, 61 * S, 120 * S, 180 * S, 241 * S, 300 * S };
+	uint64_t r[] = { 0, 5 * S, 205 * S, 222 * S, 312 * S, 353 * S };
+	struct sn_beacon b;
+
+	ck_assert(sn_beacon_measure(t, 6, 1, 100, &b));
+	ck_assert(sn_beacon_regular(&b, 4, 10));
+	ck_assert(sn_beacon_regular(&b, 5, 10));
+	ck_assert(!sn_beacon_regular(&b, 6, 10)); /* 5 gaps */
+	ck_assert(!sn_beacon_regular(&b, 4, 1));  /* jitter 1.6 % */
+	ck_assert(sn_beacon_measure(r, 6, 1, 100, &b));
+	ck_assert(!sn_beacon_regular(&b, 4, 10));
+	ck_assert(!sn_beacon_measure(r, 6, 4, 10, &b));
+	memset(&b, 0, sizeof b);
+	ck_assert(!sn_beacon_regular(&b, 0, 100)); /* nothing measured */
+}
+END_TEST
+
 Suite *beacon_suite(void);
 
 Suite *beacon_suite(void)
@@ -88,6 +109,7 @@ Suite *beacon_suite(void)
 	tcase_add_test(t, test_random_gaps);
 	tcase_add_test(t, test_threshold_edge);
 	tcase_add_test(t, test_burst_is_not_a_beacon);
+	tcase_add_test(t, test_regular_after_measure);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -21,6 +21,7 @@ static struct sn_conn_report reps[MAXREP];
 static int nrep;
 static uint8_t port_map[65536];
 static struct sn_flow_table *ft;
+static uint32_t msg_states = 4; /* follow states of the next make_table */
 
 static void on_report(void *ctx, const struct sn_conn_report *r)
 {
@@ -39,6 +40,7 @@ static void make_table(uint32_t max_flows, uint32_t buffers)
 		.timeout_new_s = T_NEW,
 		.timeout_established_s = T_EST,
 		.timeout_closed_s = T_CLOSED,
+		.message_timing_flows = msg_states,
 		.port_map = port_map,
 		.report = on_report,
 	};
@@ -57,6 +59,7 @@ static void setup(void)
 	port_map[61613] = SN_PROTO_STOMP;
 	nrep = 0;
 	ft = NULL;
+	msg_states = 4;
 	make_table(64, 8);
 }
 
@@ -1022,6 +1025,110 @@ START_TEST(report_live_sends_deltas)
 }
 END_TEST
 
+/* ---- client message times (msgtiming.h) ---- */
+
+static const uint8_t pingreq_pkt[] = { 0xc0, 0x00 };
+
+/* CONNECT, then a PINGREQ every 30 s (the first in the detail phase). */
+static void pinging(struct conv *cv, int pings)
+{
+	shake(cv);
+	data(cv, C, connect_pkt, LEN(connect_pkt));
+	data(cv, S, connack_pkt, LEN(connack_pkt));
+	for (int i = 0; i < pings; i++) {
+		cv->ts += 30 * SEC;
+		data(cv, C, pingreq_pkt, LEN(pingreq_pkt));
+		data(cv, S, "\xd0\x00", 2); /* PINGRESP */
+	}
+}
+
+START_TEST(message_times_in_reports)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	pinging(&cv, 3);
+	sn_flow_table_report_live(ft, cv.ts);
+	const struct sn_conn_report *u = &reps[nrep - 1];
+	ck_assert_int_eq(u->kind, SN_REPORT_UPDATE);
+	ck_assert_uint_eq(u->msgs.timing, SN_MSGT_FOLLOWED);
+	ck_assert_uint_eq(u->msgs.messages[SN_MSG_PINGREQ], 3); /* live reports carry them too */
+	for (int i = 0; i < 4; i++) {
+		cv.ts += 30 * SEC;
+		data(&cv, C, pingreq_pkt, LEN(pingreq_pkt));
+	}
+	data(&cv, C, publish_pkt, LEN(publish_pkt));
+	fin(&cv, C);
+	fin(&cv, S);
+	c_ack(&cv);
+	linger_out(&cv);
+	const struct sn_conn_report *r = &reps[nrep - 1];
+	ck_assert_int_eq(r->kind, SN_REPORT_CLOSE);
+	ck_assert_uint_eq(r->msgs.timing, SN_MSGT_FOLLOWED);
+	ck_assert_uint_eq(r->msgs.messages[SN_MSG_PINGREQ], 7);
+	ck_assert_uint_eq(r->msgs.messages[SN_MSG_PUBLISH], 1);
+	ck_assert_uint_eq(r->msgs.rhythm[SN_MSG_PINGREQ].samples, 6);
+	ck_assert_uint_ge(r->msgs.rhythm[SN_MSG_PINGREQ].interval_ms, 30000); /* +1 ms a packet */
+	ck_assert_uint_le(r->msgs.rhythm[SN_MSG_PINGREQ].interval_ms, 30002);
+	struct sn_flow_stats st = stats();
+	ck_assert_uint_eq(st.msg_followed, 1);
+	ck_assert_uint_eq(st.msg_lost, 0);
+}
+END_TEST
+
+START_TEST(message_timing_lost_at_gap)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	pinging(&cv, 2);
+	cv.cseq += 2; /* a PINGREQ the capture missed */
+	for (int i = 0; i < 4; i++) {
+		cv.ts += 30 * SEC;
+		data(&cv, C, pingreq_pkt, LEN(pingreq_pkt));
+	}
+	sn_flow_table_flush(ft, cv.ts, SN_CLOSE_END_OF_INPUT);
+	const struct sn_conn_report *r = &reps[nrep - 1];
+	ck_assert_uint_eq(r->msgs.timing, SN_MSGT_GAP);
+	ck_assert_uint_eq(r->msgs.messages[SN_MSG_PINGREQ], 2);
+	ck_assert_uint_eq(stats().msg_lost, 1);
+}
+END_TEST
+
+START_TEST(message_timing_pool_full)
+{
+	msg_states = 1;
+	make_table(64, 8);
+	struct conv a = conv4(1, 40001, 1883), b = conv4(2, 40002, 1883);
+	pinging(&a, 1);
+	pinging(&b, 1);
+	sn_flow_table_flush(ft, b.ts, SN_CLOSE_END_OF_INPUT);
+	ck_assert_int_eq(nrep, 4);
+	int full = 0, followed = 0;
+	for (int i = 0; i < nrep; i++) {
+		if (reps[i].kind != SN_REPORT_CLOSE)
+			continue;
+		full += reps[i].msgs.timing == SN_MSGT_NO_STATE;
+		followed += reps[i].msgs.timing == SN_MSGT_FOLLOWED;
+		ck_assert_int_eq(reps[i].proto, SN_PROTO_MQTT); /* the verdict is the same */
+	}
+	ck_assert_int_eq(full, 1);
+	ck_assert_int_eq(followed, 1);
+	ck_assert_uint_eq(stats().msg_pool_full, 1);
+}
+END_TEST
+
+/* Only MQTT in clear is followed. */
+START_TEST(message_timing_only_mqtt)
+{
+	struct conv cv = conv4(1, 40001, 61613);
+	shake(&cv);
+	data(&cv, C, "CONNECT\naccept-version:1.2\n\n", 30);
+	data(&cv, S, "CONNECTED\nversion:1.2\n\n", 25);
+	data(&cv, C, pingreq_pkt, LEN(pingreq_pkt));
+	sn_flow_table_flush(ft, cv.ts, SN_CLOSE_END_OF_INPUT);
+	ck_assert_int_eq(reps[nrep - 1].proto, SN_PROTO_STOMP);
+	ck_assert_uint_eq(reps[nrep - 1].msgs.timing, SN_MSGT_NONE);
+	ck_assert_uint_eq(stats().msg_followed, 0);
+}
+END_TEST
+
 START_TEST(report_live_skips_unreported)
 {
 	struct conv a = conv4(1, 40001, 80);
@@ -1613,6 +1720,14 @@ Suite *flow_suite(void)
 	tcase_add_test(t, churn_keeps_flows_findable);
 	tcase_add_test(t, fill_reuse_then_evict);
 	tcase_add_test(t, reports_independent_of_seed);
+	suite_add_tcase(s, t);
+
+	t = tcase_create("message_times");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, message_times_in_reports);
+	tcase_add_test(t, message_timing_lost_at_gap);
+	tcase_add_test(t, message_timing_pool_full);
+	tcase_add_test(t, message_timing_only_mqtt);
 	suite_add_tcase(s, t);
 	return s;
 }

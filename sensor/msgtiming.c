@@ -1,0 +1,239 @@
+/*
+ * msgtiming.c - follow states: MQTT fixed headers in a client's byte
+ * stream and the packet times of its PINGREQ and PUBLISH packets.
+ *
+ * States come from one array allocated at create (bigmem.h: resident only
+ * once touched), handed out from a high-water mark and then a free list,
+ * so a large pool costs nothing until connections are followed.  Each
+ * state holds its walker (where the next fixed header starts) and a ring
+ * of the last SN_BEACON_STARTS packet times per kind; reports measure the
+ * rings with beacon.c, the same code that measures a group's connection
+ * starts.
+ */
+#include "msgtiming.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beacon.h"
+#include "bigmem.h"
+#include "cursor.h"
+
+#define MQTT_PUBLISH 3
+#define MQTT_PINGREQ 12
+#define MQTT_VARINT_MAX 4 /* Remaining Length: at most 4 bytes */
+
+enum { WALK_TYPE = 0, WALK_LENGTH, WALK_BODY };
+
+struct sn_msgt_state {
+	uint64_t times[SN_MSG_KINDS][SN_BEACON_STARTS]; /* packet time (us), a ring per kind */
+	uint32_t messages[SN_MSG_KINDS];
+	uint32_t next_seq;  /* sequence number of the next client byte to walk */
+	uint32_t body;      /* WALK_BODY: body bytes still to pass over */
+	uint32_t length;    /* WALK_LENGTH: Remaining Length read so far */
+	uint32_t next_free; /* free list link (state number, 0 = end) */
+	uint8_t n[SN_MSG_KINDS], at[SN_MSG_KINDS];
+	uint8_t walk;       /* WALK_* */
+	uint8_t type;       /* the packet type of the header being read */
+	uint8_t length_bytes;
+	uint8_t timing;     /* enum sn_msg_timing */
+};
+
+struct sn_msgt_pool {
+	struct sn_msgt_state *states; /* states[0] is unused: 0 means "none" */
+	uint32_t n_states;            /* usable: 1 .. n_states */
+	uint32_t fresh;               /* states [fresh, n_states] never used */
+	uint32_t free_head;
+	struct sn_msgt_stats st;
+};
+
+static size_t pool_bytes(uint32_t states)
+{
+	return ((size_t)states + 1) * sizeof(struct sn_msgt_state);
+}
+
+struct sn_msgt_pool *sn_msgt_pool_create(uint32_t states)
+{
+	if (states > SN_MSGT_STATES_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	struct sn_msgt_pool *p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	p->states = sn_bigmem_alloc(pool_bytes(states));
+	if (!p->states) {
+		free(p);
+		return NULL;
+	}
+	p->n_states = states;
+	p->fresh = 1;
+	return p;
+}
+
+void sn_msgt_pool_destroy(struct sn_msgt_pool *p)
+{
+	if (!p)
+		return;
+	sn_bigmem_free(p->states, pool_bytes(p->n_states));
+	free(p);
+}
+
+static struct sn_msgt_state *state(const struct sn_msgt_pool *p, uint32_t st)
+{
+	return st >= 1 && st <= p->n_states ? &p->states[st] : NULL;
+}
+
+static void record(struct sn_msgt_state *s, enum sn_msg_kind k, uint64_t ts_us)
+{
+	s->times[k][s->at[k]] = ts_us;
+	s->at[k] = (uint8_t)((s->at[k] + 1) % SN_BEACON_STARTS);
+	if (s->n[k] < SN_BEACON_STARTS)
+		s->n[k]++;
+	if (s->messages[k] < UINT32_MAX)
+		s->messages[k]++;
+}
+
+/* A fixed header is complete: time it if it is a kind we keep. */
+static void header_done(struct sn_msgt_state *s, bool timed, uint64_t ts_us)
+{
+	if (timed && s->type == MQTT_PINGREQ)
+		record(s, SN_MSG_PINGREQ, ts_us);
+	else if (timed && s->type == MQTT_PUBLISH)
+		record(s, SN_MSG_PUBLISH, ts_us);
+	s->body = s->length;
+	s->walk = s->body ? WALK_BODY : WALK_TYPE;
+}
+
+/*
+ * Walks n bytes of the stream; timed: record the headers at ts_us.
+ * False when the bytes are no MQTT fixed header (type 0 is reserved, a
+ * Remaining Length has at most 4 bytes).
+ */
+static bool walk(struct sn_msgt_state *s, const uint8_t *data, size_t n, bool timed, uint64_t ts_us)
+{
+	struct sn_cursor c = sn_cur_make(data, n);
+
+	while (sn_cur_remaining(&c) > 0) {
+		if (s->walk == WALK_BODY) {
+			size_t k = sn_cur_remaining(&c) < s->body ? sn_cur_remaining(&c) : s->body;
+			sn_cur_skip(&c, k);
+			s->body -= (uint32_t)k;
+			if (s->body == 0)
+				s->walk = WALK_TYPE;
+			continue;
+		}
+		uint8_t b = sn_cur_u8(&c);
+		if (s->walk == WALK_TYPE) {
+			s->type = (uint8_t)(b >> 4);
+			if (s->type == 0)
+				return false;
+			s->walk = WALK_LENGTH;
+			s->length = 0;
+			s->length_bytes = 0;
+			continue;
+		}
+		s->length |= (uint32_t)(b & 0x7f) << (7 * s->length_bytes);
+		s->length_bytes++;
+		if (!(b & 0x80))
+			header_done(s, timed, ts_us);
+		else if (s->length_bytes == MQTT_VARINT_MAX)
+			return false;
+	}
+	return true;
+}
+
+static void stop(struct sn_msgt_pool *p, struct sn_msgt_state *s, enum sn_msg_timing why)
+{
+	s->timing = (uint8_t)why;
+	if (why == SN_MSGT_MALFORMED)
+		p->st.malformed++;
+	else
+		p->st.lost++;
+}
+
+uint32_t sn_msgt_start(struct sn_msgt_pool *p, uint32_t seq, const uint8_t *bytes, size_t len)
+{
+	uint32_t st = p->free_head;
+	if (st)
+		p->free_head = p->states[st].next_free;
+	else if (p->fresh <= p->n_states)
+		st = p->fresh++;
+	if (!st) {
+		p->st.pool_full++;
+		return 0;
+	}
+	struct sn_msgt_state *s = &p->states[st];
+	memset(s, 0, sizeof *s);
+	s->timing = SN_MSGT_FOLLOWED;
+	s->next_seq = seq + (uint32_t)len;
+	p->st.followed++;
+	if (!walk(s, bytes, len, false, 0))
+		stop(p, s, SN_MSGT_MALFORMED);
+	return st;
+}
+
+void sn_msgt_feed(struct sn_msgt_pool *p, uint32_t st, uint32_t seq, const uint8_t *data,
+		  uint32_t caplen, uint32_t wirelen, uint64_t ts_us)
+{
+	struct sn_msgt_state *s = state(p, st);
+	if (!s || s->timing != SN_MSGT_FOLLOWED || wirelen == 0)
+		return;
+	uint32_t behind = s->next_seq - seq; /* bytes of this segment already walked */
+	if ((int32_t)behind < 0) {
+		stop(p, s, SN_MSGT_GAP); /* a segment is missing, or came out of order */
+		return;
+	}
+	if (behind >= wirelen)
+		return; /* a retransmission, or a keep-alive probe */
+	if (caplen > wirelen)
+		caplen = wirelen;
+	uint32_t seen = caplen > behind ? caplen - behind : 0;
+	if (seen > 0 && !walk(s, data + behind, seen, true, ts_us)) {
+		stop(p, s, SN_MSGT_MALFORMED);
+		return;
+	}
+	/* Bytes the capture cut off: passed over inside a body, else lost. */
+	uint32_t cut = wirelen - behind - seen;
+	if (cut > 0) {
+		if (s->walk != WALK_BODY || s->body < cut) {
+			stop(p, s, SN_MSGT_GAP);
+			return;
+		}
+		s->body -= cut;
+		if (s->body == 0)
+			s->walk = WALK_TYPE;
+	}
+	s->next_seq = seq + wirelen;
+}
+
+void sn_msgt_describe(const struct sn_msgt_pool *p, uint32_t st, struct sn_conn_msgs *out)
+{
+	const struct sn_msgt_state *s = state(p, st);
+	memset(out, 0, sizeof *out);
+	if (!s)
+		return;
+	out->timing = s->timing;
+	for (int k = 0; k < SN_MSG_KINDS; k++) {
+		out->messages[k] = s->messages[k];
+		/* no threshold here: the aggregator's rules apply them (sn_beacon_regular) */
+		sn_beacon_measure(s->times[k], s->n[k], 1, 100, &out->rhythm[k]);
+	}
+}
+
+void sn_msgt_release(struct sn_msgt_pool *p, uint32_t st)
+{
+	struct sn_msgt_state *s = state(p, st);
+	if (!s)
+		return;
+	s->timing = SN_MSGT_NONE;
+	s->next_free = p->free_head;
+	p->free_head = st;
+}
+
+void sn_msgt_stats(const struct sn_msgt_pool *p, struct sn_msgt_stats *out)
+{
+	*out = p->st;
+}

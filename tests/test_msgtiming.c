@@ -1,0 +1,305 @@
+/*
+ * test_msgtiming.c - sensor/msgtiming.c: the MQTT fixed-header walker over
+ * a client's segments (headers and lengths split across segments,
+ * retransmissions, keep-alive probes), the rhythm of PINGREQ and PUBLISH
+ * times, where following stops (a sequence gap, reordering, bytes the
+ * capture cut off where a header lies, bytes that are no fixed header) and
+ * the bounded pool.
+ */
+#include <check.h>
+#include <string.h>
+
+#include "msgtiming.h"
+
+#define S 1000000ull
+#define ISN 1000u
+
+/* CONNECT, protocol "MQTT" level 4, clean session, keepalive 30, client id "d" (15 bytes) */
+static const uint8_t connect_pkt[] = { 0x10, 13, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 30, 0, 1, 'd' };
+static const uint8_t pingreq[] = { 0xc0, 0x00 };
+/* PUBLISH QoS 0, topic "t", payload "hi" */
+static const uint8_t publish[] = { 0x30, 5, 0, 1, 't', 'h', 'i' };
+
+struct stream {
+	struct sn_msgt_pool *p;
+	uint32_t st;
+	uint32_t seq; /* the next byte the client sends */
+};
+
+static void open_stream(struct stream *s, uint32_t states)
+{
+	s->p = sn_msgt_pool_create(states);
+	ck_assert_ptr_nonnull(s->p);
+	s->st = sn_msgt_start(s->p, ISN, connect_pkt, sizeof connect_pkt);
+	s->seq = ISN + (uint32_t)sizeof connect_pkt;
+}
+
+static void send_bytes(struct stream *s, const uint8_t *b, uint32_t n, uint64_t ts)
+{
+	sn_msgt_feed(s->p, s->st, s->seq, b, n, n, ts);
+	s->seq += n;
+}
+
+static void describe(const struct stream *s, struct sn_conn_msgs *m)
+{
+	sn_msgt_describe(s->p, s->st, m);
+}
+
+START_TEST(test_pingreq_every_thirty_seconds)
+{
+	struct stream s;
+	struct sn_conn_msgs m;
+	/* 30 s +- 0.5 s: gaps 30.5, 29.5, 30, 30.4, 29.6, 30 -> median 30 */
+	const double at[] = { 0, 30.5, 60, 90, 120.4, 150, 180 };
+
+	open_stream(&s, 4);
+	ck_assert_uint_ne(s.st, 0);
+	for (size_t i = 0; i < sizeof at / sizeof at[0]; i++)
+		send_bytes(&s, pingreq, 2, (uint64_t)(at[i] * S) + 5 * S);
+	describe(&s, &m);
+	ck_assert_uint_eq(m.timing, SN_MSGT_FOLLOWED);
+	ck_assert_uint_eq(m.messages[SN_MSG_PINGREQ], 7);
+	ck_assert_uint_eq(m.messages[SN_MSG_PUBLISH], 0);
+	ck_assert_uint_eq(m.rhythm[SN_MSG_PINGREQ].samples, 6);
+	ck_assert_uint_eq(m.rhythm[SN_MSG_PINGREQ].interval_ms, 30000);
+	ck_assert(sn_beacon_regular(&m.rhythm[SN_MSG_PINGREQ], 4, 10));
+	ck_assert_uint_eq(m.rhythm[SN_MSG_PUBLISH].samples, 0);
+	sn_msgt_pool_destroy(s.p);
+}
+END_TEST
+
+/* The bytes that gave the verdict are walked but not timed. */
+START_TEST(test_prefix_not_timed)
+{
+	struct sn_msgt_pool *p = sn_msgt_pool_create(1);
+	uint8_t first[sizeof connect_pkt + sizeof publish + 1];
+	struct sn_conn_msgs m;
+
+	memcpy(first, connect_pkt, sizeof connect_pkt);
+	memcpy(first + sizeof connect_pkt, publish, sizeof publish);
+	first[sizeof first - 1] = 0xc0; /* a PINGREQ whose length byte comes next */
+	uint32_t st = sn_msgt_start(p, ISN, first, sizeof first);
+	sn_msgt_feed(p, st, ISN + (uint32_t)sizeof first, (const uint8_t *)"\0", 1, 1, 9 * S);
+	sn_msgt_describe(p, st, &m);
+	ck_assert_uint_eq(m.messages[SN_MSG_PUBLISH], 0);
+	ck_assert_uint_eq(m.messages[SN_MSG_PINGREQ], 1); /* completed in a later segment */
+	sn_msgt_pool_destroy(p);
+}
+END_TEST
+
+/* A PUBLISH of 300 bytes: two-byte Remaining Length, header and body split. */
+START_TEST(test_split_headers_and_bodies)
+{
+	struct stream s;
+	struct sn_conn_msgs m;
+	uint8_t big[303];
+
+	memset(big, 'x', sizeof big);
+	big[0] = 0x32;      /* PUBLISH QoS 1 */
+	big[1] = 0xac;      /* 300 = 0x2c + 2 * 128 */
+	big[2] = 0x02;
+	open_stream(&s, 1);
+	send_bytes(&s, big, 2, 10 * S);          /* type and first length byte */
+	send_bytes(&s, big + 2, 150, 11 * S);    /* last length byte, body */
+	send_bytes(&s, big + 152, 151, 12 * S);  /* rest of the body */
+	send_bytes(&s, publish, 1, 13 * S);      /* a PUBLISH split after its type */
+	send_bytes(&s, publish + 1, sizeof publish - 1, 14 * S);
+	describe(&s, &m);
+	ck_assert_uint_eq(m.timing, SN_MSGT_FOLLOWED);
+	ck_assert_uint_eq(m.messages[SN_MSG_PUBLISH], 2);
+	ck_assert_uint_eq(m.rhythm[SN_MSG_PUBLISH].samples, 1);
+	ck_assert_uint_eq(m.rhythm[SN_MSG_PUBLISH].interval_ms, 3000); /* 11 s -> 14 s */
+	sn_msgt_pool_destroy(s.p);
+}
+END_TEST
+
+/* Retransmissions, overlaps and keep-alive probes are not counted twice. */
+START_TEST(test_retransmission_skipped)
+{
+	struct stream s;
+	struct sn_conn_msgs m;
+	uint8_t two[4] = { 0xc0, 0, 0xc0, 0 };
+
+	open_stream(&s, 1);
+	send_bytes(&s, pingreq, 2, 30 * S);
+	sn_msgt_feed(s.p, s.st, s.seq - 2, pingreq, 2, 2, 31 * S); /* retransmitted */
+	sn_msgt_feed(s.p, s.st, s.seq - 1, pingreq + 1, 1, 1, 32 * S); /* keep-alive probe */
+	sn_msgt_feed(s.p, s.st, s.seq - 2, two, 4, 4, 60 * S); /* old bytes and a new PINGREQ */
+	s.seq += 2;
+	send_bytes(&s, pingreq, 2, 90 * S);
+	describe(&s, &m);
+	ck_assert_uint_eq(m.timing, SN_MSGT_FOLLOWED);
+	ck_assert_uint_eq(m.messages[SN_MSG_PINGREQ], 3);
+	ck_assert_uint_eq(m.rhythm[SN_MSG_PINGREQ].interval_ms, 30000);
+	sn_msgt_pool_destroy(s.p);
+}
+END_TEST
+
+/* A lost segment stops the following; the times before it stay. */
+START_TEST(test_sequence_gap_stops)
+{
+	struct stream s;
+	struct sn_conn_msgs m;
+	struct sn_msgt_stats st;
+
+	open_stream(&s, 1);
+	for (int i = 0; i < 3; i++)
+		send_bytes(&s, pingreq, 2, (uint64_t)i * 30 * S);
+	s.seq += 2; /* one PINGREQ not captured */
+	for (int i = 4; i < 10; i++)
+		send_bytes(&s, pingreq, 2, (uint64_t)i * 30 * S);
+	describe(&s, &m);
+	ck_assert_uint_eq(m.timing, SN_MSGT_GAP);
+	ck_assert_uint_eq(m.messages[SN_MSG_PINGREQ], 3);
+	ck_assert_uint_eq(m.rhythm[SN_MSG_PINGREQ].samples, 2);
+	sn_msgt_stats(s.p, &st);
+	ck_assert_uint_eq(st.lost, 1);
+	ck_assert_uint_eq(st.followed, 1);
+	sn_msgt_pool_destroy(s.p);
+}
+END_TEST
+
+START_TEST(test_reordering_stops)
+{
+	struct stream s;
+	struct sn_conn_msgs m;
+
+	open_stream(&s, 1);
+	sn_msgt_feed(s.p, s.st, s.seq + 2, pingreq, 2, 2, 1 * S); /* the later one first */
+	sn_msgt_feed(s.p, s.st, s.seq, pingreq, 2, 2, 1 * S);
+	describe(&s, &m);
+	ck_assert_uint_eq(m.timing, SN_MSGT_GAP);
+	ck_assert_uint_eq(m.messages[SN_MSG_PINGREQ], 0);
+	sn_msgt_pool_destroy(s.p);
+}
+END_TEST
+
+/* Bytes the capture cut off: passed over inside a body, lost where a header lies. */
+START_TEST(test_snaplen_cut)
+{
+	struct stream s;
+	struct sn_conn_msgs m;
+	uint8_t head[3] = { 0x30, 0xe8, 0x07 }; /* PUBLISH of 1000 bytes */
+
+	open_stream(&s, 1);
+	sn_msgt_feed(s.p, s.st, s.seq, head, 3, 1003, 1 * S);
+	s.seq += 1003;
+	send_bytes(&s, pingreq, 2, 2 * S);
+	describe(&s, &m);
+	ck_assert_uint_eq(m.timing, SN_MSGT_FOLLOWED);
+	ck_assert_uint_eq(m.messages[SN_MSG_PUBLISH], 1);
+	ck_assert_uint_eq(m.messages[SN_MSG_PINGREQ], 1);
+	/* a segment of two PUBLISHes cut inside the second's header */
+	uint8_t two[14];
+	memcpy(two, publish, 7);
+	memcpy(two + 7, publish, 7);
+	sn_msgt_feed(s.p, s.st, s.seq, two, 8, 14, 3 * S);
+	describe(&s, &m);
+	ck_assert_uint_eq(m.timing, SN_MSGT_GAP);
+	sn_msgt_pool_destroy(s.p);
+}
+END_TEST
+
+START_TEST(test_malformed_stops)
+{
+	struct stream s;
+	struct sn_conn_msgs m;
+	struct sn_msgt_stats st;
+	const uint8_t zero[] = { 0x00, 0x00 };                    /* type 0 is reserved */
+	const uint8_t longlen[] = { 0x30, 0xff, 0xff, 0xff, 0xff }; /* a 5-byte length */
+
+	open_stream(&s, 2);
+	send_bytes(&s, zero, 2, 1 * S);
+	send_bytes(&s, pingreq, 2, 2 * S);
+	describe(&s, &m);
+	ck_assert_uint_eq(m.timing, SN_MSGT_MALFORMED);
+	ck_assert_uint_eq(m.messages[SN_MSG_PINGREQ], 0);
+	uint32_t other = sn_msgt_start(s.p, ISN, connect_pkt, sizeof connect_pkt);
+	sn_msgt_feed(s.p, other, ISN + (uint32_t)sizeof connect_pkt, longlen, 5, 5, 1 * S);
+	sn_msgt_describe(s.p, other, &m);
+	ck_assert_uint_eq(m.timing, SN_MSGT_MALFORMED);
+	sn_msgt_stats(s.p, &st);
+	ck_assert_uint_eq(st.malformed, 2);
+	ck_assert_uint_eq(st.lost, 0);
+	sn_msgt_pool_destroy(s.p);
+}
+END_TEST
+
+/* The ring keeps the last SN_BEACON_STARTS times: a beacon after an irregular start. */
+START_TEST(test_ring_keeps_the_last)
+{
+	struct stream s;
+	struct sn_conn_msgs m;
+	uint64_t t = 0;
+
+	open_stream(&s, 1);
+	for (int i = 0; i < 10; i++) { /* irregular: 1 s, 100 s, 1 s, ... */
+		t += (i % 2 ? 100 : 1) * S;
+		send_bytes(&s, publish, sizeof publish, t);
+	}
+	for (int i = 0; i < SN_BEACON_STARTS; i++) {
+		t += 60 * S;
+		send_bytes(&s, publish, sizeof publish, t);
+	}
+	describe(&s, &m);
+	ck_assert_uint_eq(m.messages[SN_MSG_PUBLISH], 10 + SN_BEACON_STARTS);
+	ck_assert_uint_eq(m.rhythm[SN_MSG_PUBLISH].samples, SN_BEACON_STARTS - 1);
+	ck_assert_uint_eq(m.rhythm[SN_MSG_PUBLISH].interval_ms, 60000);
+	ck_assert_uint_eq(m.rhythm[SN_MSG_PUBLISH].jitter_milli, 0);
+	sn_msgt_pool_destroy(s.p);
+}
+END_TEST
+
+START_TEST(test_pool_bounded)
+{
+	struct sn_msgt_pool *p = sn_msgt_pool_create(2);
+	struct sn_msgt_stats st;
+	struct sn_conn_msgs m;
+
+	uint32_t a = sn_msgt_start(p, ISN, connect_pkt, sizeof connect_pkt);
+	uint32_t b = sn_msgt_start(p, ISN, connect_pkt, sizeof connect_pkt);
+	ck_assert_uint_ne(a, 0);
+	ck_assert_uint_ne(b, 0);
+	ck_assert_uint_ne(a, b);
+	ck_assert_uint_eq(sn_msgt_start(p, ISN, connect_pkt, sizeof connect_pkt), 0);
+	sn_msgt_feed(p, a, ISN + (uint32_t)sizeof connect_pkt, pingreq, 2, 2, 1 * S);
+	sn_msgt_release(p, a);
+	uint32_t c = sn_msgt_start(p, ISN, connect_pkt, sizeof connect_pkt);
+	ck_assert_uint_eq(c, a); /* reused, and clean */
+	sn_msgt_describe(p, c, &m);
+	ck_assert_uint_eq(m.messages[SN_MSG_PINGREQ], 0);
+	sn_msgt_describe(p, 0, &m); /* "none" describes as not followed */
+	ck_assert_uint_eq(m.timing, SN_MSGT_NONE);
+	sn_msgt_stats(p, &st);
+	ck_assert_uint_eq(st.followed, 3);
+	ck_assert_uint_eq(st.pool_full, 1);
+	sn_msgt_pool_destroy(p);
+
+	p = sn_msgt_pool_create(0);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(sn_msgt_start(p, ISN, connect_pkt, sizeof connect_pkt), 0);
+	sn_msgt_pool_destroy(p);
+	ck_assert_ptr_null(sn_msgt_pool_create(SN_MSGT_STATES_MAX + 1));
+}
+END_TEST
+
+Suite *msgtiming_suite(void);
+
+Suite *msgtiming_suite(void)
+{
+	Suite *s = suite_create("msgtiming");
+	TCase *t = tcase_create("msgtiming");
+
+	tcase_add_test(t, test_pingreq_every_thirty_seconds);
+	tcase_add_test(t, test_prefix_not_timed);
+	tcase_add_test(t, test_split_headers_and_bodies);
+	tcase_add_test(t, test_retransmission_skipped);
+	tcase_add_test(t, test_sequence_gap_stops);
+	tcase_add_test(t, test_reordering_stops);
+	tcase_add_test(t, test_snaplen_cut);
+	tcase_add_test(t, test_malformed_stops);
+	tcase_add_test(t, test_ring_keeps_the_last);
+	tcase_add_test(t, test_pool_bounded);
+	suite_add_tcase(s, t);
+	return s;
+}
