@@ -237,6 +237,16 @@ static inline enum sn_cur_step sn_cur_eat_literal(struct sn_cursor *c, const cha
 	return SN_CUR_OK;
 }
 
+/*
+ * The next n bytes where they lie, after one bounds check, for a fast path
+ * that reads a fixed-size header field by field; NULL when fewer than n
+ * remain (or the cursor failed).  Does not move or set err.
+ */
+static inline const uint8_t *sn_cur_view(const struct sn_cursor *c, size_t n)
+{
+	return sn_cur_has(c, n) ? c->p + c->off : NULL;
+}
+
 /* The position, for callers that report offsets. */
 static inline size_t sn_cur_offset(const struct sn_cursor *c) { return c->off; }
 

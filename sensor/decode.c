@@ -74,6 +74,7 @@ struct dec {
 	unsigned depth;            /* tunnels removed so far */
 	bool sample_only;          /* checksum pre-scan: observe, never reassemble */
 	bool no_checksum;          /* the pseudo-header cannot be known (IPv6 routing) */
+	bool general_only;         /* never the straight path (tests compare the two) */
 };
 
 /* Defaults of a stateless decode: the well-known tunnel ports. */
@@ -876,6 +877,93 @@ static enum sn_decode_rc decode_ethertype(struct dec *d, uint16_t type)
 	}
 }
 
+/* ---- straight path --------------------------------------------------- */
+
+static inline uint16_t fixed16(const uint8_t *p)
+{
+	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+static inline uint32_t fixed32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * The frame most traffic is: Ethernet II with at most one 802.1Q tag, an
+ * IPv4 header without options that is not a fragment, and a TCP header
+ * whose length fits in the IP length and in what was captured.  The fixed
+ * headers are read in place after one bounds check of the cursor
+ * (sn_cur_view); the TCP options and the payload still go through the
+ * cursor.  Any other frame, or one where a check fails, returns false
+ * having written nothing, and the general path decodes it from the start,
+ * so the packet view and the counters are always the general path's
+ * (test_decode holds the two to the same output).
+ */
+static bool straight_ipv4_tcp(struct dec *d, enum sn_decode_rc *rc)
+{
+	enum { ETH = 14, TAG = 4, IPV4 = 20 };
+	const uint8_t *h = sn_cur_view(&d->c, ETH + IPV4 + TCP_MIN_HDR);
+	if (!h)
+		return false;
+	size_t l2 = ETH;
+	uint16_t type = fixed16(h + 12), vlan = 0;
+	if (type == ETH_VLAN) {
+		h = sn_cur_view(&d->c, ETH + TAG + IPV4 + TCP_MIN_HDR);
+		if (!h)
+			return false;
+		vlan = (uint16_t)(fixed16(h + 14) & 0x0fff);
+		type = fixed16(h + 16);
+		l2 += TAG;
+	}
+	const uint8_t *ip = h + l2;
+	if (type != ETH_IPV4 || ip[0] != 0x45 || ip[9] != IP_PROTO_TCP)
+		return false;
+	uint32_t total = fixed16(ip + 2);
+	if ((fixed16(ip + 6) & 0x3fff) != 0 || total < IPV4 + TCP_MIN_HDR)
+		return false; /* a fragment, or a length the general path judges */
+	const uint8_t *tcp = ip + IPV4;
+	uint32_t hdr = (uint32_t)(tcp[12] >> 4) * 4;
+	uint32_t wire = total - IPV4;
+	if (hdr < TCP_MIN_HDR || hdr > wire)
+		return false;
+	/* The TCP segment's captured bytes, clipped to the IP length. */
+	struct sn_cursor rest = d->c;
+	sn_cur_skip(&rest, l2 + IPV4);
+	size_t captured = sn_cur_remaining(&rest);
+	struct sn_cursor seg = sn_cur_sub(&rest, wire < captured ? wire : captured);
+	if (!sn_cur_has(&seg, hdr))
+		return false;
+
+	struct sn_packet *o = d->out;
+	if (l2 != ETH) {
+		o->vlan = vlan;
+		add_layer(d, SN_LAYER_ID(SN_LAYER_VLAN, vlan));
+	}
+	o->src.family = o->dst.family = 4;
+	memcpy(o->src.b, ip + 12, 4);
+	memcpy(o->dst.b, ip + 16, 4);
+	o->ip_bytes = total;
+	o->sport = fixed16(tcp);
+	o->dport = fixed16(tcp + 2);
+	o->seq = fixed32(tcp + 4);
+	o->ack = fixed32(tcp + 8);
+	o->tcp_flags = tcp[13];
+	if (d->dc)
+		checksum_policy(d, seg, wire);
+	struct sn_cursor body = seg;
+	sn_cur_skip(&body, TCP_MIN_HDR);
+	if (hdr > TCP_MIN_HDR && !tcp_options_ok(sn_cur_sub(&body, hdr - TCP_MIN_HDR)))
+		d->st->errors[SN_DERR_TCP_BAD_OPTIONS]++;
+	struct sn_cursor payload = sn_cur_rest(&body);
+	o->payload_wire_len = wire - hdr;
+	o->payload = payload.p;
+	o->payload_len = (uint32_t)sn_cur_remaining(&payload);
+	d->st->tcp++;
+	*rc = SN_DECODE_TCP;
+	return true;
+}
+
 /* ---- entry ----------------------------------------------------------- */
 
 static enum sn_decode_rc decode_frame(struct dec *d, int linktype, uint64_t ts_us)
@@ -891,7 +979,11 @@ static enum sn_decode_rc decode_frame(struct dec *d, int linktype, uint64_t ts_u
 		return SN_DECODE_ERROR;
 	}
 	out->ts_us = ts_us;
-	enum sn_decode_rc rc = decode_link(d, linktype, &type);
+	enum sn_decode_rc rc;
+	if (linktype == SN_DLT_EN10MB && !d->sample_only && !d->general_only &&
+	    straight_ipv4_tcp(d, &rc))
+		return rc;
+	rc = decode_link(d, linktype, &type);
 	if (rc != DEC_CONTINUE)
 		return rc;
 	if (type == ETH_IPV4)
@@ -906,6 +998,15 @@ enum sn_decode_rc sn_decode_packet(int linktype, const uint8_t *frame, uint32_t 
 				   struct sn_decode_stats *st)
 {
 	struct dec d = { .c = sn_cur_make(frame, caplen), .wirelen = wirelen, .out = out, .st = st };
+	return decode_frame(&d, linktype, ts_us);
+}
+
+enum sn_decode_rc sn_decode_packet_general(int linktype, const uint8_t *frame, uint32_t caplen,
+					   uint32_t wirelen, uint64_t ts_us, struct sn_packet *out,
+					   struct sn_decode_stats *st)
+{
+	struct dec d = { .c = sn_cur_make(frame, caplen), .wirelen = wirelen, .out = out, .st = st,
+			 .general_only = true };
 	return decode_frame(&d, linktype, ts_us);
 }
 

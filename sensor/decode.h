@@ -154,6 +154,15 @@ enum sn_decode_rc sn_decode_packet(int linktype, const uint8_t *frame, uint32_t 
 				   struct sn_decode_stats *st);
 
 /*
+ * sn_decode_packet() without its straight path for plain Ethernet/IPv4/TCP
+ * frames: every frame through the general layers.  For tests, which hold
+ * the two to the same output.
+ */
+enum sn_decode_rc sn_decode_packet_general(int linktype, const uint8_t *frame, uint32_t caplen,
+					   uint32_t wirelen, uint64_t ts_us, struct sn_packet *out,
+					   struct sn_decode_stats *st);
+
+/*
  * The TCP checksum of a segment with csum_pending set is wrong.  Checking
  * every segment would read every captured byte, so the decoder only marks
  * a segment and the flow table asks where a bad one could change what is

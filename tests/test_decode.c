@@ -1067,6 +1067,97 @@ START_TEST(checksum_marks_whole_segments_only)
 }
 END_TEST
 
+/* ---- straight path ---------------------------------------------------- */
+
+/* One frame, decoded by sn_decode_packet and by the general path alone. */
+static void same_as_general(const uint8_t *b, uint32_t caplen, uint32_t wirelen)
+{
+	struct sn_packet fast, gen;
+	struct sn_decode_stats fst, gst;
+	memset(&fst, 0, sizeof fst);
+	memset(&gst, 0, sizeof gst);
+	enum sn_decode_rc frc = sn_decode_packet(SN_DLT_EN10MB, b, caplen, wirelen, 7, &fast, &fst);
+	enum sn_decode_rc grc = sn_decode_packet_general(SN_DLT_EN10MB, b, caplen, wirelen, 7,
+							 &gen, &gst);
+	ck_assert_int_eq(frc, grc);
+	ck_assert(memcmp(&fst, &gst, sizeof fst) == 0);
+	if (frc != SN_DECODE_TCP)
+		return;
+	/* both paths clear the view up to layers[] (padding included) first */
+	ck_assert(memcmp(&fast, &gen, offsetof(struct sn_packet, layers)) == 0);
+	ck_assert(memcmp(fast.layers, gen.layers, gen.n_layers * sizeof gen.layers[0]) == 0);
+}
+
+/*
+ * Ethernet/IPv4/TCP frames around the straight path's every condition
+ * (tags, header lengths, fragment bits, protocol, IP total and TCP offset
+ * beside the captured and IP lengths, bad options), each at every caplen
+ * and with a wire length above it: the packet view and every counter are
+ * the general path's.  Cut to exactly caplen bytes, for ASan.
+ */
+START_TEST(straight_path_same_as_general)
+{
+	static const unsigned tags[] = { 0, 0x8100, 0x88a8 };
+	static const unsigned vihls[] = { 0x45, 0x46, 0x55 };
+	static const unsigned frags[] = { 0x4000, 0x2000, 0x0001, 0x8000 };
+	static const unsigned protos[] = { 6, 17 };
+	static const unsigned offsets[] = { 4, 5, 6, 15 };
+	static const unsigned payloads[] = { 0, TEST_PAYLOAD_LEN };
+	unsigned frames = 0;
+	for (size_t t = 0; t < 3; t++)
+	for (size_t v = 0; v < 3; v++)
+	for (size_t fr = 0; fr < 4; fr++)
+	for (size_t pr = 0; pr < 2; pr++)
+	for (size_t to = 0; to < 6; to++)
+	for (size_t of = 0; of < 4; of++)
+	for (size_t pl = 0; pl < 2; pl++) {
+		/* three option bytes: good (NOP NOP EOL) or bad (length 1), then pad */
+		static const uint8_t good[12] = { 1, 1, 0 }, bad[12] = { 1, 5, 1 };
+		const uint8_t *opts = (of + pl) % 2 ? bad : good;
+		struct frame seg = { .n = 0 };
+		put16(&seg, TEST_SPORT);
+		put16(&seg, TEST_DPORT);
+		put32(&seg, TEST_SEQ);
+		put32(&seg, TEST_ACK);
+		put8(&seg, offsets[of] << 4);
+		put8(&seg, SN_TCP_PSH | SN_TCP_ACK);
+		put16(&seg, 512);
+		put16(&seg, 0);
+		put16(&seg, 0);
+		put(&seg, opts, 12);
+		put(&seg, TEST_PAYLOAD, payloads[pl]);
+		struct frame f = { .n = 0 };
+		add_eth(&f, tags[t] ? tags[t] : 0x0800);
+		if (tags[t]) {
+			put16(&f, 0x2000 | 42); /* priority bits, VLAN 42 */
+			put16(&f, 0x0800);
+		}
+		size_t ip_at = f.n;
+		unsigned ihl = (vihls[v] & 0x0f) * 4;
+		add_ipv4(&f, &seg, protos[pr], ihl > 20 ? (ihl - 20) / 4 : 0, frags[fr], false);
+		f.b[ip_at] = (uint8_t)vihls[v];
+		unsigned real = (unsigned)(f.n - ip_at);
+		/* 0 (TSO), shorter than IP + TCP, exactly 40, the real one,
+		 * shorter than it (padding), longer (cut by the capture) */
+		unsigned total = to == 0 ? 0 : to == 1 ? 39 : to == 2 ? 40 : to == 3 ? real :
+				 to == 4 ? real - 2 : real + 9;
+		f.b[ip_at + 2] = (uint8_t)(total >> 8);
+		f.b[ip_at + 3] = (uint8_t)total;
+		for (size_t caplen = 0; caplen <= f.n; caplen++) {
+			uint8_t *buf = malloc(caplen ? caplen : 1);
+			ck_assert_ptr_nonnull(buf);
+			memcpy(buf, f.b, caplen);
+			same_as_general(buf, (uint32_t)caplen, (uint32_t)f.n);
+			if (to == 0) /* the length comes from the wire length */
+				same_as_general(buf, (uint32_t)caplen, (uint32_t)f.n + 100);
+			free(buf);
+		}
+		frames++;
+	}
+	ck_assert_uint_eq(frames, 3 * 3 * 4 * 2 * 6 * 4 * 2);
+}
+END_TEST
+
 Suite *decode_suite(void)
 {
 	Suite *s = suite_create("decode");
@@ -1139,6 +1230,7 @@ Suite *decode_suite(void)
 	tcase_add_test(dc, vxlan_without_i_flag_is_an_error);
 	tcase_add_test(dc, ipv4_eight_byte_fragments_reassembled);
 	tcase_add_test(dc, checksum_marks_whole_segments_only);
+	tcase_add_test(dc, straight_path_same_as_general);
 	suite_add_tcase(s, dc);
 	return s;
 }
