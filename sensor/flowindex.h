@@ -23,6 +23,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define SN_FLOWINDEX_SLOTS 10
 #define SN_FLOWINDEX_NONE UINT32_MAX
 
@@ -54,13 +58,85 @@ void sn_flowindex_free(struct sn_flowindex *x);
 /* Memory the groups take, in bytes. */
 size_t sn_flowindex_bytes(const struct sn_flowindex *x);
 
-/* The cache line a lookup of this hash reads first (for prefetching). */
-const void *sn_flowindex_home(const struct sn_flowindex *x, uint64_t hash);
+/*
+ * The probe is inline: every packet runs it (twice under replay, for the
+ * hint and for the lookup), and a miss must stay a handful of instructions.
+ */
 
-void sn_flowindex_probe_start(const struct sn_flowindex *x, uint64_t hash,
-			      struct sn_flowindex_probe *pr);
+static inline uint32_t sn_flowindex_home_group(const struct sn_flowindex *x, uint64_t hash)
+{
+	return (uint32_t)hash & x->mask;
+}
+
+/* Tag 0 marks an empty slot, so a key's tag is never 0. */
+static inline uint16_t sn_flowindex_tag(uint64_t hash)
+{
+	uint16_t t = (uint16_t)(hash >> 48);
+	return t ? t : 1;
+}
+
+/* The cache line a lookup of this hash reads first (for prefetching). */
+static inline const void *sn_flowindex_home(const struct sn_flowindex *x, uint64_t hash)
+{
+	return &x->groups[sn_flowindex_home_group(x, hash)];
+}
+
+/*
+ * Bit s set for each slot s of g holding tag (a taken slot's tag is never
+ * 0).  With SSE2 the ten tags are compared in two 16-byte loads (the second
+ * also covers the overflow count and two flow numbers, masked off) and
+ * packed to one bit a slot; elsewhere one slot at a time.
+ */
+static inline uint32_t sn_flowindex_matches(const struct sn_flowindex_group *g, uint16_t tag)
+{
+#if defined(__SSE2__)
+	_Static_assert(offsetof(struct sn_flowindex_group, tag) == 0 &&
+			       offsetof(struct sn_flowindex_group, overflow) == 20,
+		       "ten tags, then the overflow count");
+	__m128i want = _mm_set1_epi16((short)tag);
+	__m128i lo = _mm_loadu_si128((const __m128i *)(const void *)g);
+	__m128i hi = _mm_loadu_si128((const __m128i *)(const void *)((const char *)g + 16));
+	/* 16-bit lanes of 0 or -1, packed to bytes: one mask bit a slot */
+	__m128i both = _mm_packs_epi16(_mm_cmpeq_epi16(lo, want), _mm_cmpeq_epi16(hi, want));
+	return (uint32_t)_mm_movemask_epi8(both) & ((1u << SN_FLOWINDEX_SLOTS) - 1);
+#else
+	uint32_t m = 0;
+	for (uint32_t s = 0; s < SN_FLOWINDEX_SLOTS; s++)
+		m |= (uint32_t)(g->tag[s] == tag) << s;
+	return m;
+#endif
+}
+
+static inline void sn_flowindex_probe_start(const struct sn_flowindex *x, uint64_t hash,
+					    struct sn_flowindex_probe *pr)
+{
+	pr->group = sn_flowindex_home_group(x, hash);
+	pr->tag = sn_flowindex_tag(hash);
+	pr->steps = 0;
+	pr->slot = sn_flowindex_matches(&x->groups[pr->group], pr->tag);
+}
+
 /* The next flow whose tag matches, or SN_FLOWINDEX_NONE when there is none. */
-uint32_t sn_flowindex_probe_next(const struct sn_flowindex *x, struct sn_flowindex_probe *pr);
+static inline uint32_t sn_flowindex_probe_next(const struct sn_flowindex *x,
+					       struct sn_flowindex_probe *pr)
+{
+	while (pr->steps <= x->mask) {
+		const struct sn_flowindex_group *g = &x->groups[pr->group];
+		if (pr->slot) {
+			uint32_t s = (uint32_t)__builtin_ctz(pr->slot);
+			pr->slot &= pr->slot - 1;
+			return g->flow[s];
+		}
+		if (g->overflow == 0)
+			break;
+		pr->group = (pr->group + 1) & x->mask;
+		pr->steps++;
+		pr->slot = sn_flowindex_matches(&x->groups[pr->group], pr->tag);
+	}
+	pr->steps = x->mask + 1; /* exhausted: later calls return NONE at once */
+	pr->slot = 0;
+	return SN_FLOWINDEX_NONE;
+}
 
 /* Adds flow under hash.  -ENOSPC when capacity keys are already present. */
 int sn_flowindex_insert(struct sn_flowindex *x, uint64_t hash, uint32_t flow);
