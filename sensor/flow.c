@@ -1100,21 +1100,18 @@ void sn_flow_table_process(struct sn_flow_table *ft, const struct sn_packet *pkt
 	process(ft, pkt, &key, src_is_a, sn_flowkey_hash(&ft->secret, &key));
 }
 
-void sn_flow_table_process_hashed(struct sn_flow_table *ft, const struct sn_packet *pkt,
-				  uint64_t hash)
+void sn_flow_table_process_hinted(struct sn_flow_table *ft, const struct sn_packet *pkt,
+				  const struct sn_flow_hint *h)
 {
-	struct sn_flow_key key;
-	bool src_is_a = sn_flowkey_make(pkt, &key);
-	process(ft, pkt, &key, src_is_a, hash);
+	process(ft, pkt, &h->key, h->src_is_a, h->hash);
 }
 
-uint64_t sn_flow_table_hint(const struct sn_flow_table *ft, const struct sn_packet *pkt)
+void sn_flow_table_hint(const struct sn_flow_table *ft, const struct sn_packet *pkt,
+			struct sn_flow_hint *h)
 {
-	struct sn_flow_key key;
-	sn_flowkey_make(pkt, &key);
-	uint64_t h = sn_flowkey_hash(&ft->secret, &key);
-	__builtin_prefetch(sn_flowindex_home(&ft->index, h), 0);
-	return h;
+	h->src_is_a = sn_flowkey_make(pkt, &h->key);
+	h->hash = sn_flowkey_hash(&ft->secret, &h->key);
+	__builtin_prefetch(sn_flowindex_home(&ft->index, h->hash), 0);
 }
 
 /*
@@ -1123,11 +1120,11 @@ uint64_t sn_flow_table_hint(const struct sn_flow_table *ft, const struct sn_pack
  * Only the home group is looked at; a key that overflowed past it merely
  * misses the hint.
  */
-void sn_flow_table_hint_entry(const struct sn_flow_table *ft, uint64_t hash)
+void sn_flow_table_hint_entry(const struct sn_flow_table *ft, const struct sn_flow_hint *h)
 {
 	struct sn_flowindex_probe pr;
 	uint32_t i;
-	sn_flowindex_probe_start(&ft->index, hash, &pr);
+	sn_flowindex_probe_start(&ft->index, h->hash, &pr);
 	pr.steps = ft->index.mask; /* the home group, then stop */
 	while ((i = sn_flowindex_probe_next(&ft->index, &pr)) != SN_FLOWINDEX_NONE) {
 		__builtin_prefetch(&ft->cold[i].key, 0);

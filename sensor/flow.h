@@ -24,6 +24,7 @@
 
 #include "conn.h"
 #include "decode.h"
+#include "flowkey.h"
 
 struct sn_flow_config {
 	uint32_t max_flows;          /* table capacity */
@@ -87,17 +88,28 @@ void sn_flow_table_destroy(struct sn_flow_table *ft);
 void sn_flow_table_process(struct sn_flow_table *ft, const struct sn_packet *pkt);
 
 /*
+ * A segment's key, built once when replay first sees it (lookahead.h) and
+ * carried to the moment it is processed, with its hash and direction.
+ */
+struct sn_flow_hint {
+	struct sn_flow_key key;
+	uint64_t hash;
+	bool src_is_a; /* the segment's source is the key's endpoint a */
+};
+
+/*
  * Cache hints for a segment that will be processed a few packets later
  * (replay looks ahead, lookahead.h); neither changes anything.  hint()
- * returns the segment's key hash and starts fetching its index line;
- * hint_entry(), given that hash once the line has had time to arrive,
- * starts fetching the entry it most likely names.
+ * builds the segment's key and hash into *h and starts fetching its index
+ * line; hint_entry(), once the line has had time to arrive, starts
+ * fetching the entry it most likely names.
  */
-uint64_t sn_flow_table_hint(const struct sn_flow_table *ft, const struct sn_packet *pkt);
-void sn_flow_table_hint_entry(const struct sn_flow_table *ft, uint64_t hash);
-/* sn_flow_table_process() given the hash hint() returned for this segment. */
-void sn_flow_table_process_hashed(struct sn_flow_table *ft, const struct sn_packet *pkt,
-				  uint64_t hash);
+void sn_flow_table_hint(const struct sn_flow_table *ft, const struct sn_packet *pkt,
+			struct sn_flow_hint *h);
+void sn_flow_table_hint_entry(const struct sn_flow_table *ft, const struct sn_flow_hint *h);
+/* sn_flow_table_process() given what hint() built for this segment. */
+void sn_flow_table_process_hinted(struct sn_flow_table *ft, const struct sn_packet *pkt,
+				  const struct sn_flow_hint *h);
 
 /*
  * Expires flows idle past their timeout at packet time now_us, closing at

@@ -223,13 +223,14 @@ void sn_worker_prepare(struct sn_worker *w, const uint8_t *frame, uint32_t caple
 	p->tcp = rc == SN_DECODE_TCP;
 	if (rc == SN_DECODE_DNS) /* names first: the connection to the address follows */
 		sn_dns_response(&w->dns, &p->pkt.dst, p->pkt.payload, p->pkt.payload_len, ts_us);
-	p->hash = p->tcp ? sn_flow_table_hint(w->flows, &p->pkt) : 0;
+	if (p->tcp)
+		sn_flow_table_hint(w->flows, &p->pkt, &p->hint);
 }
 
 void sn_worker_prefetch(const struct sn_worker *w, const struct sn_worker_pending *p)
 {
 	if (p->tcp)
-		sn_flow_table_hint_entry(w->flows, p->hash);
+		sn_flow_table_hint_entry(w->flows, &p->hint);
 }
 
 void sn_worker_process(struct sn_worker *w, const struct sn_worker_pending *p)
@@ -237,7 +238,7 @@ void sn_worker_process(struct sn_worker *w, const struct sn_worker_pending *p)
 	sn_worker_advance(w, p->ts_us);
 	if (p->tcp) {
 		attribute_syn(w, &p->pkt);
-		sn_flow_table_process_hashed(w->flows, &p->pkt, p->hash);
+		sn_flow_table_process_hinted(w->flows, &p->pkt, &p->hint);
 	}
 }
 

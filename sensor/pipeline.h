@@ -23,6 +23,7 @@
 #include "config.h"
 #include "conn.h"
 #include "decode.h"
+#include "flow.h"
 
 struct sn_worker;
 struct sn_aggregator;
@@ -76,7 +77,7 @@ struct sn_worker_pending {
 				     into the decoder when pkt.reassembled: then it must be
 				     processed before the next frame is prepared */
 	uint64_t ts_us;
-	uint64_t hash;            /* flow key hash, when tcp */
+	struct sn_flow_hint hint; /* key, hash and direction, when tcp */
 	bool tcp;                 /* decoded as a TCP segment */
 };
 void sn_worker_prepare(struct sn_worker *w, const uint8_t *frame, uint32_t caplen,
