@@ -217,6 +217,19 @@ static void process_details(struct sn_json *j, uint32_t pid, const char *exe, si
 	key_field(j, "process_user", user, user_cap);
 }
 
+/* Why a connection's client messages were not timed to its end, if they were not. */
+static void timing_cut(struct sn_json *j, uint8_t timing)
+{
+	const char *why = timing == SN_MSGT_GAP         ? "sequence_gap"
+			  : timing == SN_MSGT_MALFORMED ? "malformed"
+			  : timing == SN_MSGT_NO_STATE  ? "no_state"
+							: NULL;
+	if (!why)
+		return;
+	sn_json_key(j, "message_timing_cut");
+	sn_json_string(j, why);
+}
+
 /* A group's findings beyond the connection's meta (contract version 2). */
 static void group_details(struct sn_json *j, const struct sn_group *g)
 {
@@ -252,9 +265,11 @@ static void key_details(struct sn_json *j, const struct sn_meta *m, const uint32
 	meta_fields(j, m, 0, sn_meta_n_proto_fields);
 	tunnel_details(j, layers, n_layers);
 	meta_fields(j, m, sn_meta_n_proto_fields, sn_meta_n_fields);
-	if (r)
+	if (r) {
 		process_details(j, r->process_pid, r->process_exe, sizeof(r->process_exe),
 				r->process_user, sizeof(r->process_user));
+		timing_cut(j, r->msgs.timing);
+	}
 	group_details(j, g);
 	sn_json_object_end(j);
 }
@@ -353,6 +368,27 @@ static void key_truncated(struct sn_json *j, uint8_t bits)
 	sn_json_array_end(j);
 }
 
+/* A beacon object's measure: `{"interval_s":..,"jitter":..,"samples":..` (left open). */
+static void beacon_fields(struct sn_json *j, const struct sn_beacon *b)
+{
+	sn_json_object_begin(j);
+	sn_json_key(j, "interval_s");
+	sn_json_milli(j, b->interval_ms);
+	sn_json_key(j, "jitter");
+	sn_json_milli(j, b->jitter_milli);
+	key_uint(j, "samples", b->samples);
+}
+
+/* `message_beacon`: a beacon object with the kind of message and how many were sent (left open). */
+static void message_beacon(struct sn_json *j, enum sn_msg_kind kind, const struct sn_beacon *b,
+			   uint32_t messages)
+{
+	sn_json_key(j, "message_beacon");
+	beacon_fields(j, b);
+	key_string(j, "kind", sn_msg_kind_key(kind));
+	key_uint(j, "messages", messages);
+}
+
 size_t sn_events_format_group(struct sn_events *ev, enum sn_group_event kind,
 			      const struct sn_group *g, uint64_t ts_us)
 {
@@ -384,12 +420,12 @@ size_t sn_events_format_group(struct sn_events *ev, enum sn_group_event kind,
 	key_host(&j, g->dest_host, sizeof(g->dest_host));
 	if (g->beacon.samples) {
 		sn_json_key(&j, "beacon");
-		sn_json_object_begin(&j);
-		sn_json_key(&j, "interval_s");
-		sn_json_milli(&j, g->beacon.interval_ms);
-		sn_json_key(&j, "jitter");
-		sn_json_milli(&j, g->beacon.jitter_milli);
-		key_uint(&j, "samples", g->beacon.samples);
+		beacon_fields(&j, &g->beacon);
+		sn_json_object_end(&j);
+	}
+	if (g->msg_beacon.samples) {
+		message_beacon(&j, g->msg_kind, &g->msg_beacon, g->msg_messages);
+		key_uint(&j, "flow_id", g->msg_flow_id);
 		sn_json_object_end(&j);
 	}
 	if (kind == SN_EV_SUMMARY && g->allowed_by[0])
@@ -425,7 +461,7 @@ static void key_cim(struct sn_json *j, const struct sn_conn_report *r, enum sn_p
 }
 
 size_t sn_events_format_flow(struct sn_events *ev, const struct sn_conn_report *r,
-			     enum sn_proto proto, bool external, uint64_t ts_us)
+			     enum sn_proto proto, bool external, int msg_kind, uint64_t ts_us)
 {
 	struct sn_json j;
 
@@ -460,6 +496,11 @@ size_t sn_events_format_flow(struct sn_events *ev, const struct sn_conn_report *
 			    r->server_port, cid);
 	key_string(&j, "community_id", cid);
 	key_string(&j, "mitre_technique", SN_MITRE_TECHNIQUE);
+	if (msg_kind >= 0 && msg_kind < SN_MSG_KINDS) {
+		message_beacon(&j, (enum sn_msg_kind)msg_kind, &r->msgs.rhythm[msg_kind],
+			       r->msgs.messages[msg_kind]);
+		sn_json_object_end(&j);
+	}
 	return finish(&j);
 }
 
@@ -526,11 +567,12 @@ void sn_events_group_event(void *ctx, enum sn_group_event kind, const struct sn_
 }
 
 void sn_events_flow_event(void *ctx, const struct sn_conn_report *r, enum sn_proto proto,
-			  bool external, uint64_t ts_us)
+			  bool external, int msg_kind, uint64_t ts_us)
 {
 	struct sn_events *ev = ctx;
 
-	write_line(ev, "flow", ts_us, sn_events_format_flow(ev, r, proto, external, ts_us));
+	write_line(ev, "flow", ts_us,
+		   sn_events_format_flow(ev, r, proto, external, msg_kind, ts_us));
 }
 
 void sn_events_write_stats(struct sn_events *ev, const struct sn_stats_view *s, uint64_t ts_us)

@@ -62,14 +62,14 @@ int sn_events_add_output(struct sn_events *ev, const struct sn_event_output *o);
 size_t sn_events_format_group(struct sn_events *ev, enum sn_group_event kind,
 			      const struct sn_group *g, uint64_t ts_us);
 size_t sn_events_format_flow(struct sn_events *ev, const struct sn_conn_report *r,
-			     enum sn_proto proto, bool external, uint64_t ts_us);
+			     enum sn_proto proto, bool external, int msg_kind, uint64_t ts_us);
 size_t sn_events_format_stats(struct sn_events *ev, const struct sn_stats_view *s, uint64_t ts_us);
 
 /* struct sn_group_sink callbacks: format and write. ctx is struct sn_events. */
 void sn_events_group_event(void *ctx, enum sn_group_event kind, const struct sn_group *g,
 			   uint64_t ts_us);
 void sn_events_flow_event(void *ctx, const struct sn_conn_report *r, enum sn_proto proto,
-			  bool external, uint64_t ts_us);
+			  bool external, int msg_kind, uint64_t ts_us);
 void sn_events_write_stats(struct sn_events *ev, const struct sn_stats_view *s, uint64_t ts_us);
 
 #endif /* SN_EVENTS_H */

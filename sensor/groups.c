@@ -480,6 +480,30 @@ static void fold_start(const struct sn_groups *gs, struct sn_group *g, uint64_t 
 			  cfg->rules.beacon_max_jitter_pct, &g->beacon);
 }
 
+/*
+ * Regular client messages inside one connection: the group keeps the first
+ * connection found regular, with the figures of its latest report (which
+ * may also say it no longer is).
+ */
+static void fold_messages(const struct sn_groups *gs, struct sn_group *g,
+			  const struct sn_conn_report *r)
+{
+	int k = sn_rules_message_beacon(gs->rules, &r->msgs);
+	bool ours = g->msg_beacon.samples && g->msg_flow_id == r->flow_id;
+
+	if (k < 0) {
+		if (ours)
+			memset(&g->msg_beacon, 0, sizeof g->msg_beacon);
+		return;
+	}
+	if (g->msg_beacon.samples && !ours)
+		return;
+	g->msg_beacon = r->msgs.rhythm[k];
+	g->msg_kind = (enum sn_msg_kind)k;
+	g->msg_messages = r->msgs.messages[k];
+	g->msg_flow_id = r->flow_id;
+}
+
 static void fold(struct sn_groups *gs, struct sn_group *g, const struct sn_conn_report *r)
 {
 	enum sn_evidence ev = r->evidence;
@@ -522,6 +546,7 @@ static void fold(struct sn_groups *gs, struct sn_group *g, const struct sn_conn_
 		g->any_unrefuted = true;
 	}
 	fold_details(gs, g, r);
+	fold_messages(gs, g, r);
 }
 
 /* Which of the group's topics are command channels (bits over details.topics). */
@@ -568,6 +593,8 @@ static void rate(const struct sn_groups *gs, struct sn_group *g)
 				   : NULL,
 		.malformed = g->has_details && g->details.malformed[0] ? g->details.malformed : NULL,
 		.beacon = g->beacon.samples ? &g->beacon : NULL,
+		.msg_beacon = g->msg_beacon.samples ? &g->msg_beacon : NULL,
+		.msg_kind = g->msg_kind,
 		.public_broker = g->public_broker ? g->dest_host : NULL,
 		.command_topic = command,
 		.n_command_topics = n_command,
@@ -641,7 +668,8 @@ static bool snapshot_differs(const struct sn_group *g, const struct snapshot *s)
 static void report_flow(struct sn_groups *gs, const struct sn_conn_report *r, bool external)
 {
 	if (r->kind == SN_REPORT_CLOSE && gs->cfg.flow_events && gs->sink.flow_event)
-		gs->sink.flow_event(gs->sink.ctx, r, r->proto, external, r->ts_us);
+		gs->sink.flow_event(gs->sink.ctx, r, r->proto, external,
+				    sn_rules_message_beacon(gs->rules, &r->msgs), r->ts_us);
 }
 
 /* Counts a report in the group of its key: the allowed group when by is set. */

@@ -75,6 +75,12 @@ struct sn_group {
 	uint64_t starts[SN_BEACON_STARTS];
 	uint8_t n_starts, starts_at;
 	struct sn_beacon beacon;      /* samples 0: not (yet) regular */
+	/* regular client messages inside one of its connections (the first
+	 * found, kept fresh by that connection's later reports) */
+	struct sn_beacon msg_beacon;  /* samples 0: none */
+	enum sn_msg_kind msg_kind;
+	uint32_t msg_messages;        /* messages of that kind the connection sent */
+	uint64_t msg_flow_id;
 	char dest_host[SN_META_STR];  /* the first server name a connection showed; "" = null */
 	bool public_broker;           /* dest_host is on rules.public_brokers */
 	uint16_t command_topics;      /* bit i: details.topics[i] matches a command pattern */
@@ -99,8 +105,10 @@ const char *sn_group_event_name(enum sn_group_event k); /* "alert", "update", "s
 struct sn_group_sink {
 	void (*group_event)(void *ctx, enum sn_group_event kind, const struct sn_group *g,
 			    uint64_t ts_us);
+	/* msg_kind: the kind of client message that is regular in it (enum
+	 * sn_msg_kind, rules.h's sn_rules_message_beacon), or -1 */
 	void (*flow_event)(void *ctx, const struct sn_conn_report *r, enum sn_proto proto,
-			   bool external, uint64_t ts_us);
+			   bool external, int msg_kind, uint64_t ts_us);
 	void *ctx;
 };
 

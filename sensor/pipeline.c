@@ -396,10 +396,10 @@ static void aggregator_group_event(void *ctx, enum sn_group_event kind, const st
 }
 
 static void aggregator_flow_event(void *ctx, const struct sn_conn_report *r, enum sn_proto proto,
-				  bool external, uint64_t ts_us)
+				  bool external, int msg_kind, uint64_t ts_us)
 {
 	struct sn_aggregator *ag = ctx;
-	sn_events_flow_event(&ag->events, r, proto, external, ts_us);
+	sn_events_flow_event(&ag->events, r, proto, external, msg_kind, ts_us);
 }
 
 static int open_log(struct sn_aggregator *ag, const char *log_path, char *err, size_t errlen)

@@ -317,6 +317,53 @@ static void reason_exception(const struct sn_rules *r, const struct sn_rule_fact
 			   f->trusted_pattern ? f->trusted_pattern : "");
 }
 
+int sn_rules_message_beacon(const struct sn_rules *r, const struct sn_conn_msgs *m)
+{
+	static const enum sn_msg_kind order[] = { SN_MSG_PUBLISH, SN_MSG_PINGREQ };
+	uint32_t gaps = r->cfg->rules.beacon_min_gaps, jitter = r->cfg->rules.beacon_max_jitter_pct;
+
+	for (size_t i = 0; m->timing != SN_MSGT_NONE && i < sizeof order / sizeof order[0]; i++)
+		if (sn_beacon_regular(&m->rhythm[order[i]], gaps, jitter))
+			return (int)order[i];
+	return -1;
+}
+
+const char *sn_msg_kind_name(enum sn_msg_kind k)
+{
+	return k == SN_MSG_PUBLISH ? "PUBLISH" : "PINGREQ";
+}
+
+const char *sn_msg_kind_key(enum sn_msg_kind k)
+{
+	return k == SN_MSG_PUBLISH ? "publish" : "pingreq";
+}
+
+/* Regular connection starts, and regular client messages inside one connection. */
+static void reason_beacons(const struct sn_rules *r, const struct sn_rule_facts *f, bool trusted,
+			   struct sn_rating *out)
+{
+	static const char not_raised[] = " (not raised: trusted clients)";
+
+	if (f->beacon && f->beacon->samples)
+		add_reason(out, "regular beacon every ~%llu s%s",
+			   (unsigned long long)((f->beacon->interval_ms + 500) / 1000),
+			   r->cfg->rules.beacon_raise > 0 && trusted ? not_raised : "");
+	if (f->msg_beacon && f->msg_beacon->samples)
+		add_reason(out, "regular %s every ~%llu s inside one connection%s",
+			   sn_msg_kind_name(f->msg_kind),
+			   (unsigned long long)((f->msg_beacon->interval_ms + 500) / 1000),
+			   r->cfg->rules.message_beacon_raise > 0 && trusted ? not_raised : "");
+}
+
+/* Steps a regular rhythm adds: the larger of the two beacon raises that apply. */
+static uint32_t beacon_raise(const struct sn_rules *r, const struct sn_rule_facts *f)
+{
+	uint32_t braise = f->beacon && f->beacon->samples ? r->cfg->rules.beacon_raise : 0;
+	uint32_t mraise = f->msg_beacon && f->msg_beacon->samples ? r->cfg->rules.message_beacon_raise
+								  : 0;
+	return braise > mraise ? braise : mraise;
+}
+
 void sn_rules_rate(const struct sn_rules *r, const struct sn_rule_facts *f, struct sn_rating *out)
 {
 	const char *name = sn_proto_name(f->proto);
@@ -327,15 +374,16 @@ void sn_rules_rate(const struct sn_rules *r, const struct sn_rule_facts *f, stru
 	bool trusted = f->proto == SN_PROTO_MQTT && mqtt_exception(r, f);
 	uint32_t praise = r->cfg->rules.public_broker_raise;
 	bool foreign = on_foreign_port(f) && raise > 0 && !trusted;
-	uint32_t braise = r->cfg->rules.beacon_raise;
+	uint32_t braise = beacon_raise(r, f);
 	bool beacon = f->beacon && f->beacon->samples > 0;
+	bool msg_beacon = f->msg_beacon && f->msg_beacon->samples > 0;
 	bool demote = f->evidence == SN_EVIDENCE_REFUTED &&
 		      r->cfg->rules.refuted == SN_REFUTED_DEMOTE && level > SN_SUSP_LOW;
 
 	memset(out, 0, sizeof *out);
 	if (foreign)
 		level = level + raise > SN_SUSP_HIGH ? SN_SUSP_HIGH : level + raise;
-	if (beacon && braise > 0 && !trusted)
+	if ((beacon || msg_beacon) && braise > 0 && !trusted)
 		level = level + braise > SN_SUSP_HIGH ? SN_SUSP_HIGH : level + braise;
 	if (f->public_broker && praise > 0 && !trusted)
 		level = level + praise > SN_SUSP_HIGH ? SN_SUSP_HIGH : level + praise;
@@ -358,10 +406,7 @@ void sn_rules_rate(const struct sn_rules *r, const struct sn_rule_facts *f, stru
 	if (demote)
 		add_reason(out, "rated one step lower: no connection's payload is %s (rules.refuted: demote)",
 			   name);
-	if (beacon)
-		add_reason(out, "regular beacon every ~%llu s%s",
-			   (unsigned long long)((f->beacon->interval_ms + 500) / 1000),
-			   braise > 0 && trusted ? " (not raised: trusted clients)" : "");
+	reason_beacons(r, f, trusted, out);
 	if (f->public_broker)
 		add_reason(out, "public %s %s %.80s", name, xmpp ? "server" : "broker",
 			   f->public_broker);

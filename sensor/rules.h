@@ -42,6 +42,8 @@ struct sn_rule_facts {
 	const char *ws_path;          /* the protocol rode WebSocket frames on this path, or NULL */
 	const char *malformed;        /* what broke the handshake's specification, or NULL */
 	const struct sn_beacon *beacon; /* the group's starts are regular, or NULL */
+	const struct sn_beacon *msg_beacon; /* one connection's client messages are regular, or NULL */
+	enum sn_msg_kind msg_kind;    /* ... of this kind */
 	const char *public_broker;    /* the public broker entry dest_host matched, or NULL */
 	const char *command_topic;    /* the first topic matching a command pattern, or NULL */
 	size_t n_command_topics;
@@ -93,6 +95,17 @@ const char *sn_rules_trusted_client(const struct sn_rules *r, const char *client
 #define SN_ALLOWED_BY_LEN 48
 bool sn_rules_allowed(const struct sn_rules *r, const struct sn_conn_report *c, char *by,
 		      size_t cap);
+
+/*
+ * The kind of client message whose rhythm in one connection passes the
+ * beacon thresholds (rules.beacon_min_gaps, beacon_max_jitter_pct),
+ * PUBLISH before PINGREQ, or -1.
+ */
+int sn_rules_message_beacon(const struct sn_rules *r, const struct sn_conn_msgs *m);
+
+/* "PINGREQ", "PUBLISH" (reasons); "pingreq", "publish" (events). */
+const char *sn_msg_kind_name(enum sn_msg_kind k);
+const char *sn_msg_kind_key(enum sn_msg_kind k);
 
 /* The search's case(), with its fixes, and the reasons for it. */
 void sn_rules_rate(const struct sn_rules *r, const struct sn_rule_facts *f, struct sn_rating *out);

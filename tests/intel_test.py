@@ -142,6 +142,127 @@ def test_beacons():
           len(s) == 1 and "beacon" in s[0] and s[0]["Suspicion"] == "low", json.dumps(s)[:400])
 
 
+# --- message beacons: regular client messages inside one long-lived connection ---
+
+PINGREQ, PINGRESP = b"\xc0\x00", b"\xd0\x00"
+
+
+def mqtt_session(times, message, port=1883, lost=None, client="10.0.0.5", server="10.0.0.9"):
+    """One connection: CONNECT at T0, then `message` from the client at each
+    time (a PINGRESP answers a PINGREQ, a bare ACK anything else), FIN at the
+    end.  The client segment with index `lost` is left out of the capture
+    (its sequence numbers are still used)."""
+    F, cp = gen_pcap.frame, 41000
+    c, s, t0 = 1001, 5001, times[0] - 5
+    pkts = [(t0, F(client, server, cp, port, c - 1, 0, gen_pcap.SYN)),
+            (t0 + .001, F(server, client, port, cp, s - 1, c, gen_pcap.SYN | gen_pcap.ACK)),
+            (t0 + .002, F(client, server, cp, port, c, s, gen_pcap.ACK))]
+    con = mqtt_connect("meter-7")
+    pkts.append((t0 + .003, F(client, server, cp, port, c, s, PA, con)))
+    c += len(con)
+    pkts.append((t0 + .004, F(server, client, port, cp, s, c, PA, CONNACK)))
+    s += len(CONNACK)
+    for i, t in enumerate(times):
+        if i != lost:
+            pkts.append((t, F(client, server, cp, port, c, s, PA, message)))
+        c += len(message)
+        reply = PINGRESP if message == PINGREQ else b""
+        pkts.append((t + .001, F(server, client, port, cp, s, c, PA if reply else gen_pcap.ACK,
+                                 reply)))
+        s += len(reply)
+    end = times[-1] + 1
+    pkts += [(end, F(client, server, cp, port, c, s, gen_pcap.FIN | gen_pcap.ACK)),
+             (end + .001, F(server, client, port, cp, s, c + 1, gen_pcap.FIN | gen_pcap.ACK)),
+             (end + .002, F(client, server, cp, port, c + 1, s + 1, gen_pcap.ACK))]
+    return pkts
+
+
+PA = gen_pcap.PSH | gen_pcap.ACK
+ONE_CONN = "sensor_name: msg\nrules:\n  min_connections: 1\n"
+
+
+def flows(events):
+    return [e for e in events if e["event_type"] == "flow"]
+
+
+def counters(events):
+    return events[-1].get("counters", {}) if events else {}
+
+
+def test_message_beacons():
+    rnd = random.Random(30)
+    pings = [T0 + 30 * i + rnd.uniform(-0.5, 0.5) for i in range(8)]
+    ev = replay(ONE_CONN, mqtt_session(pings, PINGREQ), "msgbeacon/pingreq")
+    f, a = flows(ev), groups(ev, "alert")
+    mb = f[0].get("message_beacon") if len(f) == 1 else None
+    check("msgbeacon/pingreq: the flow's message_beacon: pingreq, ~30 s, 7 gaps of 8 messages",
+          mb is not None and mb["kind"] == "pingreq" and 29.5 <= mb["interval_s"] <= 30.5 and
+          mb["jitter"] < 0.1 and mb["samples"] == 7 and mb["messages"] == 8, json.dumps(f)[:600])
+    check("msgbeacon/pingreq: one connection to an internal broker (low) rises to medium and alerts",
+          len(a) == 1 and a[0]["Suspicion"] == "medium" and
+          "regular PINGREQ every ~30 s inside one connection" in a[0]["reasons"],
+          json.dumps(groups(ev))[:600])
+    gb = a[0].get("message_beacon") if a else None
+    check("msgbeacon/pingreq: the group's message_beacon names the flow",
+          gb is not None and f and gb["flow_id"] == f[0]["flow_id"] and gb["kind"] == "pingreq" and
+          gb["samples"] == 7 and "beacon" not in a[0], json.dumps(a)[:600])
+    check("msgbeacon/pingreq: counted as followed, nothing lost",
+          counters(ev).get("msg_timing_followed") == 1 and counters(ev).get("msg_timing_lost") == 0,
+          json.dumps(counters(ev)))
+
+    pubs = [T0 + 60 * i + rnd.uniform(-1, 1) for i in range(7)]
+    publish = mqtt_publish("meter/7/energy", b"1234")
+    for port, level in ((1883, "medium"), (8080, "high")):
+        ev = replay(ONE_CONN, mqtt_session(pubs, publish, port=port), f"msgbeacon/publish {port}")
+        f, a = flows(ev), groups(ev, "summary")  # 8080 alerts at its start: the port
+        mb = f[0].get("message_beacon") if len(f) == 1 else None
+        check(f"msgbeacon/publish {port}: PUBLISH every ~60 s, 6 gaps",
+              mb is not None and mb["kind"] == "publish" and 59 <= mb["interval_s"] <= 61 and
+              mb["samples"] == 6 and mb["messages"] == 7, json.dumps(f)[:600])
+        check(f"msgbeacon/publish {port}: reason and one step up ({level})",
+              len(a) == 1 and a[0]["Suspicion"] == level and
+              "regular PUBLISH every ~60 s inside one connection" in a[0]["reasons"],
+              json.dumps(groups(ev))[:600])
+    ev = replay(ONE_CONN + "  message_beacon_raise: 0\n  min_suspicion: low\n",
+                mqtt_session(pubs, publish, port=8080), "msgbeacon/raise 0")
+    a = groups(ev, "summary")
+    check("msgbeacon/raise 0: described, not raised (medium: the port alone)",
+          len(a) == 1 and a[0]["Suspicion"] == "medium" and "message_beacon" in a[0] and
+          any("inside one connection" in r for r in a[0]["reasons"]), json.dumps(a)[:600])
+
+    gaps = [5, 200, 17, 90, 41, 300, 8]
+    randoms = [T0 + sum(gaps[:i]) for i in range(len(gaps) + 1)]
+    few = [T0 + 30 * i for i in range(4)]
+    for label, times in (("random gaps", randoms), ("3 gaps", few)):
+        ev = replay(ONE_CONN + "  min_suspicion: low\n", mqtt_session(times, PINGREQ),
+                    f"msgbeacon/{label}")
+        f, g = flows(ev), groups(ev)
+        check(f"msgbeacon/{label}: no message_beacon, no reason, low",
+              len(f) == 1 and "message_beacon" not in f[0] and g and
+              all("message_beacon" not in e and e["Suspicion"] == "low" and
+                  not any("inside one connection" in r for r in e["reasons"]) for e in g),
+              json.dumps(ev)[:600])
+
+    pings = [T0 + 30 * i for i in range(10)]
+    ev = replay(ONE_CONN, mqtt_session(pings, PINGREQ, lost=5), "msgbeacon/sequence gap")
+    f = flows(ev)
+    mb = f[0].get("message_beacon") if len(f) == 1 else None
+    check("msgbeacon/sequence gap: the flow says timing was cut, counter msg_timing_lost",
+          len(f) == 1 and f[0]["details"].get("message_timing_cut") == "sequence_gap" and
+          counters(ev).get("msg_timing_lost") == 1, json.dumps(f)[:400] + json.dumps(counters(ev)))
+    check("msgbeacon/sequence gap: measured up to the gap only (5 messages, 4 gaps)",
+          mb is not None and mb["messages"] == 5 and mb["samples"] == 4, json.dumps(mb))
+
+    ev = replay(ONE_CONN + "tables:\n  message_timing_flows: 0\n",
+                mqtt_session([T0 + 30 * i for i in range(8)], PINGREQ), "msgbeacon/no state")
+    f = flows(ev)
+    check("msgbeacon/no state: not timed, said so and counted; still MQTT by payload",
+          len(f) == 1 and f[0]["details"].get("message_timing_cut") == "no_state" and
+          "message_beacon" not in f[0] and f[0]["evidence"] == "payload" and
+          f[0]["Protocol"] == "MQTT" and counters(ev).get("msg_timing_pool_full") == 1,
+          json.dumps(f)[:400] + json.dumps(counters(ev)))
+
+
 # --- command channels: SUBSCRIBE c2/commands/# and PUBLISH to a cmd topic ---
 
 def test_command_channels():
@@ -382,7 +503,7 @@ def test_allow_lists():
               len(groups(ev, "alert")) == 1, json.dumps(groups(ev))[:300])
 
 
-TESTS = [test_beacons, test_command_channels, test_command_destinations, test_public_broker, test_dns_names,
+TESTS = [test_beacons, test_message_beacons, test_command_channels, test_command_destinations, test_public_broker, test_dns_names,
          test_allow_lists]
 
 

@@ -351,9 +351,52 @@ START_TEST(test_flow_fields)
 
 	sample_flow(&r);
 	sn_events_init(&ev, "s1", NULL);
-	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, false, r.ts_us);
+	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, false, -1, r.ts_us);
 	expect_sample_flow(ev.line);
 	check_keys_in_order(ev.line, flow_keys, sizeof(flow_keys) / sizeof(flow_keys[0]));
+}
+END_TEST
+
+/* Regular client messages: message_beacon on flows and groups; a cut said on the flow. */
+START_TEST(test_message_beacon_fields)
+{
+	static struct sn_events ev;
+	struct sn_conn_report r;
+	struct sn_group g;
+
+	sample_flow(&r);
+	sn_events_init(&ev, "s1", NULL);
+	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, false, -1, r.ts_us);
+	SN_JSON_EXPECT(ev.line, "message_beacon", NULL);
+	SN_JSON_EXPECT(ev.line, "details.message_timing_cut", NULL);
+	r.msgs.timing = SN_MSGT_GAP;
+	r.msgs.messages[SN_MSG_PINGREQ] = 9;
+	r.msgs.rhythm[SN_MSG_PINGREQ] = (struct sn_beacon){ 8, 30012, 17 };
+	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, false, SN_MSG_PINGREQ, r.ts_us);
+	SN_JSON_LINE(ev.line);
+	SN_JSON_EXPECT(ev.line, "message_beacon",
+		       "{\"interval_s\":30.012,\"jitter\":0.017,\"samples\":8,\"kind\":\"pingreq\","
+		       "\"messages\":9}");
+	SN_JSON_EXPECT(ev.line, "details.message_timing_cut", "\"sequence_gap\"");
+	r.msgs.timing = SN_MSGT_NO_STATE;
+	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, false, -1, r.ts_us);
+	SN_JSON_EXPECT(ev.line, "details.message_timing_cut", "\"no_state\"");
+	r.msgs.timing = SN_MSGT_MALFORMED;
+	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, false, -1, r.ts_us);
+	SN_JSON_EXPECT(ev.line, "details.message_timing_cut", "\"malformed\"");
+
+	sample_group(&g);
+	sn_events_format_group(&ev, SN_EV_ALERT, &g, T1);
+	SN_JSON_EXPECT(ev.line, "message_beacon", NULL);
+	g.msg_beacon = (struct sn_beacon){ 6, 60000, 0 };
+	g.msg_kind = SN_MSG_PUBLISH;
+	g.msg_messages = 40;
+	g.msg_flow_id = 12;
+	sn_events_format_group(&ev, SN_EV_ALERT, &g, T1);
+	SN_JSON_LINE(ev.line);
+	SN_JSON_EXPECT(ev.line, "message_beacon",
+		       "{\"interval_s\":60.000,\"jitter\":0.000,\"samples\":6,\"kind\":\"publish\","
+		       "\"messages\":40,\"flow_id\":12}");
 }
 END_TEST
 
@@ -369,10 +412,10 @@ START_TEST(test_flow_community_id_seed)
 	r.client_port = 34855;
 	r.server_port = 80;
 	sn_events_init(&ev, "s1", NULL);
-	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, true, r.ts_us);
+	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, true, -1, r.ts_us);
 	ck_assert_ptr_nonnull(strstr(ev.line, "\"community_id\":\"1:LQU9qZlK+B5F3KDmev6m5PMibrg=\""));
 	ev.community_id_seed = 1;
-	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, true, r.ts_us);
+	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, true, -1, r.ts_us);
 	ck_assert_ptr_nonnull(strstr(ev.line, "\"community_id\":\"1:3V71V58M3Ksw/yuFALMcW0LAHvc=\""));
 }
 END_TEST
@@ -387,14 +430,14 @@ START_TEST(test_flow_empty_client_id)
 	r.meta.client_id[0] = '\0';
 	r.meta.has_client_id = true;
 	sn_events_init(&ev, "s1", NULL);
-	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, false, T1);
+	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, false, -1, T1);
 	SN_JSON_EXPECT(ev.line, "client_ids", "[\"\"]");
 	r.meta.has_client_id = false;
-	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, false, T1);
+	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, false, -1, T1);
 	SN_JSON_EXPECT(ev.line, "client_ids", "[]");
 	/* only MQTT has client ids */
 	r.meta.has_client_id = true;
-	sn_events_format_flow(&ev, &r, SN_PROTO_STOMP, false, T1);
+	sn_events_format_flow(&ev, &r, SN_PROTO_STOMP, false, -1, T1);
 	SN_JSON_EXPECT(ev.line, "client_ids", "[]");
 }
 END_TEST
@@ -415,7 +458,7 @@ START_TEST(test_flow_identity_details)
 	strcpy(r.meta.xmpp_user, "u");
 	strcpy(r.meta.xmpp_jid, "u@d/r");
 	sn_events_init(&ev, "s1", NULL);
-	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, false, T1);
+	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, false, -1, T1);
 	SN_JSON_EXPECT(ev.line, "details",
 		       "{\"mqtt_version\":\"5.0\",\"keepalive\":30,\"will_topic\":\"c2/will\","
 		       "\"mqtt_user_properties\":[\"agent=x\",\"k=\\\"v\\\"\"],"
@@ -437,7 +480,7 @@ START_TEST(test_flow_refuted_named_by_port)
 	r.evidence = SN_EVIDENCE_REFUTED;
 	r.close = SN_CLOSE_RST;
 	sn_events_init(&ev, "s1", NULL);
-	sn_events_format_flow(&ev, &r, SN_PROTO_NONE, false, T0);
+	sn_events_format_flow(&ev, &r, SN_PROTO_NONE, false, -1, T0);
 	/* named after its port's protocol; refuted; no user: src_user null */
 	SN_JSON_EXPECT(ev.line, "Protocol", "\"STOMP\"");
 	SN_JSON_EXPECT(ev.line, "evidence", "\"refuted\"");
@@ -480,7 +523,7 @@ START_TEST(test_details_every_protocol)
 	strcpy(r.meta.tls_alpn[1], "x-amqp");
 	strcpy(r.meta.client_id, "not-mqtt"); /* client ids are MQTT's only */
 	sn_events_init(&ev, "s1", NULL);
-	sn_events_format_flow(&ev, &r, SN_PROTO_XMPP, true, T0);
+	sn_events_format_flow(&ev, &r, SN_PROTO_XMPP, true, -1, T0);
 	/* every details key of the contract with the type it gives */
 	SN_JSON_EXPECT(ev.line, "client_ids", "[]"); /* client ids are MQTT's only */
 	SN_JSON_EXPECT(ev.line, "details.xmpp_to", "\"localhost\"");
@@ -650,7 +693,7 @@ START_TEST(test_sinks_write_to_log)
 	sample_group(&g);
 	sample_flow(&r);
 	sn_events_group_event(&ev, SN_EV_ALERT, &g, T1);
-	sn_events_flow_event(&ev, &r, SN_PROTO_MQTT, false, r.ts_us);
+	sn_events_flow_event(&ev, &r, SN_PROTO_MQTT, false, -1, r.ts_us);
 	sn_eventlog_close(&log);
 	ck_assert_uint_eq(log.lines, 2);
 
@@ -666,7 +709,7 @@ START_TEST(test_sinks_write_to_log)
 	size_t la = sn_events_format_group(&fmt, SN_EV_ALERT, &g, T1);
 	ck_assert_uint_lt(la, sizeof want / 2);
 	memcpy(want, fmt.line, la);
-	size_t lf = sn_events_format_flow(&fmt, &r, SN_PROTO_MQTT, false, r.ts_us);
+	size_t lf = sn_events_format_flow(&fmt, &r, SN_PROTO_MQTT, false, -1, r.ts_us);
 	ck_assert_uint_lt(lf, sizeof want / 2);
 	memcpy(want + la, fmt.line, lf);
 	want[la + lf] = '\0';
@@ -878,6 +921,7 @@ Suite *events_suite(void)
 
 	t = tcase_create("flow");
 	tcase_add_test(t, test_flow_fields);
+	tcase_add_test(t, test_message_beacon_fields);
 	tcase_add_test(t, test_flow_community_id_seed);
 	tcase_add_test(t, test_flow_refuted_named_by_port);
 	tcase_add_test(t, test_flow_empty_client_id);

@@ -32,6 +32,7 @@ static struct {
 	enum sn_proto flow_proto;
 	bool flow_external;
 	uint64_t flow_ts;
+	int flow_msg_kind;
 } rec;
 
 static struct sn_config cfg;
@@ -49,9 +50,10 @@ static void on_group(void *ctx, enum sn_group_event kind, const struct sn_group 
 }
 
 static void on_flow(void *ctx, const struct sn_conn_report *r, enum sn_proto proto, bool external,
-		    uint64_t ts)
+		    int msg_kind, uint64_t ts)
 {
 	(void)ctx;
+	rec.flow_msg_kind = msg_kind;
 	rec.n_flows++;
 	rec.last_flow = *r;
 	rec.flow_proto = proto;
@@ -1168,6 +1170,92 @@ START_TEST(test_flow_event_on_close)
 }
 END_TEST
 
+/* --- regular client messages inside one connection ---------------------------- */
+
+static bool has_reason(const struct sn_rating *r, const char *want)
+{
+	for (size_t i = 0; i < r->n_reasons && i < SN_REASONS_MAX; i++)
+		if (strcmp(r->reasons[i], want) == 0)
+			return true;
+	return false;
+}
+
+static void set_rhythm(struct sn_conn_report *r, enum sn_msg_kind k, uint32_t gaps,
+		       uint64_t interval_ms, uint32_t jitter_milli)
+{
+	r->msgs.timing = SN_MSGT_FOLLOWED;
+	r->msgs.messages[k] = gaps + 1;
+	r->msgs.rhythm[k] = (struct sn_beacon){ gaps, interval_ms, jitter_milli };
+}
+
+START_TEST(test_message_beacon_fold)
+{
+	cfg.rules.min_connections = 1;
+	cfg.rules.min_suspicion = SN_SUSP_MEDIUM;
+	struct sn_groups *g = make(16, true);
+	struct sn_conn_report a = conn(SN_REPORT_OPEN, T0, 1), b = conn(SN_REPORT_OPEN, T0, 2);
+	ck_assert(sn_addr_parse("10.0.0.9", &a.server)); /* internal MQTT: low */
+	b.server = a.server;
+	a.flow_id = 1;
+	b.flow_id = 2;
+
+	feed(g, &a);
+	feed(g, &b);
+	ck_assert_uint_eq(rec.n, 0);
+	a.kind = b.kind = SN_REPORT_UPDATE;
+	set_rhythm(&a, SN_MSG_PINGREQ, 3, 30000, 10); /* 3 gaps: too few */
+	feed(g, &a);
+	ck_assert_uint_eq(rec.n, 0);
+	set_rhythm(&a, SN_MSG_PINGREQ, 5, 30000, 10);
+	feed(g, &a);
+	ck_assert_uint_eq(rec.n, 1); /* the live update raised it: an alert now */
+	const struct sn_group *e = &rec.ev[0].g;
+	ck_assert_int_eq(e->rating.suspicion, SN_SUSP_MEDIUM);
+	ck_assert_uint_eq(e->msg_beacon.samples, 5);
+	ck_assert_int_eq(e->msg_kind, SN_MSG_PINGREQ);
+	ck_assert_uint_eq(e->msg_messages, 6);
+	ck_assert_uint_eq(e->msg_flow_id, 1);
+	ck_assert(has_reason(&e->rating, "regular PINGREQ every ~30 s inside one connection"));
+
+	/* another regular connection does not replace the first ... */
+	set_rhythm(&b, SN_MSG_PUBLISH, 8, 60000, 5);
+	feed(g, &b);
+	sn_groups_flush(g, T0 + SEC);
+	e = &rec.ev[rec.n - 1].g;
+	ck_assert_uint_eq(e->msg_flow_id, 1);
+	sn_groups_destroy(g);
+}
+END_TEST
+
+/* The first connection turns irregular: the group takes the next regular one. */
+START_TEST(test_message_beacon_moves_on)
+{
+	cfg.rules.min_connections = 1;
+	struct sn_groups *g = make(16, true);
+	struct sn_conn_report a = conn(SN_REPORT_OPEN, T0, 1), b = conn(SN_REPORT_OPEN, T0, 2);
+	a.flow_id = 1;
+	b.flow_id = 2;
+	set_rhythm(&a, SN_MSG_PINGREQ, 5, 30000, 10);
+	set_rhythm(&b, SN_MSG_PINGREQ, 6, 45000, 10);
+	set_rhythm(&b, SN_MSG_PUBLISH, 6, 60000, 10); /* PUBLISH wins over PINGREQ */
+	feed(g, &a);
+	feed(g, &b);
+	a.kind = SN_REPORT_CLOSE;
+	set_rhythm(&a, SN_MSG_PINGREQ, 9, 30000, 400); /* jitter 40 % */
+	feed(g, &a);
+	ck_assert_int_eq(rec.flow_msg_kind, -1);
+	b.kind = SN_REPORT_CLOSE;
+	feed(g, &b);
+	ck_assert_int_eq(rec.flow_msg_kind, SN_MSG_PUBLISH);
+	sn_groups_flush(g, T0 + SEC);
+	const struct sn_group *e = &rec.ev[rec.n - 1].g;
+	ck_assert_uint_eq(e->msg_flow_id, 2);
+	ck_assert_int_eq(e->msg_kind, SN_MSG_PUBLISH);
+	ck_assert_uint_eq(e->msg_beacon.interval_ms, 60000);
+	sn_groups_destroy(g);
+}
+END_TEST
+
 START_TEST(test_flow_events_off)
 {
 	struct sn_groups *g = make(16, false);
@@ -1372,6 +1460,8 @@ Suite *groups_suite(void)
 	t = tcase_create("flows");
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, test_flow_event_on_close);
+	tcase_add_test(t, test_message_beacon_fold);
+	tcase_add_test(t, test_message_beacon_moves_on);
 	tcase_add_test(t, test_flow_events_off);
 	suite_add_tcase(s, t);
 	return s;

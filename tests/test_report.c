@@ -287,7 +287,7 @@ START_TEST(test_details_round_trip)
 	r.close = SN_CLOSE_FIN;
 	fill_every_field(&r.meta);
 	sn_events_init(&ev, "s1", NULL);
-	ck_assert_uint_gt(sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, false, 1000000), 0);
+	ck_assert_uint_gt(sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, false, -1, 1000000), 0);
 	json_t *line = json_loads(ev.line, 0, NULL);
 	ck_assert_ptr_nonnull(line);
 	memset(&back, 0, sizeof back);

@@ -442,6 +442,66 @@ START_TEST(test_beacon_raise)
 }
 END_TEST
 
+START_TEST(test_message_beacon_raise)
+{
+	struct sn_beacon b = { .samples = 5, .interval_ms = 60012, .jitter_milli = 16 };
+	struct sn_beacon m = { .samples = 7, .interval_ms = 29800, .jitter_milli = 10 };
+	struct sn_rule_facts f = facts(SN_PROTO_MQTT, 1883, false);
+	const char *reason = "regular PINGREQ every ~30 s inside one connection";
+
+	f.msg_beacon = &m;
+	f.msg_kind = SN_MSG_PINGREQ;
+	struct sn_rating r = rate(&f);
+	ck_assert(r.suspicion == SN_SUSP_MEDIUM); /* internal MQTT, one step up */
+	ck_assert(has_reason(&r, reason));
+	f.msg_kind = SN_MSG_PUBLISH;
+	r = rate(&f);
+	ck_assert(has_reason(&r, "regular PUBLISH every ~30 s inside one connection"));
+	f.msg_kind = SN_MSG_PINGREQ;
+	f.beacon = &b; /* both kinds of beacon: the larger raise, not both */
+	r = rate(&f);
+	ck_assert(r.suspicion == SN_SUSP_MEDIUM);
+	ck_assert(has_reason(&r, reason));
+	ck_assert(has_reason(&r, "regular beacon every ~60 s"));
+	cfg.rules.message_beacon_raise = 2;
+	ck_assert(rate(&f).suspicion == SN_SUSP_HIGH);
+	cfg.rules.message_beacon_raise = 0;
+	cfg.rules.beacon_raise = 0;
+	r = rate(&f);
+	ck_assert(r.suspicion == SN_SUSP_LOW);
+	ck_assert(has_reason(&r, reason)); /* described, not raised */
+	cfg.rules.message_beacon_raise = 1;
+	f.beacon = NULL;
+	f.all_trusted_clients = true;
+	f.trusted_pattern = "^meter-";
+	r = rate(&f);
+	ck_assert(r.suspicion == SN_SUSP_LOW);
+	ck_assert(has_reason(&r, "regular PINGREQ every ~30 s inside one connection (not raised: "
+				 "trusted clients)"));
+}
+END_TEST
+
+/* Which kind of a connection's messages is regular: thresholds, PUBLISH first. */
+START_TEST(test_message_beacon_kind)
+{
+	struct sn_conn_msgs m;
+
+	memset(&m, 0, sizeof m);
+	m.rhythm[SN_MSG_PINGREQ] = (struct sn_beacon){ 4, 30000, 100 };
+	ck_assert_int_eq(sn_rules_message_beacon(&rules, &m), -1); /* not followed */
+	m.timing = SN_MSGT_GAP;                                     /* times before the cut count */
+	ck_assert_int_eq(sn_rules_message_beacon(&rules, &m), SN_MSG_PINGREQ);
+	m.rhythm[SN_MSG_PUBLISH] = (struct sn_beacon){ 3, 60000, 0 };
+	ck_assert_int_eq(sn_rules_message_beacon(&rules, &m), SN_MSG_PINGREQ); /* 3 gaps */
+	m.rhythm[SN_MSG_PUBLISH].samples = 4;
+	ck_assert_int_eq(sn_rules_message_beacon(&rules, &m), SN_MSG_PUBLISH);
+	m.rhythm[SN_MSG_PUBLISH].jitter_milli = 101; /* 10.1 % > 10 % */
+	ck_assert_int_eq(sn_rules_message_beacon(&rules, &m), SN_MSG_PINGREQ);
+	cfg.rules.beacon_min_gaps = 5;
+	ck_assert_int_eq(sn_rules_message_beacon(&rules, &m), -1);
+}
+END_TEST
+
 START_TEST(test_nonstandard_port_raise)
 {
 	static const struct {
@@ -767,6 +827,8 @@ Suite *rules_suite(void)
 	tcase_add_test(tc, test_trusted_clients_exception);
 	tcase_add_test(tc, test_nonstandard_port_raise);
 	tcase_add_test(tc, test_beacon_raise);
+	tcase_add_test(tc, test_message_beacon_raise);
+	tcase_add_test(tc, test_message_beacon_kind);
 	tcase_add_test(tc, test_no_raise_without_confirmation);
 	tcase_add_test(tc, test_raise_on_another_protocols_port);
 	tcase_add_test(tc, test_trusted_external_mqtt_not_raised);
