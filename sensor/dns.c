@@ -1,5 +1,7 @@
 /*
  * dns.c - passive DNS (see dns.h): responses read, names kept by address.
+ * UDP payloads come from the worker as they are; messages over TCP come
+ * from dnstcp.c, whole and from known boundaries, without their prefix.
  *
  * RFC 1035 section 4: a 12-byte header, questions, then answers of
  * (name, type, class, TTL, rdlength, rdata).  Names may point back into

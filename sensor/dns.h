@@ -1,8 +1,9 @@
 /*
  * dns.h - passive DNS: server names from the answers seen on the wire.
  *
- * A DNS response (UDP from port 53) is read with the bounds-checked cursor:
- * its first question's name, then the answer section's CNAME chain from
+ * A DNS response (a UDP payload from port 53, or one message of a TCP
+ * stream from port 53 cut out by dnstcp.c) is read with the bounds-checked
+ * cursor: its first question's name, then the answer section's CNAME chain from
  * that name and the A/AAAA records at the end of it.  Each address is
  * remembered as (client, address) -> the question's name until the
  * record's TTL runs out in packet time.  The cache is sized once
@@ -45,7 +46,8 @@ struct sn_dns {
 int sn_dns_init(struct sn_dns *d, uint64_t seed); /* 0, or -1: out of memory */
 void sn_dns_free(struct sn_dns *d);
 
-/* A UDP payload from port 53 to client, at packet time ts_us. */
+/* One DNS message from port 53 to client (a UDP payload, or a TCP message
+ * without its length prefix), at packet time ts_us. */
 void sn_dns_response(struct sn_dns *d, const struct sn_addr *client, const uint8_t *msg,
 		     size_t len, uint64_t ts_us);
 

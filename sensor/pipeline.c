@@ -15,6 +15,7 @@
 #include "attribution.h"
 #include "clock.h"
 #include "dns.h"
+#include "dnstcp.h"
 #include "eventlog.h"
 #include "events.h"
 #include "flow.h"
@@ -39,6 +40,7 @@ struct sn_worker {
 	uint8_t port_map[SN_PORT_MAP_SIZE]; /* the flow table reads it */
 	struct sn_attr *attr;     /* host attribution, or NULL */
 	struct sn_dns dns;        /* names from DNS answers seen by this worker */
+	struct sn_dnstcp dnstcp;  /* DNS over TCP: the answers' byte streams */
 	sn_report_fn report;      /* where reports go, after dest_host is stamped */
 	void *report_ctx;
 	struct sn_conn_report stamped;
@@ -93,7 +95,10 @@ struct sn_worker *sn_worker_create(const struct sn_config *cfg, int linktype,
 	w->linktype = linktype;
 	w->report = report;
 	w->report_ctx = report_ctx;
-	if (sn_dns_init(&w->dns, seed ^ 0x5bd1e9955bd1e995ULL) != 0) {
+	if (sn_dns_init(&w->dns, seed ^ 0x5bd1e9955bd1e995ULL) != 0 ||
+	    sn_dnstcp_init(&w->dnstcp, seed ^ 0x2545f4914f6cdd1dULL) != 0) {
+		sn_dns_free(&w->dns);
+		sn_dnstcp_free(&w->dnstcp);
 		sn_decoder_free(&w->decoder);
 		free(w);
 		return NULL;
@@ -113,6 +118,7 @@ struct sn_worker *sn_worker_create(const struct sn_config *cfg, int linktype,
 	};
 	w->flows = sn_flow_table_create(&fc, seed);
 	if (!w->flows) {
+		sn_dnstcp_free(&w->dnstcp);
 		sn_dns_free(&w->dns);
 		sn_decoder_free(&w->decoder);
 		free(w);
@@ -126,6 +132,7 @@ void sn_worker_destroy(struct sn_worker *w)
 	if (!w)
 		return;
 	sn_flow_table_destroy(w->flows);
+	sn_dnstcp_free(&w->dnstcp);
 	sn_dns_free(&w->dns);
 	sn_decoder_free(&w->decoder);
 	free(w);
@@ -207,6 +214,8 @@ void sn_worker_packet(struct sn_worker *w, const uint8_t *frame, uint32_t caplen
 	enum sn_decode_rc rc = sn_decode_frame(&w->decoder, w->linktype, frame, caplen, wirelen,
 					       ts_us, &pkt, &w->decode);
 	if (rc == SN_DECODE_TCP) {
+		if (pkt.sport == 53 || pkt.dport == 53)
+			sn_dnstcp_segment(&w->dnstcp, &w->dns, &pkt);
 		attribute_syn(w, &pkt);
 		sn_flow_table_process(w->flows, &pkt);
 	} else if (rc == SN_DECODE_DNS) {
@@ -223,6 +232,8 @@ void sn_worker_prepare(struct sn_worker *w, const uint8_t *frame, uint32_t caple
 	p->tcp = rc == SN_DECODE_TCP;
 	if (rc == SN_DECODE_DNS) /* names first: the connection to the address follows */
 		sn_dns_response(&w->dns, &p->pkt.dst, p->pkt.payload, p->pkt.payload_len, ts_us);
+	else if (p->tcp && (p->pkt.sport == 53 || p->pkt.dport == 53))
+		sn_dnstcp_segment(&w->dnstcp, &w->dns, &p->pkt);
 	if (p->tcp)
 		sn_flow_table_hint(w->flows, &p->pkt, &p->hint);
 }
@@ -285,6 +296,11 @@ void sn_worker_counts(const struct sn_worker *w, struct sn_worker_counts *out)
 	out->msg_pool_full = fs.msg_pool_full;
 	out->msg_lost = fs.msg_lost;
 	out->msg_malformed = fs.msg_malformed;
+	out->dns_tcp_messages = w->dnstcp.st.messages;
+	out->dns_tcp_truncated = w->dnstcp.st.truncated;
+	out->dns_tcp_gaps = w->dnstcp.st.gaps;
+	out->dns_tcp_evicted = w->dnstcp.st.evicted;
+	out->dns_tcp_unaligned = w->dnstcp.st.unaligned;
 }
 
 void sn_worker_counts_add(struct sn_worker_counts *sum, const struct sn_worker_counts *c)
@@ -329,6 +345,11 @@ void sn_worker_counts_add(struct sn_worker_counts *sum, const struct sn_worker_c
 	sum->msg_pool_full += c->msg_pool_full;
 	sum->msg_lost += c->msg_lost;
 	sum->msg_malformed += c->msg_malformed;
+	sum->dns_tcp_messages += c->dns_tcp_messages;
+	sum->dns_tcp_truncated += c->dns_tcp_truncated;
+	sum->dns_tcp_gaps += c->dns_tcp_gaps;
+	sum->dns_tcp_evicted += c->dns_tcp_evicted;
+	sum->dns_tcp_unaligned += c->dns_tcp_unaligned;
 }
 
 /* ---- aggregator ------------------------------------------------------- */
@@ -694,6 +715,8 @@ void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_
 		"attribution_found", "attribution_miss_socket", "attribution_miss_process",
 		"attribution_miss_budget", "attribution_miss_late", "attribution_queue_full",
 		"dns_responses", "dns_addresses", "dns_malformed", "dns_replaced",
+		"dns_tcp_messages", "dns_tcp_truncated", "dns_tcp_gaps", "dns_tcp_evicted",
+		"dns_tcp_unaligned",
 	};
 	struct sn_attr_stats as;
 	memset(&as, 0, sizeof as);
@@ -714,6 +737,8 @@ void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_
 		as.found, as.miss_socket, as.miss_process, as.miss_budget, as.miss_late,
 		as.queue_full,
 		c->dns_responses, c->dns_addresses, c->dns_malformed, c->dns_replaced,
+		c->dns_tcp_messages, c->dns_tcp_truncated, c->dns_tcp_gaps, c->dns_tcp_evicted,
+		c->dns_tcp_unaligned,
 	};
 	_Static_assert(sizeof names / sizeof names[0] == sizeof values / sizeof values[0],
 		       "one name per counter");

@@ -129,6 +129,38 @@ void sn_reasm_dir_consume(struct sn_reasm_dir *d, uint8_t *buf, uint8_t *map, ui
 	d->skipped += n;
 }
 
+void sn_reasm_dir_skip(struct sn_reasm_dir *d, uint8_t *buf, uint8_t *map, uint32_t cap,
+		       uint32_t n)
+{
+	if (n == 0)
+		return;
+	if (n <= d->contig) {
+		sn_reasm_dir_consume(d, buf, map, cap, n);
+		return;
+	}
+	if (n >= cap) {
+		memset(map, 0, SN_REASM_MAP_BYTES(cap));
+		d->held = 0;
+	} else {
+		/* the map is valid from contig on; held bytes in [contig, n) go */
+		for (uint32_t i = d->contig; i < n; i++)
+			if (map_get(map, i))
+				d->held--;
+		memmove(buf, buf + n, cap - n);
+		for (uint32_t i = 0; i < cap; i++) {
+			bool bit = i + n < cap && map_get(map, i + n);
+			map[i >> 3] = (uint8_t)((map[i >> 3] & ~(1u << (i & 7))) | ((unsigned)bit << (i & 7)));
+		}
+	}
+	d->base += n;
+	d->skipped += n;
+	d->contig = 0;
+	while (d->contig < cap && map_get(map, d->contig)) {
+		d->contig++;
+		d->held--;
+	}
+}
+
 /* The class a slot number belongs to, and its index within it. */
 static const struct sn_reasm_class *class_of(const struct sn_reasm_pool *p, uint32_t *slot)
 {

@@ -70,6 +70,16 @@ enum sn_reasm_rc sn_reasm_dir_add(struct sn_reasm_dir *d, uint8_t *buf, uint8_t 
 void sn_reasm_dir_consume(struct sn_reasm_dir *d, uint8_t *buf, uint8_t *map, uint32_t cap,
 			  uint32_t n);
 
+/*
+ * Drops the first n bytes of the window whether they are present or not
+ * (a reader that knows a hole's bytes are lost and where its next unit
+ * starts): bytes held beyond n move to the front and the prefix is
+ * recounted from them; n past the bound empties the window and moves the
+ * base n bytes on, so the bytes before it are dropped when they come.
+ */
+void sn_reasm_dir_skip(struct sn_reasm_dir *d, uint8_t *buf, uint8_t *map, uint32_t cap,
+		       uint32_t n);
+
 /* The pool of buffers: `slots` slots of two directions of `dir_bytes` each. */
 struct sn_reasm_pool;
 

@@ -481,6 +481,147 @@ def test_dns_names():
           late and late.get("dest_host") is None, json.dumps(late)[:300])
 
 
+# --- the broker's name from DNS answers over TCP (RFC 7766) ---
+
+DNS_TCP_MSG_MAX = 16384  # sensor/dnstcp.h SN_DNSTCP_MSG_MAX: the longest message read
+
+
+def dns_answer(qname, records, pad_to=0):
+    """A response to qname with records [(owner, type, rdata)]; a NULL record pads it
+    to exactly pad_to bytes when pad_to is set.  Owners are written in full."""
+    recs = [(dns_name(o), t, r) for o, t, r in records]
+    hdr = struct.pack("!HHHHHH", 0x2222, 0x8180, 1, len(recs) + (1 if pad_to else 0), 0, 0)
+    body = dns_name(qname) + struct.pack("!HH", 1, 1)
+    body += b"".join(o + struct.pack("!HHIH", t, 1, 300, len(r)) + r for o, t, r in recs)
+    if pad_to:
+        fill = pad_to - len(hdr) - len(body) - 12
+        body += b"\xc0\x0c" + struct.pack("!HHIH", 10, 1, 300, fill) + b"x" * fill
+    msg = hdr + body
+    assert not pad_to or len(msg) == pad_to
+    return msg
+
+
+def a_rec(addr):
+    return bytes(int(x) for x in addr.split("."))
+
+
+def framed(msg):
+    return struct.pack("!H", len(msg)) + msg
+
+
+def dns_tcp(t0, client, cport, stream, pieces=None, handshake=True, resolver="10.0.0.53"):
+    """One TCP DNS connection: a query, then the server's `stream` as segments
+    [(offset, length)] in the order given (default: 1400-byte segments in order);
+    the client acknowledges the whole stream, both sides close."""
+    c, s = 7000, 90000
+    query = framed(dns_name("q.example") + b"\0\1\0\1")
+    out = []
+
+    def add(i, *args):
+        out.append((t0 + i * 0.001, gen_pcap.frame(*args)))
+
+    A, P, F, SYN = gen_pcap.ACK, gen_pcap.PSH, gen_pcap.FIN, gen_pcap.SYN
+    if pieces is None:
+        pieces = [(o, min(1400, len(stream) - o)) for o in range(0, len(stream), 1400)]
+    if handshake:
+        add(0, client, resolver, cport, 53, c, 0, SYN)
+        add(1, resolver, client, 53, cport, s, c + 1, SYN | A)
+        add(2, client, resolver, cport, 53, c + 1, s + 1, A)
+    add(3, client, resolver, cport, 53, c + 1, s + 1, P | A, query)
+    c2 = c + 1 + len(query)
+    for i, (off, n) in enumerate(pieces):
+        add(4 + i, resolver, client, 53, cport, s + 1 + off, c2, P | A, stream[off:off + n])
+    k = 4 + len(pieces)
+    end = s + 1 + len(stream)
+    add(k, client, resolver, cport, 53, c2, end, A)
+    add(k + 1, resolver, client, 53, cport, end, c2, F | A)
+    add(k + 2, client, resolver, cport, 53, c2, end + 1, F | A)
+    return out
+
+
+def test_dns_tcp_names():
+    hive = dns_answer("broker.hivemq.com", [
+        ("broker.hivemq.com", 5, dns_name("edge.example-cdn.net")),
+        ("edge.example-cdn.net", 5, dns_name("lb.example-cdn.net")),
+        ("lb.example-cdn.net", 1, a_rec("198.51.100.71")),
+        ("lb.example-cdn.net", 28, bytes.fromhex("20010db8000000000000000000000071"))])
+    emqx = framed(dns_answer("broker.emqx.io", [("broker.emqx.io", 1, a_rec("198.51.100.72"))]))
+    two = framed(dns_answer("one.example", [("one.example", 1, a_rec("198.51.100.73"))])) + \
+        framed(dns_answer("two.example", [("two.example", 1, a_rec("198.51.100.74"))]))
+    gap1 = framed(dns_answer("gap.example", [("gap.example", 1, a_rec("198.51.100.75"))]))
+    gap = gap1 + framed(dns_answer("after-gap.example",
+                                   [("after-gap.example", 1, a_rec("198.51.100.76"))]))
+    late = framed(dns_answer("reordered.example", [("reordered.example", 1, a_rec("198.51.100.77"))]))
+    bound = b"".join(framed(dns_answer(f"{n}.example", [(f"{n}.example", 1, a_rec(a))], pad_to=m))
+                     for n, a, m in (("below", "198.51.100.78", DNS_TCP_MSG_MAX - 1),
+                                     ("at", "198.51.100.79", DNS_TCP_MSG_MAX),
+                                     ("above", "198.51.100.80", DNS_TCP_MSG_MAX + 1)))
+    bound += framed(dns_answer("small.example", [("small.example", 1, a_rec("198.51.100.81"))]))
+    mid = framed(dns_answer("midstream.example", [("midstream.example", 1, a_rec("198.51.100.82"))]))
+    t = T0 - 30
+    pkts = dns_tcp(t, "10.0.1.1", 50001, framed(hive))                       # one segment
+    pkts += dns_tcp(t + 1, "10.0.1.2", 50002, emqx, [(0, 1), (1, 20), (21, len(emqx) - 21)])
+    pkts += dns_tcp(t + 2, "10.0.1.3", 50003, two, [(0, len(two))])         # pipelined
+    pkts += dns_tcp(t + 3, "10.0.1.4", 50004, gap,                          # bytes 15-29 lost
+                    [(0, 15), (30, len(gap) - 30)])
+    pkts += dns_tcp(t + 4, "10.0.1.5", 50005, late, [(25, len(late) - 25), (0, 25)])
+    pkts += dns_tcp(t + 5, "10.0.1.6", 50006, bound)
+    pkts += dns_tcp(t + 6, "10.0.1.7", 50007, mid, handshake=False)
+    answered = [("10.0.1.1", "198.51.100.71", "broker.hivemq.com"),
+                ("10.0.1.2", "198.51.100.72", "broker.emqx.io"),
+                ("10.0.1.3", "198.51.100.73", "one.example"),
+                ("10.0.1.3", "198.51.100.74", "two.example"),
+                ("10.0.1.4", "198.51.100.75", None),
+                ("10.0.1.4", "198.51.100.76", "after-gap.example"),
+                ("10.0.1.5", "198.51.100.77", "reordered.example"),
+                ("10.0.1.6", "198.51.100.78", "below.example"),
+                ("10.0.1.6", "198.51.100.79", "at.example"),
+                ("10.0.1.6", "198.51.100.80", None),
+                ("10.0.1.6", "198.51.100.81", "small.example"),
+                ("10.0.1.7", "198.51.100.82", None),
+                ("10.0.1.2", "198.51.100.71", None)]  # another client's answer
+    for i, (client, addr, _) in enumerate(answered):
+        for port in (1883, 41883):  # the standard port, and one only the bytes reveal
+            pkts += mqtt_conns([T0 + i, T0 + i + 100], client=client, server=addr, port=port)
+    ev = replay("sensor_name: dnstcp\nrules:\n  min_connections: 1\n", pkts, "dns/tcp")
+    s = {(e["src_ip"], e["dest_ip"], e["dest_port"]): e for e in groups(ev, "summary")}
+    flows = [e for e in ev if e["event_type"] == "flow"]
+    what = {"198.51.100.71": "one segment, CNAME chain of 2 to A and AAAA",
+            "198.51.100.72": "length prefix split over 3 segments",
+            "198.51.100.73": "first of 2 pipelined in one segment",
+            "198.51.100.74": "second of 2 pipelined in one segment",
+            "198.51.100.75": "a segment of it lost (client acknowledged it): no name",
+            "198.51.100.76": "the next message after the lost bytes: read",
+            "198.51.100.77": "segments captured out of order",
+            "198.51.100.78": f"message of {DNS_TCP_MSG_MAX - 1} bytes",
+            "198.51.100.79": f"message of {DNS_TCP_MSG_MAX} bytes (the bound)",
+            "198.51.100.80": f"message of {DNS_TCP_MSG_MAX + 1} bytes: skipped, no name",
+            "198.51.100.81": "the message after the skipped one: read",
+            "198.51.100.82": "a connection picked up without its handshake: no name"}
+    for client, addr, name in answered:
+        for port in (1883, 41883):
+            g = s.get((client, addr, port), {})
+            fl = [f for f in flows if f["src_ip"] == client and f["dest_ip"] == addr and
+                  f["dest_port"] == port]
+            label = what.get(addr, "another client's answer: no name") if client != "10.0.1.2" \
+                or addr != "198.51.100.71" else "another client's answer: no name"
+            check(f"dns/tcp: {label}, port {port}: dest_host {name} on the group and its 2 flows",
+                  g and g.get("dest_host") == name and len(fl) == 2 and
+                  all(f.get("dest_host") == name for f in fl),
+                  json.dumps([g.get("dest_host")] + [f.get("dest_host") for f in fl]))
+    g = s.get(("10.0.1.1", "198.51.100.71", 1883), {})
+    check("dns/tcp: public broker by a name read over TCP: details.public_broker",
+          g.get("details", {}).get("public_broker") == "broker.hivemq.com", json.dumps(g)[:300])
+    st = [e for e in ev if e["event_type"] == "stats"]
+    c = st[-1].get("counters", {}) if st else {}
+    want = {"dns_tcp_messages": 9, "dns_tcp_truncated": 1, "dns_tcp_gaps": 1,
+            "dns_tcp_evicted": 0, "dns_tcp_unaligned": 1, "dns_responses": 9,
+            "dns_addresses": 10, "dns_malformed": 0}
+    got = {k: c.get(k) for k in want}
+    check("dns/tcp: counters " + ", ".join(f"{k} {v}" for k, v in want.items()), got == want,
+          json.dumps(got))
+
+
 # --- allow lists: server name, client id, source network (process: unit tests) ---
 
 def test_allow_lists():
@@ -504,7 +645,7 @@ def test_allow_lists():
 
 
 TESTS = [test_beacons, test_message_beacons, test_command_channels, test_command_destinations, test_public_broker, test_dns_names,
-         test_allow_lists]
+         test_dns_tcp_names, test_allow_lists]
 
 
 def main():

@@ -172,6 +172,41 @@ START_TEST(many_holes_are_all_held)
 }
 END_TEST
 
+/* Skipping over a hole keeps the bytes held after it; past the bound, the base moves on. */
+START_TEST(skip_over_a_hole)
+{
+	sn_reasm_dir_set_base(&d, 100);
+	ck_assert_int_eq(add(100, "01234"), SN_REASM_GREW);
+	ck_assert_int_eq(add(108, "89"), SN_REASM_HELD);
+	ck_assert_int_eq(add(112, "cd"), SN_REASM_HELD);
+	/* bytes 5-7 are lost: drop through byte 7, the held "89" is the new prefix */
+	sn_reasm_dir_skip(&d, buf, map, CAP, 8);
+	ck_assert_uint_eq(d.base, 108);
+	ck_assert_uint_eq(d.contig, 2);
+	ck_assert_uint_eq(d.held, 2);
+	ck_assert_mem_eq(buf, "89", 2);
+	ck_assert_int_eq(add(110, "ab"), SN_REASM_GREW);
+	ck_assert_uint_eq(d.contig, 6);
+	ck_assert_uint_eq(d.held, 0);
+	ck_assert_mem_eq(buf, "89abcd", 6);
+	/* a held byte inside the skipped range is forgotten with it */
+	ck_assert_int_eq(add(116, "x"), SN_REASM_HELD);
+	sn_reasm_dir_skip(&d, buf, map, CAP, 9);
+	ck_assert_uint_eq(d.base, 117);
+	ck_assert_uint_eq(d.contig, 0);
+	ck_assert_uint_eq(d.held, 0);
+	/* past the bound: the window is empty and starts n bytes on */
+	ck_assert_int_eq(add(120, "zz"), SN_REASM_HELD);
+	sn_reasm_dir_skip(&d, buf, map, CAP, CAP + 10);
+	ck_assert_uint_eq(d.base, 117 + CAP + 10);
+	ck_assert_uint_eq(d.contig, 0);
+	ck_assert_uint_eq(d.held, 0);
+	ck_assert_int_eq(add(117, "old"), SN_REASM_DROPPED);
+	ck_assert_int_eq(add(117 + CAP + 10, "new"), SN_REASM_GREW);
+	ck_assert_mem_eq(buf, "new", 3);
+}
+END_TEST
+
 /* Dropping a finished prefix moves the rest, held bytes included. */
 START_TEST(consume_makes_room)
 {
@@ -335,6 +370,7 @@ Suite *reassembly_suite(void)
 	tcase_add_test(t, segment_straddles_wrap);
 	tcase_add_test(t, many_holes_are_all_held);
 	tcase_add_test(t, consume_makes_room);
+	tcase_add_test(t, skip_over_a_hole);
 	tcase_add_test(t, empty_segment_is_old);
 	tcase_add_test(t, all_orders_of_four);
 	suite_add_tcase(s, t);
