@@ -83,14 +83,16 @@ static bool read_name(const struct sn_cursor *msg, struct sn_cursor *c, char *ou
 	return true;
 }
 
-static uint32_t slot_of(const struct sn_dns *d, const struct sn_addr *client,
-			const struct sn_addr *addr)
+/* The first of the SN_DNS_WAYS slots (client, addr) may take. */
+static uint32_t bucket_of(const struct sn_dns *d, const struct sn_addr *client,
+			  const struct sn_addr *addr)
 {
 	uint64_t w[5] = { 0 };
 	memcpy(&w[0], client->b, 16);
 	memcpy(&w[2], addr->b, 16);
 	w[4] = (uint64_t)client->family | (uint64_t)addr->family << 8;
-	return (uint32_t)(sn_keyhash_words(&d->key, w, 5) % SN_DNS_SLOTS);
+	return (uint32_t)(sn_keyhash_words(&d->key, w, 5) % (SN_DNS_SLOTS / SN_DNS_WAYS)) *
+	       SN_DNS_WAYS;
 }
 
 static bool addr_eq(const struct sn_addr *a, const struct sn_addr *b)
@@ -98,13 +100,28 @@ static bool addr_eq(const struct sn_addr *a, const struct sn_addr *b)
 	return a->family == b->family && memcmp(a->b, b->b, sizeof a->b) == 0;
 }
 
+/*
+ * The pair's own slot when it has one, else an expired one, else the live
+ * entry that would expire first (counted: the cache's bound).
+ */
 static void remember(struct sn_dns *d, const struct sn_addr *client, const struct sn_addr *addr,
 		     const char *name, uint32_t ttl, uint64_t ts_us)
 {
-	struct sn_dns_entry *e = &d->slots[slot_of(d, client, addr)];
+	struct sn_dns_entry *set = &d->slots[bucket_of(d, client, addr)], *e = NULL;
 
-	if (e->expires_us > ts_us && !(addr_eq(&e->client, client) && addr_eq(&e->addr, addr)))
+	for (uint32_t i = 0; i < SN_DNS_WAYS && !e; i++)
+		if (addr_eq(&set[i].client, client) && addr_eq(&set[i].addr, addr))
+			e = &set[i];
+	for (uint32_t i = 0; i < SN_DNS_WAYS && !e; i++)
+		if (set[i].expires_us <= ts_us)
+			e = &set[i];
+	if (!e) {
+		e = &set[0];
+		for (uint32_t i = 1; i < SN_DNS_WAYS; i++)
+			if (set[i].expires_us < e->expires_us)
+				e = &set[i];
 		d->st.replaced++;
+	}
 	e->client = *client;
 	e->addr = *addr;
 	e->expires_us = ts_us + (uint64_t)ttl * SN_US_PER_S_DNS;
@@ -172,8 +189,10 @@ const char *sn_dns_name(const struct sn_dns *d, const struct sn_addr *client,
 {
 	if (!d->slots)
 		return NULL;
-	const struct sn_dns_entry *e = &d->slots[slot_of(d, client, addr)];
-	if (e->expires_us <= ts_us || !addr_eq(&e->client, client) || !addr_eq(&e->addr, addr))
-		return NULL;
-	return e->name;
+	const struct sn_dns_entry *set = &d->slots[bucket_of(d, client, addr)];
+	for (uint32_t i = 0; i < SN_DNS_WAYS; i++)
+		if (set[i].expires_us > ts_us && addr_eq(&set[i].client, client) &&
+		    addr_eq(&set[i].addr, addr))
+			return set[i].name;
+	return NULL;
 }

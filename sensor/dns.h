@@ -6,9 +6,10 @@
  * cursor: its first question's name, then the answer section's CNAME chain from
  * that name and the A/AAAA records at the end of it.  Each address is
  * remembered as (client, address) -> the question's name until the
- * record's TTL runs out in packet time.  The cache is sized once
- * (direct-mapped by a keyed hash: an attacker who sends answers cannot
- * choose the slots); a slot taken by a newer answer is counted.  Hostile
+ * record's TTL runs out in packet time.  The cache is sized once (sets
+ * of SN_DNS_WAYS slots chosen by a keyed hash: an attacker who sends
+ * answers cannot choose the set); a live entry pushed out of a full set by
+ * a newer answer (the one that would expire first) is counted.  Hostile
  * or cut messages are counted and skipped.
  */
 #ifndef SN_DNS_H
@@ -23,12 +24,13 @@
 
 #define SN_DNS_NAME 128 /* = SN_META_STR: longer names are cut and marked */
 #define SN_DNS_SLOTS 4096
+#define SN_DNS_WAYS 4   /* slots a (client, address) pair may take */
 
 struct sn_dns_stats {
 	uint64_t responses;   /* responses read */
 	uint64_t addresses;   /* A/AAAA records remembered */
 	uint64_t malformed;   /* responses that broke the format (skipped) */
-	uint64_t replaced;    /* live entries overwritten by a newer answer */
+	uint64_t replaced;    /* live entries pushed out by a newer answer */
 };
 
 struct sn_dns_entry {

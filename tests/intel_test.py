@@ -616,7 +616,7 @@ def test_dns_tcp_names():
     c = st[-1].get("counters", {}) if st else {}
     want = {"dns_tcp_messages": 9, "dns_tcp_truncated": 1, "dns_tcp_gaps": 1,
             "dns_tcp_evicted": 0, "dns_tcp_unaligned": 1, "dns_responses": 9,
-            "dns_addresses": 10, "dns_malformed": 0}
+            "dns_addresses": 10, "dns_malformed": 0, "dns_replaced": 0}
     got = {k: c.get(k) for k in want}
     check("dns/tcp: counters " + ", ".join(f"{k} {v}" for k, v in want.items()), got == want,
           json.dumps(got))

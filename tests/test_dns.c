@@ -165,6 +165,39 @@ START_TEST(test_hostile_pointers_and_queries)
 }
 END_TEST
 
+/*
+ * Sets of SN_DNS_WAYS slots: 300 addresses of one client all keep their
+ * name (direct-mapped, some would share a slot and lose it); past the
+ * bound the entries expiring first go, counted, and the newest stays.
+ */
+START_TEST(test_sets_keep_colliding_names)
+{
+	struct sn_dns d;
+	uint8_t m[512];
+	size_t n = response(m, 600);
+	struct sn_addr client = v4(10, 0, 0, 5);
+
+	ck_assert_int_eq(sn_dns_init(&d, 4), 0);
+	for (unsigned i = 0; i < 300; i++) {
+		m[n - 30] = (uint8_t)(i >> 8), m[n - 29] = (uint8_t)i;
+		sn_dns_response(&d, &client, m, n, 1 * S);
+	}
+	for (unsigned i = 0; i < 300; i++) {
+		struct sn_addr a = v4(192, 0, (uint8_t)(i >> 8), (uint8_t)i);
+		ck_assert_msg(sn_dns_name(&d, &client, &a, 2 * S) != NULL, "address %u lost", i);
+	}
+	ck_assert_uint_eq(d.st.replaced, 0);
+	for (unsigned i = 300; i < 6000; i++) {
+		m[n - 30] = (uint8_t)(i >> 8), m[n - 29] = (uint8_t)i;
+		sn_dns_response(&d, &client, m, n, 1 * S + i);
+	}
+	ck_assert_uint_ge(d.st.replaced, 6000 + 1 - SN_DNS_SLOTS);
+	struct sn_addr last = v4(192, 0, 5999 >> 8, 5999 & 255);
+	ck_assert_ptr_nonnull(sn_dns_name(&d, &client, &last, 2 * S));
+	sn_dns_free(&d);
+}
+END_TEST
+
 Suite *dns_suite(void);
 
 Suite *dns_suite(void)
@@ -175,6 +208,7 @@ Suite *dns_suite(void)
 	tcase_add_test(t, test_chain_and_ttl);
 	tcase_add_test(t, test_every_cut_is_clean);
 	tcase_add_test(t, test_hostile_pointers_and_queries);
+	tcase_add_test(t, test_sets_keep_colliding_names);
 	suite_add_tcase(s, t);
 	return s;
 }
