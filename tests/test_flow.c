@@ -1119,8 +1119,10 @@ START_TEST(message_timing_only_mqtt)
 {
 	struct conv cv = conv4(1, 40001, 61613);
 	shake(&cv);
-	data(&cv, C, "CONNECT\naccept-version:1.2\n\n", 30);
-	data(&cv, S, "CONNECTED\nversion:1.2\n\n", 25);
+	static const char stomp_connect[] = "CONNECT\naccept-version:1.2\n\n"; /* NUL ends it */
+	static const char stomp_connected[] = "CONNECTED\nversion:1.2\n\n";
+	data(&cv, C, stomp_connect, LEN(stomp_connect));
+	data(&cv, S, stomp_connected, LEN(stomp_connected));
 	data(&cv, C, pingreq_pkt, LEN(pingreq_pkt));
 	sn_flow_table_flush(ft, cv.ts, SN_CLOSE_END_OF_INPUT);
 	ck_assert_int_eq(reps[nrep - 1].proto, SN_PROTO_STOMP);
