@@ -12,7 +12,9 @@
  * touched, cache-line aligned, huge pages), and entries are handed out
  * from a high-water mark, so a large table costs nothing until flows come.
  * A flow is a 64-byte hot entry (what every packet touches) plus a cold
- * entry (key, first-bytes bookkeeping, report state).  The hash index
+ * entry (key, first-bytes bookkeeping); what a report needs (totals at the
+ * last report, the reported list) is a slot of its own taken at OPEN, so
+ * a flood of connections never reported stays out of it.  The hash index
  * (flowindex.h) keeps a tag of each hash beside the flow number, so a
  * lookup that misses reads one cache line and no entry.  Flows sit on one
  * LRU list per state, ordered by last activity, so expiry and eviction
@@ -91,12 +93,10 @@ _Static_assert(sizeof(struct sn_flow) == 64, "hot flow entry is one cache line")
 struct sn_flow_cold {
 	struct sn_flow_key key;
 	uint64_t flow_id;          /* conn.h: unique within the run */
-	uint64_t payload[2];       /* TCP payload bytes (wire length) per direction */
 	uint64_t first_us;
-	uint64_t rep_bytes[2], rep_packets[2]; /* totals at the last report */
 	uint32_t isn[2];           /* SYN / SYN-ACK sequence numbers */
 	uint32_t meta;             /* slot in the meta pool, SN_FLOW_NIL */
-	uint32_t rep_prev, rep_next; /* reported list */
+	uint32_t rep;              /* report state (reps), once SN_FF_REPORTED */
 	uint8_t flags;             /* SN_FC_* */
 	struct sn_detect det;      /* dissectors that refused (detect.h) */
 	uint8_t match;             /* dissector that matched, for the detail phase */
@@ -104,6 +104,18 @@ struct sn_flow_cold {
 	uint8_t detail_segs;       /* client segments seen in the detail phase */
 	uint8_t follow_hi;         /* follow state (msgtiming.h) in 24 bits: 0 none, */
 	uint16_t follow_lo;        /* SN_FLOW_FOLLOW_FULL when none was free */
+};
+_Static_assert(sizeof(struct sn_flow_cold) <= 96, "cold entry: a SYN flood writes all of it");
+
+/*
+ * What a reported flow keeps of its reports, apart from the cold entry so
+ * that the flows never reported (every SYN of a flood) neither write nor
+ * keep resident this memory: a slot is taken at OPEN and returned when the
+ * flow goes.  The reported flows form a list in OPEN order through it.
+ */
+struct sn_flow_rep {
+	uint64_t bytes[2], packets[2]; /* totals at the last report */
+	uint32_t prev, next;           /* flows (entry numbers) on the reported list */
 };
 
 struct sn_flow_table {
@@ -119,6 +131,8 @@ struct sn_flow_table {
 	struct sn_lru lru[SN_LRU_COUNT];
 	uint64_t timeout_us[SN_LRU_COUNT];
 	uint32_t rep_head, rep_tail;    /* reported flows, in OPEN order */
+	struct sn_flow_rep *reps;       /* max_flows slots, handed out like entries */
+	uint32_t rep_free, rep_fresh;   /* freed slots (through .next); never used from */
 	struct sn_reasm_pool *pool;
 	/* Buffer holders, least recently active first (index = pool slot). */
 	uint32_t *slot_owner, *slot_prev, *slot_next;
@@ -209,29 +223,49 @@ static void lru_move(struct sn_flow_table *ft, uint32_t i, uint8_t list)
 	f->list = list;
 }
 
+static struct sn_flow_rep *rep_of(const struct sn_flow_table *ft, uint32_t i)
+{
+	return &ft->reps[ft->cold[i].rep];
+}
+
+/*
+ * Gives flow i a zeroed report slot at the tail of the reported list.
+ * Cannot run out: at most max_flows flows exist, each holding one slot.
+ */
 static void rep_append(struct sn_flow_table *ft, uint32_t i)
 {
-	struct sn_flow_cold *c = &ft->cold[i];
-	c->rep_next = SN_FLOW_NIL;
-	c->rep_prev = ft->rep_tail;
+	uint32_t s = ft->rep_free;
+	if (s != SN_FLOW_NIL)
+		ft->rep_free = ft->reps[s].next;
+	else
+		s = ft->rep_fresh++;
+	struct sn_flow_rep *r = &ft->reps[s];
+	memset(r, 0, sizeof *r);
+	ft->cold[i].rep = s;
+	r->next = SN_FLOW_NIL;
+	r->prev = ft->rep_tail;
 	if (ft->rep_tail != SN_FLOW_NIL)
-		ft->cold[ft->rep_tail].rep_next = i;
+		rep_of(ft, ft->rep_tail)->next = i;
 	else
 		ft->rep_head = i;
 	ft->rep_tail = i;
 }
 
+/* Takes flow i off the reported list and returns its slot. */
 static void rep_unlink(struct sn_flow_table *ft, uint32_t i)
 {
-	struct sn_flow_cold *c = &ft->cold[i];
-	if (c->rep_prev != SN_FLOW_NIL)
-		ft->cold[c->rep_prev].rep_next = c->rep_next;
+	struct sn_flow_rep *r = rep_of(ft, i);
+	if (r->prev != SN_FLOW_NIL)
+		rep_of(ft, r->prev)->next = r->next;
 	else
-		ft->rep_head = c->rep_next;
-	if (c->rep_next != SN_FLOW_NIL)
-		ft->cold[c->rep_next].rep_prev = c->rep_prev;
+		ft->rep_head = r->next;
+	if (r->next != SN_FLOW_NIL)
+		rep_of(ft, r->next)->prev = r->prev;
 	else
-		ft->rep_tail = c->rep_prev;
+		ft->rep_tail = r->prev;
+	r->next = ft->rep_free;
+	ft->rep_free = ft->cold[i].rep;
+	ft->cold[i].rep = SN_FLOW_NIL;
 }
 
 /* ---- the holders of first-bytes buffers, least recently active first ---- */
@@ -383,14 +417,14 @@ static void fill_endpoints(const struct sn_flow_table *ft, uint32_t i, struct sn
 static void fill_counters(struct sn_flow_table *ft, uint32_t i, struct sn_conn_report *r)
 {
 	struct sn_flow *f = &ft->flows[i];
-	struct sn_flow_cold *c = &ft->cold[i];
+	struct sn_flow_rep *c = rep_of(ft, i);
 	for (int d = 0; d < 2; d++) {
 		r->bytes[d] = f->bytes[d];
 		r->packets[d] = f->packets[d];
-		r->bytes_delta[d] = f->bytes[d] - c->rep_bytes[d];
-		r->packets_delta[d] = f->packets[d] - c->rep_packets[d];
-		c->rep_bytes[d] = f->bytes[d];
-		c->rep_packets[d] = f->packets[d];
+		r->bytes_delta[d] = f->bytes[d] - c->bytes[d];
+		r->packets_delta[d] = f->packets[d] - c->packets[d];
+		c->bytes[d] = f->bytes[d];
+		c->packets[d] = f->packets[d];
 	}
 }
 
@@ -432,13 +466,13 @@ static void send_report(struct sn_flow_table *ft, uint32_t i, enum sn_report_kin
 		ft->cfg.report(ft->cfg.report_ctx, r);
 }
 
-/* Bytes or packets since the last report. */
+/* Bytes or packets since the last report (of a reported flow). */
 static bool counts_changed(const struct sn_flow_table *ft, uint32_t i)
 {
 	const struct sn_flow *f = &ft->flows[i];
-	const struct sn_flow_cold *c = &ft->cold[i];
-	return f->bytes[0] != c->rep_bytes[0] || f->bytes[1] != c->rep_bytes[1] ||
-	       f->packets[0] != c->rep_packets[0] || f->packets[1] != c->rep_packets[1];
+	const struct sn_flow_rep *c = rep_of(ft, i);
+	return f->bytes[0] != c->bytes[0] || f->bytes[1] != c->bytes[1] ||
+	       f->packets[0] != c->packets[0] || f->packets[1] != c->packets[1];
 }
 
 /* OPEN once the flow counts, its verdict is in and it is reportable. */
@@ -449,9 +483,9 @@ static void maybe_open(struct sn_flow_table *ft, uint32_t i, uint64_t now_us,
 	uint8_t need = SN_FF_ESTABLISHED | SN_FF_VERDICT;
 	if ((f->flags & (SN_FF_REPORTED | SN_FF_QUIET)) || (f->flags & need) != need)
 		return;
+	rep_append(ft, i);
 	send_report(ft, i, SN_REPORT_OPEN, now_us, SN_CLOSE_NONE, false, meta);
 	f->flags |= SN_FF_REPORTED;
-	rep_append(ft, i);
 }
 
 /* ---- classification ------------------------------------------------------ */
@@ -665,7 +699,6 @@ static void swap_roles(struct sn_flow_table *ft, uint32_t i)
 			     ((fin & SN_FF_FIN_S) ? SN_FF_FIN_C : 0));
 	swap2(f->bytes);
 	swap2(f->packets);
-	swap2(c->payload);
 	uint32_t isn = c->isn[0];
 	c->isn[0] = c->isn[1];
 	c->isn[1] = isn;
@@ -715,8 +748,6 @@ static void count_packet(struct sn_flow_table *ft, uint32_t i, int dir, const st
 	f->packets[dir]++;
 	if (pkt->ts_us > f->last_us)
 		f->last_us = pkt->ts_us;
-	if (pkt->payload_wire_len)
-		ft->cold[i].payload[dir] += pkt->payload_wire_len;
 	lru_move(ft, i, f->list);
 	if (f->buf != SN_REASM_NONE)
 		slot_touch(ft, f->buf);
@@ -958,7 +989,7 @@ static uint32_t flow_new(struct sn_flow_table *ft, const struct sn_flow_key *k, 
 	c->first_us = pkt->ts_us;
 	c->flow_id = ft->next_flow_id++;
 	c->meta = SN_FLOW_NIL;
-	c->rep_prev = c->rep_next = SN_FLOW_NIL;
+	c->rep = SN_FLOW_NIL;
 	if (pkt->n_layers) {
 		c->layers = sn_layerset_acquire(ft->layersets, pkt->layers, pkt->n_layers);
 		if (c->layers == SN_LAYERSET_NONE)
@@ -1167,7 +1198,7 @@ bool sn_flow_table_expire(struct sn_flow_table *ft, uint64_t now_us, uint32_t bu
 
 void sn_flow_table_report_live(struct sn_flow_table *ft, uint64_t now_us)
 {
-	for (uint32_t i = ft->rep_head; i != SN_FLOW_NIL; i = ft->cold[i].rep_next) {
+	for (uint32_t i = ft->rep_head; i != SN_FLOW_NIL; i = rep_of(ft, i)->next) {
 		if (counts_changed(ft, i))
 			send_report(ft, i, SN_REPORT_UPDATE, now_us, SN_CLOSE_NONE, false, NULL);
 	}
@@ -1223,6 +1254,11 @@ static size_t cold_bytes(const struct sn_flow_table *ft)
 	return (size_t)ft->cfg.max_flows * sizeof ft->cold[0];
 }
 
+static size_t reps_bytes(const struct sn_flow_table *ft)
+{
+	return (size_t)ft->cfg.max_flows * sizeof ft->reps[0];
+}
+
 static int alloc_arrays(struct sn_flow_table *ft)
 {
 	const struct sn_flow_config *cfg = &ft->cfg;
@@ -1231,6 +1267,7 @@ static int alloc_arrays(struct sn_flow_table *ft)
 		return rc;
 	ft->flows = sn_bigmem_alloc(flows_bytes(ft));
 	ft->cold = sn_bigmem_alloc(cold_bytes(ft));
+	ft->reps = sn_bigmem_alloc(reps_bytes(ft));
 	ft->pool = sn_reasm_pool_create2(cfg->classify_buffers, cfg->buffer_bytes,
 					 cfg->classify_buffers ? SN_FLOW_LARGE_BUFFERS : 0,
 					 SN_FLOW_LARGE_BYTES);
@@ -1246,7 +1283,7 @@ static int alloc_arrays(struct sn_flow_table *ft)
 	ft->layersets = sn_layerset_create(cfg->max_flows < SN_FLOW_LAYERSETS ? cfg->max_flows
 									    : SN_FLOW_LAYERSETS,
 					   ft->secret.k.s[0] ^ 0x9e3779b97f4a7c15ULL);
-	if (!ft->flows || !ft->cold || !ft->pool || !ft->metas || !ft->meta_free ||
+	if (!ft->flows || !ft->cold || !ft->reps || !ft->pool || !ft->metas || !ft->meta_free ||
 	    !ft->slot_owner || !ft->slot_prev || !ft->slot_next || !ft->layersets ||
 	    !ft->dctx || !ft->msgt)
 		return -ENOMEM;
@@ -1261,6 +1298,8 @@ static void init_lists(struct sn_flow_table *ft)
 	for (int l = 0; l < SN_LRU_COUNT; l++)
 		sn_lru_init(&ft->lru[l], flow_nodes(ft));
 	ft->rep_head = ft->rep_tail = SN_FLOW_NIL;
+	ft->rep_free = SN_FLOW_NIL;
+	ft->rep_fresh = 0;
 	ft->slot_head = ft->slot_tail = SN_FLOW_NIL;
 	for (uint32_t m = ft->n_meta; m-- > 0;)
 		ft->meta_free[ft->n_meta_free++] = m;
@@ -1299,6 +1338,7 @@ void sn_flow_table_destroy(struct sn_flow_table *ft)
 	sn_flowindex_free(&ft->index);
 	sn_bigmem_free(ft->flows, flows_bytes(ft));
 	sn_bigmem_free(ft->cold, cold_bytes(ft));
+	sn_bigmem_free(ft->reps, reps_bytes(ft));
 	sn_reasm_pool_destroy(ft->pool);
 	sn_detect_ctx_destroy(ft->dctx);
 	sn_msgt_pool_destroy(ft->msgt);
