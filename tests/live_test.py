@@ -199,6 +199,45 @@ def test_mqtt_subscribe(t):
         t.check("c2/commands/#" in topics, "(c) topic filter c2/commands/# in the alert's details", str(topics))
 
 
+def test_message_beacon(t, n=7):
+    """One long connection of a real client (mosquitto_pub -l: one PUBLISH per
+    line of its input) publishing every second: the group's live updates
+    show the regular PUBLISH while it is still open, its flow event at the end."""
+    src = "127.0.0.16"
+    mqtt_pub(src, "telemetry/meter", "hello")  # a second connection: the group alerts
+    client = subprocess.Popen(["mosquitto_pub", "-A", src, "-h", "127.0.0.1", "-p", "1883",
+                               "-t", "telemetry/meter", "-l"], stdin=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+
+    def open_beacon():
+        return [e for e in t.find("update", src, "MQTT") + t.find("alert", src, "MQTT")
+                if e.get("message_beacon", {}).get("kind") == "publish"]
+    seen_open = None
+    try:
+        for i in range(n):
+            client.stdin.write(f"reading {i}\n")
+            client.stdin.flush()
+            time.sleep(1.0)
+        seen_open = t.wait_for(open_beacon, 3)
+        client.stdin.close()
+        client.wait(timeout=5)
+    except (subprocess.TimeoutExpired, BrokenPipeError):
+        client.kill()
+        client.wait()
+    flows = t.wait_for(lambda: [e for e in t.find("flow", src, "MQTT") if "message_beacon" in e], 5)
+    mb = flows[0]["message_beacon"] if flows else {}
+    t.check(mb.get("kind") == "publish" and 0.9 <= mb.get("interval_s", 0) <= 1.1 and
+            mb.get("messages") == n, "message beacon: the flow's PUBLISH every ~1 s", json.dumps(mb))
+    gb = seen_open[0]["message_beacon"] if seen_open else {}
+    t.check(bool(seen_open) and gb.get("flow_id") == (flows[0]["flow_id"] if flows else None) and
+            any("regular PUBLISH every ~1 s inside one connection" in r
+                for r in seen_open[0]["reasons"]),
+            "message beacon: the group's live update shows it while the connection is open",
+            json.dumps(seen_open)[:400])
+    if mb:
+        t.notes.append(f"message beacon: PUBLISH every {mb['interval_s']} s, jitter {mb['jitter']}")
+
+
 def test_rotation(t, n=20):
     src = "127.0.0.14"
     for i in range(n):
@@ -284,6 +323,7 @@ def main():
         test_mqtt_publish(t)
         test_xmpp_header(t)
         test_mqtt_subscribe(t)
+        test_message_beacon(t)
         test_rotation(t)
         test_bad_reload(t)
         test_usr1_and_term(t)
