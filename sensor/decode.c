@@ -890,19 +890,20 @@ static inline uint32_t fixed32(const uint8_t *p)
 }
 
 /*
- * The frame most traffic is: Ethernet II with at most one 802.1Q tag, an
- * IPv4 header without options that is not a fragment, and a TCP header
- * whose length fits in the IP length and in what was captured.  The fixed
- * headers are read in place after one bounds check of the cursor
- * (sn_cur_view); the TCP options and the payload still go through the
- * cursor.  Any other frame, or one where a check fails, returns false
- * having written nothing, and the general path decodes it from the start,
- * so the packet view and the counters are always the general path's
- * (test_decode holds the two to the same output).
+ * The frames most traffic is: Ethernet II with at most one 802.1Q tag,
+ * then an IPv4 header without options that is not a fragment, or an IPv6
+ * header followed by TCP (no extension headers, a payload length that is
+ * not 0), and a TCP header whose length fits in the IP length and in what
+ * was captured.  The fixed headers are read in place after one bounds
+ * check of the cursor (sn_cur_view); the TCP options and the payload still
+ * go through the cursor.  Any other frame, or one where a check fails,
+ * returns false having written nothing, and the general path decodes it
+ * from the start, so the packet view and the counters are always the
+ * general path's (test_decode holds the two to the same output).
  */
-static bool straight_ipv4_tcp(struct dec *d, enum sn_decode_rc *rc)
+static bool straight_tcp(struct dec *d, enum sn_decode_rc *rc)
 {
-	enum { ETH = 14, TAG = 4, IPV4 = 20 };
+	enum { ETH = 14, TAG = 4, IPV4 = 20, IPV6 = 40 };
 	const uint8_t *h = sn_cur_view(&d->c, ETH + IPV4 + TCP_MIN_HDR);
 	if (!h)
 		return false;
@@ -917,19 +918,35 @@ static bool straight_ipv4_tcp(struct dec *d, enum sn_decode_rc *rc)
 		l2 += TAG;
 	}
 	const uint8_t *ip = h + l2;
-	if (type != ETH_IPV4 || ip[0] != 0x45 || ip[9] != IP_PROTO_TCP)
+	uint32_t ip_hdr, total;
+	if (type == ETH_IPV4) {
+		if (ip[0] != 0x45 || ip[9] != IP_PROTO_TCP)
+			return false;
+		total = fixed16(ip + 2);
+		if ((fixed16(ip + 6) & 0x3fff) != 0 || total < IPV4 + TCP_MIN_HDR)
+			return false; /* a fragment, or a length the general path judges */
+		ip_hdr = IPV4;
+	} else if (type == ETH_IPV6) {
+		h = sn_cur_view(&d->c, l2 + IPV6 + TCP_MIN_HDR);
+		if (!h)
+			return false;
+		ip = h + l2;
+		uint32_t plen = fixed16(ip + 4);
+		if (ip[0] >> 4 != 6 || ip[6] != IP_PROTO_TCP || plen < TCP_MIN_HDR)
+			return false; /* extension headers, a jumbogram, a short length */
+		ip_hdr = IPV6;
+		total = IPV6 + plen;
+	} else {
 		return false;
-	uint32_t total = fixed16(ip + 2);
-	if ((fixed16(ip + 6) & 0x3fff) != 0 || total < IPV4 + TCP_MIN_HDR)
-		return false; /* a fragment, or a length the general path judges */
-	const uint8_t *tcp = ip + IPV4;
+	}
+	const uint8_t *tcp = ip + ip_hdr;
 	uint32_t hdr = (uint32_t)(tcp[12] >> 4) * 4;
-	uint32_t wire = total - IPV4;
+	uint32_t wire = total - ip_hdr;
 	if (hdr < TCP_MIN_HDR || hdr > wire)
 		return false;
 	/* The TCP segment's captured bytes, clipped to the IP length. */
 	struct sn_cursor rest = d->c;
-	sn_cur_skip(&rest, l2 + IPV4);
+	sn_cur_skip(&rest, l2 + ip_hdr);
 	size_t captured = sn_cur_remaining(&rest);
 	struct sn_cursor seg = sn_cur_sub(&rest, wire < captured ? wire : captured);
 	if (!sn_cur_has(&seg, hdr))
@@ -940,9 +957,15 @@ static bool straight_ipv4_tcp(struct dec *d, enum sn_decode_rc *rc)
 		o->vlan = vlan;
 		add_layer(d, SN_LAYER_ID(SN_LAYER_VLAN, vlan));
 	}
-	o->src.family = o->dst.family = 4;
-	memcpy(o->src.b, ip + 12, 4);
-	memcpy(o->dst.b, ip + 16, 4);
+	if (ip_hdr == IPV4) {
+		o->src.family = o->dst.family = 4;
+		memcpy(o->src.b, ip + 12, 4);
+		memcpy(o->dst.b, ip + 16, 4);
+	} else {
+		o->src.family = o->dst.family = 6;
+		memcpy(o->src.b, ip + 8, 16);
+		memcpy(o->dst.b, ip + 24, 16);
+	}
 	o->ip_bytes = total;
 	o->sport = fixed16(tcp);
 	o->dport = fixed16(tcp + 2);
@@ -981,7 +1004,7 @@ static enum sn_decode_rc decode_frame(struct dec *d, int linktype, uint64_t ts_u
 	out->ts_us = ts_us;
 	enum sn_decode_rc rc;
 	if (linktype == SN_DLT_EN10MB && !d->sample_only && !d->general_only &&
-	    straight_ipv4_tcp(d, &rc))
+	    straight_tcp(d, &rc))
 		return rc;
 	rc = decode_link(d, linktype, &type);
 	if (rc != DEC_CONTINUE)

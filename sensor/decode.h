@@ -154,7 +154,7 @@ enum sn_decode_rc sn_decode_packet(int linktype, const uint8_t *frame, uint32_t 
 				   struct sn_decode_stats *st);
 
 /*
- * sn_decode_packet() without its straight path for plain Ethernet/IPv4/TCP
+ * sn_decode_packet() without its straight path for plain Ethernet/IP/TCP
  * frames: every frame through the general layers.  For tests, which hold
  * the two to the same output.
  */

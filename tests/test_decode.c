@@ -1158,6 +1158,80 @@ START_TEST(straight_path_same_as_general)
 }
 END_TEST
 
+/* A TCP segment with the test ports and payload, `offset` words of header. */
+static struct frame straight_segment(unsigned offset, unsigned payload_len, bool bad_opts)
+{
+	/* three option bytes: good (NOP NOP EOL) or bad (length 1), then pad */
+	static const uint8_t good[12] = { 1, 1, 0 }, bad[12] = { 1, 5, 1 };
+	struct frame seg = { .n = 0 };
+	put16(&seg, TEST_SPORT);
+	put16(&seg, TEST_DPORT);
+	put32(&seg, TEST_SEQ);
+	put32(&seg, TEST_ACK);
+	put8(&seg, offset << 4);
+	put8(&seg, SN_TCP_PSH | SN_TCP_ACK);
+	put16(&seg, 512);
+	put16(&seg, 0);
+	put16(&seg, 0);
+	put(&seg, bad_opts ? bad : good, 12);
+	put(&seg, TEST_PAYLOAD, payload_len);
+	return seg;
+}
+
+/* Every caplen of f (cut to exactly caplen bytes, for ASan), both paths. */
+static void same_at_every_caplen(const struct frame *f, bool wire_too)
+{
+	for (size_t caplen = 0; caplen <= f->n; caplen++) {
+		uint8_t *buf = malloc(caplen ? caplen : 1);
+		ck_assert_ptr_nonnull(buf);
+		memcpy(buf, f->b, caplen);
+		same_as_general(buf, (uint32_t)caplen, (uint32_t)f->n);
+		if (wire_too) /* the length comes from the wire length */
+			same_as_general(buf, (uint32_t)caplen, (uint32_t)f->n + 100);
+		free(buf);
+	}
+}
+
+/* The same for Ethernet/IPv6/TCP: next header, version, payload length. */
+START_TEST(straight_path_ipv6_same_as_general)
+{
+	static const unsigned tags[] = { 0, 0x8100, 0x88a8 };
+	static const unsigned nhs[] = { 6, 0, 17 };
+	static const unsigned versions[] = { 6, 4 };
+	static const unsigned offsets[] = { 4, 5, 6, 15 };
+	static const unsigned payloads[] = { 0, TEST_PAYLOAD_LEN };
+	static const uint8_t hop[8] = { 6, 0, 1, 4, 0, 0, 0, 0 }; /* hop-by-hop, then TCP */
+	unsigned frames = 0;
+	for (size_t t = 0; t < 3; t++)
+	for (size_t nh = 0; nh < 3; nh++)
+	for (size_t v = 0; v < 2; v++)
+	for (size_t pl_len = 0; pl_len < 6; pl_len++)
+	for (size_t of = 0; of < 4; of++)
+	for (size_t pl = 0; pl < 2; pl++) {
+		struct frame seg = straight_segment(offsets[of], payloads[pl], (of + pl) % 2);
+		struct frame f = { .n = 0 };
+		add_eth(&f, tags[t] ? tags[t] : 0x86dd);
+		if (tags[t]) {
+			put16(&f, 0x2000 | 42);
+			put16(&f, 0x86dd);
+		}
+		size_t ip_at = f.n;
+		add_ipv6(&f, &seg, nhs[nh], hop, nhs[nh] == 0 ? sizeof hop : 0);
+		f.b[ip_at] = (uint8_t)(versions[v] << 4);
+		unsigned real = (unsigned)(f.n - ip_at - 40);
+		/* 0 (jumbogram or TSO), shorter than TCP, exactly 20, the real one,
+		 * shorter than it (padding), longer (cut by the capture) */
+		unsigned plen = pl_len == 0 ? 0 : pl_len == 1 ? 19 : pl_len == 2 ? 20 :
+				pl_len == 3 ? real : pl_len == 4 ? real - 2 : real + 9;
+		f.b[ip_at + 4] = (uint8_t)(plen >> 8);
+		f.b[ip_at + 5] = (uint8_t)plen;
+		same_at_every_caplen(&f, pl_len == 0);
+		frames++;
+	}
+	ck_assert_uint_eq(frames, 3 * 3 * 2 * 6 * 4 * 2);
+}
+END_TEST
+
 Suite *decode_suite(void)
 {
 	Suite *s = suite_create("decode");
@@ -1231,6 +1305,7 @@ Suite *decode_suite(void)
 	tcase_add_test(dc, ipv4_eight_byte_fragments_reassembled);
 	tcase_add_test(dc, checksum_marks_whole_segments_only);
 	tcase_add_test(dc, straight_path_same_as_general);
+	tcase_add_test(dc, straight_path_ipv6_same_as_general);
 	suite_add_tcase(s, dc);
 	return s;
 }
