@@ -278,6 +278,32 @@ static enum sn_evidence evidence_of(const char *s)
 	return SN_EVIDENCE_PORT;
 }
 
+/*
+ * A flow event's message_beacon back into the report's message figures, so
+ * the rebuilt aggregator judges it with its own thresholds.  Values outside
+ * what the sensor writes leave the figures empty.
+ */
+static void msgs_from(json_t *ev, struct sn_conn_msgs *m)
+{
+	json_t *b = json_object_get(ev, "message_beacon");
+	const char *kind = sn_report_str(b, "kind");
+	int k = strcmp(kind, "publish") == 0 ? SN_MSG_PUBLISH
+		: strcmp(kind, "pingreq") == 0 ? SN_MSG_PINGREQ
+					      : -1;
+	double interval = json_number_value(json_object_get(b, "interval_s"));
+	double jitter = json_number_value(json_object_get(b, "jitter"));
+	uint64_t samples = sn_report_uint(b, "samples"), messages = sn_report_uint(b, "messages");
+
+	if (k < 0 || !(interval > 0 && interval < 1e9) || !(jitter >= 0 && jitter <= 1) ||
+	    samples == 0 || samples > UINT32_MAX || messages > UINT32_MAX)
+		return;
+	m->timing = SN_MSGT_FOLLOWED;
+	m->messages[k] = (uint32_t)messages;
+	m->rhythm[k].samples = (uint32_t)samples;
+	m->rhythm[k].interval_ms = (uint64_t)(interval * 1000 + 0.5);
+	m->rhythm[k].jitter_milli = (uint32_t)(jitter * 1000 + 0.5);
+}
+
 /* A flow event as the OPEN report of a connection with all its bytes. */
 static bool report_from_flow(struct sn_aggregator *ag, json_t *ev, struct sn_conn_report *r)
 {
@@ -304,6 +330,7 @@ static bool report_from_flow(struct sn_aggregator *ag, json_t *ev, struct sn_con
 	r->meta_changed = true;
 	copy_json_str(r->process_name, sizeof r->process_name, json_object_get(ev, "process_name"));
 	sn_report_meta_from(&r->meta, ev, r->proto);
+	msgs_from(ev, &r->msgs);
 	return true;
 }
 

@@ -135,6 +135,60 @@ START_TEST(test_group_split_across_sensors)
 }
 END_TEST
 
+/* A flow's message_beacon reaches the rebuilt group: its reason and raise. */
+START_TEST(test_message_beacon_from_flows)
+{
+	static const char line[] =
+		"{\"timestamp\":\"2026-11-28T01:10:00.000000Z\",\"event_type\":\"flow\",\"sensor\":\"a\","
+		"\"FirstSeen\":\"2026-11-28T01:00:00.000000Z\",\"LastSeen\":\"2026-11-28T01:10:00.000000Z\","
+		"\"src_ip\":\"10.0.0.1\",\"src_port\":40000,\"dest_ip\":\"10.0.0.9\",\"dest_port\":1883,"
+		"\"Protocol\":\"MQTT\",\"IsExternal\":\"no\",\"process_name\":null,\"Users\":[],"
+		"\"BytesSent\":100,\"BytesReceived\":40,\"PacketsSent\":24,\"PacketsReceived\":23,"
+		"\"evidence\":\"payload\",\"client_ids\":[\"c1\"],\"details\":{\"mqtt_version\":\"3.1.1\"},"
+		"\"close\":\"fin\"%s}\n";
+	char text[4096], out[65536], opath[300], ipath[300];
+	char *argv[] = { (char *)"report", (char *)"--min-connections", (char *)"1", (char *)"--format",
+			 (char *)"json", (char *)"-o", opath, ipath, NULL };
+	snprintf(opath, sizeof opath, "%s/one.txt", dir);
+	snprintf(ipath, sizeof ipath, "%s/m.json", dir);
+
+	snprintf(text, sizeof text, line,
+		 ",\"message_beacon\":{\"interval_s\":30.012,\"jitter\":0.017,\"samples\":19,"
+		 "\"kind\":\"pingreq\",\"messages\":20}");
+	write_file("m.json", text, false);
+	ck_assert_int_eq(sn_report_main(8, argv), 0);
+	FILE *f = fopen(opath, "r");
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(out, 1, sizeof out - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(out, "\"regular PINGREQ every ~30 s inside one connection\""));
+	ck_assert_ptr_nonnull(strstr(out, "\"Suspicion\": \"medium\"")); /* internal: low + 1 */
+	/* without it the same connection is low: below the rule, no row */
+	snprintf(text, sizeof text, line, "");
+	write_file("m.json", text, false);
+	ck_assert_int_eq(sn_report_main(8, argv), 0);
+	f = fopen(opath, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(out, 1, sizeof out - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	ck_assert_str_eq(out, "[]\n");
+	/* figures the sensor never writes are no beacon */
+	snprintf(text, sizeof text, line,
+		 ",\"message_beacon\":{\"interval_s\":1e300,\"jitter\":7,\"samples\":19,"
+		 "\"kind\":\"pingreq\",\"messages\":20}");
+	write_file("m.json", text, false);
+	ck_assert_int_eq(sn_report_main(8, argv), 0);
+	f = fopen(opath, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(out, 1, sizeof out - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	ck_assert_str_eq(out, "[]\n");
+}
+END_TEST
+
 START_TEST(test_summaries_summed)
 {
 	const char *fmt =
@@ -307,6 +361,7 @@ Suite *report_suite(void)
 	TCase *t = tcase_create("report");
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, test_group_split_across_sensors);
+	tcase_add_test(t, test_message_beacon_from_flows);
 	tcase_add_test(t, test_summaries_summed);
 	tcase_add_test(t, test_csv_formula_guard);
 	tcase_add_test(t, test_evicted_group_instances_add_up);
