@@ -34,6 +34,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg.tables.max_flows = 256;
 	cfg.tables.max_groups = 64;
 	cfg.tables.classify_buffers = 16;
+	cfg.tables.message_timing_flows = 4; /* timed MQTT connections, and a pool that runs out */
 	cfg.rules.min_connections = 1;
 	cfg.rules.min_suspicion = SN_SUSP_LOW;
 	cfg.output.flows = true;

@@ -225,6 +225,7 @@ START_TEST(small_tables_no_allocation_after_warm_up)
 	cfg.tables.max_flows = 16;
 	cfg.tables.max_groups = 4;
 	cfg.tables.classify_buffers = 2;
+	cfg.tables.message_timing_flows = 1; /* follow states run out too */
 	no_allocation_after_warm_up("demo.pcap", &cfg, "/dev/null", false, false);
 }
 END_TEST
