@@ -39,6 +39,8 @@
 #define AMQPLAIN_FIELDS_MAX 8  /* table entries examined for LOGIN */
 
 #define AMQP091_FRAME_METHOD 1
+#define AMQP091_FRAME_HEADER 2
+#define AMQP091_FRAME_BODY 3
 #define AMQP091_FRAME_END 0xCE
 #define AMQP091_CLASS_CONNECTION 10
 #define AMQP091_METHOD_START_OK 11
@@ -230,77 +232,91 @@ static struct sn_cursor shortstr(struct sn_cursor *p)
 	return sn_cur_sub(p, sn_cur_u8(p));
 }
 
-/* A queue name into the topic list (empty: a server-named queue, not listed). */
-static void note_queue(struct sn_cursor q, struct sn_meta *m)
+/* A queue name into the topic list (empty: a server-named queue, not listed); its index or -1. */
+static int note_queue(struct sn_cursor q, struct sn_meta *m)
 {
-	if (sn_cur_remaining(&q) > 0)
-		sn_meta_add_topic(m, (const char *)q.p, q.len);
+	if (sn_cur_remaining(&q) == 0)
+		return -1;
+	return sn_meta_add_topic(m, (const char *)q.p, q.len);
 }
 
 /* `exchange/routing-key`, or the key alone for the default exchange, into the topic list. */
-static void note_route(struct sn_cursor x, struct sn_cursor key, struct sn_meta *m)
+static int note_route(struct sn_cursor x, struct sn_cursor key, struct sn_meta *m)
 {
 	char route[2 * 255 + 2];
 	size_t n = 0;
 
-	if (sn_cur_remaining(&x) == 0) {
-		note_queue(key, m);
-		return;
-	}
+	if (sn_cur_remaining(&x) == 0)
+		return note_queue(key, m);
 	memcpy(route, x.p, x.len);
 	n = x.len;
 	route[n++] = '/';
 	if (key.len)
 		memcpy(route + n, key.p, key.len);
 	n += key.len;
-	sn_meta_add_topic(m, route, n);
+	return sn_meta_add_topic(m, route, n);
 }
 
-/* queue.declare, queue.bind, basic.consume, basic.publish: reserved-1, then names. */
-static void note_channel_method(uint16_t cls, uint16_t method, struct sn_cursor *p, struct sn_meta *m)
+/*
+ * queue.declare, queue.bind, basic.consume, basic.publish: reserved-1, then
+ * names.  Returns the topic index of a basic.publish's route (or -1): the
+ * content that follows goes there.
+ */
+static int note_channel_method(uint16_t cls, uint16_t method, struct sn_cursor *p, struct sn_meta *m)
 {
 	sn_cur_skip(p, 2); /* reserved-1 (ticket) */
 	if (cls == AMQP091_CLASS_QUEUE && method == AMQP091_METHOD_QUEUE_BIND) {
 		struct sn_cursor q = shortstr(p), x = shortstr(p), key = shortstr(p);
 		if (!sn_cur_ok(p))
-			return;
+			return -1;
 		note_queue(q, m);
 		note_route(x, key, m);
 	} else if (cls == AMQP091_CLASS_BASIC && method == AMQP091_METHOD_BASIC_PUBLISH) {
 		struct sn_cursor x = shortstr(p), key = shortstr(p);
 		if (sn_cur_ok(p))
-			note_route(x, key, m);
+			return note_route(x, key, m);
 	} else {
 		struct sn_cursor q = shortstr(p);
 		if (sn_cur_ok(p))
 			note_queue(q, m);
 	}
+	return -1;
 }
 
-/* One method frame's payload: class id, method id, arguments (section 4.2.4). */
-static void note_method(struct sn_cursor *p, struct sn_meta *m)
+/* One method frame's payload: class id, method id, arguments (section 4.2.4).
+ * Returns the publish route's topic index, -2 for any other method. */
+static int note_method(struct sn_cursor *p, struct sn_meta *m)
 {
 	uint16_t cls = sn_cur_be16(p), method = sn_cur_be16(p);
 
 	if (!sn_cur_ok(p))
-		return;
+		return -2;
 	if (cls == AMQP091_CLASS_CONNECTION && method == AMQP091_METHOD_START_OK)
 		start_ok_user(p, m);
 	else if (cls == AMQP091_CLASS_CONNECTION && method == AMQP091_METHOD_OPEN)
 		open_vhost(p, m);
+	else if (cls == AMQP091_CLASS_BASIC && method == AMQP091_METHOD_BASIC_PUBLISH)
+		return note_channel_method(cls, method, p, m);
 	else if ((cls == AMQP091_CLASS_QUEUE && (method == AMQP091_METHOD_QUEUE_DECLARE ||
 						 method == AMQP091_METHOD_QUEUE_BIND)) ||
-		 (cls == AMQP091_CLASS_BASIC && (method == AMQP091_METHOD_BASIC_CONSUME ||
-						 method == AMQP091_METHOD_BASIC_PUBLISH)))
+		 (cls == AMQP091_CLASS_BASIC && method == AMQP091_METHOD_BASIC_CONSUME))
 		note_channel_method(cls, method, p, m);
+	return -2;
 }
 
 /*
  * 0-9-1 general frames (section 4.2.3): type, channel, size, payload, 0xCE.
- * The client sends Start-Ok, Tune-Ok, Open, then its channels' methods.
+ * The client sends Start-Ok, Tune-Ok, Open, then its channels' methods.  A
+ * basic.publish is followed by a content header and body frames (section
+ * 4.2.6); the first body frame after a header starts the message, whose
+ * bytes are kept only as output.payload_bytes asks.
  */
-static void amqp091_walk_client(struct sn_cursor *c, struct sn_meta *m)
+static void amqp091_walk_client(struct sn_cursor *c, struct sn_meta *m, const struct sn_stream *s)
 {
+	int route = -2;           /* the last basic.publish's topic index; -2: none */
+	bool message_starts = false; /* a content header came: the next body frame begins it */
+	uint64_t body_size = 0;   /* the content header's body size */
+
 	for (size_t i = 0; i < AMQP_WALK_MAX && sn_cur_remaining(c) > 0; i++) {
 		uint8_t type = sn_cur_u8(c);
 		sn_cur_be16(c); /* channel */
@@ -308,8 +324,25 @@ static void amqp091_walk_client(struct sn_cursor *c, struct sn_meta *m)
 		struct sn_cursor payload = sn_cur_sub(c, size);
 		if (sn_cur_u8(c) != AMQP091_FRAME_END || !sn_cur_ok(c))
 			return;
-		if (type == AMQP091_FRAME_METHOD)
-			note_method(&payload, m);
+		if (type == AMQP091_FRAME_METHOD) {
+			route = note_method(&payload, m);
+			message_starts = false;
+		} else if (type == AMQP091_FRAME_HEADER) {
+			sn_cur_skip(&payload, 4); /* class id, weight */
+			uint64_t hi = sn_cur_be32(&payload);
+			body_size = hi << 32 | sn_cur_be32(&payload);
+			message_starts = route != -2 && sn_cur_ok(&payload);
+		} else if (type == AMQP091_FRAME_BODY && message_starts) {
+			uint8_t had = m->payloads.n;
+			sn_meta_add_payload(m, s, route, payload.p, payload.len);
+			if (m->payloads.n > had && body_size > payload.len) {
+				/* the message goes on in further body frames */
+				struct sn_meta_payload *it = &m->payloads.item[had];
+				it->size = body_size > UINT32_MAX ? UINT32_MAX : (uint32_t)body_size;
+				it->cut = true;
+			}
+			message_starts = false;
+		}
 	}
 }
 
@@ -406,8 +439,6 @@ static void amqp10_sasl_user(struct sn_cursor *c, struct sn_meta *m)
 
 /* ---- mid-stream: a connection picked up after its protocol header ------- */
 
-#define AMQP091_FRAME_HEADER 2
-#define AMQP091_FRAME_BODY 3
 #define AMQP091_FRAME_HEARTBEAT 8
 #define AMQP_MID_FRAMES 16     /* frames checked per direction, at most */
 #define AMQP_MID_NEEDED 2      /* complete frames in a row that confirm */
@@ -511,7 +542,7 @@ enum sn_verdict sn_diss_amqp(const struct sn_stream *s, struct sn_meta *out)
 	sn_meta_set(out, out->amqp_version, sizeof out->amqp_version, v->name, strlen(v->name));
 	sn_cur_skip(&c, AMQP_HEADER_LEN);
 	if (v->family == AMQP_FAMILY_091)
-		amqp091_walk_client(&c, out);
+		amqp091_walk_client(&c, out, s);
 	else if (v->family == AMQP_FAMILY_10_SASL)
 		amqp10_sasl_user(&c, out);
 	return SN_MATCH;

@@ -84,6 +84,31 @@ const char *sn_proto_name(enum sn_proto p);
 #define SN_META_MALFORMED 96 /* longest `malformed` explanation */
 #define SN_META_USER_PROPS 16    /* MQTT 5.0 user properties kept (details.mqtt_user_properties) */
 #define SN_META_USER_PROP_STR 64 /* longest kept "key=value" */
+#define SN_META_PAYLOADS 4         /* client messages whose payload is kept (details.payloads) */
+#define SN_META_PAYLOAD_MAX 256    /* most bytes kept of one payload: output.payload_bytes' cap */
+#define SN_META_PAYLOAD_POOL 512   /* bytes kept of all of them together */
+#define SN_META_PAYLOAD_NO_TOPIC 0xff
+
+/*
+ * The first bytes of the first client messages' payloads (MQTT PUBLISH,
+ * STOMP SEND body, AMQP content body), kept only when the core asks for
+ * them (struct sn_stream.payload_bytes, from output.payload_bytes): empty
+ * by default.  The bytes of all of them share one pool, so the struct stays
+ * small; a payload cut (by the setting or the pool) says so.
+ */
+struct sn_meta_payload {
+	uint32_t size;      /* the payload's length on the wire */
+	uint16_t off, len;  /* the bytes kept: pool[off .. off + len) */
+	uint8_t topic;      /* index in meta->topics, or SN_META_PAYLOAD_NO_TOPIC */
+	bool cut;           /* len < size */
+};
+
+struct sn_meta_payloads {
+	uint8_t n;
+	uint16_t used;      /* pool bytes taken */
+	struct sn_meta_payload item[SN_META_PAYLOADS];
+	uint8_t pool[SN_META_PAYLOAD_POOL];
+};
 
 /*
  * What a dissector learned.  Every string is NUL-terminated and empty when
@@ -110,12 +135,15 @@ struct sn_meta {
  * meta_fields.h): comparison for updates, `details` in events and the
  * report command's read-back walk it.
  */
-enum sn_meta_kind { SN_MK_STR, SN_MK_LIST, SN_MK_UINT, SN_MK_BOOL, SN_MK_FLAG, SN_MK_CARRIER };
+enum sn_meta_kind {
+	SN_MK_STR, SN_MK_LIST, SN_MK_UINT, SN_MK_BOOL, SN_MK_FLAG, SN_MK_CARRIER, SN_MK_PAYLOADS
+};
 
 struct sn_meta_field {
 	const char *json;      /* key in `details`, or NULL */
 	enum sn_meta_kind kind;
-	size_t off;            /* the value: char[size], char[items][size], uint16_t, bool, enum */
+	size_t off;            /* the value: char[size], char[items][size], uint16_t, bool, enum,
+				  struct sn_meta_payloads */
 	size_t aux_off;        /* LIST: uint8_t count; UINT, BOOL: bool has_ flag */
 	size_t size;           /* STR: buffer; LIST: one item's buffer */
 	size_t items;          /* LIST: capacity */
@@ -142,6 +170,8 @@ struct sn_stream {
 	size_t server_len;
 	bool client_at_start; /* client bytes begin at the stream's first byte */
 	bool final;           /* no more bytes will come: give a definite answer */
+	uint16_t payload_bytes; /* first bytes of client message payloads to keep in
+				   meta->payloads (output.payload_bytes); 0: none */
 };
 
 /*
@@ -216,8 +246,14 @@ enum sn_proto sn_registry_ws_proto(const char *name);
 void sn_meta_set(struct sn_meta *m, char *dst, size_t cap, const char *src, size_t n);
 /* Says what broke the specification (meta->malformed), printf-style. */
 void sn_meta_malformed(struct sn_meta *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Append a topic unless already present or the list is full. */
-void sn_meta_add_topic(struct sn_meta *m, const char *topic, size_t n);
+/* Append a topic unless already present or the list is full; its index in
+ * m->topics, or -1 when it is not listed (empty, or the list was full). */
+int sn_meta_add_topic(struct sn_meta *m, const char *topic, size_t n);
+/* Keep the first s->payload_bytes bytes of one client message's payload
+ * p[0..n) (nothing when that is 0 or SN_META_PAYLOADS are kept already);
+ * topic: its index in m->topics, or -1. */
+void sn_meta_add_payload(struct sn_meta *m, const struct sn_stream *s, int topic,
+			 const uint8_t *p, size_t n);
 /* Decode RFC 4648 base64 (whitespace ignored); returns bytes written or -1. */
 long sn_base64_decode(const char *in, size_t n, uint8_t *out, size_t cap);
 

@@ -20,6 +20,7 @@
 #define MF_ROW_BOOL(name, json) { json, SN_MK_BOOL, MF_OFF(name), MF_OFF(has_##name), 0, 0 }
 #define MF_ROW_FLAG(name, json) { json, SN_MK_FLAG, MF_OFF(name), 0, 0, 0 }
 #define MF_ROW_CARRIER(name, json) { json, SN_MK_CARRIER, MF_OFF(name), 0, 0, 0 }
+#define MF_ROW_PAYLOADS(name, json) { json, SN_MK_PAYLOADS, MF_OFF(name), 0, MF_SIZE(name), 0 }
 
 #define MF_COUNT(kind, name, json, a, b) +1
 
@@ -29,6 +30,20 @@ const struct sn_meta_field sn_meta_fields[] = {
 };
 const size_t sn_meta_n_fields = sizeof sn_meta_fields / sizeof sn_meta_fields[0];
 const size_t sn_meta_n_proto_fields = 0 SN_META_FIELDS(MF_COUNT);
+
+/* Same payloads: counts, items and the pool bytes in use (the rest is never read). */
+static bool payloads_same(const struct sn_meta_payloads *a, const struct sn_meta_payloads *b)
+{
+	if (a->n != b->n || a->used != b->used || a->used > SN_META_PAYLOAD_POOL)
+		return false;
+	for (size_t i = 0; i < a->n && i < SN_META_PAYLOADS; i++) {
+		const struct sn_meta_payload *p = &a->item[i], *q = &b->item[i];
+		if (p->size != q->size || p->off != q->off || p->len != q->len ||
+		    p->topic != q->topic || p->cut != q->cut)
+			return false;
+	}
+	return memcmp(a->pool, b->pool, a->used) == 0;
+}
 
 static bool field_same(const struct sn_meta_field *f, const char *x, const char *y)
 {
@@ -54,6 +69,9 @@ static bool field_same(const struct sn_meta_field *f, const char *x, const char 
 		return *(const bool *)(x + f->off) == *(const bool *)(y + f->off);
 	case SN_MK_CARRIER:
 		return *(const enum sn_carrier *)(x + f->off) == *(const enum sn_carrier *)(y + f->off);
+	case SN_MK_PAYLOADS:
+		return payloads_same((const struct sn_meta_payloads *)(const void *)(x + f->off),
+				     (const struct sn_meta_payloads *)(const void *)(y + f->off));
 	}
 	return false;
 }

@@ -11,6 +11,7 @@
  *   BOOL    bool has_name; bool name           "json": boolean, when has_name
  *   FLAG    bool name                          "json": true, only when set
  *   CARRIER enum sn_carrier name               "json": sn_carrier_name(), when it has one
+ *   PAYLOADS struct sn_meta_payloads name      "json": array of objects, absent when empty
  *
  * json NULL: the field is compared for updates but not written in `details`
  * (client_id and user go to client_ids and Users; the rest are bookkeeping).
@@ -54,6 +55,8 @@
 	X(STR, stomp_command, "stomp_command", 8, 0) /* "CONNECT" or "STOMP" */ \
 	X(STR, stomp_accept_version, "stomp_accept_version", 32, 0) \
 	X(STR, stomp_host, "stomp_host", SN_META_STR, 0) \
+	/* any protocol: the first bytes of the first client messages (output.payload_bytes) */ \
+	X(PAYLOADS, payloads, "payloads", 0, 0) \
 	/* TLS ClientHello (any port); a parsed hello sets carrier TLS or TLS_ALPN */ \
 	X(STR, tls_sni, "tls_sni", SN_META_STR, 0) \
 	X(LIST, tls_alpn, "tls_alpn", SN_META_ALPN, SN_META_ALPN_STR)
@@ -74,5 +77,6 @@
 #define SN_META_DECL_BOOL(name, a, b) bool has_##name; bool name;
 #define SN_META_DECL_FLAG(name, a, b) bool name;
 #define SN_META_DECL_CARRIER(name, a, b) enum sn_carrier name;
+#define SN_META_DECL_PAYLOADS(name, a, b) struct sn_meta_payloads name;
 
 #endif /* SN_META_FIELDS_H */

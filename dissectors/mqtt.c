@@ -324,8 +324,12 @@ static enum mq_rc parse_connect(struct sn_cursor *c, struct sn_meta *m, struct m
 	return rc;
 }
 
-/* PUBLISH (3.3): topic name, then a packet id when QoS > 0. */
-static bool note_publish(uint8_t first, struct sn_cursor *pkt, struct sn_meta *m)
+/*
+ * PUBLISH (3.3): topic name, a packet id when QoS > 0, 5.0 properties, then
+ * the application message (kept only as output.payload_bytes asks).
+ */
+static bool note_publish(uint8_t first, struct sn_cursor *pkt, struct sn_meta *m, uint8_t level,
+			 const struct sn_stream *s)
 {
 	unsigned qos = ((unsigned)first >> 1) & 3;
 	uint16_t n = sn_cur_be16(pkt);
@@ -337,7 +341,11 @@ static bool note_publish(uint8_t first, struct sn_cursor *pkt, struct sn_meta *m
 		sn_cur_skip(pkt, 2);
 	if (!sn_cur_ok(pkt))
 		return false;
-	sn_meta_add_topic(m, (const char *)topic.p, topic.len);
+	int at = sn_meta_add_topic(m, (const char *)topic.p, topic.len);
+	if (level == 5 && skip_props(pkt, NULL) != MQ_OK)
+		return true; /* the topic stands; the message is not where it should be */
+	struct sn_cursor msg = sn_cur_rest(pkt);
+	sn_meta_add_payload(m, s, at, msg.p, msg.len);
 	return true;
 }
 
@@ -361,14 +369,15 @@ static bool note_subscribe(struct sn_cursor *pkt, struct sn_meta *m, uint8_t lev
 }
 
 /* One complete control packet after CONNECT; false stops the walk. */
-static bool note_packet(uint8_t first, struct sn_cursor *pkt, struct sn_meta *m, uint8_t level)
+static bool note_packet(uint8_t first, struct sn_cursor *pkt, struct sn_meta *m, uint8_t level,
+			const struct sn_stream *s)
 {
 	switch (first >> 4) {
 	case MQ_TYPE_RESERVED:
 	case MQ_TYPE_CONNECT: /* a second CONNECT is a protocol violation */
 		return false;
 	case MQ_TYPE_PUBLISH:
-		return note_publish(first, pkt, m);
+		return note_publish(first, pkt, m, level, s);
 	case MQ_TYPE_SUBSCRIBE:
 		return first == MQ_SUBSCRIBE_BYTE && note_subscribe(pkt, m, level);
 	case MQ_TYPE_AUTH:
@@ -379,7 +388,8 @@ static bool note_packet(uint8_t first, struct sn_cursor *pkt, struct sn_meta *m,
 }
 
 /* Complete packets after CONNECT, up to the first incomplete or odd one. */
-static void walk_packets(struct sn_cursor *c, struct sn_meta *m, uint8_t level)
+static void walk_packets(struct sn_cursor *c, struct sn_meta *m, uint8_t level,
+			 const struct sn_stream *s)
 {
 	for (unsigned i = 0; i < MQ_WALK_MAX && sn_cur_has(c, 1); i++) {
 		uint32_t rl = 0;
@@ -387,7 +397,7 @@ static void walk_packets(struct sn_cursor *c, struct sn_meta *m, uint8_t level)
 		if (read_vbi(c, &rl) != MQ_OK || rl > sn_cur_remaining(c))
 			return;
 		struct sn_cursor pkt = sn_cur_sub(c, rl);
-		if (!note_packet(first, &pkt, m, level))
+		if (!note_packet(first, &pkt, m, level, s))
 			return;
 	}
 }
@@ -784,7 +794,7 @@ enum sn_verdict sn_diss_mqtt(const struct sn_stream *s, struct sn_meta *out)
 
 	if (rc == MQ_OK) {
 		out->proto = SN_PROTO_MQTT;
-		walk_packets(&c, out, k.level);
+		walk_packets(&c, out, k.level, s);
 		return SN_MATCH;
 	}
 	if (k.opened && rc == MQ_BAD) {

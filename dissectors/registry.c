@@ -162,31 +162,56 @@ void sn_meta_set(struct sn_meta *m, char *dst, size_t cap, const char *src, size
 		m->truncated = true;
 }
 
-void sn_meta_add_topic(struct sn_meta *m, const char *topic, size_t n)
+int sn_meta_add_topic(struct sn_meta *m, const char *topic, size_t n)
 {
 	char t[SN_META_STR];
 	bool cut = false;
 
 	if (!m || n == 0)
-		return;
+		return -1;
 	/* Normalise first so a long topic seen twice dedupes to one entry. */
 	struct sn_meta scratch = { .truncated = false };
 	sn_meta_set(&scratch, t, sizeof t, topic, n);
 	cut = scratch.truncated;
 	if (t[0] == '\0')
-		return;
+		return -1;
 	for (size_t i = 0; i < m->n_topics && i < SN_META_TOPICS; i++) {
 		if (strcmp(m->topics[i], t) == 0)
-			return;
+			return (int)i;
 	}
 	if (m->n_topics >= SN_META_TOPICS) {
 		m->topics_truncated = true; /* full: a new topic is dropped, and said so */
-		return;
+		return -1;
 	}
 	memcpy(m->topics[m->n_topics], t, sizeof t);
 	m->n_topics++;
 	if (cut)
 		m->truncated = true;
+	return m->n_topics - 1;
+}
+
+void sn_meta_add_payload(struct sn_meta *m, const struct sn_stream *s, int topic,
+			 const uint8_t *p, size_t n)
+{
+	struct sn_meta_payloads *ps = &m->payloads;
+
+	if (!s || s->payload_bytes == 0 || ps->n >= SN_META_PAYLOADS)
+		return;
+	size_t keep = n < s->payload_bytes ? n : s->payload_bytes;
+	if (keep > SN_META_PAYLOAD_MAX)
+		keep = SN_META_PAYLOAD_MAX;
+	size_t left = ps->used < SN_META_PAYLOAD_POOL ? SN_META_PAYLOAD_POOL - (size_t)ps->used : 0;
+	if (keep > left)
+		keep = left; /* the pool is shared: what is left */
+	struct sn_meta_payload *it = &ps->item[ps->n++];
+	it->size = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+	it->off = ps->used;
+	it->len = (uint16_t)keep;
+	it->topic = topic >= 0 && topic < SN_META_TOPICS ? (uint8_t)topic : SN_META_PAYLOAD_NO_TOPIC;
+	it->cut = keep < n;
+	if (keep)
+		memcpy(ps->pool + ps->used, p, keep);
+	ps->used = (uint16_t)(ps->used + keep);
 }
 
 /* The 6-bit value of a base64 alphabet character, or -1. */

@@ -253,17 +253,18 @@ static int command_of(const struct sn_cursor *line)
 	return -1;
 }
 
-/* A destination value with the 1.2 escapes decoded, into the topic list. */
-static void note_destination(struct sn_cursor v, struct sn_meta *m)
+/* A destination value with the 1.2 escapes decoded, into the topic list; its index or -1. */
+static int note_destination(struct sn_cursor v, struct sn_meta *m)
 {
 	char dest[SN_META_STR];
 
 	put_unescaped(v, dest, sizeof dest, m);
-	sn_meta_add_topic(m, dest, strlen(dest));
+	return sn_meta_add_topic(m, dest, strlen(dest));
 }
 
 /* Complete frames after the CONNECT's headers, up to the first incomplete or odd one. */
-static void walk_frames(struct sn_cursor *c, struct sn_meta *m, const struct stomp_frame *connect)
+static void walk_frames(struct sn_cursor *c, struct sn_meta *m, const struct stomp_frame *connect,
+			const struct sn_stream *s)
 {
 	struct sn_cursor body;
 
@@ -280,8 +281,12 @@ static void walk_frames(struct sn_cursor *c, struct sn_meta *m, const struct sto
 		    !read_body(c, &fr, &body))
 			return;
 		const char *name = client_commands[cmd];
-		if (fr.has_dest && (strcmp(name, "SUBSCRIBE") == 0 || strcmp(name, "SEND") == 0))
-			note_destination(fr.dest, m);
+		bool send = strcmp(name, "SEND") == 0;
+		int at = -1;
+		if (fr.has_dest && (send || strcmp(name, "SUBSCRIBE") == 0))
+			at = note_destination(fr.dest, m);
+		if (send) /* the message: kept only as output.payload_bytes asks */
+			sn_meta_add_payload(m, s, at, body.p, body.len);
 	}
 }
 
@@ -314,6 +319,6 @@ enum sn_verdict sn_diss_stomp(const struct sn_stream *s, struct sn_meta *out)
 	if (st != SN_CUR_OK)
 		return SN_NO_MATCH;
 	out->proto = SN_PROTO_STOMP;
-	walk_frames(&c, out, &connect);
+	walk_frames(&c, out, &connect, s);
 	return SN_MATCH;
 }

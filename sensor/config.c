@@ -206,6 +206,7 @@ static const struct sn_key output_keys[] = {
 	KEY_U32("flush_interval_ms", output.flush_interval_ms, 1, 3600000),
 	KEY_DUR("error_report_interval", output.error_report_interval, 1, SN_CFG_MAX_SECONDS),
 	KEY_U32("community_id_seed", output.community_id_seed, 0, 65535),
+	KEY_U32("payload_bytes", output.payload_bytes, 0, SN_META_PAYLOAD_MAX),
 	KEY_SECTION("syslog", K_SECTION, syslog_keys),
 };
 

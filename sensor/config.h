@@ -138,6 +138,8 @@ struct sn_config {
 		uint32_t flush_interval_ms;  /* for flush: interval; default 1000 */
 		uint32_t error_report_interval; /* seconds between write-error reports; default 60 */
 		uint32_t community_id_seed;  /* seed of flow events' Community ID, 0..65535; default 0 */
+		uint32_t payload_bytes;      /* first bytes kept of the first client messages'
+						payloads (details.payloads); default 0 = none */
 		struct {
 			char target[SN_CFG_STR]; /* "" = off; unix:, unix-stream:, udp://, tcp:// */
 			uint32_t facility;       /* RFC 5424 code; default 21 (local5) */

@@ -155,7 +155,8 @@ static enum sn_verdict ws_unwrap(struct sn_detect *d, struct sn_detect_ctx *ctx,
 	d->carrier = SN_DETECT_WS_YES;
 	if (ctx->ws.server_refused)
 		return SN_NO_MATCH; /* a refused upgrade carries nothing */
-	*in = (struct sn_stream){ out.buf[0], out.len[0], out.buf[1], out.len[1], true, s->final };
+	*in = (struct sn_stream){ out.buf[0], out.len[0], out.buf[1], out.len[1], true, s->final,
+				  s->payload_bytes };
 	return SN_MATCH;
 }
 

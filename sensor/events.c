@@ -15,6 +15,7 @@
 
 #include "communityid.h"
 #include "decode.h"
+#include "escape.h"
 #include "json.h"
 
 /* MITRE ATT&CK: Application Layer Protocol: Publish/Subscribe Protocols. */
@@ -132,6 +133,45 @@ static void begin_event(struct sn_json *j, struct sn_events *ev, const char *typ
 	sn_json_uint(j, SN_SCHEMA_VERSION);
 }
 
+/*
+ * details.payloads (output.payload_bytes): per kept message its topic or
+ * destination when listed, its size on the wire, the bytes kept as text
+ * with every byte that is not printable UTF-8 written as \xNN (escape.h),
+ * and whether that is less than the whole payload.
+ */
+static void payloads_field(struct sn_json *j, const char *key, const struct sn_meta *m)
+{
+	const struct sn_meta_payloads *ps = &m->payloads;
+	size_t n = ps->n < SN_META_PAYLOADS ? ps->n : SN_META_PAYLOADS;
+	char text[SN_META_PAYLOAD_MAX * 4 + 1];
+
+	if (n == 0)
+		return;
+	sn_json_key(j, key);
+	sn_json_array_begin(j);
+	for (size_t i = 0; i < n; i++) {
+		const struct sn_meta_payload *it = &ps->item[i];
+		size_t len = it->len <= SN_META_PAYLOAD_MAX ? it->len : 0;
+		if ((size_t)it->off + len > SN_META_PAYLOAD_POOL)
+			len = 0;
+		sn_escape_text((const char *)ps->pool + (len ? it->off : 0), len, text, sizeof text, NULL);
+		sn_json_object_begin(j);
+		if (it->topic < m->n_topics && it->topic < SN_META_TOPICS) {
+			sn_json_key(j, "topic");
+			sn_json_string_n(j, m->topics[it->topic],
+					 strnlen(m->topics[it->topic], sizeof m->topics[it->topic]));
+		}
+		sn_json_key(j, "size");
+		sn_json_uint(j, it->size);
+		sn_json_key(j, "text");
+		sn_json_string(j, text);
+		sn_json_key(j, "truncated");
+		sn_json_bool(j, it->cut || len < it->len);
+		sn_json_object_end(j);
+	}
+	sn_json_array_end(j);
+}
+
 /* One metadata field (meta_fields.h) into `details`, when present. */
 static void meta_field(struct sn_json *j, const struct sn_meta_field *f, const struct sn_meta *m)
 {
@@ -181,6 +221,9 @@ static void meta_field(struct sn_json *j, const struct sn_meta_field *f, const s
 		}
 		return;
 	}
+	case SN_MK_PAYLOADS:
+		payloads_field(j, f->json, m);
+		return;
 	}
 }
 

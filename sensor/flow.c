@@ -576,6 +576,7 @@ static void buffer_stream(const struct sn_flow_table *ft, uint32_t i, struct sn_
 	s->client_at_start = (c->flags & SN_FC_ISN_C) && cd->base - cd->skipped == c->isn[0] + 1 &&
 			     (s->client_len > 0 || cd->held == 0);
 	s->final = sn_reasm_full(ft->pool, f->buf, SN_DIR_C2S);
+	s->payload_bytes = ft->cfg.payload_bytes;
 }
 
 /*
@@ -641,6 +642,7 @@ static void classify_segment(struct sn_flow_table *ft, uint32_t i, int dir,
 		s.server = pkt->payload;
 		s.server_len = pkt->payload_len;
 	}
+	s.payload_bytes = ft->cfg.payload_bytes;
 	uint32_t skip;
 	decide(ft, i, &s, pkt->ts_us, &skip);
 }

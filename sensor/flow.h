@@ -35,6 +35,7 @@ struct sn_flow_config {
 	uint32_t timeout_closed_s;   /* after one FIN */
 	uint32_t message_timing_flows; /* follow states for MQTT message times (msgtiming.h) */
 	const uint8_t *port_map;     /* 65536 entries: enum sn_proto | SN_PORT_TLS */
+	uint16_t payload_bytes;      /* output.payload_bytes: message bytes dissectors keep */
 	sn_report_fn report;         /* where connection reports go */
 	void *report_ctx;
 };

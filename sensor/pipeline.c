@@ -113,6 +113,7 @@ struct sn_worker *sn_worker_create(const struct sn_config *cfg, int linktype,
 		.timeout_closed_s = cfg->tables.flow_timeout_closed,
 		.message_timing_flows = cfg->tables.message_timing_flows,
 		.port_map = w->port_map,
+		.payload_bytes = (uint16_t)cfg->output.payload_bytes,
 		.report = worker_report,
 		.report_ctx = w,
 	};

@@ -249,6 +249,8 @@ static void field_from(struct sn_meta *m, const struct sn_meta_field *f, json_t 
 	case SN_MK_CARRIER:
 		*(enum sn_carrier *)p = carrier_of(json_string_value(v));
 		return;
+	case SN_MK_PAYLOADS:
+		return; /* message bytes are evidence in the log, not read back for rating */
 	}
 }
 

@@ -376,6 +376,87 @@ def test_command_destinations():
                  "AMQP", ["weather-readings"], False)
 
 
+# --- output.payload_bytes: nothing by default; N bytes, escaped, when asked ---
+
+PAYLOAD = b'\x1b[2J"q"\\\x00\x07run:ls -la /tmp; echo pwned' + b"\xff\xfe" + b"Z" * 40
+
+
+def escaped_text(b):
+    """The sensor's documented form (escape.h): printable ASCII as is, a
+    backslash doubled, control bytes, DEL and bytes that are not UTF-8 as \\xNN."""
+    out = []
+    for c in b:
+        if c == 0x5c:
+            out.append("\\\\")
+        elif 0x20 <= c < 0x7f:
+            out.append(chr(c))
+        else:
+            out.append("\\x%02x" % c)
+    return "".join(out)
+
+
+def stomp_send_request(dest, body):
+    return (stomp_frame("CONNECT", [("accept-version", "1.2"), ("host", "/")]) +
+            stomp_frame("SEND", [("destination", dest), ("content-length", str(len(body)))], body))
+
+
+def amqp_publish_request(exchange, key, body):
+    publish = amqp_method(60, 40, b"\x00\x00" + amqp_shortstr(exchange) + amqp_shortstr(key) +
+                          b"\x00")
+    header = amqp_frame(2, 1, struct.pack("!HHQH", 60, 0, len(body), 0))
+    return (b"AMQP\x00\x00\x09\x01" + amqp_frame(1, 1, struct.pack("!HH", 20, 10) + b"\x00") +
+            publish + header + amqp_frame(3, 1, body))
+
+
+def payload_case(label, request, reply, port, topic, n):
+    pkts = []
+    for i, t in enumerate([T0, T0 + 7]):
+        pkts += gen_pcap.conversation(t, "10.0.0.5", "198.51.100.9", 40000 + i, port, request,
+                                      reply)
+    conf = "sensor_name: pay\nrules:\n  min_suspicion: low\n"
+    if n is not None:
+        conf += f"output:\n  payload_bytes: {n}\n"
+    ev = replay(conf, pkts, label)
+    detailed = [e for e in ev if "details" in e]
+    if not n:
+        check(f"{label}: no details.payloads and no payload byte in any event",
+              detailed and not any("payloads" in e["details"] for e in detailed) and
+              not any("pwned" in json.dumps(e) for e in ev), json.dumps(detailed)[:300])
+        return
+    want = {"topic": topic, "size": len(PAYLOAD), "text": escaped_text(PAYLOAD[:n]),
+            "truncated": True}
+    flows = [e for e in ev if e["event_type"] == "flow"]
+    s = groups(ev, "summary")
+    check(f"{label}: the group and every flow carry the first {n} bytes, escaped",
+          len(s) == 1 and s[0]["details"].get("payloads") == [want] and len(flows) == 2 and
+          all(f["details"].get("payloads") == [want] for f in flows),
+          json.dumps(s[0]["details"] if s else ev)[:600] + " want " + json.dumps(want))
+    check(f"{label}: nothing past byte {n} is written",
+          not any("pwned" in json.dumps(e) for e in ev))
+
+
+def test_payload_bytes():
+    mqtt = mqtt_connect("bot1") + mqtt_publish("c2/out", PAYLOAD)
+    stomp = stomp_send_request("/queue/c2.out", PAYLOAD)
+    amqp = amqp_publish_request("", "c2.out", PAYLOAD)
+    for n in (None, 0, 16):
+        payload_case(f"payload_bytes {n}/mqtt", mqtt, CONNACK, 1883, "c2/out", n)
+        payload_case(f"payload_bytes {n}/stomp", stomp, STOMP_CONNECTED, 61613, "/queue/c2.out", n)
+        payload_case(f"payload_bytes {n}/amqp", amqp, AMQP_START, 5672, "c2.out", n)
+    # the whole payload when it is shorter than N: not truncated, every byte escaped
+    short = b'say "hi"\r\n\x00'
+    req = mqtt_connect("bot1") + mqtt_publish("t/x", short)
+    pkts = []
+    for i, t in enumerate([T0, T0 + 7]):
+        pkts += gen_pcap.conversation(t, "10.0.0.5", "198.51.100.9", 40000 + i, 1883, req,
+                                      CONNACK)
+    ev = replay("sensor_name: pay\noutput:\n  payload_bytes: 256\n", pkts, "payload_bytes 256")
+    s = groups(ev, "summary")
+    want = [{"topic": "t/x", "size": len(short), "text": escaped_text(short), "truncated": False}]
+    check("payload_bytes 256: a short payload whole, truncated false",
+          len(s) == 1 and s[0]["details"].get("payloads") == want, json.dumps(s)[:500])
+
+
 # --- the broker's name from TLS SNI; public brokers ---
 
 def client_hello(sni):
@@ -644,8 +725,8 @@ def test_allow_lists():
               len(groups(ev, "alert")) == 1, json.dumps(groups(ev))[:300])
 
 
-TESTS = [test_beacons, test_message_beacons, test_command_channels, test_command_destinations, test_public_broker, test_dns_names,
-         test_dns_tcp_names, test_allow_lists]
+TESTS = [test_beacons, test_message_beacons, test_command_channels, test_command_destinations,
+         test_payload_bytes, test_public_broker, test_dns_names, test_dns_tcp_names, test_allow_lists]
 
 
 def main():

@@ -921,6 +921,36 @@ START_TEST(queue_list_bound)
 }
 END_TEST
 
+/* output.payload_bytes: the first body frame after a publish's content header. */
+START_TEST(publish_body_kept_only_when_asked)
+{
+	struct buf b = { .n = 0 };
+	struct sn_meta m;
+	static const char *const publish[] = { "", "c2.out" };
+	static const uint8_t header[] = { 0, 60, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0 };
+
+	put_header(&b, 0, 0, 9, 1);
+	put_names(&b, 60, 40, publish, 2);
+	put_frame(&b, 2, 1, header, sizeof header);
+	put_frame(&b, 3, 1, "ab\"d", 4);   /* 10 bytes announced, 4 in this frame */
+	put_frame(&b, 3, 1, "efghij", 6);  /* the same message goes on */
+	put_frame(&b, 3, 1, "zz", 2);      /* a body frame without a header: not a message start */
+	struct sn_stream s = { .client = b.b, .client_len = b.n, .client_at_start = true };
+	memset(&m, 0, sizeof m);
+	ck_assert_int_eq(sn_diss_amqp(&s, &m), SN_MATCH);
+	ck_assert_uint_eq(m.payloads.n, 0);
+	s.payload_bytes = 16;
+	memset(&m, 0, sizeof m);
+	ck_assert_int_eq(sn_diss_amqp(&s, &m), SN_MATCH);
+	ck_assert_uint_eq(m.payloads.n, 1);
+	ck_assert_uint_eq(m.payloads.item[0].size, 10);
+	ck_assert_uint_eq(m.payloads.item[0].len, 4);
+	ck_assert(m.payloads.item[0].cut);
+	ck_assert_mem_eq(m.payloads.pool, "ab\"d", 4);
+	ck_assert_str_eq(m.topics[m.payloads.item[0].topic], "c2.out");
+}
+END_TEST
+
 Suite *amqp_suite(void);
 
 Suite *amqp_suite(void)
@@ -932,6 +962,7 @@ Suite *amqp_suite(void)
 	tcase_add_test(tc, queue_names_from_channel_methods);
 	tcase_add_test(tc, queue_walk_stops_at_a_broken_frame);
 	tcase_add_test(tc, queue_list_bound);
+	tcase_add_test(tc, publish_body_kept_only_when_asked);
 	tcase_add_test(tc, client_properties_and_open);
 	tcase_add_test(tc, client_properties_unknown_type);
 	tcase_add_test(tc, oneshot_pika_guest);

@@ -307,6 +307,23 @@ START_TEST(test_bad_durations)
 }
 END_TEST
 
+/* output.payload_bytes: 0 (nothing recorded) by default, up to the kept-bytes cap. */
+START_TEST(test_payload_bytes)
+{
+	struct sn_config c;
+	sn_config_defaults(&c);
+	ck_assert_uint_eq(c.output.payload_bytes, 0);
+	load_ok(&c, "output:\n  payload_bytes: 16\n");
+	ck_assert_uint_eq(c.output.payload_bytes, 16);
+	load_ok(&c, "output:\n  payload_bytes: 256\n");
+	ck_assert_uint_eq(c.output.payload_bytes, SN_META_PAYLOAD_MAX);
+	expect_error("output:\n  payload_bytes: 257\n",
+		     "test.yaml:2:18: output.payload_bytes: must be between 0 and 256");
+	expect_error("output:\n  payload_bytes: -1\n",
+		     "test.yaml:2:18: output.payload_bytes: must be between 0 and 256");
+}
+END_TEST
+
 START_TEST(test_booleans_and_integers)
 {
 	struct sn_config c;
@@ -788,6 +805,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, test_syslog_keys);
 	tcase_add_test(tc, test_bad_durations);
 	tcase_add_test(tc, test_booleans_and_integers);
+	tcase_add_test(tc, test_payload_bytes);
 	tcase_add_test(tc, test_missing_keys_keep_defaults);
 	tcase_add_test(tc, test_overlay_on_previous_values);
 	tcase_add_test(tc, test_list_replaces_default);

@@ -95,6 +95,15 @@ static void poke(struct sn_meta *m, const struct sn_meta_field *f)
 	case SN_MK_CARRIER:
 		*(enum sn_carrier *)p = SN_CARRIER_WEBSOCKET;
 		break;
+	case SN_MK_PAYLOADS: {
+		struct sn_meta_payloads *ps = (struct sn_meta_payloads *)(void *)p;
+		ps->n = 1;
+		ps->used = 1;
+		ps->item[0].len = 1;
+		ps->item[0].size = 1;
+		ps->pool[0] = 'x';
+		break;
+	}
 	}
 }
 

@@ -1093,12 +1093,41 @@ START_TEST(client_id_present_or_absent)
 }
 END_TEST
 
+/* output.payload_bytes: a PUBLISH's message after the topic (and 5.0 properties). */
+START_TEST(publish_payload_kept_only_when_asked)
+{
+	static const uint8_t b[] = {
+		0x10, 14, 0, 4, 'M', 'Q', 'T', 'T', 5, 0x02, 0, 60, 0, 0, 1, 'a', /* 5.0 CONNECT */
+		0x30, 10, 0, 3, 'a', '/', 'b', 2, 0x01, 0x01, 'h', 'i',         /* PUBLISH + props */
+		0x32, 9, 0, 3, 'c', '/', 'd', 0, 7, 0, 0x07,                    /* QoS 1, id 7 */
+	};
+	struct sn_stream s = { .client = b, .client_len = sizeof b, .client_at_start = true };
+	struct sn_meta m;
+
+	memset(&m, 0, sizeof m);
+	ck_assert_int_eq(sn_diss_mqtt(&s, &m), SN_MATCH);
+	ck_assert_uint_eq(m.n_topics, 2);
+	ck_assert_uint_eq(m.payloads.n, 0);
+	s.payload_bytes = 16;
+	memset(&m, 0, sizeof m);
+	ck_assert_int_eq(sn_diss_mqtt(&s, &m), SN_MATCH);
+	ck_assert_uint_eq(m.payloads.n, 2);
+	ck_assert_uint_eq(m.payloads.item[0].len, 2);
+	ck_assert_uint_eq(m.payloads.item[0].topic, 0);
+	ck_assert(!m.payloads.item[0].cut);
+	ck_assert_uint_eq(m.payloads.item[1].len, 1);
+	ck_assert_uint_eq(m.payloads.item[1].topic, 1);
+	ck_assert_mem_eq(m.payloads.pool, "hi\x07", 3);
+}
+END_TEST
+
 Suite *mqtt_suite(void);
 
 Suite *mqtt_suite(void)
 {
 	Suite *s = suite_create("mqtt");
 	TCase *cap = tcase_create("captures");
+	tcase_add_test(cap, publish_payload_kept_only_when_asked);
 	tcase_add_test(cap, paho_v311);
 	tcase_add_test(cap, v31_mqisdp);
 	tcase_add_test(cap, v5_properties);

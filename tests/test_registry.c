@@ -386,6 +386,71 @@ START_TEST(opening_bytes_are_the_dissectors_own)
 }
 END_TEST
 
+/* ---- meta_add_payload (output.payload_bytes) ---- */
+
+START_TEST(payload_none_without_the_setting)
+{
+	struct sn_meta m;
+	struct sn_stream s = { .payload_bytes = 0 };
+	memset(&m, 0, sizeof m);
+	sn_meta_add_payload(&m, &s, 0, (const uint8_t *)"secret", 6);
+	sn_meta_add_payload(&m, NULL, 0, (const uint8_t *)"secret", 6);
+	ck_assert_uint_eq(m.payloads.n, 0);
+	ck_assert_uint_eq(m.payloads.used, 0);
+}
+END_TEST
+
+START_TEST(payload_first_n_bytes)
+{
+	struct sn_meta m;
+	struct sn_stream s = { .payload_bytes = 4 };
+	memset(&m, 0, sizeof m);
+	sn_meta_add_payload(&m, &s, 2, (const uint8_t *)"ab\0\"ef", 6);
+	sn_meta_add_payload(&m, &s, -1, (const uint8_t *)"xy", 2);
+	ck_assert_uint_eq(m.payloads.n, 2);
+	ck_assert_uint_eq(m.payloads.item[0].size, 6);
+	ck_assert_uint_eq(m.payloads.item[0].len, 4);
+	ck_assert(m.payloads.item[0].cut);
+	ck_assert_uint_eq(m.payloads.item[0].topic, 2);
+	ck_assert_mem_eq(m.payloads.pool, "ab\0\"xy", 6);
+	ck_assert_uint_eq(m.payloads.item[1].off, 4);
+	ck_assert_uint_eq(m.payloads.item[1].len, 2);
+	ck_assert(!m.payloads.item[1].cut);
+	ck_assert_uint_eq(m.payloads.item[1].topic, SN_META_PAYLOAD_NO_TOPIC);
+}
+END_TEST
+
+START_TEST(payload_count_and_pool_bounds)
+{
+	static uint8_t big[1000];
+	struct sn_meta m;
+	struct sn_stream s = { .payload_bytes = SN_META_PAYLOAD_MAX };
+	memset(big, 'A', sizeof big);
+	memset(&m, 0, sizeof m);
+	/* 256 + 200 fit the 512-byte pool; the third gets the 56 left, the fourth none */
+	sn_meta_add_payload(&m, &s, 0, big, sizeof big);
+	sn_meta_add_payload(&m, &s, 0, big, 200);
+	sn_meta_add_payload(&m, &s, 0, big, 100);
+	sn_meta_add_payload(&m, &s, 0, big, 10);
+	sn_meta_add_payload(&m, &s, 0, big, 10); /* a fifth message: not kept */
+	ck_assert_uint_eq(m.payloads.n, SN_META_PAYLOADS);
+	ck_assert_uint_eq(m.payloads.item[0].len, SN_META_PAYLOAD_MAX);
+	ck_assert(m.payloads.item[0].cut);
+	ck_assert_uint_eq(m.payloads.item[1].len, 200);
+	ck_assert(!m.payloads.item[1].cut);
+	ck_assert_uint_eq(m.payloads.item[2].len, SN_META_PAYLOAD_POOL - SN_META_PAYLOAD_MAX - 200);
+	ck_assert(m.payloads.item[2].cut);
+	ck_assert_uint_eq(m.payloads.item[3].len, 0);
+	ck_assert(m.payloads.item[3].cut);
+	ck_assert_uint_eq(m.payloads.used, SN_META_PAYLOAD_POOL);
+	/* a setting above the cap is held to it */
+	struct sn_stream over = { .payload_bytes = 4000 };
+	memset(&m, 0, sizeof m);
+	sn_meta_add_payload(&m, &over, 0, big, sizeof big);
+	ck_assert_uint_eq(m.payloads.item[0].len, SN_META_PAYLOAD_MAX);
+}
+END_TEST
+
 Suite *registry_suite(void);
 
 Suite *registry_suite(void)
@@ -417,6 +482,12 @@ Suite *registry_suite(void)
 	tcase_add_test(top, topic_list_full_not_truncated);
 	tcase_add_test(top, topic_long_truncated_and_deduped);
 	suite_add_tcase(s, top);
+
+	TCase *pay = tcase_create("meta_add_payload");
+	tcase_add_test(pay, payload_none_without_the_setting);
+	tcase_add_test(pay, payload_first_n_bytes);
+	tcase_add_test(pay, payload_count_and_pool_bounds);
+	suite_add_tcase(s, pay);
 
 	TCase *b = tcase_create("base64");
 	tcase_add_test(b, b64_rfc4648_vectors);

@@ -319,6 +319,8 @@ static void fill_every_field(struct sn_meta *m)
 		case SN_MK_CARRIER:
 			*(enum sn_carrier *)p = SN_CARRIER_WEBSOCKET;
 			break;
+		case SN_MK_PAYLOADS:
+			break; /* message bytes are written, never read back (report.c) */
 		}
 	}
 	m->has_client_id = true;

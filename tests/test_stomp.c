@@ -482,6 +482,31 @@ START_TEST(walk_prefixes_never_break_the_verdict)
 }
 END_TEST
 
+/* output.payload_bytes: a SEND body's first bytes, only when asked. */
+START_TEST(send_body_kept_only_when_asked)
+{
+	static const char b[] = STOMP_CONNECT_FRAME
+		"SEND\ndestination:/queue/c2.out\ncontent-length:9\n\n\"q\"\x1b\0tail\0";
+	struct sn_stream s = { .client = (const uint8_t *)b, .client_len = sizeof b - 1,
+			       .client_at_start = true, .payload_bytes = 0 };
+	struct sn_meta m;
+
+	memset(&m, 0, sizeof m);
+	ck_assert_int_eq(sn_diss_stomp(&s, &m), SN_MATCH);
+	ck_assert_uint_eq(m.payloads.n, 0);
+	s.payload_bytes = 5;
+	memset(&m, 0, sizeof m);
+	ck_assert_int_eq(sn_diss_stomp(&s, &m), SN_MATCH);
+	ck_assert_uint_eq(m.payloads.n, 1);
+	ck_assert_uint_eq(m.payloads.item[0].size, 9);
+	ck_assert_uint_eq(m.payloads.item[0].len, 5);
+	ck_assert(m.payloads.item[0].cut);
+	ck_assert_mem_eq(m.payloads.pool, "\"q\"\x1b\0", 5);
+	ck_assert_uint_eq(m.payloads.item[0].topic, 0);
+	ck_assert_str_eq(m.topics[0], "/queue/c2.out");
+}
+END_TEST
+
 Suite *stomp_suite(void);
 
 Suite *stomp_suite(void)
@@ -517,6 +542,7 @@ Suite *stomp_suite(void)
 	tcase_add_test(tc, walk_stops_at_odd_or_cut_frames);
 	tcase_add_test(tc, destination_list_bound);
 	tcase_add_test(tc, walk_prefixes_never_break_the_verdict);
+	tcase_add_test(tc, send_body_kept_only_when_asked);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -36,7 +36,7 @@ static enum sn_verdict unwrap(const void *c, size_t cn, const void *s, size_t sn
 		memcpy(cc, c, cn);
 	if (sn)
 		memcpy(sc, s, sn);
-	struct sn_stream st = { cc, cn, sc, sn, true, false };
+	struct sn_stream st = { cc, cn, sc, sn, true, false, 0 };
 	enum sn_verdict v = sn_ws_unwrap(&st, info, out);
 	free(cc);
 	free(sc);
@@ -357,7 +357,7 @@ END_TEST
 START_TEST(mid_stream_is_not_judged)
 {
 	size_t n = build_plain(client);
-	struct sn_stream st = { client, n, NULL, 0, false, false };
+	struct sn_stream st = { client, n, NULL, 0, false, false, 0 };
 	struct sn_ws_info info;
 	struct sn_ws_out out = make_out(4096);
 	ck_assert_int_eq(sn_ws_unwrap(&st, &info, &out), SN_NO_MATCH);
