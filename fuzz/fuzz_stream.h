@@ -3,7 +3,9 @@
  *
  * An input is [flags:1][client length:2, big endian][client bytes][server
  * bytes].  The client length is clamped to what is there; whatever follows
- * is the server direction.  Bit 0 of flags is client_at_start.  Each side
+ * is the server direction.  Bit 0 of flags is client_at_start; with bit 1
+ * set, bits 2-7 times 5 are the payload bytes to keep (output.payload_bytes,
+ * 0-315: past the 256 cap too).  Each side
  * is copied into a heap buffer of exactly its size, so that AddressSanitizer
  * catches a dissector reading one byte past the end of either direction
  * (in the fuzzer's own buffer the client bytes are followed by the server's).
@@ -66,6 +68,20 @@ static inline void sn_fuzz_check_meta(const struct sn_meta *m, enum sn_verdict v
 		for (size_t i = 0; i < n; i++)
 			sn_fuzz_check_str(p + i * d->size, d->size);
 	}
+	/* kept payloads: within their count, the cap and the pool, in order */
+	const struct sn_meta_payloads *ps = &m->payloads;
+	if (ps->n > SN_META_PAYLOADS || ps->used > SN_META_PAYLOAD_POOL)
+		abort();
+	size_t at = 0;
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct sn_meta_payload *it = &ps->item[i];
+		if (it->off != at || it->len > SN_META_PAYLOAD_MAX || it->len > it->size ||
+		    (it->topic != SN_META_PAYLOAD_NO_TOPIC && it->topic >= m->n_topics))
+			abort();
+		at += it->len;
+	}
+	if (at != ps->used)
+		abort();
 }
 
 /*
@@ -87,6 +103,7 @@ static inline bool sn_fuzz_stream(const uint8_t *data, size_t size, struct sn_st
 	s->server_len = body - clen;
 	s->client_at_start = (data[0] & 1) != 0;
 	s->final = false;
+	s->payload_bytes = (data[0] & 2) ? (uint16_t)((data[0] >> 2) * 5) : 0;
 	return true;
 }
 
