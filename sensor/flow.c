@@ -76,7 +76,8 @@ enum { SN_LRU_NEW = 0, SN_LRU_EST, SN_LRU_CLOSING, SN_LRU_ENDED, SN_LRU_COUNT };
 
 /* The part every packet touches.  Index 0 of arrays: client to server. */
 struct sn_flow {
-	uint64_t hash;             /* key hash: finds the entry's index slot */
+	uint32_t home;             /* the key's home group in the index */
+	uint32_t place;            /* where the key sits in the index (flowindex.h) */
 	struct sn_lru_link lru;    /* lru.next also links the free list */
 	uint64_t last_us;          /* last packet, packet time */
 	uint64_t bytes[2];         /* IP-layer bytes per direction */
@@ -830,7 +831,7 @@ static void free_flow(struct sn_flow_table *ft, uint32_t i)
 	if (!(f->flags & SN_FF_ESTABLISHED))
 		ft->half_open--;
 	lru_unlink(ft, i);
-	sn_flowindex_remove(&ft->index, f->hash, i);
+	sn_flowindex_remove_at(&ft->index, f->home, f->place);
 	f->flags = 0;
 	f->lru.next = ft->free_head;
 	ft->free_head = i;
@@ -982,7 +983,6 @@ static uint32_t flow_new(struct sn_flow_table *ft, const struct sn_flow_key *k, 
 
 	memset(f, 0, sizeof *f);
 	memset(c, 0, sizeof *c);
-	f->hash = h;
 	f->buf = SN_REASM_NONE;
 	f->last_us = pkt->ts_us;
 	if (src_is_client(ft, pkt) == src_is_a)
@@ -999,7 +999,8 @@ static uint32_t flow_new(struct sn_flow_table *ft, const struct sn_flow_key *k, 
 	}
 
 	/* cannot fail: the index holds max_flows keys and i is one of them */
-	sn_flowindex_insert(&ft->index, h, i);
+	f->home = sn_flowindex_home_group(&ft->index, h);
+	f->place = sn_flowindex_add(&ft->index, h, i);
 	lru_append(ft, i, SN_LRU_NEW);
 	ft->active++;
 	ft->half_open++;
@@ -1022,8 +1023,9 @@ static uint32_t lookup(const struct sn_flow_table *ft, const struct sn_flow_key 
 /*
  * A full table evicts before it inserts: under a SYN flood, every packet
  * frees the head of the half-open list, which means reading its entry
- * (for its hash and list links), its index line (to remove it) and its
- * cold entry (reused for the new flow), all long out of cache.  Those
+ * (for its index place and list links) and its cold entry (reused for the
+ * new flow), and clearing its index slot (a store: no wait on the line,
+ * which is only fetched early), all long out of cache.  Those
  * reads depend on each other, so they are fetched along the list a step
  * ahead: this packet reads the next victim's entry (fetched one packet
  * ago) to start fetching its index line and cold entry, and starts
@@ -1038,7 +1040,7 @@ static void prefetch_victims(const struct sn_flow_table *ft)
 	if (next == SN_FLOW_NIL)
 		return;
 	const struct sn_flow *n = &ft->flows[next];
-	__builtin_prefetch(sn_flowindex_home(&ft->index, n->hash), 1);
+	__builtin_prefetch(&ft->index.groups[n->place / SN_FLOWINDEX_SLOTS], 1);
 	__builtin_prefetch(&ft->cold[next], 1);
 	if (n->lru.next != SN_FLOW_NIL)
 		__builtin_prefetch(&ft->flows[n->lru.next], 1);

@@ -22,7 +22,7 @@ static uint32_t group_count(uint32_t max_flows)
 	uint64_t n = 1;
 	while (n < want)
 		n <<= 1;
-	return n > (1u << 31) ? 0 : (uint32_t)n;
+	return n > (1u << 28) ? 0 : (uint32_t)n;
 }
 
 static uint16_t hash_tag(uint64_t hash)
@@ -66,10 +66,10 @@ static int free_slot(const struct sn_flowindex_group *g)
 	return m ? __builtin_ctz(m) : -1;
 }
 
-int sn_flowindex_insert(struct sn_flowindex *x, uint64_t hash, uint32_t flow)
+uint32_t sn_flowindex_add(struct sn_flowindex *x, uint64_t hash, uint32_t flow)
 {
 	if (x->count >= x->capacity)
-		return -ENOSPC;
+		return SN_FLOWINDEX_NONE;
 	/* the load is below 1, so a free slot exists within mask + 1 groups */
 	uint32_t gi = home_group(x, hash);
 	for (;;) {
@@ -79,11 +79,26 @@ int sn_flowindex_insert(struct sn_flowindex *x, uint64_t hash, uint32_t flow)
 			g->tag[s] = hash_tag(hash);
 			g->flow[s] = flow;
 			x->count++;
-			return 0;
+			return gi * SN_FLOWINDEX_SLOTS + (uint32_t)s;
 		}
 		g->overflow++;
 		gi = (gi + 1) & x->mask;
 	}
+}
+
+int sn_flowindex_insert(struct sn_flowindex *x, uint64_t hash, uint32_t flow)
+{
+	return sn_flowindex_add(x, hash, flow) == SN_FLOWINDEX_NONE ? -ENOSPC : 0;
+}
+
+void sn_flowindex_remove_at(struct sn_flowindex *x, uint32_t home, uint32_t place)
+{
+	uint32_t gi = place / SN_FLOWINDEX_SLOTS;
+	x->groups[gi].tag[place % SN_FLOWINDEX_SLOTS] = 0;
+	/* the groups it passed when added counted it */
+	for (uint32_t p = home & x->mask; p != gi; p = (p + 1) & x->mask)
+		x->groups[p].overflow--;
+	x->count--;
 }
 
 /* Where flow sits in group g, or -1. */

@@ -14,7 +14,8 @@
  * at the first group whose overflow is zero, and removal (given the hash
  * and the flow number) walks the same groups decrementing, so no
  * tombstones are needed and the index never degrades with churn.  Sized
- * once for at most max_flows keys at a load of 5/8 or less.
+ * once for at most max_flows keys at a load of 5/8 or less (at most 2^28
+ * groups, so that a slot's place fits 32 bits).
  */
 #ifndef SN_FLOWINDEX_H
 #define SN_FLOWINDEX_H
@@ -142,5 +143,17 @@ static inline uint32_t sn_flowindex_probe_next(const struct sn_flowindex *x,
 int sn_flowindex_insert(struct sn_flowindex *x, uint64_t hash, uint32_t flow);
 /* Removes flow, inserted under hash; false if it was not there. */
 bool sn_flowindex_remove(struct sn_flowindex *x, uint64_t hash, uint32_t flow);
+
+/*
+ * The same for a caller that keeps where each key sits.  A key never moves
+ * once added, so its place (group * SN_FLOWINDEX_SLOTS + slot) identifies it
+ * until removed: add returns the place (SN_FLOWINDEX_NONE when capacity
+ * keys are present), and removal at that place, given the key's home group
+ * (sn_flowindex_home_group), writes the slot without reading the group
+ * first.  Evicting the oldest flow of a large table finds its line long out
+ * of cache; a store does not wait for it, a search would.
+ */
+uint32_t sn_flowindex_add(struct sn_flowindex *x, uint64_t hash, uint32_t flow);
+void sn_flowindex_remove_at(struct sn_flowindex *x, uint32_t home, uint32_t place);
 
 #endif /* SN_FLOWINDEX_H */

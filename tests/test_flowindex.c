@@ -215,6 +215,7 @@ START_TEST(full_index_refuses)
 	for (uint32_t f = 0; f < 3; f++)
 		ck_assert_int_eq(sn_flowindex_insert(&x, H(0, 5), f), 0);
 	ck_assert_int_eq(sn_flowindex_insert(&x, H(0, 5), 3), -ENOSPC);
+	ck_assert_uint_eq(sn_flowindex_add(&x, H(1, 5), 3), SN_FLOWINDEX_NONE);
 	ck_assert_uint_eq(x.count, 3);
 	sn_flowindex_free(&x);
 }
@@ -284,6 +285,54 @@ START_TEST(random_churn_matches_model)
 }
 END_TEST
 
+/*
+ * The same churn through add / remove_at, homes drawn from the last group
+ * and the first two so that overflow wraps around the end: every place
+ * returned names the key's slot, and removal at it leaves the index as
+ * removal by search would (no overflow left, every other key still found).
+ */
+START_TEST(remove_at_place_matches_model)
+{
+	enum { N = 48 };
+	struct sn_flowindex x;
+	uint64_t hash[N];
+	uint32_t place[N];
+	bool present[N] = { false };
+	uint64_t seed = 0x7654321;
+	ck_assert_int_eq(sn_flowindex_init(&x, N), 0);
+	for (int step = 0; step < 200000; step++) {
+		uint32_t f = (uint32_t)(next_rand(&seed) % N);
+		if (present[f]) {
+			sn_flowindex_remove_at(&x, sn_flowindex_home_group(&x, hash[f]), place[f]);
+			present[f] = false;
+			ck_assert(!offers(&x, hash[f], f));
+		} else {
+			uint64_t r = next_rand(&seed);
+			hash[f] = H((uint32_t)(r % 3) + x.mask, (uint16_t)(r >> 20) % 4);
+			place[f] = sn_flowindex_add(&x, hash[f], f);
+			ck_assert_uint_ne(place[f], SN_FLOWINDEX_NONE);
+			const struct sn_flowindex_group *g = &x.groups[place[f] / SN_FLOWINDEX_SLOTS];
+			ck_assert_uint_eq(g->flow[place[f] % SN_FLOWINDEX_SLOTS], f);
+			ck_assert_uint_eq(g->tag[place[f] % SN_FLOWINDEX_SLOTS], sn_flowindex_tag(hash[f]));
+			present[f] = true;
+			ck_assert(offers(&x, hash[f], f));
+		}
+	}
+	uint32_t live = 0;
+	for (uint32_t f = 0; f < N; f++) {
+		live += present[f];
+		ck_assert(!present[f] || offers(&x, hash[f], f));
+	}
+	ck_assert_uint_eq(x.count, live);
+	for (uint32_t f = 0; f < N; f++)
+		if (present[f])
+			sn_flowindex_remove_at(&x, sn_flowindex_home_group(&x, hash[f]), place[f]);
+	ck_assert_uint_eq(total_overflow(&x), 0);
+	ck_assert_uint_eq(x.count, 0);
+	sn_flowindex_free(&x);
+}
+END_TEST
+
 Suite *flowindex_suite(void)
 {
 	Suite *s = suite_create("flowindex");
@@ -299,6 +348,7 @@ Suite *flowindex_suite(void)
 	tcase_add_test(t, full_index_refuses);
 	tcase_add_test(t, probe_is_bounded);
 	tcase_add_test(t, random_churn_matches_model);
+	tcase_add_test(t, remove_at_place_matches_model);
 	suite_add_tcase(s, t);
 	return s;
 }
