@@ -12,7 +12,12 @@ sent over a WebSocket from python (the handshake and masked frames of RFC
 6455).  The sensor captures live on lo; the flow events must say MQTT (or
 STOMP) with evidence payload, details.carrier websocket, the path the
 client used, and the client id; the alert must carry the carrier and the
-client ids.  Prints "websocket: N passed, M failed[, K skipped]".
+client ids.  The STOMP client then subscribes and sends to
+/queue/c2.commands, which the flow's details.topics must name.  The same
+RabbitMQ node serves AMQP 0-9-1 on 127.0.0.1:25672, where two python3-pika
+connections declare, consume and publish to the queue cmd-queue: the flows
+name it in details.topics and the group's alert in details.command_topics
+with the reason.  Prints "websocket: N passed, M failed[, K skipped]".
 """
 import argparse
 import base64
@@ -30,6 +35,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 MQTT_PORT = 8080
 STOMP_PORT = 15674
+AMQP_PORT = 25672
 
 
 def wait_for(pred, seconds, step=0.05):
@@ -172,7 +178,7 @@ def start_rabbitmq(t):
     with open(os.path.join(home, "enabled_plugins"), "w") as f:
         f.write("[rabbitmq_web_stomp].\n")
     with open(os.path.join(home, "rabbitmq.conf"), "w") as f:
-        f.write("listeners.tcp = none\nloopback_users = none\n"
+        f.write(f"listeners.tcp.1 = 127.0.0.1:{AMQP_PORT}\nloopback_users = none\n"
                 f"web_stomp.tcp.port = {STOMP_PORT}\nweb_stomp.tcp.ip = 127.0.0.1\n"
                 "stomp.listeners.tcp = none\n")
     env = dict(os.environ, RABBITMQ_HOME="/usr/lib/rabbitmq", RABBITMQ_BASE=home,
@@ -210,6 +216,9 @@ def stomp_over_ws():
         return f"upgrade refused: {resp[:80]!r}"
     s.sendall(ws_text_frame(b"CONNECT\naccept-version:1.2\nhost:/\nlogin:guest\npasscode:guest\n\n\x00"))
     got = s.recv(4096)
+    s.sendall(ws_text_frame(b"SUBSCRIBE\nid:0\ndestination:/queue/c2.commands\nack:auto\n\n\x00"))
+    s.sendall(ws_text_frame(b"SEND\ndestination:/queue/c2.commands\ncontent-length:2\n\nls\x00"))
+    time.sleep(0.3)
     s.sendall(bytes([0x88, 0x80]) + os.urandom(4))  # close
     s.close()
     return "" if b"CONNECTED" in got else f"no CONNECTED: {got[:80]!r}"
@@ -233,6 +242,52 @@ def test_stomp(t):
         t.check(d.get("carrier") == "websocket" and d.get("ws_path") == "/ws" and
                 d.get("ws_protocol") == "v12.stomp", "Web-STOMP: carrier, path, subprotocol", str(d))
         t.check("guest" in (f.get("Users") or []), "Web-STOMP: login in Users", str(f.get("Users")))
+        t.check("/queue/c2.commands" in (d.get("topics") or []),
+                "Web-STOMP: SUBSCRIBE/SEND destination in details.topics", str(d))
+
+
+def pika_session():
+    """One AMQP 0-9-1 connection: declare, consume and publish to cmd-queue."""
+    import pika  # python3-pika
+    params = pika.ConnectionParameters("127.0.0.1", AMQP_PORT, "/",
+                                       pika.PlainCredentials("guest", "guest"),
+                                       socket_timeout=5, blocked_connection_timeout=5)
+    conn = pika.BlockingConnection(params)
+    try:
+        ch = conn.channel()
+        ch.queue_declare("cmd-queue")
+        ch.basic_consume("cmd-queue", lambda *a: None, auto_ack=True)
+        ch.basic_publish("", "cmd-queue", b"whoami")
+    finally:
+        conn.close()
+
+
+def test_amqp_queue(t):
+    if getattr(t, "rabbit", None) is None or not port_open(AMQP_PORT):
+        t.skip("rabbitmq amqp 0-9-1", "RabbitMQ is not running")
+        return
+    err = ""
+    for _ in range(2):
+        try:
+            pika_session()
+        except Exception as e:  # noqa: BLE001 - any client failure is the test's detail
+            err = repr(e)
+    if not t.check(err == "", "pika: two sessions declare, consume and publish cmd-queue", err):
+        return
+    flows = wait_for(lambda: len(t.flows(AMQP_PORT)) >= 2 and t.flows(AMQP_PORT), 15)
+    t.check(bool(flows) and all("cmd-queue" in ((f.get("details") or {}).get("topics") or [])
+                                for f in flows),
+            "AMQP flows: queue cmd-queue in details.topics",
+            str([f.get("details") for f in flows or []])[:400])
+
+    def alert():
+        return [e for e in t.events() if e["event_type"] in ("alert", "update") and
+                e.get("Protocol") == "AMQP" and e.get("dest_port") == AMQP_PORT]
+    groups = wait_for(alert, 15)
+    g = groups[-1] if groups else {}
+    t.check((g.get("details") or {}).get("command_topics") == ["cmd-queue"] and
+            "command channel: destination 'cmd-queue'" in (g.get("reasons") or []),
+            "AMQP alert: details.command_topics and the reason", str(g)[:500])
 
 
 def epmd_pids():
@@ -289,6 +344,7 @@ def main():
             return 1
         test_mqtt(t)
         test_stomp(t)
+        test_amqp_queue(t)
     finally:
         if sensor and sensor.poll() is None:
             sensor.send_signal(signal.SIGTERM)
