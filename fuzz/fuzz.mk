@@ -13,7 +13,7 @@
 
 FUZZ_CC ?= $(shell command -v clang 2>/dev/null || command -v clang-14 2>/dev/null || echo clang)
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS := mqtt xmpp amqp stomp tls websocket decode replay config
+FUZZ_TARGETS := mqtt xmpp amqp stomp tls websocket decode replay config dns
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # clang's warnings differ from gcc's: keep them, but do not fail the fuzz build on them.
 FUZZ_CFLAGS = $(filter-out -Werror -O2 -O3,$(CFLAGS_ALL)) -O1 $(FUZZ_SAN)
