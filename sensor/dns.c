@@ -33,6 +33,31 @@ void sn_dns_free(struct sn_dns *d)
 {
 	free(d->slots);
 	d->slots = NULL;
+	if (d->shared)
+		pthread_mutex_destroy(&d->lock);
+	d->shared = false;
+}
+
+int sn_dns_share(struct sn_dns *d)
+{
+	if (d->shared)
+		return 0;
+	if (pthread_mutex_init(&d->lock, NULL) != 0)
+		return -1;
+	d->shared = true;
+	return 0;
+}
+
+static void lock(struct sn_dns *d)
+{
+	if (d->shared)
+		pthread_mutex_lock(&d->lock);
+}
+
+static void unlock(struct sn_dns *d)
+{
+	if (d->shared)
+		pthread_mutex_unlock(&d->lock);
 }
 
 /*
@@ -129,8 +154,8 @@ static void remember(struct sn_dns *d, const struct sn_addr *client, const struc
 	d->st.addresses++;
 }
 
-void sn_dns_response(struct sn_dns *d, const struct sn_addr *client, const uint8_t *bytes,
-		     size_t len, uint64_t ts_us)
+static void read_response(struct sn_dns *d, const struct sn_addr *client, const uint8_t *bytes,
+			  size_t len, uint64_t ts_us)
 {
 	struct sn_cursor msg = sn_cur_make(bytes, len), c = msg;
 	char qname[SN_DNS_NAME], owner[SN_DNS_NAME];
@@ -184,6 +209,14 @@ void sn_dns_response(struct sn_dns *d, const struct sn_addr *client, const uint8
 	}
 }
 
+void sn_dns_response(struct sn_dns *d, const struct sn_addr *client, const uint8_t *bytes,
+		     size_t len, uint64_t ts_us)
+{
+	lock(d);
+	read_response(d, client, bytes, len, ts_us);
+	unlock(d);
+}
+
 const char *sn_dns_name(const struct sn_dns *d, const struct sn_addr *client,
 			const struct sn_addr *addr, uint64_t ts_us)
 {
@@ -195,4 +228,22 @@ const char *sn_dns_name(const struct sn_dns *d, const struct sn_addr *client,
 		    addr_eq(&set[i].addr, addr))
 			return set[i].name;
 	return NULL;
+}
+
+bool sn_dns_name_copy(struct sn_dns *d, const struct sn_addr *client, const struct sn_addr *addr,
+		      uint64_t ts_us, char *out)
+{
+	lock(d);
+	const char *name = sn_dns_name(d, client, addr, ts_us);
+	if (name)
+		memcpy(out, name, SN_DNS_NAME);
+	unlock(d);
+	return name != NULL;
+}
+
+void sn_dns_stats(struct sn_dns *d, struct sn_dns_stats *out)
+{
+	lock(d);
+	*out = d->st;
+	unlock(d);
 }

@@ -15,6 +15,7 @@
 #ifndef SN_DNS_H
 #define SN_DNS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,18 +44,35 @@ struct sn_dns {
 	struct sn_keyhash key;
 	struct sn_dns_entry *slots; /* SN_DNS_SLOTS, allocated once */
 	struct sn_dns_stats st;
+	bool shared;                /* several threads: every call below takes lock */
+	pthread_mutex_t lock;
 };
 
 int sn_dns_init(struct sn_dns *d, uint64_t seed); /* 0, or -1: out of memory */
 void sn_dns_free(struct sn_dns *d);
+
+/*
+ * From now on the cache may be used by several threads (capture workers
+ * that share one cache): responses, sn_dns_name_copy and sn_dns_stats
+ * lock it.  Before the threads start.  0, or -1 (the lock failed).
+ */
+int sn_dns_share(struct sn_dns *d);
 
 /* One DNS message from port 53 to client (a UDP payload, or a TCP message
  * without its length prefix), at packet time ts_us. */
 void sn_dns_response(struct sn_dns *d, const struct sn_addr *client, const uint8_t *msg,
 		     size_t len, uint64_t ts_us);
 
-/* The name client resolved to addr and may still use at ts_us, or NULL. */
+/* The name client resolved to addr and may still use at ts_us, or NULL
+ * (one thread only: the pointer is into the cache). */
 const char *sn_dns_name(const struct sn_dns *d, const struct sn_addr *client,
 			const struct sn_addr *addr, uint64_t ts_us);
+
+/* The same name copied into out[SN_DNS_NAME] (any thread); false when none. */
+bool sn_dns_name_copy(struct sn_dns *d, const struct sn_addr *client, const struct sn_addr *addr,
+		      uint64_t ts_us, char *out);
+
+/* The counters, read under the lock when shared. */
+void sn_dns_stats(struct sn_dns *d, struct sn_dns_stats *out);
 
 #endif /* SN_DNS_H */

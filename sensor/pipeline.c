@@ -40,6 +40,8 @@ struct sn_worker {
 	uint8_t port_map[SN_PORT_MAP_SIZE]; /* the flow table reads it */
 	struct sn_attr *attr;     /* host attribution, or NULL */
 	struct sn_dns dns;        /* names from DNS answers seen by this worker */
+	struct sn_dns *names;     /* &dns, or the cache of the worker it shares (live, N workers) */
+	char name[SN_DNS_NAME];
 	struct sn_dnstcp dnstcp;  /* DNS over TCP: the answers' byte streams */
 	sn_report_fn report;      /* where reports go, after dest_host is stamped */
 	void *report_ctx;
@@ -56,8 +58,9 @@ static void worker_report(void *ctx, const struct sn_conn_report *r)
 	struct sn_worker *w = ctx;
 	const char *name = NULL;
 
-	if (r->dest_host[0] == '\0' && sn_rules_server_name(&r->meta)[0] == '\0')
-		name = sn_dns_name(&w->dns, &r->client, &r->server, r->first_us);
+	if (r->dest_host[0] == '\0' && sn_rules_server_name(&r->meta)[0] == '\0' &&
+	    sn_dns_name_copy(w->names, &r->client, &r->server, r->first_us, w->name))
+		name = w->name;
 	if (!name) {
 		w->report(w->report_ctx, r);
 		return;
@@ -95,6 +98,7 @@ struct sn_worker *sn_worker_create(const struct sn_config *cfg, int linktype,
 	w->linktype = linktype;
 	w->report = report;
 	w->report_ctx = report_ctx;
+	w->names = &w->dns;
 	if (sn_dns_init(&w->dns, seed ^ 0x5bd1e9955bd1e995ULL) != 0 ||
 	    sn_dnstcp_init(&w->dnstcp, seed ^ 0x2545f4914f6cdd1dULL) != 0) {
 		sn_dns_free(&w->dns);
@@ -194,6 +198,15 @@ uint64_t sn_worker_now(const struct sn_worker *w)
 	return w->now_us;
 }
 
+int sn_worker_share_names(struct sn_worker *w, struct sn_worker *owner)
+{
+	if (w == owner || owner->names != &owner->dns || sn_dns_share(&owner->dns) != 0)
+		return -1;
+	sn_dns_free(&w->dns); /* its own cache is not needed any more */
+	w->names = &owner->dns;
+	return 0;
+}
+
 void sn_worker_set_attribution(struct sn_worker *w, struct sn_attr *attr)
 {
 	w->attr = attr;
@@ -216,11 +229,11 @@ void sn_worker_packet(struct sn_worker *w, const uint8_t *frame, uint32_t caplen
 					       ts_us, &pkt, &w->decode);
 	if (rc == SN_DECODE_TCP) {
 		if (pkt.sport == 53 || pkt.dport == 53)
-			sn_dnstcp_segment(&w->dnstcp, &w->dns, &pkt);
+			sn_dnstcp_segment(&w->dnstcp, w->names, &pkt);
 		attribute_syn(w, &pkt);
 		sn_flow_table_process(w->flows, &pkt);
 	} else if (rc == SN_DECODE_DNS) {
-		sn_dns_response(&w->dns, &pkt.dst, pkt.payload, pkt.payload_len, ts_us);
+		sn_dns_response(w->names, &pkt.dst, pkt.payload, pkt.payload_len, ts_us);
 	}
 }
 
@@ -232,9 +245,9 @@ void sn_worker_prepare(struct sn_worker *w, const uint8_t *frame, uint32_t caple
 					       ts_us, &p->pkt, &w->decode);
 	p->tcp = rc == SN_DECODE_TCP;
 	if (rc == SN_DECODE_DNS) /* names first: the connection to the address follows */
-		sn_dns_response(&w->dns, &p->pkt.dst, p->pkt.payload, p->pkt.payload_len, ts_us);
+		sn_dns_response(w->names, &p->pkt.dst, p->pkt.payload, p->pkt.payload_len, ts_us);
 	else if (p->tcp && (p->pkt.sport == 53 || p->pkt.dport == 53))
-		sn_dnstcp_segment(&w->dnstcp, &w->dns, &p->pkt);
+		sn_dnstcp_segment(&w->dnstcp, w->names, &p->pkt);
 	if (p->tcp)
 		sn_flow_table_hint(w->flows, &p->pkt, &p->hint);
 }
@@ -289,10 +302,14 @@ void sn_worker_counts(const struct sn_worker *w, struct sn_worker_counts *out)
 	out->large_exhausted = fs.large_exhausted;
 	out->checksum_bad = fs.checksum_bad;
 	out->checksum_unproven = fs.checksum_unproven;
-	out->dns_responses = w->dns.st.responses;
-	out->dns_addresses = w->dns.st.addresses;
-	out->dns_malformed = w->dns.st.malformed;
-	out->dns_replaced = w->dns.st.replaced;
+	/* a shared cache is counted once, by the worker that owns it */
+	struct sn_dns_stats ds = { 0 };
+	if (w->names == &w->dns)
+		sn_dns_stats(w->names, &ds);
+	out->dns_responses = ds.responses;
+	out->dns_addresses = ds.addresses;
+	out->dns_malformed = ds.malformed;
+	out->dns_replaced = ds.replaced;
 	out->msg_followed = fs.msg_followed;
 	out->msg_pool_full = fs.msg_pool_full;
 	out->msg_lost = fs.msg_lost;

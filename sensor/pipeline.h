@@ -45,6 +45,15 @@ void sn_worker_set_index(struct sn_worker *w, uint32_t index);
  * asks for its process.  NULL: none. */
 struct sn_attr;
 void sn_worker_set_attribution(struct sn_worker *w, struct sn_attr *attr);
+/*
+ * Several live workers: w keeps the names from DNS answers (UDP and TCP)
+ * in owner's cache instead of its own, under a lock, so that an answer
+ * one worker reads names the connections another follows (the kernel
+ * hands each worker whole connections, the DNS ones included, by their own
+ * addresses).  Before the threads start; owner is destroyed last or with
+ * w.  0, or -1 (owner shares another's cache, or the lock failed).
+ */
+int sn_worker_share_names(struct sn_worker *w, struct sn_worker *owner);
 /* A new capture source (the next file, a reopened interface). */
 void sn_worker_set_linktype(struct sn_worker *w, int linktype);
 /* Configuration reload: rebuilds the port map from cfg->protocols. */

@@ -406,6 +406,12 @@ static int slot_init(struct sn_workers *ws, uint32_t i, uint64_t seed,
 	}
 	sn_worker_set_index(s->w, i);
 	sn_worker_set_attribution(s->w, ws->attr);
+	/* one name cache for all: a DNS answer and the connection it names
+	 * may reach different workers */
+	if (i > 0 && sn_worker_share_names(s->w, ws->slots[0].w) != 0) {
+		snprintf(err, SN_CAPTURE_ERRLEN, "cannot share the DNS name cache with worker %u", i);
+		return -ENOMEM;
+	}
 	s->pcap = sn_capture_open_interface(&ws->cfg, ws->interface, ws->fanout_group, err);
 	if (!s->pcap)
 		return -EIO;
@@ -546,7 +552,7 @@ void sn_workers_close(struct sn_workers *ws)
 {
 	if (!ws)
 		return;
-	for (uint32_t i = 0; i < ws->count; i++) {
+	for (uint32_t i = ws->count; i-- > 0;) { /* worker 0 last: the others use its names */
 		struct sn_worker_slot *s = &ws->slots[i];
 		sn_worker_destroy(s->w);
 		sn_report_queue_free(&s->queue);

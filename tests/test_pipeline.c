@@ -3,7 +3,8 @@
  * replayed into a worker and the aggregator gives the table row and a stats
  * event counting every packet libpcap read; a reload with a bad rule is
  * refused and the running rules stay; a reload that lowers the threshold
- * takes effect; a stats event for a live capture carries the drop figures.
+ * takes effect; a stats event for a live capture carries the drop figures;
+ * workers that share the DNS name cache name each other's connections.
  */
 #include <check.h>
 #include <pcap/pcap.h>
@@ -259,6 +260,127 @@ START_TEST(expiry_goes_on_in_slices)
 }
 END_TEST
 
+/* An Ethernet + IPv4 frame from 10.0.0.<from> to 10.0.0.<to> carrying TCP (proto 6) or UDP. */
+static size_t ip_frame(uint8_t *f, uint8_t from, uint8_t to, uint8_t proto, uint16_t sport,
+		       uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, const uint8_t *data,
+		       size_t len)
+{
+	static const uint8_t head[14] = { 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00 };
+	size_t l4 = proto == 6 ? 20 : 8;
+	uint8_t *ip = f + 14, *h = f + 34;
+	memcpy(f, head, sizeof head);
+	memset(ip, 0, 20 + l4);
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)((20 + l4 + len) >> 8), ip[3] = (uint8_t)(20 + l4 + len);
+	ip[6] = 0x40;
+	ip[8] = 64;
+	ip[9] = proto;
+	ip[12] = 10, ip[15] = from;
+	ip[16] = 10, ip[19] = to;
+	uint16_t c = csum_fold(csum_add(0, ip, 20));
+	ip[10] = (uint8_t)(c >> 8), ip[11] = (uint8_t)c;
+	h[0] = (uint8_t)(sport >> 8), h[1] = (uint8_t)sport;
+	h[2] = (uint8_t)(dport >> 8), h[3] = (uint8_t)dport;
+	if (proto == 6) {
+		for (int i = 0; i < 4; i++) {
+			h[4 + i] = (uint8_t)(seq >> (24 - 8 * i));
+			h[8 + i] = (uint8_t)(ack >> (24 - 8 * i));
+		}
+		h[12] = 5 << 4;
+		h[13] = flags;
+		h[14] = 0xff, h[15] = 0xff;
+	} else {
+		h[4] = (uint8_t)((8 + len) >> 8), h[5] = (uint8_t)(8 + len);
+	}
+	if (len)
+		memcpy(h + l4, data, len);
+	uint8_t pseudo[12] = { 0 };
+	memcpy(pseudo, ip + 12, 8);
+	pseudo[9] = proto;
+	pseudo[10] = (uint8_t)((l4 + len) >> 8), pseudo[11] = (uint8_t)(l4 + len);
+	c = csum_fold(csum_add(csum_add(0, pseudo, sizeof pseudo), h, l4 + len));
+	h[proto == 6 ? 16 : 6] = (uint8_t)(c >> 8), h[proto == 6 ? 17 : 7] = (uint8_t)c;
+	return 34 + l4 + len;
+}
+
+static char seen_host[256];
+static unsigned seen_reports;
+
+static void keep_host(void *ctx, const struct sn_conn_report *r)
+{
+	(void)ctx;
+	seen_reports++;
+	if (r->dest_host[0])
+		snprintf(seen_host, sizeof seen_host, "%s", r->dest_host);
+}
+
+/*
+ * Worker b reads a DNS answer (10.0.0.5 asked broker.example: 10.0.0.9),
+ * worker a follows 10.0.0.5's MQTT connection to 10.0.0.9: with the cache
+ * shared, a's report names the server; each with its own cache, not.
+ */
+static void answer_on_one_connection_on_other(bool share)
+{
+	static const uint8_t dns[] = {
+		0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0,
+		6, 'b', 'r', 'o', 'k', 'e', 'r', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 1, 0, 1,
+		0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 10, 0, 0, 9,
+	};
+	static const uint8_t connect[] = { 0x10, 0x0e, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 60, 0, 2, 'i', 'd' };
+	static const uint8_t connack[] = { 0x20, 2, 0, 0 };
+	struct sn_worker *a = sn_worker_create(&cfg, 1, keep_host, NULL, 1);
+	struct sn_worker *b = sn_worker_create(&cfg, 1, keep_host, NULL, 2);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	if (share)
+		ck_assert_int_eq(sn_worker_share_names(b, a), 0);
+	uint64_t t = 1700000000ULL * 1000000u;
+	uint8_t f[128];
+	size_t dn = ip_frame(f, 53, 5, 17, 53, 33000, 0, 0, 0, dns, sizeof dns);
+	sn_worker_packet(b, f, (uint32_t)dn, (uint32_t)dn, t);
+	struct {
+		uint8_t from, to;
+		uint16_t sport, dport;
+		uint32_t seq, ack;
+		uint8_t flags;
+		const uint8_t *data;
+		size_t len;
+	} tcp[] = {
+		{ 5, 9, 40000, 1883, 100, 0, 0x02, NULL, 0 },
+		{ 9, 5, 1883, 40000, 500, 101, 0x12, NULL, 0 },
+		{ 5, 9, 40000, 1883, 101, 501, 0x10, NULL, 0 },
+		{ 5, 9, 40000, 1883, 101, 501, 0x18, connect, sizeof connect },
+		{ 9, 5, 1883, 40000, 501, 117, 0x18, connack, sizeof connack },
+	};
+	for (size_t i = 0; i < sizeof tcp / sizeof tcp[0]; i++) {
+		size_t n = ip_frame(f, tcp[i].from, tcp[i].to, 6, tcp[i].sport, tcp[i].dport, tcp[i].seq,
+				    tcp[i].ack, tcp[i].flags, tcp[i].data, tcp[i].len);
+		sn_worker_packet(a, f, (uint32_t)n, (uint32_t)n, t + 1000 * (i + 1));
+	}
+	seen_host[0] = '\0';
+	seen_reports = 0;
+	sn_worker_flush(a, t + 10000, SN_CLOSE_END_OF_INPUT);
+	ck_assert_uint_gt(seen_reports, 0);
+	if (share)
+		ck_assert_str_eq(seen_host, "broker.example");
+	else
+		ck_assert_str_eq(seen_host, "");
+	struct sn_worker_counts ca, cb;
+	sn_worker_counts(a, &ca);
+	sn_worker_counts(b, &cb);
+	/* a shared cache is counted once */
+	ck_assert_uint_eq(ca.dns_responses + cb.dns_responses, 1);
+	sn_worker_destroy(b);
+	sn_worker_destroy(a);
+}
+
+START_TEST(workers_share_names)
+{
+	answer_on_one_connection_on_other(true);
+	answer_on_one_connection_on_other(false);
+}
+END_TEST
+
 Suite *pipeline_suite(void)
 {
 	Suite *s = suite_create("pipeline");
@@ -269,6 +391,7 @@ Suite *pipeline_suite(void)
 	tcase_add_test(t, reload_refuses_bad_rules_then_takes_good_ones);
 	tcase_add_test(t, live_stats_carry_drops);
 	tcase_add_test(t, expiry_goes_on_in_slices);
+	tcase_add_test(t, workers_share_names);
 	suite_add_tcase(s, t);
 	return s;
 }
