@@ -147,11 +147,13 @@ def test_beacons():
 PINGREQ, PINGRESP = b"\xc0\x00", b"\xd0\x00"
 
 
-def mqtt_session(times, message, port=1883, lost=None, client="10.0.0.5", server="10.0.0.9"):
+def mqtt_session(times, message, port=1883, lost=None, client="10.0.0.5", server="10.0.0.9",
+                 resent=None):
     """One connection: CONNECT at T0, then `message` from the client at each
     time (a PINGRESP answers a PINGREQ, a bare ACK anything else), FIN at the
     end.  The client segment with index `lost` is left out of the capture
-    (its sequence numbers are still used)."""
+    (its sequence numbers are still used); the one with index `resent` is
+    sent twice, 0.2 s apart (a retransmission)."""
     F, cp = gen_pcap.frame, 41000
     c, s, t0 = 1001, 5001, times[0] - 5
     pkts = [(t0, F(client, server, cp, port, c - 1, 0, gen_pcap.SYN)),
@@ -165,6 +167,8 @@ def mqtt_session(times, message, port=1883, lost=None, client="10.0.0.5", server
     for i, t in enumerate(times):
         if i != lost:
             pkts.append((t, F(client, server, cp, port, c, s, PA, message)))
+        if i == resent:
+            pkts.append((t + .2, F(client, server, cp, port, c, s, PA, message)))
         c += len(message)
         reply = PINGRESP if message == PINGREQ else b""
         pkts.append((t + .001, F(server, client, port, cp, s, c, PA if reply else gen_pcap.ACK,
@@ -252,6 +256,14 @@ def test_message_beacons():
           counters(ev).get("msg_timing_lost") == 1, json.dumps(f)[:400] + json.dumps(counters(ev)))
     check("msgbeacon/sequence gap: measured up to the gap only (5 messages, 4 gaps)",
           mb is not None and mb["messages"] == 5 and mb["samples"] == 4, json.dumps(mb))
+
+    ev = replay(ONE_CONN, mqtt_session(pings, PINGREQ, resent=5), "msgbeacon/retransmission")
+    f = flows(ev)
+    mb = f[0].get("message_beacon") if len(f) == 1 else None
+    check("msgbeacon/retransmission: counted once, timing not cut",
+          mb is not None and mb["messages"] == 10 and mb["samples"] == 9 and
+          "message_timing_cut" not in f[0]["details"] and counters(ev).get("msg_timing_lost") == 0,
+          json.dumps(f)[:400])
 
     ev = replay(ONE_CONN + "tables:\n  message_timing_flows: 0\n",
                 mqtt_session([T0 + 30 * i for i in range(8)], PINGREQ), "msgbeacon/no state")
