@@ -528,7 +528,8 @@ static void follow_start(struct sn_flow_table *ft, uint32_t i, const struct sn_s
 	const struct sn_flow *f = &ft->flows[i];
 	struct sn_flow_cold *c = &ft->cold[i];
 
-	if (!followable(f) || !s->client_at_start || c->det.carrier == SN_DETECT_WS_YES)
+	if (!followable(f) || !s->client_at_start || c->det.carrier == SN_DETECT_WS_YES ||
+	    follow_of(c) != 0)
 		return;
 	if (f->buf != SN_REASM_NONE && sn_reasm_dir(ft->pool, f->buf, SN_DIR_C2S)->skipped)
 		return;
