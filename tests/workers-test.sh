@@ -7,7 +7,10 @@
 # live on veth-b, replays pcaps/demo.pcap onto veth-a with tcpreplay, stops
 # the sensor with SIGTERM and compares its summary events (src_ip, dest_ip,
 # dest_port, Protocol, ConnectionCount, BytesSent, BytesReceived, Suspicion)
-# with those of `-r pcaps/demo.pcap` under the same configuration.  The
+# with those of `-r pcaps/demo.pcap` under the same configuration; then
+# replays a capture of DNS answers (UDP and TCP) and the MQTT connections
+# they name (tests/dns_workers.py), which reach different workers, and
+# checks every group's dest_host.  The
 # namespace is removed on every exit.  Ends with "workers: N passed, M failed".
 #
 # Environment: SN_WORKERS_COUNTS (default "1 2"), SN_REPLAY_RATE (tcpreplay
@@ -152,6 +155,28 @@ frames=$(stats_of "$tmp/offline.jsonl" | cut -d' ' -f1)
 
 for n in $counts; do
 	run_live "$n"
+done
+
+# DNS answers (UDP and TCP) and the MQTT connections they name reach
+# different workers: every group must still carry its server's name.
+dns_pcap=$tmp/dns.pcap
+/usr/bin/python3 "$(dirname "$0")/dns_workers.py" write "$dns_pcap"
+for n in $counts; do
+	write_config "$n" "$tmp/d$n.yaml"
+	: >"$tmp/dns$n.err"
+	ip netns exec "$ns" "$sensor" -c "$tmp/d$n.yaml" -i veth-b --flows \
+		-o "$tmp/dns$n.jsonl" 2>"$tmp/dns$n.err" &
+	pid=$!
+	wait_for_line "$tmp/dns$n.err" "capturing on" 10
+	# paced as captured (0.2 s steps): a name is read before its connection
+	in_ns tcpreplay -q -i veth-a "$dns_pcap" >"$tmp/dreplay$n.out" 2>&1
+	check "workers $n: tcpreplay sent the DNS capture" $? "$(tail -n 3 "$tmp/dreplay$n.out")"
+	sleep 1
+	kill -TERM "$pid" 2>/dev/null
+	wait_exit 20
+	pid=""
+	out=$(/usr/bin/python3 "$(dirname "$0")/dns_workers.py" check "$tmp/dns$n.jsonl" 2>&1)
+	check "workers $n: every client's group named by its DNS answer (UDP and TCP)" $? "$out"
 done
 
 echo "workers: $passed passed, $failed failed"
