@@ -98,6 +98,20 @@ static int refill(struct sn_pcapread *r)
 	return 0;
 }
 
+/* Hands out the whole record at p (r->pos), of caplen bytes, and moves past it. */
+static void take(struct sn_pcapread *r, const uint8_t *p, uint32_t caplen,
+		 struct pcap_pkthdr *h, const uint8_t **data)
+{
+	/* signed 32-bit fields, as libpcap reads them */
+	int32_t frac = (int32_t)field(r, p + 4);
+	h->ts.tv_sec = (time_t)(int32_t)field(r, p);
+	h->ts.tv_usec = (suseconds_t)(r->nsec ? frac / 1000 : frac);
+	h->caplen = caplen > r->snaplen ? r->snaplen : caplen;
+	h->len = field(r, p + 12);
+	*data = p + SN_REC_HEADER;
+	r->pos += SN_REC_HEADER + (size_t)caplen;
+}
+
 int sn_pcapread_next(struct sn_pcapread *r, struct pcap_pkthdr *h, const uint8_t **data)
 {
 	size_t rec = whole_record(r);
@@ -129,13 +143,20 @@ int sn_pcapread_next(struct sn_pcapread *r, struct pcap_pkthdr *h, const uint8_t
 			 have - SN_REC_HEADER);
 		return -1;
 	}
-	/* signed 32-bit fields, as libpcap reads them */
-	int32_t frac = (int32_t)field(r, p + 4);
-	h->ts.tv_sec = (time_t)(int32_t)field(r, p);
-	h->ts.tv_usec = (suseconds_t)(r->nsec ? frac / 1000 : frac);
-	h->caplen = caplen > r->snaplen ? r->snaplen : caplen;
-	h->len = field(r, p + 12);
-	*data = p + SN_REC_HEADER;
-	r->pos += rec;
+	take(r, p, caplen, h, data);
 	return 1;
+}
+
+bool sn_pcapread_next_in_block(struct sn_pcapread *r, struct pcap_pkthdr *h,
+			       const uint8_t **data)
+{
+	size_t have = r->len - r->pos;
+	if (have < SN_REC_HEADER)
+		return false;
+	const uint8_t *p = r->buf + r->pos;
+	uint32_t caplen = field(r, p + 8);
+	if (caplen > SN_PCAPREAD_MAX_CAPLEN || have - SN_REC_HEADER < caplen)
+		return false;
+	take(r, p, caplen, h, data);
+	return true;
 }

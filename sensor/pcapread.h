@@ -50,5 +50,15 @@ void sn_pcapread_start(struct sn_pcapread *r, FILE *f, uint8_t *buf);
 bool sn_pcapread_buffered(const struct sn_pcapread *r);
 /* 1 with *h and *data set, 0 at the end, -1 on an error (r->err). */
 int sn_pcapread_next(struct sn_pcapread *r, struct pcap_pkthdr *h, const uint8_t **data);
+/*
+ * The next record as sn_pcapread_next() gives it when it lies whole in the
+ * block, so that earlier packets' bytes stay in place: true with *h and
+ * *data set.  False, having moved nothing, when the block must be refilled
+ * first, at the end of the file or at a bad record: then sn_pcapread_next()
+ * says which (one test a packet where replay asked sn_pcapread_buffered()
+ * and then sn_pcapread_next()).
+ */
+bool sn_pcapread_next_in_block(struct sn_pcapread *r, struct pcap_pkthdr *h,
+			       const uint8_t **data);
 
 #endif /* SN_PCAPREAD_H */

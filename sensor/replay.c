@@ -125,10 +125,11 @@ static uint64_t replay_file(struct sn_capture_file *cf, bool filtered, const cha
 		struct pcap_pkthdr rh;
 		const uint8_t *rd;
 		while (!log_reader_gone(ag)) {
-			if (!sn_pcapread_buffered(&cf->records))
+			if (!sn_pcapread_next_in_block(&cf->records, &rh, &rd)) {
 				sn_lookahead_drain(&la); /* the block is about to move */
-			if ((rc = sn_pcapread_next(&cf->records, &rh, &rd)) != 1)
-				break;
+				if ((rc = sn_pcapread_next(&cf->records, &rh, &rd)) != 1)
+					break;
+			}
 			n++;
 			sn_lookahead_push_stable(&la, rd, rh.caplen, rh.len, sn_capture_time_us(&rh));
 		}
