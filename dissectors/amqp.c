@@ -25,8 +25,10 @@
  * means no user.  A connection the capture joined after the header
  * (client_at_start false) is confirmed instead by two complete 0-9-1
  * frames in a row in either direction, each ending in the frame-end octet
- * exactly where its size says; meta->midstream marks such a match.  Every length comes from the wire, so each is checked
- * against the bytes present before use and the frames read are bounded.
+ * exactly where its size says; meta->midstream marks such a match, and the
+ * client's frames are then walked for names as below.  Every length comes
+ * from the wire, so each is checked against the bytes present before use
+ * and the frames read are bounded.
  */
 #include <string.h>
 
@@ -520,6 +522,9 @@ static enum sn_verdict amqp_midstream(const struct sn_stream *s, struct sn_meta 
 	if (cl.complete >= AMQP_MID_NEEDED || sv.complete >= AMQP_MID_NEEDED) {
 		out->proto = SN_PROTO_AMQP;
 		out->midstream = true;
+		/* the channel methods in view (a publisher's basic.publish routes) */
+		struct sn_cursor c = sn_cur_make(s->client, s->client_len);
+		amqp091_walk_client(&c, out, s);
 		return SN_MATCH;
 	}
 	return s->final ? SN_NO_MATCH : SN_NEED_MORE;

@@ -617,6 +617,14 @@ START_TEST(mid_client_frames_capture)
 	ck_assert(m.midstream);
 	ck_assert_str_eq(m.amqp_version, "");
 	ck_assert_str_eq(m.user, "");
+	/* Celery's basic.publish routes, as tshark reads them: exchange celeryev */
+	ck_assert_uint_ge(m.n_topics, 1);
+	for (size_t i = 0; i < m.n_topics; i++)
+		ck_assert_msg(strcmp(m.topics[i], "celeryev/task.received") == 0 ||
+			      strcmp(m.topics[i], "celeryev/task.started") == 0 ||
+			      strcmp(m.topics[i], "celeryev/task.succeeded") == 0 ||
+			      strcmp(m.topics[i], "celeryev/worker.heartbeat") == 0,
+			      "topic %s", m.topics[i]);
 }
 END_TEST
 
