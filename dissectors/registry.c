@@ -165,14 +165,13 @@ void sn_meta_set(struct sn_meta *m, char *dst, size_t cap, const char *src, size
 int sn_meta_add_topic(struct sn_meta *m, const char *topic, size_t n)
 {
 	char t[SN_META_STR];
-	bool cut = false;
 
 	if (!m || n == 0)
 		return -1;
-	/* Normalise first so a long topic seen twice dedupes to one entry. */
-	struct sn_meta scratch = { .truncated = false };
-	sn_meta_set(&scratch, t, sizeof t, topic, n);
-	cut = scratch.truncated;
+	/* Normalise first so a long topic seen twice dedupes to one entry (no
+	 * scratch meta to clear: a copy shorter than n was cut). */
+	sn_meta_set(NULL, t, sizeof t, topic, n);
+	bool cut = strlen(t) < n;
 	if (t[0] == '\0')
 		return -1;
 	for (size_t i = 0; i < m->n_topics && i < SN_META_TOPICS; i++) {
