@@ -54,6 +54,22 @@ void *sn_bigmem_alloc(size_t bytes)
 	return p;
 }
 
+void *sn_bigmem_alloc_sparse(size_t bytes)
+{
+	if (bytes == 0 || bytes > SIZE_MAX / 2) {
+		errno = bytes ? ENOMEM : EINVAL;
+		return NULL;
+	}
+	size_t len = mapped_size(bytes);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_NOHUGEPAGE
+	(void)madvise(p, len, MADV_NOHUGEPAGE); /* advice: failure changes nothing */
+#endif
+	return p;
+}
+
 void sn_bigmem_free(void *p, size_t bytes)
 {
 	if (p)

@@ -17,7 +17,13 @@
 
 /* Zeroed memory of `bytes` bytes, or NULL with errno set. */
 void *sn_bigmem_alloc(size_t bytes);
-/* Frees what sn_bigmem_alloc returned for the same `bytes`; NULL is ignored. */
+/*
+ * The same without huge pages (advised against them, where the system would
+ * otherwise use them anyway): for a table touched at only a few scattered
+ * entries, where one touch would make a whole 2 MiB page resident.
+ */
+void *sn_bigmem_alloc_sparse(size_t bytes);
+/* Frees what either returned for the same `bytes`; NULL is ignored. */
 void sn_bigmem_free(void *p, size_t bytes);
 
 #endif /* SN_BIGMEM_H */

@@ -11,12 +11,14 @@
  * Memory: every array is allocated at create (bigmem.h: resident only once
  * touched, cache-line aligned, huge pages), and entries are handed out
  * from a high-water mark, so a large table costs nothing until flows come.
- * A flow is a 64-byte hot entry (what every packet touches) plus a cold
- * entry (key, first-bytes bookkeeping); what a report needs (totals at the
- * last report, the reported list) is a slot of its own taken at OPEN, so
- * a flood of connections never reported stays out of it.  The hash index
- * (flowindex.h) keeps a tag of each hash beside the flow number, so a
- * lookup that misses reads one cache line and no entry.  Flows sit on one
+ * A flow is a 64-byte hot entry (what every packet touches), a 64-byte
+ * cold entry (key, id, the SYN's sequence number: all a flow created by a
+ * bare SYN needs) and a 32-byte more entry (first-bytes bookkeeping, set
+ * up at the flow's second packet, in small pages: a SYN flood's flows,
+ * evicted unanswered, never touch it); what a report needs (totals at the
+ * last report, the reported list) is a slot of its own taken at OPEN.
+ * The hash index (flowindex.h) keeps a tag of each hash beside the flow
+ * number, so a lookup that misses reads one cache line and no entry.  Flows sit on one
  * LRU list per state, ordered by last activity, so expiry and eviction
  * only look at list heads.  Replay hands segments over a few packets after
  * asking for cache hints (sn_flow_table_hint), so that the index line and
@@ -73,6 +75,7 @@ enum { SN_LRU_NEW = 0, SN_LRU_EST, SN_LRU_CLOSING, SN_LRU_ENDED, SN_LRU_COUNT };
 				 mid-stream, so it can never be refuted */
 #define SN_FC_CSUM_A 0x20    /* endpoint a of the key sent a segment with a good checksum */
 #define SN_FC_CSUM_B 0x40    /* the same for endpoint b */
+#define SN_FC_MORE 0x80      /* the flow's more entry is set up */
 
 /* The part every packet touches.  Index 0 of arrays: client to server. */
 struct sn_flow {
@@ -90,23 +93,37 @@ struct sn_flow {
 };
 _Static_assert(sizeof(struct sn_flow) == 64, "hot flow entry is one cache line");
 
-/* The rest: looked at on creation, classification and reports. */
+/*
+ * The rest, in two lines of their own.  The cold entry is what a flow
+ * created by a bare SYN needs (a flood is made of them): looked at on
+ * creation, lookups that match a tag, and eviction.
+ */
 struct sn_flow_cold {
 	struct sn_flow_key key;
 	uint64_t flow_id;          /* conn.h: unique within the run */
+	uint32_t isn_c;            /* the client's SYN sequence number */
+	uint8_t flags;             /* SN_FC_* */
+	uint16_t layers;           /* tunnel layer list (layerset.h), NONE = none */
+};
+_Static_assert(sizeof(struct sn_flow_cold) == 64, "cold entry is one cache line");
+
+/*
+ * The more entry: set up (SN_FC_MORE) when the flow sees a second packet,
+ * or at once when the first is not a bare SYN; a half-open flood SYN
+ * evicted before its answer never writes or keeps resident this memory.
+ */
+struct sn_flow_more {
 	uint64_t first_us;
-	uint32_t isn[2];           /* SYN / SYN-ACK sequence numbers */
+	uint32_t isn_s;            /* the server's SYN-ACK sequence number */
 	uint32_t meta;             /* slot in the meta pool, SN_FLOW_NIL */
 	uint32_t rep;              /* report state (reps), once SN_FF_REPORTED */
-	uint8_t flags;             /* SN_FC_* */
 	struct sn_detect det;      /* dissectors that refused (detect.h) */
 	uint8_t match;             /* dissector that matched, for the detail phase */
-	uint16_t layers;           /* tunnel layer list (layerset.h), NONE = none */
 	uint8_t detail_segs;       /* client segments seen in the detail phase */
 	uint8_t follow_hi;         /* follow state (msgtiming.h) in 24 bits: 0 none, */
 	uint16_t follow_lo;        /* SN_FLOW_FOLLOW_FULL when none was free */
 };
-_Static_assert(sizeof(struct sn_flow_cold) <= 96, "cold entry: a SYN flood writes all of it");
+_Static_assert(sizeof(struct sn_flow_more) <= 32, "more entry: two to a line");
 
 /*
  * What a reported flow keeps of its reports, apart from the cold entry so
@@ -125,6 +142,7 @@ struct sn_flow_table {
 	struct sn_flowindex index;      /* key hash -> entry */
 	struct sn_flow *flows;
 	struct sn_flow_cold *cold;
+	struct sn_flow_more *more;
 	uint32_t free_head;             /* entries freed and not yet reused */
 	uint32_t fresh;                 /* entries [fresh, max_flows) never used */
 	uint32_t active, half_open;
@@ -174,16 +192,22 @@ static uint8_t server_info(const struct sn_flow_table *ft, uint32_t i)
 
 static const struct sn_meta *flow_meta(const struct sn_flow_table *ft, uint32_t i)
 {
-	uint32_t m = ft->cold[i].meta;
+	uint32_t m = ft->more[i].meta;
 	return m == SN_FLOW_NIL ? NULL : &ft->metas[m];
 }
 
-static uint32_t follow_of(const struct sn_flow_cold *c)
+/* SYN (SN_DIR_C2S) or SYN-ACK sequence number, once seen (SN_FC_ISN_*). */
+static uint32_t isn_of(const struct sn_flow_table *ft, uint32_t i, int dir)
+{
+	return dir == SN_DIR_C2S ? ft->cold[i].isn_c : ft->more[i].isn_s;
+}
+
+static uint32_t follow_of(const struct sn_flow_more *c)
 {
 	return (uint32_t)c->follow_hi << 16 | c->follow_lo;
 }
 
-static void set_follow(struct sn_flow_cold *c, uint32_t st)
+static void set_follow(struct sn_flow_more *c, uint32_t st)
 {
 	c->follow_hi = (uint8_t)(st >> 16);
 	c->follow_lo = (uint16_t)st;
@@ -226,7 +250,7 @@ static void lru_move(struct sn_flow_table *ft, uint32_t i, uint8_t list)
 
 static struct sn_flow_rep *rep_of(const struct sn_flow_table *ft, uint32_t i)
 {
-	return &ft->reps[ft->cold[i].rep];
+	return &ft->reps[ft->more[i].rep];
 }
 
 /*
@@ -242,7 +266,7 @@ static void rep_append(struct sn_flow_table *ft, uint32_t i)
 		s = ft->rep_fresh++;
 	struct sn_flow_rep *r = &ft->reps[s];
 	memset(r, 0, sizeof *r);
-	ft->cold[i].rep = s;
+	ft->more[i].rep = s;
 	r->next = SN_FLOW_NIL;
 	r->prev = ft->rep_tail;
 	if (ft->rep_tail != SN_FLOW_NIL)
@@ -265,8 +289,8 @@ static void rep_unlink(struct sn_flow_table *ft, uint32_t i)
 	else
 		ft->rep_tail = r->prev;
 	r->next = ft->rep_free;
-	ft->rep_free = ft->cold[i].rep;
-	ft->cold[i].rep = SN_FLOW_NIL;
+	ft->rep_free = ft->more[i].rep;
+	ft->more[i].rep = SN_FLOW_NIL;
 }
 
 /* ---- the holders of first-bytes buffers, least recently active first ---- */
@@ -358,23 +382,24 @@ static bool attach_buffer(struct sn_flow_table *ft, uint32_t i)
 	f->buf = slot;
 	slot_append(ft, slot, i);
 	if (c->flags & SN_FC_ISN_C)
-		sn_reasm_dir_set_base(sn_reasm_dir(ft->pool, slot, SN_DIR_C2S), c->isn[0] + 1);
+		sn_reasm_dir_set_base(sn_reasm_dir(ft->pool, slot, SN_DIR_C2S), c->isn_c + 1);
 	if (c->flags & SN_FC_ISN_S)
-		sn_reasm_dir_set_base(sn_reasm_dir(ft->pool, slot, SN_DIR_S2C), c->isn[1] + 1);
+		sn_reasm_dir_set_base(sn_reasm_dir(ft->pool, slot, SN_DIR_S2C),
+				      ft->more[i].isn_s + 1);
 	return true;
 }
 
 static void release_follow(struct sn_flow_table *ft, uint32_t i)
 {
-	uint32_t st = follow_of(&ft->cold[i]);
+	uint32_t st = follow_of(&ft->more[i]);
 	if (st != SN_FLOW_FOLLOW_FULL)
 		sn_msgt_release(ft->msgt, st);
-	set_follow(&ft->cold[i], 0);
+	set_follow(&ft->more[i], 0);
 }
 
 static void release_meta(struct sn_flow_table *ft, uint32_t i)
 {
-	struct sn_flow_cold *c = &ft->cold[i];
+	struct sn_flow_more *c = &ft->more[i];
 	if (c->meta == SN_FLOW_NIL)
 		return;
 	ft->meta_free[ft->n_meta_free++] = c->meta;
@@ -384,7 +409,7 @@ static void release_meta(struct sn_flow_table *ft, uint32_t i)
 /* Keeps a copy of the scratch meta with the flow; false if no slot is free. */
 static bool store_meta(struct sn_flow_table *ft, uint32_t i)
 {
-	struct sn_flow_cold *c = &ft->cold[i];
+	struct sn_flow_more *c = &ft->more[i];
 	if (c->meta == SN_FLOW_NIL) {
 		if (ft->n_meta_free == 0) {
 			ft->st.meta_exhausted++;
@@ -441,7 +466,7 @@ static void send_report(struct sn_flow_table *ft, uint32_t i, enum sn_report_kin
 	r->kind = kind;
 	r->flow_id = ft->cold[i].flow_id;
 	r->ts_us = now_us;
-	r->first_us = ft->cold[i].first_us;
+	r->first_us = ft->more[i].first_us;
 	r->last_us = f->last_us;
 	fill_endpoints(ft, i, r);
 	r->proto = (enum sn_proto)f->proto;
@@ -458,7 +483,7 @@ static void send_report(struct sn_flow_table *ft, uint32_t i, enum sn_report_kin
 		memcpy(&r->meta, meta, sizeof r->meta);
 	else
 		memset(&r->meta, 0, sizeof r->meta);
-	uint32_t st = follow_of(&ft->cold[i]);
+	uint32_t st = follow_of(&ft->more[i]);
 	sn_msgt_describe(ft->msgt, st, &r->msgs);
 	if (st == SN_FLOW_FOLLOW_FULL)
 		r->msgs.timing = SN_MSGT_NO_STATE;
@@ -500,7 +525,7 @@ static void set_verdict(struct sn_flow_table *ft, uint32_t i, enum sn_proto prot
 			enum sn_evidence ev, int id)
 {
 	struct sn_flow *f = &ft->flows[i];
-	struct sn_flow_cold *c = &ft->cold[i];
+	struct sn_flow_more *c = &ft->more[i];
 	bool kept = false;
 
 	f->proto = (uint8_t)proto;
@@ -526,14 +551,14 @@ static void set_verdict(struct sn_flow_table *ft, uint32_t i, enum sn_proto prot
 static void follow_start(struct sn_flow_table *ft, uint32_t i, const struct sn_stream *s)
 {
 	const struct sn_flow *f = &ft->flows[i];
-	struct sn_flow_cold *c = &ft->cold[i];
+	struct sn_flow_more *c = &ft->more[i];
 
 	if (!followable(f) || !s->client_at_start || c->det.carrier == SN_DETECT_WS_YES ||
 	    follow_of(c) != 0)
 		return;
 	if (f->buf != SN_REASM_NONE && sn_reasm_dir(ft->pool, f->buf, SN_DIR_C2S)->skipped)
 		return;
-	uint32_t st = sn_msgt_start(ft->msgt, c->isn[0] + 1, s->client, s->client_len);
+	uint32_t st = sn_msgt_start(ft->msgt, ft->cold[i].isn_c + 1, s->client, s->client_len);
 	set_follow(c, st ? st : SN_FLOW_FOLLOW_FULL);
 }
 
@@ -547,7 +572,7 @@ static bool decide(struct sn_flow_table *ft, uint32_t i, const struct sn_stream 
 {
 	struct sn_detect_verdict v;
 
-	if (!sn_detect_classify(&ft->cold[i].det, ft->dctx, server_info(ft, i), s, &ft->scratch, &v,
+	if (!sn_detect_classify(&ft->more[i].det, ft->dctx, server_info(ft, i), s, &ft->scratch, &v,
 				skip))
 		return false;
 	ft->st.classified++;
@@ -575,7 +600,7 @@ static void buffer_stream(const struct sn_flow_table *ft, uint32_t i, struct sn_
 	s->client = sn_reasm_prefix(ft->pool, f->buf, SN_DIR_C2S, &s->client_len);
 	s->server = sn_reasm_prefix(ft->pool, f->buf, SN_DIR_S2C, &s->server_len);
 	/* A lost first segment leaves a hole at the start: the bytes after it are mid-stream. */
-	s->client_at_start = (c->flags & SN_FC_ISN_C) && cd->base - cd->skipped == c->isn[0] + 1 &&
+	s->client_at_start = (c->flags & SN_FC_ISN_C) && cd->base - cd->skipped == c->isn_c + 1 &&
 			     (s->client_len > 0 || cd->held == 0);
 	s->final = sn_reasm_full(ft->pool, f->buf, SN_DIR_C2S);
 	s->payload_bytes = ft->cfg.payload_bytes;
@@ -639,7 +664,7 @@ static void classify_segment(struct sn_flow_table *ft, uint32_t i, int dir,
 		s.client = pkt->payload;
 		s.client_len = pkt->payload_len;
 		s.client_at_start = (c->flags & SN_FC_ISN_C) && !(c->flags & SN_FC_RECLAIMED) &&
-				    seq == c->isn[0] + 1;
+				    seq == c->isn_c + 1;
 	} else {
 		s.server = pkt->payload;
 		s.server_len = pkt->payload_len;
@@ -653,19 +678,20 @@ static void classify_segment(struct sn_flow_table *ft, uint32_t i, int dir,
 static void detail_step(struct sn_flow_table *ft, uint32_t i, bool grew, uint64_t now_us)
 {
 	struct sn_flow *f = &ft->flows[i];
-	struct sn_meta *kept = &ft->metas[ft->cold[i].meta];
+	struct sn_flow_more *m = &ft->more[i];
+	struct sn_meta *kept = &ft->metas[m->meta];
 	struct sn_stream s;
 
 	buffer_stream(ft, i, &s);
-	if (grew && sn_detect_detail(&ft->cold[i].det, ft->dctx, ft->cold[i].match, &s, &ft->scratch) &&
+	if (grew && sn_detect_detail(&m->det, ft->dctx, m->match, &s, &ft->scratch) &&
 	    !sn_meta_same(kept, &ft->scratch)) {
 		memcpy(kept, &ft->scratch, sizeof *kept);
 		if (f->flags & SN_FF_REPORTED)
 			send_report(ft, i, SN_REPORT_UPDATE, now_us, SN_CLOSE_NONE, true, NULL);
 	}
 	if (grew)
-		ft->cold[i].detail_segs++;
-	if (s.final || ft->cold[i].detail_segs >= SN_FLOW_DETAIL_SEGS)
+		m->detail_segs++;
+	if (s.final || m->detail_segs >= SN_FLOW_DETAIL_SEGS)
 		release_buffer(ft, i);
 }
 
@@ -703,10 +729,11 @@ static void swap_roles(struct sn_flow_table *ft, uint32_t i)
 			     ((fin & SN_FF_FIN_S) ? SN_FF_FIN_C : 0));
 	swap2(f->bytes);
 	swap2(f->packets);
-	uint32_t isn = c->isn[0];
-	c->isn[0] = c->isn[1];
-	c->isn[1] = isn;
-	c->flags = (uint8_t)(((cf & 0x05) << 1) | ((cf & 0x0a) >> 1));
+	struct sn_flow_more *m = &ft->more[i];
+	uint32_t isn = c->isn_c;
+	c->isn_c = m->isn_s;
+	m->isn_s = isn;
+	c->flags = (uint8_t)(((cf & 0x05) << 1) | ((cf & 0x0a) >> 1) | (cf & SN_FC_MORE));
 	/* Start classification over: what was seen was read the wrong way round. */
 	release_buffer(ft, i);
 	release_meta(ft, i);
@@ -714,7 +741,7 @@ static void swap_roles(struct sn_flow_table *ft, uint32_t i)
 	f->flags &= (uint8_t)~(SN_FF_VERDICT | SN_FF_QUIET);
 	f->proto = SN_PROTO_NONE;
 	f->evidence = SN_EVIDENCE_PORT;
-	memset(&c->det, 0, sizeof c->det);
+	memset(&m->det, 0, sizeof m->det);
 }
 
 /* SYN or SYN-ACK: roles, ISN, and "the server answered".  Returns the direction. */
@@ -731,7 +758,10 @@ static int handshake(struct sn_flow_table *ft, uint32_t i, const struct sn_packe
 		swap_roles(ft, i);
 		dir = want;
 	}
-	c->isn[dir] = pkt->seq;
+	if (dir == SN_DIR_C2S)
+		c->isn_c = pkt->seq;
+	else
+		ft->more[i].isn_s = pkt->seq;
 	c->flags |= dir == SN_DIR_C2S ? SN_FC_ISN_C : SN_FC_ISN_S;
 	if (f->buf != SN_REASM_NONE)
 		sn_reasm_dir_set_base(sn_reasm_dir(ft->pool, f->buf, dir), pkt->seq + 1);
@@ -775,7 +805,7 @@ static void on_handshake_ack(struct sn_flow_table *ft, uint32_t i, int dir,
 {
 	const struct sn_flow_cold *c = &ft->cold[i];
 	if (dir == SN_DIR_C2S && (pkt->tcp_flags & SN_TCP_ACK) && (c->flags & SN_FC_ISN_S) &&
-	    pkt->ack == c->isn[SN_DIR_S2C] + 1)
+	    pkt->ack == isn_of(ft, i, SN_DIR_S2C) + 1)
 		establish(ft, i);
 }
 
@@ -790,8 +820,8 @@ static void on_payload(struct sn_flow_table *ft, uint32_t i, int dir, const stru
 		if ((c->flags & (SN_FC_DATA_C | SN_FC_DATA_S)) == (SN_FC_DATA_C | SN_FC_DATA_S))
 			establish(ft, i);
 	}
-	if (dir == SN_DIR_C2S && followable(f) && follow_of(c) != 0)
-		sn_msgt_feed(ft->msgt, follow_of(c), seq, pkt->payload, pkt->payload_len,
+	if (dir == SN_DIR_C2S && followable(f) && follow_of(&ft->more[i]) != 0)
+		sn_msgt_feed(ft->msgt, follow_of(&ft->more[i]), seq, pkt->payload, pkt->payload_len,
 			     pkt->payload_wire_len, pkt->ts_us);
 	if ((f->flags & SN_FF_VERDICT) && f->buf == SN_REASM_NONE)
 		return;
@@ -823,8 +853,10 @@ static void free_flow(struct sn_flow_table *ft, uint32_t i)
 {
 	struct sn_flow *f = &ft->flows[i];
 	release_buffer(ft, i);
-	release_meta(ft, i);
-	release_follow(ft, i);
+	if (ft->cold[i].flags & SN_FC_MORE) {
+		release_meta(ft, i);
+		release_follow(ft, i);
+	}
 	sn_layerset_release(ft->layersets, ft->cold[i].layers);
 	ft->cold[i].layers = SN_LAYERSET_NONE;
 	if (f->flags & SN_FF_REPORTED)
@@ -938,6 +970,20 @@ static void evict_one(struct sn_flow_table *ft, uint64_t now_us)
 
 /* ---- creating flows --------------------------------------------------------- */
 
+/*
+ * The more entry of flow i, at its creation or at its second packet (before
+ * that packet is counted: the time of its first is still last_us).
+ */
+static void more_setup(struct sn_flow_table *ft, uint32_t i)
+{
+	struct sn_flow_more *m = &ft->more[i];
+	memset(m, 0, sizeof *m);
+	m->first_us = ft->flows[i].last_us;
+	m->meta = SN_FLOW_NIL;
+	m->rep = SN_FLOW_NIL;
+	ft->cold[i].flags |= SN_FC_MORE;
+}
+
 /* Only a SYN, a SYN-ACK or a segment with payload may start an entry. */
 static bool starts_flow(const struct sn_packet *pkt)
 {
@@ -989,10 +1035,9 @@ static uint32_t flow_new(struct sn_flow_table *ft, const struct sn_flow_key *k, 
 	if (src_is_client(ft, pkt) == src_is_a)
 		f->flags = SN_FF_CLIENT_IS_A;
 	c->key = *k;
-	c->first_us = pkt->ts_us;
 	c->flow_id = ft->next_flow_id++;
-	c->meta = SN_FLOW_NIL;
-	c->rep = SN_FLOW_NIL;
+	if ((pkt->tcp_flags & (SN_TCP_SYN | SN_TCP_ACK)) != SN_TCP_SYN || pkt->payload_wire_len)
+		more_setup(ft, i);
 	if (pkt->n_layers) {
 		c->layers = sn_layerset_acquire(ft->layersets, pkt->layers, pkt->n_layers);
 		if (c->layers == SN_LAYERSET_NONE)
@@ -1104,6 +1149,8 @@ static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
 		i = flow_new(ft, k, h, pkt, src_is_a);
 		if (i == SN_FLOW_NIL)
 			return;
+	} else if (!(ft->cold[i].flags & SN_FC_MORE)) {
+		more_setup(ft, i);
 	}
 	struct sn_flow *f = &ft->flows[i];
 	ft->cold[i].flags |= good;
@@ -1259,6 +1306,11 @@ static size_t cold_bytes(const struct sn_flow_table *ft)
 	return (size_t)ft->cfg.max_flows * sizeof ft->cold[0];
 }
 
+static size_t more_bytes(const struct sn_flow_table *ft)
+{
+	return (size_t)ft->cfg.max_flows * sizeof ft->more[0];
+}
+
 static size_t reps_bytes(const struct sn_flow_table *ft)
 {
 	return (size_t)ft->cfg.max_flows * sizeof ft->reps[0];
@@ -1272,6 +1324,8 @@ static int alloc_arrays(struct sn_flow_table *ft)
 		return rc;
 	ft->flows = sn_bigmem_alloc(flows_bytes(ft));
 	ft->cold = sn_bigmem_alloc(cold_bytes(ft));
+	/* few entries of a flood reach these: small pages keep the rest out of memory */
+	ft->more = sn_bigmem_alloc_sparse(more_bytes(ft));
 	ft->reps = sn_bigmem_alloc(reps_bytes(ft));
 	ft->pool = sn_reasm_pool_create2(cfg->classify_buffers, cfg->buffer_bytes,
 					 cfg->classify_buffers ? SN_FLOW_LARGE_BUFFERS : 0,
@@ -1288,7 +1342,7 @@ static int alloc_arrays(struct sn_flow_table *ft)
 	ft->layersets = sn_layerset_create(cfg->max_flows < SN_FLOW_LAYERSETS ? cfg->max_flows
 									    : SN_FLOW_LAYERSETS,
 					   ft->secret.k.s[0] ^ 0x9e3779b97f4a7c15ULL);
-	if (!ft->flows || !ft->cold || !ft->reps || !ft->pool || !ft->metas || !ft->meta_free ||
+	if (!ft->flows || !ft->cold || !ft->more || !ft->reps || !ft->pool || !ft->metas || !ft->meta_free ||
 	    !ft->slot_owner || !ft->slot_prev || !ft->slot_next || !ft->layersets ||
 	    !ft->dctx || !ft->msgt)
 		return -ENOMEM;
@@ -1343,6 +1397,7 @@ void sn_flow_table_destroy(struct sn_flow_table *ft)
 	sn_flowindex_free(&ft->index);
 	sn_bigmem_free(ft->flows, flows_bytes(ft));
 	sn_bigmem_free(ft->cold, cold_bytes(ft));
+	sn_bigmem_free(ft->more, more_bytes(ft));
 	sn_bigmem_free(ft->reps, reps_bytes(ft));
 	sn_reasm_pool_destroy(ft->pool);
 	sn_detect_ctx_destroy(ft->dctx);

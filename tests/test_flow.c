@@ -214,6 +214,30 @@ static void assert_mqtt_open(const struct sn_conn_report *r, const struct conv *
 
 /* ---- handshake, roles, classification ---- */
 
+/*
+ * A flow created by a bare SYN keeps only its cold entry until a second
+ * packet: a retransmitted SYN sets up the rest with the first SYN's time,
+ * and the ISN kept from the first still places the client's bytes.
+ */
+START_TEST(retransmitted_syn_keeps_first_time_and_isn)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	c_syn(&cv);
+	uint64_t t0 = cv.ts;
+	c_syn(&cv);
+	s_synack(&cv);
+	c_ack(&cv);
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_int_eq(nrep, 1);
+	const struct sn_conn_report *r = &reps[0];
+	assert_mqtt_open(r, &cv);
+	ck_assert_uint_eq(r->first_us, t0);
+	ck_assert_uint_eq(r->packets[C], 4);
+	ck_assert_str_eq(r->meta.mqtt_version, "3.1.1");
+	ck_assert_uint_eq(stats().flows_created, 1);
+}
+END_TEST
+
 START_TEST(handshake_then_connect_opens_mqtt)
 {
 	struct conv cv = conv4(1, 40001, 1883);
@@ -1614,6 +1638,7 @@ Suite *flow_suite(void)
 	t = tcase_create("ids");
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, flow_id_stable_across_reports_and_unique);
+	tcase_add_test(t, retransmitted_syn_keeps_first_time_and_isn);
 	tcase_add_test(t, flow_id_carries_worker_index);
 	suite_add_tcase(s, t);
 
