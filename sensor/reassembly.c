@@ -60,6 +60,18 @@ static void map_set(uint8_t *map, uint32_t i)
 	map[i >> 3] = (uint8_t)(map[i >> 3] | (1u << (i & 7)));
 }
 
+/* Bit i becomes bit i + n (0 past the end), a byte at a time; n < cap. */
+static void map_shift(uint8_t *map, uint32_t cap, uint32_t n)
+{
+	size_t bytes = SN_REASM_MAP_BYTES(cap), q = n >> 3;
+	unsigned r = n & 7;
+	for (size_t j = 0; j < bytes; j++) {
+		unsigned lo = j + q < bytes ? map[j + q] : 0;
+		unsigned hi = j + q + 1 < bytes ? map[j + q + 1] : 0;
+		map[j] = (uint8_t)(r ? (lo >> r | hi << (8 - r)) : lo);
+	}
+}
+
 enum sn_reasm_rc sn_reasm_dir_add(struct sn_reasm_dir *d, uint8_t *buf, uint8_t *map, uint32_t cap,
 				  uint32_t seq, const uint8_t *data, uint32_t len)
 {
@@ -119,11 +131,17 @@ void sn_reasm_dir_consume(struct sn_reasm_dir *d, uint8_t *buf, uint8_t *map, ui
 {
 	if (n == 0 || n > d->contig)
 		return;
-	memmove(buf, buf + n, cap - n);
-	for (uint32_t i = 0; i < cap; i++) {
-		bool bit = i + n < cap && map_get(map, i + n);
-		map[i >> 3] = (uint8_t)((map[i >> 3] & ~(1u << (i & 7))) | ((unsigned)bit << (i & 7)));
+	if (d->held == 0) {
+		/* nothing beyond the prefix: only its rest moves, and no bit is needed */
+		memmove(buf, buf + n, d->contig - n);
+		memset(map, 0, SN_REASM_MAP_BYTES(cap));
+		d->base += n;
+		d->contig -= n;
+		d->skipped += n;
+		return;
 	}
+	memmove(buf, buf + n, cap - n);
+	map_shift(map, cap, n);
 	d->base += n;
 	d->contig -= n;
 	d->skipped += n;
@@ -147,10 +165,7 @@ void sn_reasm_dir_skip(struct sn_reasm_dir *d, uint8_t *buf, uint8_t *map, uint3
 			if (map_get(map, i))
 				d->held--;
 		memmove(buf, buf + n, cap - n);
-		for (uint32_t i = 0; i < cap; i++) {
-			bool bit = i + n < cap && map_get(map, i + n);
-			map[i >> 3] = (uint8_t)((map[i >> 3] & ~(1u << (i & 7))) | ((unsigned)bit << (i & 7)));
-		}
+		map_shift(map, cap, n);
 	}
 	d->base += n;
 	d->skipped += n;

@@ -207,6 +207,59 @@ START_TEST(skip_over_a_hole)
 }
 END_TEST
 
+/*
+ * Random segments, consumes and skips against a plain model (a byte and a
+ * present flag per stream offset): the prefix, the held count and every
+ * byte agree after each step.
+ */
+START_TEST(random_against_model)
+{
+	enum { STREAM = 4096 };
+	static uint8_t want[STREAM];
+	static bool have[STREAM];
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	for (int round = 0; round < 200; round++) {
+		setup();
+		memset(have, 0, sizeof have);
+		for (uint32_t i = 0; i < STREAM; i++)
+			want[i] = (uint8_t)(i * 7 + (uint32_t)round);
+		uint32_t base_seq = 0xfffffff0u + (uint32_t)round, start = 0; /* start: stream offset of byte 0 */
+		sn_reasm_dir_set_base(&d, base_seq);
+		for (int step = 0; step < 60; step++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			uint32_t kind = (uint32_t)(x % 10), off = start + (uint32_t)((x >> 8) % (CAP + 16));
+			uint32_t len = 1 + (uint32_t)((x >> 20) % 24);
+			if (kind < 7 && off + len <= STREAM) {
+				sn_reasm_dir_add(&d, buf, map, CAP, base_seq + off, want + off, len);
+				for (uint32_t i = off; i < off + len && i < start + CAP; i++)
+					have[i] = true;
+			} else if (kind < 9) {
+				uint32_t n = d.contig ? (uint32_t)((x >> 30) % (d.contig + 1)) : 0;
+				sn_reasm_dir_consume(&d, buf, map, CAP, n);
+				start += n;
+			} else {
+				uint32_t n = (uint32_t)((x >> 30) % (CAP + 8));
+				sn_reasm_dir_skip(&d, buf, map, CAP, n);
+				for (uint32_t i = start; i < start + n && i < STREAM; i++)
+					have[i] = false;
+				start += n;
+			}
+			if (start >= STREAM - CAP - 64)
+				break;
+			uint32_t contig = 0, held = 0;
+			while (contig < CAP && have[start + contig])
+				contig++;
+			for (uint32_t i = contig; i < CAP; i++)
+				held += have[start + i];
+			ck_assert_uint_eq(d.base, base_seq + start);
+			ck_assert_uint_eq(d.contig, contig);
+			ck_assert_uint_eq(d.held, held);
+			ck_assert_mem_eq(buf, want + start, contig);
+		}
+	}
+}
+END_TEST
+
 /* Dropping a finished prefix moves the rest, held bytes included. */
 START_TEST(consume_makes_room)
 {
@@ -371,6 +424,7 @@ Suite *reassembly_suite(void)
 	tcase_add_test(t, many_holes_are_all_held);
 	tcase_add_test(t, consume_makes_room);
 	tcase_add_test(t, skip_over_a_hole);
+	tcase_add_test(t, random_against_model);
 	tcase_add_test(t, empty_segment_is_old);
 	tcase_add_test(t, all_orders_of_four);
 	suite_add_tcase(s, t);
