@@ -57,15 +57,17 @@ enum sn_report_kind {
 	SN_REPORT_CLOSE,    /* last report: close says why */
 };
 
-/* Client messages whose times one followed connection keeps (msgtiming.h). */
-enum sn_msg_kind { SN_MSG_PINGREQ = 0, SN_MSG_PUBLISH, SN_MSG_KINDS };
+/* Client messages whose times one followed connection keeps (msgtiming.h):
+ * the keepalive (MQTT PINGREQ, AMQP 0-9-1 heartbeat frame) and publishes
+ * (MQTT PUBLISH, AMQP basic.publish). */
+enum sn_msg_kind { SN_MSG_KEEPALIVE = 0, SN_MSG_PUBLISH, SN_MSG_KINDS };
 
 /* Whether a connection's client messages were timed, and why they stopped. */
 enum sn_msg_timing {
-	SN_MSGT_NONE = 0,     /* not followed: not MQTT in clear from its first byte */
+	SN_MSGT_NONE = 0,     /* not followed: not MQTT (AMQP 0-9-1) in clear from its first byte */
 	SN_MSGT_FOLLOWED,     /* every client byte since the verdict was walked */
 	SN_MSGT_GAP,          /* stopped at a sequence gap, reordering or uncaptured bytes */
-	SN_MSGT_MALFORMED,    /* stopped at bytes that are no MQTT fixed header */
+	SN_MSGT_MALFORMED,    /* stopped at bytes that are no MQTT fixed header (AMQP frame) */
 	SN_MSGT_NO_STATE,     /* none followed: every follow state was in use */
 };
 

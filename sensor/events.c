@@ -423,12 +423,12 @@ static void beacon_fields(struct sn_json *j, const struct sn_beacon *b)
 }
 
 /* `message_beacon`: a beacon object with the kind of message and how many were sent (left open). */
-static void message_beacon(struct sn_json *j, enum sn_msg_kind kind, const struct sn_beacon *b,
-			   uint32_t messages)
+static void message_beacon(struct sn_json *j, enum sn_proto proto, enum sn_msg_kind kind,
+			   const struct sn_beacon *b, uint32_t messages)
 {
 	sn_json_key(j, "message_beacon");
 	beacon_fields(j, b);
-	key_string(j, "kind", sn_msg_kind_key(kind));
+	key_string(j, "kind", sn_msg_kind_key(proto, kind));
 	key_uint(j, "messages", messages);
 }
 
@@ -467,7 +467,7 @@ size_t sn_events_format_group(struct sn_events *ev, enum sn_group_event kind,
 		sn_json_object_end(&j);
 	}
 	if (g->msg_beacon.samples) {
-		message_beacon(&j, g->msg_kind, &g->msg_beacon, g->msg_messages);
+		message_beacon(&j, g->proto, g->msg_kind, &g->msg_beacon, g->msg_messages);
 		key_uint(&j, "flow_id", g->msg_flow_id);
 		sn_json_object_end(&j);
 	}
@@ -540,7 +540,7 @@ size_t sn_events_format_flow(struct sn_events *ev, const struct sn_conn_report *
 	key_string(&j, "community_id", cid);
 	key_string(&j, "mitre_technique", SN_MITRE_TECHNIQUE);
 	if (msg_kind >= 0 && msg_kind < SN_MSG_KINDS) {
-		message_beacon(&j, (enum sn_msg_kind)msg_kind, &r->msgs.rhythm[msg_kind],
+		message_beacon(&j, proto, (enum sn_msg_kind)msg_kind, &r->msgs.rhythm[msg_kind],
 			       r->msgs.messages[msg_kind]);
 		sn_json_object_end(&j);
 	}

@@ -213,10 +213,11 @@ static void set_follow(struct sn_flow_more *c, uint32_t st)
 	c->follow_lo = (uint16_t)st;
 }
 
-/* A connection whose client messages are timed once it has a state: MQTT in clear. */
+/* A connection whose client messages are timed once it has a state: MQTT
+ * or AMQP in clear (AMQP 0-9-1 only: follow_start). */
 static bool followable(const struct sn_flow *f)
 {
-	return (f->flags & SN_FF_VERDICT) && f->proto == SN_PROTO_MQTT &&
+	return (f->flags & SN_FF_VERDICT) && (f->proto == SN_PROTO_MQTT || f->proto == SN_PROTO_AMQP) &&
 	       f->evidence == SN_EVIDENCE_PAYLOAD;
 }
 
@@ -545,8 +546,9 @@ static void set_verdict(struct sn_flow_table *ft, uint32_t i, enum sn_proto prot
 }
 
 /*
- * MQTT in clear, seen from the client's first byte and not inside
- * WebSocket frames: its client messages are timed from here on.
+ * MQTT or AMQP 0-9-1 in clear, seen from the client's first byte and not
+ * inside WebSocket frames: its client messages are timed from here on.
+ * ft->scratch holds the verdict's meta.
  */
 static void follow_start(struct sn_flow_table *ft, uint32_t i, const struct sn_stream *s)
 {
@@ -558,7 +560,11 @@ static void follow_start(struct sn_flow_table *ft, uint32_t i, const struct sn_s
 		return;
 	if (f->buf != SN_REASM_NONE && sn_reasm_dir(ft->pool, f->buf, SN_DIR_C2S)->skipped)
 		return;
-	uint32_t st = sn_msgt_start(ft->msgt, ft->cold[i].isn_c + 1, s->client, s->client_len);
+	bool amqp = f->proto == SN_PROTO_AMQP;
+	if (amqp && strcmp(ft->scratch.amqp_version, "0-9-1") != 0)
+		return;
+	uint32_t st = sn_msgt_start(ft->msgt, amqp ? SN_MSGT_WIRE_AMQP091 : SN_MSGT_WIRE_MQTT,
+				    ft->cold[i].isn_c + 1, s->client, s->client_len);
 	set_follow(c, st ? st : SN_FLOW_FOLLOW_FULL);
 }
 

@@ -1,6 +1,7 @@
 /*
- * msgtiming.c - follow states: MQTT fixed headers in a client's byte
- * stream and the packet times of its PINGREQ and PUBLISH packets.
+ * msgtiming.c - follow states: MQTT fixed headers (or AMQP 0-9-1 frame
+ * headers) in a client's byte stream and the packet times of its PINGREQ
+ * and PUBLISH packets (heartbeat frames and basic.publish methods).
  *
  * States come from one array allocated at create (bigmem.h: resident only
  * once touched), handed out from a high-water mark and then a free list,
@@ -25,20 +26,32 @@
 #define MQTT_PINGREQ 12
 #define MQTT_VARINT_MAX 4 /* Remaining Length: at most 4 bytes */
 
-enum { WALK_TYPE = 0, WALK_LENGTH, WALK_BODY };
+/* AMQP 0-9-1 section 4.2.3: type, channel (2), size (4), payload, frame-end. */
+#define AMQP_PROTOCOL_HEADER 8
+#define AMQP_FRAME_HEADER 7
+#define AMQP_FRAME_METHOD 1
+#define AMQP_FRAME_CONTENT_HEADER 2
+#define AMQP_FRAME_BODY 3
+#define AMQP_FRAME_HEARTBEAT 8
+#define AMQP_FRAME_END 0xce
+#define AMQP_BASIC_PUBLISH 0x003c0028u /* class 60, method 40 */
+
+enum { WALK_TYPE = 0, WALK_LENGTH, WALK_BODY, WALK_METHOD, WALK_END, WALK_PROTOCOL };
 
 struct sn_msgt_state {
 	uint64_t times[SN_MSG_KINDS][SN_BEACON_STARTS]; /* packet time (us), a ring per kind */
 	uint32_t messages[SN_MSG_KINDS];
 	uint32_t next_seq;  /* sequence number of the next client byte to walk */
 	uint32_t body;      /* WALK_BODY: body bytes still to pass over */
-	uint32_t length;    /* WALK_LENGTH: Remaining Length read so far */
+	uint32_t length;    /* WALK_LENGTH: MQTT Remaining Length, AMQP frame size read so far */
+	uint32_t method;    /* WALK_METHOD: AMQP class and method ids read so far */
 	uint32_t next_free; /* free list link (state number, 0 = end) */
 	uint8_t n[SN_MSG_KINDS], at[SN_MSG_KINDS];
 	uint8_t walk;       /* WALK_* */
 	uint8_t type;       /* the packet type of the header being read */
-	uint8_t length_bytes;
+	uint8_t length_bytes; /* bytes of the length (MQTT) or frame header (AMQP) read */
 	uint8_t timing;     /* enum sn_msg_timing */
+	uint8_t wire;       /* enum sn_msgt_wire */
 };
 
 struct sn_msgt_pool {
@@ -100,11 +113,72 @@ static void record(struct sn_msgt_state *s, enum sn_msg_kind k, uint64_t ts_us)
 static void header_done(struct sn_msgt_state *s, bool timed, uint64_t ts_us)
 {
 	if (timed && s->type == MQTT_PINGREQ)
-		record(s, SN_MSG_PINGREQ, ts_us);
+		record(s, SN_MSG_KEEPALIVE, ts_us);
 	else if (timed && s->type == MQTT_PUBLISH)
 		record(s, SN_MSG_PUBLISH, ts_us);
 	s->body = s->length;
 	s->walk = s->body ? WALK_BODY : WALK_TYPE;
+}
+
+/* AMQP: the frame header is complete; a method frame's ids come next. */
+static bool amqp_header_done(struct sn_msgt_state *s, bool timed, uint64_t ts_us)
+{
+	if (s->type != AMQP_FRAME_METHOD && s->type != AMQP_FRAME_CONTENT_HEADER &&
+	    s->type != AMQP_FRAME_BODY && s->type != AMQP_FRAME_HEARTBEAT)
+		return false;
+	if (timed && s->type == AMQP_FRAME_HEARTBEAT)
+		record(s, SN_MSG_KEEPALIVE, ts_us);
+	s->body = s->length;
+	s->method = 0;
+	s->length_bytes = 0;
+	if (s->type == AMQP_FRAME_METHOD && s->body >= 4)
+		s->walk = WALK_METHOD;
+	else
+		s->walk = s->body ? WALK_BODY : WALK_END;
+	return true;
+}
+
+/* AMQP 0-9-1 frames (after the protocol header): false at a frame that breaks the format. */
+static bool walk_amqp(struct sn_msgt_state *s, struct sn_cursor *c, bool timed, uint64_t ts_us)
+{
+	while (sn_cur_remaining(c) > 0) {
+		if (s->walk == WALK_BODY || s->walk == WALK_PROTOCOL) {
+			size_t k = sn_cur_remaining(c) < s->body ? sn_cur_remaining(c) : s->body;
+			sn_cur_skip(c, k);
+			s->body -= (uint32_t)k;
+			if (s->body == 0)
+				s->walk = s->walk == WALK_PROTOCOL ? WALK_TYPE : WALK_END;
+			continue;
+		}
+		uint8_t b = sn_cur_u8(c);
+		switch (s->walk) {
+		case WALK_END:
+			if (b != AMQP_FRAME_END)
+				return false;
+			s->walk = WALK_TYPE;
+			s->length_bytes = 0;
+			s->length = 0;
+			break;
+		case WALK_METHOD:
+			s->method = s->method << 8 | b;
+			s->body--;
+			if (++s->length_bytes == 4) {
+				if (timed && s->method == AMQP_BASIC_PUBLISH)
+					record(s, SN_MSG_PUBLISH, ts_us);
+				s->walk = s->body ? WALK_BODY : WALK_END;
+			}
+			break;
+		default: /* WALK_TYPE: the 7-byte frame header */
+			if (s->length_bytes == 0)
+				s->type = b;
+			else if (s->length_bytes >= 3)
+				s->length = s->length << 8 | b;
+			if (++s->length_bytes == AMQP_FRAME_HEADER && !amqp_header_done(s, timed, ts_us))
+				return false;
+			break;
+		}
+	}
+	return true;
 }
 
 /*
@@ -116,6 +190,8 @@ static bool walk(struct sn_msgt_state *s, const uint8_t *data, size_t n, bool ti
 {
 	struct sn_cursor c = sn_cur_make(data, n);
 
+	if (s->wire == SN_MSGT_WIRE_AMQP091)
+		return walk_amqp(s, &c, timed, ts_us);
 	while (sn_cur_remaining(&c) > 0) {
 		if (s->walk == WALK_BODY) {
 			size_t k = sn_cur_remaining(&c) < s->body ? sn_cur_remaining(&c) : s->body;
@@ -154,7 +230,8 @@ static void stop(struct sn_msgt_pool *p, struct sn_msgt_state *s, enum sn_msg_ti
 		p->st.lost++;
 }
 
-uint32_t sn_msgt_start(struct sn_msgt_pool *p, uint32_t seq, const uint8_t *bytes, size_t len)
+uint32_t sn_msgt_start(struct sn_msgt_pool *p, enum sn_msgt_wire wire, uint32_t seq,
+		       const uint8_t *bytes, size_t len)
 {
 	uint32_t st = p->free_head;
 	if (st)
@@ -168,6 +245,11 @@ uint32_t sn_msgt_start(struct sn_msgt_pool *p, uint32_t seq, const uint8_t *byte
 	struct sn_msgt_state *s = &p->states[st];
 	memset(s, 0, sizeof *s);
 	s->timing = SN_MSGT_FOLLOWED;
+	s->wire = (uint8_t)wire;
+	if (wire == SN_MSGT_WIRE_AMQP091) {
+		s->walk = WALK_PROTOCOL; /* "AMQP" 0 0 9 1 */
+		s->body = AMQP_PROTOCOL_HEADER;
+	}
 	s->next_seq = seq + (uint32_t)len;
 	p->st.followed++;
 	if (!walk(s, bytes, len, false, 0))
@@ -204,7 +286,7 @@ void sn_msgt_feed(struct sn_msgt_pool *p, uint32_t st, uint32_t seq, const uint8
 		}
 		s->body -= cut;
 		if (s->body == 0)
-			s->walk = WALK_TYPE;
+			s->walk = s->wire == SN_MSGT_WIRE_AMQP091 ? WALK_END : WALK_TYPE;
 	}
 	s->next_seq = seq + wirelen;
 }

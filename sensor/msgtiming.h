@@ -10,7 +10,10 @@
  * count, so a segment costs a few comparisons however large it is.  The
  * packet time of each PINGREQ (type 12) and PUBLISH (type 3) goes into a
  * ring of the last SN_BEACON_STARTS per kind; the report carries their
- * rhythm, measured by beacon.c.
+ * rhythm, measured by beacon.c.  AMQP 0-9-1 in clear is walked the same
+ * way by its frames (section 4.2.3: type, channel, size, payload,
+ * frame-end 0xCE, checked): heartbeat frames (type 8) are its keepalive,
+ * basic.publish methods (class 60, method 40) its publishes.
  *
  * The walker never guesses: a segment past the next expected byte (a lost
  * or reordered segment), bytes the capture cut off where a header lies, or
@@ -32,10 +35,17 @@ struct sn_msgt_stats {
 	uint64_t followed;  /* connections given a follow state */
 	uint64_t pool_full; /* connections that found every state in use: not timed */
 	uint64_t lost;      /* followings stopped at a sequence gap, reordering or cut bytes */
-	uint64_t malformed; /* followings stopped at bytes that are no MQTT fixed header */
+	uint64_t malformed; /* followings stopped at bytes that are no MQTT fixed header
+			       (or AMQP frame) */
 };
 
 struct sn_msgt_pool;
+
+/* What a follow state walks. */
+enum sn_msgt_wire {
+	SN_MSGT_WIRE_MQTT = 0, /* MQTT fixed headers: PINGREQ, PUBLISH */
+	SN_MSGT_WIRE_AMQP091,  /* AMQP 0-9-1 frames after the protocol header: heartbeat, basic.publish */
+};
 
 /* `states` follow states (0: none, every start counts as pool_full); NULL
  * when memory cannot be had (errno set) or states > SN_MSGT_STATES_MAX. */
@@ -44,11 +54,12 @@ void sn_msgt_pool_destroy(struct sn_msgt_pool *p);
 
 /*
  * Starts following a client stream whose byte at sequence number `seq`
- * begins an MQTT packet; its first `len` bytes, already seen (the bytes
+ * begins an MQTT packet (or the AMQP protocol header); its first `len` bytes, already seen (the bytes
  * that gave the verdict), are walked without timing.  Returns a state
  * number from 1, or 0 when none is free (counted).
  */
-uint32_t sn_msgt_start(struct sn_msgt_pool *p, uint32_t seq, const uint8_t *bytes, size_t len);
+uint32_t sn_msgt_start(struct sn_msgt_pool *p, enum sn_msgt_wire wire, uint32_t seq,
+		       const uint8_t *bytes, size_t len);
 
 /*
  * One client segment: `caplen` captured bytes of a payload of `wirelen`

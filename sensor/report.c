@@ -290,7 +290,7 @@ static void msgs_from(json_t *ev, struct sn_conn_msgs *m)
 	json_t *b = json_object_get(ev, "message_beacon");
 	const char *kind = sn_report_str(b, "kind");
 	int k = strcmp(kind, "publish") == 0 ? SN_MSG_PUBLISH
-		: strcmp(kind, "pingreq") == 0 ? SN_MSG_PINGREQ
+		: strcmp(kind, "pingreq") == 0 || strcmp(kind, "heartbeat") == 0 ? SN_MSG_KEEPALIVE
 					      : -1;
 	double interval = json_number_value(json_object_get(b, "interval_s"));
 	double jitter = json_number_value(json_object_get(b, "jitter"));

@@ -319,7 +319,7 @@ static void reason_exception(const struct sn_rules *r, const struct sn_rule_fact
 
 int sn_rules_message_beacon(const struct sn_rules *r, const struct sn_conn_msgs *m)
 {
-	static const enum sn_msg_kind order[] = { SN_MSG_PUBLISH, SN_MSG_PINGREQ };
+	static const enum sn_msg_kind order[] = { SN_MSG_PUBLISH, SN_MSG_KEEPALIVE };
 	uint32_t gaps = r->cfg->rules.beacon_min_gaps, jitter = r->cfg->rules.beacon_max_jitter_pct;
 
 	for (size_t i = 0; m->timing != SN_MSGT_NONE && i < sizeof order / sizeof order[0]; i++)
@@ -328,14 +328,18 @@ int sn_rules_message_beacon(const struct sn_rules *r, const struct sn_conn_msgs 
 	return -1;
 }
 
-const char *sn_msg_kind_name(enum sn_msg_kind k)
+const char *sn_msg_kind_name(enum sn_proto proto, enum sn_msg_kind k)
 {
+	if (proto == SN_PROTO_AMQP)
+		return k == SN_MSG_PUBLISH ? "basic.publish" : "heartbeat";
 	return k == SN_MSG_PUBLISH ? "PUBLISH" : "PINGREQ";
 }
 
-const char *sn_msg_kind_key(enum sn_msg_kind k)
+const char *sn_msg_kind_key(enum sn_proto proto, enum sn_msg_kind k)
 {
-	return k == SN_MSG_PUBLISH ? "publish" : "pingreq";
+	if (k == SN_MSG_PUBLISH)
+		return "publish";
+	return proto == SN_PROTO_AMQP ? "heartbeat" : "pingreq";
 }
 
 /* Regular connection starts, and regular client messages inside one connection. */
@@ -350,7 +354,7 @@ static void reason_beacons(const struct sn_rules *r, const struct sn_rule_facts 
 			   r->cfg->rules.beacon_raise > 0 && trusted ? not_raised : "");
 	if (f->msg_beacon && f->msg_beacon->samples)
 		add_reason(out, "regular %s every ~%llu s inside one connection%s",
-			   sn_msg_kind_name(f->msg_kind),
+			   sn_msg_kind_name(f->proto, f->msg_kind),
 			   (unsigned long long)((f->msg_beacon->interval_ms + 500) / 1000),
 			   r->cfg->rules.message_beacon_raise > 0 && trusted ? not_raised : "");
 }

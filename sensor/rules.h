@@ -103,9 +103,11 @@ bool sn_rules_allowed(const struct sn_rules *r, const struct sn_conn_report *c, 
  */
 int sn_rules_message_beacon(const struct sn_rules *r, const struct sn_conn_msgs *m);
 
-/* "PINGREQ", "PUBLISH" (reasons); "pingreq", "publish" (events). */
-const char *sn_msg_kind_name(enum sn_msg_kind k);
-const char *sn_msg_kind_key(enum sn_msg_kind k);
+/* A protocol's name for a kind of client message: "PINGREQ", "PUBLISH",
+ * "heartbeat", "basic.publish" (reasons); "pingreq", "publish", "heartbeat"
+ * (events). */
+const char *sn_msg_kind_name(enum sn_proto proto, enum sn_msg_kind k);
+const char *sn_msg_kind_key(enum sn_proto proto, enum sn_msg_kind k);
 
 /* The search's case(), with its fixes, and the reasons for it. */
 void sn_rules_rate(const struct sn_rules *r, const struct sn_rule_facts *f, struct sn_rating *out);

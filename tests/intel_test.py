@@ -148,7 +148,7 @@ PINGREQ, PINGRESP = b"\xc0\x00", b"\xd0\x00"
 
 
 def mqtt_session(times, message, port=1883, lost=None, client="10.0.0.5", server="10.0.0.9",
-                 resent=None):
+                 resent=None, opening=None, answer=CONNACK):
     """One connection: CONNECT at T0, then `message` from the client at each
     time (a PINGRESP answers a PINGREQ, a bare ACK anything else), FIN at the
     end.  The client segment with index `lost` is left out of the capture
@@ -159,11 +159,11 @@ def mqtt_session(times, message, port=1883, lost=None, client="10.0.0.5", server
     pkts = [(t0, F(client, server, cp, port, c - 1, 0, gen_pcap.SYN)),
             (t0 + .001, F(server, client, port, cp, s - 1, c, gen_pcap.SYN | gen_pcap.ACK)),
             (t0 + .002, F(client, server, cp, port, c, s, gen_pcap.ACK))]
-    con = mqtt_connect("meter-7")
+    con = opening or mqtt_connect("meter-7")
     pkts.append((t0 + .003, F(client, server, cp, port, c, s, PA, con)))
     c += len(con)
-    pkts.append((t0 + .004, F(server, client, port, cp, s, c, PA, CONNACK)))
-    s += len(CONNACK)
+    pkts.append((t0 + .004, F(server, client, port, cp, s, c, PA, answer)))
+    s += len(answer)
     for i, t in enumerate(times):
         if i != lost:
             pkts.append((t, F(client, server, cp, port, c, s, PA, message)))
@@ -182,6 +182,8 @@ def mqtt_session(times, message, port=1883, lost=None, client="10.0.0.5", server
 
 
 PA = gen_pcap.PSH | gen_pcap.ACK
+AMQP091_HEADER = b"AMQP\x00\x00\x09\x01"
+AMQP_HEARTBEAT = b"\x08\x00\x00\x00\x00\x00\x00\xce"
 ONE_CONN = "sensor_name: msg\nrules:\n  min_connections: 1\n"
 
 
@@ -264,6 +266,31 @@ def test_message_beacons():
           mb is not None and mb["messages"] == 10 and mb["samples"] == 9 and
           "message_timing_cut" not in f[0]["details"] and counters(ev).get("msg_timing_lost") == 0,
           json.dumps(f)[:400])
+
+    # AMQP 0-9-1: heartbeat frames every 60 s +- 1 s after the protocol header
+    beats = [T0 + 60 * i + rnd.uniform(-1, 1) for i in range(7)]
+    amqp = dict(port=5672, opening=AMQP091_HEADER, answer=AMQP_HEARTBEAT)
+    for raise_, label in ((1, "amqp heartbeat"), (0, "amqp heartbeat/raise 0")):
+        ev = replay(ONE_CONN + f"  message_beacon_raise: {raise_}\n  min_suspicion: low\n",
+                    mqtt_session(beats, AMQP_HEARTBEAT, **amqp), f"msgbeacon/{label}")
+        f, a = flows(ev), groups(ev, "summary")
+        mb = f[0].get("message_beacon") if len(f) == 1 else None
+        check(f"msgbeacon/{label}: the flow's heartbeat every ~60 s, 6 gaps",
+              mb is not None and mb["kind"] == "heartbeat" and 59 <= mb["interval_s"] <= 61 and
+              mb["samples"] == 6 and mb["messages"] == 7 and f[0]["Protocol"] == "AMQP",
+              json.dumps(f)[:600])
+        if raise_:
+            level = a[0]["Suspicion"] if len(a) == 1 else None
+            check("msgbeacon/amqp heartbeat: reason on the group",
+                  level is not None and
+                  "regular heartbeat every ~60 s inside one connection" in a[0]["reasons"],
+                  json.dumps(a)[:600])
+        else:
+            check("msgbeacon/amqp heartbeat: one step up against message_beacon_raise 0",
+                  len(a) == 1 and level is not None and
+                  ["low", "medium", "high"].index(level) ==
+                  min(2, ["low", "medium", "high"].index(a[0]["Suspicion"]) + 1),
+                  json.dumps(a)[:600])
 
     ev = replay(ONE_CONN + "tables:\n  message_timing_flows: 0\n",
                 mqtt_session([T0 + 30 * i for i in range(8)], PINGREQ), "msgbeacon/no state")

@@ -370,9 +370,9 @@ START_TEST(test_message_beacon_fields)
 	SN_JSON_EXPECT(ev.line, "message_beacon", NULL);
 	SN_JSON_EXPECT(ev.line, "details.message_timing_cut", NULL);
 	r.msgs.timing = SN_MSGT_GAP;
-	r.msgs.messages[SN_MSG_PINGREQ] = 9;
-	r.msgs.rhythm[SN_MSG_PINGREQ] = (struct sn_beacon){ 8, 30012, 17 };
-	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, false, SN_MSG_PINGREQ, r.ts_us);
+	r.msgs.messages[SN_MSG_KEEPALIVE] = 9;
+	r.msgs.rhythm[SN_MSG_KEEPALIVE] = (struct sn_beacon){ 8, 30012, 17 };
+	sn_events_format_flow(&ev, &r, SN_PROTO_MQTT, false, SN_MSG_KEEPALIVE, r.ts_us);
 	SN_JSON_LINE(ev.line);
 	SN_JSON_EXPECT(ev.line, "message_beacon",
 		       "{\"interval_s\":30.012,\"jitter\":0.017,\"samples\":8,\"kind\":\"pingreq\","

@@ -1074,7 +1074,7 @@ START_TEST(message_times_in_reports)
 	const struct sn_conn_report *u = &reps[nrep - 1];
 	ck_assert_int_eq(u->kind, SN_REPORT_UPDATE);
 	ck_assert_uint_eq(u->msgs.timing, SN_MSGT_FOLLOWED);
-	ck_assert_uint_eq(u->msgs.messages[SN_MSG_PINGREQ], 3); /* live reports carry them too */
+	ck_assert_uint_eq(u->msgs.messages[SN_MSG_KEEPALIVE], 3); /* live reports carry them too */
 	for (int i = 0; i < 4; i++) {
 		cv.ts += 30 * SEC;
 		data(&cv, C, pingreq_pkt, LEN(pingreq_pkt));
@@ -1087,11 +1087,11 @@ START_TEST(message_times_in_reports)
 	const struct sn_conn_report *r = &reps[nrep - 1];
 	ck_assert_int_eq(r->kind, SN_REPORT_CLOSE);
 	ck_assert_uint_eq(r->msgs.timing, SN_MSGT_FOLLOWED);
-	ck_assert_uint_eq(r->msgs.messages[SN_MSG_PINGREQ], 7);
+	ck_assert_uint_eq(r->msgs.messages[SN_MSG_KEEPALIVE], 7);
 	ck_assert_uint_eq(r->msgs.messages[SN_MSG_PUBLISH], 1);
-	ck_assert_uint_eq(r->msgs.rhythm[SN_MSG_PINGREQ].samples, 6);
-	ck_assert_uint_ge(r->msgs.rhythm[SN_MSG_PINGREQ].interval_ms, 30000); /* +1 ms a packet */
-	ck_assert_uint_le(r->msgs.rhythm[SN_MSG_PINGREQ].interval_ms, 30002);
+	ck_assert_uint_eq(r->msgs.rhythm[SN_MSG_KEEPALIVE].samples, 6);
+	ck_assert_uint_ge(r->msgs.rhythm[SN_MSG_KEEPALIVE].interval_ms, 30000); /* +1 ms a packet */
+	ck_assert_uint_le(r->msgs.rhythm[SN_MSG_KEEPALIVE].interval_ms, 30002);
 	struct sn_flow_stats st = stats();
 	ck_assert_uint_eq(st.msg_followed, 1);
 	ck_assert_uint_eq(st.msg_lost, 0);
@@ -1110,7 +1110,7 @@ START_TEST(message_timing_lost_at_gap)
 	sn_flow_table_flush(ft, cv.ts, SN_CLOSE_END_OF_INPUT);
 	const struct sn_conn_report *r = &reps[nrep - 1];
 	ck_assert_uint_eq(r->msgs.timing, SN_MSGT_GAP);
-	ck_assert_uint_eq(r->msgs.messages[SN_MSG_PINGREQ], 2);
+	ck_assert_uint_eq(r->msgs.messages[SN_MSG_KEEPALIVE], 2);
 	ck_assert_uint_eq(stats().msg_lost, 1);
 }
 END_TEST

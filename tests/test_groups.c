@@ -1203,16 +1203,16 @@ START_TEST(test_message_beacon_fold)
 	feed(g, &b);
 	ck_assert_uint_eq(rec.n, 0);
 	a.kind = b.kind = SN_REPORT_UPDATE;
-	set_rhythm(&a, SN_MSG_PINGREQ, 3, 30000, 10); /* 3 gaps: too few */
+	set_rhythm(&a, SN_MSG_KEEPALIVE, 3, 30000, 10); /* 3 gaps: too few */
 	feed(g, &a);
 	ck_assert_uint_eq(rec.n, 0);
-	set_rhythm(&a, SN_MSG_PINGREQ, 5, 30000, 10);
+	set_rhythm(&a, SN_MSG_KEEPALIVE, 5, 30000, 10);
 	feed(g, &a);
 	ck_assert_uint_eq(rec.n, 1); /* the live update raised it: an alert now */
 	const struct sn_group *e = &rec.ev[0].g;
 	ck_assert_int_eq(e->rating.suspicion, SN_SUSP_MEDIUM);
 	ck_assert_uint_eq(e->msg_beacon.samples, 5);
-	ck_assert_int_eq(e->msg_kind, SN_MSG_PINGREQ);
+	ck_assert_int_eq(e->msg_kind, SN_MSG_KEEPALIVE);
 	ck_assert_uint_eq(e->msg_messages, 6);
 	ck_assert_uint_eq(e->msg_flow_id, 1);
 	ck_assert(has_reason(&e->rating, "regular PINGREQ every ~30 s inside one connection"));
@@ -1235,13 +1235,13 @@ START_TEST(test_message_beacon_moves_on)
 	struct sn_conn_report a = conn(SN_REPORT_OPEN, T0, 1), b = conn(SN_REPORT_OPEN, T0, 2);
 	a.flow_id = 1;
 	b.flow_id = 2;
-	set_rhythm(&a, SN_MSG_PINGREQ, 5, 30000, 10);
-	set_rhythm(&b, SN_MSG_PINGREQ, 6, 45000, 10);
+	set_rhythm(&a, SN_MSG_KEEPALIVE, 5, 30000, 10);
+	set_rhythm(&b, SN_MSG_KEEPALIVE, 6, 45000, 10);
 	set_rhythm(&b, SN_MSG_PUBLISH, 6, 60000, 10); /* PUBLISH wins over PINGREQ */
 	feed(g, &a);
 	feed(g, &b);
 	a.kind = SN_REPORT_CLOSE;
-	set_rhythm(&a, SN_MSG_PINGREQ, 9, 30000, 400); /* jitter 40 % */
+	set_rhythm(&a, SN_MSG_KEEPALIVE, 9, 30000, 400); /* jitter 40 % */
 	feed(g, &a);
 	ck_assert_int_eq(rec.flow_msg_kind, -1);
 	b.kind = SN_REPORT_CLOSE;

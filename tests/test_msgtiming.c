@@ -30,7 +30,7 @@ static void open_stream(struct stream *s, uint32_t states)
 {
 	s->p = sn_msgt_pool_create(states);
 	ck_assert_ptr_nonnull(s->p);
-	s->st = sn_msgt_start(s->p, ISN, connect_pkt, sizeof connect_pkt);
+	s->st = sn_msgt_start(s->p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt, sizeof connect_pkt);
 	s->seq = ISN + (uint32_t)sizeof connect_pkt;
 }
 
@@ -58,11 +58,11 @@ START_TEST(test_pingreq_every_thirty_seconds)
 		send_bytes(&s, pingreq, 2, (uint64_t)(at[i] * S) + 5 * S);
 	describe(&s, &m);
 	ck_assert_uint_eq(m.timing, SN_MSGT_FOLLOWED);
-	ck_assert_uint_eq(m.messages[SN_MSG_PINGREQ], 7);
+	ck_assert_uint_eq(m.messages[SN_MSG_KEEPALIVE], 7);
 	ck_assert_uint_eq(m.messages[SN_MSG_PUBLISH], 0);
-	ck_assert_uint_eq(m.rhythm[SN_MSG_PINGREQ].samples, 6);
-	ck_assert_uint_eq(m.rhythm[SN_MSG_PINGREQ].interval_ms, 30000);
-	ck_assert(sn_beacon_regular(&m.rhythm[SN_MSG_PINGREQ], 4, 10));
+	ck_assert_uint_eq(m.rhythm[SN_MSG_KEEPALIVE].samples, 6);
+	ck_assert_uint_eq(m.rhythm[SN_MSG_KEEPALIVE].interval_ms, 30000);
+	ck_assert(sn_beacon_regular(&m.rhythm[SN_MSG_KEEPALIVE], 4, 10));
 	ck_assert_uint_eq(m.rhythm[SN_MSG_PUBLISH].samples, 0);
 	sn_msgt_pool_destroy(s.p);
 }
@@ -78,11 +78,11 @@ START_TEST(test_prefix_not_timed)
 	memcpy(first, connect_pkt, sizeof connect_pkt);
 	memcpy(first + sizeof connect_pkt, publish, sizeof publish);
 	first[sizeof first - 1] = 0xc0; /* a PINGREQ whose length byte comes next */
-	uint32_t st = sn_msgt_start(p, ISN, first, sizeof first);
+	uint32_t st = sn_msgt_start(p, SN_MSGT_WIRE_MQTT, ISN, first, sizeof first);
 	sn_msgt_feed(p, st, ISN + (uint32_t)sizeof first, (const uint8_t *)"\0", 1, 1, 9 * S);
 	sn_msgt_describe(p, st, &m);
 	ck_assert_uint_eq(m.messages[SN_MSG_PUBLISH], 0);
-	ck_assert_uint_eq(m.messages[SN_MSG_PINGREQ], 1); /* completed in a later segment */
+	ck_assert_uint_eq(m.messages[SN_MSG_KEEPALIVE], 1); /* completed in a later segment */
 	sn_msgt_pool_destroy(p);
 }
 END_TEST
@@ -129,8 +129,8 @@ START_TEST(test_retransmission_skipped)
 	send_bytes(&s, pingreq, 2, 90 * S);
 	describe(&s, &m);
 	ck_assert_uint_eq(m.timing, SN_MSGT_FOLLOWED);
-	ck_assert_uint_eq(m.messages[SN_MSG_PINGREQ], 3);
-	ck_assert_uint_eq(m.rhythm[SN_MSG_PINGREQ].interval_ms, 30000);
+	ck_assert_uint_eq(m.messages[SN_MSG_KEEPALIVE], 3);
+	ck_assert_uint_eq(m.rhythm[SN_MSG_KEEPALIVE].interval_ms, 30000);
 	sn_msgt_pool_destroy(s.p);
 }
 END_TEST
@@ -150,8 +150,8 @@ START_TEST(test_sequence_gap_stops)
 		send_bytes(&s, pingreq, 2, (uint64_t)i * 30 * S);
 	describe(&s, &m);
 	ck_assert_uint_eq(m.timing, SN_MSGT_GAP);
-	ck_assert_uint_eq(m.messages[SN_MSG_PINGREQ], 3);
-	ck_assert_uint_eq(m.rhythm[SN_MSG_PINGREQ].samples, 2);
+	ck_assert_uint_eq(m.messages[SN_MSG_KEEPALIVE], 3);
+	ck_assert_uint_eq(m.rhythm[SN_MSG_KEEPALIVE].samples, 2);
 	sn_msgt_stats(s.p, &st);
 	ck_assert_uint_eq(st.lost, 1);
 	ck_assert_uint_eq(st.followed, 1);
@@ -169,7 +169,7 @@ START_TEST(test_reordering_stops)
 	sn_msgt_feed(s.p, s.st, s.seq, pingreq, 2, 2, 1 * S);
 	describe(&s, &m);
 	ck_assert_uint_eq(m.timing, SN_MSGT_GAP);
-	ck_assert_uint_eq(m.messages[SN_MSG_PINGREQ], 0);
+	ck_assert_uint_eq(m.messages[SN_MSG_KEEPALIVE], 0);
 	sn_msgt_pool_destroy(s.p);
 }
 END_TEST
@@ -188,7 +188,7 @@ START_TEST(test_snaplen_cut)
 	describe(&s, &m);
 	ck_assert_uint_eq(m.timing, SN_MSGT_FOLLOWED);
 	ck_assert_uint_eq(m.messages[SN_MSG_PUBLISH], 1);
-	ck_assert_uint_eq(m.messages[SN_MSG_PINGREQ], 1);
+	ck_assert_uint_eq(m.messages[SN_MSG_KEEPALIVE], 1);
 	/* a segment of two PUBLISHes cut inside the second's header */
 	uint8_t two[14];
 	memcpy(two, publish, 7);
@@ -213,8 +213,8 @@ START_TEST(test_malformed_stops)
 	send_bytes(&s, pingreq, 2, 2 * S);
 	describe(&s, &m);
 	ck_assert_uint_eq(m.timing, SN_MSGT_MALFORMED);
-	ck_assert_uint_eq(m.messages[SN_MSG_PINGREQ], 0);
-	uint32_t other = sn_msgt_start(s.p, ISN, connect_pkt, sizeof connect_pkt);
+	ck_assert_uint_eq(m.messages[SN_MSG_KEEPALIVE], 0);
+	uint32_t other = sn_msgt_start(s.p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt, sizeof connect_pkt);
 	sn_msgt_feed(s.p, other, ISN + (uint32_t)sizeof connect_pkt, longlen, 5, 5, 1 * S);
 	sn_msgt_describe(s.p, other, &m);
 	ck_assert_uint_eq(m.timing, SN_MSGT_MALFORMED);
@@ -256,18 +256,18 @@ START_TEST(test_pool_bounded)
 	struct sn_msgt_stats st;
 	struct sn_conn_msgs m;
 
-	uint32_t a = sn_msgt_start(p, ISN, connect_pkt, sizeof connect_pkt);
-	uint32_t b = sn_msgt_start(p, ISN, connect_pkt, sizeof connect_pkt);
+	uint32_t a = sn_msgt_start(p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt, sizeof connect_pkt);
+	uint32_t b = sn_msgt_start(p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt, sizeof connect_pkt);
 	ck_assert_uint_ne(a, 0);
 	ck_assert_uint_ne(b, 0);
 	ck_assert_uint_ne(a, b);
-	ck_assert_uint_eq(sn_msgt_start(p, ISN, connect_pkt, sizeof connect_pkt), 0);
+	ck_assert_uint_eq(sn_msgt_start(p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt, sizeof connect_pkt), 0);
 	sn_msgt_feed(p, a, ISN + (uint32_t)sizeof connect_pkt, pingreq, 2, 2, 1 * S);
 	sn_msgt_release(p, a);
-	uint32_t c = sn_msgt_start(p, ISN, connect_pkt, sizeof connect_pkt);
+	uint32_t c = sn_msgt_start(p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt, sizeof connect_pkt);
 	ck_assert_uint_eq(c, a); /* reused, and clean */
 	sn_msgt_describe(p, c, &m);
-	ck_assert_uint_eq(m.messages[SN_MSG_PINGREQ], 0);
+	ck_assert_uint_eq(m.messages[SN_MSG_KEEPALIVE], 0);
 	sn_msgt_describe(p, 0, &m); /* "none" describes as not followed */
 	ck_assert_uint_eq(m.timing, SN_MSGT_NONE);
 	sn_msgt_stats(p, &st);
@@ -277,9 +277,98 @@ START_TEST(test_pool_bounded)
 
 	p = sn_msgt_pool_create(0);
 	ck_assert_ptr_nonnull(p);
-	ck_assert_uint_eq(sn_msgt_start(p, ISN, connect_pkt, sizeof connect_pkt), 0);
+	ck_assert_uint_eq(sn_msgt_start(p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt, sizeof connect_pkt), 0);
 	sn_msgt_pool_destroy(p);
 	ck_assert_ptr_null(sn_msgt_pool_create(SN_MSGT_STATES_MAX + 1));
+}
+END_TEST
+
+/* ---- AMQP 0-9-1 frames (section 4.2.3) ---- */
+
+static const uint8_t amqp_header[] = { 'A', 'M', 'Q', 'P', 0, 0, 9, 1 };
+/* heartbeat: type 8, channel 0, size 0, frame-end */
+static const uint8_t heartbeat[] = { 8, 0, 0, 0, 0, 0, 0, 0xce };
+/* method frame on channel 1: basic.publish (60, 40), reserved, exchange "", routing key "q", bits */
+static const uint8_t basic_publish[] = { 1, 0, 1, 0, 0, 0, 10, 0, 60, 0, 40, 0, 0, 0, 1, 'q', 0, 0xce };
+/* method frame: channel.open (20, 10) with its reserved shortstr */
+static const uint8_t channel_open[] = { 1, 0, 1, 0, 0, 0, 5, 0, 20, 0, 10, 0, 0xce };
+
+static void open_amqp(struct stream *s)
+{
+	s->p = sn_msgt_pool_create(2);
+	ck_assert_ptr_nonnull(s->p);
+	s->st = sn_msgt_start(s->p, SN_MSGT_WIRE_AMQP091, ISN, amqp_header, sizeof amqp_header);
+	s->seq = ISN + (uint32_t)sizeof amqp_header;
+}
+
+START_TEST(test_amqp_heartbeats_and_publishes)
+{
+	struct stream s;
+	struct sn_conn_msgs m;
+
+	open_amqp(&s);
+	send_bytes(&s, channel_open, sizeof channel_open, 1 * S);
+	for (int i = 0; i < 6; i++) {
+		send_bytes(&s, heartbeat, sizeof heartbeat, (uint64_t)(i + 1) * 60 * S);
+		/* a basic.publish split inside its class and method ids */
+		send_bytes(&s, basic_publish, 10, (uint64_t)(i + 1) * 60 * S + 5 * S);
+		send_bytes(&s, basic_publish + 10, sizeof basic_publish - 10,
+			   (uint64_t)(i + 1) * 60 * S + 6 * S);
+	}
+	describe(&s, &m);
+	ck_assert_uint_eq(m.timing, SN_MSGT_FOLLOWED);
+	ck_assert_uint_eq(m.messages[SN_MSG_KEEPALIVE], 6);
+	ck_assert_uint_eq(m.messages[SN_MSG_PUBLISH], 6); /* channel.open is neither */
+	ck_assert_uint_eq(m.rhythm[SN_MSG_KEEPALIVE].interval_ms, 60000);
+	ck_assert_uint_eq(m.rhythm[SN_MSG_PUBLISH].interval_ms, 60000);
+	ck_assert_uint_eq(m.rhythm[SN_MSG_PUBLISH].samples, 5);
+	sn_msgt_pool_destroy(s.p);
+}
+END_TEST
+
+START_TEST(test_amqp_broken_frames_stop)
+{
+	struct stream s;
+	struct sn_conn_msgs m;
+	uint8_t bad_end[sizeof heartbeat], bad_type[sizeof heartbeat];
+
+	memcpy(bad_end, heartbeat, sizeof heartbeat);
+	bad_end[7] = 0x00;
+	memcpy(bad_type, heartbeat, sizeof heartbeat);
+	bad_type[0] = 9;
+	open_amqp(&s);
+	send_bytes(&s, heartbeat, sizeof heartbeat, 1 * S);
+	send_bytes(&s, bad_end, sizeof bad_end, 2 * S);
+	send_bytes(&s, heartbeat, sizeof heartbeat, 3 * S);
+	describe(&s, &m);
+	ck_assert_uint_eq(m.timing, SN_MSGT_MALFORMED);
+	ck_assert_uint_eq(m.messages[SN_MSG_KEEPALIVE], 2); /* timed at its header, before its end */
+	uint32_t other = sn_msgt_start(s.p, SN_MSGT_WIRE_AMQP091, ISN, amqp_header, 4);
+	sn_msgt_feed(s.p, other, ISN + 4, amqp_header + 4, 4, 4, 1 * S); /* header split */
+	sn_msgt_feed(s.p, other, ISN + 8, bad_type, 8, 8, 2 * S);
+	sn_msgt_describe(s.p, other, &m);
+	ck_assert_uint_eq(m.timing, SN_MSGT_MALFORMED);
+	ck_assert_uint_eq(m.messages[SN_MSG_KEEPALIVE], 0);
+	sn_msgt_pool_destroy(s.p);
+}
+END_TEST
+
+/* A large body the capture cut off is passed over; its frame-end still checked. */
+START_TEST(test_amqp_cut_body)
+{
+	struct stream s;
+	struct sn_conn_msgs m;
+	uint8_t body_head[7] = { 3, 0, 1, 0, 0, 0x03, 0xe8 }; /* body frame of 1000 bytes */
+
+	open_amqp(&s);
+	sn_msgt_feed(s.p, s.st, s.seq, body_head, 7, 7 + 1000, 1 * S);
+	s.seq += 1007;
+	send_bytes(&s, (const uint8_t *)"\xce", 1, 1 * S);
+	send_bytes(&s, heartbeat, sizeof heartbeat, 2 * S);
+	describe(&s, &m);
+	ck_assert_uint_eq(m.timing, SN_MSGT_FOLLOWED);
+	ck_assert_uint_eq(m.messages[SN_MSG_KEEPALIVE], 1);
+	sn_msgt_pool_destroy(s.p);
 }
 END_TEST
 
@@ -300,6 +389,9 @@ Suite *msgtiming_suite(void)
 	tcase_add_test(t, test_malformed_stops);
 	tcase_add_test(t, test_ring_keeps_the_last);
 	tcase_add_test(t, test_pool_bounded);
+	tcase_add_test(t, test_amqp_heartbeats_and_publishes);
+	tcase_add_test(t, test_amqp_broken_frames_stop);
+	tcase_add_test(t, test_amqp_cut_body);
 	suite_add_tcase(s, t);
 	return s;
 }

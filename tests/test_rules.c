@@ -450,14 +450,14 @@ START_TEST(test_message_beacon_raise)
 	const char *reason = "regular PINGREQ every ~30 s inside one connection";
 
 	f.msg_beacon = &m;
-	f.msg_kind = SN_MSG_PINGREQ;
+	f.msg_kind = SN_MSG_KEEPALIVE;
 	struct sn_rating r = rate(&f);
 	ck_assert(r.suspicion == SN_SUSP_MEDIUM); /* internal MQTT, one step up */
 	ck_assert(has_reason(&r, reason));
 	f.msg_kind = SN_MSG_PUBLISH;
 	r = rate(&f);
 	ck_assert(has_reason(&r, "regular PUBLISH every ~30 s inside one connection"));
-	f.msg_kind = SN_MSG_PINGREQ;
+	f.msg_kind = SN_MSG_KEEPALIVE;
 	f.beacon = &b; /* both kinds of beacon: the larger raise, not both */
 	r = rate(&f);
 	ck_assert(r.suspicion == SN_SUSP_MEDIUM);
@@ -487,16 +487,16 @@ START_TEST(test_message_beacon_kind)
 	struct sn_conn_msgs m;
 
 	memset(&m, 0, sizeof m);
-	m.rhythm[SN_MSG_PINGREQ] = (struct sn_beacon){ 4, 30000, 100 };
+	m.rhythm[SN_MSG_KEEPALIVE] = (struct sn_beacon){ 4, 30000, 100 };
 	ck_assert_int_eq(sn_rules_message_beacon(&rules, &m), -1); /* not followed */
 	m.timing = SN_MSGT_GAP;                                     /* times before the cut count */
-	ck_assert_int_eq(sn_rules_message_beacon(&rules, &m), SN_MSG_PINGREQ);
+	ck_assert_int_eq(sn_rules_message_beacon(&rules, &m), SN_MSG_KEEPALIVE);
 	m.rhythm[SN_MSG_PUBLISH] = (struct sn_beacon){ 3, 60000, 0 };
-	ck_assert_int_eq(sn_rules_message_beacon(&rules, &m), SN_MSG_PINGREQ); /* 3 gaps */
+	ck_assert_int_eq(sn_rules_message_beacon(&rules, &m), SN_MSG_KEEPALIVE); /* 3 gaps */
 	m.rhythm[SN_MSG_PUBLISH].samples = 4;
 	ck_assert_int_eq(sn_rules_message_beacon(&rules, &m), SN_MSG_PUBLISH);
 	m.rhythm[SN_MSG_PUBLISH].jitter_milli = 101; /* 10.1 % > 10 % */
-	ck_assert_int_eq(sn_rules_message_beacon(&rules, &m), SN_MSG_PINGREQ);
+	ck_assert_int_eq(sn_rules_message_beacon(&rules, &m), SN_MSG_KEEPALIVE);
 	cfg.rules.beacon_min_gaps = 5;
 	ck_assert_int_eq(sn_rules_message_beacon(&rules, &m), -1);
 }
