@@ -60,35 +60,58 @@ uint64_t sn_csum_add(uint64_t sum, const uint8_t *p, size_t n)
 	return sum + folded;
 }
 
-/* 32-bit words of n bytes (n a multiple of 4) added in machine order. */
-static inline uint64_t add_words(uint64_t acc, const uint8_t *p, size_t n)
+/* One's-complement addition of 64-bit words: the carry out comes back in. */
+static inline uint64_t add_carry(uint64_t acc, uint64_t w)
 {
-	uint32_t w;
-	for (size_t i = 0; i < n; i += 4) {
-		memcpy(&w, p + i, 4);
-		acc += w;
-	}
-	return acc;
+	acc += w;
+	return acc + (acc < w);
 }
 
+/*
+ * The segment is summed eight bytes at a time into one 64-bit
+ * one's-complement accumulator (2^16 = 1 modulo 2^16 - 1, so every 16-bit
+ * lane of a word counts the same), the last 0-7 bytes as one zero-padded
+ * word, in the machine's byte order like sn_csum_add.  A SYN's header is
+ * three to five words.
+ */
 bool sn_csum_tcp_ok(const uint8_t *src, const uint8_t *dst, size_t alen, const uint8_t *seg,
 		    uint32_t len)
 {
-	uint64_t acc = add_words(add_words(0, src, alen), dst, alen);
-	uint64_t a1 = 0;
-	size_t n = len;
-	uint32_t w[2];
-	while (n >= 8) {
-		memcpy(w, seg, 8);
-		acc += w[0];
-		a1 += w[1];
-		seg += 8;
-		n -= 8;
+	uint64_t acc = 0, w;
+	for (size_t i = 0; i < alen; i += 4) { /* at most 8 words below 2^32: no carry */
+		uint32_t a, b;
+		memcpy(&a, src + i, 4);
+		memcpy(&b, dst + i, 4);
+		acc += (uint64_t)a + b;
 	}
-	uint8_t tail[8] = { 0 };
-	memcpy(tail, seg, n);
-	memcpy(w, tail, 8);
-	acc += (uint64_t)w[0] + w[1] + (a1 & 0xffffffffu) + (a1 >> 32);
+	size_t n = len;
+	for (; n >= 8; n -= 8, seg += 8) {
+		memcpy(&w, seg, 8);
+		acc = add_carry(acc, w);
+	}
+	if (n) {
+		w = 0;
+		if (little_endian()) { /* the tail's bytes in memory order, without a copy */
+			size_t k = 0;
+			if (n & 4) {
+				uint32_t t;
+				memcpy(&t, seg, 4);
+				w = t;
+				k = 4;
+			}
+			if (n & 2) {
+				uint16_t t;
+				memcpy(&t, seg + k, 2);
+				w |= (uint64_t)t << (8 * k);
+				k += 2;
+			}
+			if (n & 1)
+				w |= (uint64_t)seg[k] << (8 * k);
+		} else {
+			memcpy(&w, seg, n);
+		}
+		acc = add_carry(acc, w);
+	}
 	acc = (acc & 0xffffffffu) + (acc >> 32);
 	uint16_t folded = sn_csum_fold(acc);
 	if (little_endian())
