@@ -172,6 +172,22 @@ START_TEST(one_segment)
 }
 END_TEST
 
+/* Over IPv6: the client and the resolver by their v6 addresses. */
+START_TEST(over_ipv6)
+{
+	memset(&client, 0, sizeof client);
+	memset(&server, 0, sizeof server);
+	client.family = server.family = 6;
+	client.b[0] = server.b[0] = 0x20, client.b[1] = server.b[1] = 0x01;
+	client.b[15] = 5, server.b[15] = 53;
+	synack();
+	size_t n = framed(stream, "broker.hivemq.com", 7, 0);
+	data(0, (uint32_t)n);
+	ck_assert_str_eq(name_of(7), "broker.hivemq.com");
+	ck_assert_uint_eq(tcp.st.messages, 1);
+}
+END_TEST
+
 /* The length prefix split 1 + 1 byte, the message over three segments. */
 START_TEST(split_prefix)
 {
@@ -369,6 +385,7 @@ Suite *dnstcp_suite(void)
 	TCase *t = tcase_create("core");
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, one_segment);
+	tcase_add_test(t, over_ipv6);
 	tcase_add_test(t, split_prefix);
 	tcase_add_test(t, pipelined);
 	tcase_add_test(t, reordered);
