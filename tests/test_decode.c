@@ -1069,8 +1069,12 @@ END_TEST
 
 /* ---- straight path ---------------------------------------------------- */
 
-/* One frame, decoded by sn_decode_packet and by the general path alone. */
-static void same_as_general(const uint8_t *b, uint32_t caplen, uint32_t wirelen)
+/*
+ * One frame, decoded by sn_decode_packet and by the general path alone:
+ * false when the results differ (checked with plain compares, not an
+ * assertion a call: the tests below make a few hundred thousand).
+ */
+static bool same_as_general(const uint8_t *b, uint32_t caplen, uint32_t wirelen)
 {
 	struct sn_packet fast, gen;
 	struct sn_decode_stats fst, gst;
@@ -1079,13 +1083,33 @@ static void same_as_general(const uint8_t *b, uint32_t caplen, uint32_t wirelen)
 	enum sn_decode_rc frc = sn_decode_packet(SN_DLT_EN10MB, b, caplen, wirelen, 7, &fast, &fst);
 	enum sn_decode_rc grc = sn_decode_packet_general(SN_DLT_EN10MB, b, caplen, wirelen, 7,
 							 &gen, &gst);
-	ck_assert_int_eq(frc, grc);
-	ck_assert(memcmp(&fst, &gst, sizeof fst) == 0);
-	if (frc != SN_DECODE_TCP)
-		return;
+	if (frc != grc || memcmp(&fst, &gst, sizeof fst) != 0)
+		return false;
 	/* both paths clear the view up to layers[] (padding included) first */
-	ck_assert(memcmp(&fast, &gen, offsetof(struct sn_packet, layers)) == 0);
-	ck_assert(memcmp(fast.layers, gen.layers, gen.n_layers * sizeof gen.layers[0]) == 0);
+	return frc != SN_DECODE_TCP ||
+	       (memcmp(&fast, &gen, offsetof(struct sn_packet, layers)) == 0 &&
+		memcmp(fast.layers, gen.layers, gen.n_layers * sizeof gen.layers[0]) == 0);
+}
+
+/*
+ * Every caplen of f, both paths.  The first caplen bytes are placed at the
+ * end of one buffer of f->n bytes, so that ASan sees a read past caplen.
+ */
+static void same_at_every_caplen(const struct frame *f, bool wire_too)
+{
+	uint8_t *buf = malloc(f->n);
+	ck_assert_ptr_nonnull(buf);
+	for (size_t caplen = 0; caplen <= f->n; caplen++) {
+		uint8_t *at = buf + (f->n - caplen);
+		memcpy(at, f->b, caplen);
+		bool same = same_as_general(at, (uint32_t)caplen, (uint32_t)f->n);
+		if (same && wire_too) /* the length comes from the wire length */
+			same = same_as_general(at, (uint32_t)caplen, (uint32_t)f->n + 100);
+		if (!same)
+			ck_abort_msg("straight and general paths differ at caplen %zu of %zu", caplen,
+				     f->n);
+	}
+	free(buf);
 }
 
 /*
@@ -1093,20 +1117,21 @@ static void same_as_general(const uint8_t *b, uint32_t caplen, uint32_t wirelen)
  * (tags, header lengths, fragment bits, protocol, IP total and TCP offset
  * beside the captured and IP lengths, bad options), each at every caplen
  * and with a wire length above it: the packet view and every counter are
- * the general path's.  Cut to exactly caplen bytes, for ASan.
+ * the general path's.
  */
 START_TEST(straight_path_same_as_general)
 {
 	static const unsigned tags[] = { 0, 0x8100, 0x88a8 };
 	static const unsigned vihls[] = { 0x45, 0x46, 0x55 };
-	static const unsigned frags[] = { 0x4000, 0x2000, 0x0001, 0x8000 };
+	/* DF with the reserved bit (taken), MF with an offset (not) */
+	static const unsigned frags[] = { 0x4000 | 0x8000, 0x2001 };
 	static const unsigned protos[] = { 6, 17 };
 	static const unsigned offsets[] = { 4, 5, 6, 15 };
 	static const unsigned payloads[] = { 0, TEST_PAYLOAD_LEN };
 	unsigned frames = 0;
 	for (size_t t = 0; t < 3; t++)
 	for (size_t v = 0; v < 3; v++)
-	for (size_t fr = 0; fr < 4; fr++)
+	for (size_t fr = 0; fr < 2; fr++)
 	for (size_t pr = 0; pr < 2; pr++)
 	for (size_t to = 0; to < 6; to++)
 	for (size_t of = 0; of < 4; of++)
@@ -1143,18 +1168,10 @@ START_TEST(straight_path_same_as_general)
 				 to == 4 ? real - 2 : real + 9;
 		f.b[ip_at + 2] = (uint8_t)(total >> 8);
 		f.b[ip_at + 3] = (uint8_t)total;
-		for (size_t caplen = 0; caplen <= f.n; caplen++) {
-			uint8_t *buf = malloc(caplen ? caplen : 1);
-			ck_assert_ptr_nonnull(buf);
-			memcpy(buf, f.b, caplen);
-			same_as_general(buf, (uint32_t)caplen, (uint32_t)f.n);
-			if (to == 0) /* the length comes from the wire length */
-				same_as_general(buf, (uint32_t)caplen, (uint32_t)f.n + 100);
-			free(buf);
-		}
+		same_at_every_caplen(&f, to == 0);
 		frames++;
 	}
-	ck_assert_uint_eq(frames, 3 * 3 * 4 * 2 * 6 * 4 * 2);
+	ck_assert_uint_eq(frames, 3 * 3 * 2 * 2 * 6 * 4 * 2);
 }
 END_TEST
 
@@ -1176,20 +1193,6 @@ static struct frame straight_segment(unsigned offset, unsigned payload_len, bool
 	put(&seg, bad_opts ? bad : good, 12);
 	put(&seg, TEST_PAYLOAD, payload_len);
 	return seg;
-}
-
-/* Every caplen of f (cut to exactly caplen bytes, for ASan), both paths. */
-static void same_at_every_caplen(const struct frame *f, bool wire_too)
-{
-	for (size_t caplen = 0; caplen <= f->n; caplen++) {
-		uint8_t *buf = malloc(caplen ? caplen : 1);
-		ck_assert_ptr_nonnull(buf);
-		memcpy(buf, f->b, caplen);
-		same_as_general(buf, (uint32_t)caplen, (uint32_t)f->n);
-		if (wire_too) /* the length comes from the wire length */
-			same_as_general(buf, (uint32_t)caplen, (uint32_t)f->n + 100);
-		free(buf);
-	}
 }
 
 /* The same for Ethernet/IPv6/TCP: next header, version, payload length. */
