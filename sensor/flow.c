@@ -1262,23 +1262,48 @@ void sn_flow_table_report_live(struct sn_flow_table *ft, uint64_t now_us)
 	}
 }
 
-/* The least recently active flow over all lists (ties: list order). */
-static uint32_t oldest_flow(const struct sn_flow_table *ft)
+/* The least recently active flow that was answered (ties: list order). */
+static uint32_t oldest_answered(const struct sn_flow_table *ft)
 {
 	uint32_t best = SN_FLOW_NIL;
 	for (int l = 0; l < SN_LRU_COUNT; l++) {
 		uint32_t h = ft->lru[l].head;
-		if (h != SN_FLOW_NIL && (best == SN_FLOW_NIL || ft->flows[h].last_us < ft->flows[best].last_us))
+		if (l != SN_LRU_NEW && h != SN_FLOW_NIL &&
+		    (best == SN_FLOW_NIL || ft->flows[h].last_us < ft->flows[best].last_us))
 			best = h;
 	}
 	return best;
 }
 
+/*
+ * Closes the answered flows oldest first (their reports go out in that
+ * order), then the half-open ones.  Those were never established nor
+ * reported (a flow leaves the half-open list when answered): closing one
+ * sends nothing and counts nothing, so they go all at once, their pooled
+ * resources returned one by one and the index cleared in one pass instead
+ * of a slot at a time - after a flood, a whole table of them.
+ */
 void sn_flow_table_flush(struct sn_flow_table *ft, uint64_t now_us, enum sn_close_reason why)
 {
 	uint32_t i;
-	while ((i = oldest_flow(ft)) != SN_FLOW_NIL)
+	while ((i = oldest_answered(ft)) != SN_FLOW_NIL)
 		close_flow(ft, i, why, now_us);
+	for (i = ft->lru[SN_LRU_NEW].head; i != SN_FLOW_NIL; i = ft->flows[i].lru.next) {
+		release_buffer(ft, i);
+		if (ft->cold[i].flags & SN_FC_MORE) {
+			release_meta(ft, i);
+			release_follow(ft, i);
+		}
+		sn_layerset_release(ft->layersets, ft->cold[i].layers);
+		ft->cold[i].layers = SN_LAYERSET_NONE;
+		ft->flows[i].flags = 0;
+	}
+	sn_flowindex_clear(&ft->index);
+	sn_lru_init(&ft->lru[SN_LRU_NEW], flow_nodes(ft));
+	ft->free_head = SN_FLOW_NIL;
+	ft->fresh = 0;
+	ft->active = 0;
+	ft->half_open = 0;
 }
 
 void sn_flow_table_set_worker(struct sn_flow_table *ft, uint16_t worker)

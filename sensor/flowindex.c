@@ -91,6 +91,12 @@ int sn_flowindex_insert(struct sn_flowindex *x, uint64_t hash, uint32_t flow)
 	return sn_flowindex_add(x, hash, flow) == SN_FLOWINDEX_NONE ? -ENOSPC : 0;
 }
 
+void sn_flowindex_clear(struct sn_flowindex *x)
+{
+	memset(x->groups, 0, sn_flowindex_bytes(x));
+	x->count = 0;
+}
+
 void sn_flowindex_remove_at(struct sn_flowindex *x, uint32_t home, uint32_t place)
 {
 	uint32_t gi = place / SN_FLOWINDEX_SLOTS;

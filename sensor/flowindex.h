@@ -143,6 +143,8 @@ static inline uint32_t sn_flowindex_probe_next(const struct sn_flowindex *x,
 int sn_flowindex_insert(struct sn_flowindex *x, uint64_t hash, uint32_t flow);
 /* Removes flow, inserted under hash; false if it was not there. */
 bool sn_flowindex_remove(struct sn_flowindex *x, uint64_t hash, uint32_t flow);
+/* Removes every key at once. */
+void sn_flowindex_clear(struct sn_flowindex *x);
 
 /*
  * The same for a caller that keeps where each key sits.  A key never moves

@@ -1432,6 +1432,57 @@ END_TEST
 
 /* ---- SYN-ACK without a SYN: spoofed, backscatter, or a lost SYN ---- */
 
+/*
+ * The end of input closes the answered flows with their reports and drops
+ * the half-open ones at once: nothing is reported for those, their first-
+ * bytes buffers return to the pool, and the table starts over usable.
+ */
+START_TEST(flush_drops_half_open_and_table_stays_usable)
+{
+	static const uint8_t first[] = { 0x10 }; /* an MQTT CONNECT's first byte: undecided */
+	struct conv a = conv4(1, 40001, 1883);
+	shake(&a);
+	data(&a, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_int_eq(nrep, 1);
+	for (uint8_t k = 0; k < 8; k++) { /* one-way data: half-open, holding a buffer */
+		struct conv h = conv4((uint8_t)(10 + k), (uint16_t)(41000 + k), 1883);
+		c_syn(&h);
+		data(&h, C, first, LEN(first));
+	}
+	for (uint8_t k = 0; k < 20; k++) {
+		struct conv h = conv4((uint8_t)(30 + k), (uint16_t)(42000 + k), 1883);
+		c_syn(&h);
+	}
+	struct conv sa = conv4(60, 43000, 1883);
+	s_synack(&sa);
+	ck_assert_uint_eq(stats().flows_active, 30);
+	ck_assert_uint_eq(stats().flows_half_open, 29);
+	uint64_t reclaimed = stats().buffers_reclaimed;
+	sn_flow_table_flush(ft, sa.ts + 10, SN_CLOSE_END_OF_INPUT);
+	ck_assert_int_eq(nrep, 2);
+	ck_assert_int_eq(reps[1].kind, SN_REPORT_CLOSE);
+	ck_assert_uint_eq(reps[1].client_port, 40001);
+	ck_assert_uint_eq(stats().flows_active, 0);
+	ck_assert_uint_eq(stats().flows_half_open, 0);
+	/* every buffer is free again: eight new holders need no reclaim */
+	for (uint8_t k = 0; k < 8; k++) {
+		struct conv h = conv4((uint8_t)(70 + k), (uint16_t)(44000 + k), 1883);
+		c_syn(&h);
+		data(&h, C, first, LEN(first));
+	}
+	ck_assert_uint_eq(stats().buffers_reclaimed, reclaimed);
+	ck_assert_uint_eq(stats().pool_exhausted, 0);
+	/* a half-open key from before the flush is a new flow now */
+	struct conv again = conv4(30, 42000, 1883);
+	shake(&again);
+	data(&again, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_int_eq(nrep, 3);
+	assert_mqtt_open(&reps[2], &again);
+	ck_assert_uint_eq(reps[2].flow_id, 39); /* ids go on counting */
+	ck_assert_uint_eq(stats().flows_active, 9);
+}
+END_TEST
+
 START_TEST(synack_alone_stays_half_open_and_unreported)
 {
 	struct conv cv = conv4(1, 40001, 1883);
@@ -1645,6 +1696,7 @@ Suite *flow_suite(void)
 	t = tcase_create("synack");
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, synack_alone_stays_half_open_and_unreported);
+	tcase_add_test(t, flush_drops_half_open_and_table_stays_usable);
 	tcase_add_test(t, synack_then_handshake_ack_establishes);
 	tcase_add_test(t, synack_then_wrong_ack_stays_half_open);
 	tcase_add_test(t, synack_then_client_data_with_its_ack_establishes);

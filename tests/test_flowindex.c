@@ -333,6 +333,25 @@ START_TEST(remove_at_place_matches_model)
 }
 END_TEST
 
+/* Clearing empties every group and count; the index takes keys again. */
+START_TEST(clear_removes_everything)
+{
+	struct sn_flowindex x;
+	ck_assert_int_eq(sn_flowindex_init(&x, 64), 0);
+	for (uint32_t f = 0; f < 25; f++)
+		ck_assert_int_eq(sn_flowindex_insert(&x, H(1, (uint16_t)(100 + f)), f), 0);
+	ck_assert_uint_gt(total_overflow(&x), 0);
+	sn_flowindex_clear(&x);
+	ck_assert_uint_eq(x.count, 0);
+	ck_assert_uint_eq(total_overflow(&x), 0);
+	for (uint32_t f = 0; f < 25; f++)
+		ck_assert(!offers(&x, H(1, (uint16_t)(100 + f)), f));
+	ck_assert_uint_eq(sn_flowindex_add(&x, H(1, 100), 7), 1 * SN_FLOWINDEX_SLOTS);
+	ck_assert(offers(&x, H(1, 100), 7));
+	sn_flowindex_free(&x);
+}
+END_TEST
+
 Suite *flowindex_suite(void)
 {
 	Suite *s = suite_create("flowindex");
@@ -349,6 +368,7 @@ Suite *flowindex_suite(void)
 	tcase_add_test(t, probe_is_bounded);
 	tcase_add_test(t, random_churn_matches_model);
 	tcase_add_test(t, remove_at_place_matches_model);
+	tcase_add_test(t, clear_removes_everything);
 	suite_add_tcase(s, t);
 	return s;
 }
