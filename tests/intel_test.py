@@ -413,6 +413,27 @@ def test_command_destinations():
                      "AMQP", ["cmd-queue"], True)
     command_case("command/amqp benign", amqp_request("weather-readings"), AMQP_START, 5672,
                  "AMQP", ["weather-readings"], False)
+    # the list bound (16 names): 15 and 16 whole, a 17th dropped and said, the rating unchanged
+    seen = {}
+    for n in (15, 16, 17):
+        req = stomp_frame("CONNECT", [("accept-version", "1.2"), ("host", "/")])
+        for i in range(n):
+            req += stomp_frame("SUBSCRIBE", [("id", str(i)), ("destination", f"/queue/q{i}")])
+        pkts = []
+        for k, t in enumerate([T0, T0 + 7]):
+            pkts += gen_pcap.conversation(t, "10.0.0.5", "198.51.100.9", 40000 + k, 61613, req,
+                                          STOMP_CONNECTED)
+        ev = replay("sensor_name: cmd\nrules:\n  min_suspicion: low\n", pkts, f"bound/{n}")
+        s = groups(ev, "summary")
+        g = s[0] if len(s) == 1 else {}
+        seen[n] = g.get("Suspicion")
+        want = [f"/queue/q{i}" for i in range(min(n, 16))]
+        cut = "topics" if n > 16 else "empty"
+        check(f"bound/{n}: details.topics {min(n, 16)} names, truncated {cut}",
+              g.get("details", {}).get("topics") == want and
+              g.get("truncated") == (["topics"] if n > 16 else []), json.dumps(g)[:400])
+    check("bound: the rating is the same at 15, 16 and 17 names",
+          seen[15] is not None and seen[15] == seen[16] == seen[17], str(seen))
 
 
 # --- output.payload_bytes: nothing by default; N bytes, escaped, when asked ---
@@ -765,7 +786,8 @@ def test_allow_lists():
 
 
 TESTS = [test_beacons, test_message_beacons, test_command_channels, test_command_destinations,
-         test_payload_bytes, test_public_broker, test_dns_names, test_dns_tcp_names, test_allow_lists]
+         test_payload_bytes, test_public_broker, test_dns_names, test_dns_tcp_names,
+         test_allow_lists]
 
 
 def main():
