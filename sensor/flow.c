@@ -1211,11 +1211,10 @@ void sn_flow_table_hint(const struct sn_flow_table *ft, const struct sn_packet *
  */
 void sn_flow_table_hint_entry(const struct sn_flow_table *ft, const struct sn_flow_hint *h)
 {
-	struct sn_flowindex_probe pr;
-	uint32_t i;
-	sn_flowindex_probe_start(&ft->index, h->hash, &pr);
-	pr.steps = ft->index.mask; /* the home group, then stop */
-	while ((i = sn_flowindex_probe_next(&ft->index, &pr)) != SN_FLOWINDEX_NONE) {
+	const struct sn_flowindex_group *g = sn_flowindex_home(&ft->index, h->hash);
+	/* the matching slots straight from the tag compare: no probe state */
+	for (uint32_t m = sn_flowindex_matches(g, sn_flowindex_tag(h->hash)); m; m &= m - 1) {
+		uint32_t i = g->flow[__builtin_ctz(m)];
 		__builtin_prefetch(&ft->cold[i].key, 0);
 		__builtin_prefetch(&ft->flows[i], 1);
 	}
