@@ -1078,17 +1078,22 @@ static uint32_t lookup(const struct sn_flow_table *ft, const struct sn_flow_key 
  * (for its index place and list links) and its cold entry (reused for the
  * new flow), and clearing its index slot (a store: no wait on the line,
  * which is only fetched early), all long out of cache.  Those
- * reads depend on each other, so they are fetched along the list a step
- * ahead: this packet reads the next victim's entry (fetched one packet
- * ago) to start fetching its index line and cold entry, and starts
- * fetching the entry after it.  Hints only: the victims may yet differ.
+ * reads depend on each other, so they are fetched along the list ahead:
+ * this packet walks to the victim SN_FLOW_VICTIM_AHEAD evictions away
+ * (entries fetched by earlier packets), starts fetching its index line
+ * and cold entry, and the entry after it.  One eviction ahead left the
+ * lines arriving late; sixteen cost more in the walk than they saved.
+ * Hints only: the victims may yet differ.
  */
+#define SN_FLOW_VICTIM_AHEAD 4 /* victims ahead whose lines are fetched */
 static void prefetch_victims(const struct sn_flow_table *ft)
 {
 	uint32_t v = ft->lru[SN_LRU_NEW].head;
 	if (ft->free_head != SN_FLOW_NIL || ft->fresh < ft->cfg.max_flows || v == SN_FLOW_NIL)
 		return;
 	uint32_t next = ft->flows[v].lru.next;
+	for (int k = 1; k < SN_FLOW_VICTIM_AHEAD && next != SN_FLOW_NIL; k++)
+		next = ft->flows[next].lru.next;
 	if (next == SN_FLOW_NIL)
 		return;
 	const struct sn_flow *n = &ft->flows[next];
