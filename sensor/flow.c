@@ -249,6 +249,17 @@ static void lru_move(struct sn_flow_table *ft, uint32_t i, uint8_t list)
 	f->list = list;
 }
 
+/*
+ * Entry i becomes the most recently used of the list it is on: every
+ * segment does this, so inline, and nothing to do when it already is.
+ */
+static inline void lru_touch(struct sn_flow_table *ft, uint32_t i)
+{
+	struct sn_lru *l = &ft->lru[ft->flows[i].list];
+	if (l->tail != i)
+		sn_lru_move(l, l, flow_nodes(ft), i);
+}
+
 static struct sn_flow_rep *rep_of(const struct sn_flow_table *ft, uint32_t i)
 {
 	return &ft->reps[ft->more[i].rep];
@@ -788,7 +799,7 @@ static void count_packet(struct sn_flow_table *ft, uint32_t i, int dir, const st
 	f->packets[dir]++;
 	if (pkt->ts_us > f->last_us)
 		f->last_us = pkt->ts_us;
-	lru_move(ft, i, f->list);
+	lru_touch(ft, i);
 	if (f->buf != SN_REASM_NONE)
 		slot_touch(ft, f->buf);
 }
