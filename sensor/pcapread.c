@@ -99,8 +99,8 @@ static int refill(struct sn_pcapread *r)
 }
 
 /* Hands out the whole record at p (r->pos), of caplen bytes, and moves past it. */
-static void take(struct sn_pcapread *r, const uint8_t *p, uint32_t caplen,
-		 struct pcap_pkthdr *h, const uint8_t **data)
+static inline void take(struct sn_pcapread *r, const uint8_t *p, uint32_t caplen,
+			struct pcap_pkthdr *h, const uint8_t **data)
 {
 	/* signed 32-bit fields, as libpcap reads them */
 	int32_t frac = (int32_t)field(r, p + 4);
