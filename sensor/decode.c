@@ -369,7 +369,7 @@ bool sn_packet_checksum_bad(const struct sn_packet *pkt)
  * while `auto` samples, its checksum is computed and recorded (nothing is
  * dropped); once validating, the segment is marked for the flow table.
  */
-static void checksum_policy(struct dec *d, struct sn_cursor seg, uint32_t len)
+static inline void checksum_policy(struct dec *d, struct sn_cursor seg, uint32_t len)
 {
 	struct sn_csum_policy *p = &d->dc->csum;
 	if (!sn_csum_policy_wants(p) || d->no_checksum || sn_cur_remaining(&seg) != len)
