@@ -1171,6 +1171,21 @@ static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
 		i = flow_new(ft, k, h, pkt, src_is_a);
 		if (i == SN_FLOW_NIL)
 			return;
+		if ((pkt->tcp_flags & (SN_TCP_SYN | SN_TCP_ACK | SN_TCP_FIN | SN_TCP_RST)) ==
+			    SN_TCP_SYN && pkt->payload_wire_len == 0) {
+			/*
+			 * A bare SYN made the flow (every packet of a flood): its
+			 * sender is the client, and of the steps below only the
+			 * ISN and the count apply; the entry is new, at the tail
+			 * of the half-open list, with no buffer.
+			 */
+			struct sn_flow_cold *c = &ft->cold[i];
+			c->isn_c = pkt->seq;
+			c->flags |= (uint8_t)(good | SN_FC_ISN_C);
+			ft->flows[i].bytes[SN_DIR_C2S] = pkt->ip_bytes;
+			ft->flows[i].packets[SN_DIR_C2S] = 1;
+			return;
+		}
 	} else if (!(ft->cold[i].flags & SN_FC_MORE)) {
 		more_setup(ft, i);
 	}
