@@ -1028,8 +1028,27 @@ static uint32_t take_entry(struct sn_flow_table *ft, uint64_t now_us)
 {
 	if (ft->free_head == SN_FLOW_NIL && ft->fresh < ft->cfg.max_flows)
 		return ft->fresh++;
-	if (ft->free_head == SN_FLOW_NIL)
+	if (ft->free_head == SN_FLOW_NIL) {
+		/*
+		 * The oldest half-open flow holding nothing (under a flood,
+		 * every victim) is taken straight off its list and the index:
+		 * what close_flow would do for it, as it was never answered
+		 * nor reported, without the release steps it has no use for.
+		 */
+		uint32_t v = ft->lru[SN_LRU_NEW].head;
+		if (v != SN_FLOW_NIL && ft->flows[v].buf == SN_REASM_NONE &&
+		    !(ft->cold[v].flags & SN_FC_MORE) && ft->cold[v].layers == SN_LAYERSET_NONE) {
+			struct sn_flow *f = &ft->flows[v];
+			ft->st.evicted_half_open++;
+			sn_lru_unlink(&ft->lru[SN_LRU_NEW], flow_nodes(ft), v);
+			sn_flowindex_remove_at(&ft->index, f->home, f->place);
+			f->flags = 0;
+			ft->half_open--;
+			ft->active--;
+			return v;
+		}
 		evict_one(ft, now_us);
+	}
 	uint32_t i = ft->free_head;
 	if (i != SN_FLOW_NIL)
 		ft->free_head = ft->flows[i].lru.next;
