@@ -134,6 +134,15 @@ void sn_json_string_n(struct sn_json *j, const char *s, size_t n)
 	separate(j);
 	put_char(j, '"');
 	while (i < n && !j->overflow) {
+		/* printable ASCII other than '"' and '\\' goes out a run at a time */
+		size_t run = i;
+		while (run < n && u[run] >= 0x20 && u[run] < 0x7f && u[run] != '"' && u[run] != '\\')
+			run++;
+		if (run > i) {
+			put(j, s + i, run - i);
+			i = run;
+			continue;
+		}
 		if (u[i] < 0x80) {
 			put_escaped_ascii(j, u[i]);
 			i++;
@@ -161,34 +170,63 @@ void sn_json_string(struct sn_json *j, const char *s)
 	sn_json_string_n(j, s, strlen(s));
 }
 
+/*
+ * v in decimal, written so that it ends just before `end`; returns where it
+ * starts.  The same digits as printf's %PRIu64, without a libc call a number.
+ */
+static char *decimal(char *end, uint64_t v)
+{
+	char *p = end;
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return p;
+}
+
+/* v as exactly `width` decimal digits (v < 10^width), like %0*u. */
+static void digits(char *out, unsigned v, int width)
+{
+	for (int k = width - 1; k >= 0; k--) {
+		out[k] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 void sn_json_uint(struct sn_json *j, uint64_t v)
 {
 	char tmp[24];
-	int n = snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
+	char *p = decimal(tmp + sizeof tmp, v);
 
 	separate(j);
-	put(j, tmp, (size_t)n);
+	put(j, p, (size_t)(tmp + sizeof tmp - p));
 	j->need_comma = true;
 }
 
 void sn_json_milli(struct sn_json *j, uint64_t thousandths)
 {
 	char tmp[32];
-	int n = snprintf(tmp, sizeof(tmp), "%" PRIu64 ".%03u", thousandths / 1000,
-			 (unsigned)(thousandths % 1000));
+	char *end = tmp + sizeof tmp;
+	digits(end - 3, (unsigned)(thousandths % 1000), 3);
+	end[-4] = '.';
+	char *p = decimal(end - 4, thousandths / 1000);
 
 	separate(j);
-	put(j, tmp, (size_t)n);
+	put(j, p, (size_t)(end - p));
 	j->need_comma = true;
 }
 
 void sn_json_int(struct sn_json *j, int64_t v)
 {
 	char tmp[24];
-	int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+	/* the magnitude as unsigned: -INT64_MIN does not fit an int64_t */
+	uint64_t mag = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	char *p = decimal(tmp + sizeof tmp, mag);
+	if (v < 0)
+		*--p = '-';
 
 	separate(j);
-	put(j, tmp, (size_t)n);
+	put(j, p, (size_t)(tmp + sizeof tmp - p));
 	j->need_comma = true;
 }
 
@@ -220,8 +258,30 @@ void sn_format_time(uint64_t ts_us, char out[32])
 		memcpy(out, "1970-01-01T00:00:00.000000Z", 28);
 		return;
 	}
-	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+	int year = tm.tm_year + 1900;
+	if (year >= 0 && year <= 9999 && tm.tm_mon >= 0 && tm.tm_mon < 12 && tm.tm_mday >= 1 &&
+	    tm.tm_mday <= 31 && tm.tm_hour >= 0 && tm.tm_hour < 24 && tm.tm_min >= 0 &&
+	    tm.tm_min < 60 && tm.tm_sec >= 0 && tm.tm_sec <= 60) {
+		/* every year a uint32 of seconds reaches: fixed widths, no libc call */
+		digits(out, (unsigned)year, 4);
+		out[4] = '-';
+		digits(out + 5, (unsigned)tm.tm_mon + 1, 2);
+		out[7] = '-';
+		digits(out + 8, (unsigned)tm.tm_mday, 2);
+		out[10] = 'T';
+		digits(out + 11, (unsigned)tm.tm_hour, 2);
+		out[13] = ':';
+		digits(out + 14, (unsigned)tm.tm_min, 2);
+		out[16] = ':';
+		digits(out + 17, (unsigned)tm.tm_sec, 2);
+		out[19] = '.';
+		digits(out + 20, usec, 6);
+		out[26] = 'Z';
+		out[27] = '\0';
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", year, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
 	size_t n = strnlen(tmp, 31);
 	memcpy(out, tmp, n);
 	out[n] = '\0';

@@ -5,6 +5,7 @@
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "json.h"
 
@@ -63,6 +64,63 @@ START_TEST(test_numbers_extremes)
 	sn_json_uint(&j, 0);
 	sn_json_array_end(&j);
 	ck_assert_str_eq(buf, "[18446744073709551615,-9223372036854775808,0]");
+}
+END_TEST
+
+/*
+ * Numbers and times are formatted without printf; every power of ten and
+ * its neighbours, and seconds across the whole range a uint32 reaches, give
+ * what printf gives.
+ */
+START_TEST(test_numbers_and_times_as_printf)
+{
+	char buf[128], want[128];
+	struct sn_json j;
+	uint64_t p = 1;
+
+	for (int k = 0; k < 20; k++, p *= 10) {
+		uint64_t vals[] = { p - 1, p, p + 1, p * 7 + 3 };
+		for (size_t v = 0; v < sizeof vals / sizeof vals[0]; v++) {
+			sn_json_init(&j, buf, sizeof(buf));
+			sn_json_array_begin(&j);
+			sn_json_uint(&j, vals[v]);
+			sn_json_int(&j, -(int64_t)(vals[v] >> 1));
+			sn_json_int(&j, (int64_t)(vals[v] >> 1));
+			sn_json_milli(&j, vals[v]);
+			sn_json_array_end(&j);
+			snprintf(want, sizeof(want), "[%llu,%lld,%lld,%llu.%03u]",
+				 (unsigned long long)vals[v], -(long long)(vals[v] >> 1),
+				 (long long)(vals[v] >> 1), (unsigned long long)(vals[v] / 1000),
+				 (unsigned)(vals[v] % 1000));
+			ck_assert_str_eq(buf, want);
+		}
+	}
+	for (uint64_t secs = 0; secs <= 0xFFFFFFFFull; secs += 0xFFFFFFFFull / 997) {
+		uint64_t us = secs * 1000000ull + (secs * 7919u) % 1000000u;
+		char out[32];
+		time_t t = (time_t)secs;
+		struct tm tm;
+		ck_assert_ptr_nonnull(gmtime_r(&t, &tm));
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec, (unsigned)(us % 1000000u));
+		sn_format_time(us, out);
+		ck_assert_str_eq(out, want);
+	}
+	char out[32];
+	sn_format_time(0xFFFFFFFFull * 1000000ull + 999999u, out); /* the last time carried */
+	ck_assert_str_eq(out, "2106-02-07T06:28:15.999999Z");
+}
+END_TEST
+
+/* Plain runs go out whole; the escapes between and around them are kept. */
+START_TEST(test_runs_between_escapes)
+{
+	ck_assert_str_eq(str_json("\"ab\\cd\"", 7), "\"\\\"ab\\\\cd\\\"\"");
+	ck_assert_str_eq(str_json("a\x01" "bc\x7f" "d\xc3\xa9" "ef", 10),
+			 "\"a\\u0001bc\\u007fd\xc3\xa9" "ef\"");
+	ck_assert_str_eq(str_json(" ~", 2), "\" ~\"");
+	ck_assert_str_eq(str_json("", 0), "\"\"");
 }
 END_TEST
 
@@ -278,10 +336,12 @@ Suite *json_suite(void)
 	tcase_add_test(t, test_object_and_array_commas);
 	tcase_add_test(t, test_numbers_extremes);
 	tcase_add_test(t, test_time_format);
+	tcase_add_test(t, test_numbers_and_times_as_printf);
 	suite_add_tcase(s, t);
 
 	t = tcase_create("strings");
 	tcase_add_test(t, test_escape_quote_backslash_controls);
+	tcase_add_test(t, test_runs_between_escapes);
 	tcase_add_test(t, test_c1_and_line_separators_escaped);
 	tcase_add_test(t, test_invisible_format_characters_escaped);
 	tcase_add_test(t, test_valid_utf8_passes);
