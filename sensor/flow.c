@@ -1136,19 +1136,24 @@ static void prefetch_victims(const struct sn_flow_table *ft)
 /* One segment, its key and hash already known. */
 /*
  * A segment's checksum matters where a forged one could change what the
- * table sees: a control segment (SYN, FIN, RST, bare ACK), or payload that
- * would reach classification (a new connection, or one whose first bytes
- * are still kept).  The payload of a connection already decided is only
- * counted, so its bytes are not read again, unless its client messages
- * are timed (MQTT in clear).
+ * table sees: a control segment (SYN, FIN, RST), a bare ACK that could
+ * establish the connection or is its sender's first proof of a good
+ * checksum, or payload that would reach classification (a new connection,
+ * or one whose first bytes are still kept).  The payload of a connection
+ * already decided is only counted, so its bytes are not read again, unless
+ * its client messages are timed (MQTT in clear); a bare ACK there, from a
+ * sender that has shown a good checksum, is only counted too and goes by
+ * the same rule.
  */
 static bool checksum_matters(const struct sn_flow_table *ft, uint32_t i,
-			     const struct sn_packet *pkt)
+			     const struct sn_packet *pkt, uint8_t side)
 {
-	if (i == SN_FLOW_NIL || pkt->payload_wire_len == 0 ||
-	    (pkt->tcp_flags & (SN_TCP_SYN | SN_TCP_FIN | SN_TCP_RST)))
+	if (i == SN_FLOW_NIL || (pkt->tcp_flags & (SN_TCP_SYN | SN_TCP_FIN | SN_TCP_RST)))
 		return true;
 	const struct sn_flow *f = &ft->flows[i];
+	if (pkt->payload_wire_len == 0 &&
+	    (!(f->flags & SN_FF_ESTABLISHED) || !(ft->cold[i].flags & side)))
+		return true;
 	return !(f->flags & SN_FF_VERDICT) || f->buf != SN_REASM_NONE || followable(f);
 }
 
@@ -1165,7 +1170,7 @@ static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
 	 * or a capture that starts mid-connection, and its segments count.
 	 */
 	uint8_t side = src_is_a ? SN_FC_CSUM_A : SN_FC_CSUM_B, good = 0;
-	if (pkt->csum_pending && checksum_matters(ft, i, pkt)) {
+	if (pkt->csum_pending && checksum_matters(ft, i, pkt, side)) {
 		bool shown = i != SN_FLOW_NIL && (ft->cold[i].flags & side);
 		if (!sn_packet_checksum_bad(pkt)) {
 			good = side;

@@ -395,6 +395,13 @@ def main():
         R.expect_conn(f"checksum-decoy-yes-{port}", frames_plain(dec), cid, b4,
                       counters={"tcp_checksum_bad": 1},
                       extra_yaml="capture:\n  checksum_validation: yes\n")
+        # a bad-checksum bare ACK before the connection is established (a copy
+        # of the handshake's ACK, just before it) is still checked and dropped
+        ack = pk4[2][1].copy()
+        ack[TCP].chksum = (pk4[2][1][TCP].chksum + 1) & 0xFFFF or 1
+        ackdec = pk4[:2] + [(0, ack.__class__(bytes(ack)))] + pk4[2:]
+        R.expect_conn(f"checksum-decoy-handshake-ack-{port}", frames_plain(ackdec), cid, b4,
+                      counters={"tcp_checksum_bad": 1})
         # offload on the client host only: all its segments bad, the server's fine
         one = [(d, q) for (d, q) in bad_checksums(pk4) if d == 0]
         oneway = [one.pop(0) if d == 0 else (d, p) for d, p in pk4]
