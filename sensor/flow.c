@@ -1064,14 +1064,13 @@ static uint32_t flow_new(struct sn_flow_table *ft, const struct sn_flow_key *k, 
 	struct sn_flow *f = &ft->flows[i];
 	struct sn_flow_cold *c = &ft->cold[i];
 
-	memset(f, 0, sizeof *f);
-	memset(c, 0, sizeof *c);
-	f->buf = SN_REASM_NONE;
-	f->last_us = pkt->ts_us;
-	if (src_is_client(ft, pkt) == src_is_a)
-		f->flags = SN_FF_CLIENT_IS_A;
-	c->key = *k;
-	c->flow_id = ft->next_flow_id++;
+	/*
+	 * Whole-entry stores, no memset (a string store cannot forward to a
+	 * later load of the line, which then waits for the line to arrive).
+	 */
+	*f = (struct sn_flow){ .last_us = pkt->ts_us, .buf = SN_REASM_NONE,
+			       .flags = src_is_client(ft, pkt) == src_is_a ? SN_FF_CLIENT_IS_A : 0 };
+	*c = (struct sn_flow_cold){ .key = *k, .flow_id = ft->next_flow_id++ };
 	if ((pkt->tcp_flags & (SN_TCP_SYN | SN_TCP_ACK)) != SN_TCP_SYN || pkt->payload_wire_len)
 		more_setup(ft, i);
 	if (pkt->n_layers) {
@@ -1205,7 +1204,8 @@ static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
 			 */
 			struct sn_flow_cold *c = &ft->cold[i];
 			c->isn_c = pkt->seq;
-			c->flags |= (uint8_t)(good | SN_FC_ISN_C);
+			/* stored, not or-ed: a load here would wait for the line */
+			c->flags = (uint8_t)(good | SN_FC_ISN_C);
 			ft->flows[i].bytes[SN_DIR_C2S] = pkt->ip_bytes;
 			ft->flows[i].packets[SN_DIR_C2S] = 1;
 			return;
