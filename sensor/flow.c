@@ -1102,6 +1102,24 @@ static uint32_t lookup(const struct sn_flow_table *ft, const struct sn_flow_key 
 }
 
 /*
+ * lookup() that first tries the slot the segment's hint found (place): the
+ * table may have changed since, so the slot must still hold the key's tag
+ * and its flow the key.  A key is in the index at most once (a flow is
+ * only made after a lookup missed), so that flow is the one lookup() finds.
+ */
+static uint32_t lookup_at(const struct sn_flow_table *ft, const struct sn_flow_key *k,
+			  uint64_t h, uint32_t place)
+{
+	if (place != SN_FLOWINDEX_NONE) {
+		const struct sn_flowindex_group *g = &ft->index.groups[place / SN_FLOWINDEX_SLOTS];
+		uint32_t s = place % SN_FLOWINDEX_SLOTS;
+		if (g->tag[s] == sn_flowindex_tag(h) && sn_flowkey_equal(&ft->cold[g->flow[s]].key, k))
+			return g->flow[s];
+	}
+	return lookup(ft, k, h);
+}
+
+/*
  * A full table evicts before it inserts: under a SYN flood, every packet
  * frees the head of the half-open list, which means reading its entry
  * (for its index place and list links) and its cold entry (reused for the
@@ -1157,10 +1175,10 @@ static bool checksum_matters(const struct sn_flow_table *ft, uint32_t i,
 }
 
 static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
-		    const struct sn_flow_key *k, bool src_is_a, uint64_t h)
+		    const struct sn_flow_key *k, bool src_is_a, uint64_t h, uint32_t place)
 {
 	prefetch_victims(ft);
-	uint32_t i = lookup(ft, k, h);
+	uint32_t i = lookup_at(ft, k, h, place);
 
 	/*
 	 * A segment with a bad checksum never reaches the connection once its
@@ -1241,13 +1259,13 @@ void sn_flow_table_process(struct sn_flow_table *ft, const struct sn_packet *pkt
 {
 	struct sn_flow_key key;
 	bool src_is_a = sn_flowkey_make(pkt, &key);
-	process(ft, pkt, &key, src_is_a, sn_flowkey_hash(&ft->secret, &key));
+	process(ft, pkt, &key, src_is_a, sn_flowkey_hash(&ft->secret, &key), SN_FLOWINDEX_NONE);
 }
 
 void sn_flow_table_process_hinted(struct sn_flow_table *ft, const struct sn_packet *pkt,
 				  const struct sn_flow_hint *h)
 {
-	process(ft, pkt, &h->key, h->src_is_a, h->hash);
+	process(ft, pkt, &h->key, h->src_is_a, h->hash, h->place);
 }
 
 void sn_flow_table_hint(const struct sn_flow_table *ft, const struct sn_packet *pkt,
@@ -1255,6 +1273,7 @@ void sn_flow_table_hint(const struct sn_flow_table *ft, const struct sn_packet *
 {
 	h->src_is_a = sn_flowkey_make(pkt, &h->key);
 	h->hash = sn_flowkey_hash(&ft->secret, &h->key);
+	h->place = SN_FLOWINDEX_NONE;
 	__builtin_prefetch(sn_flowindex_home(&ft->index, h->hash), 0);
 }
 
@@ -1264,11 +1283,15 @@ void sn_flow_table_hint(const struct sn_flow_table *ft, const struct sn_packet *
  * Only the home group is looked at; a key that overflowed past it merely
  * misses the hint.
  */
-void sn_flow_table_hint_entry(const struct sn_flow_table *ft, const struct sn_flow_hint *h)
+void sn_flow_table_hint_entry(const struct sn_flow_table *ft, struct sn_flow_hint *h)
 {
-	const struct sn_flowindex_group *g = sn_flowindex_home(&ft->index, h->hash);
+	uint32_t home = sn_flowindex_home_group(&ft->index, h->hash);
+	const struct sn_flowindex_group *g = &ft->index.groups[home];
 	/* the matching slots straight from the tag compare: no probe state */
-	for (uint32_t m = sn_flowindex_matches(g, sn_flowindex_tag(h->hash)); m; m &= m - 1) {
+	uint32_t m = sn_flowindex_matches(g, sn_flowindex_tag(h->hash));
+	if (m)
+		h->place = home * SN_FLOWINDEX_SLOTS + (uint32_t)__builtin_ctz(m);
+	for (; m; m &= m - 1) {
 		uint32_t i = g->flow[__builtin_ctz(m)];
 		__builtin_prefetch(&ft->cold[i].key, 0);
 		__builtin_prefetch(&ft->flows[i], 1);

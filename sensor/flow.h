@@ -96,6 +96,13 @@ struct sn_flow_hint {
 	struct sn_flow_key key;
 	uint64_t hash;
 	bool src_is_a; /* the segment's source is the key's endpoint a */
+	/*
+	 * The index slot (flowindex.h place) hint_entry() found first holding
+	 * the key's tag, SN_FLOWINDEX_NONE if none or not looked: tried first
+	 * when the segment is processed, and trusted only if the slot still
+	 * holds the tag and its flow the key.
+	 */
+	uint32_t place;
 };
 
 /*
@@ -107,7 +114,7 @@ struct sn_flow_hint {
  */
 void sn_flow_table_hint(const struct sn_flow_table *ft, const struct sn_packet *pkt,
 			struct sn_flow_hint *h);
-void sn_flow_table_hint_entry(const struct sn_flow_table *ft, const struct sn_flow_hint *h);
+void sn_flow_table_hint_entry(const struct sn_flow_table *ft, struct sn_flow_hint *h);
 /* sn_flow_table_process() given what hint() built for this segment. */
 void sn_flow_table_process_hinted(struct sn_flow_table *ft, const struct sn_packet *pkt,
 				  const struct sn_flow_hint *h);

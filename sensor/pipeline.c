@@ -252,7 +252,7 @@ void sn_worker_prepare(struct sn_worker *w, const uint8_t *frame, uint32_t caple
 		sn_flow_table_hint(w->flows, &p->pkt, &p->hint);
 }
 
-void sn_worker_prefetch(const struct sn_worker *w, const struct sn_worker_pending *p)
+void sn_worker_prefetch(const struct sn_worker *w, struct sn_worker_pending *p)
 {
 	if (p->tcp)
 		sn_flow_table_hint_entry(w->flows, &p->hint);

@@ -91,7 +91,7 @@ struct sn_worker_pending {
 };
 void sn_worker_prepare(struct sn_worker *w, const uint8_t *frame, uint32_t caplen,
 		       uint32_t wirelen, uint64_t ts_us, struct sn_worker_pending *p);
-void sn_worker_prefetch(const struct sn_worker *w, const struct sn_worker_pending *p);
+void sn_worker_prefetch(const struct sn_worker *w, struct sn_worker_pending *p);
 void sn_worker_process(struct sn_worker *w, const struct sn_worker_pending *p);
 
 /*

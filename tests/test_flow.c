@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "flow.h"
+#include "flowindex.h"
 #include "testutil.h"
 
 #define MAXREP 64
@@ -102,8 +103,9 @@ static struct conv conv4(uint8_t c_last, uint16_t cp, uint16_t sp)
 	return cv;
 }
 
-static void pkt_at(struct conv *cv, int dir, uint8_t flags, uint32_t seq, const void *data,
-		   uint32_t len)
+/* The segment pkt_at() processes, only built (the clock moves on). */
+static struct sn_packet pkt_make(struct conv *cv, int dir, uint8_t flags, uint32_t seq,
+				 const void *data, uint32_t len)
 {
 	struct sn_packet p;
 	memset(&p, 0, sizeof p);
@@ -122,6 +124,13 @@ static void pkt_at(struct conv *cv, int dir, uint8_t flags, uint32_t seq, const 
 	p.payload_wire_len = len;
 	p.payload = data;
 	p.payload_len = len;
+	return p;
+}
+
+static void pkt_at(struct conv *cv, int dir, uint8_t flags, uint32_t seq, const void *data,
+		   uint32_t len)
+{
+	struct sn_packet p = pkt_make(cv, dir, flags, seq, data, len);
 	sn_flow_table_process(ft, &p);
 }
 
@@ -219,6 +228,58 @@ static void assert_mqtt_open(const struct sn_conn_report *r, const struct conv *
  * packet: a retransmitted SYN sets up the rest with the first SYN's time,
  * and the ISN kept from the first still places the client's bytes.
  */
+/*
+ * A hint's index slot is where its key's flow sat when the hint was made;
+ * by the time the segment is processed the slot may hold another flow or
+ * none, and the segment still goes to its own flow.
+ */
+START_TEST(hint_slot_rechecked_when_processed)
+{
+	struct conv a = conv4(1, 40001, 1883), b = conv4(2, 40002, 1883);
+	shake(&a);
+	shake(&b);
+	struct sn_flow_hint ha, hb;
+	struct sn_packet pb = pkt_make(&b, C, SN_TCP_ACK, b.cseq, NULL, 0);
+	sn_flow_table_hint(ft, &pb, &hb);
+	ck_assert_uint_eq(hb.place, SN_FLOWINDEX_NONE); /* until hint_entry looks */
+	sn_flow_table_hint_entry(ft, &hb);
+	ck_assert_uint_ne(hb.place, SN_FLOWINDEX_NONE);
+
+	/* the slot of another flow: a's CONNECT still opens a, not b */
+	struct sn_packet pa = pkt_make(&a, C, SN_TCP_ACK | SN_TCP_PSH, a.cseq, connect_pkt,
+				       LEN(connect_pkt));
+	a.cseq += LEN(connect_pkt);
+	sn_flow_table_hint(ft, &pa, &ha);
+	sn_flow_table_hint_entry(ft, &ha);
+	ck_assert_uint_ne(ha.place, hb.place);
+	ha.place = hb.place;
+	sn_flow_table_process_hinted(ft, &pa, &ha);
+	ck_assert_int_eq(nrep, 1);
+	assert_mqtt_open(&reps[0], &a);
+	ck_assert_uint_eq(reps[0].packets[C], 3);
+
+	/* b closed: its slot is empty, and b's late ACK makes no flow */
+	rst(&b, S);
+	linger_out(&b);
+	int before = nrep;
+	uint64_t created = stats().flows_created;
+	sn_flow_table_process_hinted(ft, &pb, &hb);
+	ck_assert_uint_eq(stats().flows_created, created);
+	ck_assert_uint_eq(stats().flows_active, 1);
+	ck_assert_int_eq(nrep, before);
+
+	/* a's own slot, still right: found there */
+	struct sn_packet pa2 = pkt_make(&a, C, SN_TCP_ACK | SN_TCP_PSH, a.cseq, publish_pkt,
+					LEN(publish_pkt));
+	sn_flow_table_hint(ft, &pa2, &ha);
+	sn_flow_table_hint_entry(ft, &ha);
+	sn_flow_table_process_hinted(ft, &pa2, &ha);
+	sn_flow_table_flush(ft, a.ts + SEC, SN_CLOSE_END_OF_INPUT);
+	ck_assert_int_gt(nrep, before);
+	ck_assert_uint_eq(reps[nrep - 1].packets[C], 4);
+}
+END_TEST
+
 START_TEST(retransmitted_syn_keeps_first_time_and_isn)
 {
 	struct conv cv = conv4(1, 40001, 1883);
@@ -1807,6 +1868,7 @@ Suite *flow_suite(void)
 	tcase_add_test(t, message_timing_lost_at_gap);
 	tcase_add_test(t, message_timing_pool_full);
 	tcase_add_test(t, message_timing_only_mqtt);
+	tcase_add_test(t, hint_slot_rechecked_when_processed);
 	suite_add_tcase(s, t);
 	return s;
 }
