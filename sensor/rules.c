@@ -18,6 +18,8 @@
 #include "rules.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -255,6 +257,85 @@ static bool on_foreign_port(const struct sn_rule_facts *f)
 	return confirmed && f->proto != SN_PROTO_NONE && f->port_proto != f->proto;
 }
 
+/*
+ * Whether every conversion in fmt is one format_reason() writes: %s,
+ * %.<precision>s, %u and %llu.  Anything else goes to vsnprintf.
+ */
+static bool plain_format(const char *fmt)
+{
+	for (const char *p = fmt; *p; p++) {
+		if (*p != '%')
+			continue;
+		p++;
+		if (*p == '.') {
+			if (p[1] < '0' || p[1] > '9')
+				return false;
+			for (p++; *p >= '0' && *p <= '9'; p++)
+				;
+			if (*p != 's')
+				return false;
+		} else if (p[0] == 'l' && p[1] == 'l' && p[2] == 'u') {
+			p += 2;
+		} else if (*p != 's' && *p != 'u') {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Appends at most max bytes of s to out (length *n), as snprintf would. */
+static void put_str(char *out, size_t *n, const char *s, size_t max)
+{
+	if (!s) /* glibc's text for a null %s; cut by the precision like any other */
+		s = max >= 6 ? "(null)" : "";
+	for (size_t k = 0; k < max && s[k] && *n < SN_REASON_LEN - 1; k++)
+		out[(*n)++] = s[k];
+}
+
+static void put_uint(char *out, size_t *n, unsigned long long v)
+{
+	char d[24];
+	size_t k = sizeof d;
+	do {
+		d[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (; k < sizeof d && *n < SN_REASON_LEN - 1; k++)
+		out[(*n)++] = d[k];
+}
+
+/*
+ * vsnprintf(out, SN_REASON_LEN, fmt, ap) for a plain_format(): the same
+ * text, cut at the same length, without the library's per-call set-up
+ * (a rating writes several reasons, and every group is rated).
+ */
+static void format_reason(char *out, const char *fmt, va_list ap)
+{
+	size_t n = 0;
+	for (const char *p = fmt; *p; p++) {
+		if (*p != '%') {
+			if (n < SN_REASON_LEN - 1)
+				out[n++] = *p;
+			continue;
+		}
+		p++;
+		if (*p == '.') {
+			size_t max = 0;
+			for (p++; *p >= '0' && *p <= '9'; p++)
+				max = max * 10 + (size_t)(*p - '0');
+			put_str(out, &n, va_arg(ap, const char *), max);
+		} else if (*p == 's') {
+			put_str(out, &n, va_arg(ap, const char *), SIZE_MAX);
+		} else if (*p == 'u') {
+			put_uint(out, &n, va_arg(ap, unsigned));
+		} else { /* llu */
+			p += 2;
+			put_uint(out, &n, va_arg(ap, unsigned long long));
+		}
+	}
+	out[n] = '\0';
+}
+
 __attribute__((format(printf, 2, 3)))
 static void add_reason(struct sn_rating *out, const char *fmt, ...)
 {
@@ -263,7 +344,10 @@ static void add_reason(struct sn_rating *out, const char *fmt, ...)
 	if (out->n_reasons >= SN_REASONS_MAX)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(out->reasons[out->n_reasons], SN_REASON_LEN, fmt, ap);
+	if (plain_format(fmt))
+		format_reason(out->reasons[out->n_reasons], fmt, ap);
+	else
+		vsnprintf(out->reasons[out->n_reasons], SN_REASON_LEN, fmt, ap);
 	va_end(ap);
 	out->n_reasons++;
 }

@@ -784,6 +784,36 @@ START_TEST(test_reasons_long_pattern_fits)
 }
 END_TEST
 
+/*
+ * Reason text is printf's: a precision keeps that many bytes of a string,
+ * and a reason longer than SN_REASON_LEN - 1 bytes is cut there.
+ */
+START_TEST(test_reasons_precision_and_cut)
+{
+	char path[71], bad[151];
+	memset(path, 'p', sizeof path - 1);
+	path[sizeof path - 1] = '\0';
+	memset(bad, 'y', sizeof bad - 1);
+	bad[sizeof bad - 1] = '\0';
+	struct sn_rule_facts f = facts(SN_PROTO_MQTT, 1883, true);
+	f.ws_path = path;
+	f.malformed = bad;
+	struct sn_rating r = rate(&f);
+	char want_ws[SN_REASON_LEN], want_bad[SN_REASON_LEN];
+	/* "(path " then the first 60 bytes of the path, then ")" */
+	strcpy(want_ws, "MQTT inside WebSocket frames (path ");
+	memset(want_ws + strlen(want_ws), 'p', 60);
+	strcpy(want_ws + strlen("MQTT inside WebSocket frames (path ") + 60, ")");
+	/* 26 bytes of text and 100 of the string, cut to 111 bytes */
+	strcpy(want_bad, "malformed MQTT handshake: ");
+	memset(want_bad + 26, 'y', SN_REASON_LEN - 1 - 26);
+	want_bad[SN_REASON_LEN - 1] = '\0';
+	ck_assert(has_reason(&r, want_ws));
+	ck_assert(has_reason(&r, want_bad));
+	ck_assert(has_reason(&r, "3 connections (threshold 2)"));
+}
+END_TEST
+
 Suite *rules_suite(void);
 
 Suite *rules_suite(void)
@@ -846,6 +876,7 @@ Suite *rules_suite(void)
 	tcase_add_test(tc, test_refuted_demote);
 	tcase_add_test(tc, test_reasons_both_exceptions);
 	tcase_add_test(tc, test_reasons_long_pattern_fits);
+	tcase_add_test(tc, test_reasons_precision_and_cut);
 	suite_add_tcase(s, tc);
 	return s;
 }
