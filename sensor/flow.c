@@ -1258,8 +1258,9 @@ static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
 void sn_flow_table_process(struct sn_flow_table *ft, const struct sn_packet *pkt)
 {
 	struct sn_flow_key key;
-	bool src_is_a = sn_flowkey_make(pkt, &key);
-	process(ft, pkt, &key, src_is_a, sn_flowkey_hash(&ft->secret, &key), SN_FLOWINDEX_NONE);
+	uint64_t w[6];
+	bool src_is_a = sn_flowkey_make_words(pkt, &key, w);
+	process(ft, pkt, &key, src_is_a, sn_flowkey_hash_words(&ft->secret, w), SN_FLOWINDEX_NONE);
 }
 
 void sn_flow_table_process_hinted(struct sn_flow_table *ft, const struct sn_packet *pkt,
@@ -1271,8 +1272,9 @@ void sn_flow_table_process_hinted(struct sn_flow_table *ft, const struct sn_pack
 void sn_flow_table_hint(const struct sn_flow_table *ft, const struct sn_packet *pkt,
 			struct sn_flow_hint *h)
 {
-	h->src_is_a = sn_flowkey_make(pkt, &h->key);
-	h->hash = sn_flowkey_hash(&ft->secret, &h->key);
+	uint64_t w[6];
+	h->src_is_a = sn_flowkey_make_words(pkt, &h->key, w);
+	h->hash = sn_flowkey_hash_words(&ft->secret, w);
 	h->place = SN_FLOWINDEX_NONE;
 	__builtin_prefetch(sn_flowindex_home(&ft->index, h->hash), 0);
 }

@@ -112,6 +112,60 @@ START_TEST(tunnel_context_is_part_of_key)
 }
 END_TEST
 
+/*
+ * The key put together from words (ports, VLAN and family packed into one)
+ * holds the packet's fields in their places, and the words handed to the
+ * hash are the key's own: for addresses that differ only in the second
+ * word, and for the packet read from either side.
+ */
+START_TEST(key_words_are_the_key)
+{
+	struct sn_flowkey_secret sec;
+	sn_flowkey_secret_init(&sec, 11);
+	struct sn_packet p;
+	memset(&p, 0, sizeof p);
+	p.src.family = p.dst.family = 6;
+	for (int i = 0; i < 16; i++) {
+		p.src.b[i] = (uint8_t)(0x20 + i);
+		p.dst.b[i] = (uint8_t)(0x20 + i);
+	}
+	p.src.b[9] = 0x01; /* the source orders first, by its second word */
+	p.sport = 0xa1b2;
+	p.dport = 0x0102;
+	p.vlan = 0x0ffe;
+	p.tunnel_ctx = 0x8877665544332211ULL;
+	for (int side = 0; side < 2; side++) {
+		struct sn_flow_key k;
+		uint64_t w[6];
+		memset(&k, 0xee, sizeof k);
+		bool src_is_a = sn_flowkey_make_words(&p, &k, w);
+		ck_assert(src_is_a == (side == 0));
+		const struct sn_addr *a = side == 0 ? &p.src : &p.dst;
+		const struct sn_addr *b = side == 0 ? &p.dst : &p.src;
+		ck_assert_mem_eq(k.a, a->b, 16);
+		ck_assert_mem_eq(k.b, b->b, 16);
+		ck_assert_uint_eq(k.a_port, 0xa1b2); /* the first source, from either side */
+		ck_assert_uint_eq(k.b_port, 0x0102);
+		ck_assert_uint_eq(k.vlan, 0x0ffe);
+		ck_assert_uint_eq(k.family, 6);
+		ck_assert_uint_eq(k.zero, 0);
+		ck_assert(k.tunnel == 0x8877665544332211ULL);
+		ck_assert_mem_eq(w, &k, sizeof k);
+		ck_assert(sn_flowkey_hash_words(&sec, w) == sn_flowkey_hash(&sec, &k));
+		struct sn_flow_key plain;
+		sn_flowkey_make(&p, &plain);
+		ck_assert(sn_flowkey_equal(&plain, &k));
+		/* the other side */
+		struct sn_addr t = p.src;
+		p.src = p.dst;
+		p.dst = t;
+		uint16_t port = p.sport;
+		p.sport = p.dport;
+		p.dport = port;
+	}
+}
+END_TEST
+
 Suite *flowkey_suite(void);
 
 Suite *flowkey_suite(void)
@@ -124,6 +178,7 @@ Suite *flowkey_suite(void)
 	tcase_add_test(t, hash_depends_on_secret);
 	tcase_add_test(t, hash_spreads_low_bits);
 	tcase_add_test(t, tunnel_context_is_part_of_key);
+	tcase_add_test(t, key_words_are_the_key);
 	suite_add_tcase(s, t);
 	return s;
 }
