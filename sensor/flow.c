@@ -866,9 +866,9 @@ static void on_payload(struct sn_flow_table *ft, uint32_t i, int dir, const stru
 
 /* ---- ending flows --------------------------------------------------------- */
 
-static void free_flow(struct sn_flow_table *ft, uint32_t i)
+/* Gives back what flow i holds: its buffer, metadata, follow state and tunnel list. */
+static void release_holdings(struct sn_flow_table *ft, uint32_t i)
 {
-	struct sn_flow *f = &ft->flows[i];
 	release_buffer(ft, i);
 	if (ft->cold[i].flags & SN_FC_MORE) {
 		release_meta(ft, i);
@@ -876,6 +876,12 @@ static void free_flow(struct sn_flow_table *ft, uint32_t i)
 	}
 	sn_layerset_release(ft->layersets, ft->cold[i].layers);
 	ft->cold[i].layers = SN_LAYERSET_NONE;
+}
+
+static void free_flow(struct sn_flow_table *ft, uint32_t i)
+{
+	struct sn_flow *f = &ft->flows[i];
+	release_holdings(ft, i);
 	if (f->flags & SN_FF_REPORTED)
 		rep_unlink(ft, i);
 	if (!(f->flags & SN_FF_ESTABLISHED))
@@ -1368,13 +1374,7 @@ void sn_flow_table_flush(struct sn_flow_table *ft, uint64_t now_us, enum sn_clos
 	while ((i = oldest_answered(ft)) != SN_FLOW_NIL)
 		close_flow(ft, i, why, now_us);
 	for (i = ft->lru[SN_LRU_NEW].head; i != SN_FLOW_NIL; i = ft->flows[i].lru.next) {
-		release_buffer(ft, i);
-		if (ft->cold[i].flags & SN_FC_MORE) {
-			release_meta(ft, i);
-			release_follow(ft, i);
-		}
-		sn_layerset_release(ft->layersets, ft->cold[i].layers);
-		ft->cold[i].layers = SN_LAYERSET_NONE;
+		release_holdings(ft, i);
 		ft->flows[i].flags = 0;
 	}
 	sn_flowindex_clear(&ft->index);
