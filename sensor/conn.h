@@ -68,7 +68,9 @@ enum sn_msg_timing {
 	SN_MSGT_FOLLOWED,     /* every client byte since the verdict was walked */
 	SN_MSGT_GAP,          /* stopped at a sequence gap, reordering or uncaptured bytes */
 	SN_MSGT_MALFORMED,    /* stopped at bytes that are no MQTT fixed header (AMQP frame) */
-	SN_MSGT_NO_STATE,     /* none followed: every follow state was in use */
+	SN_MSGT_NO_STATE,     /* none followed: no follow state to be had (a pool of 0) */
+	SN_MSGT_RECLAIMED,    /* stopped: a newer connection took the follow state of this,
+				 the least recently active holder; its times went with it */
 };
 
 /*

@@ -266,6 +266,7 @@ static void timing_cut(struct sn_json *j, uint8_t timing)
 	const char *why = timing == SN_MSGT_GAP         ? "sequence_gap"
 			  : timing == SN_MSGT_MALFORMED ? "malformed"
 			  : timing == SN_MSGT_NO_STATE  ? "no_state"
+			  : timing == SN_MSGT_RECLAIMED ? "reclaimed"
 							: NULL;
 	if (!why)
 		return;

@@ -49,6 +49,8 @@ _Static_assert(SN_CONN_TUNNEL_MAX == SN_LAYERS_MAX, "a report holds every listed
 #define SN_FLOW_LARGE_BYTES (16384 + 5) /* ... each one TLS record: a ClientHello inside
 					   its first record fits whole */
 #define SN_FLOW_FOLLOW_FULL 0xffffffu /* wanted a follow state, none was free */
+#define SN_FLOW_FOLLOW_RECLAIMED 0xfffffeu /* its follow state was taken by a newer one */
+_Static_assert(SN_MSGT_STATES_MAX < SN_FLOW_FOLLOW_RECLAIMED, "follow marks are no state numbers");
 #define SN_FLOW_DETAIL_SEGS 16      /* client segments read for metadata after the verdict
 				       (topics); the verdict itself never waits on a count */
 
@@ -121,7 +123,8 @@ struct sn_flow_more {
 	uint8_t match;             /* dissector that matched, for the detail phase */
 	uint8_t detail_segs;       /* client segments seen in the detail phase */
 	uint8_t follow_hi;         /* follow state (msgtiming.h) in 24 bits: 0 none, */
-	uint16_t follow_lo;        /* SN_FLOW_FOLLOW_FULL when none was free */
+	uint16_t follow_lo;        /* SN_FLOW_FOLLOW_FULL when none was free,
+				      SN_FLOW_FOLLOW_RECLAIMED when taken */
 };
 _Static_assert(sizeof(struct sn_flow_more) <= 32, "more entry: two to a line");
 
@@ -404,7 +407,7 @@ static bool attach_buffer(struct sn_flow_table *ft, uint32_t i)
 static void release_follow(struct sn_flow_table *ft, uint32_t i)
 {
 	uint32_t st = follow_of(&ft->more[i]);
-	if (st != SN_FLOW_FOLLOW_FULL)
+	if (st != SN_FLOW_FOLLOW_FULL && st != SN_FLOW_FOLLOW_RECLAIMED)
 		sn_msgt_release(ft->msgt, st);
 	set_follow(&ft->more[i], 0);
 }
@@ -499,6 +502,8 @@ static void send_report(struct sn_flow_table *ft, uint32_t i, enum sn_report_kin
 	sn_msgt_describe(ft->msgt, st, &r->msgs);
 	if (st == SN_FLOW_FOLLOW_FULL)
 		r->msgs.timing = SN_MSGT_NO_STATE;
+	else if (st == SN_FLOW_FOLLOW_RECLAIMED)
+		r->msgs.timing = SN_MSGT_RECLAIMED;
 	ft->st.reports++;
 	if (ft->cfg.report)
 		ft->cfg.report(ft->cfg.report_ctx, r);
@@ -574,8 +579,12 @@ static void follow_start(struct sn_flow_table *ft, uint32_t i, const struct sn_s
 	bool amqp = f->proto == SN_PROTO_AMQP;
 	if (amqp && strcmp(ft->scratch.amqp_version, "0-9-1") != 0)
 		return;
+	uint32_t from;
 	uint32_t st = sn_msgt_start(ft->msgt, amqp ? SN_MSGT_WIRE_AMQP091 : SN_MSGT_WIRE_MQTT,
-				    ft->cold[i].isn_c + 1, s->client, s->client_len);
+				    ft->cold[i].isn_c + 1, s->client, s->client_len, i, &from);
+	/* a full pool took the state of the least recently active holder */
+	if (from != SN_MSGT_NO_OWNER)
+		set_follow(&ft->more[from], SN_FLOW_FOLLOW_RECLAIMED);
 	set_follow(c, st ? st : SN_FLOW_FOLLOW_FULL);
 }
 
@@ -1398,6 +1407,7 @@ void sn_flow_table_stats(const struct sn_flow_table *ft, struct sn_flow_stats *o
 	sn_msgt_stats(ft->msgt, &ms);
 	out->msg_followed = ms.followed;
 	out->msg_pool_full = ms.pool_full;
+	out->msg_reclaimed = ms.reclaimed;
 	out->msg_lost = ms.lost;
 	out->msg_malformed = ms.malformed;
 	out->flows_active = ft->active;

@@ -73,6 +73,7 @@ struct sn_flow_stats {
 					 no good checksum on the connection (offload) */
 	uint64_t msg_followed;        /* msgtiming.h's counters */
 	uint64_t msg_pool_full;
+	uint64_t msg_reclaimed;
 	uint64_t msg_lost;
 	uint64_t msg_malformed;
 	uint64_t tunnel_lists_full;   /* a tunnelled flow's layer list was not kept

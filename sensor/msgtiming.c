@@ -9,7 +9,8 @@
  * state holds its walker (where the next fixed header starts) and a ring
  * of the last SN_BEACON_STARTS packet times per kind; reports measure the
  * rings with beacon.c, the same code that measures a group's connection
- * starts.
+ * starts.  States in use sit on an LRU list (lru.h), least recently active
+ * first; an empty pool takes the head's state.
  */
 #include "msgtiming.h"
 
@@ -21,6 +22,7 @@
 #include "beacon.h"
 #include "bigmem.h"
 #include "cursor.h"
+#include "lru.h"
 
 #define MQTT_PUBLISH 3
 #define MQTT_PINGREQ 12
@@ -46,6 +48,8 @@ struct sn_msgt_state {
 	uint32_t length;    /* WALK_LENGTH: MQTT Remaining Length, AMQP frame size read so far */
 	uint32_t method;    /* WALK_METHOD: AMQP class and method ids read so far */
 	uint32_t next_free; /* free list link (state number, 0 = end) */
+	uint32_t owner;     /* the caller's number for the holder */
+	struct sn_lru_link lru; /* in use: least recently active first */
 	uint8_t n[SN_MSG_KINDS], at[SN_MSG_KINDS];
 	uint8_t walk;       /* WALK_* */
 	uint8_t type;       /* the packet type of the header being read */
@@ -59,8 +63,18 @@ struct sn_msgt_pool {
 	uint32_t n_states;            /* usable: 1 .. n_states */
 	uint32_t fresh;               /* states [fresh, n_states] never used */
 	uint32_t free_head;
+	struct sn_lru in_use;         /* states held, least recently active first */
 	struct sn_msgt_stats st;
 };
+
+/* Where the LRU list finds state st's link (states[0] stands for "none"). */
+static struct sn_lru_nodes state_nodes(const struct sn_msgt_pool *p)
+{
+	return (struct sn_lru_nodes){ .base = (char *)p->states,
+				      .stride = sizeof(struct sn_msgt_state),
+				      .offset = offsetof(struct sn_msgt_state, lru), .first = 0,
+				      .nil = 0 };
+}
 
 static size_t pool_bytes(uint32_t states)
 {
@@ -83,6 +97,7 @@ struct sn_msgt_pool *sn_msgt_pool_create(uint32_t states)
 	}
 	p->n_states = states;
 	p->fresh = 1;
+	sn_lru_init(&p->in_use, state_nodes(p));
 	return p;
 }
 
@@ -231,19 +246,29 @@ static void stop(struct sn_msgt_pool *p, struct sn_msgt_state *s, enum sn_msg_ti
 }
 
 uint32_t sn_msgt_start(struct sn_msgt_pool *p, enum sn_msgt_wire wire, uint32_t seq,
-		       const uint8_t *bytes, size_t len)
+		       const uint8_t *bytes, size_t len, uint32_t owner, uint32_t *taken_from)
 {
 	uint32_t st = p->free_head;
+	*taken_from = SN_MSGT_NO_OWNER;
 	if (st)
 		p->free_head = p->states[st].next_free;
 	else if (p->fresh <= p->n_states)
 		st = p->fresh++;
+	else if (p->in_use.head != 0) {
+		/* every state is held: the least recently active holder gives its own */
+		st = p->in_use.head;
+		*taken_from = p->states[st].owner;
+		sn_lru_unlink(&p->in_use, state_nodes(p), st);
+		p->st.reclaimed++;
+	}
 	if (!st) {
 		p->st.pool_full++;
 		return 0;
 	}
 	struct sn_msgt_state *s = &p->states[st];
 	memset(s, 0, sizeof *s);
+	s->owner = owner;
+	sn_lru_append(&p->in_use, state_nodes(p), st);
 	s->timing = SN_MSGT_FOLLOWED;
 	s->wire = (uint8_t)wire;
 	if (wire == SN_MSGT_WIRE_AMQP091) {
@@ -270,6 +295,8 @@ void sn_msgt_feed(struct sn_msgt_pool *p, uint32_t st, uint32_t seq, const uint8
 	}
 	if (behind >= wirelen)
 		return; /* a retransmission, or a keep-alive probe */
+	if (p->in_use.tail != st) /* new client bytes: the most recently active holder */
+		sn_lru_move(&p->in_use, &p->in_use, state_nodes(p), st);
 	if (caplen > wirelen)
 		caplen = wirelen;
 	uint32_t seen = caplen > behind ? caplen - behind : 0;
@@ -308,8 +335,9 @@ void sn_msgt_describe(const struct sn_msgt_pool *p, uint32_t st, struct sn_conn_
 void sn_msgt_release(struct sn_msgt_pool *p, uint32_t st)
 {
 	struct sn_msgt_state *s = state(p, st);
-	if (!s)
+	if (!s || s->timing == SN_MSGT_NONE)
 		return;
+	sn_lru_unlink(&p->in_use, state_nodes(p), st);
 	s->timing = SN_MSGT_NONE;
 	s->next_free = p->free_head;
 	p->free_head = st;

@@ -20,6 +20,11 @@
  * bytes that are no fixed header stop the following for good and are
  * counted; the times seen before that stay.  Retransmitted bytes are
  * skipped.  No allocation after create.
+ *
+ * When every state is in use, a new connection takes the state of the
+ * least recently active holder: the one whose last client segment with new
+ * bytes is oldest (states sit on an LRU list, lru.h, moved to its tail by
+ * each such segment); the start tells the caller whose state it took.
  */
 #ifndef SN_MSGTIMING_H
 #define SN_MSGTIMING_H
@@ -30,10 +35,12 @@
 #include "conn.h"
 
 #define SN_MSGT_STATES_MAX 0xfffffdu /* a flow keeps a state's number in 24 bits */
+#define SN_MSGT_NO_OWNER 0xffffffffu /* sn_msgt_start took a free state */
 
 struct sn_msgt_stats {
 	uint64_t followed;  /* connections given a follow state */
-	uint64_t pool_full; /* connections that found every state in use: not timed */
+	uint64_t pool_full; /* connections that found no state (a pool of 0): not timed */
+	uint64_t reclaimed; /* states taken from the least recently active holder */
 	uint64_t lost;      /* followings stopped at a sequence gap, reordering or cut bytes */
 	uint64_t malformed; /* followings stopped at bytes that are no MQTT fixed header
 			       (or AMQP frame) */
@@ -53,13 +60,17 @@ struct sn_msgt_pool *sn_msgt_pool_create(uint32_t states);
 void sn_msgt_pool_destroy(struct sn_msgt_pool *p);
 
 /*
- * Starts following a client stream whose byte at sequence number `seq`
- * begins an MQTT packet (or the AMQP protocol header); its first `len` bytes, already seen (the bytes
- * that gave the verdict), are walked without timing.  Returns a state
- * number from 1, or 0 when none is free (counted).
+ * Starts following, for `owner` (the caller's number for the connection),
+ * a client stream whose byte at sequence number `seq` begins an MQTT
+ * packet (or the AMQP protocol header); its first `len` bytes, already seen
+ * (the bytes that gave the verdict), are walked without timing.  Returns a
+ * state number from 1, or 0 when the pool has no states (counted).  When
+ * every state was in use, the least recently active holder's state is
+ * taken (counted): *taken_from is its owner, which must no longer use that
+ * number; else SN_MSGT_NO_OWNER.
  */
 uint32_t sn_msgt_start(struct sn_msgt_pool *p, enum sn_msgt_wire wire, uint32_t seq,
-		       const uint8_t *bytes, size_t len);
+		       const uint8_t *bytes, size_t len, uint32_t owner, uint32_t *taken_from);
 
 /*
  * One client segment: `caplen` captured bytes of a payload of `wirelen`

@@ -312,6 +312,7 @@ void sn_worker_counts(const struct sn_worker *w, struct sn_worker_counts *out)
 	out->dns_replaced = ds.replaced;
 	out->msg_followed = fs.msg_followed;
 	out->msg_pool_full = fs.msg_pool_full;
+	out->msg_reclaimed = fs.msg_reclaimed;
 	out->msg_lost = fs.msg_lost;
 	out->msg_malformed = fs.msg_malformed;
 	out->dns_tcp_messages = w->dnstcp.st.messages;
@@ -361,6 +362,7 @@ void sn_worker_counts_add(struct sn_worker_counts *sum, const struct sn_worker_c
 	sum->dns_replaced += c->dns_replaced;
 	sum->msg_followed += c->msg_followed;
 	sum->msg_pool_full += c->msg_pool_full;
+	sum->msg_reclaimed += c->msg_reclaimed;
 	sum->msg_lost += c->msg_lost;
 	sum->msg_malformed += c->msg_malformed;
 	sum->dns_tcp_messages += c->dns_tcp_messages;
@@ -730,6 +732,7 @@ void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_
 		"classify_probe_budget_hit", "classify_large_buffers", "classify_large_buffers_exhausted",
 		"tcp_checksum_unproven",
 		"msg_timing_followed", "msg_timing_pool_full", "msg_timing_lost", "msg_timing_malformed",
+		"msg_timing_reclaimed",
 		"attribution_found", "attribution_miss_socket", "attribution_miss_process",
 		"attribution_miss_budget", "attribution_miss_late", "attribution_queue_full",
 		"dns_responses", "dns_addresses", "dns_malformed", "dns_replaced",
@@ -752,6 +755,7 @@ void sn_aggregator_write_stats(struct sn_aggregator *ag, const struct sn_worker_
 		c->undecided, c->malformed, c->probe_skipped, c->probe_budget_hit, c->large_grown,
 		c->large_exhausted, c->checksum_unproven,
 		c->msg_followed, c->msg_pool_full, c->msg_lost, c->msg_malformed,
+		c->msg_reclaimed,
 		as.found, as.miss_socket, as.miss_process, as.miss_budget, as.miss_late,
 		as.queue_full,
 		c->dns_responses, c->dns_addresses, c->dns_malformed, c->dns_replaced,

@@ -118,6 +118,7 @@ struct sn_worker_counts {
 	uint64_t checksum_bad, checksum_unproven;
 	uint64_t dns_responses, dns_addresses, dns_malformed, dns_replaced; /* dns.h */
 	uint64_t msg_followed, msg_pool_full, msg_lost, msg_malformed; /* msgtiming.h */
+	uint64_t msg_reclaimed;
 	uint64_t dns_tcp_messages, dns_tcp_truncated, dns_tcp_gaps, dns_tcp_evicted,
 		dns_tcp_unaligned; /* dnstcp.h */
 };

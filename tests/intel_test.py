@@ -181,6 +181,18 @@ def mqtt_session(times, message, port=1883, lost=None, client="10.0.0.5", server
     return pkts
 
 
+def mqtt_idle(t0, client, server="10.0.0.9", port=1883):
+    """A connection that sends CONNECT at t0, gets its CONNACK and then stays
+    silent and open to the capture's end."""
+    F, cp, c, s = gen_pcap.frame, 41000, 1001, 5001
+    con = mqtt_connect("idle-" + client)
+    return [(t0, F(client, server, cp, port, c - 1, 0, gen_pcap.SYN)),
+            (t0 + .001, F(server, client, port, cp, s - 1, c, gen_pcap.SYN | gen_pcap.ACK)),
+            (t0 + .002, F(client, server, cp, port, c, s, gen_pcap.ACK)),
+            (t0 + .003, F(client, server, cp, port, c, s, PA, con)),
+            (t0 + .004, F(server, client, port, cp, s, c + len(con), PA, CONNACK))]
+
+
 PA = gen_pcap.PSH | gen_pcap.ACK
 AMQP091_HEADER = b"AMQP\x00\x00\x09\x01"
 AMQP_HEARTBEAT = b"\x08\x00\x00\x00\x00\x00\x00\xce"
@@ -300,6 +312,36 @@ def test_message_beacons():
           "message_beacon" not in f[0] and f[0]["evidence"] == "payload" and
           f[0]["Protocol"] == "MQTT" and counters(ev).get("msg_timing_pool_full") == 1,
           json.dumps(f)[:400] + json.dumps(counters(ev)))
+
+    # A pool of 2 held by two idle MQTT connections (CONNECT, then silence)
+    # when a third opens and PUBLISHes every 60 s +- 1 s: the third takes the
+    # state of the least recently active idle one (the first opened), so it is
+    # timed; the first says its timing was reclaimed, the second is still
+    # followed, one state was taken.
+    pubs = [T0 + 60 * i + rnd.uniform(-1, 1) for i in range(7)]
+    idle = [p for n, ip in enumerate(("10.0.0.6", "10.0.0.7"))
+            for p in mqtt_idle(T0 - 100 + 10 * n, ip)]
+    ev = replay(ONE_CONN + "tables:\n  message_timing_flows: 2\n",
+                idle + mqtt_session(pubs, mqtt_publish("meter/7/energy", b"1234")),
+                "msgbeacon/reclaimed")
+    by_ip = {e["src_ip"]: e for e in flows(ev)}
+    mb = by_ip.get("10.0.0.5", {}).get("message_beacon")
+    check("msgbeacon/reclaimed: the third connection takes a state and is timed (PUBLISH ~60 s)",
+          len(by_ip) == 3 and mb is not None and mb["kind"] == "publish" and
+          59 <= mb["interval_s"] <= 61 and mb["samples"] == 6 and mb["messages"] == 7 and
+          "message_timing_cut" not in by_ip["10.0.0.5"]["details"],
+          json.dumps(flows(ev))[:800])
+    check("msgbeacon/reclaimed: the least recently active idle one says reclaimed, the other not",
+          len(by_ip) == 3 and
+          by_ip["10.0.0.6"]["details"].get("message_timing_cut") == "reclaimed" and
+          "message_timing_cut" not in by_ip["10.0.0.7"]["details"] and
+          all(by_ip[ip]["Protocol"] == "MQTT" and by_ip[ip]["evidence"] == "payload"
+              for ip in by_ip),
+          json.dumps(flows(ev))[:800])
+    check("msgbeacon/reclaimed: msg_timing_reclaimed 1, nothing left untimed",
+          counters(ev).get("msg_timing_reclaimed") == 1 and
+          counters(ev).get("msg_timing_pool_full") == 0 and
+          counters(ev).get("msg_timing_followed") == 3, json.dumps(counters(ev)))
 
 
 # --- command channels: SUBSCRIBE c2/commands/# and PUBLISH to a cmd topic ---

@@ -1176,26 +1176,81 @@ START_TEST(message_timing_lost_at_gap)
 }
 END_TEST
 
+/* The timing of the CLOSE report of the connection from client port `port`. */
+static int closed_timing(uint16_t port)
+{
+	for (int i = 0; i < nrep && i < MAXREP; i++)
+		if (reps[i].kind == SN_REPORT_CLOSE && reps[i].client_port == port) {
+			ck_assert_int_eq(reps[i].proto, SN_PROTO_MQTT); /* the verdict is the same */
+			return reps[i].msgs.timing;
+		}
+	ck_abort_msg("no CLOSE from port %u", port);
+	return -1;
+}
+
+/* A pool of 0: nothing to take, the connection is not timed and says so. */
 START_TEST(message_timing_pool_full)
 {
-	msg_states = 1;
+	msg_states = 0;
 	make_table(64, 8);
-	struct conv a = conv4(1, 40001, 1883), b = conv4(2, 40002, 1883);
+	struct conv a = conv4(1, 40001, 1883);
 	pinging(&a, 1);
-	pinging(&b, 1);
-	sn_flow_table_flush(ft, b.ts, SN_CLOSE_END_OF_INPUT);
-	ck_assert_int_eq(nrep, 4);
-	int full = 0, followed = 0;
-	for (int i = 0; i < nrep; i++) {
-		if (reps[i].kind != SN_REPORT_CLOSE)
-			continue;
-		full += reps[i].msgs.timing == SN_MSGT_NO_STATE;
-		followed += reps[i].msgs.timing == SN_MSGT_FOLLOWED;
-		ck_assert_int_eq(reps[i].proto, SN_PROTO_MQTT); /* the verdict is the same */
-	}
-	ck_assert_int_eq(full, 1);
-	ck_assert_int_eq(followed, 1);
+	sn_flow_table_flush(ft, a.ts, SN_CLOSE_END_OF_INPUT);
+	ck_assert_int_eq(nrep, 2);
+	ck_assert_int_eq(closed_timing(40001), SN_MSGT_NO_STATE);
 	ck_assert_uint_eq(stats().msg_pool_full, 1);
+	ck_assert_uint_eq(stats().msg_reclaimed, 0);
+}
+END_TEST
+
+/*
+ * A pool of N = 2 follow states and N - 1, N, N + 1 MQTT connections:
+ * every connection opens (CONNECT) in port order, then the first sends a
+ * PINGREQ, so the second is the least recently active holder.  Up to N
+ * every one is timed; connection N + 1 takes the second's state: the
+ * second's CLOSE says reclaimed, the first and the newcomer are timed to
+ * their end (their PINGREQs counted), msg_timing_reclaimed is 1.
+ */
+START_TEST(message_timing_pool_reclaims_least_recent)
+{
+	enum { N = 2 };
+	for (int holders = N - 1; holders <= N + 1; holders++) {
+		nrep = 0;
+		msg_states = N;
+		make_table(64, 8);
+		struct conv cv[N + 1];
+		for (int h = 0; h < holders; h++) {
+			cv[h] = conv4((uint8_t)(1 + h), (uint16_t)(40001 + h), 1883);
+			if (h > 0)
+				cv[h].ts = cv[h - 1].ts + SEC;
+			if (h == N) { /* the first connection was active since the second */
+				cv[0].ts = cv[h].ts - SEC / 2;
+				data(&cv[0], C, pingreq_pkt, LEN(pingreq_pkt));
+			}
+			shake(&cv[h]);
+			data(&cv[h], C, connect_pkt, LEN(connect_pkt));
+			data(&cv[h], S, connack_pkt, LEN(connack_pkt));
+		}
+		uint64_t end = cv[holders - 1].ts;
+		for (int h = 0; h < holders; h++) {
+			cv[h].ts = end + (uint64_t)(h + 1) * 30 * SEC;
+			data(&cv[h], C, pingreq_pkt, LEN(pingreq_pkt));
+		}
+		sn_flow_table_flush(ft, end + 100 * SEC, SN_CLOSE_END_OF_INPUT);
+		struct sn_flow_stats st = stats();
+		ck_assert_uint_eq(st.msg_followed, (uint64_t)holders);
+		ck_assert_uint_eq(st.msg_pool_full, 0);
+		ck_assert_uint_eq(st.msg_reclaimed, holders > N ? 1 : 0);
+		for (int h = 0; h < holders; h++) {
+			bool taken = holders > N && h == 1;
+			ck_assert_int_eq(closed_timing((uint16_t)(40001 + h)),
+					 taken ? SN_MSGT_RECLAIMED : SN_MSGT_FOLLOWED);
+			for (int i = 0; i < nrep && i < MAXREP; i++)
+				if (reps[i].kind == SN_REPORT_CLOSE && reps[i].client_port == 40001 + h)
+					ck_assert_uint_eq(reps[i].msgs.messages[SN_MSG_KEEPALIVE],
+							  taken ? 0 : (h == 0 && holders > N ? 2 : 1));
+		}
+	}
 }
 END_TEST
 
@@ -1867,6 +1922,7 @@ Suite *flow_suite(void)
 	tcase_add_test(t, message_times_in_reports);
 	tcase_add_test(t, message_timing_lost_at_gap);
 	tcase_add_test(t, message_timing_pool_full);
+	tcase_add_test(t, message_timing_pool_reclaims_least_recent);
 	tcase_add_test(t, message_timing_only_mqtt);
 	tcase_add_test(t, hint_slot_rechecked_when_processed);
 	suite_add_tcase(s, t);

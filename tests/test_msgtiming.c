@@ -4,7 +4,8 @@
  * retransmissions, keep-alive probes), the rhythm of PINGREQ and PUBLISH
  * times, where following stops (a sequence gap, reordering, bytes the
  * capture cut off where a header lies, bytes that are no fixed header) and
- * the bounded pool.
+ * the bounded pool, whose least recently active holder gives up its state
+ * when a new connection finds none free.
  */
 #include <check.h>
 #include <string.h>
@@ -20,6 +21,14 @@ static const uint8_t pingreq[] = { 0xc0, 0x00 };
 /* PUBLISH QoS 0, topic "t", payload "hi" */
 static const uint8_t publish[] = { 0x30, 5, 0, 1, 't', 'h', 'i' };
 
+/* Starts a state for owner 0 (tests of the walker need no owners). */
+static uint32_t start(struct sn_msgt_pool *p, enum sn_msgt_wire wire, uint32_t seq,
+		      const uint8_t *b, size_t n)
+{
+	uint32_t from;
+	return sn_msgt_start(p, wire, seq, b, n, 0, &from);
+}
+
 struct stream {
 	struct sn_msgt_pool *p;
 	uint32_t st;
@@ -30,7 +39,7 @@ static void open_stream(struct stream *s, uint32_t states)
 {
 	s->p = sn_msgt_pool_create(states);
 	ck_assert_ptr_nonnull(s->p);
-	s->st = sn_msgt_start(s->p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt, sizeof connect_pkt);
+	s->st = start(s->p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt, sizeof connect_pkt);
 	s->seq = ISN + (uint32_t)sizeof connect_pkt;
 }
 
@@ -78,7 +87,7 @@ START_TEST(test_prefix_not_timed)
 	memcpy(first, connect_pkt, sizeof connect_pkt);
 	memcpy(first + sizeof connect_pkt, publish, sizeof publish);
 	first[sizeof first - 1] = 0xc0; /* a PINGREQ whose length byte comes next */
-	uint32_t st = sn_msgt_start(p, SN_MSGT_WIRE_MQTT, ISN, first, sizeof first);
+	uint32_t st = start(p, SN_MSGT_WIRE_MQTT, ISN, first, sizeof first);
 	sn_msgt_feed(p, st, ISN + (uint32_t)sizeof first, (const uint8_t *)"\0", 1, 1, 9 * S);
 	sn_msgt_describe(p, st, &m);
 	ck_assert_uint_eq(m.messages[SN_MSG_PUBLISH], 0);
@@ -214,7 +223,7 @@ START_TEST(test_malformed_stops)
 	describe(&s, &m);
 	ck_assert_uint_eq(m.timing, SN_MSGT_MALFORMED);
 	ck_assert_uint_eq(m.messages[SN_MSG_KEEPALIVE], 0);
-	uint32_t other = sn_msgt_start(s.p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt, sizeof connect_pkt);
+	uint32_t other = start(s.p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt, sizeof connect_pkt);
 	sn_msgt_feed(s.p, other, ISN + (uint32_t)sizeof connect_pkt, longlen, 5, 5, 1 * S);
 	sn_msgt_describe(s.p, other, &m);
 	ck_assert_uint_eq(m.timing, SN_MSGT_MALFORMED);
@@ -256,15 +265,15 @@ START_TEST(test_pool_bounded)
 	struct sn_msgt_stats st;
 	struct sn_conn_msgs m;
 
-	uint32_t a = sn_msgt_start(p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt, sizeof connect_pkt);
-	uint32_t b = sn_msgt_start(p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt, sizeof connect_pkt);
+	uint32_t a = start(p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt, sizeof connect_pkt);
+	uint32_t b = start(p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt, sizeof connect_pkt);
 	ck_assert_uint_ne(a, 0);
 	ck_assert_uint_ne(b, 0);
 	ck_assert_uint_ne(a, b);
-	ck_assert_uint_eq(sn_msgt_start(p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt, sizeof connect_pkt), 0);
 	sn_msgt_feed(p, a, ISN + (uint32_t)sizeof connect_pkt, pingreq, 2, 2, 1 * S);
 	sn_msgt_release(p, a);
-	uint32_t c = sn_msgt_start(p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt, sizeof connect_pkt);
+	sn_msgt_release(p, a); /* a second release changes nothing */
+	uint32_t c = start(p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt, sizeof connect_pkt);
 	ck_assert_uint_eq(c, a); /* reused, and clean */
 	sn_msgt_describe(p, c, &m);
 	ck_assert_uint_eq(m.messages[SN_MSG_KEEPALIVE], 0);
@@ -272,14 +281,105 @@ START_TEST(test_pool_bounded)
 	ck_assert_uint_eq(m.timing, SN_MSGT_NONE);
 	sn_msgt_stats(p, &st);
 	ck_assert_uint_eq(st.followed, 3);
-	ck_assert_uint_eq(st.pool_full, 1);
+	ck_assert_uint_eq(st.pool_full, 0);
+	ck_assert_uint_eq(st.reclaimed, 0);
 	sn_msgt_pool_destroy(p);
 
-	p = sn_msgt_pool_create(0);
+	p = sn_msgt_pool_create(0); /* nothing to take: not followed, counted */
 	ck_assert_ptr_nonnull(p);
-	ck_assert_uint_eq(sn_msgt_start(p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt, sizeof connect_pkt), 0);
+	uint32_t from = 7;
+	ck_assert_uint_eq(sn_msgt_start(p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt, sizeof connect_pkt,
+					1, &from), 0);
+	ck_assert_uint_eq(from, SN_MSGT_NO_OWNER);
+	sn_msgt_stats(p, &st);
+	ck_assert_uint_eq(st.pool_full, 1);
+	ck_assert_uint_eq(st.reclaimed, 0);
 	sn_msgt_pool_destroy(p);
 	ck_assert_ptr_null(sn_msgt_pool_create(SN_MSGT_STATES_MAX + 1));
+}
+END_TEST
+
+/*
+ * A pool of N = 4 states and N - 1, N and N + 1 holders (owners 100, 101,
+ * ...), each sending a PINGREQ in an order that is not the order they
+ * started in: up to N nothing is taken; holder N + 1 takes the state of the
+ * holder whose last client segment is oldest, and a later one the next
+ * oldest.  A retransmission makes no holder more recent; a stopped
+ * following (malformed) is never touched again, so it goes first.
+ */
+START_TEST(test_pool_full_takes_least_recent)
+{
+	enum { N = 4 };
+	const uint32_t after = ISN + (uint32_t)sizeof connect_pkt;
+	/* the holders' last PINGREQ times, by start order */
+	const uint64_t last[N + 1] = { 40, 10, 30, 20, 50 };
+
+	for (uint32_t holders = N - 1; holders <= N + 1; holders++) {
+		struct sn_msgt_pool *p = sn_msgt_pool_create(N);
+		struct sn_msgt_stats st;
+		struct sn_conn_msgs m;
+		uint32_t states[N + 1], from[N + 1];
+
+		for (uint32_t h = 0; h < holders; h++) {
+			states[h] = sn_msgt_start(p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt,
+						  sizeof connect_pkt, 100 + h, &from[h]);
+			ck_assert_uint_ne(states[h], 0);
+			if (h < N) { /* a PINGREQ before the next one starts */
+				ck_assert_uint_eq(from[h], SN_MSGT_NO_OWNER);
+				sn_msgt_feed(p, states[h], after, pingreq, 2, 2, last[h] * S);
+			}
+		}
+		sn_msgt_stats(p, &st);
+		if (holders <= N) {
+			ck_assert_uint_eq(st.reclaimed, 0);
+			ck_assert_uint_eq(st.pool_full, 0);
+			for (uint32_t h = 0; h < holders; h++) {
+				sn_msgt_describe(p, states[h], &m);
+				ck_assert_uint_eq(m.messages[SN_MSG_KEEPALIVE], 1);
+			}
+			sn_msgt_pool_destroy(p);
+			continue;
+		}
+		/* feeding order was start order, so the least recent is holder 0
+		 * (fed first) even though its packet time is not the oldest */
+		ck_assert_uint_eq(st.reclaimed, 1);
+		ck_assert_uint_eq(st.pool_full, 0);
+		ck_assert_uint_eq(from[N], 100);
+		ck_assert_uint_eq(states[N], states[0]);
+		sn_msgt_describe(p, states[N], &m); /* clean for its new holder */
+		ck_assert_uint_eq(m.timing, SN_MSGT_FOLLOWED);
+		ck_assert_uint_eq(m.messages[SN_MSG_KEEPALIVE], 0);
+		/* holder 1 retransmits (no new bytes: stays least recent) and 2 gets
+		 * new bytes (most recent): the next start takes holder 1's */
+		sn_msgt_feed(p, states[1], after, pingreq, 2, 2, 60 * S);
+		sn_msgt_feed(p, states[2], after + 2, pingreq, 2, 2, 61 * S);
+		uint32_t f, s = sn_msgt_start(p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt,
+					      sizeof connect_pkt, 200, &f);
+		ck_assert_uint_eq(f, 101);
+		ck_assert_uint_eq(s, states[1]);
+		/* holder 3 stops (malformed) after new bytes: taken before holder N
+		 * and 2, whose later segments make them more recent */
+		sn_msgt_feed(p, states[3], after + 2, (const uint8_t *)"\0\0", 2, 2, 62 * S);
+		sn_msgt_feed(p, states[N], after, pingreq, 2, 2, 63 * S);
+		sn_msgt_feed(p, s, after, pingreq, 2, 2, 64 * S);
+		sn_msgt_feed(p, states[2], after + 4, pingreq, 2, 2, 65 * S);
+		sn_msgt_feed(p, states[3], after + 4, pingreq, 2, 2, 66 * S); /* ignored */
+		ck_assert_uint_eq(sn_msgt_start(p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt,
+						sizeof connect_pkt, 201, &f), states[3]);
+		ck_assert_uint_eq(f, 103);
+		/* a released state is free again: taken before any holder's */
+		sn_msgt_release(p, states[N]);
+		ck_assert_uint_eq(sn_msgt_start(p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt,
+						sizeof connect_pkt, 202, &f), states[N]);
+		ck_assert_uint_eq(f, SN_MSGT_NO_OWNER);
+		ck_assert_uint_eq(sn_msgt_start(p, SN_MSGT_WIRE_MQTT, ISN, connect_pkt,
+						sizeof connect_pkt, 203, &f), s);
+		ck_assert_uint_eq(f, 200);
+		sn_msgt_stats(p, &st);
+		ck_assert_uint_eq(st.reclaimed, 4);
+		ck_assert_uint_eq(st.followed, N + 1 + 4);
+		sn_msgt_pool_destroy(p);
+	}
 }
 END_TEST
 
@@ -297,7 +397,7 @@ static void open_amqp(struct stream *s)
 {
 	s->p = sn_msgt_pool_create(2);
 	ck_assert_ptr_nonnull(s->p);
-	s->st = sn_msgt_start(s->p, SN_MSGT_WIRE_AMQP091, ISN, amqp_header, sizeof amqp_header);
+	s->st = start(s->p, SN_MSGT_WIRE_AMQP091, ISN, amqp_header, sizeof amqp_header);
 	s->seq = ISN + (uint32_t)sizeof amqp_header;
 }
 
@@ -343,7 +443,7 @@ START_TEST(test_amqp_broken_frames_stop)
 	describe(&s, &m);
 	ck_assert_uint_eq(m.timing, SN_MSGT_MALFORMED);
 	ck_assert_uint_eq(m.messages[SN_MSG_KEEPALIVE], 2); /* timed at its header, before its end */
-	uint32_t other = sn_msgt_start(s.p, SN_MSGT_WIRE_AMQP091, ISN, amqp_header, 4);
+	uint32_t other = start(s.p, SN_MSGT_WIRE_AMQP091, ISN, amqp_header, 4);
 	sn_msgt_feed(s.p, other, ISN + 4, amqp_header + 4, 4, 4, 1 * S); /* header split */
 	sn_msgt_feed(s.p, other, ISN + 8, bad_type, 8, 8, 2 * S);
 	sn_msgt_describe(s.p, other, &m);
@@ -389,6 +489,7 @@ Suite *msgtiming_suite(void)
 	tcase_add_test(t, test_malformed_stops);
 	tcase_add_test(t, test_ring_keeps_the_last);
 	tcase_add_test(t, test_pool_bounded);
+	tcase_add_test(t, test_pool_full_takes_least_recent);
 	tcase_add_test(t, test_amqp_heartbeats_and_publishes);
 	tcase_add_test(t, test_amqp_broken_frames_stop);
 	tcase_add_test(t, test_amqp_cut_body);
