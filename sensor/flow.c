@@ -139,6 +139,12 @@ struct sn_flow_rep {
 	uint32_t prev, next;           /* flows (entry numbers) on the reported list */
 };
 
+/* A holder of a first-bytes buffer, by pool slot: on the holders' list. */
+struct sn_flow_holder {
+	struct sn_lru_link link;
+	uint32_t owner; /* the flow holding the slot */
+};
+
 struct sn_flow_table {
 	struct sn_flow_config cfg;
 	struct sn_flowkey_secret secret; /* hash key, from the seed */
@@ -157,8 +163,8 @@ struct sn_flow_table {
 	uint32_t rep_free, rep_fresh;   /* freed slots (through .next); never used from */
 	struct sn_reasm_pool *pool;
 	/* Buffer holders, least recently active first (index = pool slot). */
-	uint32_t *slot_owner, *slot_prev, *slot_next;
-	uint32_t slot_head, slot_tail;
+	struct sn_flow_holder *holders;
+	struct sn_lru holding;
 	struct sn_layerset *layersets;  /* tunnel layer lists of tunnelled flows */
 	struct sn_meta *metas;          /* latest meta of confirmed flows */
 	uint32_t *meta_free;            /* stack of free meta slots */
@@ -310,39 +316,29 @@ static void rep_unlink(struct sn_flow_table *ft, uint32_t i)
 
 /* ---- the holders of first-bytes buffers, least recently active first ---- */
 
+/* Where the holders' list (lru.h) finds pool slot i's link. */
+static struct sn_lru_nodes holder_nodes(const struct sn_flow_table *ft)
+{
+	return (struct sn_lru_nodes){ .base = (char *)ft->holders, .stride = sizeof *ft->holders,
+				      .offset = offsetof(struct sn_flow_holder, link), .first = 0,
+				      .nil = SN_FLOW_NIL };
+}
+
 static void slot_unlink(struct sn_flow_table *ft, uint32_t slot)
 {
-	uint32_t p = ft->slot_prev[slot], n = ft->slot_next[slot];
-	if (p != SN_FLOW_NIL)
-		ft->slot_next[p] = n;
-	else
-		ft->slot_head = n;
-	if (n != SN_FLOW_NIL)
-		ft->slot_prev[n] = p;
-	else
-		ft->slot_tail = p;
+	sn_lru_unlink(&ft->holding, holder_nodes(ft), slot);
 }
 
 static void slot_append(struct sn_flow_table *ft, uint32_t slot, uint32_t owner)
 {
-	ft->slot_owner[slot] = owner;
-	ft->slot_next[slot] = SN_FLOW_NIL;
-	ft->slot_prev[slot] = ft->slot_tail;
-	if (ft->slot_tail != SN_FLOW_NIL)
-		ft->slot_next[ft->slot_tail] = slot;
-	else
-		ft->slot_head = slot;
-	ft->slot_tail = slot;
+	ft->holders[slot].owner = owner;
+	sn_lru_append(&ft->holding, holder_nodes(ft), slot);
 }
 
 /* A packet of the flow holding `slot`: it becomes the most recently active. */
 static void slot_touch(struct sn_flow_table *ft, uint32_t slot)
 {
-	if (ft->slot_tail == slot)
-		return;
-	uint32_t owner = ft->slot_owner[slot];
-	slot_unlink(ft, slot);
-	slot_append(ft, slot, owner);
+	sn_lru_move(&ft->holding, &ft->holding, holder_nodes(ft), slot);
 }
 
 /* ---- pooled resources --------------------------------------------------- */
@@ -366,14 +362,14 @@ static void release_buffer(struct sn_flow_table *ft, uint32_t i)
  */
 static void reclaim_buffer(struct sn_flow_table *ft)
 {
-	uint32_t slot = ft->slot_head;
+	uint32_t slot = ft->holding.head;
 	/* a large buffer's return would not free a small one */
 	for (int k = 0; k < SN_FLOW_LARGE_BUFFERS && slot != SN_FLOW_NIL &&
 			sn_reasm_is_large(ft->pool, slot); k++)
-		slot = ft->slot_next[slot];
+		slot = ft->holders[slot].link.next;
 	if (slot == SN_FLOW_NIL || sn_reasm_is_large(ft->pool, slot))
 		return;
-	uint32_t v = ft->slot_owner[slot];
+	uint32_t v = ft->holders[slot].owner;
 	if (!(ft->flows[v].flags & SN_FF_VERDICT))
 		ft->cold[v].flags |= SN_FC_RECLAIMED;
 	release_buffer(ft, v);
@@ -1456,14 +1452,12 @@ static int alloc_arrays(struct sn_flow_table *ft)
 	ft->metas = calloc(ft->n_meta ? ft->n_meta : 1, sizeof ft->metas[0]);
 	ft->meta_free = calloc(ft->n_meta ? ft->n_meta : 1, sizeof ft->meta_free[0]);
 	size_t slots = cfg->classify_buffers ? (size_t)cfg->classify_buffers + SN_FLOW_LARGE_BUFFERS : 1;
-	ft->slot_owner = calloc(slots, sizeof ft->slot_owner[0]);
-	ft->slot_prev = calloc(slots, sizeof ft->slot_prev[0]);
-	ft->slot_next = calloc(slots, sizeof ft->slot_next[0]);
+	ft->holders = calloc(slots, sizeof ft->holders[0]);
 	ft->layersets = sn_layerset_create(cfg->max_flows < SN_FLOW_LAYERSETS ? cfg->max_flows
 									    : SN_FLOW_LAYERSETS,
 					   ft->secret.k.s[0] ^ 0x9e3779b97f4a7c15ULL);
 	if (!ft->flows || !ft->cold || !ft->more || !ft->reps || !ft->pool || !ft->metas || !ft->meta_free ||
-	    !ft->slot_owner || !ft->slot_prev || !ft->slot_next || !ft->layersets ||
+	    !ft->holders || !ft->layersets ||
 	    !ft->dctx || !ft->msgt)
 		return -ENOMEM;
 	return 0;
@@ -1479,7 +1473,7 @@ static void init_lists(struct sn_flow_table *ft)
 	ft->rep_head = ft->rep_tail = SN_FLOW_NIL;
 	ft->rep_free = SN_FLOW_NIL;
 	ft->rep_fresh = 0;
-	ft->slot_head = ft->slot_tail = SN_FLOW_NIL;
+	sn_lru_init(&ft->holding, holder_nodes(ft));
 	for (uint32_t m = ft->n_meta; m-- > 0;)
 		ft->meta_free[ft->n_meta_free++] = m;
 	ft->timeout_us[SN_LRU_NEW] = ft->cfg.timeout_new_s * SN_US_PER_S;
@@ -1524,9 +1518,7 @@ void sn_flow_table_destroy(struct sn_flow_table *ft)
 	sn_msgt_pool_destroy(ft->msgt);
 	free(ft->metas);
 	free(ft->meta_free);
-	free(ft->slot_owner);
-	free(ft->slot_prev);
-	free(ft->slot_next);
+	free(ft->holders);
 	sn_layerset_destroy(ft->layersets);
 	free(ft);
 }
