@@ -8,71 +8,50 @@
 #include <string.h>
 
 #include "dns.h"
+#include "testutil.h"
 
 #define S 1000000ull
-
-static size_t put_name(uint8_t *p, const char *name)
-{
-	size_t n = 0;
-	while (*name) {
-		const char *dot = strchr(name, '.');
-		size_t len = dot ? (size_t)(dot - name) : strlen(name);
-		p[n++] = (uint8_t)len;
-		memcpy(p + n, name, len);
-		n += len;
-		name += len + (dot ? 1 : 0);
-	}
-	p[n++] = 0;
-	return n;
-}
-
-static size_t put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-	return 2;
-}
 
 /* qname CNAME target (pointer to the question), target A 192.0.2.7, AAAA 2001:db8::7 */
 static size_t response(uint8_t *m, uint32_t ttl)
 {
 	size_t n = 0;
-	n += put16(m + n, 0x1234);
-	n += put16(m + n, 0x8180);
-	n += put16(m + n, 1);
-	n += put16(m + n, 3);
-	n += put16(m + n, 0);
-	n += put16(m + n, 0);
-	n += put_name(m + n, "Broker.HiveMQ.com");
-	n += put16(m + n, 1);
-	n += put16(m + n, 1);
+	n += sn_test_put16(m + n, 0x1234);
+	n += sn_test_put16(m + n, 0x8180);
+	n += sn_test_put16(m + n, 1);
+	n += sn_test_put16(m + n, 3);
+	n += sn_test_put16(m + n, 0);
+	n += sn_test_put16(m + n, 0);
+	n += sn_test_dns_name(m + n, "Broker.HiveMQ.com");
+	n += sn_test_put16(m + n, 1);
+	n += sn_test_put16(m + n, 1);
 	/* CNAME */
-	n += put16(m + n, 0xc00c);
-	n += put16(m + n, 5);
-	n += put16(m + n, 1);
-	n += put16(m + n, ttl >> 16);
-	n += put16(m + n, ttl & 0xffff);
+	n += sn_test_put16(m + n, 0xc00c);
+	n += sn_test_put16(m + n, 5);
+	n += sn_test_put16(m + n, 1);
+	n += sn_test_put16(m + n, ttl >> 16);
+	n += sn_test_put16(m + n, ttl & 0xffff);
 	uint8_t target[64];
-	size_t tl = put_name(target, "edge.cdn.example");
-	n += put16(m + n, (unsigned)tl);
+	size_t tl = sn_test_dns_name(target, "edge.cdn.example");
+	n += sn_test_put16(m + n, (unsigned)tl);
 	size_t target_at = n;
 	memcpy(m + n, target, tl);
 	n += tl;
 	/* A */
-	n += put16(m + n, 0xc000 | (unsigned)target_at);
-	n += put16(m + n, 1);
-	n += put16(m + n, 1);
-	n += put16(m + n, ttl >> 16);
-	n += put16(m + n, ttl & 0xffff);
-	n += put16(m + n, 4);
+	n += sn_test_put16(m + n, 0xc000 | (unsigned)target_at);
+	n += sn_test_put16(m + n, 1);
+	n += sn_test_put16(m + n, 1);
+	n += sn_test_put16(m + n, ttl >> 16);
+	n += sn_test_put16(m + n, ttl & 0xffff);
+	n += sn_test_put16(m + n, 4);
 	m[n++] = 192, m[n++] = 0, m[n++] = 2, m[n++] = 7;
 	/* AAAA */
-	n += put16(m + n, 0xc000 | (unsigned)target_at);
-	n += put16(m + n, 28);
-	n += put16(m + n, 1);
-	n += put16(m + n, ttl >> 16);
-	n += put16(m + n, ttl & 0xffff);
-	n += put16(m + n, 16);
+	n += sn_test_put16(m + n, 0xc000 | (unsigned)target_at);
+	n += sn_test_put16(m + n, 28);
+	n += sn_test_put16(m + n, 1);
+	n += sn_test_put16(m + n, ttl >> 16);
+	n += sn_test_put16(m + n, ttl & 0xffff);
+	n += sn_test_put16(m + n, 16);
 	static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 7 };
 	memcpy(m + n, v6, 16);
 	n += 16;

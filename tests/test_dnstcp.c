@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dnstcp.h"
+#include "testutil.h"
 
 #define S 1000000ull
 #define T0 (1767225600ull * S)
@@ -47,28 +48,6 @@ static void teardown(void)
 	sn_dns_free(&dns);
 }
 
-static size_t put16(uint8_t *p, unsigned v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-	return 2;
-}
-
-static size_t put_name(uint8_t *p, const char *name)
-{
-	size_t n = 0;
-	while (*name) {
-		const char *dot = strchr(name, '.');
-		size_t len = dot ? (size_t)(dot - name) : strlen(name);
-		p[n++] = (uint8_t)len;
-		memcpy(p + n, name, len);
-		n += len;
-		name += len + (dot ? 1 : 0);
-	}
-	p[n++] = 0;
-	return n;
-}
-
 /*
  * At p: a length prefix and a response naming `name` A 192.0.2.<last>,
  * padded with a TXT record to `len` message bytes when len is not 0.
@@ -78,21 +57,21 @@ static size_t framed(uint8_t *p, const char *name, uint8_t last, size_t len)
 {
 	uint8_t *m = p + 2;
 	size_t n = 0;
-	n += put16(m + n, 0x4242);
-	n += put16(m + n, 0x8180);
-	n += put16(m + n, 1);
-	n += put16(m + n, len ? 2 : 1);
-	n += put16(m + n, 0);
-	n += put16(m + n, 0);
-	n += put_name(m + n, name);
-	n += put16(m + n, 1);
-	n += put16(m + n, 1);
-	n += put16(m + n, 0xc00c);
-	n += put16(m + n, 1);
-	n += put16(m + n, 1);
-	n += put16(m + n, 0);
-	n += put16(m + n, 300);
-	n += put16(m + n, 4);
+	n += sn_test_put16(m + n, 0x4242);
+	n += sn_test_put16(m + n, 0x8180);
+	n += sn_test_put16(m + n, 1);
+	n += sn_test_put16(m + n, len ? 2 : 1);
+	n += sn_test_put16(m + n, 0);
+	n += sn_test_put16(m + n, 0);
+	n += sn_test_dns_name(m + n, name);
+	n += sn_test_put16(m + n, 1);
+	n += sn_test_put16(m + n, 1);
+	n += sn_test_put16(m + n, 0xc00c);
+	n += sn_test_put16(m + n, 1);
+	n += sn_test_put16(m + n, 1);
+	n += sn_test_put16(m + n, 0);
+	n += sn_test_put16(m + n, 300);
+	n += sn_test_put16(m + n, 4);
 	m[n++] = 192;
 	m[n++] = 0;
 	m[n++] = 2;
@@ -100,17 +79,17 @@ static size_t framed(uint8_t *p, const char *name, uint8_t last, size_t len)
 	if (len) {
 		ck_assert_uint_ge(len, n + 12);
 		size_t rd = len - n - 12;
-		n += put16(m + n, 0xc00c);
-		n += put16(m + n, 16);
-		n += put16(m + n, 1);
-		n += put16(m + n, 0);
-		n += put16(m + n, 300);
-		n += put16(m + n, (unsigned)rd);
+		n += sn_test_put16(m + n, 0xc00c);
+		n += sn_test_put16(m + n, 16);
+		n += sn_test_put16(m + n, 1);
+		n += sn_test_put16(m + n, 0);
+		n += sn_test_put16(m + n, 300);
+		n += sn_test_put16(m + n, (unsigned)rd);
 		memset(m + n, 'x', rd);
 		n += rd;
 		ck_assert_uint_eq(n, len);
 	}
-	put16(p, (unsigned)n);
+	sn_test_put16(p, (unsigned)n);
 	return n + 2;
 }
 

@@ -545,3 +545,25 @@ void sn_test_json_expect_at(const char *file, int lineno, const char *line, cons
 	ck_assert_msg(n == strlen(want) && memcmp(got, want, n) == 0, "%s:%d: %s is %.*s, wanted %s",
 		      file, lineno, path, (int)n, got, want);
 }
+
+size_t sn_test_put16(uint8_t *p, unsigned v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+	return 2;
+}
+
+size_t sn_test_dns_name(uint8_t *p, const char *name)
+{
+	size_t n = 0;
+	while (*name) {
+		const char *dot = strchr(name, '.');
+		size_t len = dot ? (size_t)(dot - name) : strlen(name);
+		p[n++] = (uint8_t)len;
+		memcpy(p + n, name, len);
+		n += len;
+		name += len + (dot ? 1 : 0);
+	}
+	p[n++] = 0;
+	return n;
+}

@@ -56,6 +56,13 @@ void sn_test_random_never_matches(sn_dissect_fn fn, unsigned count, uint64_t see
  * key hashed by an unkeyed FNV-1a from there on shares a bucket.  Works
  * backwards through the last two bytes; returns how many were made.
  */
+/* v as 2 bytes big-endian at p; returns 2. */
+size_t sn_test_put16(uint8_t *p, unsigned v);
+
+/* A dotted name as DNS labels (RFC 1035 3.1) at p, the root label included;
+ * returns the bytes written. */
+size_t sn_test_dns_name(uint8_t *p, const char *name);
+
 size_t sn_test_fnv_flood(uint32_t h0, unsigned bits, uint8_t (*out)[16], size_t n);
 /* FNV-1a step over n bytes (for checking the keys above). */
 uint32_t sn_test_fnv(uint32_t h, const void *p, size_t n);
