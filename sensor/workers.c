@@ -13,6 +13,7 @@
 #include "workers.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -318,23 +319,38 @@ static const char *worker_prefix(const struct sn_worker_slot *s, char *buf, size
 	return buf;
 }
 
+/*
+ * Why the capture on the interface failed: libpcap's own message when it
+ * has one, else whether the interface still exists.  libpcap leaves its
+ * message empty when the last packets still in the ring were dispatched in
+ * the call that met the error.
+ */
+static const char *lost_cause(struct sn_worker_slot *s)
+{
+	const char *why = pcap_geterr(s->pcap);
+	if (*why)
+		return why;
+	return if_nametoindex(s->ws->interface) == 0 ? "the interface disappeared"
+						      : "the capture socket reported an error";
+}
+
 static void capture_lost(struct sn_worker_slot *s)
 {
 	struct sn_workers *ws = s->ws;
-	const char *why = pcap_geterr(s->pcap);
+	const char *why = lost_cause(s);
 	char who[32];
 	worker_prefix(s, who, sizeof who);
 	if (!ws->cfg.daemon.retry_interface) {
 		fprintf(stderr, "pubsub-sensor: %scapture on '%s' failed: %s; stopping (set "
 			"daemon.retry_interface: true to wait for the interface to return)\n",
-			who, ws->interface, *why ? why : "interface gone");
+			who, ws->interface, why);
 		atomic_store(&ws->failed, true);
 		if (ws->wake)
 			ws->wake(ws->wake_ctx);
 		return;
 	}
 	fprintf(stderr, "pubsub-sensor: %scapture on '%s' failed: %s; retrying every %u s\n", who,
-		ws->interface, *why ? why : "interface gone", ws->cfg.daemon.retry_interval);
+		ws->interface, why, ws->cfg.daemon.retry_interval);
 	publish_snapshot(s); /* keep its drop figures */
 	pcap_close(s->pcap);
 	s->pcap = NULL;
