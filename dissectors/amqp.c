@@ -346,6 +346,8 @@ static void amqp091_walk_client(struct sn_cursor *c, struct sn_meta *m, const st
 			message_starts = false;
 		}
 	}
+	if (sn_cur_remaining(c) > 0)
+		m->topics_truncated = true; /* frames past the walk's bound were not read */
 }
 
 /* A value encoded as one of two sized constructors, or null (empty). */

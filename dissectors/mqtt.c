@@ -400,6 +400,8 @@ static void walk_packets(struct sn_cursor *c, struct sn_meta *m, uint8_t level,
 		if (!note_packet(first, &pkt, m, level, s))
 			return;
 	}
+	if (sn_cur_has(c, 1))
+		m->topics_truncated = true; /* packets past the walk's bound were not read */
 }
 
 /* ---- mid-stream: a connection picked up after its CONNECT --------------- */

@@ -288,6 +288,9 @@ static void walk_frames(struct sn_cursor *c, struct sn_meta *m, const struct sto
 		if (send) /* the message: kept only as output.payload_bytes asks */
 			sn_meta_add_payload(m, s, at, body.p, body.len);
 	}
+	size_t eols;
+	if (skip_heartbeats(c, &eols) == SN_CUR_OK && sn_cur_remaining(c) > 0)
+		m->topics_truncated = true; /* frames past the walk's bound were not read */
 }
 
 enum sn_verdict sn_diss_stomp(const struct sn_stream *s, struct sn_meta *out)

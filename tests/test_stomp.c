@@ -467,6 +467,34 @@ START_TEST(destination_list_bound)
 }
 END_TEST
 
+/*
+ * 63, 64 and 65 frames after the CONNECT, the last SUBSCRIBE /queue/c2 and
+ * the others SENDs to one destination: the walk reads 64 frames, so the
+ * 65th's destination is not read and the cut is said (topics_truncated).
+ */
+START_TEST(walk_bound_is_said)
+{
+	static char rest[4096];
+	static const char other[] = "SEND\ndestination:/queue/same\n\n";
+	static const char last[] = "SUBSCRIBE\ndestination:/queue/c2\n\n";
+	struct sn_meta m;
+	for (size_t n = 63; n <= 65; n++) {
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++) {
+			const char *f = i + 1 == n ? last : other;
+			size_t len = strlen(f) + 1; /* with its NUL */
+			ck_assert(k + len < sizeof rest);
+			memcpy(rest + k, f, len);
+			k += len;
+		}
+		ck_assert_int_eq(run_after_connect(rest, k, &m), SN_MATCH);
+		bool read_all = n <= 64;
+		ck_assert_uint_eq(m.n_topics, read_all ? 2 : 1);
+		ck_assert(m.topics_truncated == !read_all);
+	}
+}
+END_TEST
+
 START_TEST(walk_prefixes_never_break_the_verdict)
 {
 	static const char b[] = STOMP_CONNECT_FRAME "\n"
@@ -541,6 +569,7 @@ Suite *stomp_suite(void)
 	tcase_add_test(tc, connect_body_by_content_length);
 	tcase_add_test(tc, walk_stops_at_odd_or_cut_frames);
 	tcase_add_test(tc, destination_list_bound);
+	tcase_add_test(tc, walk_bound_is_said);
 	tcase_add_test(tc, walk_prefixes_never_break_the_verdict);
 	tcase_add_test(tc, send_body_kept_only_when_asked);
 	suite_add_tcase(s, tc);
