@@ -49,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (v == SN_MATCH) {
 		uint8_t *c = sn_fuzz_dup(bufs[0], out.len[0]);
 		uint8_t *sv = sn_fuzz_dup(bufs[1], out.len[1]);
-		struct sn_stream in = { c, out.len[0], sv, out.len[1], true, false };
+		struct sn_stream in = { .client = c, .client_len = out.len[0], .server = sv,
+					.server_len = out.len[1], .client_at_start = true };
 		run_inner(&in);
 		free(c);
 		free(sv);
