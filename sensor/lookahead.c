@@ -19,6 +19,8 @@
 
 _Static_assert((SN_LOOKAHEAD & SN_LOOKAHEAD_MASK) == 0, "window is a power of two");
 
+static const uint64_t always; /* a deadline every time reaches */
+
 int sn_lookahead_init(struct sn_lookahead *la, struct sn_worker *w, sn_lookahead_fn after,
 		      void *ctx, bool copies)
 {
@@ -26,6 +28,7 @@ int sn_lookahead_init(struct sn_lookahead *la, struct sn_worker *w, sn_lookahead
 	la->w = w;
 	la->after = after;
 	la->ctx = ctx;
+	la->due = &always;
 	if (!copies)
 		return 0;
 	la->frames = malloc((size_t)SN_LOOKAHEAD * SN_LOOKAHEAD_STRIDE);
@@ -38,6 +41,11 @@ void sn_lookahead_free(struct sn_lookahead *la)
 	la->frames = NULL;
 }
 
+void sn_lookahead_set_due(struct sn_lookahead *la, const uint64_t *due)
+{
+	la->due = due;
+}
+
 static uint8_t *slot_frame(const struct sn_lookahead *la, unsigned s)
 {
 	return la->frames + (size_t)s * SN_LOOKAHEAD_STRIDE;
@@ -46,10 +54,10 @@ static uint8_t *slot_frame(const struct sn_lookahead *la, unsigned s)
 /* What sn_worker_packet() does after decoding, for the oldest packet. */
 static void process_oldest(struct sn_lookahead *la)
 {
-	sn_worker_process(la->w, &la->slot[la->head]);
+	uint64_t now = sn_worker_process(la->w, &la->slot[la->head]);
 	la->head = (la->head + 1) & SN_LOOKAHEAD_MASK;
 	la->count--;
-	if (la->after)
+	if (la->after && now >= *la->due)
 		la->after(la->ctx, la->w);
 }
 
@@ -98,7 +106,7 @@ void sn_lookahead_push(struct sn_lookahead *la, const uint8_t *frame, uint32_t c
 	if (!la->frames || caplen > SN_LOOKAHEAD_FRAME) {
 		sn_lookahead_drain(la);
 		sn_worker_packet(w, frame, caplen, wirelen, ts_us);
-		if (la->after)
+		if (la->after && sn_worker_now(w) >= *la->due)
 			la->after(la->ctx, w);
 		return;
 	}

@@ -27,13 +27,18 @@
 #define SN_LOOKAHEAD 8            /* packets in the window (a power of two) */
 #define SN_LOOKAHEAD_FRAME 16384  /* bytes a slot holds */
 
-/* Called after each packet has been processed (the caller's per-packet work). */
+/*
+ * Called after a packet has been processed (the caller's per-packet work):
+ * after each one, or with sn_lookahead_set_due only once the worker's time
+ * has reached the caller's deadline.
+ */
 typedef void (*sn_lookahead_fn)(void *ctx, struct sn_worker *w);
 
 struct sn_lookahead {
 	struct sn_worker *w;
 	sn_lookahead_fn after;
 	void *ctx;
+	const uint64_t *due;      /* after() runs when the worker's time is >= *due */
 	uint8_t *frames;          /* SN_LOOKAHEAD frame copies; NULL = no window */
 	struct sn_worker_pending slot[SN_LOOKAHEAD]; /* payloads point into frames */
 	unsigned head;            /* oldest packet's slot */
@@ -48,6 +53,12 @@ struct sn_lookahead {
 int sn_lookahead_init(struct sn_lookahead *la, struct sn_worker *w, sn_lookahead_fn after,
 		      void *ctx, bool copies);
 void sn_lookahead_free(struct sn_lookahead *la);
+/*
+ * after() only for packets that leave the worker's time at or past *due
+ * (the caller's, read after every packet; e.g. sn_aggregator_due), instead
+ * of after each packet.
+ */
+void sn_lookahead_set_due(struct sn_lookahead *la, const uint64_t *due);
 
 /* One captured frame (decoded with the worker's link type); may process an older one. */
 void sn_lookahead_push(struct sn_lookahead *la, const uint8_t *frame, uint32_t caplen,

@@ -258,13 +258,14 @@ void sn_worker_prefetch(const struct sn_worker *w, struct sn_worker_pending *p)
 		sn_flow_table_hint_entry(w->flows, &p->hint);
 }
 
-void sn_worker_process(struct sn_worker *w, const struct sn_worker_pending *p)
+uint64_t sn_worker_process(struct sn_worker *w, const struct sn_worker_pending *p)
 {
 	sn_worker_advance(w, p->ts_us);
 	if (p->tcp) {
 		attribute_syn(w, &p->pkt);
 		sn_flow_table_process_hinted(w->flows, &p->pkt, &p->hint);
 	}
+	return w->now_us;
 }
 
 void sn_worker_report_live(struct sn_worker *w)
@@ -392,6 +393,8 @@ struct sn_aggregator {
 	struct sn_syslog *syslog;  /* NULL: output.syslog.target is empty */
 	uint64_t now_us;
 	uint64_t next_tick_us;
+	uint64_t due_us;          /* sn_aggregator_due(): next_tick_us, or 0 */
+	uint64_t errors_seen;     /* the log's errors when due_us was last set */
 	/* host attribution: the answer per connection, so every report of it
 	 * names the same process (direct-mapped by flow id) */
 	struct sn_attr *attr;
@@ -642,16 +645,27 @@ void sn_aggregator_report(void *ctx, const struct sn_conn_report *r)
 	if (r->ts_us > ag->now_us)
 		ag->now_us = r->ts_us;
 	sn_groups_report(ag->groups, attribute(ag, r));
+	/* the clock passed the tick, or a line was lost: the driver's tick is due */
+	if (ag->now_us >= ag->next_tick_us || (ag->have_log && ag->log.errors != ag->errors_seen))
+		ag->due_us = 0;
 }
 
 void sn_aggregator_tick(struct sn_aggregator *ag, uint64_t now_us)
 {
 	if (now_us > ag->now_us)
 		ag->now_us = now_us;
-	if (ag->now_us < ag->next_tick_us)
-		return;
-	ag->next_tick_us = ag->now_us + SN_US_PER_S;
-	sn_groups_tick(ag->groups, ag->now_us);
+	if (ag->now_us >= ag->next_tick_us) {
+		ag->next_tick_us = ag->now_us + SN_US_PER_S;
+		sn_groups_tick(ag->groups, ag->now_us);
+	}
+	ag->due_us = ag->next_tick_us;
+	if (ag->have_log)
+		ag->errors_seen = ag->log.errors;
+}
+
+const uint64_t *sn_aggregator_due(const struct sn_aggregator *ag)
+{
+	return &ag->due_us;
 }
 
 uint64_t sn_aggregator_now(const struct sn_aggregator *ag)

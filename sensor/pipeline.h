@@ -92,7 +92,8 @@ struct sn_worker_pending {
 void sn_worker_prepare(struct sn_worker *w, const uint8_t *frame, uint32_t caplen,
 		       uint32_t wirelen, uint64_t ts_us, struct sn_worker_pending *p);
 void sn_worker_prefetch(const struct sn_worker *w, struct sn_worker_pending *p);
-void sn_worker_process(struct sn_worker *w, const struct sn_worker_pending *p);
+/* Returns the worker's time after the packet (sn_worker_now). */
+uint64_t sn_worker_process(struct sn_worker *w, const struct sn_worker_pending *p);
 
 /*
  * capture.checksum_validation `auto` over a capture file: a new capture
@@ -173,6 +174,16 @@ struct sn_attr *sn_attribution_open(const struct sn_config *cfg, const char *int
 void sn_attribution_close(struct sn_attr *attr);
 /* Periodic work at packet time now_us (updates, group expiry), once a second. */
 void sn_aggregator_tick(struct sn_aggregator *ag, uint64_t now_us);
+/*
+ * Where the aggregator keeps the packet time from which sn_aggregator_tick
+ * has work to do: 0 once a report has moved its clock that far or an event
+ * line was lost since the last tick (the driver then looks at
+ * sn_aggregator_log_errors), else the next tick's time.  A driver that
+ * calls sn_aggregator_tick(ag, t) only for t >= *due (t never decreasing)
+ * gets exactly what calling it for every t gives: below it a tick only
+ * moves the clock, which the next one moves as far.
+ */
+const uint64_t *sn_aggregator_due(const struct sn_aggregator *ag);
 /* The latest packet time the aggregator has seen. */
 uint64_t sn_aggregator_now(const struct sn_aggregator *ag);
 /* Ends every group with a summary at now_us (shutdown, end of input). */

@@ -94,10 +94,24 @@ static void checksum_prescan(const char *path, int linktype, struct sn_worker *w
 	sn_capture_file_close(&cf);
 }
 
-/* After each packet: the aggregator's periodic work at the worker's time. */
-static void tick_after_packet(void *ag, struct sn_worker *w)
+/* What the replay loop hands the window for its per-packet work. */
+struct replay_ctx {
+	struct sn_aggregator *ag;
+	bool gone; /* log_reader_gone(ag) as of the last packet */
+};
+
+/*
+ * After a packet that reached the aggregator's deadline (sn_aggregator_due:
+ * its next tick, or a lost event line): its periodic work at the worker's
+ * time, then whether the log's reader went away.  Lines are only lost in
+ * reports and ticks, so `gone` is what log_reader_gone() would say after
+ * any packet.
+ */
+static void tick_after_packet(void *ctx, struct sn_worker *w)
 {
-	sn_aggregator_tick(ag, sn_worker_now(w));
+	struct replay_ctx *rc = ctx;
+	sn_aggregator_tick(rc->ag, sn_worker_now(w));
+	rc->gone = log_reader_gone(rc->ag);
 }
 
 /*
@@ -117,14 +131,16 @@ static uint64_t replay_file(struct sn_capture_file *cf, bool filtered, const cha
 	const char *why = NULL;
 	/* Records straight from the read block (no filter to apply): no copies. */
 	bool blocks = cf->classic && !filtered;
+	struct replay_ctx ctx = { .ag = ag, .gone = log_reader_gone(ag) };
 	sn_worker_set_linktype(w, pcap_datalink(p));
 	checksum_prescan(name, pcap_datalink(p), w);
 	/* without memory for copies: no window */
-	(void)sn_lookahead_init(&la, w, tick_after_packet, ag, !blocks);
+	(void)sn_lookahead_init(&la, w, tick_after_packet, &ctx, !blocks);
+	sn_lookahead_set_due(&la, sn_aggregator_due(ag));
 	if (blocks) {
 		struct pcap_pkthdr rh;
 		const uint8_t *rd;
-		while (!log_reader_gone(ag)) {
+		while (!ctx.gone) {
 			if (!sn_pcapread_next_in_block(&cf->records, &rh, &rd)) {
 				sn_lookahead_drain(&la); /* the block is about to move */
 				if ((rc = sn_pcapread_next(&cf->records, &rh, &rd)) != 1)
@@ -136,7 +152,7 @@ static uint64_t replay_file(struct sn_capture_file *cf, bool filtered, const cha
 		if (rc < 0)
 			why = cf->records.err;
 	} else {
-		while (!log_reader_gone(ag) && (rc = pcap_next_ex(p, &h, &data)) == 1) {
+		while (!ctx.gone && (rc = pcap_next_ex(p, &h, &data)) == 1) {
 			n++;
 			sn_lookahead_push(&la, data, h->caplen, h->len, sn_capture_time_us(h));
 		}

@@ -281,6 +281,64 @@ START_TEST(no_frames_means_no_window)
 }
 END_TEST
 
+/*
+ * With a deadline, after() runs for exactly the packets that leave the
+ * worker's time at or past it; moving the deadline takes effect at once.
+ */
+static uint64_t due;
+static int after_due_calls;
+static uint64_t after_due_clock[MAXPKT];
+
+static void after_due(void *ctx, struct sn_worker *w)
+{
+	(void)ctx;
+	ck_assert_uint_ge(sn_worker_now(w), due);
+	if (after_due_calls < MAXPKT)
+		after_due_clock[after_due_calls] = sn_worker_now(w);
+	after_due_calls++;
+	due = sn_worker_now(w) + 1000000u; /* the next second */
+}
+
+START_TEST(after_only_from_the_deadline)
+{
+	replay(runs[0], captures, 1, false, 4096, 0, false); /* clocks after every packet */
+	struct sn_lookahead la;
+	char err[PCAP_ERRBUF_SIZE];
+	cur = runs[1];
+	memset(cur, 0, sizeof *cur);
+	struct sn_worker *w = worker_open(4096);
+	ck_assert_int_eq(sn_lookahead_init(&la, w, after_due, NULL, true), 0);
+	due = 0;
+	after_due_calls = 0;
+	sn_lookahead_set_due(&la, &due);
+	pcap_t *p = pcap_open_offline(sn_test_pcap_path(captures[0]), err);
+	ck_assert_msg(p != NULL, "%s", err);
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	while (pcap_next_ex(p, &h, &data) == 1)
+		sn_lookahead_push(&la, data, h->caplen, h->len,
+				  (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec);
+	sn_lookahead_drain(&la);
+	pcap_close(p);
+	sn_lookahead_free(&la);
+	worker_close(w);
+	/* the calls expected from the clocks after every packet */
+	uint64_t want_due = 0;
+	int want = 0;
+	for (int k = 0; k < runs[0]->npkt && k < MAXPKT; k++) {
+		if (runs[0]->clock[k] < want_due)
+			continue;
+		ck_assert_int_lt(want, after_due_calls);
+		ck_assert_uint_eq(after_due_clock[want], runs[0]->clock[k]);
+		want++;
+		want_due = runs[0]->clock[k] + 1000000u;
+	}
+	ck_assert_int_eq(after_due_calls, want);
+	ck_assert_int_gt(want, 1);
+	ck_assert_int_lt(want, runs[0]->npkt / 2);
+}
+END_TEST
+
 /* Hints for packets never processed leave the table as it was. */
 START_TEST(hints_change_nothing)
 {
@@ -325,6 +383,7 @@ Suite *lookahead_suite(void)
 	tcase_add_test(tc, one_file_shorter_than_the_window);
 	tcase_add_test(tc, no_frames_means_no_window);
 	tcase_add_test(tc, hints_change_nothing);
+	tcase_add_test(tc, after_only_from_the_deadline);
 	suite_add_tcase(s, tc);
 	return s;
 }

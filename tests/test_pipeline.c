@@ -76,6 +76,117 @@ static char *read_all(const char *path)
 	return buf;
 }
 
+/*
+ * Replays a capture ticking the aggregator after every packet (gated:
+ * only when the worker's time reached *sn_aggregator_due); returns the
+ * ticks made.
+ */
+static uint64_t replay_ticks(const char *name, struct sn_aggregator *ag, bool gated)
+{
+	char err[PCAP_ERRBUF_SIZE];
+	pcap_t *p = pcap_open_offline(sn_test_pcap_path(name), err);
+	ck_assert_msg(p != NULL, "%s", err);
+	struct sn_worker *w = sn_worker_create(&cfg, pcap_datalink(p), sn_aggregator_report, ag, 1);
+	ck_assert_ptr_nonnull(w);
+	const uint64_t *due = sn_aggregator_due(ag);
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	uint64_t ticks = 0;
+	while (pcap_next_ex(p, &h, &data) == 1) {
+		uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+		sn_worker_packet(w, data, h->caplen, h->len, ts);
+		if (!gated || sn_worker_now(w) >= *due) {
+			sn_aggregator_tick(ag, sn_worker_now(w));
+			ticks++;
+		}
+	}
+	pcap_close(p);
+	sn_worker_flush(w, sn_worker_now(w), SN_CLOSE_END_OF_INPUT);
+	sn_aggregator_tick(ag, sn_worker_now(w));
+	sn_aggregator_flush(ag, sn_aggregator_now(ag));
+	struct sn_worker_counts counts;
+	sn_worker_counts(w, &counts);
+	sn_aggregator_write_stats(ag, &counts, NULL, sn_aggregator_now(ag));
+	sn_worker_destroy(w);
+	return ticks;
+}
+
+/* Ticking only from the deadline on writes the same events as every packet. */
+START_TEST(ticks_at_the_deadline_are_enough)
+{
+	char err[512];
+	static char every[1 << 16];
+	cfg.tables.update_interval = 1; /* updates each second: the ticks have work */
+	struct sn_aggregator *ag = sn_aggregator_create(&cfg, log_path, false, err, sizeof err);
+	ck_assert_msg(ag != NULL, "%s", err);
+	ck_assert_uint_eq(*sn_aggregator_due(ag), 0); /* the first packet ticks */
+	uint64_t all = replay_ticks("demo.pcap", ag, false);
+	sn_aggregator_destroy(ag);
+	snprintf(every, sizeof every, "%s", read_all(log_path));
+	ck_assert_uint_lt(strlen(every), sizeof every - 1); /* all of it */
+	ck_assert_ptr_nonnull(strstr(every, "\"event_type\":\"update\""));
+
+	FILE *f = fopen(log_path, "w"); /* the log appends: start it again */
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	ag = sn_aggregator_create(&cfg, log_path, false, err, sizeof err);
+	ck_assert_msg(ag != NULL, "%s", err);
+	uint64_t some = replay_ticks("demo.pcap", ag, true);
+	sn_aggregator_destroy(ag);
+	ck_assert_msg(strcmp(read_all(log_path), every) == 0, "the event logs differ");
+	ck_assert_uint_lt(some, all / 4);
+	ck_assert_uint_gt(some, 1);
+}
+END_TEST
+
+/* A tick sets the deadline a second on; a later report or a lost line brings it to 0. */
+START_TEST(due_follows_ticks_reports_and_lost_lines)
+{
+	char err[512];
+	struct sn_aggregator *ag = sn_aggregator_create(&cfg, log_path, false, err, sizeof err);
+	ck_assert_msg(ag != NULL, "%s", err);
+	const uint64_t *due = sn_aggregator_due(ag);
+	sn_aggregator_tick(ag, 5000000);
+	ck_assert_uint_eq(*due, 6000000);
+	sn_aggregator_tick(ag, 5500000); /* no work: the deadline stays */
+	ck_assert_uint_eq(*due, 6000000);
+	struct sn_conn_report r;
+	memset(&r, 0, sizeof r);
+	r.kind = SN_REPORT_OPEN;
+	r.ts_us = 5900000;
+	sn_aggregator_report(ag, &r);
+	ck_assert_uint_eq(*due, 6000000);
+	r.ts_us = 6000000; /* the report's time reaches the tick */
+	sn_aggregator_report(ag, &r);
+	ck_assert_uint_eq(*due, 0);
+	sn_aggregator_tick(ag, 5900000);
+	ck_assert_uint_eq(*due, 7000000);
+	sn_aggregator_destroy(ag);
+
+	if (access("/dev/full", W_OK) != 0)
+		return;
+	cfg.output.flows = true; /* a flow event per report, each a lost line */
+	ag = sn_aggregator_create(&cfg, "/dev/full", false, err, sizeof err);
+	ck_assert_msg(ag != NULL, "%s", err);
+	due = sn_aggregator_due(ag);
+	sn_aggregator_tick(ag, 5000000);
+	ck_assert_uint_eq(*due, 6000000);
+	r.kind = SN_REPORT_CLOSE;
+	r.proto = SN_PROTO_MQTT;
+	r.server_port = 1883;
+	r.ts_us = 5100000;
+	sn_aggregator_report(ag, &r);
+	uint64_t lost = 0;
+	int last = 0;
+	ck_assert(sn_aggregator_log_errors(ag, &lost, &last));
+	ck_assert_uint_gt(lost, 0);
+	ck_assert_uint_eq(*due, 0);
+	sn_aggregator_tick(ag, 5100000);
+	ck_assert_uint_eq(*due, 6000000);
+	sn_aggregator_destroy(ag);
+}
+END_TEST
+
 START_TEST(replay_gives_table_and_stats)
 {
 	char err[512], want[64];
@@ -392,6 +503,8 @@ Suite *pipeline_suite(void)
 	tcase_add_test(t, live_stats_carry_drops);
 	tcase_add_test(t, expiry_goes_on_in_slices);
 	tcase_add_test(t, workers_share_names);
+	tcase_add_test(t, ticks_at_the_deadline_are_enough);
+	tcase_add_test(t, due_follows_ticks_reports_and_lost_lines);
 	suite_add_tcase(s, t);
 	return s;
 }
