@@ -94,11 +94,21 @@ uint32_t sn_dissector_probe_budget(void)
 	return max;
 }
 
+/* True when the NUL-terminated lit is exactly the n bytes at name (no strlen
+ * of lit: most names differ in their first byte). */
+static bool lit_is(const char *lit, const uint8_t *name, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (lit[i] == '\0' || (uint8_t)lit[i] != name[i])
+			return false;
+	return lit[n] == '\0';
+}
+
 enum sn_proto sn_registry_alpn_proto(const uint8_t *name, size_t n)
 {
 	for (size_t i = 0; i < SN_DISS_COUNT; i++)
 		for (size_t k = 0; k < SN_DISS_MAX_NAMES && registry[i].alpn[k]; k++)
-			if (strlen(registry[i].alpn[k]) == n && memcmp(registry[i].alpn[k], name, n) == 0)
+			if (lit_is(registry[i].alpn[k], name, n))
 				return registry[i].proto;
 	return SN_PROTO_NONE;
 }
@@ -150,13 +160,13 @@ void sn_meta_set(struct sn_meta *m, char *dst, size_t cap, const char *src, size
 	if (!dst || cap == 0)
 		return;
 	struct sn_cursor c = sn_cur_make((const uint8_t *)src, n);
-	size_t k = 0;
-	while (k + 1 < cap && sn_cur_remaining(&c) > 0) {
-		uint8_t b = sn_cur_u8(&c);
-		if (b == 0)
-			break;
-		dst[k++] = (char)b;
-	}
+	size_t k = sn_cur_remaining(&c) < cap - 1 ? sn_cur_remaining(&c) : cap - 1;
+	const uint8_t *p = sn_cur_view(&c, k);
+	const uint8_t *nul = k ? memchr(p, 0, k) : NULL;
+	if (nul)
+		k = (size_t)(nul - p);
+	if (k)
+		memcpy(dst, p, k);
 	dst[k] = '\0';
 	if (k < n && m)
 		m->truncated = true;

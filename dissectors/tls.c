@@ -148,12 +148,9 @@ static bool parse_sni(struct sn_cursor *ext, struct sn_meta *m)
 /* The pub/sub protocol an ALPN name announces (the registry's names), or NONE. */
 static enum sn_proto alpn_proto(const struct sn_cursor *name)
 {
-	struct sn_cursor c = sn_cur_rest(name);
-	uint8_t buf[256];
-	size_t n = sn_cur_remaining(&c);
-	if (n > sizeof buf || !sn_cur_copy(&c, buf, n))
-		return SN_PROTO_NONE;
-	return sn_registry_alpn_proto(buf, n);
+	size_t n = sn_cur_remaining(name);
+	const uint8_t *p = sn_cur_view(name, n);
+	return p ? sn_registry_alpn_proto(p, n) : SN_PROTO_NONE;
 }
 
 /* ALPN (RFC 7301 3.1): non-empty names, each with a 1-byte length. */

@@ -7,6 +7,7 @@
  */
 #include "detect.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,54 +49,60 @@ void sn_detect_ctx_destroy(struct sn_detect_ctx *ctx)
 	free(ctx);
 }
 
-/* False when a stream seen from its start begins with a byte d's opening never has. */
-static bool could_open(const struct sn_dissector *d, const struct sn_stream *s)
-{
-	if (!d->opening || !s->client_at_start || s->client_len == 0)
-		return true;
-	return memchr(d->opening, s->client[0], strlen(d->opening)) != NULL;
-}
+/*
+ * What the dispatch reads of the registry on every call, built once: the
+ * entries, the dissector of each protocol, and for each possible first
+ * byte the dissectors whose `opening` cannot begin with it.
+ */
+struct dispatch {
+	const struct sn_dissector *diss[SN_DISS_COUNT]; /* NULL: no entry or no dissect */
+	int8_t proto_id[SN_PROTO_COUNT];                 /* dissector id of a protocol, or -1 */
+	uint8_t cannot_open[256];                        /* bit id: byte is not in id's opening */
+};
 
-/* Runs one dissector unless it already refused; NO_MATCH is remembered in *excluded. */
-static enum sn_verdict try_dissector(uint8_t *excluded, int id, const struct sn_stream *s,
-				     struct sn_meta *meta)
-{
-	const struct sn_dissector *d = sn_dissector_get((enum sn_dissector_id)id);
-	if ((*excluded & (1u << id)) || !d || !d->dissect)
-		return SN_NO_MATCH;
-	if (!could_open(d, s)) {
-		/* the first byte rules it out: no call, and no 5 KB meta to clear */
-		*excluded = (uint8_t)(*excluded | (1u << id));
-		return SN_NO_MATCH;
-	}
-	memset(meta, 0, sizeof *meta);
-	enum sn_verdict v = d->dissect(s, meta);
-	if (v == SN_NO_MATCH)
-		*excluded = (uint8_t)(*excluded | (1u << id));
-	return v;
-}
+static struct dispatch dispatch_table;
+static pthread_once_t dispatch_once = PTHREAD_ONCE_INIT;
 
-static int dissector_id_for(enum sn_proto p)
+static void dispatch_build(void)
 {
-	for (int id = 0; id < SN_DISS_COUNT; id++) {
+	struct dispatch *t = &dispatch_table;
+	for (int p = 0; p < SN_PROTO_COUNT; p++)
+		t->proto_id[p] = -1;
+	for (int id = SN_DISS_COUNT; id-- > 0;) {
 		const struct sn_dissector *d = sn_dissector_get((enum sn_dissector_id)id);
-		if (p != SN_PROTO_NONE && d && d->proto == p)
-			return id;
+		t->diss[id] = d && d->dissect ? d : NULL;
+		if (d && d->proto != SN_PROTO_NONE && (unsigned)d->proto < SN_PROTO_COUNT)
+			t->proto_id[d->proto] = (int8_t)id; /* the first entry naming it wins */
+		if (!t->diss[id] || !d->opening)
+			continue;
+		for (unsigned b = 0; b < 256; b++)
+			if (!memchr(d->opening, (int)b, strlen(d->opening)))
+				t->cannot_open[b] = (uint8_t)(t->cannot_open[b] | (1u << id));
 	}
-	return -1;
+}
+
+static const struct dispatch *dispatch(void)
+{
+	pthread_once(&dispatch_once, dispatch_build);
+	return &dispatch_table;
 }
 
 /*
  * The hinted protocol's dissector first, then the others in registry
  * order, TLS last.  MATCH or MALFORMED (with *id and the scratch meta),
  * NEED_MORE (with *skip: the client bytes every waiting dissector is done
- * with), or NO_MATCH when every dissector refused.
+ * with), or NO_MATCH when every dissector refused.  A dissector that said
+ * NO_MATCH is remembered in *excluded; so is one the stream's first byte
+ * rules out (a stream seen from its start that begins with a byte its
+ * opening never has): it is not called, and no meta is cleared for it.
  */
 static enum sn_verdict run_dissectors(uint8_t *excluded, enum sn_proto hint,
 				      const struct sn_stream *s, struct sn_meta *meta, int *id,
 				      uint32_t *skip)
 {
-	int first = dissector_id_for(hint);
+	const struct dispatch *t = dispatch();
+	int first = (unsigned)hint < SN_PROTO_COUNT ? t->proto_id[hint] : -1;
+	uint8_t cannot = s->client_at_start && s->client_len > 0 ? t->cannot_open[s->client[0]] : 0;
 	int order[SN_DISS_COUNT + 1];
 	int n = 0;
 
@@ -110,12 +117,23 @@ static enum sn_verdict run_dissectors(uint8_t *excluded, enum sn_proto hint,
 	bool pending = false;
 	uint32_t done = UINT32_MAX, want = 0;
 	for (int k = 0; k < n; k++) {
-		enum sn_verdict v = try_dissector(excluded, order[k], s, meta);
+		unsigned bit = 1u << order[k];
+		const struct sn_dissector *d = t->diss[order[k]];
+		if ((*excluded & bit) || !d)
+			continue;
+		if (cannot & bit) {
+			*excluded = (uint8_t)(*excluded | bit);
+			continue;
+		}
+		memset(meta, 0, sizeof *meta);
+		enum sn_verdict v = d->dissect(s, meta);
 		if (sn_verdict_confirms(v)) {
 			*id = order[k];
 			return v;
 		}
-		if (v == SN_NEED_MORE) {
+		if (v == SN_NO_MATCH) {
+			*excluded = (uint8_t)(*excluded | bit);
+		} else {
 			pending = true;
 			done = meta->skip < done ? meta->skip : done;
 			want = meta->want > want ? meta->want : want;

@@ -128,6 +128,42 @@ START_TEST(meta_same_compares_fields)
 }
 END_TEST
 
+/*
+ * The first byte of a stream seen from its start rules out, without a call,
+ * exactly the dissectors whose registry `opening` lacks it; the others are
+ * asked, and only their own NO_MATCH is remembered.  One byte never
+ * confirms, so every dissector is reached.
+ */
+START_TEST(first_byte_refusals_are_the_registry_openings)
+{
+	for (unsigned b = 0; b < 256; b++) {
+		uint8_t byte = (uint8_t)b;
+		unsigned want = 0;
+		for (int id = 0; id < SN_DISS_COUNT; id++) {
+			const struct sn_dissector *dis = sn_dissector_get((enum sn_dissector_id)id);
+			struct sn_meta m;
+			if (!memchr(dis->opening, (int)b, strlen(dis->opening)) ||
+			    sn_test_dissect(dis->dissect, &byte, 1, NULL, 0, true, false, &m) == SN_NO_MATCH)
+				want |= 1u << id;
+		}
+		for (int hint = SN_PROTO_NONE; hint < SN_PROTO_COUNT; hint++) {
+			struct sn_detect d = { 0 };
+			struct sn_meta m;
+			struct sn_detect_verdict v;
+			struct sn_stream s = client_stream(&byte, 1, true, false);
+			sn_detect_classify(&d, NULL, (uint8_t)hint, &s, &m, &v, &skip_out);
+			ck_assert_msg(d.excluded == want, "byte 0x%02x hint %d: excluded 0x%02x, want 0x%02x", b,
+				      hint, d.excluded, want);
+			/* mid-stream, the first byte rules nothing out */
+			struct sn_detect mid = { 0 };
+			s.client_at_start = false;
+			sn_detect_classify(&mid, NULL, (uint8_t)hint, &s, &m, &v, &skip_out);
+			ck_assert_uint_eq(mid.excluded & ~want, 0);
+		}
+	}
+}
+END_TEST
+
 Suite *detect_suite(void);
 
 Suite *detect_suite(void)
@@ -141,6 +177,7 @@ Suite *detect_suite(void)
 	tcase_add_test(t, excluded_dissector_not_run_again);
 	tcase_add_test(t, tls_hello_on_tls_port);
 	tcase_add_test(t, meta_same_compares_fields);
+	tcase_add_test(t, first_byte_refusals_are_the_registry_openings);
 	suite_add_tcase(s, t);
 	return s;
 }
