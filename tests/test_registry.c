@@ -98,6 +98,8 @@ START_TEST(entry_carrier_names)
 							strlen(alpn[i].name)),
 				 alpn[i].proto);
 	ck_assert_int_eq(sn_registry_alpn_proto((const uint8_t *)"mqtt", 3), SN_PROTO_NONE);
+	ck_assert_int_eq(sn_registry_alpn_proto((const uint8_t *)"mqtt\0", 5), SN_PROTO_NONE);
+	ck_assert_int_eq(sn_registry_alpn_proto((const uint8_t *)"", 0), SN_PROTO_NONE);
 	ck_assert_int_eq(sn_registry_ws_proto("MQTTv3.1.1"), SN_PROTO_MQTT);
 	ck_assert_int_eq(sn_registry_ws_proto("mqttv5"), SN_PROTO_MQTT);
 	ck_assert_int_eq(sn_registry_ws_proto("v12.stomp"), SN_PROTO_STOMP);
