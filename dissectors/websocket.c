@@ -29,10 +29,9 @@ static uint8_t lower(uint8_t b)
 	return (b >= 'A' && b <= 'Z') ? (uint8_t)(b + ('a' - 'A')) : b;
 }
 
-/* True when the bytes of v equal lit, ignoring ASCII case. */
-static bool cur_eq_nocase(const struct sn_cursor *v, const char *lit)
+/* True when the bytes of v equal lit[0..n) (lower case), ignoring ASCII case. */
+static bool cur_eq_nocase(const struct sn_cursor *v, const char *lit, size_t n)
 {
-	size_t n = strlen(lit);
 	if (sn_cur_remaining(v) != n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
@@ -41,6 +40,9 @@ static bool cur_eq_nocase(const struct sn_cursor *v, const char *lit)
 	}
 	return true;
 }
+
+/* cur_eq_nocase against a string literal, its length known at compile time. */
+#define EQ_LIT(v, lit) cur_eq_nocase((v), "" lit "", sizeof(lit) - 1)
 
 static bool is_ows(uint8_t b) { return b == ' ' || b == '\t'; }
 
@@ -73,11 +75,11 @@ static bool next_element(struct sn_cursor *list, struct sn_cursor *elem)
 	return false;
 }
 
-static bool list_has(struct sn_cursor list, const char *token)
+static bool list_has(struct sn_cursor list, const char *token, size_t n)
 {
 	struct sn_cursor e;
 	while (next_element(&list, &e)) {
-		if (cur_eq_nocase(&e, token))
+		if (cur_eq_nocase(&e, token, n))
 			return true;
 	}
 	return false;
@@ -148,6 +150,11 @@ struct ws_head {
 	struct sn_cursor host;
 };
 
+/*
+ * One header line.  Only four names matter and their lengths differ, so
+ * the name's length picks the one it is compared with (the value is
+ * trimmed only then): any other line is passed over after its colon.
+ */
 static void read_header(struct sn_cursor line, struct ws_head *h)
 {
 	long colon = sn_cur_find(&line, ':');
@@ -155,18 +162,32 @@ static void read_header(struct sn_cursor line, struct ws_head *h)
 		return;
 	struct sn_cursor name = sn_cur_sub(&line, (size_t)colon);
 	sn_cur_skip(&line, 1);
-	struct sn_cursor value = trim(line);
 
-	if (cur_eq_nocase(&name, "upgrade")) {
-		h->upgrade_websocket = h->upgrade_websocket || list_has(value, "websocket");
-	} else if (cur_eq_nocase(&name, "sec-websocket-protocol") && !h->has_protocol) {
-		h->has_protocol = true;
-		h->protocol = value;
-	} else if (cur_eq_nocase(&name, "sec-websocket-extensions")) {
-		h->deflate = h->deflate || list_has(value, "permessage-deflate");
-	} else if (cur_eq_nocase(&name, "host") && !h->has_host) {
-		h->has_host = true;
-		h->host = value;
+	switch (colon) {
+	case sizeof "upgrade" - 1:
+		if (EQ_LIT(&name, "upgrade"))
+			h->upgrade_websocket = h->upgrade_websocket ||
+					       list_has(trim(line), "websocket", sizeof "websocket" - 1);
+		break;
+	case sizeof "sec-websocket-protocol" - 1:
+		if (EQ_LIT(&name, "sec-websocket-protocol") && !h->has_protocol) {
+			h->has_protocol = true;
+			h->protocol = trim(line);
+		}
+		break;
+	case sizeof "sec-websocket-extensions" - 1:
+		if (EQ_LIT(&name, "sec-websocket-extensions"))
+			h->deflate = h->deflate ||
+				     list_has(trim(line), "permessage-deflate", sizeof "permessage-deflate" - 1);
+		break;
+	case sizeof "host" - 1:
+		if (EQ_LIT(&name, "host") && !h->has_host) {
+			h->has_host = true;
+			h->host = trim(line);
+		}
+		break;
+	default:
+		break;
 	}
 }
 
