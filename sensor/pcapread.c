@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#define SN_REC_HEADER 16u
+#define SN_REC_HEADER SN_PCAPREAD_REC_HEADER
 
 _Static_assert(SN_PCAPREAD_MAX_CAPLEN + SN_REC_HEADER <= SN_PCAPREAD_BLOCK,
 	       "a whole record fits in a block");
@@ -46,6 +46,7 @@ bool sn_pcapread_header(struct sn_pcapread *r, const uint8_t *hdr, size_t n)
 	}
 	if (major != 2 || minor != 4)
 		return false; /* older layouts (lengths swapped): libpcap's own reader */
+	r->plain = !r->swapped && !r->nsec;
 	uint32_t snaplen = field(r, hdr + 16);
 	r->snaplen = snaplen == 0 || snaplen > SN_PCAPREAD_MAX_CAPLEN ? SN_PCAPREAD_MAX_CAPLEN
 								      : snaplen;
@@ -147,8 +148,8 @@ int sn_pcapread_next(struct sn_pcapread *r, struct pcap_pkthdr *h, const uint8_t
 	return 1;
 }
 
-bool sn_pcapread_next_in_block(struct sn_pcapread *r, struct pcap_pkthdr *h,
-			       const uint8_t **data)
+bool sn_pcapread_next_in_block_any(struct sn_pcapread *r, struct pcap_pkthdr *h,
+				   const uint8_t **data)
 {
 	size_t have = r->len - r->pos;
 	if (have < SN_REC_HEADER)

@@ -21,10 +21,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #define SN_PCAPREAD_BLOCK (1u << 20)       /* bytes read at once */
 #define SN_PCAPREAD_MAX_CAPLEN 262144u     /* libpcap's largest record for our link types */
 #define SN_PCAPREAD_HEADER 24u             /* the file header */
+#define SN_PCAPREAD_REC_HEADER 16u         /* a record's header */
 
 struct sn_pcapread {
 	FILE *f;           /* positioned just after the file header */
@@ -32,6 +34,7 @@ struct sn_pcapread {
 	size_t len, pos;   /* bytes in buf, next record's offset */
 	uint32_t snaplen;  /* the file's, as libpcap sanitises it */
 	bool swapped, nsec, eof; /* swapped: the file's byte order is not the host's */
+	bool plain;        /* !swapped && !nsec: records taken inline (next_in_block) */
 	char err[160];     /* the reason for a -1 from sn_pcapread_next */
 };
 
@@ -56,9 +59,39 @@ int sn_pcapread_next(struct sn_pcapread *r, struct pcap_pkthdr *h, const uint8_t
  * *data set.  False, having moved nothing, when the block must be refilled
  * first, at the end of the file or at a bad record: then sn_pcapread_next()
  * says which (one test a packet where replay asked sn_pcapread_buffered()
- * and then sn_pcapread_next()).
+ * and then sn_pcapread_next()).  sn_pcapread_next_in_block() below is the
+ * same, with the common file's case inline; this one takes any format.
  */
-bool sn_pcapread_next_in_block(struct sn_pcapread *r, struct pcap_pkthdr *h,
-			       const uint8_t **data);
+bool sn_pcapread_next_in_block_any(struct sn_pcapread *r, struct pcap_pkthdr *h,
+				   const uint8_t **data);
+
+/*
+ * sn_pcapread_next_in_block_any() inline for the common file (the host's
+ * byte order, microseconds): a record header copied whole, no swaps.  The
+ * record's header and data are checked to lie in the block before
+ * anything is handed out (the same checks, in the same order).
+ */
+static inline bool sn_pcapread_next_in_block(struct sn_pcapread *r, struct pcap_pkthdr *h,
+					     const uint8_t **data)
+{
+	if (__builtin_expect(!r->plain, 0))
+		return sn_pcapread_next_in_block_any(r, h, data);
+	size_t have = r->len - r->pos;
+	if (have < SN_PCAPREAD_REC_HEADER)
+		return false;
+	const uint8_t *p = r->buf + r->pos;
+	uint32_t f[4]; /* seconds, microseconds, captured and wire length */
+	memcpy(f, p, sizeof f);
+	if (f[2] > SN_PCAPREAD_MAX_CAPLEN || have - SN_PCAPREAD_REC_HEADER < f[2])
+		return false;
+	/* signed 32-bit times, as libpcap reads them */
+	h->ts.tv_sec = (time_t)(int32_t)f[0];
+	h->ts.tv_usec = (suseconds_t)(int32_t)f[1];
+	h->caplen = f[2] > r->snaplen ? r->snaplen : f[2];
+	h->len = f[3];
+	*data = p + SN_PCAPREAD_REC_HEADER;
+	r->pos += SN_PCAPREAD_REC_HEADER + (size_t)f[2];
+	return true;
+}
 
 #endif /* SN_PCAPREAD_H */
