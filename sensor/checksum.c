@@ -60,65 +60,6 @@ uint64_t sn_csum_add(uint64_t sum, const uint8_t *p, size_t n)
 	return sum + folded;
 }
 
-/* One's-complement addition of 64-bit words: the carry out comes back in. */
-static inline uint64_t add_carry(uint64_t acc, uint64_t w)
-{
-	acc += w;
-	return acc + (acc < w);
-}
-
-/*
- * The segment is summed eight bytes at a time into one 64-bit
- * one's-complement accumulator (2^16 = 1 modulo 2^16 - 1, so every 16-bit
- * lane of a word counts the same), the last 0-7 bytes as one zero-padded
- * word, in the machine's byte order like sn_csum_add.  A SYN's header is
- * three to five words.
- */
-bool sn_csum_tcp_ok(const uint8_t *src, const uint8_t *dst, size_t alen, const uint8_t *seg,
-		    uint32_t len)
-{
-	uint64_t acc = 0, w;
-	for (size_t i = 0; i < alen; i += 4) { /* at most 8 words below 2^32: no carry */
-		uint32_t a, b;
-		memcpy(&a, src + i, 4);
-		memcpy(&b, dst + i, 4);
-		acc += (uint64_t)a + b;
-	}
-	size_t n = len;
-	for (; n >= 8; n -= 8, seg += 8) {
-		memcpy(&w, seg, 8);
-		acc = add_carry(acc, w);
-	}
-	if (n) {
-		w = 0;
-		if (little_endian()) { /* the tail's bytes in memory order, without a copy */
-			size_t k = 0;
-			if (n & 4) {
-				uint32_t t;
-				memcpy(&t, seg, 4);
-				w = t;
-				k = 4;
-			}
-			if (n & 2) {
-				uint16_t t;
-				memcpy(&t, seg + k, 2);
-				w |= (uint64_t)t << (8 * k);
-				k += 2;
-			}
-			if (n & 1)
-				w |= (uint64_t)seg[k] << (8 * k);
-		} else {
-			memcpy(&w, seg, n);
-		}
-		acc = add_carry(acc, w);
-	}
-	acc = (acc & 0xffffffffu) + (acc >> 32);
-	uint16_t folded = sn_csum_fold(acc);
-	if (little_endian())
-		folded = (uint16_t)(folded << 8 | folded >> 8);
-	return sn_csum_fold((uint64_t)folded + len + 6) == 0xffff;
-}
-
 void sn_csum_policy_init(struct sn_csum_policy *p, enum sn_checksum_mode mode)
 {
 	memset(p, 0, sizeof *p);
