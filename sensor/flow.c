@@ -264,9 +264,7 @@ static void lru_move(struct sn_flow_table *ft, uint32_t i, uint8_t list)
  */
 static inline void lru_touch(struct sn_flow_table *ft, uint32_t i)
 {
-	struct sn_lru *l = &ft->lru[ft->flows[i].list];
-	if (l->tail != i)
-		sn_lru_move(l, l, flow_nodes(ft), i);
+	sn_lru_touch(&ft->lru[ft->flows[i].list], flow_nodes(ft), i);
 }
 
 static struct sn_flow_rep *rep_of(const struct sn_flow_table *ft, uint32_t i)
@@ -338,7 +336,7 @@ static void slot_append(struct sn_flow_table *ft, uint32_t slot, uint32_t owner)
 /* A packet of the flow holding `slot`: it becomes the most recently active. */
 static void slot_touch(struct sn_flow_table *ft, uint32_t slot)
 {
-	sn_lru_move(&ft->holding, &ft->holding, holder_nodes(ft), slot);
+	sn_lru_touch(&ft->holding, holder_nodes(ft), slot);
 }
 
 /* ---- pooled resources --------------------------------------------------- */
@@ -1268,10 +1266,9 @@ static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
 
 void sn_flow_table_process(struct sn_flow_table *ft, const struct sn_packet *pkt)
 {
-	struct sn_flow_key key;
-	uint64_t w[6];
-	bool src_is_a = sn_flowkey_make_words(pkt, &key, w);
-	process(ft, pkt, &key, src_is_a, sn_flowkey_hash_words(&ft->secret, w), SN_FLOWINDEX_NONE);
+	struct sn_flow_hint h;
+	sn_flow_table_hint(ft, pkt, &h);
+	process(ft, pkt, &h.key, h.src_is_a, h.hash, SN_FLOWINDEX_NONE);
 }
 
 void sn_flow_table_process_hinted(struct sn_flow_table *ft, const struct sn_packet *pkt,
@@ -1283,9 +1280,7 @@ void sn_flow_table_process_hinted(struct sn_flow_table *ft, const struct sn_pack
 void sn_flow_table_hint(const struct sn_flow_table *ft, const struct sn_packet *pkt,
 			struct sn_flow_hint *h)
 {
-	uint64_t w[6];
-	h->src_is_a = sn_flowkey_make_words(pkt, &h->key, w);
-	h->hash = sn_flowkey_hash_words(&ft->secret, w);
+	h->src_is_a = sn_flowkey_make_hashed(&ft->secret, pkt, &h->key, &h->hash);
 	h->place = SN_FLOWINDEX_NONE;
 	__builtin_prefetch(sn_flowindex_home(&ft->index, h->hash), 0);
 }

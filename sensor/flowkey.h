@@ -61,35 +61,74 @@ static inline uint64_t sn_flowkey_word4(uint16_t a_port, uint16_t b_port, uint16
 }
 
 /*
+ * The key's six words as they lie in memory, and which endpoint the
+ * packet's source is, all in registers: no array on the stack (the compiler
+ * spilled one and guarded it with a stack canary).  The endpoints are
+ * ordered as the bytes of the addresses (a 128-bit compare of the
+ * big-endian words, no branch on attacker-chosen addresses), then ports.
+ */
+struct sn_flowkey_words {
+	uint64_t w0, w1, w2, w3, w4, w5;
+	bool src_is_a;
+};
+
+static inline struct sn_flowkey_words sn_flowkey_words_of(const struct sn_packet *pkt)
+{
+	__extension__ typedef unsigned __int128 u128;
+	uint64_t s0, s1, d0, d1;
+	memcpy(&s0, pkt->src.b, 8);
+	memcpy(&s1, pkt->src.b + 8, 8);
+	memcpy(&d0, pkt->dst.b, 8);
+	memcpy(&d1, pkt->dst.b + 8, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	u128 sv = (u128)__builtin_bswap64(s0) << 64 | __builtin_bswap64(s1);
+	u128 dv = (u128)__builtin_bswap64(d0) << 64 | __builtin_bswap64(d1);
+#else
+	u128 sv = (u128)s0 << 64 | s1;
+	u128 dv = (u128)d0 << 64 | d1;
+#endif
+	struct sn_flowkey_words r;
+	r.src_is_a = sv < dv || (sv == dv && pkt->sport <= pkt->dport);
+	r.w0 = r.src_is_a ? s0 : d0;
+	r.w1 = r.src_is_a ? s1 : d1;
+	r.w2 = r.src_is_a ? d0 : s0;
+	r.w3 = r.src_is_a ? d1 : s1;
+	r.w4 = sn_flowkey_word4(r.src_is_a ? pkt->sport : pkt->dport,
+				r.src_is_a ? pkt->dport : pkt->sport, pkt->vlan, pkt->src.family);
+	r.w5 = pkt->tunnel_ctx;
+	return r;
+}
+
+/* Stores the key as whole words. */
+static inline void sn_flowkey_store(struct sn_flow_key *k, const struct sn_flowkey_words *r)
+{
+	_Static_assert(sizeof *k == 6 * sizeof r->w0, "the key is six words");
+	char *d = (char *)(void *)k;
+	memcpy(d, &r->w0, 8);
+	memcpy(d + 8, &r->w1, 8);
+	memcpy(d + 16, &r->w2, 8);
+	memcpy(d + 24, &r->w3, 8);
+	memcpy(d + 32, &r->w4, 8);
+	memcpy(d + 40, &r->w5, 8);
+}
+
+/*
  * Builds the key from the packet's address words and fields, stores it as
- * whole words and returns its six words in w: the hash reads them from
- * registers, not back from the key just stored (a load that spans several
- * smaller stores waits for them to retire instead of being forwarded).
- * Returns true when the packet's source is endpoint a.
+ * whole words and returns its six words in w.  Returns true when the
+ * packet's source is endpoint a.
  */
 static inline bool sn_flowkey_make_words(const struct sn_packet *pkt, struct sn_flow_key *k,
 					 uint64_t w[6])
 {
-	uint64_t s[2], d[2];
-	memcpy(s, pkt->src.b, sizeof s);
-	memcpy(d, pkt->dst.b, sizeof d);
-	int cmp = 0;
-	for (int i = 0; i < 2 && cmp == 0; i++) {
-		uint64_t p = __builtin_bswap64(s[i]), q = __builtin_bswap64(d[i]);
-		if (p != q)
-			cmp = p < q ? -1 : 1;
-	}
-	bool src_is_a = cmp < 0 || (cmp == 0 && pkt->sport <= pkt->dport);
-	w[0] = src_is_a ? s[0] : d[0];
-	w[1] = src_is_a ? s[1] : d[1];
-	w[2] = src_is_a ? d[0] : s[0];
-	w[3] = src_is_a ? d[1] : s[1];
-	w[4] = sn_flowkey_word4(src_is_a ? pkt->sport : pkt->dport,
-				src_is_a ? pkt->dport : pkt->sport, pkt->vlan, pkt->src.family);
-	w[5] = pkt->tunnel_ctx;
-	_Static_assert(sizeof *k == 6 * sizeof w[0], "the key is six words");
-	memcpy(k, w, sizeof *k);
-	return src_is_a;
+	struct sn_flowkey_words r = sn_flowkey_words_of(pkt);
+	sn_flowkey_store(k, &r);
+	w[0] = r.w0;
+	w[1] = r.w1;
+	w[2] = r.w2;
+	w[3] = r.w3;
+	w[4] = r.w4;
+	w[5] = r.w5;
+	return r.src_is_a;
 }
 
 /* Builds the key; returns true when the packet's source is endpoint a. */
@@ -113,6 +152,22 @@ static inline uint64_t sn_flowkey_hash_words(const struct sn_flowkey_secret *sec
 {
 	uint64_t v[5] = { w[0], w[1], w[2], w[3], w[4] ^ w[5] };
 	return sn_keyhash_words(&sec->k, v, 5);
+}
+
+/*
+ * The key, its hash and the source's side in one pass, the words never
+ * leaving registers (the hash reads them there, not back from the key just
+ * stored: a load spanning several smaller stores would wait for them).
+ * The same key and hash as sn_flowkey_make() then sn_flowkey_hash().
+ */
+static inline bool sn_flowkey_make_hashed(const struct sn_flowkey_secret *sec,
+					  const struct sn_packet *pkt, struct sn_flow_key *k,
+					  uint64_t *hash)
+{
+	struct sn_flowkey_words r = sn_flowkey_words_of(pkt);
+	sn_flowkey_store(k, &r);
+	*hash = sn_keyhash_5(&sec->k, r.w0, r.w1, r.w2, r.w3, r.w4 ^ r.w5);
+	return r.src_is_a;
 }
 
 static inline uint64_t sn_flowkey_hash(const struct sn_flowkey_secret *sec,

@@ -62,4 +62,13 @@ static inline uint64_t sn_keyhash_words(const struct sn_keyhash *k, const uint64
 	return h;
 }
 
+/* sn_keyhash_words() of five words, passed in registers. */
+static inline uint64_t sn_keyhash_5(const struct sn_keyhash *k, uint64_t w0, uint64_t w1,
+				    uint64_t w2, uint64_t w3, uint64_t w4)
+{
+	const uint64_t *s = k->s;
+	uint64_t h = sn_keyhash_mum(w0 ^ s[0] ^ 5, w1 ^ s[1]) ^ sn_keyhash_mum(w2 ^ s[2], w3 ^ s[3]);
+	return sn_keyhash_mum(h ^ w4 ^ s[4], s[5]);
+}
+
 #endif /* SN_KEYHASH_H */

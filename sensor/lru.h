@@ -83,4 +83,28 @@ static inline void sn_lru_move(struct sn_lru *from, struct sn_lru *to, struct sn
 	sn_lru_append(to, n, i);
 }
 
+/*
+ * Entry i (on l) becomes the most recently used of l: nothing to do when it
+ * is the tail already (a burst of one flow).  Otherwise i has a next entry
+ * and the list a tail, so of the unlink and append above only the steps
+ * that can differ are taken, and the count stays as it is.
+ */
+static inline void sn_lru_touch(struct sn_lru *l, struct sn_lru_nodes n, uint32_t i)
+{
+	uint32_t t = l->tail;
+	if (t == i)
+		return;
+	struct sn_lru_link *e = sn_lru_at(n, i);
+	uint32_t p = e->prev, x = e->next;
+	sn_lru_at(n, x)->prev = p;
+	if (p != n.nil)
+		sn_lru_at(n, p)->next = x;
+	else
+		l->head = x;
+	e->prev = t;
+	e->next = n.nil;
+	sn_lru_at(n, t)->next = i;
+	l->tail = i;
+}
+
 #endif /* SN_LRU_H */

@@ -166,6 +166,51 @@ START_TEST(key_words_are_the_key)
 }
 END_TEST
 
+/*
+ * The one-pass key and hash the flow table builds per segment equal the key
+ * sn_flowkey_make() builds and its sn_flowkey_hash(), with a <= b in the
+ * bytes' order then by port: addresses that differ in either half, in the
+ * first or last byte, only in the ports, or not at all, from either side.
+ */
+START_TEST(key_and_hash_in_one_pass)
+{
+	struct sn_flowkey_secret sec;
+	sn_flowkey_secret_init(&sec, 23);
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	for (int n = 0; n < 4000; n++) {
+		struct sn_packet p;
+		memset(&p, 0, sizeof p);
+		p.src.family = p.dst.family = (n & 1) ? 6 : 4;
+		for (int i = 0; i < 16; i++) {
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			p.src.b[i] = (uint8_t)(x >> 56);
+			p.dst.b[i] = (n % 5 == 0) ? p.src.b[i] : (uint8_t)(x >> 48);
+		}
+		if (n % 7 == 1) { /* equal but for one byte of either half */
+			memcpy(p.dst.b, p.src.b, 16);
+			p.dst.b[(n / 7) % 16] ^= 0x80;
+		}
+		p.sport = (uint16_t)(x >> 8);
+		p.dport = (n % 3 == 0) ? p.sport : (uint16_t)(x >> 24);
+		p.vlan = (uint16_t)(x & 0xfff);
+		p.tunnel_ctx = (n % 4 == 0) ? 0 : x;
+		struct sn_flow_key k1, k2;
+		uint64_t h;
+		memset(&k2, 0xee, sizeof k2);
+		bool a1 = sn_flowkey_make(&p, &k1);
+		bool a2 = sn_flowkey_make_hashed(&sec, &p, &k2, &h);
+		ck_assert(a1 == a2);
+		ck_assert_mem_eq(&k1, &k2, sizeof k1);
+		ck_assert(h == sn_flowkey_hash(&sec, &k1));
+		int c = memcmp(k2.a, k2.b, 16);
+		ck_assert(c < 0 || (c == 0 && k2.a_port <= k2.b_port));
+		const struct sn_addr *sa = a2 ? &p.src : &p.dst;
+		ck_assert_mem_eq(k2.a, sa->b, 16);
+		ck_assert_uint_eq(k2.a_port, a2 ? p.sport : p.dport);
+	}
+}
+END_TEST
+
 Suite *flowkey_suite(void);
 
 Suite *flowkey_suite(void)
@@ -179,6 +224,7 @@ Suite *flowkey_suite(void)
 	tcase_add_test(t, hash_spreads_low_bits);
 	tcase_add_test(t, tunnel_context_is_part_of_key);
 	tcase_add_test(t, key_words_are_the_key);
+	tcase_add_test(t, key_and_hash_in_one_pass);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -62,6 +62,22 @@ static void exercise(uint32_t first, uint32_t nil)
 	assert_order(&a, n, w2, 4);
 	sn_lru_move(&a, &a, n, first + 1); /* already the tail: nothing moves */
 	assert_order(&a, n, w2, 4);
+	sn_lru_touch(&a, n, first + 1); /* touch of the tail: nothing moves */
+	assert_order(&a, n, w2, 4);
+	sn_lru_touch(&a, n, first + 2); /* touch of the middle */
+	uint32_t t1[] = { first, first + 3, first + 1, first + 2 };
+	assert_order(&a, n, t1, 4);
+	sn_lru_touch(&a, n, first); /* touch of the head */
+	uint32_t t2[] = { first + 3, first + 1, first + 2, first };
+	assert_order(&a, n, t2, 4);
+	sn_lru_touch(&a, n, first + 3); /* and back to the order of w2 */
+	sn_lru_touch(&a, n, first + 1);
+	uint32_t t3[] = { first + 2, first, first + 3, first + 1 };
+	assert_order(&a, n, t3, 4);
+	sn_lru_touch(&a, n, first + 2);
+	sn_lru_touch(&a, n, first + 3);
+	sn_lru_touch(&a, n, first + 1);
+	assert_order(&a, n, w2, 4);
 	sn_lru_move(&a, &b, n, first); /* to another list */
 	uint32_t w3[] = { first + 2, first + 3, first + 1 }, w4[] = { first };
 	assert_order(&a, n, w3, 3);
