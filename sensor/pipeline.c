@@ -37,6 +37,7 @@ struct sn_worker {
 	uint64_t now_us;          /* latest packet time seen */
 	uint64_t next_expire_us;  /* next flow expiry pass */
 	bool expire_pending;      /* the last pass hit its budget: go on at once */
+	uint64_t expire_due_us;   /* next_expire_us, or 0 while a pass is pending */
 	uint8_t port_map[SN_PORT_MAP_SIZE]; /* the flow table reads it */
 	struct sn_attr *attr;     /* host attribution, or NULL */
 	struct sn_dns dns;        /* names from DNS answers seen by this worker */
@@ -179,18 +180,28 @@ void sn_worker_reload(struct sn_worker *w, const struct sn_config *cfg)
 	sn_port_map_build(w->port_map, cfg);
 }
 
-void sn_worker_advance(struct sn_worker *w, uint64_t now_us)
+/* A pass a second; one that hit its budget goes on at the next packet or tick. */
+static void expire_pass(struct sn_worker *w)
+{
+	if (!w->expire_pending)
+		w->next_expire_us = w->now_us + SN_US_PER_S;
+	w->expire_pending = sn_flow_table_expire(w->flows, w->now_us, SN_FLOW_EXPIRE_BUDGET);
+	w->expire_due_us = w->expire_pending ? 0 : w->next_expire_us;
+}
+
+static inline void advance(struct sn_worker *w, uint64_t now_us)
 {
 	if (now_us == SN_TIME_INVALID)
 		return; /* the decoder drops and counts the packet; the clock stays */
 	if (now_us > w->now_us)
 		w->now_us = now_us;
-	/* A pass a second; one that hit its budget goes on at the next packet or tick. */
-	if (w->expire_pending || w->now_us >= w->next_expire_us) {
-		if (!w->expire_pending)
-			w->next_expire_us = w->now_us + SN_US_PER_S;
-		w->expire_pending = sn_flow_table_expire(w->flows, w->now_us, SN_FLOW_EXPIRE_BUDGET);
-	}
+	if (w->now_us >= w->expire_due_us) /* pending or a second on */
+		expire_pass(w);
+}
+
+void sn_worker_advance(struct sn_worker *w, uint64_t now_us)
+{
+	advance(w, now_us);
 }
 
 uint64_t sn_worker_now(const struct sn_worker *w)
@@ -224,7 +235,7 @@ void sn_worker_packet(struct sn_worker *w, const uint8_t *frame, uint32_t caplen
 		      uint32_t wirelen, uint64_t ts_us)
 {
 	struct sn_packet pkt;
-	sn_worker_advance(w, ts_us);
+	advance(w, ts_us);
 	enum sn_decode_rc rc = sn_decode_frame(&w->decoder, w->linktype, frame, caplen, wirelen,
 					       ts_us, &pkt, &w->decode);
 	if (rc == SN_DECODE_TCP) {
@@ -237,19 +248,36 @@ void sn_worker_packet(struct sn_worker *w, const uint8_t *frame, uint32_t caplen
 	}
 }
 
-void sn_worker_prepare(struct sn_worker *w, const uint8_t *frame, uint32_t caplen,
-		       uint32_t wirelen, uint64_t ts_us, struct sn_worker_pending *p)
+static inline void prepare_pending(struct sn_worker *w, const uint8_t *frame, uint32_t caplen,
+				   uint32_t wirelen, uint64_t ts_us, struct sn_worker_pending *p)
 {
 	p->ts_us = ts_us;
 	enum sn_decode_rc rc = sn_decode_frame(&w->decoder, w->linktype, frame, caplen, wirelen,
 					       ts_us, &p->pkt, &w->decode);
 	p->tcp = rc == SN_DECODE_TCP;
-	if (rc == SN_DECODE_DNS) /* names first: the connection to the address follows */
-		sn_dns_response(w->names, &p->pkt.dst, p->pkt.payload, p->pkt.payload_len, ts_us);
-	else if (p->tcp && (p->pkt.sport == 53 || p->pkt.dport == 53))
-		sn_dnstcp_segment(&w->dnstcp, w->names, &p->pkt);
-	if (p->tcp)
+	if (p->tcp) {
+		if (p->pkt.sport == 53 || p->pkt.dport == 53)
+			sn_dnstcp_segment(&w->dnstcp, w->names, &p->pkt);
 		sn_flow_table_hint(w->flows, &p->pkt, &p->hint);
+	} else if (rc == SN_DECODE_DNS) { /* names first: the connection to the address follows */
+		sn_dns_response(w->names, &p->pkt.dst, p->pkt.payload, p->pkt.payload_len, ts_us);
+	}
+}
+
+static inline uint64_t process_pending(struct sn_worker *w, const struct sn_worker_pending *p)
+{
+	advance(w, p->ts_us);
+	if (p->tcp) {
+		attribute_syn(w, &p->pkt);
+		sn_flow_table_process_hinted(w->flows, &p->pkt, &p->hint);
+	}
+	return w->now_us;
+}
+
+void sn_worker_prepare(struct sn_worker *w, const uint8_t *frame, uint32_t caplen,
+		       uint32_t wirelen, uint64_t ts_us, struct sn_worker_pending *p)
+{
+	prepare_pending(w, frame, caplen, wirelen, ts_us, p);
 }
 
 void sn_worker_prefetch(const struct sn_worker *w, struct sn_worker_pending *p)
@@ -260,12 +288,18 @@ void sn_worker_prefetch(const struct sn_worker *w, struct sn_worker_pending *p)
 
 uint64_t sn_worker_process(struct sn_worker *w, const struct sn_worker_pending *p)
 {
-	sn_worker_advance(w, p->ts_us);
-	if (p->tcp) {
-		attribute_syn(w, &p->pkt);
-		sn_flow_table_process_hinted(w->flows, &p->pkt, &p->hint);
-	}
-	return w->now_us;
+	return process_pending(w, p);
+}
+
+uint64_t sn_worker_step(struct sn_worker *w, struct sn_worker_pending *p, const uint8_t *frame,
+			uint32_t caplen, uint32_t wirelen, uint64_t ts_us,
+			struct sn_worker_pending *fetch)
+{
+	uint64_t now = process_pending(w, p);
+	prepare_pending(w, frame, caplen, wirelen, ts_us, p);
+	if (fetch->tcp)
+		sn_flow_table_hint_entry(w->flows, &fetch->hint);
+	return now;
 }
 
 void sn_worker_report_live(struct sn_worker *w)

@@ -94,6 +94,17 @@ void sn_worker_prepare(struct sn_worker *w, const uint8_t *frame, uint32_t caple
 void sn_worker_prefetch(const struct sn_worker *w, struct sn_worker_pending *p);
 /* Returns the worker's time after the packet (sn_worker_now). */
 uint64_t sn_worker_process(struct sn_worker *w, const struct sn_worker_pending *p);
+/*
+ * A full window's turn in one call: processes the packet in p (as
+ * sn_worker_process, whose time it returns), prepares the next frame into
+ * the same p, then prefetches for the packet in fetch (another slot,
+ * prepared earlier).  What the aggregator does after the processed
+ * packet may follow the call: preparing touches only the worker's decoder,
+ * name caches and hints, never its clock, flows or reports.
+ */
+uint64_t sn_worker_step(struct sn_worker *w, struct sn_worker_pending *p, const uint8_t *frame,
+			uint32_t caplen, uint32_t wirelen, uint64_t ts_us,
+			struct sn_worker_pending *fetch);
 
 /*
  * capture.checksum_validation `auto` over a capture file: a new capture

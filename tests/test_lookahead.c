@@ -3,7 +3,8 @@
  * exactly what sn_worker_packet() per frame gives (the same reports in the
  * same order, the same decode counts, the same clock after each packet),
  * also with frames too large for a slot and with a table small enough to
- * evict; and the worker's prepare/prefetch hints change nothing.
+ * evict, and with frames that stay in place (sn_lookahead_push_stable);
+ * and the worker's prepare/prefetch hints change nothing.
  */
 #include <check.h>
 #include <pcap/pcap.h>
@@ -99,10 +100,31 @@ static uint32_t syn_frame(uint8_t *f, uint16_t sport)
 	return sizeof tmpl;
 }
 
+/*
+ * stable: the window is fed with sn_lookahead_push_stable, each frame first
+ * copied to an arena whose bytes stay until the window is drained (as
+ * replay's read block does).
+ */
+static bool stable;
+#define ARENA (4u << 20)
+static uint8_t *arena;
+static size_t arena_used;
+
 /* Feeds one frame through the window or straight to the worker. */
 static void feed(struct sn_worker *w, struct sn_lookahead *la, bool window, const uint8_t *frame,
 		 uint32_t caplen, uint32_t wirelen, uint64_t ts)
 {
+	if (window && stable) {
+		ck_assert_uint_le(caplen, ARENA);
+		if (ARENA - arena_used < caplen) { /* the block moves: drain first */
+			sn_lookahead_drain(la);
+			arena_used = 0;
+		}
+		memcpy(arena + arena_used, frame, caplen);
+		sn_lookahead_push_stable(la, arena + arena_used, caplen, wirelen, ts);
+		arena_used += caplen;
+		return;
+	}
 	if (window) {
 		sn_lookahead_push(la, frame, caplen, wirelen, ts);
 		return;
@@ -220,6 +242,29 @@ START_TEST(window_matches_packet_by_packet)
 	replay(runs[1], captures, N_CAPTURES, true, 4096, 0, false);
 	ck_assert_int_gt(runs[0]->nrep, 0);
 	assert_same_runs(runs[0], runs[1]);
+}
+END_TEST
+
+/* Frames that stay in place take the slot of the packet leaving a full window. */
+START_TEST(stable_frames_match_packet_by_packet)
+{
+	arena = malloc(ARENA);
+	ck_assert_ptr_nonnull(arena);
+	arena_used = 0;
+	replay(runs[0], captures, N_CAPTURES, false, 4, 0, true);
+	stable = true;
+	replay(runs[1], captures, N_CAPTURES, true, 4, 0, true);
+	stable = false;
+	ck_assert_uint_gt(runs[0]->counts.evicted_half_open, 100);
+	ck_assert_int_gt(runs[0]->nrep, 0);
+	assert_same_runs(runs[0], runs[1]);
+	replay(runs[0], captures, N_CAPTURES, false, 4096, 0, false);
+	stable = true;
+	replay(runs[1], captures, N_CAPTURES, true, 4096, 0, false);
+	stable = false;
+	assert_same_runs(runs[0], runs[1]);
+	free(arena);
+	arena = NULL;
 }
 END_TEST
 
@@ -379,6 +424,7 @@ Suite *lookahead_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, window_matches_packet_by_packet);
 	tcase_add_test(tc, window_matches_under_eviction);
+	tcase_add_test(tc, stable_frames_match_packet_by_packet);
 	tcase_add_test(tc, large_frames_bypass_in_order);
 	tcase_add_test(tc, one_file_shorter_than_the_window);
 	tcase_add_test(tc, no_frames_means_no_window);
