@@ -1030,6 +1030,22 @@ static bool src_is_client(const struct sn_flow_table *ft, const struct sn_packet
 }
 
 /*
+ * A full table evicts before it inserts: under a SYN flood, every packet
+ * frees the head of the half-open list, which means reading its entry
+ * (for its index place and list links) and its cold entry (reused for the
+ * new flow), and clearing its index slot, all long out of cache.  Those
+ * reads depend on each other, so they are fetched along the list ahead:
+ * each eviction walks to the victim SN_FLOW_VICTIM_AHEAD evictions away
+ * (entries fetched by earlier evictions), starts fetching its index line
+ * and cold entry, and the entry after it.  Hints only: the victims may yet
+ * differ.  The walk stays inside take_entry(): a function of its own that
+ * only reads and prefetches is "pure" to GCC (a prefetch counts as no
+ * effect), and its calls were dropped - they were, until this was moved
+ * here, and no victim line was ever fetched early.
+ */
+#define SN_FLOW_VICTIM_AHEAD 2 /* victims ahead whose lines are fetched */
+
+/*
  * A free entry: the most recently freed first, then one never used, then
  * the victim of an eviction.
  */
@@ -1045,6 +1061,19 @@ static uint32_t take_entry(struct sn_flow_table *ft, uint64_t now_us)
 		 * nor reported, without the release steps it has no use for.
 		 */
 		uint32_t v = ft->lru[SN_LRU_NEW].head;
+		if (v != SN_FLOW_NIL) {
+			/* the lines of the victim SN_FLOW_VICTIM_AHEAD evictions away */
+			uint32_t next = ft->flows[v].lru.next;
+			for (int k = 1; k < SN_FLOW_VICTIM_AHEAD && next != SN_FLOW_NIL; k++)
+				next = ft->flows[next].lru.next;
+			if (next != SN_FLOW_NIL) {
+				const struct sn_flow *n = &ft->flows[next];
+				__builtin_prefetch(&ft->index.groups[n->place / SN_FLOWINDEX_SLOTS], 1);
+				__builtin_prefetch(&ft->cold[next], 1);
+				if (n->lru.next != SN_FLOW_NIL)
+					__builtin_prefetch(&ft->flows[n->lru.next], 1);
+			}
+		}
 		if (v != SN_FLOW_NIL && ft->flows[v].buf == SN_REASM_NONE &&
 		    !(ft->cold[v].flags & SN_FC_MORE) && ft->cold[v].layers == SN_LAYERSET_NONE) {
 			struct sn_flow *f = &ft->flows[v];
@@ -1128,37 +1157,6 @@ static uint32_t lookup_at(const struct sn_flow_table *ft, const struct sn_flow_k
 	return lookup(ft, k, h);
 }
 
-/*
- * A full table evicts before it inserts: under a SYN flood, every packet
- * frees the head of the half-open list, which means reading its entry
- * (for its index place and list links) and its cold entry (reused for the
- * new flow), and clearing its index slot (a store: no wait on the line,
- * which is only fetched early), all long out of cache.  Those
- * reads depend on each other, so they are fetched along the list ahead:
- * this packet walks to the victim SN_FLOW_VICTIM_AHEAD evictions away
- * (entries fetched by earlier packets), starts fetching its index line
- * and cold entry, and the entry after it.  One eviction ahead left the
- * lines arriving late; sixteen cost more in the walk than they saved.
- * Hints only: the victims may yet differ.
- */
-#define SN_FLOW_VICTIM_AHEAD 4 /* victims ahead whose lines are fetched */
-static void prefetch_victims(const struct sn_flow_table *ft)
-{
-	uint32_t v = ft->lru[SN_LRU_NEW].head;
-	if (ft->free_head != SN_FLOW_NIL || ft->fresh < ft->cfg.max_flows || v == SN_FLOW_NIL)
-		return;
-	uint32_t next = ft->flows[v].lru.next;
-	for (int k = 1; k < SN_FLOW_VICTIM_AHEAD && next != SN_FLOW_NIL; k++)
-		next = ft->flows[next].lru.next;
-	if (next == SN_FLOW_NIL)
-		return;
-	const struct sn_flow *n = &ft->flows[next];
-	__builtin_prefetch(&ft->index.groups[n->place / SN_FLOWINDEX_SLOTS], 1);
-	__builtin_prefetch(&ft->cold[next], 1);
-	if (n->lru.next != SN_FLOW_NIL)
-		__builtin_prefetch(&ft->flows[n->lru.next], 1);
-}
-
 /* One segment, its key and hash already known. */
 /*
  * A segment's checksum matters where a forged one could change what the
@@ -1186,7 +1184,6 @@ static bool checksum_matters(const struct sn_flow_table *ft, uint32_t i,
 static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
 		    const struct sn_flow_key *k, bool src_is_a, uint64_t h, uint32_t place)
 {
-	prefetch_victims(ft);
 	uint32_t i = lookup_at(ft, k, h, place);
 
 	/*
