@@ -209,6 +209,11 @@ struct sn_dissector {
 				  any.  The core answers NO_MATCH for any other first byte
 				  without calling the dissector (test_registry holds the
 				  dissectors to it) */
+	void (*clear)(struct sn_meta *m); /* zeroes every byte of a meta the dissector may
+				  set, so a meta it wrote from zero is all zero again
+				  (cheaper than clearing the whole struct before the next
+				  call); NULL: it may set anything.  Its unit test holds
+				  the dissector to it */
 };
 
 #define SN_DISS_ENUM(NAME, name) SN_DISS_##NAME,
@@ -234,6 +239,8 @@ uint32_t sn_dissector_probe_budget(void);
 	enum sn_verdict sn_diss_##name(const struct sn_stream *s, struct sn_meta *out);
 SN_PROTOCOLS(SN_DISS_DECL)
 enum sn_verdict sn_diss_tls(const struct sn_stream *s, struct sn_meta *out);
+/* Zeroes the fields sn_diss_tls may set (its registry entry's `clear`). */
+void sn_tls_clear(struct sn_meta *m);
 
 /* The protocol an ALPN protocol name announces (registry entries' `alpn`), or NONE. */
 enum sn_proto sn_registry_alpn_proto(const uint8_t *name, size_t n);

@@ -56,7 +56,7 @@ static const struct sn_dissector registry[SN_DISS_COUNT] = {
 		.opening = "CS\r\n", /* CONNECT, STOMP or heart-beats */
 	},
 	[SN_DISS_TLS] = { .name = "tls", .proto = SN_PROTO_NONE, .dissect = sn_diss_tls,
-			  .opening = "\x16" /* a handshake record */ },
+			  .opening = "\x16" /* a handshake record */, .clear = sn_tls_clear },
 };
 
 const struct sn_dissector *sn_dissector_get(enum sn_dissector_id id)
@@ -181,7 +181,8 @@ int sn_meta_add_topic(struct sn_meta *m, const char *topic, size_t n)
 	/* Normalise first so a long topic seen twice dedupes to one entry (no
 	 * scratch meta to clear: a copy shorter than n was cut). */
 	sn_meta_set(NULL, t, sizeof t, topic, n);
-	bool cut = strlen(t) < n;
+	size_t len = strlen(t);
+	bool cut = len < n;
 	if (t[0] == '\0')
 		return -1;
 	for (size_t i = 0; i < m->n_topics && i < SN_META_TOPICS; i++) {
@@ -192,7 +193,7 @@ int sn_meta_add_topic(struct sn_meta *m, const char *topic, size_t n)
 		m->topics_truncated = true; /* full: a new topic is dropped, and said so */
 		return -1;
 	}
-	memcpy(m->topics[m->n_topics], t, sizeof t);
+	memcpy(m->topics[m->n_topics], t, len + 1); /* the bytes of t after its NUL were never set */
 	m->n_topics++;
 	if (cut)
 		m->truncated = true;

@@ -275,6 +275,24 @@ static bool in_first_record(const struct sn_stream *s, struct sn_meta *out, enum
 	return true;
 }
 
+/*
+ * Every field the functions above set: want (NEED_MORE), proto and the ALPN
+ * list (parse_alpn), the server name, truncated (sn_meta_set), carrier and
+ * truncated_handshake (judge).  A NO_MATCH zeroes the whole meta itself.
+ */
+void sn_tls_clear(struct sn_meta *m)
+{
+	m->proto = SN_PROTO_NONE;
+	m->skip = 0;
+	m->want = 0;
+	m->truncated = false;
+	memset(m->tls_sni, 0, sizeof m->tls_sni);
+	m->n_tls_alpn = 0;
+	memset(m->tls_alpn, 0, sizeof m->tls_alpn);
+	m->carrier = SN_CARRIER_NONE;
+	m->truncated_handshake = false;
+}
+
 enum sn_verdict sn_diss_tls(const struct sn_stream *s, struct sn_meta *out)
 {
 	enum sn_verdict v;

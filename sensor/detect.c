@@ -2,8 +2,10 @@
  * detect.c - protocol classification dispatch (detect.h): the order in
  * which dissectors run over a connection's first bytes, the WebSocket
  * carrier, the mapping of their answers and the server port to a verdict
- * (payload, tls, refuted, port), and the detail phase that re-runs the
- * matching dissector.
+ * (payload, tls, refuted, port), the detail phase that re-runs the
+ * matching dissector, and the clearing of the scratch meta before each
+ * dissector (only the last writer's fields when its registry entry names
+ * them).
  */
 #include "detect.h"
 
@@ -19,6 +21,10 @@ struct sn_detect_ctx {
 	uint8_t *scratch;    /* one compressed message */
 	uint8_t *arena;      /* zlib's memory */
 	struct sn_ws_info ws;
+	/* The meta of the last dissector call made with this context, and the
+	 * dissector that wrote it since it was last all zero (-1: unknown). */
+	const struct sn_meta *meta;
+	int writer;
 };
 
 struct sn_detect_ctx *sn_detect_ctx_create(uint32_t msg_bytes)
@@ -27,6 +33,7 @@ struct sn_detect_ctx *sn_detect_ctx_create(uint32_t msg_bytes)
 	if (!ctx)
 		return NULL;
 	ctx->msg_bytes = msg_bytes;
+	ctx->writer = -1;
 	ctx->buf[0] = malloc(msg_bytes + 1u);
 	ctx->buf[1] = malloc(msg_bytes + 1u);
 	ctx->scratch = malloc(msg_bytes + 1u);
@@ -88,6 +95,35 @@ static const struct dispatch *dispatch(void)
 }
 
 /*
+ * Readies *meta for a call of dissector `next`: all zero, as every dissector
+ * expects.  When ctx saw this meta last and only a dissector whose registry
+ * entry clears its own fields has written it since it was all zero, those
+ * fields are cleared; otherwise the whole struct (about 5 KB).  Nothing
+ * else writes the meta between calls (detect.h), except ws_meta and the
+ * detail phase, which forget the writer (meta_forget).
+ */
+static void meta_ready(struct sn_detect_ctx *ctx, struct sn_meta *meta, int next)
+{
+	const struct sn_dissector *w =
+		ctx && ctx->meta == meta && ctx->writer >= 0 ? dispatch()->diss[ctx->writer] : NULL;
+	if (w && w->clear)
+		w->clear(meta);
+	else
+		memset(meta, 0, sizeof *meta);
+	if (ctx) {
+		ctx->meta = meta;
+		ctx->writer = next;
+	}
+}
+
+/* Something other than one dissector wrote *meta. */
+static void meta_forget(struct sn_detect_ctx *ctx, const struct sn_meta *meta)
+{
+	if (ctx && ctx->meta == meta)
+		ctx->writer = -1;
+}
+
+/*
  * The hinted protocol's dissector first, then the others in registry
  * order, TLS last.  MATCH or MALFORMED (with *id and the scratch meta),
  * NEED_MORE (with *skip: the client bytes every waiting dissector is done
@@ -96,9 +132,9 @@ static const struct dispatch *dispatch(void)
  * rules out (a stream seen from its start that begins with a byte its
  * opening never has): it is not called, and no meta is cleared for it.
  */
-static enum sn_verdict run_dissectors(uint8_t *excluded, enum sn_proto hint,
-				      const struct sn_stream *s, struct sn_meta *meta, int *id,
-				      uint32_t *skip)
+static enum sn_verdict run_dissectors(struct sn_detect_ctx *ctx, uint8_t *excluded,
+				      enum sn_proto hint, const struct sn_stream *s,
+				      struct sn_meta *meta, int *id, uint32_t *skip)
 {
 	const struct dispatch *t = dispatch();
 	int first = (unsigned)hint < SN_PROTO_COUNT ? t->proto_id[hint] : -1;
@@ -125,7 +161,7 @@ static enum sn_verdict run_dissectors(uint8_t *excluded, enum sn_proto hint,
 			*excluded = (uint8_t)(*excluded | bit);
 			continue;
 		}
-		memset(meta, 0, sizeof *meta);
+		meta_ready(ctx, meta, order[k]);
 		enum sn_verdict v = d->dissect(s, meta);
 		if (sn_verdict_confirms(v)) {
 			*id = order[k];
@@ -188,9 +224,12 @@ static enum sn_verdict run_in_websocket(struct sn_detect *d, struct sn_detect_ct
 	if (v != SN_MATCH)
 		return v;
 	uint32_t skip;
-	v = run_dissectors(excluded, sn_ws_protocol_proto(ctx->ws.protocol), &in, meta, id, &skip);
-	if (sn_verdict_confirms(v))
+	v = run_dissectors(ctx, excluded, sn_ws_protocol_proto(ctx->ws.protocol), &in, meta, id,
+			   &skip);
+	if (sn_verdict_confirms(v)) {
 		ws_meta(&ctx->ws, meta);
+		meta_forget(ctx, meta);
+	}
 	return v;
 }
 
@@ -208,7 +247,7 @@ static enum sn_verdict one_pass(struct sn_detect *d, struct sn_detect_ctx *ctx, 
 
 	*skip = 0;
 	if (d->carrier != SN_DETECT_WS_YES)
-		v = run_dissectors(&outer, port, s, meta, id, skip);
+		v = run_dissectors(ctx, &outer, port, s, meta, id, skip);
 	if (v == SN_NO_MATCH && ctx && d->carrier != SN_DETECT_WS_NO && s->client_at_start)
 		v = run_in_websocket(d, ctx, s, &inner, meta, id);
 	if (record) {
@@ -289,11 +328,13 @@ bool sn_detect_detail(const struct sn_detect *d, struct sn_detect_ctx *ctx, int 
 		if (ws_unwrap(&scratch, ctx, s, &in) != SN_MATCH)
 			return false;
 		memset(meta, 0, sizeof *meta);
+		meta_forget(ctx, meta);
 		if (!sn_verdict_confirms(dis->dissect(&in, meta)))
 			return false;
 		ws_meta(&ctx->ws, meta);
 		return true;
 	}
 	memset(meta, 0, sizeof *meta);
+	meta_forget(ctx, meta);
 	return sn_verdict_confirms(dis->dissect(s, meta));
 }

@@ -65,6 +65,10 @@ static inline enum sn_proto sn_port_proto(uint8_t info)
  * *meta is scratch: after a match it holds the matching dissector's
  * metadata; while undecided, meta->want holds the most client bytes a
  * waiting dissector asked for (0: none said).  port_info is the server port's port map entry.
+ * The caller reads *meta between calls but never writes it: ctx remembers
+ * which dissector last wrote the meta it is given, and before the next
+ * dissector runs clears only that one's fields when its registry entry
+ * says which (a caller that must write it passes a ctx of its own).
  */
 bool sn_detect_classify(struct sn_detect *d, struct sn_detect_ctx *ctx, uint8_t port_info,
 			const struct sn_stream *s, struct sn_meta *meta, struct sn_detect_verdict *out,

@@ -164,6 +164,112 @@ START_TEST(first_byte_refusals_are_the_registry_openings)
 }
 END_TEST
 
+/* ---- the scratch meta between calls ---- */
+
+/* A one-record TLS ClientHello with a long server name and two ALPN names. */
+static size_t tls_hello(uint8_t *b, size_t cap)
+{
+	static const char alpn[] = "\x02h2\x04mqtt";
+	uint8_t body[600];
+	size_t n = 0, host = 300;
+	body[n++] = 3, body[n++] = 3;
+	memset(body + n, 0xab, 32), n += 32;
+	body[n++] = 0;                                   /* session id */
+	body[n++] = 0, body[n++] = 2, body[n++] = 0x13, body[n++] = 0x01; /* one suite */
+	body[n++] = 1, body[n++] = 0;                    /* null compression */
+	size_t ext = 4 + 5 + host + 4 + 2 + (sizeof alpn - 1);
+	body[n++] = (uint8_t)(ext >> 8), body[n++] = (uint8_t)ext;
+	body[n++] = 0, body[n++] = 0;                    /* server_name */
+	body[n++] = (uint8_t)((host + 5) >> 8), body[n++] = (uint8_t)(host + 5);
+	body[n++] = (uint8_t)((host + 3) >> 8), body[n++] = (uint8_t)(host + 3);
+	body[n++] = 0;
+	body[n++] = (uint8_t)(host >> 8), body[n++] = (uint8_t)host;
+	memset(body + n, 'h', host), n += host;
+	body[n++] = 0, body[n++] = 16;                   /* ALPN */
+	body[n++] = 0, body[n++] = (uint8_t)(sizeof alpn + 1);
+	body[n++] = 0, body[n++] = (uint8_t)(sizeof alpn - 1);
+	memcpy(body + n, alpn, sizeof alpn - 1), n += sizeof alpn - 1;
+	ck_assert_uint_le(n + 9, cap);
+	uint8_t hdr[9] = { 22, 3, 1, (uint8_t)((n + 4) >> 8), (uint8_t)(n + 4), 1, 0,
+			   (uint8_t)(n >> 8), (uint8_t)n };
+	memcpy(b, hdr, sizeof hdr);
+	memcpy(b + sizeof hdr, body, n);
+	return sizeof hdr + n;
+}
+
+/*
+ * Detect clears before each dissector only what the one that wrote the
+ * meta last may have set, when its registry entry says which (TLS).  Every
+ * pair of connections classified one after the other into one meta, with
+ * and without the detail phase between them, gives the second the verdict and the
+ * meta (byte for byte, when it confirms) it gets alone on a zeroed meta.
+ */
+START_TEST(each_dissector_sees_a_zeroed_meta)
+{
+	static const struct {
+		const char *pcap;
+		uint16_t port;
+	} caps[] = {
+		{ "mqtt-v5-properties-1883.pcap", 1883 },   { "art-c-mqtt-sub-commands-1883.pcap", 1883 },
+		{ "amqp091-tls-5671-pika.pcap", 5671 },     { "mqtt-tls-8883-paho.pcap", 8883 },
+		{ "xmpp-slixmpp-login-plaintext-5222.pcap", 5222 },
+		{ "stomp12-stomppy-connect-61613.pcap", 61613 },
+		{ "amqp091-pika-userpass-5672.pcap", 5672 }, { "mqtt-websocket-rabbitmq-15675.pcap", 15675 },
+	};
+	enum { N_CAPS = sizeof caps / sizeof caps[0], N = N_CAPS + 4, CAP = 8192 };
+	static uint8_t bytes[N][CAP];
+	static struct sn_meta m, ref;
+	size_t len[N];
+	for (size_t i = 0; i < N_CAPS; i++)
+		len[i] = sn_test_load_client(caps[i].pcap, caps[i].port, bytes[i], CAP);
+	len[N_CAPS] = tls_hello(bytes[N_CAPS], CAP);
+	memcpy(bytes[N_CAPS + 1], connect_pkt, sizeof connect_pkt);
+	len[N_CAPS + 1] = sizeof connect_pkt;
+	memcpy(bytes[N_CAPS + 2], http_get, strlen(http_get));
+	len[N_CAPS + 2] = strlen(http_get);
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	for (size_t k = 0; k < 300; k++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		bytes[N_CAPS + 3][k] = (uint8_t)x;
+	}
+	len[N_CAPS + 3] = 300;
+
+	for (size_t pair = 0; pair < 2 * N * N; pair++) {
+		size_t a = pair / N % N, b = pair % N;
+		bool detail = pair >= N * N;
+		{
+			struct sn_detect_ctx *ctx = sn_detect_ctx_create(CAP);
+			struct sn_detect_ctx *fresh = sn_detect_ctx_create(CAP);
+			ck_assert_ptr_nonnull(ctx);
+			ck_assert_ptr_nonnull(fresh);
+			struct sn_detect da = { 0 }, db = { 0 }, dr = { 0 };
+			struct sn_detect_verdict va, vb, vr;
+			struct sn_stream sa = client_stream(bytes[a], len[a], true, true);
+			struct sn_stream sb = client_stream(bytes[b], len[b], true, true);
+			sa.payload_bytes = sb.payload_bytes = 64;
+			uint32_t skip;
+			ck_assert(sn_detect_classify(&da, ctx, 0, &sa, &m, &va, &skip));
+			if (detail && va.dissector >= 0)
+				sn_detect_detail(&da, ctx, va.dissector, &sa, &m);
+			ck_assert(sn_detect_classify(&db, ctx, 0, &sb, &m, &vb, &skip));
+			memset(&ref, 0xa5, sizeof ref); /* the reference must not depend on it */
+			ck_assert(sn_detect_classify(&dr, fresh, 0, &sb, &ref, &vr, &skip));
+			ck_assert_msg(vb.proto == vr.proto && vb.evidence == vr.evidence &&
+					      vb.dissector == vr.dissector && vb.undecided == vr.undecided &&
+					      vb.malformed == vr.malformed && db.excluded == dr.excluded,
+				      "%zu after %zu (detail %d): another verdict", b, a, detail);
+			if (vb.dissector >= 0)
+				ck_assert_msg(memcmp(&m, &ref, sizeof m) == 0, "%zu after %zu (detail %d): another meta", b, a,
+					      detail);
+			else
+				ck_assert_uint_eq(m.want, ref.want);
+			sn_detect_ctx_destroy(ctx);
+			sn_detect_ctx_destroy(fresh);
+		}
+	}
+}
+END_TEST
+
 Suite *detect_suite(void);
 
 Suite *detect_suite(void)
@@ -178,6 +284,7 @@ Suite *detect_suite(void)
 	tcase_add_test(t, tls_hello_on_tls_port);
 	tcase_add_test(t, meta_same_compares_fields);
 	tcase_add_test(t, first_byte_refusals_are_the_registry_openings);
+	tcase_add_test(t, each_dissector_sees_a_zeroed_meta);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -670,6 +670,64 @@ START_TEST(empty_buffer)
 }
 END_TEST
 
+/* ---- sn_tls_clear: what a call sets, the registry's clear undoes ---- */
+
+/* Every prefix of b, final or not, from a zeroed meta: cleared, all zero again. */
+static void check_clear_undoes(const uint8_t *b, size_t len)
+{
+	static const struct sn_meta zero;
+	for (size_t n = 0; n <= len; n++) {
+		for (int final = 0; final < 2; final++) {
+			struct sn_meta m;
+			run(b, n, final, &m);
+			sn_tls_clear(&m);
+			ck_assert_msg(memcmp(&m, &zero, sizeof m) == 0, "prefix %zu final %d left bytes set",
+				      n, final);
+		}
+	}
+}
+
+/*
+ * The core clears only sn_tls_clear's fields before the next dissector
+ * when TLS wrote the meta last (detect.c): so they must be every byte a
+ * call can set, on captures, long and capped names, an ALPN protocol,
+ * hellos over several records and every truncation of each.
+ */
+START_TEST(clear_undoes_every_write)
+{
+	static const struct {
+		const char *pcap;
+		uint16_t port;
+	} caps[] = { { "mqtt-tls-8883-paho.pcap", 8883 }, { "amqp091-tls-5671-pika.pcap", 5671 },
+		     { "neg-tls-https-8883-openssl.pcap", 8883 } };
+	for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+		size_t n = load(caps[i].pcap, caps[i].port);
+		check_clear_undoes(sample, hello_end(sample, n));
+	}
+	char host[200], proto[41];
+	memset(host, 'h', sizeof host - 1);
+	host[sizeof host - 1] = '\0';
+	memset(proto, 'p', sizeof proto - 1);
+	proto[sizeof proto - 1] = '\0';
+	static const char *const many[] = { "a", "b", "c", "d", "e", "f", "g", "h", "i", "mqtt" };
+	const char *const longs[] = { "h2", proto, "xmpp-client" };
+	const struct hello_opts opts[] = {
+		{ .sni = host, .alpn = longs, .n_tls_alpn = 3, .sid_len = 32 },
+		{ .sni = "broker.example", .alpn = many, .n_tls_alpn = 10 },
+		{ .sni = "x", .alpn = alpn_mqtt, .n_tls_alpn = 1, .pad = 600 },
+		{ .no_extensions = true },
+	};
+	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+		struct buf hs, rec;
+		build_hello(&hs, &opts[i]);
+		wrap_records(&hs, sizeof hs.b, &rec);
+		check_clear_undoes(rec.b, rec.n);
+		wrap_records(&hs, 97, &rec);
+		check_clear_undoes(rec.b, rec.n);
+	}
+}
+END_TEST
+
 Suite *tls_suite(void);
 
 Suite *tls_suite(void)
@@ -696,6 +754,7 @@ Suite *tls_suite(void)
 	tcase_add_test(hello, long_names_truncated);
 	tcase_add_test(hello, no_extensions);
 	tcase_add_test(hello, mid_stream_start);
+	tcase_add_test(hello, clear_undoes_every_write);
 	suite_add_tcase(s, hello);
 
 	TCase *bad = tcase_create("malformed");
