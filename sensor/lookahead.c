@@ -6,7 +6,7 @@
  * included) stays valid until the packet leaves; one pushed with
  * sn_lookahead_push_stable is decoded where it lies; once the window is
  * full, such a frame takes the slot of the packet that leaves, both in one
- * call into the worker (sn_worker_step).  The copies are spaced a little more than
+ * call into the worker (sn_worker_step, inline in lookahead.h).  The copies are spaced a little more than
  * SN_LOOKAHEAD_FRAME apart: at exact power-of-two strides every frame's
  * first bytes would compete for the same few L1 cache sets.
  */
@@ -17,9 +17,6 @@
 #include <string.h>
 
 #define SN_LOOKAHEAD_STRIDE (SN_LOOKAHEAD_FRAME + 3 * 64)
-#define SN_LOOKAHEAD_MASK (SN_LOOKAHEAD - 1)
-
-_Static_assert((SN_LOOKAHEAD & SN_LOOKAHEAD_MASK) == 0, "window is a power of two");
 
 static const uint64_t always; /* a deadline every time reaches */
 
@@ -92,27 +89,10 @@ static void push_prepared(struct sn_lookahead *la, unsigned i, const uint8_t *fr
 	hint_middle(la);
 }
 
-void sn_lookahead_push_stable(struct sn_lookahead *la, const uint8_t *frame, uint32_t caplen,
+void sn_lookahead_fill_stable(struct sn_lookahead *la, const uint8_t *frame, uint32_t caplen,
 			      uint32_t wirelen, uint64_t ts_us)
 {
-	if (la->count < SN_LOOKAHEAD) { /* filling the window */
-		push_prepared(la, (la->head + la->count) & SN_LOOKAHEAD_MASK, frame, caplen, wirelen,
-			      ts_us);
-		return;
-	}
-	/*
-	 * Full: the oldest packet leaves and the new one takes its slot, in one
-	 * call; the one pushed half a window ago gets its entry fetched.
-	 */
-	unsigned i = la->head;
-	struct sn_worker_pending *s = &la->slot[i];
-	la->head = (i + 1) & SN_LOOKAHEAD_MASK;
-	uint64_t now = sn_worker_step(la->w, s, frame, caplen, wirelen, ts_us,
-				      &la->slot[(i + SN_LOOKAHEAD / 2) & SN_LOOKAHEAD_MASK]);
-	if (la->after && now >= *la->due)
-		la->after(la->ctx, la->w);
-	if (s->pkt.reassembled)
-		sn_lookahead_drain(la); /* the newest, in the decoder's bytes, is last */
+	push_prepared(la, (la->head + la->count) & SN_LOOKAHEAD_MASK, frame, caplen, wirelen, ts_us);
 }
 
 void sn_lookahead_push(struct sn_lookahead *la, const uint8_t *frame, uint32_t caplen,

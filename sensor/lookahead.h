@@ -26,6 +26,9 @@
 
 #define SN_LOOKAHEAD 8            /* packets in the window (a power of two) */
 #define SN_LOOKAHEAD_FRAME 16384  /* bytes a slot holds */
+#define SN_LOOKAHEAD_MASK (SN_LOOKAHEAD - 1)
+
+_Static_assert((SN_LOOKAHEAD & SN_LOOKAHEAD_MASK) == 0, "window is a power of two");
 
 /*
  * Called after a packet has been processed (the caller's per-packet work):
@@ -64,15 +67,35 @@ void sn_lookahead_set_due(struct sn_lookahead *la, const uint64_t *due);
 void sn_lookahead_push(struct sn_lookahead *la, const uint8_t *frame, uint32_t caplen,
 		       uint32_t wirelen, uint64_t ts_us);
 
+/* Processes every packet still in the window (end of a file). */
+void sn_lookahead_drain(struct sn_lookahead *la);
+/* sn_lookahead_push_stable() while the window is not full yet. */
+void sn_lookahead_fill_stable(struct sn_lookahead *la, const uint8_t *frame, uint32_t caplen,
+			      uint32_t wirelen, uint64_t ts_us);
+
 /*
  * A frame whose bytes stay where they are until the window is drained (a
  * block of the file, pcapread.h): no copy.  The caller drains the window
- * before those bytes move.
+ * before those bytes move.  Once the window is full, the oldest packet
+ * leaves and the new one takes its slot in one call into the worker; the
+ * one pushed half a window ago gets its flow entry fetched.
  */
-void sn_lookahead_push_stable(struct sn_lookahead *la, const uint8_t *frame, uint32_t caplen,
-			      uint32_t wirelen, uint64_t ts_us);
-
-/* Processes every packet still in the window (end of a file). */
-void sn_lookahead_drain(struct sn_lookahead *la);
+static inline void sn_lookahead_push_stable(struct sn_lookahead *la, const uint8_t *frame,
+					    uint32_t caplen, uint32_t wirelen, uint64_t ts_us)
+{
+	if (__builtin_expect(la->count < SN_LOOKAHEAD, 0)) {
+		sn_lookahead_fill_stable(la, frame, caplen, wirelen, ts_us);
+		return;
+	}
+	unsigned i = la->head;
+	struct sn_worker_pending *s = &la->slot[i];
+	la->head = (i + 1) & SN_LOOKAHEAD_MASK;
+	uint64_t now = sn_worker_step(la->w, s, frame, caplen, wirelen, ts_us,
+				      &la->slot[(i + SN_LOOKAHEAD / 2) & SN_LOOKAHEAD_MASK]);
+	if (la->after && now >= *la->due)
+		la->after(la->ctx, la->w);
+	if (s->pkt.reassembled)
+		sn_lookahead_drain(la); /* the newest, in the decoder's bytes, is last */
+}
 
 #endif /* SN_LOOKAHEAD_H */
