@@ -77,6 +77,9 @@ static inline uint64_t sn_csum__add(uint64_t acc, uint64_t w)
  * two end-around folds (64 to 32 to 16 bits, each one add of the word to
  * itself rotated) end it.  Inline: the flow table asks for every SYN.
  */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
 static inline bool sn_csum_tcp_ok(const uint8_t *src, const uint8_t *dst, size_t alen,
 				  const uint8_t *seg, uint32_t len)
 {

@@ -58,6 +58,15 @@
 #define BSD_AF_INET6_DARWIN 30
 #define BSD_AF_INET6_LINUX 10
 
+/* The straight path inlined into its entries, the general path kept out of them. */
+#if defined(__GNUC__)
+#define HOT_INLINE inline __attribute__((always_inline))
+#define OUT_OF_LINE __attribute__((noinline))
+#else
+#define HOT_INLINE inline
+#define OUT_OF_LINE
+#endif
+
 /*
  * Internal "keep going" result: a layer that returns it has not counted
  * anything and leaves the rest to the next layer.
@@ -74,7 +83,6 @@ struct dec {
 	unsigned depth;            /* tunnels removed so far */
 	bool sample_only;          /* checksum pre-scan: observe, never reassemble */
 	bool no_checksum;          /* the pseudo-header cannot be known (IPv6 routing) */
-	bool general_only;         /* never the straight path (tests compare the two) */
 };
 
 /* Defaults of a stateless decode: the well-known tunnel ports. */
@@ -334,26 +342,36 @@ static enum sn_decode_rc decode_link(struct dec *d, int linktype, uint16_t *type
 /* ---- TCP ------------------------------------------------------------- */
 
 /*
- * Walks the TCP options (RFC 9293 §3.1): end, no-op, or kind + length >= 2
- * within the option space.  Returns false on an inconsistent length.
+ * Walks the TCP options (RFC 9293 section 3.1) in the n bytes at p, all of
+ * them inside a bounds-checked view of the TCP header: end, no-op, or kind
+ * and length >= 2 within the option space.  False on an inconsistent
+ * length (a kind without its length byte, a length below 2 or past the
+ * option space).  An index below n, not a cursor per byte: an MSS option
+ * alone is one turn.
  */
-static bool tcp_options_ok(struct sn_cursor opt)
+static inline bool tcp_options_ok(const uint8_t *p, size_t n)
 {
-	while (sn_cur_remaining(&opt) > 0) {
-		uint8_t kind = sn_cur_u8(&opt);
+	size_t i = 0;
+	while (i < n) {
+		unsigned kind = p[i];
 		if (kind == 0)
 			return true;
-		if (kind == 1)
+		if (kind == 1) {
+			i++;
 			continue;
-		uint8_t len = sn_cur_u8(&opt);
-		if (len < 2 || !sn_cur_skip(&opt, (size_t)len - 2))
+		}
+		if (n - i < 2)
 			return false;
+		unsigned len = p[i + 1];
+		if (len < 2 || len > n - i)
+			return false;
+		i += len;
 	}
 	return true;
 }
 
 /* The TCP checksum over the pseudo-header and the whole segment verifies. */
-static bool tcp_checksum_ok(const struct sn_addr *src, const struct sn_addr *dst,
+static HOT_INLINE bool tcp_checksum_ok(const struct sn_addr *src, const struct sn_addr *dst,
 			    const uint8_t *seg, uint32_t len)
 {
 	return sn_csum_tcp_ok(src->b, dst->b, src->family == 4 ? 4 : 16, seg, len);
@@ -364,27 +382,34 @@ bool sn_packet_checksum_bad(const struct sn_packet *pkt)
 	return pkt->csum_pending && !tcp_checksum_ok(&pkt->src, &pkt->dst, pkt->tcp, pkt->tcp_len);
 }
 
-/*
- * Applies the checksum policy to a segment whose bytes were all captured:
- * while `auto` samples, its checksum is computed and recorded (nothing is
- * dropped); once validating, the segment is marked for the flow table.
- */
-static inline void checksum_policy(struct dec *d, struct sn_cursor seg, uint32_t len)
+/* `auto` still sampling: the first SN_CSUM_SAMPLE whole segments. */
+static OUT_OF_LINE void observe_checksum(struct sn_csum_policy *p, const struct sn_packet *o,
+					 const uint8_t *seg, uint32_t len)
 {
-	struct sn_csum_policy *p = &d->dc->csum;
-	if (!sn_csum_policy_wants(p) || d->no_checksum || sn_cur_remaining(&seg) != len)
+	sn_csum_policy_observe(p, &o->src, !tcp_checksum_ok(&o->src, &o->dst, seg, len));
+}
+
+/*
+ * Applies the checksum policy to a segment of `len` bytes whose bytes were
+ * all captured (the caller checks): while `auto` samples, its checksum is
+ * computed and recorded (nothing is dropped); once validating, the segment
+ * is marked for the flow table.  The view's addresses are already set.
+ */
+static inline void checksum_policy(struct sn_decoder *dc, struct sn_packet *o, const uint8_t *seg,
+				   uint32_t len)
+{
+	struct sn_csum_policy *p = &dc->csum;
+	if (!sn_csum_policy_wants(p))
 		return;
-	const uint8_t *bytes = seg.p + seg.off;
 	if (!p->decided) {
-		sn_csum_policy_observe(p, &d->out->src,
-				       !tcp_checksum_ok(&d->out->src, &d->out->dst, bytes, len));
+		observe_checksum(p, o, seg, len);
 		return;
 	}
-	if (!sn_csum_policy_validates(p, &d->out->src))
+	if (!sn_csum_policy_validates(p, &o->src))
 		return;
-	d->out->csum_pending = true;
-	d->out->tcp = bytes;
-	d->out->tcp_len = len;
+	o->csum_pending = true;
+	o->tcp = seg;
+	o->tcp_len = len;
 }
 
 /*
@@ -409,13 +434,15 @@ static enum sn_decode_rc decode_tcp(struct dec *d, struct sn_cursor l4, uint32_t
 		return fail(d, SN_DERR_TCP_BAD_OFFSET);
 	if (!sn_cur_has(&l4, hdr - TCP_MIN_HDR))
 		return fail(d, SN_DERR_TCP_TRUNCATED);
-	if (d->dc)
-		checksum_policy(d, seg, l4_wire);
+	if (d->dc && !d->no_checksum && sn_cur_remaining(&seg) == l4_wire)
+		checksum_policy(d->dc, o, seg.p + seg.off, l4_wire);
 	if (d->sample_only)
 		return SN_DECODE_SKIP;
 	/* Bad option lengths are counted, but the segment is still usable. */
-	if (!tcp_options_ok(sn_cur_sub(&l4, hdr - TCP_MIN_HDR)))
+	const uint8_t *opt = sn_cur_view(&l4, hdr - TCP_MIN_HDR); /* captured: checked above */
+	if (!opt || !tcp_options_ok(opt, hdr - TCP_MIN_HDR))
 		d->st->errors[SN_DERR_TCP_BAD_OPTIONS]++;
+	sn_cur_skip(&l4, hdr - TCP_MIN_HDR);
 	struct sn_cursor payload = sn_cur_rest(&l4);
 	o->payload_wire_len = l4_wire - hdr;
 	o->payload = payload.p;
@@ -908,105 +935,11 @@ static inline void addr4_words(uint8_t b[16], const uint8_t *ip4)
 	memcpy(b, w, sizeof w);
 }
 
-/*
- * The frames most traffic is: Ethernet II with at most one 802.1Q tag,
- * then an IPv4 header without options that is not a fragment, or an IPv6
- * header followed by TCP (no extension headers, a payload length that is
- * not 0), and a TCP header whose length fits in the IP length and in what
- * was captured.  The fixed headers are read in place after one bounds
- * check of the cursor (sn_cur_view); the TCP options and the payload still
- * go through the cursor.  Any other frame, or one where a check fails,
- * returns false having written nothing, and the general path decodes it
- * from the start, so the packet view and the counters are always the
- * general path's (test_decode holds the two to the same output).
- */
-static bool straight_tcp(struct dec *d, enum sn_decode_rc *rc)
+/* A capture time that events can carry. */
+static inline bool ts_in_range(uint64_t ts_us)
 {
-	enum { ETH = 14, TAG = 4, IPV4 = 20, IPV6 = 40 };
-	const uint8_t *h = sn_cur_view(&d->c, ETH + IPV4 + TCP_MIN_HDR);
-	if (!h)
-		return false;
-	size_t l2 = ETH;
-	uint16_t type = fixed16(h + 12), vlan = 0;
-	if (type == ETH_VLAN) {
-		h = sn_cur_view(&d->c, ETH + TAG + IPV4 + TCP_MIN_HDR);
-		if (!h)
-			return false;
-		vlan = (uint16_t)(fixed16(h + 14) & 0x0fff);
-		type = fixed16(h + 16);
-		l2 += TAG;
-	}
-	const uint8_t *ip = h + l2;
-	uint32_t ip_hdr, total;
-	if (type == ETH_IPV4) {
-		if (ip[0] != 0x45 || ip[9] != IP_PROTO_TCP)
-			return false;
-		total = fixed16(ip + 2);
-		if ((fixed16(ip + 6) & 0x3fff) != 0 || total < IPV4 + TCP_MIN_HDR)
-			return false; /* a fragment, or a length the general path judges */
-		ip_hdr = IPV4;
-	} else if (type == ETH_IPV6) {
-		h = sn_cur_view(&d->c, l2 + IPV6 + TCP_MIN_HDR);
-		if (!h)
-			return false;
-		ip = h + l2;
-		uint32_t plen = fixed16(ip + 4);
-		if (ip[0] >> 4 != 6 || ip[6] != IP_PROTO_TCP || plen < TCP_MIN_HDR)
-			return false; /* extension headers, a jumbogram, a short length */
-		ip_hdr = IPV6;
-		total = IPV6 + plen;
-	} else {
-		return false;
-	}
-	const uint8_t *tcp = ip + ip_hdr;
-	uint32_t hdr = (uint32_t)(tcp[12] >> 4) * 4;
-	uint32_t wire = total - ip_hdr;
-	if (hdr < TCP_MIN_HDR || hdr > wire)
-		return false;
-	/* The TCP segment's captured bytes, clipped to the IP length. */
-	struct sn_cursor rest = d->c;
-	sn_cur_skip(&rest, l2 + ip_hdr);
-	size_t captured = sn_cur_remaining(&rest);
-	struct sn_cursor seg = sn_cur_sub(&rest, wire < captured ? wire : captured);
-	if (!sn_cur_has(&seg, hdr))
-		return false;
-
-	struct sn_packet *o = d->out;
-	if (l2 != ETH) {
-		o->vlan = vlan;
-		add_layer(d, SN_LAYER_ID(SN_LAYER_VLAN, vlan));
-	}
-	if (ip_hdr == IPV4) {
-		o->src.family = o->dst.family = 4;
-		addr4_words(o->src.b, ip + 12);
-		addr4_words(o->dst.b, ip + 16);
-	} else {
-		o->src.family = o->dst.family = 6;
-		memcpy(o->src.b, ip + 8, 16);
-		memcpy(o->dst.b, ip + 24, 16);
-	}
-	o->ip_bytes = total;
-	o->sport = fixed16(tcp);
-	o->dport = fixed16(tcp + 2);
-	o->seq = fixed32(tcp + 4);
-	o->ack = fixed32(tcp + 8);
-	o->tcp_flags = tcp[13];
-	if (d->dc)
-		checksum_policy(d, seg, wire);
-	struct sn_cursor body = seg;
-	sn_cur_skip(&body, TCP_MIN_HDR);
-	if (hdr > TCP_MIN_HDR && !tcp_options_ok(sn_cur_sub(&body, hdr - TCP_MIN_HDR)))
-		d->st->errors[SN_DERR_TCP_BAD_OPTIONS]++;
-	struct sn_cursor payload = sn_cur_rest(&body);
-	o->payload_wire_len = wire - hdr;
-	o->payload = payload.p;
-	o->payload_len = (uint32_t)sn_cur_remaining(&payload);
-	d->st->tcp++;
-	*rc = SN_DECODE_TCP;
-	return true;
+	return ts_us != SN_TIME_INVALID && ts_us <= SN_TIME_MAX_S * SN_US_PER_S + (SN_US_PER_S - 1);
 }
-
-/* ---- entry ----------------------------------------------------------- */
 
 /*
  * Zeroes the packet view up to layers[] (padding included) with 16-byte
@@ -1038,6 +971,113 @@ static inline void clear_view(struct sn_packet *p)
 	memcpy(b + HEAD - 16, &z, 16); /* the tail the stores above left */
 }
 
+/*
+ * The frames most traffic is: Ethernet II with at most one 802.1Q tag,
+ * then an IPv4 header without options that is not a fragment, or an IPv6
+ * header followed by TCP (no extension headers, a payload length that is
+ * not 0), and a TCP header whose length fits in the IP length and in what
+ * was captured, with a capture time in range.  Works on the frame itself,
+ * not the layers' shared state: the fixed headers are read in place after
+ * one bounds check of a cursor over the frame (sn_cur_view), the TCP header
+ * with its options after a second one over its whole length.  Any other
+ * frame, or one where a check fails, returns false having written and
+ * counted nothing, and the general path decodes it from the start, so the
+ * packet view and the counters are always the general path's (test_decode
+ * holds the two to the same output, with a decoder and without).  dc NULL:
+ * a stateless decode, no checksum policy.
+ */
+static HOT_INLINE bool straight_tcp(struct sn_decoder *dc, const uint8_t *frame, uint32_t caplen,
+				uint32_t wirelen, uint64_t ts_us, struct sn_packet *o,
+				struct sn_decode_stats *st)
+{
+	enum { ETH = 14, TAG = 4, IPV4 = 20, IPV6 = 40 };
+	struct sn_cursor c = sn_cur_make(frame, caplen);
+	const uint8_t *h = sn_cur_view(&c, ETH + IPV4 + TCP_MIN_HDR);
+	if (!h || !ts_in_range(ts_us))
+		return false;
+	size_t l2 = ETH;
+	uint16_t type = fixed16(h + 12), vlan = 0;
+	if (type == ETH_VLAN) {
+		h = sn_cur_view(&c, ETH + TAG + IPV4 + TCP_MIN_HDR);
+		if (!h)
+			return false;
+		vlan = (uint16_t)(fixed16(h + 14) & 0x0fff);
+		type = fixed16(h + 16);
+		l2 += TAG;
+	}
+	const uint8_t *ip = h + l2;
+	uint32_t ip_hdr, total;
+	if (type == ETH_IPV4) {
+		if (ip[0] != 0x45 || ip[9] != IP_PROTO_TCP)
+			return false;
+		total = fixed16(ip + 2);
+		if ((fixed16(ip + 6) & 0x3fff) != 0 || total < IPV4 + TCP_MIN_HDR)
+			return false; /* a fragment, or a length the general path judges */
+		ip_hdr = IPV4;
+	} else if (type == ETH_IPV6) {
+		h = sn_cur_view(&c, l2 + IPV6 + TCP_MIN_HDR);
+		if (!h)
+			return false;
+		ip = h + l2;
+		uint32_t plen = fixed16(ip + 4);
+		if (ip[0] >> 4 != 6 || ip[6] != IP_PROTO_TCP || plen < TCP_MIN_HDR)
+			return false; /* extension headers, a jumbogram, a short length */
+		ip_hdr = IPV6;
+		total = IPV6 + plen;
+	} else {
+		return false;
+	}
+	uint32_t hdr = (uint32_t)(ip[ip_hdr + 12] >> 4) * 4;
+	uint32_t wire = total - ip_hdr;
+	if (hdr < TCP_MIN_HDR || hdr > wire)
+		return false;
+	/* The whole TCP header; the segment's captured bytes, clipped to the IP length. */
+	sn_cur_skip(&c, l2 + ip_hdr); /* inside the view checked above */
+	const uint8_t *tcp = sn_cur_view(&c, hdr);
+	if (!tcp)
+		return false;
+	size_t avail = sn_cur_remaining(&c);
+	uint32_t captured = wire < avail ? wire : (uint32_t)avail;
+
+	clear_view(o);
+	o->ts_us = ts_us;
+	if (l2 != ETH) {
+		o->vlan = vlan;
+		o->n_layers = 1;
+		o->layers[0] = SN_LAYER_ID(SN_LAYER_VLAN, vlan);
+	}
+	if (ip_hdr == IPV4) {
+		o->src.family = o->dst.family = 4;
+		addr4_words(o->src.b, ip + 12);
+		addr4_words(o->dst.b, ip + 16);
+	} else {
+		o->src.family = o->dst.family = 6;
+		memcpy(o->src.b, ip + 8, 16);
+		memcpy(o->dst.b, ip + 24, 16);
+	}
+	o->ip_bytes = total;
+	o->sport = fixed16(tcp);
+	o->dport = fixed16(tcp + 2);
+	o->seq = fixed32(tcp + 4);
+	o->ack = fixed32(tcp + 8);
+	o->tcp_flags = tcp[13];
+	if (dc && captured == wire)
+		checksum_policy(dc, o, tcp, wire);
+	/* Bad option lengths are counted, but the segment is still usable. */
+	if (hdr > TCP_MIN_HDR && !tcp_options_ok(tcp + TCP_MIN_HDR, hdr - TCP_MIN_HDR))
+		st->errors[SN_DERR_TCP_BAD_OPTIONS]++;
+	o->payload_wire_len = wire - hdr;
+	o->payload = tcp + hdr;
+	o->payload_len = captured - hdr;
+	st->packets++;
+	st->bytes += wirelen;
+	st->tcp++;
+	return true;
+}
+
+/* ---- entry ----------------------------------------------------------- */
+
+/* Every frame through the layers, with what the entry points share in d. */
 static enum sn_decode_rc decode_frame(struct dec *d, int linktype, uint64_t ts_us)
 {
 	uint16_t type = 0;
@@ -1046,16 +1086,12 @@ static enum sn_decode_rc decode_frame(struct dec *d, int linktype, uint64_t ts_u
 	d->st->bytes += d->wirelen;
 	/* Every field the layers may leave unset; layers[] is read up to n_layers. */
 	clear_view(out);
-	if (ts_us == SN_TIME_INVALID || ts_us > SN_TIME_MAX_S * SN_US_PER_S + (SN_US_PER_S - 1)) {
+	if (!ts_in_range(ts_us)) {
 		d->st->errors[SN_DERR_TIMESTAMP_OUT_OF_RANGE]++; /* a time no event could carry */
 		return SN_DECODE_ERROR;
 	}
 	out->ts_us = ts_us;
-	enum sn_decode_rc rc;
-	if (linktype == SN_DLT_EN10MB && !d->sample_only && !d->general_only &&
-	    straight_tcp(d, &rc))
-		return rc;
-	rc = decode_link(d, linktype, &type);
+	enum sn_decode_rc rc = decode_link(d, linktype, &type);
 	if (rc != DEC_CONTINUE)
 		return rc;
 	if (type == ETH_IPV4)
@@ -1065,30 +1101,47 @@ static enum sn_decode_rc decode_frame(struct dec *d, int linktype, uint64_t ts_u
 	return decode_ethertype(d, type);
 }
 
+/* The general path's entry: its state set up out of the straight path's way. */
+static OUT_OF_LINE enum sn_decode_rc decode_general(struct sn_decoder *dc, int linktype, const uint8_t *frame,
+					uint32_t caplen, uint32_t wirelen, uint64_t ts_us,
+					struct sn_packet *out, struct sn_decode_stats *st)
+{
+	struct dec d = { .c = sn_cur_make(frame, caplen), .wirelen = wirelen, .out = out, .st = st,
+			 .dc = dc };
+	return decode_frame(&d, linktype, ts_us);
+}
+
 enum sn_decode_rc sn_decode_packet(int linktype, const uint8_t *frame, uint32_t caplen,
 				   uint32_t wirelen, uint64_t ts_us, struct sn_packet *out,
 				   struct sn_decode_stats *st)
 {
-	struct dec d = { .c = sn_cur_make(frame, caplen), .wirelen = wirelen, .out = out, .st = st };
-	return decode_frame(&d, linktype, ts_us);
+	if (linktype == SN_DLT_EN10MB && straight_tcp(NULL, frame, caplen, wirelen, ts_us, out, st))
+		return SN_DECODE_TCP;
+	return decode_general(NULL, linktype, frame, caplen, wirelen, ts_us, out, st);
 }
 
 enum sn_decode_rc sn_decode_packet_general(int linktype, const uint8_t *frame, uint32_t caplen,
 					   uint32_t wirelen, uint64_t ts_us, struct sn_packet *out,
 					   struct sn_decode_stats *st)
 {
-	struct dec d = { .c = sn_cur_make(frame, caplen), .wirelen = wirelen, .out = out, .st = st,
-			 .general_only = true };
-	return decode_frame(&d, linktype, ts_us);
+	return decode_general(NULL, linktype, frame, caplen, wirelen, ts_us, out, st);
 }
 
 enum sn_decode_rc sn_decode_frame(struct sn_decoder *dc, int linktype, const uint8_t *frame,
 				  uint32_t caplen, uint32_t wirelen, uint64_t ts_us,
 				  struct sn_packet *out, struct sn_decode_stats *st)
 {
-	struct dec d = { .c = sn_cur_make(frame, caplen), .wirelen = wirelen, .out = out, .st = st,
-			 .dc = dc };
-	return decode_frame(&d, linktype, ts_us);
+	if (linktype == SN_DLT_EN10MB && straight_tcp(dc, frame, caplen, wirelen, ts_us, out, st))
+		return SN_DECODE_TCP;
+	return decode_general(dc, linktype, frame, caplen, wirelen, ts_us, out, st);
+}
+
+enum sn_decode_rc sn_decode_frame_general(struct sn_decoder *dc, int linktype,
+					  const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
+					  uint64_t ts_us, struct sn_packet *out,
+					  struct sn_decode_stats *st)
+{
+	return decode_general(dc, linktype, frame, caplen, wirelen, ts_us, out, st);
 }
 
 void sn_decoder_sample_checksum(struct sn_decoder *dc, int linktype, const uint8_t *frame,

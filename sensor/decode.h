@@ -208,6 +208,16 @@ enum sn_decode_rc sn_decode_frame(struct sn_decoder *d, int linktype, const uint
 				  struct sn_packet *out, struct sn_decode_stats *st);
 
 /*
+ * sn_decode_frame() without its straight path for plain Ethernet/IP/TCP
+ * frames, for tests, which hold the two to the same output (checksum marks
+ * and policy samples included).
+ */
+enum sn_decode_rc sn_decode_frame_general(struct sn_decoder *d, int linktype,
+					  const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
+					  uint64_t ts_us, struct sn_packet *out,
+					  struct sn_decode_stats *st);
+
+/*
  * Checksum pre-scan (auto): decodes one frame only to record whether its
  * TCP checksum verifies, without reassembly.
  */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "cursor.h"
 #include "decode.h"
 #include "testutil.h"
 
@@ -1092,6 +1093,43 @@ static bool same_as_general(const uint8_t *b, uint32_t caplen, uint32_t wirelen)
 }
 
 /*
+ * The same through sn_decode_frame, with a decoder per path: validating
+ * (the checksum marks: csum_pending, tcp, tcp_len) and `auto` while it
+ * samples (what each path recorded of the segment's checksum).
+ */
+static bool same_as_general_decoder(const uint8_t *b, uint32_t caplen, uint32_t wirelen)
+{
+	for (int mode = 0; mode < 2; mode++) {
+		struct sn_decoder fd, gd;
+		struct sn_decoder_config c;
+		sn_decoder_defaults(&c);
+		c.checksum = mode ? SN_CHECKSUM_AUTO : SN_CHECKSUM_YES;
+		if (sn_decoder_init(&fd, &c, 5) != 0 || sn_decoder_init(&gd, &c, 5) != 0)
+			return false;
+		struct sn_packet fast, gen;
+		struct sn_decode_stats fst, gst;
+		memset(&fst, 0, sizeof fst);
+		memset(&gst, 0, sizeof gst);
+		enum sn_decode_rc frc = sn_decode_frame(&fd, SN_DLT_EN10MB, b, caplen, wirelen, 7,
+							&fast, &fst);
+		enum sn_decode_rc grc = sn_decode_frame_general(&gd, SN_DLT_EN10MB, b, caplen,
+								wirelen, 7, &gen, &gst);
+		bool same = frc == grc && memcmp(&fst, &gst, sizeof fst) == 0 &&
+			    fd.csum.sampled == gd.csum.sampled && fd.csum.bad == gd.csum.bad &&
+			    fd.csum.n_sources == gd.csum.n_sources;
+		if (same && frc == SN_DECODE_TCP)
+			same = memcmp(&fast, &gen, offsetof(struct sn_packet, layers)) == 0 &&
+			       memcmp(fast.layers, gen.layers,
+				      gen.n_layers * sizeof gen.layers[0]) == 0;
+		sn_decoder_free(&fd);
+		sn_decoder_free(&gd);
+		if (!same)
+			return false;
+	}
+	return true;
+}
+
+/*
  * Every caplen of f, both paths.  The first caplen bytes are placed at the
  * end of one buffer of f->n bytes, so that ASan sees a read past caplen.
  */
@@ -1102,9 +1140,11 @@ static void same_at_every_caplen(const struct frame *f, bool wire_too)
 	for (size_t caplen = 0; caplen <= f->n; caplen++) {
 		uint8_t *at = buf + (f->n - caplen);
 		memcpy(at, f->b, caplen);
-		bool same = same_as_general(at, (uint32_t)caplen, (uint32_t)f->n);
+		bool same = same_as_general(at, (uint32_t)caplen, (uint32_t)f->n) &&
+			    same_as_general_decoder(at, (uint32_t)caplen, (uint32_t)f->n);
 		if (same && wire_too) /* the length comes from the wire length */
-			same = same_as_general(at, (uint32_t)caplen, (uint32_t)f->n + 100);
+			same = same_as_general(at, (uint32_t)caplen, (uint32_t)f->n + 100) &&
+			       same_as_general_decoder(at, (uint32_t)caplen, (uint32_t)f->n + 100);
 		if (!same)
 			ck_abort_msg("straight and general paths differ at caplen %zu of %zu", caplen,
 				     f->n);
@@ -1235,6 +1275,106 @@ START_TEST(straight_path_ipv6_same_as_general)
 }
 END_TEST
 
+/* The TCP checksum field of the segment at seg[0..len) set so that it verifies. */
+static void set_tcp_checksum(uint8_t *seg, size_t len, const uint8_t *src, const uint8_t *dst,
+			     size_t alen)
+{
+	seg[16] = seg[17] = 0;
+	uint64_t sum = 6 + (len >> 16) + (len & 0xffff);
+	for (size_t i = 0; i < alen; i += 2)
+		sum += (unsigned)src[i] << 8 | src[i + 1], sum += (unsigned)dst[i] << 8 | dst[i + 1];
+	for (size_t i = 0; i < len; i += 2)
+		sum += (unsigned)seg[i] << 8 | (i + 1 < len ? seg[i + 1] : 0);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	seg[16] = (uint8_t)(~sum >> 8);
+	seg[17] = (uint8_t)~sum;
+}
+
+/*
+ * The options walk as RFC 9293 puts it, one byte at a time through the
+ * cursor: the reference the decoder's walk is held to.
+ */
+static bool reference_options_ok(const uint8_t *p, size_t n)
+{
+	struct sn_cursor c = sn_cur_make(p, n);
+	while (sn_cur_remaining(&c) > 0) {
+		uint8_t kind = sn_cur_u8(&c);
+		if (kind == 0)
+			return true;
+		if (kind == 1)
+			continue;
+		uint8_t len = sn_cur_u8(&c);
+		if (len < 2 || !sn_cur_skip(&c, (size_t)len - 2))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Option bytes of every length 0..40 (every TCP header length), drawn from
+ * end, no-op and kinds with lengths 0..12 (too short, exact, past the end),
+ * on IPv4 and IPv6 with a good and a bad checksum, each at every caplen
+ * and through both paths with a decoder and without: tcp_bad_options is
+ * counted exactly when the reference walk fails, a whole segment with a
+ * good checksum is not marked bad and one with a bad checksum is, and the
+ * straight and general paths agree on everything.
+ */
+START_TEST(straight_path_options_and_checksums)
+{
+	uint32_t x = 2463534242u;
+	unsigned frames = 0, bad_walks = 0;
+	for (unsigned optlen = 0; optlen <= 40; optlen += 4)
+	for (int round = 0; round < 24; round++)
+	for (int v6 = 0; v6 < 2; v6++)
+	for (int good = 0; good < 2; good++) {
+		uint8_t opts[40];
+		for (unsigned i = 0; i < optlen; i++) {
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+			unsigned r = x % 16;
+			/* mostly plausible options, some noise */
+			opts[i] = (uint8_t)(r < 3 ? 1 : r < 4 ? 0 : r < 10 ? 2 + x % 7 : x >> 8);
+		}
+		if (round == 0) /* all no-ops: the walk runs off the end */
+			memset(opts, 1, optlen);
+		struct frame seg = tcp_segment(opts, optlen, (size_t)round % 3 ? TEST_PAYLOAD_LEN : 0);
+		struct frame f = { .n = 0 };
+		size_t ip_at;
+		if (v6) {
+			add_eth(&f, 0x86dd);
+			ip_at = f.n;
+			add_ipv6(&f, &seg, 6, opts, 0);
+			set_tcp_checksum(f.b + ip_at + 40, seg.n, f.b + ip_at + 8, f.b + ip_at + 24,
+					 16);
+		} else {
+			add_eth(&f, 0x0800);
+			ip_at = f.n;
+			add_ipv4(&f, &seg, 6, 0, 0, false);
+			set_tcp_checksum(f.b + ip_at + 20, seg.n, f.b + ip_at + 12, f.b + ip_at + 16,
+					 4);
+		}
+		if (!good) /* the checksum field itself */
+			f.b[ip_at + (v6 ? 40 : 20) + 17] ^= 0x21;
+		bool walk_ok = reference_options_ok(opts, optlen);
+		bad_walks += !walk_ok;
+		struct sn_packet p;
+		struct sn_decode_stats st = { 0 };
+		ck_assert_int_eq(sn_decode_frame(&dec, SN_DLT_EN10MB, f.b, (uint32_t)f.n,
+						 (uint32_t)f.n, 7, &p, &st), SN_DECODE_TCP);
+		ck_assert_uint_eq(st.errors[SN_DERR_TCP_BAD_OPTIONS], !walk_ok);
+		ck_assert(p.csum_pending);
+		ck_assert_uint_eq(p.tcp_len, seg.n);
+		ck_assert_msg(sn_packet_checksum_bad(&p) == !good, "optlen %u v6 %d good %d",
+			      optlen, v6, good);
+		same_at_every_caplen(&f, false);
+		frames++;
+	}
+	ck_assert_uint_eq(frames, 11 * 24 * 2 * 2);
+	ck_assert_uint_gt(bad_walks, 40); /* both outcomes were exercised */
+	ck_assert_uint_lt(bad_walks, frames - 40);
+}
+END_TEST
+
 Suite *decode_suite(void)
 {
 	Suite *s = suite_create("decode");
@@ -1309,6 +1449,7 @@ Suite *decode_suite(void)
 	tcase_add_test(dc, checksum_marks_whole_segments_only);
 	tcase_add_test(dc, straight_path_same_as_general);
 	tcase_add_test(dc, straight_path_ipv6_same_as_general);
+	tcase_add_test(dc, straight_path_options_and_checksums);
 	suite_add_tcase(s, dc);
 	return s;
 }
