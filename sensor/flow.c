@@ -1132,6 +1132,10 @@ static uint32_t lookup(const struct sn_flow_table *ft, const struct sn_flow_key 
 {
 	struct sn_flowindex_probe pr;
 	uint32_t i;
+	/* a miss in a home group nothing overflowed from: every SYN of a flood */
+	const struct sn_flowindex_group *g = sn_flowindex_home(&ft->index, h);
+	if (sn_flowindex_matches(g, sn_flowindex_tag(h)) == 0 && g->overflow == 0)
+		return SN_FLOW_NIL;
 	sn_flowindex_probe_start(&ft->index, h, &pr);
 	while ((i = sn_flowindex_probe_next(&ft->index, &pr)) != SN_FLOWINDEX_NONE)
 		if (sn_flowkey_equal(&ft->cold[i].key, k))

@@ -66,7 +66,8 @@ static int free_slot(const struct sn_flowindex_group *g)
 	return m ? __builtin_ctz(m) : -1;
 }
 
-uint32_t sn_flowindex_add(struct sn_flowindex *x, uint64_t hash, uint32_t flow)
+/* sn_flowindex_add() from the home group on, past full groups. */
+uint32_t sn_flowindex_add_walk(struct sn_flowindex *x, uint64_t hash, uint32_t flow)
 {
 	if (x->count >= x->capacity)
 		return SN_FLOWINDEX_NONE;
@@ -95,16 +96,6 @@ void sn_flowindex_clear(struct sn_flowindex *x)
 {
 	memset(x->groups, 0, sn_flowindex_bytes(x));
 	x->count = 0;
-}
-
-void sn_flowindex_remove_at(struct sn_flowindex *x, uint32_t home, uint32_t place)
-{
-	uint32_t gi = place / SN_FLOWINDEX_SLOTS;
-	x->groups[gi].tag[place % SN_FLOWINDEX_SLOTS] = 0;
-	/* the groups it passed when added counted it */
-	for (uint32_t p = home & x->mask; p != gi; p = (p + 1) & x->mask)
-		x->groups[p].overflow--;
-	x->count--;
 }
 
 /* Where flow sits in group g, or -1. */

@@ -155,7 +155,35 @@ void sn_flowindex_clear(struct sn_flowindex *x);
  * first.  Evicting the oldest flow of a large table finds its line long out
  * of cache; a store does not wait for it, a search would.
  */
-uint32_t sn_flowindex_add(struct sn_flowindex *x, uint64_t hash, uint32_t flow);
-void sn_flowindex_remove_at(struct sn_flowindex *x, uint32_t home, uint32_t place);
+uint32_t sn_flowindex_add_walk(struct sn_flowindex *x, uint64_t hash, uint32_t flow);
+
+/*
+ * Both inline for the flow table's create and evict (every packet of a SYN
+ * flood does each once): a key whose home group has a free slot takes its
+ * first one here, the same slot the walk would give it.
+ */
+static inline uint32_t sn_flowindex_add(struct sn_flowindex *x, uint64_t hash, uint32_t flow)
+{
+	uint32_t gi = sn_flowindex_home_group(x, hash);
+	struct sn_flowindex_group *g = &x->groups[gi];
+	uint32_t m = sn_flowindex_matches(g, 0);
+	if (m == 0 || x->count >= x->capacity)
+		return sn_flowindex_add_walk(x, hash, flow);
+	uint32_t s = (uint32_t)__builtin_ctz(m);
+	g->tag[s] = sn_flowindex_tag(hash);
+	g->flow[s] = flow;
+	x->count++;
+	return gi * SN_FLOWINDEX_SLOTS + s;
+}
+
+static inline void sn_flowindex_remove_at(struct sn_flowindex *x, uint32_t home, uint32_t place)
+{
+	uint32_t gi = place / SN_FLOWINDEX_SLOTS;
+	x->groups[gi].tag[place % SN_FLOWINDEX_SLOTS] = 0;
+	/* the groups it passed when added counted it */
+	for (uint32_t p = home & x->mask; p != gi; p = (p + 1) & x->mask)
+		x->groups[p].overflow--;
+	x->count--;
+}
 
 #endif /* SN_FLOWINDEX_H */
