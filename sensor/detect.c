@@ -58,12 +58,14 @@ void sn_detect_ctx_destroy(struct sn_detect_ctx *ctx)
 
 /*
  * What the dispatch reads of the registry on every call, built once: the
- * entries, the dissector of each protocol, and for each possible first
- * byte the dissectors whose `opening` cannot begin with it.
+ * entries, the order they run in for each hinted protocol (its dissector
+ * first, then the others in registry order, TLS last), and for each
+ * possible first byte the dissectors whose `opening` cannot begin with it.
  */
 struct dispatch {
 	const struct sn_dissector *diss[SN_DISS_COUNT]; /* NULL: no entry or no dissect */
-	int8_t proto_id[SN_PROTO_COUNT];                 /* dissector id of a protocol, or -1 */
+	uint8_t present;                                 /* bit id: diss[id] is there */
+	int8_t order[SN_PROTO_COUNT][SN_DISS_COUNT];     /* by hint (NONE: registry order) */
 	uint8_t cannot_open[256];                        /* bit id: byte is not in id's opening */
 };
 
@@ -73,18 +75,32 @@ static pthread_once_t dispatch_once = PTHREAD_ONCE_INIT;
 static void dispatch_build(void)
 {
 	struct dispatch *t = &dispatch_table;
+	int proto_id[SN_PROTO_COUNT];
 	for (int p = 0; p < SN_PROTO_COUNT; p++)
-		t->proto_id[p] = -1;
+		proto_id[p] = -1;
 	for (int id = SN_DISS_COUNT; id-- > 0;) {
 		const struct sn_dissector *d = sn_dissector_get((enum sn_dissector_id)id);
 		t->diss[id] = d && d->dissect ? d : NULL;
 		if (d && d->proto != SN_PROTO_NONE && (unsigned)d->proto < SN_PROTO_COUNT)
-			t->proto_id[d->proto] = (int8_t)id; /* the first entry naming it wins */
-		if (!t->diss[id] || !d->opening)
+			proto_id[d->proto] = id; /* the first entry naming it wins */
+		if (!t->diss[id])
+			continue;
+		t->present = (uint8_t)(t->present | (1u << id));
+		if (!d->opening)
 			continue;
 		for (unsigned b = 0; b < 256; b++)
 			if (!memchr(d->opening, (int)b, strlen(d->opening)))
 				t->cannot_open[b] = (uint8_t)(t->cannot_open[b] | (1u << id));
+	}
+	for (int h = 0; h < SN_PROTO_COUNT; h++) {
+		int first = proto_id[h], n = 0;
+		if (first >= 0)
+			t->order[h][n++] = (int8_t)first;
+		for (int k = 0; k < SN_DISS_COUNT; k++)
+			if (k != first && k != SN_DISS_TLS)
+				t->order[h][n++] = (int8_t)k;
+		if (first != SN_DISS_TLS)
+			t->order[h][n++] = SN_DISS_TLS;
 	}
 }
 
@@ -102,10 +118,11 @@ static const struct dispatch *dispatch(void)
  * else writes the meta between calls (detect.h), except ws_meta and the
  * detail phase, which forget the writer (meta_forget).
  */
-static void meta_ready(struct sn_detect_ctx *ctx, struct sn_meta *meta, int next)
+static void meta_ready(const struct dispatch *t, struct sn_detect_ctx *ctx, struct sn_meta *meta,
+		       int next)
 {
 	const struct sn_dissector *w =
-		ctx && ctx->meta == meta && ctx->writer >= 0 ? dispatch()->diss[ctx->writer] : NULL;
+		ctx && ctx->meta == meta && ctx->writer >= 0 ? t->diss[ctx->writer] : NULL;
 	if (w && w->clear)
 		w->clear(meta);
 	else
@@ -137,22 +154,20 @@ static enum sn_verdict run_dissectors(struct sn_detect_ctx *ctx, uint8_t *exclud
 				      struct sn_meta *meta, int *id, uint32_t *skip)
 {
 	const struct dispatch *t = dispatch();
-	int first = (unsigned)hint < SN_PROTO_COUNT ? t->proto_id[hint] : -1;
+	const int8_t *order = t->order[(unsigned)hint < SN_PROTO_COUNT ? hint : SN_PROTO_NONE];
 	uint8_t cannot = s->client_at_start && s->client_len > 0 ? t->cannot_open[s->client[0]] : 0;
-	int order[SN_DISS_COUNT + 1];
-	int n = 0;
 
-	if (first >= 0)
-		order[n++] = first;
-	for (int k = 0; k < SN_DISS_COUNT; k++)
-		if (k != first && k != SN_DISS_TLS)
-			order[n++] = k;
-	if (first != SN_DISS_TLS)
-		order[n++] = SN_DISS_TLS;
-
+	if ((t->present & ~*excluded & ~cannot) == 0) {
+		/* nothing to call: each dissector is reached, and those the first
+		 * byte rules out are remembered, as the loop below would */
+		*excluded = (uint8_t)(*excluded | cannot);
+		*skip = 0;
+		meta->want = 0;
+		return SN_NO_MATCH;
+	}
 	bool pending = false;
 	uint32_t done = UINT32_MAX, want = 0;
-	for (int k = 0; k < n; k++) {
+	for (int k = 0; k < SN_DISS_COUNT; k++) {
 		unsigned bit = 1u << order[k];
 		const struct sn_dissector *d = t->diss[order[k]];
 		if ((*excluded & bit) || !d)
@@ -161,7 +176,7 @@ static enum sn_verdict run_dissectors(struct sn_detect_ctx *ctx, uint8_t *exclud
 			*excluded = (uint8_t)(*excluded | bit);
 			continue;
 		}
-		meta_ready(ctx, meta, order[k]);
+		meta_ready(t, ctx, meta, order[k]);
 		enum sn_verdict v = d->dissect(s, meta);
 		if (sn_verdict_confirms(v)) {
 			*id = order[k];
