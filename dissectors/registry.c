@@ -11,6 +11,7 @@
  * entry here, one line in SN_PROTOCOLS (dissector.h) and its metadata
  * fields (meta_fields.h).
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -104,8 +105,23 @@ static bool lit_is(const char *lit, const uint8_t *name, size_t n)
 	return lit[n] == '\0';
 }
 
+/* The first bytes of the registry's ALPN names (most names offered, "h2"
+ * and "http/1.1", are ruled out by theirs), built once. */
+static bool alpn_first[256];
+static pthread_once_t alpn_once = PTHREAD_ONCE_INIT;
+
+static void alpn_first_build(void)
+{
+	for (size_t i = 0; i < SN_DISS_COUNT; i++)
+		for (size_t k = 0; k < SN_DISS_MAX_NAMES && registry[i].alpn[k]; k++)
+			alpn_first[(uint8_t)registry[i].alpn[k][0]] = true;
+}
+
 enum sn_proto sn_registry_alpn_proto(const uint8_t *name, size_t n)
 {
+	pthread_once(&alpn_once, alpn_first_build);
+	if (n > 0 && !alpn_first[name[0]])
+		return SN_PROTO_NONE;
 	for (size_t i = 0; i < SN_DISS_COUNT; i++)
 		for (size_t k = 0; k < SN_DISS_MAX_NAMES && registry[i].alpn[k]; k++)
 			if (lit_is(registry[i].alpn[k], name, n))

@@ -191,15 +191,17 @@ static bool parse_extensions(struct sn_cursor *c, struct sn_meta *m, bool partia
 	if (partial ? total < sn_cur_remaining(c) : total != sn_cur_remaining(c))
 		return false;
 	while (sn_cur_remaining(c) > 0) {
-		if (partial && sn_cur_remaining(c) < 4)
-			break;
-		uint16_t type = sn_cur_be16(c);
-		uint16_t n = sn_cur_be16(c);
-		if (partial && n > sn_cur_remaining(c))
-			break;
+		/* type and length in one checked view; a cut header or body ends a
+		 * partial hello's walk and refutes a whole one */
+		const uint8_t *h = sn_cur_view(c, 4);
+		if (!h)
+			return partial;
+		uint16_t type = (uint16_t)(h[0] << 8 | h[1]);
+		uint16_t n = (uint16_t)(h[2] << 8 | h[3]);
+		sn_cur_skip(c, 4);
+		if (n > sn_cur_remaining(c))
+			return partial;
 		struct sn_cursor ext = sn_cur_sub(c, n);
-		if (!sn_cur_ok(c))
-			return false;
 		if (type == TLS_EXT_SERVER_NAME && !parse_sni(&ext, m))
 			return false;
 		if (type == TLS_EXT_ALPN && !parse_alpn(&ext, m))

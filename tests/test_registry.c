@@ -100,6 +100,14 @@ START_TEST(entry_carrier_names)
 	ck_assert_int_eq(sn_registry_alpn_proto((const uint8_t *)"mqtt", 3), SN_PROTO_NONE);
 	ck_assert_int_eq(sn_registry_alpn_proto((const uint8_t *)"mqtt\0", 5), SN_PROTO_NONE);
 	ck_assert_int_eq(sn_registry_alpn_proto((const uint8_t *)"", 0), SN_PROTO_NONE);
+	/* every name an entry lists is found (the lookup's first-byte filter is
+	 * built from the same lists) */
+	for (int id = 0; id < SN_DISS_COUNT; id++) {
+		const struct sn_dissector *d = sn_dissector_get((enum sn_dissector_id)id);
+		for (size_t k = 0; k < SN_DISS_MAX_NAMES && d->alpn[k]; k++)
+			ck_assert_int_eq(sn_registry_alpn_proto((const uint8_t *)d->alpn[k], strlen(d->alpn[k])),
+					 d->proto);
+	}
 	ck_assert_int_eq(sn_registry_ws_proto("MQTTv3.1.1"), SN_PROTO_MQTT);
 	ck_assert_int_eq(sn_registry_ws_proto("mqttv5"), SN_PROTO_MQTT);
 	ck_assert_int_eq(sn_registry_ws_proto("v12.stomp"), SN_PROTO_STOMP);
