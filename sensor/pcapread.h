@@ -34,7 +34,7 @@ struct sn_pcapread {
 	size_t len, pos;   /* bytes in buf, next record's offset */
 	uint32_t snaplen;  /* the file's, as libpcap sanitises it */
 	bool swapped, nsec, eof; /* swapped: the file's byte order is not the host's */
-	bool plain;        /* !swapped && !nsec: records taken inline (next_in_block) */
+	bool plain;        /* !swapped && !nsec: records taken inline (sn_pcapread_walk) */
 	char err[160];     /* the reason for a -1 from sn_pcapread_next */
 };
 
@@ -66,31 +66,65 @@ bool sn_pcapread_next_in_block_any(struct sn_pcapread *r, struct pcap_pkthdr *h,
 				   const uint8_t **data);
 
 /*
- * sn_pcapread_next_in_block_any() inline for the common file (the host's
- * byte order, microseconds): a record header copied whole, no swaps.  The
- * record's header and data are checked to lie in the block before
- * anything is handed out (the same checks, in the same order).
+ * The records of a common file (the host's byte order, microseconds: plain)
+ * walked in place with the position held by the caller: start takes the
+ * block's unread bytes, next hands out whole records as
+ * sn_pcapread_next_in_block() does (false, having moved nothing, where it
+ * would be), end gives r its position back.  r is not used in between.
  */
-static inline bool sn_pcapread_next_in_block(struct sn_pcapread *r, struct pcap_pkthdr *h,
-					     const uint8_t **data)
+struct sn_pcapread_walk {
+	const uint8_t *p, *end; /* the next record, the end of the bytes read */
+	uint32_t snaplen;
+};
+
+static inline void sn_pcapread_walk_start(const struct sn_pcapread *r,
+					  struct sn_pcapread_walk *wk)
 {
-	if (__builtin_expect(!r->plain, 0))
-		return sn_pcapread_next_in_block_any(r, h, data);
-	size_t have = r->len - r->pos;
+	wk->p = r->buf + r->pos;
+	wk->end = r->buf + r->len;
+	wk->snaplen = r->snaplen;
+}
+
+/*
+ * One 16-byte header copy, no swaps; the record's header and then its data
+ * are checked to lie in the block before anything is handed out.
+ */
+static inline bool sn_pcapread_walk_next(struct sn_pcapread_walk *wk, struct pcap_pkthdr *h,
+					 const uint8_t **data)
+{
+	size_t have = (size_t)(wk->end - wk->p);
 	if (have < SN_PCAPREAD_REC_HEADER)
 		return false;
-	const uint8_t *p = r->buf + r->pos;
 	uint32_t f[4]; /* seconds, microseconds, captured and wire length */
-	memcpy(f, p, sizeof f);
+	memcpy(f, wk->p, sizeof f);
 	if (f[2] > SN_PCAPREAD_MAX_CAPLEN || have - SN_PCAPREAD_REC_HEADER < f[2])
 		return false;
 	/* signed 32-bit times, as libpcap reads them */
 	h->ts.tv_sec = (time_t)(int32_t)f[0];
 	h->ts.tv_usec = (suseconds_t)(int32_t)f[1];
-	h->caplen = f[2] > r->snaplen ? r->snaplen : f[2];
+	h->caplen = f[2] > wk->snaplen ? wk->snaplen : f[2];
 	h->len = f[3];
-	*data = p + SN_PCAPREAD_REC_HEADER;
-	r->pos += SN_PCAPREAD_REC_HEADER + (size_t)f[2];
+	*data = wk->p + SN_PCAPREAD_REC_HEADER;
+	wk->p += SN_PCAPREAD_REC_HEADER + (size_t)f[2];
+	return true;
+}
+
+static inline void sn_pcapread_walk_end(struct sn_pcapread *r, const struct sn_pcapread_walk *wk)
+{
+	r->pos = (size_t)(wk->p - r->buf);
+}
+
+/* sn_pcapread_next_in_block_any(), inline for a plain file. */
+static inline bool sn_pcapread_next_in_block(struct sn_pcapread *r, struct pcap_pkthdr *h,
+					     const uint8_t **data)
+{
+	if (__builtin_expect(!r->plain, 0))
+		return sn_pcapread_next_in_block_any(r, h, data);
+	struct sn_pcapread_walk wk;
+	sn_pcapread_walk_start(r, &wk);
+	if (!sn_pcapread_walk_next(&wk, h, data))
+		return false;
+	sn_pcapread_walk_end(r, &wk);
 	return true;
 }
 

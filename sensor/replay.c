@@ -115,6 +115,33 @@ static void tick_after_packet(void *ctx, struct sn_worker *w)
 }
 
 /*
+ * Pushes the records that lie whole in the read block, while *gone stays
+ * false (it is checked before each); returns how many.  A plain file's
+ * records are walked with the position in registers (pcapread.h).
+ */
+static uint64_t push_in_block(struct sn_pcapread *r, struct sn_lookahead *la, const bool *gone)
+{
+	struct pcap_pkthdr rh;
+	const uint8_t *rd;
+	uint64_t n = 0;
+	if (!r->plain) {
+		while (!*gone && sn_pcapread_next_in_block_any(r, &rh, &rd)) {
+			n++;
+			sn_lookahead_push_stable(la, rd, rh.caplen, rh.len, sn_capture_time_us(&rh));
+		}
+		return n;
+	}
+	struct sn_pcapread_walk wk;
+	sn_pcapread_walk_start(r, &wk);
+	while (!*gone && sn_pcapread_walk_next(&wk, &rh, &rd)) {
+		n++;
+		sn_lookahead_push_stable(la, rd, rh.caplen, rh.len, sn_capture_time_us(&rh));
+	}
+	sn_pcapread_walk_end(r, &wk);
+	return n;
+}
+
+/*
  * Replays one file into the worker; returns packets read.  Packets pass
  * through a short lookahead window (lookahead.h) so that the flow table's
  * memory reads for later packets overlap the work on earlier ones.
@@ -141,11 +168,12 @@ static uint64_t replay_file(struct sn_capture_file *cf, bool filtered, const cha
 		struct pcap_pkthdr rh;
 		const uint8_t *rd;
 		while (!ctx.gone) {
-			if (!sn_pcapread_next_in_block(&cf->records, &rh, &rd)) {
-				sn_lookahead_drain(&la); /* the block is about to move */
-				if ((rc = sn_pcapread_next(&cf->records, &rh, &rd)) != 1)
-					break;
-			}
+			n += push_in_block(&cf->records, &la, &ctx.gone);
+			if (ctx.gone)
+				break;
+			sn_lookahead_drain(&la); /* the block is about to move */
+			if ((rc = sn_pcapread_next(&cf->records, &rh, &rd)) != 1)
+				break;
 			n++;
 			sn_lookahead_push_stable(&la, rd, rh.caplen, rh.len, sn_capture_time_us(&rh));
 		}
