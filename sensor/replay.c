@@ -121,16 +121,19 @@ static void tick_after_packet(void *ctx, struct sn_worker *w)
  */
 static uint64_t push_in_block(struct sn_pcapread *r, struct sn_lookahead *la, const bool *gone)
 {
-	struct pcap_pkthdr rh;
-	const uint8_t *rd;
 	uint64_t n = 0;
 	if (!r->plain) {
-		while (!*gone && sn_pcapread_next_in_block_any(r, &rh, &rd)) {
+		struct pcap_pkthdr h;
+		const uint8_t *d;
+		while (!*gone && sn_pcapread_next_in_block_any(r, &h, &d)) {
 			n++;
-			sn_lookahead_push_stable(la, rd, rh.caplen, rh.len, sn_capture_time_us(&rh));
+			sn_lookahead_push_stable(la, d, h.caplen, h.len, sn_capture_time_us(&h));
 		}
 		return n;
 	}
+	/* its own header and data pointer, never handed to a call: registers */
+	struct pcap_pkthdr rh;
+	const uint8_t *rd;
 	struct sn_pcapread_walk wk;
 	sn_pcapread_walk_start(r, &wk);
 	while (!*gone && sn_pcapread_walk_next(&wk, &rh, &rd)) {
