@@ -1068,7 +1068,7 @@ static uint32_t take_entry(struct sn_flow_table *ft, uint64_t now_us)
 				next = ft->flows[next].lru.next;
 			if (next != SN_FLOW_NIL) {
 				const struct sn_flow *n = &ft->flows[next];
-				__builtin_prefetch(&ft->index.groups[n->place / SN_FLOWINDEX_SLOTS], 1);
+				__builtin_prefetch(&ft->index.groups[sn_flowindex_place_group(n->place)], 1);
 				__builtin_prefetch(&ft->cold[next], 1);
 				if (n->lru.next != SN_FLOW_NIL)
 					__builtin_prefetch(&ft->flows[n->lru.next], 1);
@@ -1127,6 +1127,45 @@ static uint32_t flow_new(struct sn_flow_table *ft, const struct sn_flow_key *k, 
 	return i;
 }
 
+/*
+ * flow_new() and the steps of process() for a bare SYN that makes a flow
+ * (every packet of a flood), each entry written once with its final
+ * values: its sender is the client (SN_FF_CLIENT_IS_A when that is
+ * endpoint a), its ISN and first packet counted client to server, no more
+ * entry, no buffer, at the tail of the half-open list.  The cold flags are
+ * stored, not or-ed: a load there would wait for the line.
+ */
+static void syn_flow(struct sn_flow_table *ft, const struct sn_flow_key *k, uint64_t h,
+		     const struct sn_packet *pkt, bool src_is_a, uint8_t good)
+{
+	uint32_t i = take_entry(ft, pkt->ts_us);
+	if (i == SN_FLOW_NIL)
+		return;
+	struct sn_flow *f = &ft->flows[i];
+	struct sn_flow_cold *c = &ft->cold[i];
+	*f = (struct sn_flow){ .home = sn_flowindex_home_group(&ft->index, h),
+			       .last_us = pkt->ts_us,
+			       .bytes = { [SN_DIR_C2S] = pkt->ip_bytes },
+			       .packets = { [SN_DIR_C2S] = 1 },
+			       .buf = SN_REASM_NONE,
+			       .list = SN_LRU_NEW,
+			       .flags = src_is_a ? SN_FF_CLIENT_IS_A : 0 };
+	*c = (struct sn_flow_cold){ .key = *k, .flow_id = ft->next_flow_id++, .isn_c = pkt->seq,
+				    .flags = (uint8_t)(good | SN_FC_ISN_C),
+				    .layers = SN_LAYERSET_NONE };
+	if (pkt->n_layers) {
+		c->layers = sn_layerset_acquire(ft->layersets, pkt->layers, pkt->n_layers);
+		if (c->layers == SN_LAYERSET_NONE)
+			ft->st.tunnel_lists_full++;
+	}
+	/* cannot fail: the index holds max_flows keys and i is one of them */
+	f->place = sn_flowindex_add(&ft->index, h, i);
+	sn_lru_append(&ft->lru[SN_LRU_NEW], flow_nodes(ft), i);
+	ft->active++;
+	ft->half_open++;
+	ft->st.flows_created++;
+}
+
 /* Candidates come from the index by tag; the key decides. */
 static uint32_t lookup(const struct sn_flow_table *ft, const struct sn_flow_key *k, uint64_t h)
 {
@@ -1153,8 +1192,8 @@ static uint32_t lookup_at(const struct sn_flow_table *ft, const struct sn_flow_k
 			  uint64_t h, uint32_t place)
 {
 	if (place != SN_FLOWINDEX_NONE) {
-		const struct sn_flowindex_group *g = &ft->index.groups[place / SN_FLOWINDEX_SLOTS];
-		uint32_t s = place % SN_FLOWINDEX_SLOTS;
+		const struct sn_flowindex_group *g = &ft->index.groups[sn_flowindex_place_group(place)];
+		uint32_t s = sn_flowindex_place_slot(place);
 		if (g->tag[s] == sn_flowindex_tag(h) && sn_flowkey_equal(&ft->cold[g->flow[s]].key, k))
 			return g->flow[s];
 	}
@@ -1217,27 +1256,16 @@ static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
 	}
 
 	if (i == SN_FLOW_NIL) {
+		if ((pkt->tcp_flags & (SN_TCP_SYN | SN_TCP_ACK | SN_TCP_FIN | SN_TCP_RST)) ==
+			    SN_TCP_SYN && pkt->payload_wire_len == 0) {
+			syn_flow(ft, k, h, pkt, src_is_a, good);
+			return;
+		}
 		if (!starts_flow(pkt))
 			return;
 		i = flow_new(ft, k, h, pkt, src_is_a);
 		if (i == SN_FLOW_NIL)
 			return;
-		if ((pkt->tcp_flags & (SN_TCP_SYN | SN_TCP_ACK | SN_TCP_FIN | SN_TCP_RST)) ==
-			    SN_TCP_SYN && pkt->payload_wire_len == 0) {
-			/*
-			 * A bare SYN made the flow (every packet of a flood): its
-			 * sender is the client, and of the steps below only the
-			 * ISN and the count apply; the entry is new, at the tail
-			 * of the half-open list, with no buffer.
-			 */
-			struct sn_flow_cold *c = &ft->cold[i];
-			c->isn_c = pkt->seq;
-			/* stored, not or-ed: a load here would wait for the line */
-			c->flags = (uint8_t)(good | SN_FC_ISN_C);
-			ft->flows[i].bytes[SN_DIR_C2S] = pkt->ip_bytes;
-			ft->flows[i].packets[SN_DIR_C2S] = 1;
-			return;
-		}
 	} else if (!(ft->cold[i].flags & SN_FC_MORE)) {
 		more_setup(ft, i);
 	}
@@ -1299,7 +1327,7 @@ void sn_flow_table_hint_entry(const struct sn_flow_table *ft, struct sn_flow_hin
 	/* the matching slots straight from the tag compare: no probe state */
 	uint32_t m = sn_flowindex_matches(g, sn_flowindex_tag(h->hash));
 	if (m)
-		h->place = home * SN_FLOWINDEX_SLOTS + (uint32_t)__builtin_ctz(m);
+		h->place = sn_flowindex_place(home, (uint32_t)__builtin_ctz(m));
 	for (; m; m &= m - 1) {
 		uint32_t i = g->flow[__builtin_ctz(m)];
 		__builtin_prefetch(&ft->cold[i].key, 0);

@@ -80,7 +80,7 @@ uint32_t sn_flowindex_add_walk(struct sn_flowindex *x, uint64_t hash, uint32_t f
 			g->tag[s] = hash_tag(hash);
 			g->flow[s] = flow;
 			x->count++;
-			return gi * SN_FLOWINDEX_SLOTS + (uint32_t)s;
+			return sn_flowindex_place(gi, (uint32_t)s);
 		}
 		g->overflow++;
 		gi = (gi + 1) & x->mask;

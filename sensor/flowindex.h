@@ -148,13 +148,33 @@ void sn_flowindex_clear(struct sn_flowindex *x);
 
 /*
  * The same for a caller that keeps where each key sits.  A key never moves
- * once added, so its place (group * SN_FLOWINDEX_SLOTS + slot) identifies it
- * until removed: add returns the place (SN_FLOWINDEX_NONE when capacity
+ * once added, so its place (sn_flowindex_place: the group number shifted
+ * left by SN_FLOWINDEX_PLACE_BITS, the slot below; a shift and a mask to
+ * take apart, where a multiple of ten took a multiply) identifies it until
+ * removed: add returns the place (SN_FLOWINDEX_NONE when capacity
  * keys are present), and removal at that place, given the key's home group
  * (sn_flowindex_home_group), writes the slot without reading the group
  * first.  Evicting the oldest flow of a large table finds its line long out
  * of cache; a store does not wait for it, a search would.
  */
+#define SN_FLOWINDEX_PLACE_BITS 4
+_Static_assert(SN_FLOWINDEX_SLOTS <= (1 << SN_FLOWINDEX_PLACE_BITS), "a slot fits below the group");
+/* at most 2^28 groups: the last place, (2^28 - 1) * 16 + 9, is below NONE */
+static inline uint32_t sn_flowindex_place(uint32_t group, uint32_t slot)
+{
+	return group << SN_FLOWINDEX_PLACE_BITS | slot;
+}
+
+static inline uint32_t sn_flowindex_place_group(uint32_t place)
+{
+	return place >> SN_FLOWINDEX_PLACE_BITS;
+}
+
+static inline uint32_t sn_flowindex_place_slot(uint32_t place)
+{
+	return place & ((1u << SN_FLOWINDEX_PLACE_BITS) - 1);
+}
+
 uint32_t sn_flowindex_add_walk(struct sn_flowindex *x, uint64_t hash, uint32_t flow);
 
 /*
@@ -173,13 +193,13 @@ static inline uint32_t sn_flowindex_add(struct sn_flowindex *x, uint64_t hash, u
 	g->tag[s] = sn_flowindex_tag(hash);
 	g->flow[s] = flow;
 	x->count++;
-	return gi * SN_FLOWINDEX_SLOTS + s;
+	return sn_flowindex_place(gi, s);
 }
 
 static inline void sn_flowindex_remove_at(struct sn_flowindex *x, uint32_t home, uint32_t place)
 {
-	uint32_t gi = place / SN_FLOWINDEX_SLOTS;
-	x->groups[gi].tag[place % SN_FLOWINDEX_SLOTS] = 0;
+	uint32_t gi = sn_flowindex_place_group(place);
+	x->groups[gi].tag[sn_flowindex_place_slot(place)] = 0;
 	/* the groups it passed when added counted it */
 	for (uint32_t p = home & x->mask; p != gi; p = (p + 1) & x->mask)
 		x->groups[p].overflow--;

@@ -331,6 +331,38 @@ START_TEST(handshake_then_connect_opens_mqtt)
 }
 END_TEST
 
+/*
+ * A bare SYN from the higher address (endpoint b of the key), carried in a
+ * tunnel, makes its flow in one step: the sender is the client, the SYN is
+ * its first packet (time, bytes, count), its ISN places the client's bytes,
+ * and its tunnel layers come out in the report.
+ */
+START_TEST(tunnelled_syn_from_endpoint_b_makes_the_flow)
+{
+	struct conv cv = conv4(1, 40001, 1883);
+	cv.c.b[0] = 203, cv.c.b[1] = 0, cv.c.b[2] = 113, cv.c.b[3] = 9; /* above 192.0.2.1 */
+	struct sn_packet p = pkt_make(&cv, C, SN_TCP_SYN, cv.cseq - 1, NULL, 0);
+	p.n_layers = 1;
+	p.layers[0] = 0x12345678u;
+	sn_flow_table_process(ft, &p);
+	uint64_t syn_ts = cv.ts;
+	ck_assert_uint_eq(stats().flows_half_open, 1);
+	s_synack(&cv);
+	c_ack(&cv);
+	data(&cv, C, connect_pkt, LEN(connect_pkt));
+	ck_assert_int_eq(nrep, 1);
+	const struct sn_conn_report *r = &reps[0];
+	assert_mqtt_open(r, &cv);
+	ck_assert_uint_eq(r->first_us, syn_ts);
+	ck_assert_uint_eq(r->packets[C], 3);
+	ck_assert_uint_eq(r->packets[S], 1);
+	ck_assert_uint_eq(r->bytes[C], 40 + 40 + 40 + LEN(connect_pkt));
+	ck_assert_uint_eq(r->n_tunnel, 1);
+	ck_assert_uint_eq(r->tunnel[0], 0x12345678u);
+	ck_assert_uint_eq(stats().flows_half_open, 0);
+}
+END_TEST
+
 START_TEST(unanswered_syn_never_reported)
 {
 	struct conv cv = conv4(1, 40001, 1883);
@@ -1829,6 +1861,7 @@ Suite *flow_suite(void)
 	t = tcase_create("roles");
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_add_test(t, handshake_then_connect_opens_mqtt);
+	tcase_add_test(t, tunnelled_syn_from_endpoint_b_makes_the_flow);
 	tcase_add_test(t, unanswered_syn_never_reported);
 	tcase_add_test(t, syn_then_server_rst_not_reported);
 	tcase_add_test(t, no_entry_for_ack_fin_rst_of_unknown);

@@ -317,9 +317,10 @@ START_TEST(remove_at_place_matches_model)
 			place[f] = sn_flowindex_add(&x, hash[f], f);
 			ck_assert_uint_ne(place[f], SN_FLOWINDEX_NONE);
 			ck_assert_uint_eq(sn_flowindex_add_walk(&y, hash[f], f), place[f]);
-			const struct sn_flowindex_group *g = &x.groups[place[f] / SN_FLOWINDEX_SLOTS];
-			ck_assert_uint_eq(g->flow[place[f] % SN_FLOWINDEX_SLOTS], f);
-			ck_assert_uint_eq(g->tag[place[f] % SN_FLOWINDEX_SLOTS], sn_flowindex_tag(hash[f]));
+			const struct sn_flowindex_group *g = &x.groups[sn_flowindex_place_group(place[f])];
+			ck_assert_uint_lt(sn_flowindex_place_slot(place[f]), SN_FLOWINDEX_SLOTS);
+			ck_assert_uint_eq(g->flow[sn_flowindex_place_slot(place[f])], f);
+			ck_assert_uint_eq(g->tag[sn_flowindex_place_slot(place[f])], sn_flowindex_tag(hash[f]));
 			present[f] = true;
 			ck_assert(offers(&x, hash[f], f));
 		}
@@ -355,9 +356,24 @@ START_TEST(clear_removes_everything)
 	ck_assert_uint_eq(total_overflow(&x), 0);
 	for (uint32_t f = 0; f < 25; f++)
 		ck_assert(!offers(&x, H(1, (uint16_t)(100 + f)), f));
-	ck_assert_uint_eq(sn_flowindex_add(&x, H(1, 100), 7), 1 * SN_FLOWINDEX_SLOTS);
+	ck_assert_uint_eq(sn_flowindex_add(&x, H(1, 100), 7), sn_flowindex_place(1, 0));
 	ck_assert(offers(&x, H(1, 100), 7));
 	sn_flowindex_free(&x);
+}
+END_TEST
+
+/* A place names its group and slot, for every slot of the first and of the
+ * last group an index can have (2^28), and is never NONE. */
+START_TEST(place_round_trips)
+{
+	static const uint32_t groups[] = { 0, 1, 12345, (1u << 28) - 1 };
+	for (size_t k = 0; k < sizeof groups / sizeof groups[0]; k++)
+		for (uint32_t s = 0; s < SN_FLOWINDEX_SLOTS; s++) {
+			uint32_t p = sn_flowindex_place(groups[k], s);
+			ck_assert_uint_ne(p, SN_FLOWINDEX_NONE);
+			ck_assert_uint_eq(sn_flowindex_place_group(p), groups[k]);
+			ck_assert_uint_eq(sn_flowindex_place_slot(p), s);
+		}
 }
 END_TEST
 
@@ -378,6 +394,7 @@ Suite *flowindex_suite(void)
 	tcase_add_test(t, random_churn_matches_model);
 	tcase_add_test(t, remove_at_place_matches_model);
 	tcase_add_test(t, clear_removes_everything);
+	tcase_add_test(t, place_round_trips);
 	suite_add_tcase(s, t);
 	return s;
 }
