@@ -351,6 +351,13 @@ static enum sn_decode_rc decode_link(struct dec *d, int linktype, uint16_t *type
  */
 static inline bool tcp_options_ok(const uint8_t *p, size_t n)
 {
+	/* The layouts most segments carry, which the walk below would accept
+	 * in one to three turns: MSS alone (a SYN's 24-byte header), NOP NOP
+	 * timestamps (32 bytes: segments of a connection with timestamps). */
+	if (n == 4 && p[0] == 2 && p[1] == 4)
+		return true;
+	if (n == 12 && p[0] == 1 && p[1] == 1 && p[2] == 8 && p[3] == 10)
+		return true;
 	size_t i = 0;
 	while (i < n) {
 		unsigned kind = p[i];
@@ -1039,6 +1046,11 @@ static HOT_INLINE bool straight_tcp(struct sn_decoder *dc, const uint8_t *frame,
 	size_t avail = sn_cur_remaining(&c);
 	uint32_t captured = wire < avail ? wire : (uint32_t)avail;
 
+	/* packets and tcp apart from bytes: stores to the view in between keep
+	 * the compiler from pairing packets and bytes into a 16-byte
+	 * load-add-store, which takes twice the instructions of two adds. */
+	st->packets++;
+	st->tcp++;
 	clear_view(o);
 	o->ts_us = ts_us;
 	if (l2 != ETH) {
@@ -1069,9 +1081,7 @@ static HOT_INLINE bool straight_tcp(struct sn_decoder *dc, const uint8_t *frame,
 	o->payload_wire_len = wire - hdr;
 	o->payload = tcp + hdr;
 	o->payload_len = captured - hdr;
-	st->packets++;
 	st->bytes += wirelen;
-	st->tcp++;
 	return true;
 }
 

@@ -1337,6 +1337,13 @@ START_TEST(straight_path_options_and_checksums)
 		}
 		if (round == 0) /* all no-ops: the walk runs off the end */
 			memset(opts, 1, optlen);
+		/* the layouts recognised whole, and near misses: MSS (exact when
+		 * optlen is 4), a length past the end, NOP NOP timestamps (exact
+		 * when optlen is 12), a timestamp length one too long or short */
+		static const uint8_t shapes[][4] = { { 2, 4 }, { 2, 5 }, { 1, 1, 8, 10 },
+						     { 1, 1, 8, 11 }, { 1, 1, 8, 9 } };
+		if (round >= 1 && round <= 5 && optlen >= 4)
+			memcpy(opts, shapes[round - 1], round <= 2 ? 2 : 4);
 		struct frame seg = tcp_segment(opts, optlen, (size_t)round % 3 ? TEST_PAYLOAD_LEN : 0);
 		struct frame f = { .n = 0 };
 		size_t ip_at;
