@@ -17,7 +17,9 @@
  * saying how many client bytes it takes, so the core can give the flow a
  * larger buffer (a 3 KB padding extension before the ALPN list must not
  * hide it).  A hello spread over several records is gathered into a
- * bounded buffer on the stack, then parsed.
+ * bounded buffer on the stack, then parsed.  sn_tls_clear zeroes every
+ * field a call may set (the registry entry's `clear`), so the core need
+ * not clear the whole meta again after a hello.
  */
 #include <string.h>
 
