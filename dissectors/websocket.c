@@ -194,13 +194,26 @@ static void read_header(struct sn_cursor line, struct ws_head *h)
 /* Header lines up to the blank line; SHORT when the block is not complete. */
 static enum sn_cur_step read_headers(struct sn_cursor *c, struct ws_head *h)
 {
+	/* one checked view of the bytes left; each line lies within it */
+	size_t have = sn_cur_remaining(c), at = 0;
+	const uint8_t *p = sn_cur_view(c, have);
+	if (!p)
+		return SN_CUR_SHORT;
 	for (;;) {
-		struct sn_cursor line;
-		if (c->off > SN_WS_HEADER_MAX || next_line(c, &line) != SN_CUR_OK)
+		const uint8_t *nl = c->off + at > SN_WS_HEADER_MAX ? NULL : memchr(p + at, '\n', have - at);
+		if (!nl) {
+			sn_cur_skip(c, at);
 			return SN_CUR_SHORT;
-		if (sn_cur_remaining(&line) == 0)
+		}
+		size_t end = (size_t)(nl - p), len = end - at;
+		if (len > 0 && p[end - 1] == '\r')
+			len--;
+		if (len == 0) {
+			sn_cur_skip(c, end + 1);
 			return SN_CUR_OK;
-		read_header(line, h);
+		}
+		read_header(sn_cur_make(p + at, len), h);
+		at = end + 1;
 	}
 }
 

@@ -301,6 +301,40 @@ START_TEST(not_websocket)
 }
 END_TEST
 
+/*
+ * The header block: bare-LF lines, the frame right after the blank line,
+ * and the examined bound (a block that runs past SN_WS_HEADER_MAX before
+ * its blank line is not judged: NEED_MORE, never NO_MATCH).
+ */
+START_TEST(header_lines_and_bound)
+{
+	static const uint8_t mask[4] = { 1, 2, 3, 4 };
+	size_t n = put_str(client, "GET /m HTTP/1.1\nX-Note:\nhost:  h \nUPGRADE: x, websocket\n\n");
+	n += frame(client + n, 0x82, CONNECT, sizeof CONNECT, mask);
+	struct sn_ws_info info;
+	struct sn_ws_out out = make_out(4096);
+	ck_assert_int_eq(unwrap(client, n, NULL, 0, &info, &out), SN_MATCH);
+	ck_assert_str_eq(info.host, "h");
+	ck_assert_str_eq(info.path, "/m");
+	ck_assert_uint_eq(out.len[0], sizeof CONNECT);
+	ck_assert_mem_eq(cbuf, CONNECT, sizeof CONNECT);
+
+	/* past the bound: waits even with the blank line after it, and without */
+	n = put_str(client, "GET / HTTP/1.1\r\n");
+	while (n <= SN_WS_HEADER_MAX)
+		n += put_str(client + n, "X-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+	ck_assert_int_eq(unwrap(client, n, NULL, 0, &info, &out), SN_NEED_MORE);
+	size_t blank = n + put_str(client + n, "Upgrade: websocket\r\n\r\n");
+	ck_assert_int_eq(unwrap(client, blank, NULL, 0, &info, &out), SN_NEED_MORE);
+	/* within the bound, a plain request without the upgrade is refused */
+	n = put_str(client, "GET / HTTP/1.1\r\n");
+	while (n + 60 < SN_WS_HEADER_MAX)
+		n += put_str(client + n, "X-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+	n += put_str(client + n, "\r\n");
+	ck_assert_int_eq(unwrap(client, n, NULL, 0, &info, &out), SN_NO_MATCH);
+}
+END_TEST
+
 START_TEST(refused_upgrade_carries_nothing)
 {
 	size_t n = build_plain(client);
@@ -414,6 +448,7 @@ Suite *websocket_suite(void)
 	tcase_add_test(tc, every_truncation_of_the_request);
 	tcase_add_test(tc, not_websocket);
 	tcase_add_test(tc, refused_upgrade_carries_nothing);
+	tcase_add_test(tc, header_lines_and_bound);
 	tcase_add_test(tc, bad_frames_are_flagged);
 	tcase_add_test(tc, long_strings_are_cut_and_flagged);
 	tcase_add_test(tc, mid_stream_is_not_judged);
