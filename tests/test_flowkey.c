@@ -211,6 +211,25 @@ START_TEST(key_and_hash_in_one_pass)
 }
 END_TEST
 
+/* Keys that differ in any one byte of the 48 (any bit) are different keys. */
+START_TEST(any_byte_makes_keys_differ)
+{
+	struct sn_flow_key a, b;
+	memset(&a, 0, sizeof a);
+	for (size_t i = 0; i < sizeof a; i++)
+		((unsigned char *)&a)[i] = (unsigned char)(i * 37 + 1);
+	b = a;
+	ck_assert(sn_flowkey_equal(&a, &b));
+	for (size_t i = 0; i < sizeof a; i++)
+		for (int bit = 0; bit < 8; bit += 7) {
+			b = a;
+			((unsigned char *)&b)[i] ^= (unsigned char)(1u << bit);
+			ck_assert(!sn_flowkey_equal(&a, &b));
+			ck_assert(!sn_flowkey_equal(&b, &a));
+		}
+}
+END_TEST
+
 Suite *flowkey_suite(void);
 
 Suite *flowkey_suite(void)
@@ -225,6 +244,7 @@ Suite *flowkey_suite(void)
 	tcase_add_test(t, tunnel_context_is_part_of_key);
 	tcase_add_test(t, key_words_are_the_key);
 	tcase_add_test(t, key_and_hash_in_one_pass);
+	tcase_add_test(t, any_byte_makes_keys_differ);
 	suite_add_tcase(s, t);
 	return s;
 }
