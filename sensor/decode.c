@@ -349,7 +349,7 @@ static enum sn_decode_rc decode_link(struct dec *d, int linktype, uint16_t *type
  * option space).  An index below n, not a cursor per byte: an MSS option
  * alone is one turn.
  */
-static inline bool tcp_options_ok(const uint8_t *p, size_t n)
+static HOT_INLINE bool tcp_options_ok(const uint8_t *p, size_t n)
 {
 	/* The layouts most segments carry, which the walk below would accept
 	 * in one to three turns: MSS alone (a SYN's 24-byte header), NOP NOP
@@ -402,7 +402,7 @@ static OUT_OF_LINE void observe_checksum(struct sn_csum_policy *p, const struct 
  * computed and recorded (nothing is dropped); once validating, the segment
  * is marked for the flow table.  The view's addresses are already set.
  */
-static inline void checksum_policy(struct sn_decoder *dc, struct sn_packet *o, const uint8_t *seg,
+static HOT_INLINE void checksum_policy(struct sn_decoder *dc, struct sn_packet *o, const uint8_t *seg,
 				   uint32_t len)
 {
 	struct sn_csum_policy *p = &dc->csum;
@@ -979,6 +979,73 @@ static inline void clear_view(struct sn_packet *p)
 }
 
 /*
+ * The TCP header and the view, for the straight path below: `h` is its
+ * checked view of the frame's start, the IP header (ip_hdr bytes: a
+ * constant at each of the two calls, so that each is compiled for its
+ * family) lies at ip = h + l2 and says the IP packet is `total` bytes.
+ */
+static HOT_INLINE bool straight_segment(struct sn_decoder *dc, struct sn_cursor c,
+					const uint8_t *h, size_t l2, uint32_t ip_hdr,
+					uint32_t total, uint32_t wirelen, uint64_t ts_us,
+					struct sn_packet *o, struct sn_decode_stats *st)
+{
+	const uint8_t *ip = h + l2;
+	uint32_t hdr = (uint32_t)(ip[ip_hdr + 12] >> 4) * 4;
+	uint32_t wire = total - ip_hdr;
+	if (hdr < TCP_MIN_HDR || hdr > wire)
+		return false;
+	/* The whole TCP header; the segment's captured bytes, clipped to the IP length. */
+	sn_cur_skip(&c, l2 + ip_hdr); /* inside the view checked by the caller */
+	const uint8_t *tcp = sn_cur_view(&c, hdr);
+	if (!tcp)
+		return false;
+	size_t avail = sn_cur_remaining(&c);
+	uint32_t captured = wire < avail ? wire : (uint32_t)avail;
+
+	/* Written in an order that lets each value go as soon as it is stored
+	 * (fewer registers saved and restored per frame); packets and tcp apart
+	 * from bytes, with the view's clearing in between, which keeps the
+	 * compiler from pairing packets and bytes into a 16-byte
+	 * load-add-store of twice the instructions of two adds. */
+	st->packets++;
+	st->tcp++;
+	clear_view(o);
+	st->bytes += wirelen;
+	o->ts_us = ts_us;
+	bool whole = captured == wire;
+	o->payload_wire_len = wire - hdr;
+	o->payload = tcp + hdr;
+	o->payload_len = captured - hdr;
+	if (l2 != 14) { /* one 802.1Q tag */
+		o->vlan = (uint16_t)(fixed16(h + 14) & 0x0fff);
+		o->n_layers = 1;
+		o->layers[0] = SN_LAYER_ID(SN_LAYER_VLAN, o->vlan);
+	}
+	o->ip_bytes = total;
+	if (ip_hdr == 20) {
+		o->src.family = o->dst.family = 4;
+		addr4_words(o->src.b, ip + 12);
+		addr4_words(o->dst.b, ip + 16);
+	} else {
+		o->src.family = o->dst.family = 6;
+		memcpy(o->src.b, ip + 8, 16);
+		memcpy(o->dst.b, ip + 24, 16);
+	}
+	o->sport = fixed16(tcp);
+	o->dport = fixed16(tcp + 2);
+	o->seq = fixed32(tcp + 4);
+	o->ack = fixed32(tcp + 8);
+	o->tcp_flags = tcp[13];
+	/* Bad option lengths are counted, but the segment is still usable. */
+	if (hdr > TCP_MIN_HDR && !tcp_options_ok(tcp + TCP_MIN_HDR, hdr - TCP_MIN_HDR))
+		st->errors[SN_DERR_TCP_BAD_OPTIONS]++;
+	/* Last: nothing else is live across its rare calls. */
+	if (dc && whole)
+		checksum_policy(dc, o, tcp, wire);
+	return true;
+}
+
+/*
  * The frames most traffic is: Ethernet II with at most one 802.1Q tag,
  * then an IPv4 header without options that is not a fragment, or an IPv6
  * header followed by TCP (no extension headers, a payload length that is
@@ -1003,25 +1070,24 @@ static HOT_INLINE bool straight_tcp(struct sn_decoder *dc, const uint8_t *frame,
 	if (!h || !ts_in_range(ts_us))
 		return false;
 	size_t l2 = ETH;
-	uint16_t type = fixed16(h + 12), vlan = 0;
+	uint16_t type = fixed16(h + 12);
 	if (type == ETH_VLAN) {
 		h = sn_cur_view(&c, ETH + TAG + IPV4 + TCP_MIN_HDR);
 		if (!h)
 			return false;
-		vlan = (uint16_t)(fixed16(h + 14) & 0x0fff);
 		type = fixed16(h + 16);
 		l2 += TAG;
 	}
 	const uint8_t *ip = h + l2;
-	uint32_t ip_hdr, total;
 	if (type == ETH_IPV4) {
 		if (ip[0] != 0x45 || ip[9] != IP_PROTO_TCP)
 			return false;
-		total = fixed16(ip + 2);
+		uint32_t total = fixed16(ip + 2);
 		if ((fixed16(ip + 6) & 0x3fff) != 0 || total < IPV4 + TCP_MIN_HDR)
 			return false; /* a fragment, or a length the general path judges */
-		ip_hdr = IPV4;
-	} else if (type == ETH_IPV6) {
+		return straight_segment(dc, c, h, l2, IPV4, total, wirelen, ts_us, o, st);
+	}
+	if (type == ETH_IPV6) {
 		h = sn_cur_view(&c, l2 + IPV6 + TCP_MIN_HDR);
 		if (!h)
 			return false;
@@ -1029,60 +1095,9 @@ static HOT_INLINE bool straight_tcp(struct sn_decoder *dc, const uint8_t *frame,
 		uint32_t plen = fixed16(ip + 4);
 		if (ip[0] >> 4 != 6 || ip[6] != IP_PROTO_TCP || plen < TCP_MIN_HDR)
 			return false; /* extension headers, a jumbogram, a short length */
-		ip_hdr = IPV6;
-		total = IPV6 + plen;
-	} else {
-		return false;
+		return straight_segment(dc, c, h, l2, IPV6, IPV6 + plen, wirelen, ts_us, o, st);
 	}
-	uint32_t hdr = (uint32_t)(ip[ip_hdr + 12] >> 4) * 4;
-	uint32_t wire = total - ip_hdr;
-	if (hdr < TCP_MIN_HDR || hdr > wire)
-		return false;
-	/* The whole TCP header; the segment's captured bytes, clipped to the IP length. */
-	sn_cur_skip(&c, l2 + ip_hdr); /* inside the view checked above */
-	const uint8_t *tcp = sn_cur_view(&c, hdr);
-	if (!tcp)
-		return false;
-	size_t avail = sn_cur_remaining(&c);
-	uint32_t captured = wire < avail ? wire : (uint32_t)avail;
-
-	/* packets and tcp apart from bytes: stores to the view in between keep
-	 * the compiler from pairing packets and bytes into a 16-byte
-	 * load-add-store, which takes twice the instructions of two adds. */
-	st->packets++;
-	st->tcp++;
-	clear_view(o);
-	o->ts_us = ts_us;
-	if (l2 != ETH) {
-		o->vlan = vlan;
-		o->n_layers = 1;
-		o->layers[0] = SN_LAYER_ID(SN_LAYER_VLAN, vlan);
-	}
-	if (ip_hdr == IPV4) {
-		o->src.family = o->dst.family = 4;
-		addr4_words(o->src.b, ip + 12);
-		addr4_words(o->dst.b, ip + 16);
-	} else {
-		o->src.family = o->dst.family = 6;
-		memcpy(o->src.b, ip + 8, 16);
-		memcpy(o->dst.b, ip + 24, 16);
-	}
-	o->ip_bytes = total;
-	o->sport = fixed16(tcp);
-	o->dport = fixed16(tcp + 2);
-	o->seq = fixed32(tcp + 4);
-	o->ack = fixed32(tcp + 8);
-	o->tcp_flags = tcp[13];
-	if (dc && captured == wire)
-		checksum_policy(dc, o, tcp, wire);
-	/* Bad option lengths are counted, but the segment is still usable. */
-	if (hdr > TCP_MIN_HDR && !tcp_options_ok(tcp + TCP_MIN_HDR, hdr - TCP_MIN_HDR))
-		st->errors[SN_DERR_TCP_BAD_OPTIONS]++;
-	o->payload_wire_len = wire - hdr;
-	o->payload = tcp + hdr;
-	o->payload_len = captured - hdr;
-	st->bytes += wirelen;
-	return true;
+	return false;
 }
 
 /* ---- entry ----------------------------------------------------------- */
