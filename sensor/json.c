@@ -52,7 +52,69 @@ static void put(struct sn_json *j, const char *s, size_t n)
 
 static void put_char(struct sn_json *j, char c)
 {
-	put(j, &c, 1);
+	if (j->overflow)
+		return;
+	if (1 >= j->cap - j->len) {
+		j->overflow = true;
+		return;
+	}
+	j->buf[j->len++] = c;
+	j->buf[j->len] = '\0';
+}
+
+/*
+ * 1 for the bytes a JSON string may hold as they are and that escape.c
+ * lets through: printable ASCII other than '"' and '\\'.
+ */
+static const unsigned char plain_byte[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20: '"' */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x30 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50: '\\' */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x70: DEL */
+	/* 0x80-0xff: 0, decoded as UTF-8 */
+};
+
+/* How many of u[0..n) from the start are plain_byte. */
+static size_t plain_run(const unsigned char *u, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && plain_byte[u[i]])
+		i++;
+	return i;
+}
+
+/*
+ * '"' s[0..n) '"' then `tail` (0 for none), for an s that is all plain: the
+ * same bytes and the same overflow as the put calls one by one, with one
+ * bounds check when it fits.
+ */
+static void put_quoted(struct sn_json *j, const char *s, size_t n, char tail)
+{
+	size_t need = n + 2 + (tail != 0);
+
+	if (j->overflow)
+		return;
+	if (need >= j->cap - j->len) { /* does not fit: the piecewise writes decide where it stops */
+		put_char(j, '"');
+		put(j, s, n);
+		put_char(j, '"');
+		if (tail)
+			put_char(j, tail);
+		return;
+	}
+	char *o = j->buf + j->len;
+	o[0] = '"';
+	memcpy(o + 1, s, n);
+	o[n + 1] = '"';
+	if (tail)
+		o[n + 2] = tail;
+	j->len += need;
+	j->buf[j->len] = '\0';
 }
 
 /* A comma before a value or key that follows a sibling. */
@@ -90,8 +152,15 @@ void sn_json_array_end(struct sn_json *j)
 
 void sn_json_key(struct sn_json *j, const char *key)
 {
-	sn_json_string(j, key);
-	put_char(j, ':');
+	size_t n = strlen(key);
+
+	if (plain_run((const unsigned char *)key, n) == n) { /* every key the sensor writes */
+		separate(j);
+		put_quoted(j, key, n, ':');
+	} else {
+		sn_json_string_n(j, key, n);
+		put_char(j, ':');
+	}
 	j->need_comma = false;
 }
 
@@ -132,12 +201,15 @@ void sn_json_string_n(struct sn_json *j, const char *s, size_t n)
 	size_t i = 0;
 
 	separate(j);
+	if (plain_run(u, n) == n) { /* nothing to escape or decode */
+		put_quoted(j, s, n, 0);
+		j->need_comma = true;
+		return;
+	}
 	put_char(j, '"');
 	while (i < n && !j->overflow) {
 		/* printable ASCII other than '"' and '\\' goes out a run at a time */
-		size_t run = i;
-		while (run < n && u[run] >= 0x20 && u[run] < 0x7f && u[run] != '"' && u[run] != '\\')
-			run++;
+		size_t run = i + plain_run(u + i, n - i);
 		if (run > i) {
 			put(j, s + i, run - i);
 			i = run;

@@ -266,6 +266,62 @@ START_TEST(test_overflow_never_writes_past_cap)
 }
 END_TEST
 
+/*
+ * A key and a plain value go out in one write when they fit; when they do not,
+ * the builder must stop where the writes one piece at a time would have: after
+ * the last piece (quote, text, quote, colon) that fit whole.
+ */
+START_TEST(test_plain_overflow_stops_at_same_piece)
+{
+	static const char *const pieces[] = { "{", "\"", "key", "\"", ":", "\"", "value", "\"" };
+	char buf[40];
+
+	for (size_t cap = 1; cap < sizeof buf; cap++) {
+		char want[40] = "";
+		size_t used = 0;
+		bool over = false;
+		for (size_t p = 0; p < sizeof pieces / sizeof pieces[0] && !over; p++) {
+			size_t n = strlen(pieces[p]);
+			if (n >= cap - used)
+				over = true;
+			else {
+				memcpy(want + used, pieces[p], n);
+				used += n;
+				want[used] = '\0';
+			}
+		}
+		struct sn_json j;
+		memset(buf, 'Z', sizeof buf);
+		sn_json_init(&j, buf, cap);
+		sn_json_object_begin(&j);
+		sn_json_key(&j, "key");
+		sn_json_string(&j, "value");
+		ck_assert_int_eq(j.overflow, over);
+		ck_assert_uint_eq(j.len, used);
+		ck_assert_str_eq(buf, want);
+		for (size_t i = cap; i < sizeof buf; i++)
+			ck_assert_int_eq(buf[i], 'Z');
+	}
+}
+END_TEST
+
+/* A key is a string like any other: one that needs escapes gets them. */
+START_TEST(test_key_escaped)
+{
+	char buf[64];
+	struct sn_json j;
+
+	sn_json_init(&j, buf, sizeof buf);
+	sn_json_object_begin(&j);
+	sn_json_key(&j, "a\"b\\c\x01\xC3\xA9");
+	sn_json_uint(&j, 1);
+	sn_json_key(&j, "");
+	sn_json_string(&j, "");
+	sn_json_object_end(&j);
+	ck_assert_str_eq(buf, "{\"a\\\"b\\\\c\\u0001\xC3\xA9\":1,\"\":\"\"}");
+}
+END_TEST
+
 START_TEST(test_exact_fit)
 {
 	char buf[4];
@@ -334,6 +390,8 @@ Suite *json_suite(void)
 	TCase *t = tcase_create("builder");
 
 	tcase_add_test(t, test_object_and_array_commas);
+	tcase_add_test(t, test_plain_overflow_stops_at_same_piece);
+	tcase_add_test(t, test_key_escaped);
 	tcase_add_test(t, test_numbers_extremes);
 	tcase_add_test(t, test_time_format);
 	tcase_add_test(t, test_numbers_and_times_as_printf);
