@@ -673,8 +673,13 @@ static uint32_t classify_buffer(struct sn_flow_table *ft, uint32_t i, bool ended
 	return 0;
 }
 
-/* No buffer was free: a stream view of just this segment. */
-static void classify_segment(struct sn_flow_table *ft, uint32_t i, int dir,
+/*
+ * No buffer was free: a stream view of just this segment.  Out of line, as
+ * is detail_step(): each hands the address of a stream view on the stack
+ * to another function, which inlined into process() would cost every
+ * segment a stack canary.
+ */
+__attribute__((noinline)) static void classify_segment(struct sn_flow_table *ft, uint32_t i, int dir,
 			     const struct sn_packet *pkt, uint32_t seq)
 {
 	const struct sn_flow_cold *c = &ft->cold[i];
@@ -695,7 +700,7 @@ static void classify_segment(struct sn_flow_table *ft, uint32_t i, int dir,
 }
 
 /* After a match: re-run the matching dissector for richer meta. */
-static void detail_step(struct sn_flow_table *ft, uint32_t i, bool grew, uint64_t now_us)
+__attribute__((noinline)) static void detail_step(struct sn_flow_table *ft, uint32_t i, bool grew, uint64_t now_us)
 {
 	struct sn_flow *f = &ft->flows[i];
 	struct sn_flow_more *m = &ft->more[i];
@@ -1093,6 +1098,42 @@ static uint32_t take_entry(struct sn_flow_table *ft, uint64_t now_us)
 	return i;
 }
 
+/*
+ * A new flow's hot and cold entries, every field stored (padding aside):
+ * no memset (a string store cannot forward to a later load of the line,
+ * which then waits for the line to arrive) and no compound literal (an
+ * object with arrays on the stack, which had process() pay for a stack
+ * canary on every segment).  The index place and the list links are set
+ * by the caller.
+ */
+static inline void entry_init(struct sn_flow *f, uint32_t home, uint64_t ts_us, uint32_t bytes_c,
+			      uint64_t packets_c, uint8_t flags)
+{
+	f->home = home;
+	f->place = SN_FLOWINDEX_NONE;
+	f->lru.prev = f->lru.next = SN_FLOW_NIL;
+	f->last_us = ts_us;
+	f->bytes[SN_DIR_C2S] = bytes_c;
+	f->bytes[SN_DIR_S2C] = 0;
+	f->packets[SN_DIR_C2S] = packets_c;
+	f->packets[SN_DIR_S2C] = 0;
+	f->buf = SN_REASM_NONE;
+	f->list = SN_LRU_NEW;
+	f->flags = flags;
+	f->proto = SN_PROTO_NONE;
+	f->evidence = SN_EVIDENCE_PORT;
+}
+
+static inline void cold_init(struct sn_flow_cold *c, const struct sn_flow_key *k, uint64_t id,
+			     uint32_t isn_c, uint8_t flags)
+{
+	c->key = *k;
+	c->flow_id = id;
+	c->isn_c = isn_c;
+	c->flags = flags;
+	c->layers = SN_LAYERSET_NONE;
+}
+
 static uint32_t flow_new(struct sn_flow_table *ft, const struct sn_flow_key *k, uint64_t h,
 			 const struct sn_packet *pkt, bool src_is_a)
 {
@@ -1102,13 +1143,9 @@ static uint32_t flow_new(struct sn_flow_table *ft, const struct sn_flow_key *k, 
 	struct sn_flow *f = &ft->flows[i];
 	struct sn_flow_cold *c = &ft->cold[i];
 
-	/*
-	 * Whole-entry stores, no memset (a string store cannot forward to a
-	 * later load of the line, which then waits for the line to arrive).
-	 */
-	*f = (struct sn_flow){ .last_us = pkt->ts_us, .buf = SN_REASM_NONE,
-			       .flags = src_is_client(ft, pkt) == src_is_a ? SN_FF_CLIENT_IS_A : 0 };
-	*c = (struct sn_flow_cold){ .key = *k, .flow_id = ft->next_flow_id++ };
+	entry_init(f, sn_flowindex_home_group(&ft->index, h), pkt->ts_us, 0, 0,
+		   src_is_client(ft, pkt) == src_is_a ? SN_FF_CLIENT_IS_A : 0);
+	cold_init(c, k, ft->next_flow_id++, 0, 0);
 	if ((pkt->tcp_flags & (SN_TCP_SYN | SN_TCP_ACK)) != SN_TCP_SYN || pkt->payload_wire_len)
 		more_setup(ft, i);
 	if (pkt->n_layers) {
@@ -1118,7 +1155,6 @@ static uint32_t flow_new(struct sn_flow_table *ft, const struct sn_flow_key *k, 
 	}
 
 	/* cannot fail: the index holds max_flows keys and i is one of them */
-	f->home = sn_flowindex_home_group(&ft->index, h);
 	f->place = sn_flowindex_add(&ft->index, h, i);
 	lru_append(ft, i, SN_LRU_NEW);
 	ft->active++;
@@ -1143,16 +1179,9 @@ static void syn_flow(struct sn_flow_table *ft, const struct sn_flow_key *k, uint
 		return;
 	struct sn_flow *f = &ft->flows[i];
 	struct sn_flow_cold *c = &ft->cold[i];
-	*f = (struct sn_flow){ .home = sn_flowindex_home_group(&ft->index, h),
-			       .last_us = pkt->ts_us,
-			       .bytes = { [SN_DIR_C2S] = pkt->ip_bytes },
-			       .packets = { [SN_DIR_C2S] = 1 },
-			       .buf = SN_REASM_NONE,
-			       .list = SN_LRU_NEW,
-			       .flags = src_is_a ? SN_FF_CLIENT_IS_A : 0 };
-	*c = (struct sn_flow_cold){ .key = *k, .flow_id = ft->next_flow_id++, .isn_c = pkt->seq,
-				    .flags = (uint8_t)(good | SN_FC_ISN_C),
-				    .layers = SN_LAYERSET_NONE };
+	entry_init(f, sn_flowindex_home_group(&ft->index, h), pkt->ts_us, pkt->ip_bytes, 1,
+		   src_is_a ? SN_FF_CLIENT_IS_A : 0);
+	cold_init(c, k, ft->next_flow_id++, pkt->seq, (uint8_t)(good | SN_FC_ISN_C));
 	if (pkt->n_layers) {
 		c->layers = sn_layerset_acquire(ft->layersets, pkt->layers, pkt->n_layers);
 		if (c->layers == SN_LAYERSET_NONE)
