@@ -1301,13 +1301,13 @@ static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
 	struct sn_flow *f = &ft->flows[i];
 	ft->cold[i].flags |= good;
 	int dir = client_is_a(f) == src_is_a ? SN_DIR_C2S : SN_DIR_S2C;
-	if (f->flags & SN_FF_ENDED) {
-		count_packet(ft, i, dir, pkt);
-		return;
-	}
-	if (pkt->tcp_flags & SN_TCP_SYN)
+	/* an ended connection's packets are only counted */
+	bool ended = (f->flags & SN_FF_ENDED) != 0;
+	if (!ended && (pkt->tcp_flags & SN_TCP_SYN))
 		dir = handshake(ft, i, pkt, dir);
 	count_packet(ft, i, dir, pkt);
+	if (ended)
+		return;
 	if (!(f->flags & SN_FF_ESTABLISHED) && !(pkt->tcp_flags & (SN_TCP_SYN | SN_TCP_RST)))
 		on_handshake_ack(ft, i, dir, pkt);
 	if (pkt->payload_wire_len)
