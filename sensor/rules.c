@@ -257,32 +257,6 @@ static bool on_foreign_port(const struct sn_rule_facts *f)
 	return confirmed && f->proto != SN_PROTO_NONE && f->port_proto != f->proto;
 }
 
-/*
- * Whether every conversion in fmt is one format_reason() writes: %s,
- * %.<precision>s, %u and %llu.  Anything else goes to vsnprintf.
- */
-static bool plain_format(const char *fmt)
-{
-	for (const char *p = fmt; *p; p++) {
-		if (*p != '%')
-			continue;
-		p++;
-		if (*p == '.') {
-			if (p[1] < '0' || p[1] > '9')
-				return false;
-			for (p++; *p >= '0' && *p <= '9'; p++)
-				;
-			if (*p != 's')
-				return false;
-		} else if (p[0] == 'l' && p[1] == 'l' && p[2] == 'u') {
-			p += 2;
-		} else if (*p != 's' && *p != 'u') {
-			return false;
-		}
-	}
-	return true;
-}
-
 /* Appends at most max bytes of s to out (length *n), as snprintf would. */
 static void put_str(char *out, size_t *n, const char *s, size_t max)
 {
@@ -305,11 +279,14 @@ static void put_uint(char *out, size_t *n, unsigned long long v)
 }
 
 /*
- * vsnprintf(out, SN_REASON_LEN, fmt, ap) for a plain_format(): the same
- * text, cut at the same length, without the library's per-call set-up
- * (a rating writes several reasons, and every group is rated).
+ * vsnprintf(out, SN_REASON_LEN, fmt, ap) when every conversion in fmt is %s,
+ * %.<precision>s, %u or %llu: the same text, cut at the same length, without
+ * the library's per-call set-up (a rating writes several reasons, and every
+ * report rates its group).  Returns false, having written something
+ * unspecified, at the first other conversion: the caller then hands a copy of
+ * the arguments to vsnprintf.
  */
-static void format_reason(char *out, const char *fmt, va_list ap)
+static bool format_reason(char *out, const char *fmt, va_list ap)
 {
 	size_t n = 0;
 	for (const char *p = fmt; *p; p++) {
@@ -321,33 +298,40 @@ static void format_reason(char *out, const char *fmt, va_list ap)
 		p++;
 		if (*p == '.') {
 			size_t max = 0;
+			if (p[1] < '0' || p[1] > '9')
+				return false;
 			for (p++; *p >= '0' && *p <= '9'; p++)
 				max = max * 10 + (size_t)(*p - '0');
+			if (*p != 's')
+				return false;
 			put_str(out, &n, va_arg(ap, const char *), max);
 		} else if (*p == 's') {
 			put_str(out, &n, va_arg(ap, const char *), SIZE_MAX);
 		} else if (*p == 'u') {
 			put_uint(out, &n, va_arg(ap, unsigned));
-		} else { /* llu */
+		} else if (p[0] == 'l' && p[1] == 'l' && p[2] == 'u') {
 			p += 2;
 			put_uint(out, &n, va_arg(ap, unsigned long long));
+		} else {
+			return false;
 		}
 	}
 	out[n] = '\0';
+	return true;
 }
 
 __attribute__((format(printf, 2, 3)))
 static void add_reason(struct sn_rating *out, const char *fmt, ...)
 {
-	va_list ap;
+	va_list ap, again;
 
 	if (out->n_reasons >= SN_REASONS_MAX)
 		return;
 	va_start(ap, fmt);
-	if (plain_format(fmt))
-		format_reason(out->reasons[out->n_reasons], fmt, ap);
-	else
-		vsnprintf(out->reasons[out->n_reasons], SN_REASON_LEN, fmt, ap);
+	va_copy(again, ap);
+	if (!format_reason(out->reasons[out->n_reasons], fmt, ap))
+		vsnprintf(out->reasons[out->n_reasons], SN_REASON_LEN, fmt, again);
+	va_end(again);
 	va_end(ap);
 	out->n_reasons++;
 }
