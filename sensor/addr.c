@@ -2,7 +2,9 @@
  * addr.c - IP addresses and CIDR blocks: text form, parsing, comparison.
  *
  * Text conversion is inet_ntop/inet_pton, so IPv6 comes out in RFC 5952
- * form ("2001:db8::1", lower case, longest zero run compressed).  A CIDR
+ * form ("2001:db8::1", lower case, longest zero run compressed); IPv4 is
+ * written here as inet_ntop writes it (dotted decimal, no leading zeros),
+ * without the library's printf per address.  A CIDR
  * block keeps its network address with the host bits cleared, so that
  * "10.1.2.3/8" and "10.0.0.0/8" are the same block.
  */
@@ -14,9 +16,31 @@
 
 #define SN_CIDR_TEXT_MAX 64 /* longest address text we accept before '/' */
 
+/* "a.b.c.d" from four bytes, as inet_ntop(AF_INET) writes it. */
+static void format_v4(const uint8_t b[4], char out[SN_ADDR_STRLEN])
+{
+	char *o = out;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned v = b[i];
+		if (i)
+			*o++ = '.';
+		if (v >= 100)
+			*o++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*o++ = (char)('0' + v / 10 % 10);
+		*o++ = (char)('0' + v % 10);
+	}
+	*o = '\0';
+}
+
 void sn_addr_format(const struct sn_addr *a, char out[SN_ADDR_STRLEN])
 {
 	int af = a->family == 6 ? AF_INET6 : AF_INET;
+	if (a->family == 4) {
+		format_v4(a->b, out);
+		return;
+	}
 	if (a->family != 4 && a->family != 6) {
 		snprintf(out, SN_ADDR_STRLEN, "?");
 		return;

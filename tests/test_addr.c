@@ -2,6 +2,7 @@
  * test_addr.c - sensor/addr.c: address text (RFC 5952), parsing, ordering,
  * and CIDR blocks with their edge cases.
  */
+#include <arpa/inet.h>
 #include <check.h>
 #include <string.h>
 
@@ -41,6 +42,23 @@ START_TEST(format_ipv4)
 	ck_assert_uint_eq(a.family, 4);
 	static const uint8_t want[16] = { 10, 1, 2, 3 };
 	ck_assert_mem_eq(a.b, want, 16);
+}
+END_TEST
+
+/* IPv4 text is written without inet_ntop: every byte value, in every place, as it writes it. */
+START_TEST(format_ipv4_as_inet_ntop)
+{
+	for (unsigned v = 0; v < 256; v++) {
+		for (int at = 0; at < 4; at++) {
+			struct sn_addr a = { .family = 4 };
+			char out[SN_ADDR_STRLEN], want[INET_ADDRSTRLEN];
+			for (int k = 0; k < 4; k++)
+				a.b[k] = (uint8_t)(k == at ? v : (v * 7 + (unsigned)k * 91) & 0xff);
+			ck_assert_ptr_nonnull(inet_ntop(AF_INET, a.b, want, sizeof want));
+			sn_addr_format(&a, out);
+			ck_assert_str_eq(out, want);
+		}
+	}
 }
 END_TEST
 
@@ -208,6 +226,7 @@ Suite *addr_suite(void)
 	Suite *s = suite_create("addr");
 	TCase *a = tcase_create("address");
 	tcase_add_test(a, format_ipv4);
+	tcase_add_test(a, format_ipv4_as_inet_ntop);
 	tcase_add_test(a, format_ipv6_rfc5952);
 	tcase_add_test(a, format_unknown_family);
 	tcase_add_test(a, parse_rejects_junk);
