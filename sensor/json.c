@@ -150,15 +150,25 @@ void sn_json_array_end(struct sn_json *j)
 	j->need_comma = true;
 }
 
+/* How many bytes of the NUL-terminated s from the start are plain_byte (not NUL). */
+static size_t plain_run_z(const char *s)
+{
+	size_t i = 0;
+
+	while (plain_byte[(unsigned char)s[i]])
+		i++;
+	return i;
+}
+
 void sn_json_key(struct sn_json *j, const char *key)
 {
-	size_t n = strlen(key);
+	size_t n = plain_run_z(key);
 
-	if (plain_run((const unsigned char *)key, n) == n) { /* every key the sensor writes */
+	if (key[n] == '\0') { /* every key the sensor writes */
 		separate(j);
 		put_quoted(j, key, n, ':');
 	} else {
-		sn_json_string_n(j, key, n);
+		sn_json_string_n(j, key, n + strlen(key + n));
 		put_char(j, ':');
 	}
 	j->need_comma = false;
@@ -239,7 +249,15 @@ void sn_json_string_n(struct sn_json *j, const char *s, size_t n)
 
 void sn_json_string(struct sn_json *j, const char *s)
 {
-	sn_json_string_n(j, s, strlen(s));
+	size_t n = plain_run_z(s);
+
+	if (s[n] != '\0') {
+		sn_json_string_n(j, s, n + strlen(s + n));
+		return;
+	}
+	separate(j);
+	put_quoted(j, s, n, 0);
+	j->need_comma = true;
 }
 
 /*
@@ -319,6 +337,37 @@ void sn_json_null(struct sn_json *j)
 	j->need_comma = true;
 }
 
+/*
+ * gmtime_r(secs), remembering the minute of the last answer (per thread):
+ * events come in bursts within a minute, and gmtime_r takes a lock and
+ * walks the time zone's data.  A second of the remembered minute other than
+ * its last (:59) is that minute with tm_sec moved; every other second asks
+ * gmtime_r, so a leap second in the zone's data (which only ever ends a
+ * minute: :60 inserted, or :59 left out) is answered by gmtime_r itself.
+ */
+static bool utc_time(time_t secs, struct tm *tm)
+{
+	static _Thread_local struct {
+		bool valid;
+		time_t minute; /* secs at :00 of the remembered minute */
+		struct tm tm;
+	} last;
+
+	if (last.valid && secs >= last.minute && secs - last.minute < 59) {
+		*tm = last.tm;
+		tm->tm_sec = (int)(secs - last.minute);
+		return true;
+	}
+	if (!gmtime_r(&secs, tm))
+		return false;
+	if (tm->tm_sec >= 0 && tm->tm_sec < 59) { /* :59 and :60 are not a minute's known length */
+		last.valid = true;
+		last.minute = secs - tm->tm_sec;
+		last.tm = *tm;
+	}
+	return true;
+}
+
 void sn_format_time(uint64_t ts_us, char out[32])
 {
 	time_t secs = (time_t)(ts_us / SN_US_PER_S);
@@ -326,7 +375,7 @@ void sn_format_time(uint64_t ts_us, char out[32])
 	struct tm tm;
 	char tmp[96]; /* room for any int the fields could hold */
 
-	if (!gmtime_r(&secs, &tm)) {
+	if (!utc_time(secs, &tm)) {
 		memcpy(out, "1970-01-01T00:00:00.000000Z", 28);
 		return;
 	}

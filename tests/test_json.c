@@ -5,7 +5,9 @@
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "json.h"
 
@@ -247,6 +249,68 @@ START_TEST(test_time_format)
 }
 END_TEST
 
+/* sn_format_time's text as gmtime_r gives it, for the checks below. */
+static void time_by_gmtime(uint64_t us, char *out, size_t cap)
+{
+	time_t secs = (time_t)(us / 1000000u);
+	struct tm tm;
+
+	ck_assert_ptr_nonnull(gmtime_r(&secs, &tm));
+	snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(us % 1000000u));
+}
+
+/* Every second of [from, to) forwards, then backwards, then in strides, against gmtime_r. */
+static void walk_seconds(uint64_t from, uint64_t to)
+{
+	char out[32], want[64];
+
+	for (uint64_t t = from; t < to; t++) {
+		sn_format_time(t * 1000000u + 17, out);
+		time_by_gmtime(t * 1000000u + 17, want, sizeof want);
+		ck_assert_str_eq(out, want);
+	}
+	for (uint64_t t = to; t-- > from;) {
+		sn_format_time(t * 1000000u, out);
+		time_by_gmtime(t * 1000000u, want, sizeof want);
+		ck_assert_str_eq(out, want);
+	}
+	for (uint64_t t = from; t < to; t += 7) {
+		uint64_t u = to - 1 - (t - from) * 3 % (to - from);
+		sn_format_time(u * 1000000u, out);
+		time_by_gmtime(u * 1000000u, want, sizeof want);
+		ck_assert_str_eq(out, want);
+	}
+}
+
+/*
+ * The time text remembers its last minute: seconds across minute, hour, day
+ * and year ends, in any order, come out as gmtime_r says; so they do under
+ * a zone that counts leap seconds (right/UTC, when installed), where the
+ * 2016-12-31 23:59:60 second is one of them.
+ */
+START_TEST(test_time_minutes_as_gmtime)
+{
+	walk_seconds(946684800u - 200, 946684800u + 200); /* 2000-01-01 */
+	walk_seconds(1795827723u - 3700, 1795827723u + 100);
+
+	const char *old = getenv("TZ");
+	char saved[256] = "";
+	if (old)
+		snprintf(saved, sizeof saved, "%s", old);
+	if (access("/usr/share/zoneinfo/right/UTC", R_OK) == 0) {
+		setenv("TZ", "right/UTC", 1);
+		tzset();
+		walk_seconds(1483228800u + 26 - 200, 1483228800u + 26 + 200);
+	}
+	if (old)
+		setenv("TZ", saved, 1);
+	else
+		unsetenv("TZ");
+	tzset();
+}
+END_TEST
+
 START_TEST(test_overflow_never_writes_past_cap)
 {
 	char buf[32];
@@ -394,6 +458,7 @@ Suite *json_suite(void)
 	tcase_add_test(t, test_key_escaped);
 	tcase_add_test(t, test_numbers_extremes);
 	tcase_add_test(t, test_time_format);
+	tcase_add_test(t, test_time_minutes_as_gmtime);
 	tcase_add_test(t, test_numbers_and_times_as_printf);
 	suite_add_tcase(s, t);
 
