@@ -262,8 +262,10 @@ static void put_str(char *out, size_t *n, const char *s, size_t max)
 {
 	if (!s) /* glibc's text for a null %s; cut by the precision like any other */
 		s = max >= 6 ? "(null)" : "";
-	for (size_t k = 0; k < max && s[k] && *n < SN_REASON_LEN - 1; k++)
-		out[(*n)++] = s[k];
+	size_t room = SN_REASON_LEN - 1 - *n, m = strnlen(s, max < room ? max : room);
+
+	memcpy(out + *n, s, m);
+	*n += m;
 }
 
 static void put_uint(char *out, size_t *n, unsigned long long v)
@@ -290,9 +292,12 @@ static bool format_reason(char *out, const char *fmt, va_list ap)
 {
 	size_t n = 0;
 	for (const char *p = fmt; *p; p++) {
-		if (*p != '%') {
-			if (n < SN_REASON_LEN - 1)
-				out[n++] = *p;
+		if (*p != '%') { /* the literal text up to the next conversion, cut to fit */
+			const char *end = strchrnul(p, '%');
+			size_t m = (size_t)(end - p), room = SN_REASON_LEN - 1 - n;
+			memcpy(out + n, p, m < room ? m : room);
+			n += m < room ? m : room;
+			p = end - 1;
 			continue;
 		}
 		p++;
