@@ -64,7 +64,15 @@ struct sn_group_aux {
 	uint32_t dirty_prev;
 	uint16_t details_port;     /* the connection details came from: client port */
 	uint64_t details_first_us; /* ... and its first packet */
+	/* details.topics[0, topics_rated) were matched against the command
+	 * patterns, the matches are bits of topic_bits: topics are only ever
+	 * appended, so a report matches only the new ones.  Both are cleared
+	 * when the details are replaced (their topics reordered) and when the
+	 * rules change. */
+	uint8_t topics_rated;
+	uint16_t topic_bits;
 };
+_Static_assert(SN_META_TOPICS <= 16, "topic_bits and sn_group.command_topics hold a bit a topic");
 
 struct sn_groups {
 	struct sn_groups_config cfg;
@@ -442,6 +450,8 @@ static void fold_details(struct sn_groups *gs, struct sn_group *g, const struct 
 		g->has_details = true;
 		a->details_port = r->client_port;
 		a->details_first_us = r->first_us;
+		a->topics_rated = 0; /* new topics, new order: match them all again */
+		a->topic_bits = 0;
 	}
 	merge_topics(&g->details, &r->meta);
 	if (g->details.topics_truncated)
@@ -549,18 +559,29 @@ static void fold(struct sn_groups *gs, struct sn_group *g, const struct sn_conn_
 	fold_messages(gs, g, r);
 }
 
-/* Which of the group's topics are command channels (bits over details.topics). */
+/*
+ * Which of the group's topics are command channels (bits over
+ * details.topics); only topics added since the last call are matched.
+ */
 static const char *command_topics(const struct sn_groups *gs, struct sn_group *g, size_t *n)
 {
+	struct sn_group_aux *a = &gs->aux[index_of(gs, g) - 1];
 	const char *first = NULL;
 	size_t k = g->details.n_topics < SN_META_TOPICS ? g->details.n_topics : SN_META_TOPICS;
 
 	g->command_topics = 0;
 	*n = 0;
-	for (size_t i = 0; g->has_details && i < k; i++) {
-		if (!sn_rules_command_topic(gs->rules, g->details.topics[i]))
+	if (!g->has_details)
+		return NULL;
+	for (size_t i = a->topics_rated; i < k; i++) {
+		if (sn_rules_command_topic(gs->rules, g->details.topics[i]))
+			a->topic_bits |= (uint16_t)(1u << i);
+	}
+	a->topics_rated = (uint8_t)k;
+	g->command_topics = a->topic_bits;
+	for (size_t i = 0; i < k; i++) {
+		if (!(a->topic_bits & (1u << i)))
 			continue;
-		g->command_topics |= (uint16_t)(1u << i);
 		if (!first)
 			first = g->details.topics[i];
 		(*n)++;
@@ -921,6 +942,8 @@ void sn_groups_set_rules(struct sn_groups *gs, const struct sn_rules *rules)
 	for (uint32_t i = gs->lru.tail; i != SN_GROUP_NIL; i = slot(gs, i)->lru.prev) {
 		struct sn_group *g = slot(gs, i);
 		struct sn_rating old = g->rating;
+		gs->aux[i - 1].topics_rated = 0; /* other command patterns: match every topic again */
+		gs->aux[i - 1].topic_bits = 0;
 		rate(gs, g);
 		if (g->alerted && !rating_equal(&old, &g->rating))
 			mark_dirty(gs, g);

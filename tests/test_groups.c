@@ -756,6 +756,54 @@ START_TEST(test_details_from_first_confirmed)
 }
 END_TEST
 
+static bool has_reason(const struct sn_rating *r, const char *want);
+
+/*
+ * Command topics are matched once each: when the details are replaced (the
+ * first confirmed connection told more, so its topics come first) or the
+ * rules change, every topic is matched again and the reason names the right one.
+ */
+START_TEST(test_command_topics_after_details_and_rules_change)
+{
+	struct sn_groups *g = make(16, false);
+	struct sn_conn_report r = conn(SN_REPORT_OPEN, T0, 1);
+
+	r.meta.n_topics = 1;
+	strcpy(r.meta.topics[0], "data/a");
+	feed(g, &r);
+	r = conn(SN_REPORT_UPDATE, T0 + SEC, 1);
+	r.first_us = T0; /* the same connection */
+	r.meta_changed = true;
+	r.meta.n_topics = 1;
+	strcpy(r.meta.topics[0], "cmd/x"); /* details now: cmd/x, data/a */
+	feed(g, &r);
+	open_conn(g, T0 + 2 * SEC, 2); /* alerts */
+	ck_assert_uint_eq(rec.n, 1);
+	const struct sn_group *a = &rec.ev[0].g;
+	ck_assert_str_eq(a->details.topics[0], "cmd/x");
+	ck_assert_str_eq(a->details.topics[1], "data/a");
+	ck_assert_uint_eq(a->command_topics, 1u);
+	ck_assert(has_reason(&a->rating, "command channel: topic 'cmd/x'"));
+
+	static struct sn_config cfg2;
+	static struct sn_rules rules2;
+	char err[256];
+	cfg2 = cfg;
+	cfg2.rules.n_command_patterns = 1;
+	strcpy(cfg2.rules.command_patterns[0], "data");
+	ck_assert_int_eq(sn_rules_init(&rules2, &cfg2, err, sizeof(err)), 0);
+	sn_groups_set_rules(g, &rules2);
+	more_bytes(g, T0 + 3 * SEC);
+	sn_groups_flush(g, T0 + 4 * SEC);
+	const struct sn_group *s = &rec.ev[rec.n - 1].g;
+	ck_assert_int_eq(rec.ev[rec.n - 1].kind, SN_EV_SUMMARY);
+	ck_assert_uint_eq(s->command_topics, 2u);
+	ck_assert(has_reason(&s->rating, "command channel: topic 'data/a'"));
+	sn_groups_destroy(g);
+	sn_rules_free(&rules2);
+}
+END_TEST
+
 START_TEST(test_tls_alpn_remembered)
 {
 	struct sn_groups *g = make(16, false);
@@ -1432,6 +1480,7 @@ Suite *groups_suite(void)
 	tcase_add_test(t, test_flow_ids_capped_at_64);
 	tcase_add_test(t, test_topics_merged);
 	tcase_add_test(t, test_details_from_first_confirmed);
+	tcase_add_test(t, test_command_topics_after_details_and_rules_change);
 	tcase_add_test(t, test_tls_alpn_remembered);
 	suite_add_tcase(s, t);
 
