@@ -66,6 +66,7 @@ void sn_csum_policy_init(struct sn_csum_policy *p, enum sn_checksum_mode mode)
 	p->mode = mode;
 	p->decided = mode != SN_CHECKSUM_AUTO;
 	p->validate = mode == SN_CHECKSUM_YES;
+	p->validate_all = p->validate;
 }
 
 void sn_csum_policy_decide(struct sn_csum_policy *p)
@@ -85,6 +86,7 @@ void sn_csum_policy_decide(struct sn_csum_policy *p)
 		else
 			p->offloaded[p->n_offloaded++] = s->addr;
 	}
+	p->validate_all = p->validate && p->n_offloaded == 0;
 }
 
 void sn_csum_policy_observe(struct sn_csum_policy *p, const struct sn_addr *src, bool bad)

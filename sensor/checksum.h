@@ -157,6 +157,8 @@ struct sn_csum_policy {
 	struct sn_csum_source sources[SN_CSUM_SOURCES];
 	uint32_t n_offloaded;     /* after deciding: sources not validated */
 	struct sn_addr offloaded[SN_CSUM_OFFLOADED];
+	bool validate_all;        /* decided, validating, no source exempted: every
+				   * whole segment is validated (one test per segment) */
 };
 
 void sn_csum_policy_init(struct sn_csum_policy *p, enum sn_checksum_mode mode);
@@ -173,7 +175,8 @@ bool sn_csum__offloaded(const struct sn_csum_policy *p, const struct sn_addr *sr
 static inline bool sn_csum_policy_validates(const struct sn_csum_policy *p,
 					    const struct sn_addr *src)
 {
-	return p->validate && p->decided && (p->n_offloaded == 0 || !sn_csum__offloaded(p, src));
+	return p->validate_all ||
+	       (p->validate && p->decided && p->n_offloaded != 0 && !sn_csum__offloaded(p, src));
 }
 /* Ends the sample early (end of a capture's pre-scan): decides on what was seen. */
 void sn_csum_policy_decide(struct sn_csum_policy *p);

@@ -406,14 +406,16 @@ static HOT_INLINE void checksum_policy(struct sn_decoder *dc, struct sn_packet *
 				   uint32_t len)
 {
 	struct sn_csum_policy *p = &dc->csum;
-	if (!sn_csum_policy_wants(p))
-		return;
-	if (!p->decided) {
-		observe_checksum(p, o, seg, len);
-		return;
+	if (!p->validate_all) { /* else: validating every source, the usual case */
+		if (!sn_csum_policy_wants(p))
+			return;
+		if (!p->decided) {
+			observe_checksum(p, o, seg, len);
+			return;
+		}
+		if (!sn_csum_policy_validates(p, &o->src))
+			return;
 	}
-	if (!sn_csum_policy_validates(p, &o->src))
-		return;
 	o->csum_pending = true;
 	o->tcp = seg;
 	o->tcp_len = len;

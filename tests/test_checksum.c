@@ -246,6 +246,54 @@ START_TEST(policy_auto_few_bad_validates)
 }
 END_TEST
 
+/* What validate_all stands for, from the fields it is kept from. */
+static bool all_validated(const struct sn_csum_policy *p)
+{
+	return p->decided && p->validate && p->n_offloaded == 0;
+}
+
+/*
+ * validate_all, the one flag the decoder tests per segment, equals
+ * "decided, validating, no source exempted" after every way the policy
+ * can change: each mode's start, an auto sample deciding by count or
+ * ended early, with and without offloading sources, too many of them.
+ */
+START_TEST(policy_validate_all_follows_the_fields)
+{
+	struct sn_csum_policy p;
+	struct sn_addr a = host(1), b = host(2);
+	for (int mode = SN_CHECKSUM_AUTO; mode <= SN_CHECKSUM_NO; mode++) {
+		sn_csum_policy_init(&p, (enum sn_checksum_mode)mode);
+		ck_assert(p.validate_all == all_validated(&p));
+		ck_assert(p.validate_all == (mode == SN_CHECKSUM_YES));
+	}
+	for (int scenario = 0; scenario < 5; scenario++) {
+		sn_csum_policy_init(&p, SN_CHECKSUM_AUTO);
+		int n = scenario == 4 ? SN_CSUM_SAMPLE : scenario == 3 ? 40 : 20;
+		for (int i = 0; i < n; i++) {
+			if (scenario == 3 && i <= SN_CSUM_OFFLOADED) {
+				/* one more mostly-bad host than are exempted */
+				struct sn_addr h = host((uint8_t)(50 + i));
+				sn_csum_policy_observe(&p, &h, true);
+				continue;
+			}
+			bool bad = scenario == 1 ? i % 2 == 0 /* a: all bad, b: good */
+				   : scenario == 2;           /* offload everywhere */
+			sn_csum_policy_observe(&p, i % 2 == 0 ? &a : &b, bad);
+			ck_assert(p.validate_all == all_validated(&p));
+		}
+		sn_csum_policy_decide(&p);
+		ck_assert(p.validate_all == all_validated(&p));
+		ck_assert(p.validate_all == (scenario == 0 || scenario == 4));
+		/* the flag and the per-source test agree for a and b */
+		ck_assert(sn_csum_policy_validates(&p, &a) ==
+			  (p.decided && p.validate && !sn_csum__offloaded(&p, &a)));
+		ck_assert(sn_csum_policy_validates(&p, &b) ==
+			  (p.decided && p.validate && !sn_csum__offloaded(&p, &b)));
+	}
+}
+END_TEST
+
 Suite *checksum_suite(void);
 
 Suite *checksum_suite(void)
@@ -260,6 +308,7 @@ Suite *checksum_suite(void)
 	tcase_add_test(t, policy_yes_no);
 	tcase_add_test(t, policy_auto_offload_turns_off);
 	tcase_add_test(t, policy_auto_few_bad_validates);
+	tcase_add_test(t, policy_validate_all_follows_the_fields);
 	suite_add_tcase(s, t);
 	return s;
 }
