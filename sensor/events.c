@@ -78,10 +78,9 @@ int sn_events_add_output(struct sn_events *ev, const struct sn_event_output *o)
 
 static void key_field(struct sn_json *j, const char *key, const char *s, size_t cap)
 {
+	if (cap == 0 || s[0] == '\0')
+		return; /* empty means absent (most metadata fields): no strnlen for them */
 	size_t n = strnlen(s, cap);
-
-	if (n == 0)
-		return; /* empty means absent */
 	sn_json_key(j, key);
 	sn_json_string_n(j, s, n);
 }
