@@ -1,12 +1,11 @@
 /*
  * addr.c - IP addresses and CIDR blocks: text form, parsing, comparison.
  *
- * Text conversion is inet_ntop/inet_pton, so IPv6 comes out in RFC 5952
- * form ("2001:db8::1", lower case, longest zero run compressed); IPv4 is
- * written here as inet_ntop writes it (dotted decimal, no leading zeros),
- * without the library's printf per address.  A CIDR
- * block keeps its network address with the host bits cleared, so that
- * "10.1.2.3/8" and "10.0.0.0/8" are the same block.
+ * Text is written here exactly as glibc's inet_ntop writes it, without its
+ * printf per word or byte: IPv6 in RFC 5952 form ("2001:db8::1", lower
+ * case, longest zero run compressed), IPv4 in dotted decimal.  Parsing is
+ * inet_pton.  A CIDR block keeps its network address with the host bits
+ * cleared, so that "10.1.2.3/8" and "10.0.0.0/8" are the same block.
  */
 #include "addr.h"
 
@@ -16,8 +15,8 @@
 
 #define SN_CIDR_TEXT_MAX 64 /* longest address text we accept before '/' */
 
-/* "a.b.c.d" from four bytes, as inet_ntop(AF_INET) writes it. */
-static void format_v4(const uint8_t b[4], char out[SN_ADDR_STRLEN])
+/* "a.b.c.d" from four bytes, as inet_ntop(AF_INET) writes it; returns the end (its NUL). */
+static char *format_v4(const uint8_t b[4], char *out)
 {
 	char *o = out;
 
@@ -32,20 +31,73 @@ static void format_v4(const uint8_t b[4], char out[SN_ADDR_STRLEN])
 		*o++ = (char)('0' + v % 10);
 	}
 	*o = '\0';
+	return o;
+}
+
+/*
+ * RFC 5952 text, as glibc's inet_ntop(AF_INET6) writes it: words in lower
+ * case hex without leading zeros; the first longest run of two or more zero
+ * words as "::"; and the last 32 bits in dotted decimal when the first 96
+ * are zero and at least six words (::a.b.c.d, not ::1 or ::) are in the run,
+ * or when the address is IPv4-mapped (::ffff:a.b.c.d).
+ */
+static void format_v6(const uint8_t b[16], char out[SN_ADDR_STRLEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned w[8];
+	int best = -1, best_len = 0, cur = -1, cur_len = 0;
+	char *o = out;
+
+	for (int i = 0; i < 8; i++)
+		w[i] = (unsigned)b[2 * i] << 8 | b[2 * i + 1];
+	for (int i = 0; i < 8; i++) {
+		if (w[i] == 0) {
+			if (cur < 0)
+				cur = i, cur_len = 0;
+			cur_len++;
+		} else if (cur >= 0) {
+			if (best < 0 || cur_len > best_len)
+				best = cur, best_len = cur_len;
+			cur = -1;
+		}
+	}
+	if (cur >= 0 && (best < 0 || cur_len > best_len))
+		best = cur, best_len = cur_len;
+	if (best >= 0 && best_len < 2)
+		best = -1;
+	for (int i = 0; i < 8; i++) {
+		if (best >= 0 && i >= best && i < best + best_len) {
+			if (i == best)
+				*o++ = ':';
+			continue;
+		}
+		if (i)
+			*o++ = ':';
+		if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff))) {
+			o = format_v4(b + 12, o);
+			return;
+		}
+		bool lead = true;
+		for (int sh = 12; sh >= 0; sh -= 4) {
+			unsigned d = w[i] >> sh & 0xf;
+			if (lead && d == 0 && sh > 0)
+				continue;
+			lead = false;
+			*o++ = hex[d];
+		}
+	}
+	if (best >= 0 && best + best_len == 8)
+		*o++ = ':';
+	*o = '\0';
 }
 
 void sn_addr_format(const struct sn_addr *a, char out[SN_ADDR_STRLEN])
 {
-	int af = a->family == 6 ? AF_INET6 : AF_INET;
-	if (a->family == 4) {
+	if (a->family == 4)
 		format_v4(a->b, out);
-		return;
-	}
-	if (a->family != 4 && a->family != 6) {
-		snprintf(out, SN_ADDR_STRLEN, "?");
-		return;
-	}
-	if (!inet_ntop(af, a->b, out, SN_ADDR_STRLEN))
+	else if (a->family == 6)
+		format_v6(a->b, out);
+	else
 		snprintf(out, SN_ADDR_STRLEN, "?");
 }
 

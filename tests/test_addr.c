@@ -62,6 +62,47 @@ START_TEST(format_ipv4_as_inet_ntop)
 }
 END_TEST
 
+/*
+ * IPv6 text is written without inet_ntop: every address whose words are
+ * drawn from {0, 1, 0xffff, 0xa0b} (zero runs of every length and place,
+ * ties, the IPv4-compatible and IPv4-mapped forms), then pseudo-random ones,
+ * as inet_ntop writes them.
+ */
+static void v6_as_inet_ntop(const unsigned w[8])
+{
+	struct sn_addr a = { .family = 6 };
+	char out[SN_ADDR_STRLEN], want[INET6_ADDRSTRLEN];
+
+	for (int k = 0; k < 8; k++) {
+		a.b[2 * k] = (uint8_t)(w[k] >> 8);
+		a.b[2 * k + 1] = (uint8_t)w[k];
+	}
+	ck_assert_ptr_nonnull(inet_ntop(AF_INET6, a.b, want, sizeof want));
+	sn_addr_format(&a, out);
+	ck_assert_str_eq(out, want);
+}
+
+START_TEST(format_ipv6_as_inet_ntop)
+{
+	static const unsigned pick[] = { 0, 1, 0xffff, 0xa0b };
+	unsigned w[8];
+	uint32_t x = 2463534242u;
+
+	for (unsigned n = 0; n < 1u << 16; n++) {
+		for (int k = 0; k < 8; k++)
+			w[k] = pick[n >> (2 * k) & 3];
+		v6_as_inet_ntop(w);
+	}
+	for (unsigned n = 0; n < 50000; n++) {
+		for (int k = 0; k < 8; k++) {
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+			w[k] = x % 3 == 0 ? 0 : (x >> 8) & (0xffffu >> (x >> 28));
+		}
+		v6_as_inet_ntop(w);
+	}
+}
+END_TEST
+
 START_TEST(format_ipv6_rfc5952)
 {
 	/* §4.2.1 longest run, §4.2.2 not a single group, §4.2.3 first of equal runs */
@@ -227,6 +268,7 @@ Suite *addr_suite(void)
 	TCase *a = tcase_create("address");
 	tcase_add_test(a, format_ipv4);
 	tcase_add_test(a, format_ipv4_as_inet_ntop);
+	tcase_add_test(a, format_ipv6_as_inet_ntop);
 	tcase_add_test(a, format_ipv6_rfc5952);
 	tcase_add_test(a, format_unknown_family);
 	tcase_add_test(a, parse_rejects_junk);
