@@ -4,7 +4,11 @@
  * Layers: link (Ethernet II with up to four 802.1Q/802.1ad tags, Linux
  * cooked v1/v2, BSD loopback, raw IP), then IPv4 (RFC 791) or IPv6 (RFC 8200
  * with its extension header chain), then the TCP header (RFC 9293).  Every
- * byte is read through struct sn_cursor, never past the captured length.
+ * byte is read through struct sn_cursor, or inside a view of a fixed header
+ * (and the TCP options) that the cursor bounds-checked first
+ * (sn_cur_view), never past the captured length.  The common Ethernet/IP/TCP
+ * frame takes a straight path inlined into the entry points; everything
+ * else goes through the layers, which share one struct dec.
  *
  * Lengths come from the IP header, clipped to what was captured, so Ethernet
  * padding never counts as payload.  Anything malformed bumps exactly one
