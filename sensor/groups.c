@@ -417,14 +417,21 @@ static bool add_name(char (*names)[SN_GROUP_NAME_LEN], uint8_t *n, const char *s
 	return true;
 }
 
+/* Adds topics[0, n) to into's topics, and their truncated mark. */
+static void merge_topic_list(struct sn_meta *into, const char (*topics)[SN_META_STR], size_t n,
+			     bool truncated)
+{
+	for (size_t i = 0; i < n; i++)
+		sn_meta_add_topic(into, topics[i], strnlen(topics[i], SN_META_STR));
+	if (truncated)
+		into->topics_truncated = true;
+}
+
 static void merge_topics(struct sn_meta *into, const struct sn_meta *from)
 {
 	size_t n = from->n_topics < SN_META_TOPICS ? from->n_topics : SN_META_TOPICS;
 
-	for (size_t i = 0; i < n; i++)
-		sn_meta_add_topic(into, from->topics[i], strnlen(from->topics[i], SN_META_STR));
-	if (from->topics_truncated)
-		into->topics_truncated = true;
+	merge_topic_list(into, from->topics, n, from->topics_truncated);
 }
 
 static bool is_details_conn(const struct sn_groups *gs, const struct sn_group *g,
@@ -443,10 +450,14 @@ static void fold_details(struct sn_groups *gs, struct sn_group *g, const struct 
 	bool take = confirmed && (!g->has_details || (r->meta_changed && is_details_conn(gs, g, r)));
 
 	if (take) {
-		struct sn_meta merged = g->details;
+		/* the old details' topics go after the new ones: only they are kept aside */
+		size_t n = g->details.n_topics < SN_META_TOPICS ? g->details.n_topics : SN_META_TOPICS;
+		bool cut = g->details.topics_truncated;
+		char old[SN_META_TOPICS][SN_META_STR];
 		struct sn_group_aux *a = &gs->aux[index_of(gs, g) - 1];
+		memcpy(old, g->details.topics, n * sizeof old[0]);
 		g->details = r->meta;
-		merge_topics(&g->details, &merged);
+		merge_topic_list(&g->details, (const char (*)[SN_META_STR])old, n, cut);
 		g->has_details = true;
 		a->details_port = r->client_port;
 		a->details_first_us = r->first_us;
