@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "checksum.h"
+#include "testutil.h"
 
 static struct sn_addr host(uint8_t last)
 {
@@ -64,21 +65,11 @@ START_TEST(tcp_one_pass_matches_pieces)
 }
 END_TEST
 
-/*
- * The TCP check RFC 1071's way, 16 bits at a time in network order, for
- * the test below to hold the fast one to.
- */
+/* The reference check (testutil) the fast one is held to. */
 static bool reference_tcp_ok(const uint8_t *src, const uint8_t *dst, size_t alen,
 			     const uint8_t *seg, uint32_t len)
 {
-	uint64_t sum = 6 + (len >> 16) + (len & 0xffff);
-	for (size_t i = 0; i < alen; i += 2)
-		sum += (unsigned)src[i] << 8 | src[i + 1], sum += (unsigned)dst[i] << 8 | dst[i + 1];
-	for (uint32_t i = 0; i < len; i += 2)
-		sum += (unsigned)seg[i] << 8 | (i + 1 < len ? seg[i + 1] : 0);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum == 0xffff;
+	return sn_test_tcp_sum(src, dst, alen, seg, len) == 0xffff;
 }
 
 /* Makes a segment of len >= 2 verify: its first two bytes take the complement. */
@@ -86,15 +77,7 @@ static void make_good(const uint8_t *src, const uint8_t *dst, size_t alen, uint8
 		      uint32_t len)
 {
 	seg[0] = seg[1] = 0;
-	uint64_t sum = 6 + (len >> 16) + (len & 0xffff);
-	for (size_t i = 0; i < alen; i += 2)
-		sum += (unsigned)src[i] << 8 | src[i + 1], sum += (unsigned)dst[i] << 8 | dst[i + 1];
-	for (uint32_t i = 0; i < len; i += 2)
-		sum += (unsigned)seg[i] << 8 | (i + 1 < len ? seg[i + 1] : 0);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	seg[0] = (uint8_t)(~sum >> 8);
-	seg[1] = (uint8_t)~sum;
+	sn_test_put16(seg, (uint16_t)~sn_test_tcp_sum(src, dst, alen, seg, len));
 }
 
 /*

@@ -1284,15 +1284,7 @@ static void set_tcp_checksum(uint8_t *seg, size_t len, const uint8_t *src, const
 			     size_t alen)
 {
 	seg[16] = seg[17] = 0;
-	uint64_t sum = 6 + (len >> 16) + (len & 0xffff);
-	for (size_t i = 0; i < alen; i += 2)
-		sum += (unsigned)src[i] << 8 | src[i + 1], sum += (unsigned)dst[i] << 8 | dst[i + 1];
-	for (size_t i = 0; i < len; i += 2)
-		sum += (unsigned)seg[i] << 8 | (i + 1 < len ? seg[i + 1] : 0);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	seg[16] = (uint8_t)(~sum >> 8);
-	seg[17] = (uint8_t)~sum;
+	sn_test_put16(seg + 16, (uint16_t)~sn_test_tcp_sum(src, dst, alen, seg, len));
 }
 
 /*

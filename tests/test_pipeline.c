@@ -41,24 +41,41 @@ static void teardown(void)
 	unlink(log_path);
 }
 
-/* Replays a capture; returns the packets libpcap read. */
-static uint64_t replay(const char *name, struct sn_worker **wp, struct sn_aggregator *ag)
+/*
+ * Feeds a capture to a new worker, ticking the aggregator after every
+ * packet (gated: only when the worker's time reached *sn_aggregator_due);
+ * counts the packets read and the ticks made.  Returns the worker.
+ */
+static struct sn_worker *feed(const char *name, struct sn_aggregator *ag, bool gated,
+			      uint64_t *packets, uint64_t *ticks)
 {
 	char err[PCAP_ERRBUF_SIZE];
 	pcap_t *p = pcap_open_offline(sn_test_pcap_path(name), err);
 	ck_assert_msg(p != NULL, "%s", err);
 	struct sn_worker *w = sn_worker_create(&cfg, pcap_datalink(p), sn_aggregator_report, ag, 1);
 	ck_assert_ptr_nonnull(w);
+	const uint64_t *due = sn_aggregator_due(ag);
 	struct pcap_pkthdr *h;
 	const u_char *data;
-	uint64_t n = 0;
+	*packets = *ticks = 0;
 	while (pcap_next_ex(p, &h, &data) == 1) {
 		uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
 		sn_worker_packet(w, data, h->caplen, h->len, ts);
-		sn_aggregator_tick(ag, sn_worker_now(w));
-		n++;
+		++*packets;
+		if (!gated || sn_worker_now(w) >= *due) {
+			sn_aggregator_tick(ag, sn_worker_now(w));
+			++*ticks;
+		}
 	}
 	pcap_close(p);
+	return w;
+}
+
+/* Replays a capture; returns the packets libpcap read. */
+static uint64_t replay(const char *name, struct sn_worker **wp, struct sn_aggregator *ag)
+{
+	uint64_t n, ticks;
+	struct sn_worker *w = feed(name, ag, false, &n, &ticks);
 	sn_worker_flush(w, sn_worker_now(w), SN_CLOSE_END_OF_INPUT);
 	sn_aggregator_flush(ag, sn_worker_now(w));
 	*wp = w;
@@ -76,31 +93,11 @@ static char *read_all(const char *path)
 	return buf;
 }
 
-/*
- * Replays a capture ticking the aggregator after every packet (gated:
- * only when the worker's time reached *sn_aggregator_due); returns the
- * ticks made.
- */
+/* Replays a capture through feed(); returns the ticks made. */
 static uint64_t replay_ticks(const char *name, struct sn_aggregator *ag, bool gated)
 {
-	char err[PCAP_ERRBUF_SIZE];
-	pcap_t *p = pcap_open_offline(sn_test_pcap_path(name), err);
-	ck_assert_msg(p != NULL, "%s", err);
-	struct sn_worker *w = sn_worker_create(&cfg, pcap_datalink(p), sn_aggregator_report, ag, 1);
-	ck_assert_ptr_nonnull(w);
-	const uint64_t *due = sn_aggregator_due(ag);
-	struct pcap_pkthdr *h;
-	const u_char *data;
-	uint64_t ticks = 0;
-	while (pcap_next_ex(p, &h, &data) == 1) {
-		uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
-		sn_worker_packet(w, data, h->caplen, h->len, ts);
-		if (!gated || sn_worker_now(w) >= *due) {
-			sn_aggregator_tick(ag, sn_worker_now(w));
-			ticks++;
-		}
-	}
-	pcap_close(p);
+	uint64_t n, ticks;
+	struct sn_worker *w = feed(name, ag, gated, &n, &ticks);
 	sn_worker_flush(w, sn_worker_now(w), SN_CLOSE_END_OF_INPUT);
 	sn_aggregator_tick(ag, sn_worker_now(w));
 	sn_aggregator_flush(ag, sn_aggregator_now(ag));

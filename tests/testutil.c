@@ -546,6 +546,19 @@ void sn_test_json_expect_at(const char *file, int lineno, const char *line, cons
 		      file, lineno, path, (int)n, got, want);
 }
 
+uint16_t sn_test_tcp_sum(const uint8_t *src, const uint8_t *dst, size_t alen, const uint8_t *seg,
+			 size_t len)
+{
+	uint64_t sum = 6 + (len >> 16) + (len & 0xffff);
+	for (size_t i = 0; i < alen; i += 2)
+		sum += (unsigned)src[i] << 8 | src[i + 1], sum += (unsigned)dst[i] << 8 | dst[i + 1];
+	for (size_t i = 0; i < len; i += 2)
+		sum += (unsigned)seg[i] << 8 | (i + 1 < len ? seg[i + 1] : 0);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
 size_t sn_test_put16(uint8_t *p, unsigned v)
 {
 	p[0] = (uint8_t)(v >> 8);

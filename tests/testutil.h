@@ -49,13 +49,6 @@ size_t sn_test_load_client(const char *pcap, uint16_t port, uint8_t *buf, size_t
 void sn_test_random_never_matches(sn_dissect_fn fn, unsigned count, uint64_t seed, bool with_server,
 				  unsigned markup);
 
-/*
- * Hash-flooding keys: n distinct IPv6 addresses (2001:db8::/32) such that
- * 32-bit FNV-1a, started from state h0 and run over the 16 address bytes,
- * ends in the same low `bits` bits for all of them (bits <= 20), so every
- * key hashed by an unkeyed FNV-1a from there on shares a bucket.  Works
- * backwards through the last two bytes; returns how many were made.
- */
 /* v as 2 bytes big-endian at p; returns 2. */
 size_t sn_test_put16(uint8_t *p, unsigned v);
 
@@ -63,6 +56,22 @@ size_t sn_test_put16(uint8_t *p, unsigned v);
  * returns the bytes written. */
 size_t sn_test_dns_name(uint8_t *p, const char *name);
 
+/*
+ * The TCP sum RFC 1071's way, 16 bits at a time in network order: the
+ * pseudo-header (alen-byte addresses, protocol 6, length len) and the
+ * segment, folded to 16 bits.  A segment verifies when it is 0xffff; the
+ * reference the sensor's checksum code is held to.
+ */
+uint16_t sn_test_tcp_sum(const uint8_t *src, const uint8_t *dst, size_t alen, const uint8_t *seg,
+			 size_t len);
+
+/*
+ * Hash-flooding keys: n distinct IPv6 addresses (2001:db8::/32) such that
+ * 32-bit FNV-1a, started from state h0 and run over the 16 address bytes,
+ * ends in the same low `bits` bits for all of them (bits <= 20), so every
+ * key hashed by an unkeyed FNV-1a from there on shares a bucket.  Works
+ * backwards through the last two bytes; returns how many were made.
+ */
 size_t sn_test_fnv_flood(uint32_t h0, unsigned bits, uint8_t (*out)[16], size_t n);
 /* FNV-1a step over n bytes (for checking the keys above). */
 uint32_t sn_test_fnv(uint32_t h, const void *p, size_t n);
