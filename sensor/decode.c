@@ -388,11 +388,6 @@ static HOT_INLINE bool tcp_checksum_ok(const struct sn_addr *src, const struct s
 	return sn_csum_tcp_ok(src->b, dst->b, src->family == 4 ? 4 : 16, seg, len);
 }
 
-bool sn_packet_checksum_bad(const struct sn_packet *pkt)
-{
-	return pkt->csum_pending && !tcp_checksum_ok(&pkt->src, &pkt->dst, pkt->tcp, pkt->tcp_len);
-}
-
 /* `auto` still sampling: the first SN_CSUM_SAMPLE whole segments. */
 static OUT_OF_LINE void observe_checksum(struct sn_csum_policy *p, const struct sn_packet *o,
 					 const uint8_t *seg, uint32_t len)
