@@ -800,7 +800,7 @@ static int handshake(struct sn_flow_table *ft, uint32_t i, const struct sn_packe
 	return dir;
 }
 
-static void count_packet(struct sn_flow_table *ft, uint32_t i, int dir, const struct sn_packet *pkt)
+static inline __attribute__((always_inline)) void count_packet(struct sn_flow_table *ft, uint32_t i, int dir, const struct sn_packet *pkt)
 {
 	struct sn_flow *f = &ft->flows[i];
 	f->bytes[dir] += pkt->ip_bytes;
@@ -1257,6 +1257,32 @@ static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
 		    const struct sn_flow_key *k, bool src_is_a, uint64_t h, uint32_t place)
 {
 	uint32_t i = lookup_at(ft, k, h, place);
+
+	/*
+	 * Most segments belong to a connection that is established, decided,
+	 * reported or quiet, holds no buffer and is not followed, and carry no
+	 * SYN, FIN or RST: for them the steps below only count the packet.
+	 * Each test here is one the full path makes: its checksum does not
+	 * matter (checksum_matters: payload of a decided connection, or a bare
+	 * ACK from a sender that has shown a good checksum), ended or not it is
+	 * only counted (no handshake without a SYN), its more entry is set up,
+	 * on_handshake_ack/on_bare_ack need it not established, on_payload
+	 * stops at the verdict with no buffer and nothing to follow, maybe_open
+	 * needs it neither reported nor quiet, on_fin_rst needs FIN or RST.
+	 */
+	if (i != SN_FLOW_NIL && !(pkt->tcp_flags & (SN_TCP_SYN | SN_TCP_FIN | SN_TCP_RST))) {
+		const struct sn_flow *f = &ft->flows[i];
+		uint8_t cf = ft->cold[i].flags;
+		if ((f->flags & (SN_FF_ESTABLISHED | SN_FF_VERDICT)) ==
+			    (SN_FF_ESTABLISHED | SN_FF_VERDICT) &&
+		    (f->flags & (SN_FF_REPORTED | SN_FF_QUIET)) && f->buf == SN_REASM_NONE &&
+		    (cf & SN_FC_MORE) &&
+		    (pkt->payload_wire_len || (cf & (src_is_a ? SN_FC_CSUM_A : SN_FC_CSUM_B))) &&
+		    !followable(f)) {
+			count_packet(ft, i, client_is_a(f) == src_is_a ? SN_DIR_C2S : SN_DIR_S2C, pkt);
+			return;
+		}
+	}
 
 	/*
 	 * A segment with a bad checksum never reaches the connection once its
