@@ -68,37 +68,60 @@ static inline uint64_t sn_flowkey_word4(uint16_t a_port, uint16_t b_port, uint16
  * The key's six words as they lie in memory, and which endpoint the
  * packet's source is, all in registers: no array on the stack (the compiler
  * spilled one and guarded it with a stack canary).  The endpoints are
- * ordered as the bytes of the addresses (a 128-bit compare of the
- * big-endian words, no branch on attacker-chosen addresses), then ports.
+ * ordered as the bytes of the addresses (the first differing 64-bit word
+ * compared big-endian), then ports.  Branching on the addresses only
+ * decides the order, never how much work a packet costs.
  */
 struct sn_flowkey_words {
 	uint64_t w0, w1, w2, w3, w4, w5;
 	bool src_is_a;
 };
 
+static inline uint64_t sn_flowkey_be64(uint64_t x)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return __builtin_bswap64(x);
+#else
+	return x;
+#endif
+}
+
 static inline struct sn_flowkey_words sn_flowkey_words_of(const struct sn_packet *pkt)
 {
-	__extension__ typedef unsigned __int128 u128;
 	uint64_t s0, s1, d0, d1;
 	memcpy(&s0, pkt->src.b, 8);
 	memcpy(&s1, pkt->src.b + 8, 8);
 	memcpy(&d0, pkt->dst.b, 8);
 	memcpy(&d1, pkt->dst.b + 8, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	u128 sv = (u128)__builtin_bswap64(s0) << 64 | __builtin_bswap64(s1);
-	u128 dv = (u128)__builtin_bswap64(d0) << 64 | __builtin_bswap64(d1);
-#else
-	u128 sv = (u128)s0 << 64 | s1;
-	u128 dv = (u128)d0 << 64 | d1;
-#endif
+	uint16_t sp = pkt->sport, dp = pkt->dport;
+	/*
+	 * The first differing word decides, compared as big-endian numbers
+	 * (byte order); equal addresses fall back to the ports.  The first
+	 * words differ in nearly every packet (an IPv4 address lies in the
+	 * first four bytes), so the word tests are well predicted.
+	 */
+	bool src_is_a;
+	if (s0 != d0)
+		src_is_a = sn_flowkey_be64(s0) < sn_flowkey_be64(d0);
+	else if (s1 != d1)
+		src_is_a = sn_flowkey_be64(s1) < sn_flowkey_be64(d1);
+	else
+		src_is_a = sp <= dp;
 	struct sn_flowkey_words r;
-	r.src_is_a = sv < dv || (sv == dv && pkt->sport <= pkt->dport);
-	r.w0 = r.src_is_a ? s0 : d0;
-	r.w1 = r.src_is_a ? s1 : d1;
-	r.w2 = r.src_is_a ? d0 : s0;
-	r.w3 = r.src_is_a ? d1 : s1;
-	r.w4 = sn_flowkey_word4(r.src_is_a ? pkt->sport : pkt->dport,
-				r.src_is_a ? pkt->dport : pkt->sport, pkt->vlan, pkt->src.family);
+	r.src_is_a = src_is_a;
+	if (src_is_a) {
+		r.w0 = s0;
+		r.w1 = s1;
+		r.w2 = d0;
+		r.w3 = d1;
+		r.w4 = sn_flowkey_word4(sp, dp, pkt->vlan, pkt->src.family);
+	} else {
+		r.w0 = d0;
+		r.w1 = d1;
+		r.w2 = s0;
+		r.w3 = s1;
+		r.w4 = sn_flowkey_word4(dp, sp, pkt->vlan, pkt->src.family);
+	}
 	r.w5 = pkt->tunnel_ctx;
 	return r;
 }
@@ -164,6 +187,9 @@ static inline uint64_t sn_flowkey_hash_words(const struct sn_flowkey_secret *sec
  * stored: a load spanning several smaller stores would wait for them).
  * The same key and hash as sn_flowkey_make() then sn_flowkey_hash().
  */
+#if defined(__GNUC__)
+__attribute__((always_inline)) /* else GCC calls it from the hint */
+#endif
 static inline bool sn_flowkey_make_hashed(const struct sn_flowkey_secret *sec,
 					  const struct sn_packet *pkt, struct sn_flow_key *k,
 					  uint64_t *hash)

@@ -45,6 +45,63 @@ START_TEST(same_address_orders_by_port)
 }
 END_TEST
 
+/*
+ * The order is that of the address bytes, then the ports, wherever the
+ * addresses first differ: in the first eight bytes, only in the last eight,
+ * in a high or a low byte of a word (a little-endian compare would get
+ * those wrong), or nowhere.
+ */
+START_TEST(order_is_byte_order_in_every_word)
+{
+	static const struct {
+		int pos;         /* byte that differs, -1 none */
+		uint8_t s, d;    /* its values */
+		uint8_t low_s;   /* a lower-weight byte of the same word, source only */
+	} cases[] = {
+		{ 0, 1, 2, 0 }, { 0, 2, 1, 0 }, { 0, 1, 2, 0xff }, { 3, 9, 200, 0 },
+		{ 7, 200, 9, 0 }, { 8, 1, 2, 0 }, { 8, 2, 1, 0xff }, { 12, 10, 11, 0 },
+		{ 15, 3, 4, 0 }, { 15, 4, 3, 0 }, { -1, 0, 0, 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		for (int ports = 0; ports < 3; ports++) {
+			struct sn_packet p;
+			memset(&p, 0, sizeof p);
+			p.src.family = p.dst.family = 6;
+			memset(p.src.b, 0x20, 16);
+			memset(p.dst.b, 0x20, 16);
+			if (cases[i].pos >= 0) {
+				int pos = cases[i].pos;
+				p.src.b[pos] = cases[i].s;
+				p.dst.b[pos] = cases[i].d;
+				/* a later byte of the same 8-byte word that would outweigh
+				   the differing one if the word were compared little-endian */
+				if (cases[i].low_s && (pos % 8) < 7)
+					p.src.b[pos - pos % 8 + 7] = cases[i].low_s;
+			}
+			p.sport = (uint16_t)(1000 + ports);
+			p.dport = 1001;
+			int c = memcmp(p.src.b, p.dst.b, 16);
+			bool want = c < 0 || (c == 0 && p.sport <= p.dport);
+			struct sn_flow_key k;
+			bool got = sn_flowkey_make(&p, &k);
+			ck_assert_msg(got == want, "case %zu ports %d", i, ports);
+			ck_assert(memcmp(k.a, k.b, 16) < 0 ||
+				  (memcmp(k.a, k.b, 16) == 0 && k.a_port <= k.b_port));
+			struct sn_packet r = p;
+			r.src = p.dst;
+			r.dst = p.src;
+			r.sport = p.dport;
+			r.dport = p.sport;
+			struct sn_flow_key kr;
+			bool rgot = sn_flowkey_make(&r, &kr);
+			ck_assert(sn_flowkey_equal(&k, &kr));
+			if (c != 0 || p.sport != p.dport)
+				ck_assert(rgot != got);
+		}
+	}
+}
+END_TEST
+
 START_TEST(vlan_and_ports_are_part_of_key)
 {
 	struct sn_packet p = pkt4(1, 40000, 2, 1883), q = p;
@@ -238,6 +295,7 @@ Suite *flowkey_suite(void)
 	TCase *t = tcase_create("key");
 	tcase_add_test(t, both_directions_give_one_key);
 	tcase_add_test(t, same_address_orders_by_port);
+	tcase_add_test(t, order_is_byte_order_in_every_word);
 	tcase_add_test(t, vlan_and_ports_are_part_of_key);
 	tcase_add_test(t, hash_depends_on_secret);
 	tcase_add_test(t, hash_spreads_low_bits);
