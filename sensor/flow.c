@@ -1371,6 +1371,15 @@ void sn_flow_table_hint(const struct sn_flow_table *ft, const struct sn_packet *
 	__builtin_prefetch(sn_flowindex_home(&ft->index, h->hash), 0);
 }
 
+void sn_flow_table_hinter(const struct sn_flow_table *ft, struct sn_flow_hinter *out)
+{
+	_Static_assert(sizeof(struct sn_flowindex_group) == 64, "sn_flow_hint_make's stride");
+	_Static_assert(SN_FLOWINDEX_NONE == UINT32_MAX, "sn_flow_hint_make's empty place");
+	out->secret = ft->secret;
+	out->groups = (const uint8_t *)(const void *)ft->index.groups;
+	out->mask = ft->index.mask;
+}
+
 /*
  * Reads the (by now cached) index group: every flow whose tag matches is a
  * likely hit, so its key (cold entry) and counters (hot entry) are fetched.

@@ -115,6 +115,31 @@ struct sn_flow_hint {
  */
 void sn_flow_table_hint(const struct sn_flow_table *ft, const struct sn_packet *pkt,
 			struct sn_flow_hint *h);
+
+/*
+ * What hint() reads of a table, copied out once (none of it changes while
+ * the table lives: the hash secret, and where the index groups lie), so
+ * that a caller making a hint a packet builds it inline with
+ * sn_flow_hint_make() instead of calling hint().  The same hint either way.
+ */
+struct sn_flow_hinter {
+	struct sn_flowkey_secret secret;
+	const uint8_t *groups; /* the index's 64-byte groups */
+	uint32_t mask;         /* groups - 1 */
+};
+
+void sn_flow_table_hinter(const struct sn_flow_table *ft, struct sn_flow_hinter *out);
+
+#if defined(__GNUC__)
+__attribute__((always_inline)) /* else GCC calls it out of line */
+#endif
+static inline void sn_flow_hint_make(const struct sn_flow_hinter *hh, const struct sn_packet *pkt,
+				     struct sn_flow_hint *h)
+{
+	h->src_is_a = sn_flowkey_make_hashed(&hh->secret, pkt, &h->key, &h->hash);
+	h->place = UINT32_MAX; /* SN_FLOWINDEX_NONE */
+	__builtin_prefetch(hh->groups + (size_t)((uint32_t)h->hash & hh->mask) * 64, 0);
+}
 void sn_flow_table_hint_entry(const struct sn_flow_table *ft, struct sn_flow_hint *h);
 /* sn_flow_table_process() given what hint() built for this segment. */
 void sn_flow_table_process_hinted(struct sn_flow_table *ft, const struct sn_packet *pkt,

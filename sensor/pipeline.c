@@ -34,6 +34,7 @@ struct sn_worker {
 	struct sn_decoder decoder;       /* tunnels, reassembly, checksum policy */
 	struct sn_decode_stats decode;
 	struct sn_flow_table *flows;
+	struct sn_flow_hinter hinter; /* the flows' hints made inline (flow.h) */
 	uint64_t now_us;          /* latest packet time seen */
 	uint64_t next_expire_us;  /* next flow expiry pass */
 	bool expire_pending;      /* the last pass hit its budget: go on at once */
@@ -130,6 +131,7 @@ struct sn_worker *sn_worker_create(const struct sn_config *cfg, int linktype,
 		free(w);
 		return NULL;
 	}
+	sn_flow_table_hinter(w->flows, &w->hinter);
 	return w;
 }
 
@@ -248,6 +250,9 @@ void sn_worker_packet(struct sn_worker *w, const uint8_t *frame, uint32_t caplen
 	}
 }
 
+#if defined(__GNUC__)
+__attribute__((always_inline)) /* one body with the step: no call a packet */
+#endif
 static inline void prepare_pending(struct sn_worker *w, const uint8_t *frame, uint32_t caplen,
 				   uint32_t wirelen, uint64_t ts_us, struct sn_worker_pending *p)
 {
@@ -258,7 +263,7 @@ static inline void prepare_pending(struct sn_worker *w, const uint8_t *frame, ui
 	if (p->tcp) {
 		if (p->pkt.sport == 53 || p->pkt.dport == 53)
 			sn_dnstcp_segment(&w->dnstcp, w->names, &p->pkt);
-		sn_flow_table_hint(w->flows, &p->pkt, &p->hint);
+		sn_flow_hint_make(&w->hinter, &p->pkt, &p->hint);
 	} else if (rc == SN_DECODE_DNS) { /* names first: the connection to the address follows */
 		sn_dns_response(w->names, &p->pkt.dst, p->pkt.payload, p->pkt.payload_len, ts_us);
 	}

@@ -280,6 +280,51 @@ START_TEST(hint_slot_rechecked_when_processed)
 }
 END_TEST
 
+/*
+ * A hint made inline from the table's hinter is the one hint() makes: the
+ * same key, hash, side and place, for both directions and another table's
+ * secret apart; and processed, it finds the flow.
+ */
+START_TEST(hinter_makes_the_tables_hint)
+{
+	struct sn_flow_hinter hh;
+	sn_flow_table_hinter(ft, &hh);
+	struct conv a = conv4(1, 40001, 1883), b = conv4(7, 40002, 1883);
+	shake(&a);
+	shake(&b);
+	struct sn_packet ps[] = {
+		pkt_make(&a, C, SN_TCP_ACK, a.cseq, NULL, 0),
+		pkt_make(&a, S, SN_TCP_ACK, a.sseq, NULL, 0),
+		pkt_make(&b, C, SN_TCP_ACK, b.cseq, NULL, 0),
+		pkt_make(&b, S, SN_TCP_ACK, b.sseq, NULL, 0),
+	};
+	for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
+		struct sn_flow_hint want, got;
+		memset(&want, 0xaa, sizeof want);
+		memset(&got, 0x55, sizeof got);
+		sn_flow_table_hint(ft, &ps[i], &want);
+		sn_flow_hint_make(&hh, &ps[i], &got);
+		ck_assert(sn_flowkey_equal(&want.key, &got.key));
+		ck_assert_uint_eq(want.hash, got.hash);
+		ck_assert(want.src_is_a == got.src_is_a);
+		ck_assert_uint_eq(want.place, got.place);
+		ck_assert_uint_eq(got.place, SN_FLOWINDEX_NONE);
+	}
+	/* the packets of one connection share a key; a's ACK counts on a */
+	struct sn_flow_hint h;
+	struct sn_packet pa = pkt_make(&a, C, SN_TCP_ACK | SN_TCP_PSH, a.cseq, connect_pkt,
+				       LEN(connect_pkt));
+	a.cseq += LEN(connect_pkt);
+	sn_flow_hint_make(&hh, &pa, &h);
+	sn_flow_table_hint_entry(ft, &h);
+	uint64_t created = stats().flows_created;
+	sn_flow_table_process_hinted(ft, &pa, &h);
+	ck_assert_uint_eq(stats().flows_created, created);
+	ck_assert_int_eq(nrep, 1);
+	assert_mqtt_open(&reps[0], &a);
+}
+END_TEST
+
 START_TEST(retransmitted_syn_keeps_first_time_and_isn)
 {
 	struct conv cv = conv4(1, 40001, 1883);
@@ -1958,6 +2003,7 @@ Suite *flow_suite(void)
 	tcase_add_test(t, message_timing_pool_reclaims_least_recent);
 	tcase_add_test(t, message_timing_only_mqtt);
 	tcase_add_test(t, hint_slot_rechecked_when_processed);
+	tcase_add_test(t, hinter_makes_the_tables_hint);
 	suite_add_tcase(s, t);
 	return s;
 }
