@@ -1085,7 +1085,7 @@ static inline __attribute__((always_inline)) uint32_t take_entry(struct sn_flow_
 		    !(ft->cold[v].flags & SN_FC_MORE) && ft->cold[v].layers == SN_LAYERSET_NONE) {
 			struct sn_flow *f = &ft->flows[v];
 			ft->st.evicted_half_open++;
-			sn_lru_unlink(&ft->lru[SN_LRU_NEW], flow_nodes(ft), v);
+			sn_lru_unlink_head(&ft->lru[SN_LRU_NEW], flow_nodes(ft), v);
 			sn_flowindex_remove_at(&ft->index, f->home, f->place);
 			f->flags = 0;
 			ft->half_open--;

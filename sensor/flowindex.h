@@ -200,8 +200,8 @@ static inline void sn_flowindex_remove_at(struct sn_flowindex *x, uint32_t home,
 {
 	uint32_t gi = sn_flowindex_place_group(place);
 	x->groups[gi].tag[sn_flowindex_place_slot(place)] = 0;
-	/* the groups it passed when added counted it */
-	for (uint32_t p = home & x->mask; p != gi; p = (p + 1) & x->mask)
+	/* the groups it passed when added counted it (home is a group number) */
+	for (uint32_t p = home; p != gi; p = (p + 1) & x->mask)
 		x->groups[p].overflow--;
 	x->count--;
 }

@@ -59,6 +59,21 @@ static inline void sn_lru_unlink(struct sn_lru *l, struct sn_lru_nodes n, uint32
 	l->count--;
 }
 
+/*
+ * sn_lru_unlink for the head of l (eviction takes the least recently
+ * used): it has no previous entry, so only the next one's link changes.
+ */
+static inline void sn_lru_unlink_head(struct sn_lru *l, struct sn_lru_nodes n, uint32_t i)
+{
+	uint32_t x = sn_lru_at(n, i)->next;
+	l->head = x;
+	if (x != n.nil)
+		sn_lru_at(n, x)->prev = n.nil;
+	else
+		l->tail = n.nil;
+	l->count--;
+}
+
 /* Puts entry i (on no list) at the tail: the most recently used. */
 static inline void sn_lru_append(struct sn_lru *l, struct sn_lru_nodes n, uint32_t i)
 {

@@ -88,6 +88,18 @@ static void exercise(uint32_t first, uint32_t nil)
 	assert_order(&a, n, w5, 1);
 	sn_lru_unlink(&a, n, first + 1); /* the last one */
 	assert_order(&a, n, NULL, 0);
+	for (uint32_t i = first; i < first + 3; i++)
+		sn_lru_append(&a, n, i);
+	sn_lru_unlink_head(&a, n, first); /* the head of three: the next one heads */
+	uint32_t h1[] = { first + 1, first + 2 };
+	assert_order(&a, n, h1, 2);
+	sn_lru_unlink_head(&a, n, first + 1);
+	uint32_t h2[] = { first + 2 };
+	assert_order(&a, n, h2, 1);
+	sn_lru_unlink_head(&a, n, first + 2); /* the only one: the list is empty */
+	assert_order(&a, n, NULL, 0);
+	sn_lru_append(&a, n, first + 2); /* and usable again */
+	assert_order(&a, n, h2, 1);
 	ck_assert_uint_eq(table[0].payload, 0xa5a5a5a5a5a5a5a5ULL); /* only links written */
 }
 
