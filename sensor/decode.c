@@ -1196,8 +1196,11 @@ enum sn_decode_rc sn_decode_frame(struct sn_decoder *dc, int linktype, const uin
 				  uint32_t caplen, uint32_t wirelen, uint64_t ts_us,
 				  struct sn_packet *out, struct sn_decode_stats *st)
 {
-	if (linktype == SN_DLT_EN10MB && straight_tcp(dc, frame, caplen, wirelen, ts_us, out, st))
-		return SN_DECODE_TCP;
+	if (linktype == SN_DLT_EN10MB) { /* the constant: linktype need not stay in a register */
+		if (straight_tcp(dc, frame, caplen, wirelen, ts_us, out, st))
+			return SN_DECODE_TCP;
+		return decode_general(dc, SN_DLT_EN10MB, frame, caplen, wirelen, ts_us, out, st);
+	}
 	return decode_general(dc, linktype, frame, caplen, wirelen, ts_us, out, st);
 }
 
