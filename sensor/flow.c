@@ -1255,35 +1255,40 @@ static bool checksum_matters(const struct sn_flow_table *ft, uint32_t i,
 	return !(f->flags & SN_FF_VERDICT) || f->buf != SN_REASM_NONE || followable(f);
 }
 
+/*
+ * Most segments belong to a connection that is established, decided,
+ * reported or quiet, holds no buffer and is not followed, and carry no
+ * SYN, FIN or RST: for them the steps of process() only count the packet.
+ * Each test here is one the full path makes: its checksum does not matter
+ * (checksum_matters: payload of a decided connection, or a bare ACK from a
+ * sender that has shown a good checksum), ended or not it is only counted
+ * (no handshake without a SYN), its more entry is set up,
+ * on_handshake_ack/on_bare_ack need it not established, on_payload stops at
+ * the verdict with no buffer and nothing to follow, maybe_open needs it
+ * neither reported nor quiet, on_fin_rst needs FIN or RST.
+ */
+static inline bool only_counted(const struct sn_flow_table *ft, uint32_t i,
+				const struct sn_packet *pkt, bool src_is_a)
+{
+	if (pkt->tcp_flags & (SN_TCP_SYN | SN_TCP_FIN | SN_TCP_RST))
+		return false;
+	const struct sn_flow *f = &ft->flows[i];
+	uint8_t cf = ft->cold[i].flags;
+	return (f->flags & (SN_FF_ESTABLISHED | SN_FF_VERDICT)) == (SN_FF_ESTABLISHED | SN_FF_VERDICT) &&
+	       (f->flags & (SN_FF_REPORTED | SN_FF_QUIET)) && f->buf == SN_REASM_NONE &&
+	       (cf & SN_FC_MORE) &&
+	       (pkt->payload_wire_len || (cf & (src_is_a ? SN_FC_CSUM_A : SN_FC_CSUM_B))) &&
+	       !followable(f);
+}
+
 static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
 		    const struct sn_flow_key *k, bool src_is_a, uint64_t h, uint32_t place)
 {
 	uint32_t i = lookup_at(ft, k, h, place);
 
-	/*
-	 * Most segments belong to a connection that is established, decided,
-	 * reported or quiet, holds no buffer and is not followed, and carry no
-	 * SYN, FIN or RST: for them the steps below only count the packet.
-	 * Each test here is one the full path makes: its checksum does not
-	 * matter (checksum_matters: payload of a decided connection, or a bare
-	 * ACK from a sender that has shown a good checksum), ended or not it is
-	 * only counted (no handshake without a SYN), its more entry is set up,
-	 * on_handshake_ack/on_bare_ack need it not established, on_payload
-	 * stops at the verdict with no buffer and nothing to follow, maybe_open
-	 * needs it neither reported nor quiet, on_fin_rst needs FIN or RST.
-	 */
-	if (i != SN_FLOW_NIL && !(pkt->tcp_flags & (SN_TCP_SYN | SN_TCP_FIN | SN_TCP_RST))) {
-		const struct sn_flow *f = &ft->flows[i];
-		uint8_t cf = ft->cold[i].flags;
-		if ((f->flags & (SN_FF_ESTABLISHED | SN_FF_VERDICT)) ==
-			    (SN_FF_ESTABLISHED | SN_FF_VERDICT) &&
-		    (f->flags & (SN_FF_REPORTED | SN_FF_QUIET)) && f->buf == SN_REASM_NONE &&
-		    (cf & SN_FC_MORE) &&
-		    (pkt->payload_wire_len || (cf & (src_is_a ? SN_FC_CSUM_A : SN_FC_CSUM_B))) &&
-		    !followable(f)) {
-			count_packet(ft, i, client_is_a(f) == src_is_a ? SN_DIR_C2S : SN_DIR_S2C, pkt);
-			return;
-		}
+	if (i != SN_FLOW_NIL && only_counted(ft, i, pkt, src_is_a)) {
+		count_packet(ft, i, client_is_a(&ft->flows[i]) == src_is_a ? SN_DIR_C2S : SN_DIR_S2C, pkt);
+		return;
 	}
 
 	/*
@@ -1357,10 +1362,26 @@ void sn_flow_table_process(struct sn_flow_table *ft, const struct sn_packet *pkt
 	process(ft, pkt, &h.key, h.src_is_a, h.hash, SN_FLOWINDEX_NONE);
 }
 
+/*
+ * A segment whose hint found its flow and that is only counted is done
+ * here, before process(), whose frame (six saved registers) it does not
+ * need; every other one goes through process() whole, which looks again.
+ */
 void sn_flow_table_process_hinted(struct sn_flow_table *ft, const struct sn_packet *pkt,
 				  const struct sn_flow_hint *h)
 {
-	process(ft, pkt, &h->key, h->src_is_a, h->hash, h->place);
+	uint32_t place = h->place;
+	if (place != SN_FLOWINDEX_NONE) {
+		const struct sn_flowindex_group *g = &ft->index.groups[sn_flowindex_place_group(place)];
+		uint32_t s = sn_flowindex_place_slot(place), i = g->flow[s];
+		if (g->tag[s] == sn_flowindex_tag(h->hash) && only_counted(ft, i, pkt, h->src_is_a) &&
+		    sn_flowkey_equal(&ft->cold[i].key, &h->key)) {
+			count_packet(ft, i, client_is_a(&ft->flows[i]) == h->src_is_a ? SN_DIR_C2S : SN_DIR_S2C,
+				     pkt);
+			return;
+		}
+	}
+	process(ft, pkt, &h->key, h->src_is_a, h->hash, place);
 }
 
 void sn_flow_table_hint(const struct sn_flow_table *ft, const struct sn_packet *pkt,
