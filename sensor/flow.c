@@ -1394,11 +1394,15 @@ void sn_flow_table_hint(const struct sn_flow_table *ft, const struct sn_packet *
 
 void sn_flow_table_hinter(const struct sn_flow_table *ft, struct sn_flow_hinter *out)
 {
-	_Static_assert(sizeof(struct sn_flowindex_group) == 64, "sn_flow_hint_make's stride");
-	_Static_assert(SN_FLOWINDEX_NONE == UINT32_MAX, "sn_flow_hint_make's empty place");
+	_Static_assert(sizeof(struct sn_flow) == SN_FLOW_HINT_STRIDE &&
+			       sizeof(struct sn_flow_cold) == SN_FLOW_HINT_STRIDE &&
+			       offsetof(struct sn_flow_cold, key) == 0,
+		       "sn_flow_hint_fetch's strides");
 	out->secret = ft->secret;
-	out->groups = (const uint8_t *)(const void *)ft->index.groups;
+	out->groups = ft->index.groups;
 	out->mask = ft->index.mask;
+	out->cold = (const uint8_t *)(const void *)ft->cold;
+	out->flows = (const uint8_t *)(const void *)ft->flows;
 }
 
 /*

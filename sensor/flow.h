@@ -24,6 +24,7 @@
 
 #include "conn.h"
 #include "decode.h"
+#include "flowindex.h"
 #include "flowkey.h"
 
 struct sn_flow_config {
@@ -117,16 +118,20 @@ void sn_flow_table_hint(const struct sn_flow_table *ft, const struct sn_packet *
 			struct sn_flow_hint *h);
 
 /*
- * What hint() reads of a table, copied out once (none of it changes while
- * the table lives: the hash secret, and where the index groups lie), so
- * that a caller making a hint a packet builds it inline with
- * sn_flow_hint_make() instead of calling hint().  The same hint either way.
+ * What hint() and hint_entry() read of a table, copied out once (none of
+ * it changes while the table lives: the hash secret, where the index
+ * groups and the entries lie), so that a caller making hints a packet makes
+ * them inline with sn_flow_hint_make() and sn_flow_hint_fetch() instead of
+ * calling out.  The same hints either way.
  */
 struct sn_flow_hinter {
 	struct sn_flowkey_secret secret;
-	const uint8_t *groups; /* the index's 64-byte groups */
+	const struct sn_flowindex_group *groups;
 	uint32_t mask;         /* groups - 1 */
+	const uint8_t *cold;   /* the entries' keys, SN_FLOW_HINT_STRIDE bytes apart */
+	const uint8_t *flows;  /* the hot entries, as far apart */
 };
+#define SN_FLOW_HINT_STRIDE 64
 
 void sn_flow_table_hinter(const struct sn_flow_table *ft, struct sn_flow_hinter *out);
 
@@ -137,8 +142,26 @@ static inline void sn_flow_hint_make(const struct sn_flow_hinter *hh, const stru
 				     struct sn_flow_hint *h)
 {
 	h->src_is_a = sn_flowkey_make_hashed(&hh->secret, pkt, &h->key, &h->hash);
-	h->place = UINT32_MAX; /* SN_FLOWINDEX_NONE */
-	__builtin_prefetch(hh->groups + (size_t)((uint32_t)h->hash & hh->mask) * 64, 0);
+	h->place = SN_FLOWINDEX_NONE;
+	__builtin_prefetch(&hh->groups[(uint32_t)h->hash & hh->mask], 0);
+}
+
+/* sn_flow_table_hint_entry(), inline. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline void sn_flow_hint_fetch(const struct sn_flow_hinter *hh, struct sn_flow_hint *h)
+{
+	uint32_t home = (uint32_t)h->hash & hh->mask;
+	const struct sn_flowindex_group *g = &hh->groups[home];
+	uint32_t m = sn_flowindex_matches(g, sn_flowindex_tag(h->hash));
+	if (m)
+		h->place = sn_flowindex_place(home, (uint32_t)__builtin_ctz(m));
+	for (; m; m &= m - 1) {
+		size_t i = g->flow[__builtin_ctz(m)];
+		__builtin_prefetch(hh->cold + i * SN_FLOW_HINT_STRIDE, 0);
+		__builtin_prefetch(hh->flows + i * SN_FLOW_HINT_STRIDE, 1);
+	}
 }
 void sn_flow_table_hint_entry(const struct sn_flow_table *ft, struct sn_flow_hint *h);
 /* sn_flow_table_process() given what hint() built for this segment. */

@@ -288,7 +288,7 @@ void sn_worker_prepare(struct sn_worker *w, const uint8_t *frame, uint32_t caple
 void sn_worker_prefetch(const struct sn_worker *w, struct sn_worker_pending *p)
 {
 	if (p->tcp)
-		sn_flow_table_hint_entry(w->flows, &p->hint);
+		sn_flow_hint_fetch(&w->hinter, &p->hint);
 }
 
 uint64_t sn_worker_process(struct sn_worker *w, const struct sn_worker_pending *p)
@@ -303,7 +303,7 @@ uint64_t sn_worker_step(struct sn_worker *w, struct sn_worker_pending *p, const 
 	uint64_t now = process_pending(w, p);
 	prepare_pending(w, frame, caplen, wirelen, ts_us, p);
 	if (fetch->tcp)
-		sn_flow_table_hint_entry(w->flows, &fetch->hint);
+		sn_flow_hint_fetch(&w->hinter, &fetch->hint);
 	return now;
 }
 

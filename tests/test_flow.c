@@ -281,9 +281,9 @@ START_TEST(hint_slot_rechecked_when_processed)
 END_TEST
 
 /*
- * A hint made inline from the table's hinter is the one hint() makes: the
- * same key, hash, side and place, for both directions and another table's
- * secret apart; and processed, it finds the flow.
+ * Hints made inline from the table's hinter are the ones hint() and
+ * hint_entry() make: the same key, hash, side and place, for both
+ * directions of two connections; and processed, such a hint finds its flow.
  */
 START_TEST(hinter_makes_the_tables_hint)
 {
@@ -309,6 +309,11 @@ START_TEST(hinter_makes_the_tables_hint)
 		ck_assert(want.src_is_a == got.src_is_a);
 		ck_assert_uint_eq(want.place, got.place);
 		ck_assert_uint_eq(got.place, SN_FLOWINDEX_NONE);
+		/* and the entry fetch finds the same slot (the flow exists) */
+		sn_flow_table_hint_entry(ft, &want);
+		sn_flow_hint_fetch(&hh, &got);
+		ck_assert_uint_ne(want.place, SN_FLOWINDEX_NONE);
+		ck_assert_uint_eq(want.place, got.place);
 	}
 	/* the packets of one connection share a key; a's ACK counts on a */
 	struct sn_flow_hint h;
@@ -316,7 +321,7 @@ START_TEST(hinter_makes_the_tables_hint)
 				       LEN(connect_pkt));
 	a.cseq += LEN(connect_pkt);
 	sn_flow_hint_make(&hh, &pa, &h);
-	sn_flow_table_hint_entry(ft, &h);
+	sn_flow_hint_fetch(&hh, &h);
 	uint64_t created = stats().flows_created;
 	sn_flow_table_process_hinted(ft, &pa, &h);
 	ck_assert_uint_eq(stats().flows_created, created);
