@@ -1054,12 +1054,17 @@ static bool src_is_client(const struct sn_flow_table *ft, const struct sn_packet
  * A free entry: the most recently freed first, then one never used, then
  * the victim of an eviction.  Inline in its two callers (every SYN of a
  * flood comes through syn_flow): as a call it cost the flood ~23
- * instructions a SYN more.
+ * instructions a SYN more.  The entry returned is counted already as an
+ * active, half-open flow (the callers make it one): a half-open victim
+ * taken straight off its list leaves both counts as they were.
  */
 static inline __attribute__((always_inline)) uint32_t take_entry(struct sn_flow_table *ft, uint64_t now_us)
 {
-	if (ft->free_head == SN_FLOW_NIL && ft->fresh < ft->cfg.max_flows)
+	if (ft->free_head == SN_FLOW_NIL && ft->fresh < ft->cfg.max_flows) {
+		ft->active++;
+		ft->half_open++;
 		return ft->fresh++;
+	}
 	if (ft->free_head == SN_FLOW_NIL) {
 		/*
 		 * The oldest half-open flow holding nothing (under a flood,
@@ -1088,15 +1093,16 @@ static inline __attribute__((always_inline)) uint32_t take_entry(struct sn_flow_
 			sn_lru_unlink_head(&ft->lru[SN_LRU_NEW], flow_nodes(ft), v);
 			sn_flowindex_remove_at(&ft->index, f->home, f->place);
 			f->flags = 0;
-			ft->half_open--;
-			ft->active--;
 			return v;
 		}
 		evict_one(ft, now_us);
 	}
 	uint32_t i = ft->free_head;
-	if (i != SN_FLOW_NIL)
+	if (i != SN_FLOW_NIL) {
 		ft->free_head = ft->flows[i].lru.next;
+		ft->active++;
+		ft->half_open++;
+	}
 	return i;
 }
 
@@ -1159,8 +1165,6 @@ static uint32_t flow_new(struct sn_flow_table *ft, const struct sn_flow_key *k, 
 	/* cannot fail: the index holds max_flows keys and i is one of them */
 	f->place = sn_flowindex_add(&ft->index, h, i);
 	lru_append(ft, i, SN_LRU_NEW);
-	ft->active++;
-	ft->half_open++;
 	ft->st.flows_created++;
 	return i;
 }
@@ -1192,8 +1196,6 @@ static void syn_flow(struct sn_flow_table *ft, const struct sn_flow_key *k, uint
 	/* cannot fail: the index holds max_flows keys and i is one of them */
 	f->place = sn_flowindex_add(&ft->index, h, i);
 	sn_lru_append(&ft->lru[SN_LRU_NEW], flow_nodes(ft), i);
-	ft->active++;
-	ft->half_open++;
 	ft->st.flows_created++;
 }
 

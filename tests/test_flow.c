@@ -943,6 +943,7 @@ START_TEST(eviction_prefers_half_open)
 	ck_assert_uint_eq(st.evicted_half_open, 10);
 	ck_assert_uint_eq(st.evicted_established, 0);
 	ck_assert_uint_eq(st.flows_active, 4);
+	ck_assert_uint_eq(st.flows_half_open, 2); /* each victim replaced by a half-open flow */
 	ck_assert_int_eq(nrep, 2);
 	/* Both established flows still there: their packets are counted. */
 	data(&e1, S, connack_pkt, LEN(connack_pkt));
