@@ -206,23 +206,38 @@ int sn_decoder_init(struct sn_decoder *d, const struct sn_decoder_config *dc, ui
 void sn_decoder_free(struct sn_decoder *d);
 
 /*
- * sn_decode_packet() with the decoder's tunnels, reassembly and checksum
- * policy.  A datagram completed by this frame is returned as SN_DECODE_TCP
- * with out->reassembled set: its payload stays valid until the next call.
- */
-enum sn_decode_rc sn_decode_frame(struct sn_decoder *d, int linktype, const uint8_t *frame,
-				  uint32_t caplen, uint32_t wirelen, uint64_t ts_us,
-				  struct sn_packet *out, struct sn_decode_stats *st);
-
-/*
  * sn_decode_frame() without its straight path for plain Ethernet/IP/TCP
- * frames, for tests, which hold the two to the same output (checksum marks
- * and policy samples included).
+ * frames: every frame through the general layers.  sn_decode_frame() calls
+ * it for every frame its straight path does not take; tests hold the two
+ * to the same output (checksum marks and policy samples included).
  */
 enum sn_decode_rc sn_decode_frame_general(struct sn_decoder *d, int linktype,
 					  const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
 					  uint64_t ts_us, struct sn_packet *out,
 					  struct sn_decode_stats *st);
+
+#include "decode_straight.h"
+
+/*
+ * sn_decode_packet() with the decoder's tunnels, reassembly and checksum
+ * policy.  A datagram completed by this frame is returned as SN_DECODE_TCP
+ * with out->reassembled set: its payload stays valid until the next call.
+ * Inline: the straight path (decode_straight.h) runs in the caller.
+ */
+static SN_DEC__HOT enum sn_decode_rc sn_decode_frame(struct sn_decoder *d, int linktype,
+						     const uint8_t *frame, uint32_t caplen,
+						     uint32_t wirelen, uint64_t ts_us,
+						     struct sn_packet *out,
+						     struct sn_decode_stats *st)
+{
+	if (linktype == SN_DLT_EN10MB) {
+		if (sn_dec__straight_tcp(d, frame, caplen, wirelen, ts_us, out, st))
+			return SN_DECODE_TCP;
+		return sn_decode_frame_general(d, SN_DLT_EN10MB, frame, caplen, wirelen, ts_us,
+					       out, st);
+	}
+	return sn_decode_frame_general(d, linktype, frame, caplen, wirelen, ts_us, out, st);
+}
 
 /*
  * Checksum pre-scan (auto): decodes one frame only to record whether its
