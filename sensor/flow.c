@@ -1283,9 +1283,17 @@ static inline bool only_counted(const struct sn_flow_table *ft, uint32_t i,
 	       !followable(f);
 }
 
+/*
+ * The hint's fields are read here, not by the callers: the hinted entry
+ * keeps only ft, pkt and the hint live for its call, in argument registers.
+ */
 static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
-		    const struct sn_flow_key *k, bool src_is_a, uint64_t h, uint32_t place)
+		    const struct sn_flow_hint *hint)
 {
+	const struct sn_flow_key *k = &hint->key;
+	bool src_is_a = hint->src_is_a;
+	uint64_t h = hint->hash;
+	uint32_t place = hint->place;
 	uint32_t i = lookup_at(ft, k, h, place);
 
 	if (i != SN_FLOW_NIL && only_counted(ft, i, pkt, src_is_a)) {
@@ -1361,7 +1369,8 @@ void sn_flow_table_process(struct sn_flow_table *ft, const struct sn_packet *pkt
 {
 	struct sn_flow_hint h;
 	sn_flow_table_hint(ft, pkt, &h);
-	process(ft, pkt, &h.key, h.src_is_a, h.hash, SN_FLOWINDEX_NONE);
+	h.place = SN_FLOWINDEX_NONE;
+	process(ft, pkt, &h);
 }
 
 /*
@@ -1372,8 +1381,8 @@ void sn_flow_table_process(struct sn_flow_table *ft, const struct sn_packet *pkt
 void sn_flow_table_process_hinted(struct sn_flow_table *ft, const struct sn_packet *pkt,
 				  const struct sn_flow_hint *h)
 {
-	uint32_t place = h->place;
-	if (place != SN_FLOWINDEX_NONE) {
+	if (h->place != SN_FLOWINDEX_NONE) {
+		uint32_t place = h->place;
 		const struct sn_flowindex_group *g = &ft->index.groups[sn_flowindex_place_group(place)];
 		uint32_t s = sn_flowindex_place_slot(place), i = g->flow[s];
 		if (g->tag[s] == sn_flowindex_tag(h->hash) && only_counted(ft, i, pkt, h->src_is_a) &&
@@ -1383,7 +1392,7 @@ void sn_flow_table_process_hinted(struct sn_flow_table *ft, const struct sn_pack
 			return;
 		}
 	}
-	process(ft, pkt, &h->key, h->src_is_a, h->hash, place);
+	process(ft, pkt, h);
 }
 
 void sn_flow_table_hint(const struct sn_flow_table *ft, const struct sn_packet *pkt,
