@@ -166,7 +166,7 @@ struct sn_flow_table {
 	struct sn_flow_holder *holders;
 	struct sn_lru holding;
 	struct sn_layerset *layersets;  /* tunnel layer lists of tunnelled flows */
-	struct sn_meta *metas;          /* latest meta of confirmed flows */
+	struct sn_meta *metas;          /* latest meta of confirmed flows (bigmem.h) */
 	uint32_t *meta_free;            /* stack of free meta slots */
 	uint32_t n_meta, n_meta_free;
 	struct sn_flow_stats st;
@@ -1575,7 +1575,7 @@ static int alloc_arrays(struct sn_flow_table *ft)
 	ft->dctx = sn_detect_ctx_create(cfg->buffer_bytes);
 	ft->msgt = sn_msgt_pool_create(cfg->message_timing_flows);
 	ft->n_meta = cfg->classify_buffers;
-	ft->metas = calloc(ft->n_meta ? ft->n_meta : 1, sizeof ft->metas[0]);
+	ft->metas = sn_bigmem_alloc((ft->n_meta ? ft->n_meta : 1) * sizeof ft->metas[0]);
 	ft->meta_free = calloc(ft->n_meta ? ft->n_meta : 1, sizeof ft->meta_free[0]);
 	size_t slots = cfg->classify_buffers ? (size_t)cfg->classify_buffers + SN_FLOW_LARGE_BUFFERS : 1;
 	ft->holders = calloc(slots, sizeof ft->holders[0]);
@@ -1642,7 +1642,7 @@ void sn_flow_table_destroy(struct sn_flow_table *ft)
 	sn_reasm_pool_destroy(ft->pool);
 	sn_detect_ctx_destroy(ft->dctx);
 	sn_msgt_pool_destroy(ft->msgt);
-	free(ft->metas);
+	sn_bigmem_free(ft->metas, (ft->n_meta ? ft->n_meta : 1) * sizeof ft->metas[0]);
 	free(ft->meta_free);
 	free(ft->holders);
 	sn_layerset_destroy(ft->layersets);

@@ -2,7 +2,9 @@
  * groups.c - the aggregator: the search's `stats ... by` groups.
  *
  * Owns the group table and the timing of alert / update / summary.  The
- * table is sized once from max_groups and allocated with calloc, so slots
+ * table is sized once from max_groups and its slots are bigmem.h memory
+ * (zeroed, resident only once touched, in huge pages where the kernel
+ * gives them: a page fault per 2 MiB of groups, not per 4 KiB), so slots
  * that are never used cost no memory; slots are handed out by a high-water
  * mark and then recycled through a free list.  Three intrusive lists over
  * slot indices (1-based, 0 = none, so zeroed memory is "empty"):
@@ -27,6 +29,7 @@
  */
 #include "groups.h"
 
+#include "bigmem.h"
 #include "clock.h"
 #include "keyhash.h"
 
@@ -160,8 +163,8 @@ struct sn_groups *sn_groups_create(const struct sn_groups_config *cfg, const str
 		gs->sink = *sink;
 	gs->bucket_mask = buckets - 1;
 	sn_keyhash_init(&gs->hkey, cfg->seed);
-	gs->slots = calloc(n, sizeof(*gs->slots));
-	gs->aux = calloc(n, sizeof(*gs->aux));
+	gs->slots = sn_bigmem_alloc((size_t)n * sizeof(*gs->slots));
+	gs->aux = sn_bigmem_alloc((size_t)n * sizeof(*gs->aux));
 	gs->buckets = calloc(buckets, sizeof(*gs->buckets));
 	gs->held = calloc(SN_GROUPS_HELD, sizeof(*gs->held));
 	gs->held_rep = calloc(SN_GROUPS_HELD, sizeof(*gs->held_rep)); /* touched only when used */
@@ -177,8 +180,8 @@ void sn_groups_destroy(struct sn_groups *gs)
 {
 	if (!gs)
 		return;
-	free(gs->slots);
-	free(gs->aux);
+	sn_bigmem_free(gs->slots, (size_t)gs->cfg.max_groups * sizeof(*gs->slots));
+	sn_bigmem_free(gs->aux, (size_t)gs->cfg.max_groups * sizeof(*gs->aux));
 	free(gs->buckets);
 	free(gs->held);
 	free(gs->held_rep);
