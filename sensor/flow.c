@@ -149,6 +149,7 @@ struct sn_flow_table {
 	struct sn_flow_config cfg;
 	struct sn_flowkey_secret secret; /* hash key, from the seed */
 	struct sn_flowindex index;      /* key hash -> entry */
+	struct sn_flow_hinter hinter;   /* secret, index and entries, for the hints */
 	struct sn_flow *flows;
 	struct sn_flow_cold *cold;
 	struct sn_flow_more *more;
@@ -243,12 +244,6 @@ static struct sn_lru_nodes flow_nodes(const struct sn_flow_table *ft)
 static void lru_unlink(struct sn_flow_table *ft, uint32_t i)
 {
 	sn_lru_unlink(&ft->lru[ft->flows[i].list], flow_nodes(ft), i);
-}
-
-static void lru_append(struct sn_flow_table *ft, uint32_t i, uint8_t list)
-{
-	ft->flows[i].list = list;
-	sn_lru_append(&ft->lru[list], flow_nodes(ft), i);
 }
 
 static void lru_move(struct sn_flow_table *ft, uint32_t i, uint8_t list)
@@ -1142,52 +1137,25 @@ static inline void cold_init(struct sn_flow_cold *c, const struct sn_flow_key *k
 	c->layers = SN_LAYERSET_NONE;
 }
 
-static uint32_t flow_new(struct sn_flow_table *ft, const struct sn_flow_key *k, uint64_t h,
-			 const struct sn_packet *pkt, bool src_is_a)
+/*
+ * What every new flow gets, each entry written once with its final
+ * values: a free entry, its hot and cold entries, its tunnel layer list,
+ * its index place, the tail of the half-open list (entry_init set its
+ * list).  SN_FLOW_NIL when no entry is free.  Inline in its two callers,
+ * so the flood's constant arguments fold away.
+ */
+static inline __attribute__((always_inline)) uint32_t
+new_entry(struct sn_flow_table *ft, const struct sn_flow_key *k, uint64_t h,
+	  const struct sn_packet *pkt, uint8_t flags, uint32_t bytes_c, uint64_t packets_c,
+	  uint32_t isn_c, uint8_t cold_flags)
 {
 	uint32_t i = take_entry(ft, pkt->ts_us);
 	if (i == SN_FLOW_NIL)
 		return SN_FLOW_NIL;
 	struct sn_flow *f = &ft->flows[i];
 	struct sn_flow_cold *c = &ft->cold[i];
-
-	entry_init(f, sn_flowindex_home_group(&ft->index, h), pkt->ts_us, 0, 0,
-		   src_is_client(ft, pkt) == src_is_a ? SN_FF_CLIENT_IS_A : 0);
-	cold_init(c, k, ft->next_flow_id++, 0, 0);
-	if ((pkt->tcp_flags & (SN_TCP_SYN | SN_TCP_ACK)) != SN_TCP_SYN || pkt->payload_wire_len)
-		more_setup(ft, i);
-	if (pkt->n_layers) {
-		c->layers = sn_layerset_acquire(ft->layersets, pkt->layers, pkt->n_layers);
-		if (c->layers == SN_LAYERSET_NONE)
-			ft->st.tunnel_lists_full++;
-	}
-
-	/* cannot fail: the index holds max_flows keys and i is one of them */
-	f->place = sn_flowindex_add(&ft->index, h, i);
-	lru_append(ft, i, SN_LRU_NEW);
-	ft->st.flows_created++;
-	return i;
-}
-
-/*
- * flow_new() and the steps of process() for a bare SYN that makes a flow
- * (every packet of a flood), each entry written once with its final
- * values: its sender is the client (SN_FF_CLIENT_IS_A when that is
- * endpoint a), its ISN and first packet counted client to server, no more
- * entry, no buffer, at the tail of the half-open list.  The cold flags are
- * stored, not or-ed: a load there would wait for the line.
- */
-static void syn_flow(struct sn_flow_table *ft, const struct sn_flow_key *k, uint64_t h,
-		     const struct sn_packet *pkt, bool src_is_a, uint8_t good)
-{
-	uint32_t i = take_entry(ft, pkt->ts_us);
-	if (i == SN_FLOW_NIL)
-		return;
-	struct sn_flow *f = &ft->flows[i];
-	struct sn_flow_cold *c = &ft->cold[i];
-	entry_init(f, sn_flowindex_home_group(&ft->index, h), pkt->ts_us, pkt->ip_bytes, 1,
-		   src_is_a ? SN_FF_CLIENT_IS_A : 0);
-	cold_init(c, k, ft->next_flow_id++, pkt->seq, (uint8_t)(good | SN_FC_ISN_C));
+	entry_init(f, sn_flowindex_home_group(&ft->index, h), pkt->ts_us, bytes_c, packets_c, flags);
+	cold_init(c, k, ft->next_flow_id++, isn_c, cold_flags);
 	if (pkt->n_layers) {
 		c->layers = sn_layerset_acquire(ft->layersets, pkt->layers, pkt->n_layers);
 		if (c->layers == SN_LAYERSET_NONE)
@@ -1197,6 +1165,32 @@ static void syn_flow(struct sn_flow_table *ft, const struct sn_flow_key *k, uint
 	f->place = sn_flowindex_add(&ft->index, h, i);
 	sn_lru_append(&ft->lru[SN_LRU_NEW], flow_nodes(ft), i);
 	ft->st.flows_created++;
+	return i;
+}
+
+static uint32_t flow_new(struct sn_flow_table *ft, const struct sn_flow_key *k, uint64_t h,
+			 const struct sn_packet *pkt, bool src_is_a)
+{
+	uint32_t i = new_entry(ft, k, h, pkt,
+			       src_is_client(ft, pkt) == src_is_a ? SN_FF_CLIENT_IS_A : 0, 0, 0, 0, 0);
+	if (i != SN_FLOW_NIL &&
+	    ((pkt->tcp_flags & (SN_TCP_SYN | SN_TCP_ACK)) != SN_TCP_SYN || pkt->payload_wire_len))
+		more_setup(ft, i);
+	return i;
+}
+
+/*
+ * flow_new() and the steps of process() for a bare SYN that makes a flow
+ * (every packet of a flood): its sender is the client (SN_FF_CLIENT_IS_A
+ * when that is endpoint a), its ISN and first packet counted client to
+ * server, no more entry, no buffer.  The cold flags are stored, not
+ * or-ed: a load there would wait for the line.
+ */
+static void syn_flow(struct sn_flow_table *ft, const struct sn_flow_key *k, uint64_t h,
+		     const struct sn_packet *pkt, bool src_is_a, uint8_t good)
+{
+	(void)new_entry(ft, k, h, pkt, src_is_a ? SN_FF_CLIENT_IS_A : 0, pkt->ip_bytes, 1, pkt->seq,
+			(uint8_t)(good | SN_FC_ISN_C));
 }
 
 /* Candidates come from the index by tag; the key decides. */
@@ -1221,14 +1215,21 @@ static uint32_t lookup(const struct sn_flow_table *ft, const struct sn_flow_key 
  * and its flow the key.  A key is in the index at most once (a flow is
  * only made after a lookup missed), so that flow is the one lookup() finds.
  */
+/* The flow at an index place if its tag is the hash's (the key not yet compared). */
+static inline uint32_t tagged_at(const struct sn_flow_table *ft, uint64_t h, uint32_t place)
+{
+	const struct sn_flowindex_group *g = &ft->index.groups[sn_flowindex_place_group(place)];
+	uint32_t s = sn_flowindex_place_slot(place);
+	return g->tag[s] == sn_flowindex_tag(h) ? g->flow[s] : SN_FLOW_NIL;
+}
+
 static uint32_t lookup_at(const struct sn_flow_table *ft, const struct sn_flow_key *k,
 			  uint64_t h, uint32_t place)
 {
 	if (place != SN_FLOWINDEX_NONE) {
-		const struct sn_flowindex_group *g = &ft->index.groups[sn_flowindex_place_group(place)];
-		uint32_t s = sn_flowindex_place_slot(place);
-		if (g->tag[s] == sn_flowindex_tag(h) && sn_flowkey_equal(&ft->cold[g->flow[s]].key, k))
-			return g->flow[s];
+		uint32_t i = tagged_at(ft, h, place);
+		if (i != SN_FLOW_NIL && sn_flowkey_equal(&ft->cold[i].key, k))
+			return i;
 	}
 	return lookup(ft, k, h);
 }
@@ -1283,6 +1284,13 @@ static inline bool only_counted(const struct sn_flow_table *ft, uint32_t i,
 	       !followable(f);
 }
 
+/* What the full path does with a segment only_counted() passes. */
+static inline __attribute__((always_inline)) void count_only(struct sn_flow_table *ft, uint32_t i,
+							     const struct sn_packet *pkt, bool src_is_a)
+{
+	count_packet(ft, i, client_is_a(&ft->flows[i]) == src_is_a ? SN_DIR_C2S : SN_DIR_S2C, pkt);
+}
+
 /*
  * The hint's fields are read here, not by the callers: the hinted entry
  * keeps only ft, pkt and the hint live for its call, in argument registers.
@@ -1297,7 +1305,7 @@ static void process(struct sn_flow_table *ft, const struct sn_packet *pkt,
 	uint32_t i = lookup_at(ft, k, h, place);
 
 	if (i != SN_FLOW_NIL && only_counted(ft, i, pkt, src_is_a)) {
-		count_packet(ft, i, client_is_a(&ft->flows[i]) == src_is_a ? SN_DIR_C2S : SN_DIR_S2C, pkt);
+		count_only(ft, i, pkt, src_is_a);
 		return;
 	}
 
@@ -1381,16 +1389,11 @@ void sn_flow_table_process(struct sn_flow_table *ft, const struct sn_packet *pkt
 void sn_flow_table_process_hinted(struct sn_flow_table *ft, const struct sn_packet *pkt,
 				  const struct sn_flow_hint *h)
 {
-	if (h->place != SN_FLOWINDEX_NONE) {
-		uint32_t place = h->place;
-		const struct sn_flowindex_group *g = &ft->index.groups[sn_flowindex_place_group(place)];
-		uint32_t s = sn_flowindex_place_slot(place), i = g->flow[s];
-		if (g->tag[s] == sn_flowindex_tag(h->hash) && only_counted(ft, i, pkt, h->src_is_a) &&
-		    sn_flowkey_equal(&ft->cold[i].key, &h->key)) {
-			count_packet(ft, i, client_is_a(&ft->flows[i]) == h->src_is_a ? SN_DIR_C2S : SN_DIR_S2C,
-				     pkt);
-			return;
-		}
+	uint32_t i = h->place != SN_FLOWINDEX_NONE ? tagged_at(ft, h->hash, h->place) : SN_FLOW_NIL;
+	if (i != SN_FLOW_NIL && only_counted(ft, i, pkt, h->src_is_a) &&
+	    sn_flowkey_equal(&ft->cold[i].key, &h->key)) {
+		count_only(ft, i, pkt, h->src_is_a);
+		return;
 	}
 	process(ft, pkt, h);
 }
@@ -1398,22 +1401,27 @@ void sn_flow_table_process_hinted(struct sn_flow_table *ft, const struct sn_pack
 void sn_flow_table_hint(const struct sn_flow_table *ft, const struct sn_packet *pkt,
 			struct sn_flow_hint *h)
 {
-	h->src_is_a = sn_flowkey_make_hashed(&ft->secret, pkt, &h->key, &h->hash);
-	h->place = SN_FLOWINDEX_NONE;
-	__builtin_prefetch(sn_flowindex_home(&ft->index, h->hash), 0);
+	sn_flow_hint_make(&ft->hinter, pkt, h);
 }
 
-void sn_flow_table_hinter(const struct sn_flow_table *ft, struct sn_flow_hinter *out)
+/* Fixed for the table's life: set once at create. */
+static void hinter_init(struct sn_flow_table *ft)
 {
 	_Static_assert(sizeof(struct sn_flow) == SN_FLOW_HINT_STRIDE &&
 			       sizeof(struct sn_flow_cold) == SN_FLOW_HINT_STRIDE &&
 			       offsetof(struct sn_flow_cold, key) == 0,
 		       "sn_flow_hint_fetch's strides");
+	struct sn_flow_hinter *out = &ft->hinter;
 	out->secret = ft->secret;
 	out->groups = ft->index.groups;
 	out->mask = ft->index.mask;
 	out->cold = (const uint8_t *)(const void *)ft->cold;
 	out->flows = (const uint8_t *)(const void *)ft->flows;
+}
+
+void sn_flow_table_hinter(const struct sn_flow_table *ft, struct sn_flow_hinter *out)
+{
+	*out = ft->hinter;
 }
 
 /*
@@ -1424,17 +1432,7 @@ void sn_flow_table_hinter(const struct sn_flow_table *ft, struct sn_flow_hinter 
  */
 void sn_flow_table_hint_entry(const struct sn_flow_table *ft, struct sn_flow_hint *h)
 {
-	uint32_t home = sn_flowindex_home_group(&ft->index, h->hash);
-	const struct sn_flowindex_group *g = &ft->index.groups[home];
-	/* the matching slots straight from the tag compare: no probe state */
-	uint32_t m = sn_flowindex_matches(g, sn_flowindex_tag(h->hash));
-	if (m)
-		h->place = sn_flowindex_place(home, (uint32_t)__builtin_ctz(m));
-	for (; m; m &= m - 1) {
-		uint32_t i = g->flow[__builtin_ctz(m)];
-		__builtin_prefetch(&ft->cold[i].key, 0);
-		__builtin_prefetch(&ft->flows[i], 1);
-	}
+	sn_flow_hint_fetch(&ft->hinter, h);
 }
 
 /* The head of an LRU list if it is idle past its timeout at now_us. */
@@ -1626,6 +1624,7 @@ struct sn_flow_table *sn_flow_table_create(const struct sn_flow_config *cfg, uin
 		return NULL;
 	}
 	init_lists(ft);
+	hinter_init(ft);
 	ft->next_flow_id = 1;
 	return ft;
 }
